@@ -1,0 +1,36 @@
+import type { Message } from "../core/envelope.js";
+import { RedisStore } from "../sidecar/store/redis/redis-store.js";
+import type { BenchQueue, Received } from "./bench-queue.js";
+
+export const BENCH_AGENT = "bench-agent";
+
+/** RedisStore behind the benchmark's queue shape: one agent queue, leases of one message. */
+export class StoreQueue implements BenchQueue {
+  private constructor(
+    readonly label: string,
+    readonly store: RedisStore,
+  ) {}
+
+  static async connect(url: string, traces: boolean): Promise<StoreQueue> {
+    const store = await RedisStore.connect(
+      { url },
+      { keyPrefix: "bench:", policy: traces ? {} : { traceRetentionMs: 0 } },
+    );
+    return new StoreQueue(traces ? "store, traces on" : "store, traces off", store);
+  }
+
+  async enqueue(message: Message): Promise<void> {
+    await this.store.enqueue(BENCH_AGENT, message);
+  }
+
+  async receiveOne(): Promise<Received | undefined> {
+    // waitMs 0: a plain poll, like XREADGROUP without BLOCK on the raw side.
+    const [delivery] = await this.store.receive(BENCH_AGENT, { max: 1, waitMs: 0 });
+    if (delivery === undefined) return undefined;
+    return { messageId: delivery.message.id, ack: () => this.store.ack(delivery.leaseId) };
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+}

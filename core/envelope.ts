@@ -1,0 +1,195 @@
+import { z } from "zod";
+import { TooLargeError, ValidationError } from "./errors.js";
+import { messageIdSchema, newMessageId } from "./ids.js";
+import { agentAddressSchema, topicSchema } from "./names.js";
+
+export const SPEC_VERSION = "1.0";
+export const DEFAULT_PRIORITY = 4;
+export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
+
+/** CloudEvents attribute names defined by the spec itself or by BMN; anything else is a free extension. */
+const CORE_ATTRIBUTES = [
+  "specversion",
+  "id",
+  "source",
+  "type",
+  "time",
+  "datacontenttype",
+  "dataschema",
+  "subject",
+  "data",
+  "data_base64",
+] as const;
+const BMN_EXTENSIONS = [
+  "to",
+  "from",
+  "topic",
+  "priority",
+  "correlationid",
+  "replyto",
+  "traceparent",
+  "tracestate",
+  "expiresat",
+  "notbefore",
+  "dedupekey",
+] as const;
+const KNOWN_ATTRIBUTES = new Set<string>([...CORE_ATTRIBUTES, ...BMN_EXTENSIONS]);
+
+const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
+const timestamp = z.iso.datetime({ offset: true, error: "must be an RFC 3339 timestamp" });
+const nonEmpty = (max: number) =>
+  z
+    .string()
+    .min(1, { error: "must not be empty" })
+    .max(max, { error: `must be at most ${max} characters` });
+
+export const messageSchema = z
+  .looseObject({
+    specversion: z.literal(SPEC_VERSION, { error: `must be "${SPEC_VERSION}"` }),
+    id: messageIdSchema,
+    source: nonEmpty(2048),
+    type: nonEmpty(256),
+    time: timestamp.optional(),
+    datacontenttype: nonEmpty(256).optional(),
+    dataschema: nonEmpty(2048).optional(),
+    subject: nonEmpty(1024).optional(),
+    data: z.json().optional(),
+    data_base64: z.base64({ error: "must be base64" }).optional(),
+    to: agentAddressSchema.optional(),
+    from: agentAddressSchema.optional(),
+    topic: topicSchema.optional(),
+    priority: z
+      .number({ error: "must be an integer from 0 to 9" })
+      .int({ error: "must be an integer from 0 to 9" })
+      .min(0, { error: "must be an integer from 0 to 9" })
+      .max(9, { error: "must be an integer from 0 to 9" })
+      .optional(),
+    correlationid: nonEmpty(256).optional(),
+    replyto: agentAddressSchema.optional(),
+    traceparent: z
+      .string()
+      .regex(/^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/, {
+        error: "must be a W3C traceparent (version-traceid-parentid-flags)",
+      })
+      .optional(),
+    tracestate: z.string().max(512).optional(),
+    expiresat: timestamp.optional(),
+    notbefore: timestamp.optional(),
+    dedupekey: z
+      .string()
+      .regex(/^[A-Za-z0-9._~:/-]{1,256}$/, {
+        error: "must be 1-256 characters of letters, digits, '.', '_', '~', ':', '/' or '-'",
+      })
+      .optional(),
+  })
+  .superRefine((event, ctx) => {
+    if (event.data !== undefined && event.data_base64 !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["data_base64"], message: "must not be set together with data" });
+    }
+    for (const [key, value] of Object.entries(event)) {
+      if (KNOWN_ATTRIBUTES.has(key)) continue;
+      if (!EXTENSION_NAME.test(key)) {
+        ctx.addIssue({
+          code: "custom",
+          path: [key],
+          message: "is not a valid CloudEvents extension name (1-20 lowercase letters or digits)",
+        });
+      } else if (!["string", "number", "boolean"].includes(typeof value)) {
+        ctx.addIssue({ code: "custom", path: [key], message: "must be a string, number or boolean" });
+      }
+    }
+  });
+
+/** A validated CloudEvents 1.0 event carrying BMN's extension attributes. */
+export type Message = z.infer<typeof messageSchema>;
+
+/** What a sender may omit: BMN fills in `specversion`, `id`, `source` and `time`. */
+export type MessageDraft = Partial<Pick<Message, "specversion" | "id" | "source" | "time">> &
+  Omit<Message, "specversion" | "id" | "source" | "time">;
+
+export interface ParseOptions {
+  maxBytes?: number;
+}
+
+/** Turns zod's issues into one ValidationError naming the first offending field. */
+export function validationErrorFrom(error: z.ZodError, fieldPrefix = ""): ValidationError {
+  const issue = error.issues[0];
+  const field = fieldPrefix + (issue?.path.map(String).join(".") ?? "");
+  const message = issue === undefined ? "is invalid" : issue.message;
+  return new ValidationError(field === "" ? message : `${field} ${message}`, {
+    ...(field === "" ? {} : { field }),
+    cause: error,
+  });
+}
+
+/** Validates an already-decoded object as a message. */
+export function toMessage(value: unknown, options: ParseOptions = {}): Message {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ValidationError("message must be a JSON object");
+  }
+  const result = messageSchema.safeParse(value);
+  if (!result.success) throw validationErrorFrom(result.error);
+  checkSize(result.data, options.maxBytes);
+  return result.data;
+}
+
+/** Parses the CloudEvents structured JSON form (the same bytes as `serializeMessage` writes). */
+export function parseMessage(json: string | Uint8Array, options: ParseOptions = {}): Message {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+  const size = typeof json === "string" ? Buffer.byteLength(json) : json.byteLength;
+  if (size > maxBytes) throw new TooLargeError(size, maxBytes);
+  let value: unknown;
+  try {
+    value = JSON.parse(typeof json === "string" ? json : Buffer.from(json).toString("utf8"));
+  } catch (cause) {
+    throw new ValidationError("message is not valid JSON", { cause });
+  }
+  return toMessage(value, { maxBytes });
+}
+
+export function serializeMessage(message: Message): string {
+  return JSON.stringify(message);
+}
+
+/** Completes a draft with generated id, default source and the current time, then validates it. */
+export function createMessage(
+  draft: MessageDraft | Record<string, unknown>,
+  options: ParseOptions & { source?: string } = {},
+): Message {
+  const filled: Record<string, unknown> = {
+    specversion: SPEC_VERSION,
+    id: newMessageId(),
+    source: options.source ?? "bmn://local",
+    time: new Date().toISOString(),
+    ...draft,
+  };
+  return toMessage(filled, options);
+}
+
+function checkSize(message: Message, maxBytes = DEFAULT_MAX_MESSAGE_BYTES): void {
+  const size = Buffer.byteLength(serializeMessage(message));
+  if (size > maxBytes) throw new TooLargeError(size, maxBytes);
+}
+
+export function messagePriority(message: Message): number {
+  return message.priority ?? DEFAULT_PRIORITY;
+}
+
+/** The key dedupe works on: `dedupekey` when the sender gave one, else the id. */
+export function dedupeKeyOf(message: Message): string {
+  return message.dedupekey ?? message.id;
+}
+
+export function timeOf(timestampText: string | undefined): number | undefined {
+  return timestampText === undefined ? undefined : Date.parse(timestampText);
+}
+
+/** Binary payloads travel as `data_base64`. */
+export function withBinaryData(draft: MessageDraft, bytes: Uint8Array): MessageDraft {
+  const { data: _ignored, ...rest } = draft;
+  return { ...rest, data_base64: Buffer.from(bytes).toString("base64") };
+}
+
+export function binaryDataOf(message: Message): Buffer | undefined {
+  return message.data_base64 === undefined ? undefined : Buffer.from(message.data_base64, "base64");
+}

@@ -1,0 +1,99 @@
+/** Stable error codes. Callers switch on `code`; the HTTP layer maps each to a status. */
+export const ERROR_STATUS = {
+  INVALID_MESSAGE: 400,
+  INVALID_ARGUMENT: 400,
+  INVALID_ADDRESS: 400,
+  TOO_LARGE: 413,
+  LEASE_NOT_FOUND: 404,
+  LEASE_EXPIRED: 409,
+  TX_NOT_FOUND: 404,
+  TX_CONFLICT: 409,
+  TX_EXPIRED: 409,
+  NOT_FOUND: 404,
+  STORE_UNAVAILABLE: 503,
+  INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export interface BmnErrorOptions {
+  field?: string | undefined;
+  cause?: unknown;
+}
+
+/** Base of every error BMN raises on purpose. `field` names the offending input, where there is one. */
+export class BmnError extends Error {
+  readonly code: ErrorCode;
+  readonly field: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: BmnErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.field = options.field;
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+
+  /** The `{errorCode, message, field?}` body the HTTP API answers with. */
+  toJSON(): { errorCode: ErrorCode; message: string; field?: string } {
+    return this.field === undefined
+      ? { errorCode: this.code, message: this.message }
+      : { errorCode: this.code, message: this.message, field: this.field };
+  }
+}
+
+export class ValidationError extends BmnError {
+  constructor(
+    message: string,
+    options: BmnErrorOptions & { code?: "INVALID_MESSAGE" | "INVALID_ARGUMENT" | "INVALID_ADDRESS" } = {},
+  ) {
+    super(options.code ?? "INVALID_MESSAGE", message, options);
+  }
+}
+
+export class TooLargeError extends BmnError {
+  constructor(size: number, limit: number, options: BmnErrorOptions = {}) {
+    super("TOO_LARGE", `message is ${size} bytes, over the limit of ${limit} bytes`, options);
+  }
+}
+
+export class LeaseError extends BmnError {
+  constructor(code: "LEASE_NOT_FOUND" | "LEASE_EXPIRED", leaseId: string, options: BmnErrorOptions = {}) {
+    super(
+      code,
+      code === "LEASE_NOT_FOUND"
+        ? `lease ${JSON.stringify(leaseId)} is unknown or already settled`
+        : `lease ${JSON.stringify(leaseId)} has expired; the message was or will be redelivered`,
+      { field: "leaseId", ...options },
+    );
+  }
+}
+
+export class TransactionError extends BmnError {
+  constructor(
+    code: "TX_NOT_FOUND" | "TX_CONFLICT" | "TX_EXPIRED",
+    message: string,
+    options: BmnErrorOptions = {},
+  ) {
+    super(code, message, options);
+  }
+}
+
+export class NotFoundError extends BmnError {
+  constructor(message: string, options: BmnErrorOptions = {}) {
+    super("NOT_FOUND", message, options);
+  }
+}
+
+export class StoreUnavailableError extends BmnError {
+  constructor(message: string, options: BmnErrorOptions = {}) {
+    super("STORE_UNAVAILABLE", message, options);
+  }
+}
+
+export function isBmnError(value: unknown): value is BmnError {
+  return value instanceof BmnError;
+}

@@ -1,0 +1,5 @@
+export * from "./envelope.js";
+export * from "./errors.js";
+export * from "./ids.js";
+export * from "./names.js";
+export * from "./topic-match.js";

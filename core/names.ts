@@ -1,0 +1,86 @@
+import { z } from "zod";
+
+/** A lowercase DNS label: agent names and domain names. */
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const DNS_LABEL_MAX = 63;
+
+export const agentNameSchema = z
+  .string()
+  .max(DNS_LABEL_MAX, { error: `must be at most ${DNS_LABEL_MAX} characters` })
+  .regex(DNS_LABEL, {
+    error: "must be a lowercase DNS label: a-z, 0-9 and '-', not starting or ending with '-'",
+  })
+  .brand<"AgentName">();
+export type AgentName = z.infer<typeof agentNameSchema>;
+
+export const domainNameSchema = z
+  .string()
+  .max(DNS_LABEL_MAX, { error: `must be at most ${DNS_LABEL_MAX} characters` })
+  .regex(DNS_LABEL, {
+    error: "must be a lowercase DNS label: a-z, 0-9 and '-', not starting or ending with '-'",
+  })
+  .brand<"DomainName">();
+export type DomainName = z.infer<typeof domainNameSchema>;
+
+/** `name@domain`, or `name` alone inside its own domain. */
+export const agentAddressSchema = z
+  .string()
+  .refine(
+    (value) => {
+      const [name, domain, ...rest] = value.split("@");
+      return (
+        rest.length === 0 &&
+        name !== undefined &&
+        name.length <= DNS_LABEL_MAX &&
+        DNS_LABEL.test(name) &&
+        (domain === undefined || (domain.length <= DNS_LABEL_MAX && DNS_LABEL.test(domain)))
+      );
+    },
+    { error: "must be an agent address: name or name@domain, each a lowercase DNS label" },
+  )
+  .brand<"AgentAddress">();
+export type AgentAddress = z.infer<typeof agentAddressSchema>;
+
+export interface ParsedAddress {
+  name: AgentName;
+  domain: DomainName | undefined;
+}
+
+export function splitAddress(address: AgentAddress): ParsedAddress {
+  const [name, domain] = address.split("@");
+  return { name: name as AgentName, domain: domain as DomainName | undefined };
+}
+
+/**
+ * Topics are dot-separated segments of letters, digits, '_' and '-'.
+ * Patterns add '*' (exactly one segment) and '#' (zero or more segments), each as a whole segment.
+ */
+const TOPIC_SEGMENT = /^[A-Za-z0-9_-]{1,64}$/;
+const TOPIC_MAX = 255;
+
+export const topicSchema = z
+  .string()
+  .max(TOPIC_MAX, { error: `must be at most ${TOPIC_MAX} characters` })
+  .refine((value) => value.split(".").every((segment) => TOPIC_SEGMENT.test(segment)), {
+    error: "must be dot-separated segments of letters, digits, '_' or '-'",
+  })
+  .brand<"Topic">();
+export type Topic = z.infer<typeof topicSchema>;
+
+export const topicPatternSchema = z
+  .string()
+  .max(TOPIC_MAX, { error: `must be at most ${TOPIC_MAX} characters` })
+  .refine(
+    (value) =>
+      value.split(".").every((segment) => segment === "*" || segment === "#" || TOPIC_SEGMENT.test(segment)),
+    { error: "must be dot-separated segments of letters, digits, '_' or '-', or the wildcards '*' and '#'" },
+  )
+  .brand<"TopicPattern">();
+export type TopicPattern = z.infer<typeof topicPatternSchema>;
+
+/** Capabilities an agent advertises for discovery, e.g. `code-review` or `python`. */
+export const capabilitySchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9_.:-]+$/, { error: "must be letters, digits, '_', '.', ':' or '-'" });

@@ -1,0 +1,584 @@
+import { dedupeKeyOf, messagePriority, parseMessage, timeOf, type Message } from "../../core/envelope.js";
+import { BmnError, LeaseError, NotFoundError, TransactionError } from "../../core/errors.js";
+import type { MessageId, TransactionId } from "../../core/ids.js";
+import type { AgentName, Topic } from "../../core/names.js";
+import { topicMatches } from "../../core/topic-match.js";
+import type {
+  DeadLetterRecord,
+  EnqueueOp,
+  LeaseBatch,
+  NackOutcome,
+  NackRequest,
+  WriteOp,
+  WriteOutcome,
+} from "./backend-types.js";
+import { formatLeaseId, parseLeaseId, type LeaseRef } from "./lease-id.js";
+import {
+  DEFAULT_DELIVERY_POLICY,
+  type AgentRecord,
+  type AgentRegistration,
+  type DeadLetter,
+  type DeadLetterFilter,
+  type Delivery,
+  type DeliveryPolicy,
+  type MessageStore,
+  type NackOptions,
+  type NackResult,
+  type PublishResult,
+  type QueueStats,
+  type ReceiveOptions,
+  type SavepointId,
+  type SendResult,
+  type SettleOptions,
+  type Subscription,
+  type TraceEvent,
+  type WriteOptions,
+} from "./store.js";
+import { TransactionBuffer } from "./transaction-buffer.js";
+import { toAgentName, toCount, toTopic, toTopicPattern, toTransactionId } from "./validate.js";
+import { capabilitySchema } from "../../core/names.js";
+import { ValidationError } from "../../core/errors.js";
+import type { Waiter } from "./wakeup-hub.js";
+
+export const DEFAULT_AGENT_TTL_MS = 5 * 60_000;
+
+export interface BaseStoreOptions {
+  policy?: Partial<DeliveryPolicy> | undefined;
+  /** Recorded as the actor of trace events when a call names none. */
+  actor?: string | undefined;
+}
+
+/**
+ * Everything that is the same for every backend: argument validation, transactions (buffered here, applied by
+ * the backend in one atomic step), long-poll waiting, fan-out and trace events. Backends implement the
+ * protected primitives, each of which is one atomic state change.
+ */
+export abstract class BaseStore implements MessageStore {
+  abstract readonly kind: MessageStore["kind"];
+  abstract readonly durable: boolean;
+  readonly policy: DeliveryPolicy;
+  protected readonly actor: string;
+  private readonly transactions: TransactionBuffer;
+
+  constructor(options: BaseStoreOptions = {}) {
+    this.policy = { ...DEFAULT_DELIVERY_POLICY, ...options.policy };
+    this.actor = options.actor ?? "store";
+    this.transactions = new TransactionBuffer(this.policy.transactionTimeoutMs);
+  }
+
+  // ---- primitives each backend implements ----------------------------------------------------------
+  /** Applies every op or none; an ack whose lease is no longer held throws LeaseError and applies nothing. */
+  protected abstract applyWrites(ops: WriteOp[]): Promise<WriteOutcome[]>;
+  protected abstract leaseMessages(agent: AgentName, max: number, leaseMs: number): Promise<LeaseBatch>;
+  protected abstract nackLease(lease: LeaseRef, request: NackRequest): Promise<NackOutcome>;
+  protected abstract extendLeaseUntil(lease: LeaseRef, leaseMs: number): Promise<number>;
+  /** Registers for wake-ups on `agent`'s queue; resolves once a notification cannot be missed. */
+  protected abstract watch(agent: AgentName): Promise<Waiter>;
+  protected abstract readDeadLetters(
+    agents: AgentName[],
+    filter: DeadLetterFilter,
+  ): Promise<DeadLetterRecord[]>;
+  protected abstract readDeadLetter(agent: AgentName, id: string): Promise<DeadLetterRecord | undefined>;
+  protected abstract removeDeadLetters(agent: AgentName, ids: MessageId[]): Promise<number>;
+  protected abstract readQueueStats(agent: AgentName): Promise<QueueStats>;
+  protected abstract readQueues(): Promise<AgentName[]>;
+  protected abstract writeSubscription(subscription: Subscription, present: boolean): Promise<boolean>;
+  protected abstract readSubscriptions(): Promise<Subscription[]>;
+  protected abstract writeAgent(record: AgentRecord): Promise<void>;
+  protected abstract readAgents(): Promise<AgentRecord[]>;
+  protected abstract deleteAgent(name: AgentName): Promise<boolean>;
+  protected abstract appendTrace(events: TraceEvent[]): Promise<void>;
+  protected abstract readTrace(id: string): Promise<TraceEvent[]>;
+  protected abstract readCorrelation(correlationId: string): Promise<string[]>;
+  abstract ping(): Promise<void>;
+  protected abstract closeBackend(): Promise<void>;
+
+  // ---- sending -------------------------------------------------------------------------------------
+  async enqueue(agent: string, message: Message, options: WriteOptions = {}): Promise<SendResult> {
+    const op = this.enqueueOp(toAgentName(agent), message, false);
+    if (options.tx !== undefined) {
+      this.transactions.add(toTransactionId(options.tx), op);
+      return { id: message.id, duplicate: false };
+    }
+    const [outcome] = await this.applyWrites([op]);
+    const result: SendResult = { id: message.id, duplicate: outcome?.duplicate ?? false };
+    if (outcome?.deadLettered !== undefined) result.deadLettered = outcome.deadLettered;
+    this.traceWrites([op], outcome === undefined ? [] : [outcome], options.actor);
+    return result;
+  }
+
+  async publish(topic: string, message: Message, options: WriteOptions = {}): Promise<PublishResult> {
+    const validTopic = toTopic(topic);
+    const recipients = await this.subscribersOf(validTopic);
+    const ops = recipients.map((agent) => this.enqueueOp(agent, message, false));
+    if (options.tx !== undefined) {
+      const tx = toTransactionId(options.tx);
+      for (const op of ops) this.transactions.add(tx, op);
+      return { id: message.id, recipients, duplicate: false };
+    }
+    // Each recipient is its own atomic step: dedupe per queue makes a retried publish fill in what it missed.
+    const outcomes = await Promise.all(ops.map(async (op) => (await this.applyWrites([op]))[0]));
+    const delivered = recipients.filter((_, index) => outcomes[index]?.duplicate !== true);
+    this.traceWrites(
+      ops,
+      outcomes.filter((outcome) => outcome !== undefined),
+      options.actor,
+      validTopic,
+    );
+    return {
+      id: message.id,
+      recipients: delivered,
+      duplicate: recipients.length > 0 && delivered.length === 0,
+    };
+  }
+
+  private async subscribersOf(topic: Topic): Promise<AgentName[]> {
+    const agents = new Set<AgentName>();
+    for (const { agent, pattern } of await this.readSubscriptions()) {
+      if (topicMatches(pattern, topic)) agents.add(agent);
+    }
+    return [...agents].sort();
+  }
+
+  private enqueueOp(agent: AgentName, message: Message, bypassDedupe: boolean): EnqueueOp {
+    return {
+      kind: "enqueue",
+      agent,
+      message,
+      json: JSON.stringify(message),
+      priority: messagePriority(message),
+      dedupeKey: dedupeKeyOf(message),
+      notBefore: timeOf(message.notbefore),
+      expiresAt: timeOf(message.expiresat),
+      bypassDedupe,
+    };
+  }
+
+  // ---- receiving -----------------------------------------------------------------------------------
+  async receive(agent: string, options: ReceiveOptions = {}): Promise<Delivery[]> {
+    const queue = toAgentName(agent);
+    const max = Math.min(toCount(options.max, "max", 1) ?? 1, this.policy.maxBatch);
+    const leaseMs = Math.min(
+      toCount(options.leaseMs, "leaseMs", 1) ?? this.policy.leaseMs,
+      this.policy.maxLeaseMs,
+    );
+    const waitMs = toCount(options.waitMs, "waitMs") ?? 0;
+    const deadline = Date.now() + waitMs;
+    const signal = options.signal;
+    const waiter = waitMs > 0 ? await this.watch(queue) : undefined;
+    try {
+      for (;;) {
+        const batch = await this.leaseMessages(queue, max, leaseMs);
+        this.traceLease(queue, batch, options.actor);
+        const localNow = Date.now();
+        if (
+          batch.deliveries.length > 0 ||
+          waiter === undefined ||
+          localNow >= deadline ||
+          signal?.aborted === true
+        ) {
+          return batch.deliveries.map((leased) => ({
+            leaseId: formatLeaseId({ agent: queue, id: leased.id, token: leased.token }),
+            attempt: leased.attempt,
+            // Report lease expiry on this process's clock, whatever clock the backend keeps.
+            leaseExpiresAt: localNow + (leased.leaseExpiresAt - batch.now),
+            agent: queue,
+            message: parseMessage(leased.json, { maxBytes: Number.MAX_SAFE_INTEGER }),
+          }));
+        }
+        const nextDue =
+          batch.nextDueAt === undefined ? Infinity : localNow + (batch.nextDueAt - batch.now) + 1;
+        await waiter.wait(Math.min(deadline, nextDue), signal);
+      }
+    } finally {
+      waiter?.close();
+    }
+  }
+
+  async ack(leaseId: string, options: SettleOptions = {}): Promise<void> {
+    const lease = parseLeaseId(leaseId);
+    if (options.tx !== undefined) {
+      this.transactions.add(toTransactionId(options.tx), { kind: "ack", lease });
+      return;
+    }
+    await this.applyWrites([{ kind: "ack", lease }]);
+    this.trace([
+      {
+        messageId: lease.id,
+        kind: "acked",
+        at: Date.now(),
+        actor: options.actor ?? this.actor,
+        agent: lease.agent,
+      },
+    ]);
+  }
+
+  async nack(leaseId: string, options: NackOptions = {}): Promise<NackResult> {
+    const lease = parseLeaseId(leaseId);
+    const delayMs = toCount(options.delayMs, "delayMs");
+    if (options.reason !== undefined && typeof options.reason !== "string") {
+      throw new ValidationError("reason must be a string", { code: "INVALID_ARGUMENT", field: "reason" });
+    }
+    const outcome = await this.nackLease(lease, {
+      delayMs,
+      reason: options.reason?.slice(0, 1024),
+      deadLetter: options.deadLetter === true,
+    });
+    const actor = options.actor ?? this.actor;
+    const at = Date.now();
+    const base = { messageId: lease.id, actor, agent: lease.agent, attempt: outcome.attempt };
+    const events: TraceEvent[] = [
+      { ...base, kind: "nacked", at, ...(options.reason === undefined ? {} : { reason: options.reason }) },
+    ];
+    if (outcome.outcome === "dead-lettered")
+      events.push({ ...base, kind: "dead-lettered", at, reason: outcome.reason ?? "rejected" });
+    this.trace(events);
+    const result: NackResult = { outcome: outcome.outcome };
+    if (outcome.redeliverAt !== undefined) result.redeliverAt = outcome.redeliverAt;
+    if (outcome.reason !== undefined) result.reason = outcome.reason;
+    return result;
+  }
+
+  async extendLease(leaseId: string, leaseMs: number): Promise<{ leaseExpiresAt: number }> {
+    const lease = parseLeaseId(leaseId);
+    const ms = Math.min(toCount(leaseMs, "leaseMs", 1) ?? this.policy.leaseMs, this.policy.maxLeaseMs);
+    return { leaseExpiresAt: await this.extendLeaseUntil(lease, ms) };
+  }
+
+  // ---- subscriptions -------------------------------------------------------------------------------
+  async subscribe(agent: string, pattern: string): Promise<void> {
+    await this.writeSubscription({ agent: toAgentName(agent), pattern: toTopicPattern(pattern) }, true);
+  }
+
+  async unsubscribe(agent: string, pattern: string): Promise<boolean> {
+    return this.writeSubscription({ agent: toAgentName(agent), pattern: toTopicPattern(pattern) }, false);
+  }
+
+  async listSubscriptions(agent?: string): Promise<Subscription[]> {
+    const only = agent === undefined ? undefined : toAgentName(agent);
+    const all = await this.readSubscriptions();
+    return all
+      .filter((subscription) => only === undefined || subscription.agent === only)
+      .sort((a, b) => a.agent.localeCompare(b.agent) || a.pattern.localeCompare(b.pattern));
+  }
+
+  // ---- transactions --------------------------------------------------------------------------------
+  beginTransaction(options: { timeoutMs?: number } = {}): Promise<TransactionId> {
+    const timeoutMs = toCount(options.timeoutMs, "timeoutMs", 1);
+    return Promise.resolve(this.transactions.begin(timeoutMs));
+  }
+
+  savepoint(tx: string): Promise<SavepointId> {
+    return Promise.resolve(this.transactions.savepoint(toTransactionId(tx)));
+  }
+
+  rollbackToSavepoint(tx: string, savepoint: SavepointId): Promise<void> {
+    this.transactions.rollbackTo(toTransactionId(tx), savepoint);
+    return Promise.resolve();
+  }
+
+  async commit(tx: string): Promise<void> {
+    const ops = this.transactions.take(toTransactionId(tx));
+    if (ops.length === 0) return;
+    let outcomes: WriteOutcome[];
+    try {
+      outcomes = await this.applyWrites(ops);
+    } catch (error) {
+      if (error instanceof LeaseError) {
+        throw new TransactionError("TX_CONFLICT", `transaction ${tx} cannot commit: ${error.message}`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+    this.traceWrites(ops, outcomes, undefined);
+  }
+
+  rollback(tx: string): Promise<void> {
+    this.transactions.take(toTransactionId(tx));
+    return Promise.resolve();
+  }
+
+  // ---- dead letters --------------------------------------------------------------------------------
+  async listDeadLetters(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
+    const checked = this.checkDeadLetterFilter(filter);
+    const agents = checked.agent === undefined ? await this.readQueues() : [toAgentName(checked.agent)];
+    const records = await this.readDeadLetters(agents, checked);
+    records.sort((a, b) => a.deadLetteredAt - b.deadLetteredAt);
+    return records.slice(0, checked.limit ?? records.length).map(toDeadLetter);
+  }
+
+  async getDeadLetter(agent: string, id: string): Promise<DeadLetter | undefined> {
+    const record = await this.readDeadLetter(toAgentName(agent), id);
+    return record === undefined ? undefined : toDeadLetter(record);
+  }
+
+  async replayDeadLetters(
+    filter: DeadLetterFilter & { ids?: string[] },
+    options: { to?: string } = {},
+  ): Promise<number> {
+    const target = options.to === undefined ? undefined : toAgentName(options.to, "to");
+    let count = 0;
+    for (const letter of await this.selectDeadLetters(filter)) {
+      const op = this.enqueueOp(target ?? letter.agent, letter.message, true);
+      await this.applyWrites([op]);
+      await this.removeDeadLetters(letter.agent, [letter.message.id]);
+      this.trace([
+        {
+          messageId: letter.message.id,
+          kind: "replayed",
+          at: Date.now(),
+          actor: this.actor,
+          agent: op.agent,
+          reason: letter.reason,
+        },
+      ]);
+      count++;
+    }
+    return count;
+  }
+
+  async purgeDeadLetters(filter: DeadLetterFilter & { ids?: string[] }): Promise<number> {
+    let count = 0;
+    for (const letter of await this.selectDeadLetters(filter)) {
+      count += await this.removeDeadLetters(letter.agent, [letter.message.id]);
+      this.trace([
+        {
+          messageId: letter.message.id,
+          kind: "purged",
+          at: Date.now(),
+          actor: this.actor,
+          agent: letter.agent,
+        },
+      ]);
+    }
+    return count;
+  }
+
+  private async selectDeadLetters(filter: DeadLetterFilter & { ids?: string[] }): Promise<DeadLetter[]> {
+    const ids = filter.ids === undefined ? undefined : new Set(filter.ids);
+    const { limit, ...rest } = filter;
+    const all = await this.listDeadLetters(rest);
+    const chosen = ids === undefined ? all : all.filter((letter) => ids.has(letter.message.id));
+    return chosen.slice(0, toCount(limit, "limit", 1) ?? chosen.length);
+  }
+
+  private checkDeadLetterFilter(filter: DeadLetterFilter): DeadLetterFilter {
+    const limit = toCount(filter.limit, "limit", 1);
+    if (filter.reason !== undefined && !DEAD_LETTER_REASON_SET.has(filter.reason)) {
+      throw new ValidationError(`reason must be one of ${[...DEAD_LETTER_REASON_SET].join(", ")}`, {
+        code: "INVALID_ARGUMENT",
+        field: "reason",
+      });
+    }
+    return { ...filter, limit };
+  }
+
+  // ---- trace ---------------------------------------------------------------------------------------
+  async traceOf(messageId: string): Promise<TraceEvent[]> {
+    return sortEvents(await this.readTrace(messageId));
+  }
+
+  async traceByCorrelation(correlationId: string): Promise<TraceEvent[]> {
+    const ids = await this.readCorrelation(correlationId);
+    const events = await Promise.all(ids.map((id) => this.readTrace(id)));
+    return sortEvents(events.flat());
+  }
+
+  private trace(events: TraceEvent[]): void {
+    if (this.policy.traceRetentionMs <= 0 || events.length === 0) return;
+    // Best effort by design: observability must never fail or slow down a send.
+    this.appendTrace(events).catch(() => undefined);
+  }
+
+  private traceWrites(
+    ops: WriteOp[],
+    outcomes: WriteOutcome[],
+    actorName: string | undefined,
+    topic?: Topic,
+  ): void {
+    if (this.policy.traceRetentionMs <= 0) return;
+    const actor = actorName ?? this.actor;
+    const at = Date.now();
+    const events: TraceEvent[] = [];
+    ops.forEach((op, index) => {
+      const outcome = outcomes[index];
+      if (op.kind === "ack") {
+        events.push({ messageId: op.lease.id, kind: "acked", at, actor, agent: op.lease.agent });
+        return;
+      }
+      const base = {
+        messageId: op.message.id,
+        at,
+        actor,
+        agent: op.agent,
+        ...(topic === undefined ? {} : { topic }),
+        ...(op.message.correlationid === undefined ? {} : { correlationId: op.message.correlationid }),
+      };
+      if (outcome?.duplicate === true) {
+        events.push({ ...base, kind: "duplicate" });
+        return;
+      }
+      events.push({ ...base, kind: "accepted" }, { ...base, kind: "enqueued" });
+      if (outcome?.deadLettered !== undefined)
+        events.push({ ...base, kind: "dead-lettered", reason: outcome.deadLettered });
+    });
+    this.trace(events);
+  }
+
+  private traceLease(agent: AgentName, batch: LeaseBatch, actorName: string | undefined): void {
+    if (this.policy.traceRetentionMs <= 0) return;
+    const actor = actorName ?? this.actor;
+    const at = Date.now();
+    const events: TraceEvent[] = [
+      ...batch.expiredLeases.map(({ id, attempt }): TraceEvent => ({
+        messageId: id,
+        kind: "lease-expired",
+        at,
+        actor,
+        agent,
+        attempt,
+      })),
+      ...batch.deadLettered.map(({ id, reason }): TraceEvent => ({
+        messageId: id,
+        kind: "dead-lettered",
+        at,
+        actor,
+        agent,
+        reason,
+      })),
+      ...batch.deliveries.map(({ id, attempt }): TraceEvent => ({
+        messageId: id,
+        kind: "leased",
+        at,
+        actor,
+        agent,
+        attempt,
+      })),
+    ];
+    this.trace(events);
+  }
+
+  // ---- stats and registry --------------------------------------------------------------------------
+  async queueStats(agent: string): Promise<QueueStats> {
+    return this.readQueueStats(toAgentName(agent));
+  }
+
+  async listQueues(): Promise<AgentName[]> {
+    return (await this.readQueues()).sort();
+  }
+
+  async registerAgent(registration: AgentRegistration): Promise<AgentRecord> {
+    const name = toAgentName(registration.name, "name");
+    const ttlMs = toCount(registration.ttlMs, "ttlMs", 1) ?? DEFAULT_AGENT_TTL_MS;
+    const capabilities = (registration.capabilities ?? []).map((capability, index) => {
+      const parsed = capabilitySchema.safeParse(capability);
+      if (!parsed.success) {
+        throw new ValidationError(
+          `capabilities.${index} ${parsed.error.issues[0]?.message ?? "is invalid"}`,
+          {
+            code: "INVALID_ARGUMENT",
+            field: `capabilities.${index}`,
+          },
+        );
+      }
+      return parsed.data;
+    });
+    const now = Date.now();
+    const existing = (await this.readAgents()).find(
+      (record) => record.name === name && record.expiresAt > now,
+    );
+    const record: AgentRecord = {
+      name,
+      capabilities: [...new Set(capabilities)].sort(),
+      metadata: { ...registration.metadata },
+      registeredAt: existing?.registeredAt ?? now,
+      lastSeenAt: now,
+      expiresAt: now + ttlMs,
+    };
+    await this.writeAgent(record);
+    return record;
+  }
+
+  async heartbeat(agent: string, ttlMs?: number): Promise<AgentRecord> {
+    const name = toAgentName(agent);
+    const ttl = toCount(ttlMs, "ttlMs", 1);
+    const now = Date.now();
+    const existing = (await this.readAgents()).find(
+      (record) => record.name === name && record.expiresAt > now,
+    );
+    if (existing === undefined)
+      throw new NotFoundError(`agent ${name} is not registered (or its registration lapsed)`, {
+        field: "agent",
+      });
+    const record: AgentRecord = {
+      ...existing,
+      lastSeenAt: now,
+      expiresAt: now + (ttl ?? existing.expiresAt - existing.lastSeenAt),
+    };
+    await this.writeAgent(record);
+    return record;
+  }
+
+  async deregisterAgent(agent: string): Promise<boolean> {
+    return this.deleteAgent(toAgentName(agent));
+  }
+
+  async listAgents(filter: { capability?: string } = {}): Promise<AgentRecord[]> {
+    const now = Date.now();
+    return (await this.readAgents())
+      .filter((record) => record.expiresAt > now)
+      .filter((record) => filter.capability === undefined || record.capabilities.includes(filter.capability))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async close(): Promise<void> {
+    this.transactions.close();
+    await this.closeBackend();
+  }
+}
+
+const DEAD_LETTER_REASON_SET = new Set<string>([
+  "max-attempts",
+  "expired",
+  "rejected",
+  "unroutable",
+  "forbidden",
+  "too-large",
+  "invalid",
+]);
+
+function toDeadLetter(record: DeadLetterRecord): DeadLetter {
+  const letter: DeadLetter = {
+    agent: record.agent,
+    message: parseMessage(record.json, { maxBytes: Number.MAX_SAFE_INTEGER }),
+    reason: record.reason,
+    deadLetteredAt: record.deadLetteredAt,
+    attempts: record.attempts,
+  };
+  if (record.lastError !== undefined) letter.lastError = record.lastError;
+  return letter;
+}
+
+const KIND_ORDER = new Map<string, number>(
+  [
+    "accepted",
+    "duplicate",
+    "enqueued",
+    "lease-expired",
+    "leased",
+    "nacked",
+    "acked",
+    "dead-lettered",
+    "replayed",
+    "purged",
+  ].map((kind, index) => [kind, index]),
+);
+
+function sortEvents(events: TraceEvent[]): TraceEvent[] {
+  return events.sort((a, b) => a.at - b.at || (KIND_ORDER.get(a.kind) ?? 0) - (KIND_ORDER.get(b.kind) ?? 0));
+}
+
+export function isBmnErrorCode(error: unknown, code: string): boolean {
+  return error instanceof BmnError && error.code === code;
+}

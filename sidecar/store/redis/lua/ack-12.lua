@@ -1,0 +1,9 @@
+-- Settles a lease by removing its message.
+-- KEYS: the 12 queue keys
+-- ARGV: id, token
+-- Returns 1, or the error LEASE_NOT_FOUND / LEASE_EXPIRED with nothing changed.
+local q = queue_keys(0)
+local problem = lease_problem(q, ARGV[1], ARGV[2], now_ms())
+if problem then return redis.error_reply(problem) end
+ack(q, ARGV[1])
+return 1

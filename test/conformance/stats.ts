@@ -1,0 +1,101 @@
+import { describe, expect, it } from "vitest";
+import { isoIn, msg, receiveOne, useStores, waitFor } from "./helpers.js";
+import type { StoreFactory } from "./store-conformance.js";
+
+export function describeStats(factory: StoreFactory): void {
+  const open = useStores(factory);
+
+  describe("queue stats", () => {
+    it("a fresh store has no queues and zero stats", async () => {
+      const store = await open();
+      expect(await store.listQueues()).toEqual([]);
+      expect(await store.queueStats("worker")).toEqual({
+        agent: "worker",
+        depth: 0,
+        ready: 0,
+        delayed: 0,
+        inFlight: 0,
+        deadLettered: 0,
+      });
+    });
+
+    it("counts ready, delayed, inFlight and deadLettered, with depth = ready + delayed", async () => {
+      const store = await open();
+      for (let i = 0; i < 3; i++) await store.enqueue("worker", msg());
+      await store.enqueue("worker", msg({ notbefore: isoIn(60_000) }));
+      await store.enqueue("worker", msg({ expiresat: isoIn(-1_000) }));
+      expect(await store.queueStats("worker")).toEqual({
+        agent: "worker",
+        depth: 4,
+        ready: 3,
+        delayed: 1,
+        inFlight: 0,
+        deadLettered: 1,
+      });
+
+      const delivery = await receiveOne(store, "worker");
+      expect(await store.queueStats("worker")).toEqual({
+        agent: "worker",
+        depth: 3,
+        ready: 2,
+        delayed: 1,
+        inFlight: 1,
+        deadLettered: 1,
+      });
+
+      await store.nack(delivery.leaseId, { delayMs: 60_000 });
+      expect(await store.queueStats("worker")).toEqual({
+        agent: "worker",
+        depth: 4,
+        ready: 2,
+        delayed: 2,
+        inFlight: 0,
+        deadLettered: 1,
+      });
+
+      const two = await store.receive("worker", { max: 10 });
+      expect(two).toHaveLength(2);
+      for (const d of two) await store.ack(d.leaseId);
+      expect(await store.queueStats("worker")).toEqual({
+        agent: "worker",
+        depth: 2,
+        ready: 0,
+        delayed: 2,
+        inFlight: 0,
+        deadLettered: 1,
+      });
+      expect(await store.queueStats("other")).toMatchObject({ depth: 0, inFlight: 0, deadLettered: 0 });
+    });
+
+    it("a delayed message counts as ready once it is due, and as inFlight once leased", async () => {
+      const store = await open();
+      const notbefore = isoIn(100);
+      await store.enqueue("worker", msg({ notbefore }));
+      expect(await store.queueStats("worker")).toMatchObject({ ready: 0, delayed: 1, depth: 1 });
+      const stats = await waitFor(
+        async () => {
+          const current = await store.queueStats("worker");
+          return current.ready === 1 ? current : undefined;
+        },
+        3_000,
+        "the delayed message to count as ready",
+      );
+      expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(notbefore));
+      expect(stats).toMatchObject({ ready: 1, delayed: 0, depth: 1, inFlight: 0 });
+      await receiveOne(store, "worker");
+      expect(await store.queueStats("worker")).toMatchObject({ ready: 0, delayed: 0, depth: 0, inFlight: 1 });
+    });
+
+    it("listQueues names every agent that has had a message queued", async () => {
+      const store = await open();
+      await store.enqueue("alpha", msg());
+      await store.enqueue("bravo", msg());
+      await store.subscribe("charlie", "news.#");
+      await store.publish("news.today", msg());
+      await store.subscribe("delta", "never.published");
+      const delivery = await receiveOne(store, "alpha");
+      await store.ack(delivery.leaseId);
+      expect([...(await store.listQueues())].sort()).toEqual(["alpha", "bravo", "charlie"]);
+    });
+  });
+}

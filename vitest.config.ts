@@ -1,0 +1,20 @@
+import { defineConfig } from "vitest/config";
+
+// Unit tests are pure and fast; integration tests start real services through test/harness.
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
+      {
+        test: {
+          name: "integration",
+          include: ["test/integration/**/*.test.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          // Integration files each start their own servers; two at a time fits a 2-core machine.
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
