@@ -15,5 +15,7 @@ export interface BenchQueue {
   enqueue(message: Message): Promise<void>;
   /** Takes at most one message without blocking; undefined when none is ready. */
   receiveOne(): Promise<Received | undefined>;
+  /** Resolves once every write this queue issued has reached Redis (the store sends traces without waiting). */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }

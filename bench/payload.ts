@@ -16,15 +16,21 @@ export function agentPayload(): Record<string, unknown> {
     model: { name: "agent-large", temperature: 0.2, maxTokens: 512 },
     tools: ["search_tickets", "fetch_customer", "post_reply"],
     messages: [
-      { role: "system", content: "You are a support agent. Answer briefly and cite the ticket ids you used." },
+      {
+        role: "system",
+        content: "You are a support agent. Answer briefly and cite the ticket ids you used.",
+      },
       { role: "user", content: "" },
     ],
     metadata: { tenant: "acme", priority: "normal", retries: 0 },
   };
   const base = Buffer.byteLength(JSON.stringify(payload));
   const user = payload.messages[1];
-  if (user === undefined || base > PAYLOAD_BYTES) throw new Error("payload skeleton is larger than the target");
-  user.content = "Customer reports that exports time out after the upgrade. ".repeat(20).slice(0, PAYLOAD_BYTES - base);
+  if (user === undefined || base > PAYLOAD_BYTES)
+    throw new Error("payload skeleton is larger than the target");
+  user.content = "Customer reports that exports time out after the upgrade. "
+    .repeat(20)
+    .slice(0, PAYLOAD_BYTES - base);
   return payload;
 }
 

@@ -3,6 +3,7 @@ import type { Message } from "../core/envelope.js";
 import type { BenchQueue, Received } from "./bench-queue.js";
 
 const STREAM = "bench:raw:stream";
+
 const GROUP = "bench";
 
 /**
@@ -12,6 +13,7 @@ const GROUP = "bench";
  * what the store adds on top of plain Redis.
  */
 export class RawStreamQueue implements BenchQueue {
+  static readonly STREAM = STREAM;
   readonly label = "raw stream";
 
   private constructor(
@@ -34,9 +36,16 @@ export class RawStreamQueue implements BenchQueue {
   }
 
   async receiveOne(): Promise<Received | undefined> {
-    const reply = (await this.client.xreadgroup("GROUP", GROUP, this.consumer, "COUNT", 1, "STREAMS", STREAM, ">")) as
-      | [string, [string, string[]][]][]
-      | null;
+    const reply = (await this.client.xreadgroup(
+      "GROUP",
+      GROUP,
+      this.consumer,
+      "COUNT",
+      1,
+      "STREAMS",
+      STREAM,
+      ">",
+    )) as [string, [string, string[]][]][] | null;
     const entry = reply?.[0]?.[1][0];
     const json = entry?.[1][1];
     if (entry === undefined || json === undefined) return undefined;
@@ -47,6 +56,11 @@ export class RawStreamQueue implements BenchQueue {
 
   private async ack(entryId: string): Promise<void> {
     await this.client.xack(STREAM, GROUP, entryId);
+  }
+
+  async drain(): Promise<void> {
+    // One connection answers in order, so a PING's reply means everything sent before it is done.
+    await this.client.ping();
   }
 
   async close(): Promise<void> {

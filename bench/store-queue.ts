@@ -6,6 +6,8 @@ export const BENCH_AGENT = "bench-agent";
 
 /** RedisStore behind the benchmark's queue shape: one agent queue, leases of one message. */
 export class StoreQueue implements BenchQueue {
+  static readonly KEY_PREFIX = "bench:";
+
   private constructor(
     readonly label: string,
     readonly store: RedisStore,
@@ -14,7 +16,7 @@ export class StoreQueue implements BenchQueue {
   static async connect(url: string, traces: boolean): Promise<StoreQueue> {
     const store = await RedisStore.connect(
       { url },
-      { keyPrefix: "bench:", policy: traces ? {} : { traceRetentionMs: 0 } },
+      { keyPrefix: StoreQueue.KEY_PREFIX, policy: traces ? {} : { traceRetentionMs: 0 } },
     );
     return new StoreQueue(traces ? "store, traces on" : "store, traces off", store);
   }
@@ -28,6 +30,11 @@ export class StoreQueue implements BenchQueue {
     const [delivery] = await this.store.receive(BENCH_AGENT, { max: 1, waitMs: 0 });
     if (delivery === undefined) return undefined;
     return { messageId: delivery.message.id, ack: () => this.store.ack(delivery.leaseId) };
+  }
+
+  async drain(): Promise<void> {
+    // Trace writes go out on the same connection without being awaited; a PING behind them waits for them.
+    await this.store.ping();
   }
 
   async close(): Promise<void> {

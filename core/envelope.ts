@@ -36,6 +36,44 @@ const BMN_EXTENSIONS = [
 const KNOWN_ATTRIBUTES = new Set<string>([...CORE_ATTRIBUTES, ...BMN_EXTENSIONS]);
 
 const EXTENSION_NAME = /^[a-z0-9]{1,20}$/;
+const EXTENSION_NAME_ERROR = "is not a valid CloudEvents extension name (1-20 lowercase letters or digits)";
+
+/** How deeply arrays and objects may nest inside `data`; far deeper input would overflow JSON.stringify's stack. */
+export const MAX_DATA_DEPTH = 256;
+
+/**
+ * Why `value` is not plain JSON, or undefined when it is. Unlike `z.json()` it does not copy the value, so an
+ * own `__proto__` key (which JSON.parse creates as an ordinary property) survives instead of being dropped,
+ * and it walks iteratively with a depth limit, so deep nesting is a validation error, not a stack overflow.
+ */
+function jsonDataIssue(value: unknown): string | undefined {
+  const pending: [unknown, number][] = [[value, 0]];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const [item, depth] = next;
+    if (item === null || typeof item === "string" || typeof item === "boolean") continue;
+    if (typeof item === "number") {
+      if (Number.isFinite(item)) continue;
+      return "must not contain NaN or Infinity";
+    }
+    if (typeof item !== "object") return "must be JSON: null, booleans, numbers, strings, arrays and objects";
+    if (depth >= MAX_DATA_DEPTH) return `must not nest arrays and objects more than ${MAX_DATA_DEPTH} deep`;
+    if (Array.isArray(item)) {
+      for (const element of item as unknown[]) pending.push([element, depth + 1]);
+      continue;
+    }
+    const prototype: unknown = Object.getPrototypeOf(item);
+    if (prototype !== Object.prototype && prototype !== null) {
+      return "must be JSON: null, booleans, numbers, strings, arrays and objects";
+    }
+    for (const element of Object.values(item)) pending.push([element, depth + 1]);
+  }
+  return undefined;
+}
+
+const jsonData = z.custom<z.core.util.JSONType>().superRefine((value, ctx) => {
+  const issue = jsonDataIssue(value);
+  if (issue !== undefined) ctx.addIssue({ code: "custom", message: issue });
+});
 const timestamp = z.iso.datetime({ offset: true, error: "must be an RFC 3339 timestamp" });
 const nonEmpty = (max: number) =>
   z
@@ -53,7 +91,7 @@ export const messageSchema = z
     datacontenttype: nonEmpty(256).optional(),
     dataschema: nonEmpty(2048).optional(),
     subject: nonEmpty(1024).optional(),
-    data: z.json().optional(),
+    data: jsonData.optional(),
     data_base64: z.base64({ error: "must be base64" }).optional(),
     to: agentAddressSchema.optional(),
     from: agentAddressSchema.optional(),
@@ -89,12 +127,11 @@ export const messageSchema = z
     for (const [key, value] of Object.entries(event)) {
       if (KNOWN_ATTRIBUTES.has(key)) continue;
       if (!EXTENSION_NAME.test(key)) {
-        ctx.addIssue({
-          code: "custom",
-          path: [key],
-          message: "is not a valid CloudEvents extension name (1-20 lowercase letters or digits)",
-        });
-      } else if (!["string", "number", "boolean"].includes(typeof value)) {
+        ctx.addIssue({ code: "custom", path: [key], message: EXTENSION_NAME_ERROR });
+      } else if (
+        !["string", "number", "boolean"].includes(typeof value) ||
+        (typeof value === "number" && !Number.isFinite(value))
+      ) {
         ctx.addIssue({ code: "custom", path: [key], message: "must be a string, number or boolean" });
       }
     }
@@ -126,6 +163,11 @@ export function validationErrorFrom(error: z.ZodError, fieldPrefix = ""): Valida
 export function toMessage(value: unknown, options: ParseOptions = {}): Message {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ValidationError("message must be a JSON object");
+  }
+  // zod copies attributes by assignment, which turns an own `__proto__` key into a prototype change: the
+  // attribute would vanish unvalidated. It is not a valid extension name, so reject it here.
+  if (Object.hasOwn(value, "__proto__")) {
+    throw new ValidationError(`__proto__ ${EXTENSION_NAME_ERROR}`, { field: "__proto__" });
   }
   const result = messageSchema.safeParse(value);
   if (!result.success) throw validationErrorFrom(result.error);

@@ -14,8 +14,11 @@ export interface EnqueueOp {
   dedupeKey: string;
   notBefore: number | undefined;
   expiresAt: number | undefined;
-  /** Replays from the DLQ skip dedupe: the id is certainly in the window already. */
-  bypassDedupe: boolean;
+  /**
+   * A replay from the DLQ: skips dedupe (the id is certainly in the window already) and, in the same atomic step,
+   * removes this id's dead letter from the target queue, so a replayed message is never in neither place.
+   */
+  replay: boolean;
 }
 
 export interface AckOp {

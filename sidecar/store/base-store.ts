@@ -42,8 +42,10 @@ import type { Waiter } from "./wakeup-hub.js";
 
 export const DEFAULT_AGENT_TTL_MS = 5 * 60_000;
 
+export type PolicyOverrides = { [K in keyof DeliveryPolicy]?: DeliveryPolicy[K] | undefined };
+
 export interface BaseStoreOptions {
-  policy?: Partial<DeliveryPolicy> | undefined;
+  policy?: PolicyOverrides | undefined;
   /** Recorded as the actor of trace events when a call names none. */
   actor?: string | undefined;
 }
@@ -61,7 +63,11 @@ export abstract class BaseStore implements MessageStore {
   private readonly transactions: TransactionBuffer;
 
   constructor(options: BaseStoreOptions = {}) {
-    this.policy = { ...DEFAULT_DELIVERY_POLICY, ...options.policy };
+    const overrides = Object.entries(options.policy ?? {}).filter(([, value]) => value !== undefined);
+    this.policy = {
+      ...DEFAULT_DELIVERY_POLICY,
+      ...(Object.fromEntries(overrides) as Partial<DeliveryPolicy>),
+    };
     this.actor = options.actor ?? "store";
     this.transactions = new TransactionBuffer(this.policy.transactionTimeoutMs);
   }
@@ -109,10 +115,10 @@ export abstract class BaseStore implements MessageStore {
 
   async publish(topic: string, message: Message, options: WriteOptions = {}): Promise<PublishResult> {
     const validTopic = toTopic(topic);
+    const tx = options.tx === undefined ? undefined : this.transactions.check(toTransactionId(options.tx));
     const recipients = await this.subscribersOf(validTopic);
     const ops = recipients.map((agent) => this.enqueueOp(agent, message, false));
-    if (options.tx !== undefined) {
-      const tx = toTransactionId(options.tx);
+    if (tx !== undefined) {
       for (const op of ops) this.transactions.add(tx, op);
       return { id: message.id, recipients, duplicate: false };
     }
@@ -140,7 +146,7 @@ export abstract class BaseStore implements MessageStore {
     return [...agents].sort();
   }
 
-  private enqueueOp(agent: AgentName, message: Message, bypassDedupe: boolean): EnqueueOp {
+  private enqueueOp(agent: AgentName, message: Message, replay: boolean): EnqueueOp {
     return {
       kind: "enqueue",
       agent,
@@ -150,7 +156,7 @@ export abstract class BaseStore implements MessageStore {
       dedupeKey: dedupeKeyOf(message),
       notBefore: timeOf(message.notbefore),
       expiresAt: timeOf(message.expiresat),
-      bypassDedupe,
+      replay,
     };
   }
 
@@ -314,7 +320,7 @@ export abstract class BaseStore implements MessageStore {
   }
 
   async replayDeadLetters(
-    filter: DeadLetterFilter & { ids?: string[] },
+    filter: DeadLetterFilter & { ids?: string[] | undefined },
     options: { to?: string } = {},
   ): Promise<number> {
     const target = options.to === undefined ? undefined : toAgentName(options.to, "to");
@@ -322,7 +328,8 @@ export abstract class BaseStore implements MessageStore {
     for (const letter of await this.selectDeadLetters(filter)) {
       const op = this.enqueueOp(target ?? letter.agent, letter.message, true);
       await this.applyWrites([op]);
-      await this.removeDeadLetters(letter.agent, [letter.message.id]);
+      // A replay to its own queue dropped the dead letter in the same step; elsewhere, drop it once queued there.
+      if (op.agent !== letter.agent) await this.removeDeadLetters(letter.agent, [letter.message.id]);
       this.trace([
         {
           messageId: letter.message.id,
@@ -338,7 +345,7 @@ export abstract class BaseStore implements MessageStore {
     return count;
   }
 
-  async purgeDeadLetters(filter: DeadLetterFilter & { ids?: string[] }): Promise<number> {
+  async purgeDeadLetters(filter: DeadLetterFilter & { ids?: string[] | undefined }): Promise<number> {
     let count = 0;
     for (const letter of await this.selectDeadLetters(filter)) {
       count += await this.removeDeadLetters(letter.agent, [letter.message.id]);
@@ -355,7 +362,9 @@ export abstract class BaseStore implements MessageStore {
     return count;
   }
 
-  private async selectDeadLetters(filter: DeadLetterFilter & { ids?: string[] }): Promise<DeadLetter[]> {
+  private async selectDeadLetters(
+    filter: DeadLetterFilter & { ids?: string[] | undefined },
+  ): Promise<DeadLetter[]> {
     const ids = filter.ids === undefined ? undefined : new Set(filter.ids);
     const { limit, ...rest } = filter;
     const all = await this.listDeadLetters(rest);
@@ -376,7 +385,8 @@ export abstract class BaseStore implements MessageStore {
 
   // ---- trace ---------------------------------------------------------------------------------------
   async traceOf(messageId: string): Promise<TraceEvent[]> {
-    return sortEvents(await this.readTrace(messageId));
+    // One message's events are stored in the order they happened.
+    return this.readTrace(messageId);
   }
 
   async traceByCorrelation(correlationId: string): Promise<TraceEvent[]> {
@@ -560,23 +570,9 @@ function toDeadLetter(record: DeadLetterRecord): DeadLetter {
   return letter;
 }
 
-const KIND_ORDER = new Map<string, number>(
-  [
-    "accepted",
-    "duplicate",
-    "enqueued",
-    "lease-expired",
-    "leased",
-    "nacked",
-    "acked",
-    "dead-lettered",
-    "replayed",
-    "purged",
-  ].map((kind, index) => [kind, index]),
-);
-
+/** Orders by time; the sort is stable, so events of one millisecond keep the order they were recorded in. */
 function sortEvents(events: TraceEvent[]): TraceEvent[] {
-  return events.sort((a, b) => a.at - b.at || (KIND_ORDER.get(a.kind) ?? 0) - (KIND_ORDER.get(b.kind) ?? 0));
+  return events.sort((a, b) => a.at - b.at);
 }
 
 export function isBmnErrorCode(error: unknown, code: string): boolean {

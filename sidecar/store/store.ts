@@ -38,10 +38,10 @@ export interface MessageStore {
   getDeadLetter(agent: string, id: string): Promise<DeadLetter | undefined>;
   /** Re-queues dead letters (to their agent, or to `to`) with a fresh attempt count; returns how many. */
   replayDeadLetters(
-    filter: DeadLetterFilter & { ids?: string[] },
+    filter: DeadLetterFilter & { ids?: string[] | undefined },
     options?: { to?: string },
   ): Promise<number>;
-  purgeDeadLetters(filter: DeadLetterFilter & { ids?: string[] }): Promise<number>;
+  purgeDeadLetters(filter: DeadLetterFilter & { ids?: string[] | undefined }): Promise<number>;
 
   traceOf(messageId: string): Promise<TraceEvent[]>;
   traceByCorrelation(correlationId: string): Promise<TraceEvent[]>;

@@ -25,6 +25,12 @@ export class TransactionBuffer {
     return id;
   }
 
+  /** Throws TX_NOT_FOUND unless the transaction is open; answers the id for chaining. */
+  check(id: TransactionId): TransactionId {
+    this.get(id);
+    return id;
+  }
+
   add(id: TransactionId, op: WriteOp): void {
     this.get(id).ops.push(op);
   }

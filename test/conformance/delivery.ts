@@ -1,17 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createMessage, type Message } from "../../core/envelope.js";
 import { DEFAULT_DELIVERY_POLICY } from "../../sidecar/store/store.js";
-import {
-  FAST,
-  idsOf,
-  isoIn,
-  msg,
-  receiveAll,
-  receiveOne,
-  since,
-  useStores,
-  waitFor,
-} from "./helpers.js";
+import { FAST, idsOf, isoIn, msg, receiveAll, receiveOne, since, useStores, waitFor } from "./helpers.js";
 import type { StoreFactory } from "./store-conformance.js";
 
 /** Tolerance for times a store computes from its own clock reading (taken between our two readings). */
@@ -59,7 +49,10 @@ export function describeDelivery(factory: StoreFactory): void {
         retries: 3,
         urgent: true,
       });
-      const binary = createMessage({ type: "blob", data_base64: Buffer.from([0, 1, 2, 255]).toString("base64") });
+      const binary = createMessage({
+        type: "blob",
+        data_base64: Buffer.from([0, 1, 2, 255]).toString("base64"),
+      });
       await store.enqueue("worker", message);
       await store.enqueue("worker", binary);
 
@@ -206,7 +199,6 @@ export function describeDelivery(factory: StoreFactory): void {
       const store = await open();
       const [a1, a2, a3, a4] = [msg(), msg(), msg(), msg()];
       const urgent = msg({ priority: 7 });
-      if (a1 === undefined || a2 === undefined || a3 === undefined || a4 === undefined) throw new Error("setup");
       for (const message of [a1, a2, a3]) await store.enqueue("worker", message);
       const first = await store.receive("worker", { max: 2 });
       expect(idsOf(first)).toEqual([a1.id, a2.id]);

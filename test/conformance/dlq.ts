@@ -1,7 +1,17 @@
 import { describe, expect, it } from "vitest";
 import type { Message } from "../../core/envelope.js";
 import type { MessageStore } from "../../sidecar/store/store.js";
-import { expectBmnError, idsOf, isoIn, msg, receiveAll, receiveOne, rejectOne, useStores } from "./helpers.js";
+import {
+  expectBmnError,
+  idsOf,
+  isoIn,
+  msg,
+  nextMillisecond,
+  receiveAll,
+  receiveOne,
+  rejectOne,
+  useStores,
+} from "./helpers.js";
 import type { StoreFactory } from "./store-conformance.js";
 
 interface Seeded {
@@ -14,10 +24,14 @@ interface Seeded {
 
 /** Five dead letters over two agents and three reasons, dead-lettered in this order. */
 async function seed(store: MessageStore): Promise<Seeded> {
+  // Each dead-lettering lands in its own millisecond, so "oldest first" has exactly one answer.
   const aRejected = await rejectOne(store, "agent-a");
+  await nextMillisecond();
   const aExpired = msg({ expiresat: isoIn(-5_000) });
   expect((await store.enqueue("agent-a", aExpired)).deadLettered).toBe("expired");
+  await nextMillisecond();
   const bRejected = await rejectOne(store, "agent-b");
+  await nextMillisecond();
   const bMaxAttempts = msg();
   await store.enqueue("agent-b", bMaxAttempts);
   const delivery = await receiveOne(store, "agent-b");
@@ -26,6 +40,7 @@ async function seed(store: MessageStore): Promise<Seeded> {
     outcome: "dead-lettered",
     reason: "max-attempts",
   });
+  await nextMillisecond();
   const aRejected2 = await rejectOne(store, "agent-a");
   return { aRejected, aExpired, bRejected, bMaxAttempts, aRejected2 };
 }
@@ -40,10 +55,22 @@ export function describeDlq(factory: StoreFactory): void {
       const store = await open({ maxAttempts: 1 });
       const s = await seed(store);
       const all = await store.listDeadLetters();
-      expect(ids(all)).toEqual([s.aRejected.id, s.aExpired.id, s.bRejected.id, s.bMaxAttempts.id, s.aRejected2.id]);
+      expect(ids(all)).toEqual([
+        s.aRejected.id,
+        s.aExpired.id,
+        s.bRejected.id,
+        s.bMaxAttempts.id,
+        s.aRejected2.id,
+      ]);
       const times = all.map((r) => r.deadLetteredAt);
       expect([...times].sort((x, y) => x - y)).toEqual(times);
-      expect(all.map((r) => r.reason)).toEqual(["rejected", "expired", "rejected", "max-attempts", "rejected"]);
+      expect(all.map((r) => r.reason)).toEqual([
+        "rejected",
+        "expired",
+        "rejected",
+        "max-attempts",
+        "rejected",
+      ]);
       expect(all.map((r) => r.agent)).toEqual(["agent-a", "agent-a", "agent-b", "agent-b", "agent-a"]);
       expect(all[0]?.message).toEqual(s.aRejected);
       expect(all[3]).toMatchObject({ lastError: "gave up", attempts: [{ attempt: 1, outcome: "nacked" }] });
@@ -63,7 +90,9 @@ export function describeDlq(factory: StoreFactory): void {
         s.bRejected.id,
         s.aRejected2.id,
       ]);
-      expect(ids(await store.listDeadLetters({ agent: "agent-b", reason: "rejected" }))).toEqual([s.bRejected.id]);
+      expect(ids(await store.listDeadLetters({ agent: "agent-b", reason: "rejected" }))).toEqual([
+        s.bRejected.id,
+      ]);
       expect(ids(await store.listDeadLetters({ reason: "max-attempts" }))).toEqual([s.bMaxAttempts.id]);
       expect(await store.listDeadLetters({ reason: "forbidden" })).toEqual([]);
       expect(await store.listDeadLetters({ agent: "nobody" })).toEqual([]);

@@ -8,7 +8,9 @@ import type { StoreFactory } from "./store-conformance.js";
  * Registers an afterEach that closes every store the returned `open` created in the test.
  * Call it once at the top of a `describe` block.
  */
-export function useStores(factory: StoreFactory): (policy?: Partial<DeliveryPolicy>) => Promise<MessageStore> {
+export function useStores(
+  factory: StoreFactory,
+): (policy?: Partial<DeliveryPolicy>) => Promise<MessageStore> {
   const open: MessageStore[] = [];
   afterEach(async () => {
     const stores = open.splice(0);
@@ -59,12 +61,17 @@ export async function waitFor<T>(
   }
 }
 
-/** Runs `action` and asserts it rejects (or throws) a BmnError with `code` and, if given, `field`. */
+/**
+ * Runs `action` and asserts it rejects (or throws) a BmnError with `code` and, if given, `field`.
+ * `context` names the case in the failure message.
+ */
 export async function expectBmnError(
   action: () => Promise<unknown>,
   code: ErrorCode,
   field?: string,
+  context?: string,
 ): Promise<BmnError> {
+  const what = `${context === undefined ? "" : `${context}: `}expected ${code}${field === undefined ? "" : ` (field ${field})`}`;
   let caught: unknown;
   let resolved = false;
   try {
@@ -73,12 +80,10 @@ export async function expectBmnError(
   } catch (error) {
     caught = error;
   }
-  expect(resolved, `expected ${code}${field === undefined ? "" : ` (field ${field})`} but the call succeeded`).toBe(
-    false,
-  );
-  expect(caught).toBeInstanceOf(BmnError);
+  expect(resolved, `${what} but the call succeeded`).toBe(false);
+  expect(caught, `${what} but got ${String(caught)}`).toBeInstanceOf(BmnError);
   const error = caught as BmnError;
-  expect({ code: error.code, ...(field === undefined ? {} : { field: error.field }) }).toEqual({
+  expect({ code: error.code, ...(field === undefined ? {} : { field: error.field }) }, what).toEqual({
     code,
     ...(field === undefined ? {} : { field }),
   });
@@ -114,11 +119,17 @@ export async function receiveOne(
     ...(options.actor === undefined ? {} : { actor: options.actor }),
   });
   expect(got, `expected one delivery for ${agent}`).toHaveLength(1);
-  return got[0] as Delivery;
+  const [delivery] = got;
+  if (delivery === undefined) throw new Error(`expected one delivery for ${agent}`);
+  return delivery;
 }
 
 /** Enqueues a message, receives it and dead-letters it with `nack({ deadLetter: true })`. */
-export async function rejectOne(store: MessageStore, agent: string, message: Message = msg()): Promise<Message> {
+export async function rejectOne(
+  store: MessageStore,
+  agent: string,
+  message: Message = msg(),
+): Promise<Message> {
   await store.enqueue(agent, message);
   const delivery = await receiveOne(store, agent);
   expect(delivery.message.id).toBe(message.id);
@@ -136,6 +147,15 @@ export function expectSubsequence<T>(actual: readonly T[], expected: readonly T[
   expect(next, `expected ${JSON.stringify(expected)} in order within ${JSON.stringify(actual)}`).toBe(
     expected.length,
   );
+}
+
+/**
+ * Waits for the wall clock to move past the current millisecond, so the next store event gets a later timestamp
+ * than the last (a clock condition, not a fixed delay).
+ */
+export async function nextMillisecond(): Promise<void> {
+  const now = Date.now();
+  await waitFor(() => Date.now() > now, 1_000, "the clock to tick");
 }
 
 /** Milliseconds since `start`. */

@@ -44,7 +44,11 @@ export function describePublish(factory: StoreFactory): void {
       await store.subscribe("star-tail", "a.*");
 
       expect(sorted((await store.publish("a", msg())).recipients)).toEqual(["hash-tail"]);
-      expect(sorted((await store.publish("a.z", msg())).recipients)).toEqual(["hash-mid", "hash-tail", "star-tail"]);
+      expect(sorted((await store.publish("a.z", msg())).recipients)).toEqual([
+        "hash-mid",
+        "hash-tail",
+        "star-tail",
+      ]);
       expect(sorted((await store.publish("a.b.c.z", msg())).recipients)).toEqual(["hash-mid", "hash-tail"]);
       expect(sorted((await store.publish("a.b", msg())).recipients)).toEqual(["hash-tail", "star-tail"]);
       expect((await store.publish("b.a", msg())).recipients).toEqual([]);
@@ -87,7 +91,10 @@ export function describePublish(factory: StoreFactory): void {
       await store.subscribe("agent-b", "orders.*");
 
       const forA = await store.listSubscriptions("agent-a");
-      expect(forA.map((s) => `${s.agent} ${s.pattern}`).sort()).toEqual(["agent-a billing.#", "agent-a orders.*"]);
+      expect(forA.map((s) => `${s.agent} ${s.pattern}`).sort()).toEqual([
+        "agent-a billing.#",
+        "agent-a orders.*",
+      ]);
       const all = await store.listSubscriptions();
       expect(all.map((s) => `${s.agent} ${s.pattern}`).sort()).toEqual([
         "agent-a billing.#",

@@ -49,7 +49,14 @@ export function describeTrace(factory: StoreFactory): void {
       await store.nack(second.leaseId, { delayMs: 0, reason: "still flaky", actor: "w2" });
 
       const events = await store.traceOf(message.id);
-      expectSubsequence(kinds(events), ["accepted", "enqueued", "leased", "nacked", "leased", "dead-lettered"]);
+      expectSubsequence(kinds(events), [
+        "accepted",
+        "enqueued",
+        "leased",
+        "nacked",
+        "leased",
+        "dead-lettered",
+      ]);
       expectTimeOrdered(events);
       const nacked = events.find((e) => e.kind === "nacked");
       expect(nacked).toMatchObject({ actor: "w1" });
@@ -76,7 +83,9 @@ export function describeTrace(factory: StoreFactory): void {
       await store.enqueue("worker", dup);
       await store.enqueue("worker", dup, { actor: "retrying-client" });
       expect(kinds(await store.traceOf(dup.id))).toContain("duplicate");
-      expect((await store.traceOf(dup.id)).find((e) => e.kind === "duplicate")?.actor).toBe("retrying-client");
+      expect((await store.traceOf(dup.id)).find((e) => e.kind === "duplicate")?.actor).toBe(
+        "retrying-client",
+      );
 
       const expired = msg({ expiresat: isoIn(-1_000) });
       await store.enqueue("worker", expired);

@@ -8,6 +8,7 @@ const UNKNOWN_TX = "tx-0190a6f2-3c1d-7b6e-8a4f-1234567890ab";
 
 /** Every call that takes a transaction must refuse `tx` with TX_NOT_FOUND (and change nothing). */
 async function expectTxGone(store: MessageStore, tx: string, leaseId: string): Promise<void> {
+  await store.subscribe("tx-target", "tx.#");
   await expectBmnError(() => store.commit(tx), "TX_NOT_FOUND");
   await expectBmnError(() => store.rollback(tx), "TX_NOT_FOUND");
   await expectBmnError(() => store.savepoint(tx), "TX_NOT_FOUND");
@@ -119,7 +120,6 @@ export function describeTransactions(factory: StoreFactory): void {
       const { store, leaseId } = await withLease();
       const tx = await store.beginTransaction();
       const [m1, m2, m3, m4] = [msg(), msg(), msg(), msg()];
-      if (m1 === undefined || m2 === undefined || m3 === undefined || m4 === undefined) throw new Error("setup");
       await store.enqueue("sink", m1, { tx });
       const sp = await store.savepoint(tx);
       await store.enqueue("sink", m2, { tx });
@@ -142,7 +142,6 @@ export function describeTransactions(factory: StoreFactory): void {
       const store = await open();
       const tx = await store.beginTransaction();
       const [a, b, c, d] = [msg(), msg(), msg(), msg()];
-      if (a === undefined || b === undefined || c === undefined || d === undefined) throw new Error("setup");
       await store.enqueue("sink", a, { tx });
       const outer = await store.savepoint(tx);
       await store.enqueue("sink", b, { tx });
@@ -159,7 +158,6 @@ export function describeTransactions(factory: StoreFactory): void {
       const store = await open();
       const tx = await store.beginTransaction();
       const [a, b, c] = [msg(), msg(), msg()];
-      if (a === undefined || b === undefined || c === undefined) throw new Error("setup");
       await store.enqueue("sink", a, { tx });
       const outer = await store.savepoint(tx);
       await store.enqueue("sink", b, { tx });
@@ -173,7 +171,6 @@ export function describeTransactions(factory: StoreFactory): void {
     it("commit with an ack whose lease was settled meanwhile fails TX_CONFLICT and applies nothing", async () => {
       const store = await open();
       const [s1, s2] = [msg(), msg()];
-      if (s1 === undefined || s2 === undefined) throw new Error("setup");
       await store.enqueue("source", s1);
       await store.enqueue("source", s2);
       const [d1, d2] = await store.receive("source", { max: 2 });
@@ -244,9 +241,23 @@ export function describeTransactions(factory: StoreFactory): void {
       expect(await store.receive("tx-target", { max: 10 })).toEqual([]);
     });
 
+    it("publish with an unknown transaction throws TX_NOT_FOUND even when no agent subscribes", async () => {
+      const store = await open();
+      await expectBmnError(() => store.publish("nobody.listens", msg(), { tx: UNKNOWN_TX }), "TX_NOT_FOUND");
+      const tx = await store.beginTransaction();
+      await store.commit(tx);
+      await expectBmnError(() => store.publish("nobody.listens", msg(), { tx }), "TX_NOT_FOUND");
+    });
+
     it("a malformed transaction id throws TX_NOT_FOUND", async () => {
       const { store, leaseId } = await withLease();
-      for (const bad of ["garbage", "tx-", "tx-zzzz", "' OR 1=1 --", "tx-0190a6f2-3c1d-7b6e-8a4f-1234567890ab\n"]) {
+      for (const bad of [
+        "garbage",
+        "tx-",
+        "tx-zzzz",
+        "' OR 1=1 --",
+        "tx-0190a6f2-3c1d-7b6e-8a4f-1234567890ab\n",
+      ]) {
         await expectTxGone(store, bad, leaseId);
       }
       await expectBmnError(() => store.commit(""), "TX_NOT_FOUND");

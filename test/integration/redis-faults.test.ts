@@ -9,10 +9,18 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function serverAndStore(options: { appendOnly?: boolean } = {}): Promise<{ server: RedisServerHandle; store: RedisStore }> {
-  const server = await startRedis({ appendOnly: options.appendOnly ?? false, appendFsyncAlways: options.appendOnly ?? false });
+async function serverAndStore(
+  options: { appendOnly?: boolean } = {},
+): Promise<{ server: RedisServerHandle; store: RedisStore }> {
+  const server = await startRedis({
+    appendOnly: options.appendOnly ?? false,
+    appendFsyncAlways: options.appendOnly ?? false,
+  });
   cleanups.push(() => server.cleanup());
-  const store = await RedisStore.connect({ url: server.url }, { commandTimeoutMs: 500, policy: { traceRetentionMs: 0 } });
+  const store = await RedisStore.connect(
+    { url: server.url },
+    { commandTimeoutMs: 500, policy: { traceRetentionMs: 0 } },
+  );
   cleanups.push(() => store.close());
   return { server, store };
 }
@@ -87,7 +95,9 @@ describe("redis faults", () => {
       const [delivery] = await store.receive("listener", { waitMs: 5_000 });
       expect(delivery?.message.id).toBe(sent.id);
     } else {
-      expect((result as { message: { id: string } }[]).map((delivery) => delivery.message.id)).toEqual([sent.id]);
+      expect((result as { message: { id: string } }[]).map((delivery) => delivery.message.id)).toEqual([
+        sent.id,
+      ]);
     }
   });
 
@@ -95,7 +105,9 @@ describe("redis faults", () => {
     const server = await startRedis();
     const url = server.url;
     await server.cleanup();
-    await expect(RedisStore.connect({ url }, { commandTimeoutMs: 300 })).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+    await expect(RedisStore.connect({ url }, { commandTimeoutMs: 300 })).rejects.toMatchObject({
+      code: "STORE_UNAVAILABLE",
+    });
   });
 
   it("treats Lua and keyspace metacharacters in message fields as data", async () => {
@@ -108,6 +120,8 @@ describe("redis faults", () => {
     expect(ids.map((m) => m.id)).toEqual([kept.id, message.id]);
     expect(ids[0]?.data).toEqual({ hostile });
     expect(ids[1]?.subject).toBe(hostile);
-    expect(await store.enqueue("worker", msg({ dedupekey: "tenant:a/b~c" }))).toMatchObject({ duplicate: true });
+    expect(await store.enqueue("worker", msg({ dedupekey: "tenant:a/b~c" }))).toMatchObject({
+      duplicate: true,
+    });
   });
 });

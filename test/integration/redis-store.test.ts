@@ -16,5 +16,6 @@ afterAll(async () => {
 
 // Each test gets its own key prefix on the one server, so tests cannot see each other's queues.
 describeStoreConformance("redis", {
-  create: (policy) => RedisStore.connect({ url: server.url }, { keyPrefix: `t${++databases}:`, policy: policy ?? {} }),
+  create: (policy) =>
+    RedisStore.connect({ url: server.url }, { keyPrefix: `t${++databases}:`, policy: policy ?? {} }),
 });

@@ -10,6 +10,8 @@ export interface MemoryEntry {
   attempts: number;
   state: "ready" | "delayed" | "leased";
   token: string | undefined;
+  /** The token of the last lease given back by nack: settling it again is LEASE_NOT_FOUND, not LEASE_EXPIRED. */
+  settledToken: string | undefined;
   /** Lease expiry while leased, visibility time while delayed. */
   dueAt: number;
   expiresAt: number | undefined;

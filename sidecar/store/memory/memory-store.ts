@@ -58,10 +58,7 @@ export class InMemoryStore extends BaseStore {
     const now = Date.now();
     // Check every ack before changing anything, so the whole batch applies or none of it does.
     for (const op of ops) if (op.kind === "ack") this.heldEntry(op.lease, now);
-    const seen = new Map<string, Set<string>>();
-    const outcomes = ops.map((op) =>
-      op.kind === "ack" ? this.applyAck(op) : this.applyEnqueue(op, now, seen),
-    );
+    const outcomes = ops.map((op) => (op.kind === "ack" ? this.applyAck(op) : this.applyEnqueue(op, now)));
     return Promise.resolve(outcomes);
   }
 
@@ -72,21 +69,12 @@ export class InMemoryStore extends BaseStore {
     return { duplicate: false };
   }
 
-  private applyEnqueue(op: EnqueueOp, now: number, seen: Map<string, Set<string>>): WriteOutcome {
+  private applyEnqueue(op: EnqueueOp, now: number): WriteOutcome {
     const queue = this.queue(op.agent);
     queue.pruneDedupe(now);
-    let batchKeys = seen.get(op.agent);
-    if (batchKeys === undefined) {
-      batchKeys = new Set();
-      seen.set(op.agent, batchKeys);
-    }
-    if (
-      !op.bypassDedupe &&
-      (queue.dedupe.has(op.dedupeKey) || batchKeys.has(op.dedupeKey) || queue.entries.has(op.message.id))
-    ) {
-      return { duplicate: true };
-    }
-    batchKeys.add(op.dedupeKey);
+    if (op.replay) queue.deadLetters.delete(op.message.id);
+    else if (queue.dedupe.has(op.dedupeKey)) return { duplicate: true };
+    if (queue.entries.has(op.message.id)) return { duplicate: true };
     queue.dedupe.delete(op.dedupeKey);
     queue.dedupe.set(op.dedupeKey, now + this.policy.dedupeWindowMs);
     const entry: MemoryEntry = {
@@ -97,6 +85,7 @@ export class InMemoryStore extends BaseStore {
       attempts: 0,
       state: "delayed",
       token: undefined,
+      settledToken: undefined,
       dueAt: op.notBefore ?? now,
       expiresAt: op.expiresAt,
       history: [],
@@ -119,6 +108,7 @@ export class InMemoryStore extends BaseStore {
   private heldEntry(lease: LeaseRef, now: number): MemoryEntry {
     const entry = this.queues.get(lease.agent)?.entries.get(lease.id);
     if (entry === undefined) throw new LeaseError("LEASE_NOT_FOUND", formatLeaseId(lease));
+    if (entry.settledToken === lease.token) throw new LeaseError("LEASE_NOT_FOUND", formatLeaseId(lease));
     if (entry.state !== "leased" || entry.token !== lease.token || entry.dueAt <= now) {
       // A token we never issued for this message is unknown; an older one was superseded by redelivery.
       if (Number(lease.token) >= this.queue(lease.agent).nextToken)
@@ -226,6 +216,7 @@ export class InMemoryStore extends BaseStore {
     const delay =
       request.delayMs ??
       fullJitterBackoffMs(entry.attempts, this.policy.backoffBaseMs, this.policy.backoffMaxMs);
+    entry.settledToken = entry.token;
     entry.token = undefined;
     entry.state = "delayed";
     entry.dueAt = now + delay;
@@ -270,13 +261,17 @@ export class InMemoryStore extends BaseStore {
 
   protected readQueueStats(agent: AgentName): Promise<QueueStats> {
     const queue = this.queues.get(agent);
+    const now = Date.now();
+    let ready = queue?.readyCount() ?? 0;
     let delayed = 0;
     let inFlight = 0;
-    for (const entry of queue?.entries.values() ?? []) {
-      if (entry.state === "delayed") delayed++;
-      else if (entry.state === "leased") inFlight++;
+    // Counted as of now, whether or not a receive has settled what time made due.
+    for (const entry of queue?.timed ?? []) {
+      if (entry.state === "leased" && entry.dueAt > now) inFlight++;
+      else if (entry.state === "leased") delayed++;
+      else if (entry.state === "delayed" && entry.dueAt <= now) ready++;
+      else if (entry.state === "delayed") delayed++;
     }
-    const ready = queue?.readyCount() ?? 0;
     return Promise.resolve({
       agent,
       depth: ready + delayed,

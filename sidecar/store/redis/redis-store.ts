@@ -25,7 +25,7 @@ import type {
 } from "../store.js";
 import type { Waiter } from "../wakeup-hub.js";
 import { leaseReplyCode, toStoreError } from "./redis-errors.js";
-import { RedisKeys } from "./redis-keys.js";
+import { RedisKeys, type QueueKeyName } from "./redis-keys.js";
 import { RedisNotifier } from "./redis-notifier.js";
 import { ScriptRunner } from "./script-runner.js";
 
@@ -147,7 +147,7 @@ export class RedisStore extends BaseStore {
             this.policy.dedupeWindowMs,
             first.notBefore ?? 0,
             first.expiresAt ?? 0,
-            first.bypassDedupe ? "1" : "0",
+            first.replay ? "1" : "0",
             this.keys.notifyChannel(first.agent),
           ]),
         ]);
@@ -238,7 +238,7 @@ export class RedisStore extends BaseStore {
             dedupeKey: op.dedupeKey,
             notBefore: op.notBefore ?? 0,
             expiresAt: op.expiresAt ?? 0,
-            bypass: op.bypassDedupe ? "1" : "0",
+            replay: op.replay ? "1" : "0",
           },
     );
     let results: unknown;
@@ -420,21 +420,27 @@ export class RedisStore extends BaseStore {
 
   // ---- stats, subscriptions, registry -----------------------------------------------------------------
   protected async readQueueStats(agent: AgentName): Promise<QueueStats> {
-    const [ready, delayed, inFlight, deadLettered] = await this.call(() =>
-      Promise.all(
-        (["ready", "delayed", "leased", "dlq"] as const).map((name) =>
-          this.client.zcard(this.keys.queueKey(agent, name)),
-        ),
-      ),
+    const key = (name: QueueKeyName): string => this.keys.queueKey(agent, name);
+    // Counted as of the server's now, whether or not a receive has settled what time made due.
+    const [time, readyNow, delayedAll, leasedAll, deadLettered] = await this.call(() =>
+      Promise.all([
+        this.client.time(),
+        this.client.zcard(key("ready")),
+        this.client.zcard(key("delayed")),
+        this.client.zcard(key("leased")),
+        this.client.zcard(key("dlq")),
+      ]),
     );
-    return {
-      agent,
-      depth: (ready ?? 0) + (delayed ?? 0),
-      ready: ready ?? 0,
-      delayed: delayed ?? 0,
-      inFlight: inFlight ?? 0,
-      deadLettered: deadLettered ?? 0,
-    };
+    const now = Number(time[0]) * 1_000 + Math.floor(Number(time[1]) / 1_000);
+    const [due, lapsed] = await this.call(() =>
+      Promise.all([
+        this.client.zcount(key("delayed"), "-inf", now),
+        this.client.zcount(key("leased"), "-inf", now),
+      ]),
+    );
+    const ready = readyNow + due;
+    const delayed = delayedAll - due + lapsed;
+    return { agent, depth: ready + delayed, ready, delayed, inFlight: leasedAll - lapsed, deadLettered };
   }
 
   protected async readQueues(): Promise<AgentName[]> {

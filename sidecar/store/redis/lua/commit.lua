@@ -1,7 +1,7 @@
 -- Applies a transaction's writes atomically across the queues it touches (one slot in a cluster).
 -- KEYS: 12 queue keys per queue touched, queue after queue
 -- ARGV[1]: json array of ops: {kind = 'enqueue', q = queueIndex, id, json, priority, dedupeKey, notBefore,
---          expiresAt, bypass} or {kind = 'ack', q = queueIndex, id, token}
+--          expiresAt, replay} or {kind = 'ack', q = queueIndex, id, token}
 -- ARGV[2]: dedupeWindowMs; ARGV[3]: notify channel prefix (the agent name is appended);
 -- ARGV[4]: '1' to only check the acks, '0' to check and apply; ARGV[5]: '1' to skip acks whose lease is gone
 -- (replaying a logged commit) instead of failing.
@@ -28,7 +28,7 @@ for i, op in ipairs(ops) do
     if skip[i] then results[i] = 'skipped' else ack(q, op.id); results[i] = 'acked' end
   else
     results[i] = enqueue(q, op.id, op.json, op.priority, op.dedupeKey, tonumber(ARGV[2]), op.notBefore,
-      op.expiresAt, op.bypass, ARGV[3] .. op.agent, now)
+      op.expiresAt, op.replay, ARGV[3] .. op.agent, now)
   end
 end
 return results

@@ -1,7 +1,7 @@
 -- Queues one message for one agent, with dedupe.
 -- KEYS: the 12 queue keys (see lib.lua)
 -- ARGV: id, json, priority, dedupeKey, dedupeWindowMs, notBeforeMs (0 = none), expiresAtMs (0 = none),
---       bypassDedupe ('1' or '0'), notifyChannel
+--       replay ('1' = from the DLQ: skip dedupe, drop the dead letter), notifyChannel
 -- Returns 'queued', 'duplicate' or 'expired' (accepted straight into the DLQ).
 local q = queue_keys(0)
 return enqueue(q, ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]), tonumber(ARGV[6]),

@@ -20,10 +20,11 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- The token field holds the current lease's token, or '-<token>' of the last lease given back by nack.
 local function read_state(q, id)
   local raw = redis.call('HGET', q.state, id)
   if not raw then return 0, nil, nil end
-  local attempts, score, token = string.match(raw, '^(%d+)|([^|]*)|(%d*)$')
+  local attempts, score, token = string.match(raw, '^(%d+)|([^|]*)|(-?%d*)$')
   if score == '' then score = nil end
   if token == '' then token = nil end
   return tonumber(attempts), score, token
@@ -84,6 +85,7 @@ end
 local function lease_problem(q, id, token, now)
   if redis.call('HEXISTS', q.msg, id) == 0 then return 'LEASE_NOT_FOUND' end
   local _, _, current = read_state(q, id)
+  if current == '-' .. token then return 'LEASE_NOT_FOUND' end
   if current ~= token then
     local issued = tonumber(redis.call('GET', q.seq) or '0')
     if tonumber(token) > issued then return 'LEASE_NOT_FOUND' end
@@ -103,9 +105,15 @@ local function ack(q, id)
 end
 
 -- Returns 'duplicate', 'expired' or 'queued'; publishes on `channel` when the message is visible at once.
-local function enqueue(q, id, json, priority, dedupe_key, window_ms, not_before, expires_at, bypass_dedupe, channel, now)
+local function enqueue(q, id, json, priority, dedupe_key, window_ms, not_before, expires_at, replay, channel, now)
   redis.call('ZREMRANGEBYSCORE', q.dedupe, '-inf', now)
-  if bypass_dedupe ~= '1' and redis.call('ZSCORE', q.dedupe, dedupe_key) then return 'duplicate' end
+  if replay == '1' then
+    redis.call('ZREM', q.dlq, id)
+    redis.call('HDEL', q.dlqmsg, id)
+    redis.call('HDEL', q.dlqinfo, id)
+  elseif redis.call('ZSCORE', q.dedupe, dedupe_key) then
+    return 'duplicate'
+  end
   if redis.call('HEXISTS', q.msg, id) == 1 then return 'duplicate' end
   redis.call('ZADD', q.dedupe, now + window_ms, dedupe_key)
   local seq = redis.call('INCR', q.seq)

@@ -9,7 +9,7 @@ local now = now_ms()
 local problem = lease_problem(q, id, ARGV[2], now)
 if problem then return redis.error_reply(problem) end
 math.randomseed(tonumber(ARGV[9]))
-local attempts, score = read_state(q, id)
+local attempts, score, token = read_state(q, id)
 append_attempt(q, id, attempts, 'nacked', now, ARGV[4])
 local expires_at = redis.call('ZSCORE', q.ttl, id)
 local reason = nil
@@ -23,7 +23,7 @@ end
 local delay = tonumber(ARGV[3])
 if delay < 0 then delay = backoff_ms(attempts, tonumber(ARGV[7]), tonumber(ARGV[8])) end
 redis.call('ZREM', q.leased, id)
-write_state(q, id, attempts, score, nil)
+write_state(q, id, attempts, score, '-' .. token)
 if delay == 0 then
   redis.call('ZADD', q.ready, score, id)
 else

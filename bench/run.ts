@@ -1,0 +1,64 @@
+import { execFileSync } from "node:child_process";
+import { cpus } from "node:os";
+import { performance } from "node:perf_hooks";
+import { agentPayload, messageFactory, payloadBytes, serializedBytes } from "./payload.js";
+import { printClientCpu, runClientCpu } from "./client-cpu.js";
+import { withPrivateRedis } from "./private-redis.js";
+import { MEMORY_SETTINGS, printRedisMemory, runRedisMemory, type MemorySettings } from "./redis-memory.js";
+import {
+  printThroughput,
+  runStoreThroughput,
+  THROUGHPUT_SETTINGS,
+  type ThroughputSettings,
+} from "./store-throughput.js";
+import { printTimeBreakdown } from "./time-breakdown.js";
+
+// `--quick` runs a tenth of the work: a smoke test of the harness, not figures to quote.
+const quick = process.argv.includes("--quick");
+const scale = (count: number): number => (quick ? Math.ceil(count / 10) : count);
+const throughputSettings: ThroughputSettings = {
+  ...THROUGHPUT_SETTINGS,
+  levels: THROUGHPUT_SETTINGS.levels.map((level) => ({
+    ...level,
+    messages: scale(level.messages),
+    warmup: scale(level.warmup),
+  })),
+};
+const memorySettings: MemorySettings = { ...MEMORY_SETTINGS, messages: scale(MEMORY_SETTINGS.messages) };
+
+function machine(): string {
+  const redis = execFileSync("redis-server", ["--version"], { encoding: "utf8" }).trim();
+  const sample = messageFactory()();
+  return [
+    `cpus: ${cpus().length} × ${cpus()[0]?.model ?? "unknown"}`,
+    `node: ${process.version}`,
+    `redis: ${redis}`,
+    `message: ${serializedBytes(sample)} B serialized, data ${payloadBytes(sample)} B` +
+      ` (${Object.keys(agentPayload()).join(", ")})`,
+    quick ? "mode: --quick (a tenth of the work; do not quote these figures)" : "mode: full",
+  ].join("\n");
+}
+
+async function main(): Promise<void> {
+  const begin = performance.now();
+  console.log(machine());
+
+  console.log("\n[1/2] store throughput vs raw stream");
+  // One server for the whole suite; every case starts from FLUSHALL SYNC on it.
+  const throughput = await withPrivateRedis((url, admin) =>
+    runStoreThroughput(url, admin, throughputSettings),
+  );
+
+  console.log("\n[2/2] redis memory per queued message");
+  const memory = await runRedisMemory(memorySettings);
+
+  const clientCpu = runClientCpu();
+
+  printThroughput(throughput);
+  printTimeBreakdown(throughput);
+  printClientCpu(clientCpu);
+  printRedisMemory(memory);
+  console.log(`\ntotal ${((performance.now() - begin) / 1000).toFixed(0)} s`);
+}
+
+await main();

@@ -1,0 +1,15 @@
+export { BmnClient, DEFAULT_URL } from "./client.js";
+export type { BmnClientOptions, CallOptions, RequestOptions, TransactionOptions } from "./client.js";
+export {
+  BmnClientError,
+  ClientTimeoutError,
+  SidecarUnreachableError,
+  isBmnClientError,
+  type BmnClientErrorOptions,
+} from "./errors.js";
+export { MessageStream, ReceivedMessage } from "./message-stream.js";
+export type { MessagesOptions } from "./message-stream.js";
+export { Transaction } from "./transaction.js";
+export { TypedClient, describeZodError } from "./typed.js";
+export type { Schemas, TypedMessage, TypedSendOptions } from "./typed.js";
+export * from "./types.js";

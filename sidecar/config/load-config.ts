@@ -1,0 +1,105 @@
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { sidecarConfigSchema, type SidecarConfig } from "../../core/config.js";
+import { BmnError } from "../../core/errors.js";
+
+/** Raised when start-up configuration is wrong: one line naming the key and what is allowed. */
+export class ConfigError extends BmnError {
+  constructor(message: string, options: { field?: string; cause?: unknown } = {}) {
+    super("INVALID_ARGUMENT", message, options);
+  }
+}
+
+type Tree = Record<string, unknown>;
+
+/** `BMN_*` variables and the config key each one sets. */
+const ENV_KEYS: Record<string, { path: string[]; parse: (value: string) => unknown }> = {
+  BMN_HOST: { path: ["host"], parse: String },
+  BMN_PORT: { path: ["port"], parse: toNumber },
+  BMN_DOMAIN: { path: ["domain"], parse: String },
+  BMN_STORE: { path: ["store", "type"], parse: String },
+  BMN_REDIS_URL: { path: ["store", "redis", "url"], parse: String },
+  BMN_REDIS_CLUSTER: {
+    path: ["store", "redis", "cluster"],
+    parse: (value) => value.split(",").map((node) => node.trim()),
+  },
+  BMN_TIDB_URL: { path: ["store", "tidb", "url"], parse: String },
+  BMN_LOG_LEVEL: { path: ["logLevel"], parse: String },
+  BMN_MAX_MESSAGE_BYTES: { path: ["limits", "maxMessageBytes"], parse: toNumber },
+  BMN_OTEL_ENDPOINT: { path: ["otel", "endpoint"], parse: String },
+};
+
+/**
+ * The sidecar's configuration: defaults, then the file named by `BMN_CONFIG` (YAML or JSON), then `BMN_*`
+ * environment variables, then explicit overrides (CLI flags), each overriding the one before.
+ */
+export function loadConfig(overrides: Tree = {}, env: NodeJS.ProcessEnv = process.env): SidecarConfig {
+  const file = env.BMN_CONFIG === undefined || env.BMN_CONFIG === "" ? {} : readConfigFile(env.BMN_CONFIG);
+  const fromEnv: Tree = {};
+  for (const [name, { path, parse }] of Object.entries(ENV_KEYS)) {
+    const value = env[name];
+    if (value !== undefined && value !== "") setPath(fromEnv, path, parse(value));
+  }
+  const merged = merge(merge(file, fromEnv), overrides);
+  const result = sidecarConfigSchema.safeParse(merged);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const key = issue?.path.map(String).join(".") ?? "";
+    throw new ConfigError(`config ${key === "" ? "" : `key ${key} `}${issue?.message ?? "is invalid"}`, {
+      field: key,
+      cause: result.error,
+    });
+  }
+  return result.data;
+}
+
+export function readConfigFile(path: string): Tree {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (cause) {
+    throw new ConfigError(`cannot read config file ${path}: ${(cause as Error).message}`, { cause });
+  }
+  let value: unknown;
+  try {
+    value = parseYaml(text); // YAML is a superset of JSON, so this reads both.
+  } catch (cause) {
+    throw new ConfigError(`config file ${path} is not valid YAML or JSON: ${(cause as Error).message}`, {
+      cause,
+    });
+  }
+  if (value === null || value === undefined) return {};
+  if (typeof value !== "object" || Array.isArray(value))
+    throw new ConfigError(`config file ${path} must hold an object`);
+  return value as Tree;
+}
+
+function toNumber(value: string): unknown {
+  const number = Number(value);
+  return Number.isFinite(number) && value.trim() !== "" ? number : value;
+}
+
+function setPath(tree: Tree, path: string[], value: unknown): void {
+  let node = tree;
+  path.slice(0, -1).forEach((key) => {
+    const next = node[key];
+    if (typeof next !== "object" || next === null) node[key] = {};
+    node = node[key] as Tree;
+  });
+  const last = path[path.length - 1];
+  if (last !== undefined) node[last] = value;
+}
+
+function merge(base: Tree, over: Tree): Tree {
+  const result: Tree = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = result[key];
+    result[key] =
+      isTree(value) && isTree(current) ? merge(current, value) : value === undefined ? current : value;
+  }
+  return result;
+}
+
+function isTree(value: unknown): value is Tree {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

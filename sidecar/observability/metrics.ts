@@ -1,0 +1,108 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { MessageStore } from "../store/store.js";
+
+/** How many queues the depth gauges report at most, so a scrape stays cheap with many agents. */
+const MAX_QUEUES_REPORTED = 500;
+
+/** The sidecar's Prometheus metrics, in a registry of its own so several sidecars can share a process in tests. */
+export class SidecarMetrics {
+  readonly registry = new Registry();
+  readonly sent: Counter<"mode">;
+  readonly delivered: Counter<"agent">;
+  readonly acked: Counter;
+  readonly nacked: Counter;
+  readonly deadLettered: Counter<"reason">;
+  readonly requestDuration: Histogram<"method" | "route" | "status">;
+  readonly storeCallDuration: Histogram<"operation" | "outcome">;
+  readonly breakerState: Gauge;
+
+  constructor(store: MessageStore, options: { breakerState?: () => number; defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    if (options.defaultMetrics === true) collectDefaultMetrics({ register: this.registry, prefix: "bmn_" });
+    this.sent = new Counter({
+      name: "bmn_messages_sent_total",
+      help: "Messages accepted for sending, by mode (direct or topic); duplicates are not counted",
+      labelNames: ["mode"],
+      registers,
+    });
+    this.delivered = new Counter({
+      name: "bmn_messages_delivered_total",
+      help: "Deliveries handed to agents (each lease counts once)",
+      labelNames: ["agent"],
+      registers,
+    });
+    this.acked = new Counter({ name: "bmn_messages_acked_total", help: "Deliveries acked", registers });
+    this.nacked = new Counter({ name: "bmn_messages_nacked_total", help: "Deliveries nacked", registers });
+    this.deadLettered = new Counter({
+      name: "bmn_messages_dead_lettered_total",
+      help: "Messages this sidecar saw dead-lettered, by reason",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.requestDuration = new Histogram({
+      name: "bmn_http_request_duration_seconds",
+      help: "HTTP request latency by route and status",
+      labelNames: ["method", "route", "status"],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
+      registers,
+    });
+    this.storeCallDuration = new Histogram({
+      name: "bmn_store_call_duration_seconds",
+      help: "Store call latency by operation and outcome",
+      labelNames: ["operation", "outcome"],
+      buckets: [0.0002, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2],
+      registers,
+    });
+    const breakerState = options.breakerState;
+    this.breakerState = new Gauge({
+      name: "bmn_store_breaker_state",
+      help: "Store circuit breaker: 0 closed, 1 half-open, 2 open",
+      registers,
+      collect() {
+        this.set(breakerState?.() ?? 0);
+      },
+    });
+    const gauges = {
+      depth: new Gauge({
+        name: "bmn_queue_depth",
+        help: "Messages waiting (ready or delayed) per agent",
+        labelNames: ["agent"],
+        registers,
+      }),
+      inFlight: new Gauge({
+        name: "bmn_queue_in_flight",
+        help: "Leased, unsettled messages per agent",
+        labelNames: ["agent"],
+        registers,
+      }),
+      dlq: new Gauge({
+        name: "bmn_queue_dead_letters",
+        help: "Dead letters per agent",
+        labelNames: ["agent"],
+        registers,
+      }),
+    };
+    // Queue gauges are read from the store at scrape time, so they are right whichever sidecar changed a queue.
+    new Gauge({
+      name: "bmn_queues",
+      help: "Queues known to the store",
+      registers,
+      async collect() {
+        const queues = await store.listQueues().catch(() => []);
+        this.set(queues.length);
+        gauges.depth.reset();
+        gauges.inFlight.reset();
+        gauges.dlq.reset();
+        const stats = await Promise.all(
+          queues.slice(0, MAX_QUEUES_REPORTED).map((agent) => store.queueStats(agent).catch(() => undefined)),
+        );
+        for (const stat of stats) {
+          if (stat === undefined) continue;
+          gauges.depth.set({ agent: stat.agent }, stat.depth);
+          gauges.inFlight.set({ agent: stat.agent }, stat.inFlight);
+          gauges.dlq.set({ agent: stat.agent }, stat.deadLettered);
+        }
+      },
+    });
+  }
+}

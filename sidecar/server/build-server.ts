@@ -1,0 +1,117 @@
+import websocket from "@fastify/websocket";
+import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { sidecarConfigSchema, type SidecarConfig, type SidecarConfigInput } from "../../core/config.js";
+import { BmnError } from "../../core/errors.js";
+import { SidecarMetrics } from "../observability/metrics.js";
+import { Router } from "../routing/router.js";
+import type { MessageStore } from "../store/store.js";
+import { installErrorHandling } from "./http-errors.js";
+import { isJsonContentType } from "./message-input.js";
+import type { RouteContext } from "./route-context.js";
+import { deliveryRoutes } from "./routes/delivery-routes.js";
+import { dlqRoutes } from "./routes/dlq-routes.js";
+import { healthRoutes } from "./routes/health-routes.js";
+import { messageRoutes } from "./routes/message-routes.js";
+import { registryRoutes } from "./routes/registry-routes.js";
+import { streamRoutes } from "./routes/stream-routes.js";
+import { traceRoutes } from "./routes/trace-routes.js";
+import { transactionRoutes } from "./routes/transaction-routes.js";
+
+export interface BuildServerOptions {
+  store: MessageStore;
+  config?: SidecarConfig | SidecarConfigInput;
+  /** A pino logger config or `false`; defaults to JSON logs at `config.logLevel`. */
+  logger?: FastifyServerOptions["logger"];
+  /** Seconds to advise in `Retry-After` on 503 and 429 answers. */
+  retryAfterSeconds?: () => number;
+  /** Reported by the `bmn_store_breaker_state` gauge. */
+  breakerState?: () => number;
+}
+
+export interface SidecarServer extends FastifyInstance {
+  bmn: RouteContext;
+}
+
+/** The sidecar's HTTP and WebSocket API as a fastify instance, not yet listening (tests use `inject`). */
+export async function buildServer(options: BuildServerOptions): Promise<FastifyInstance> {
+  const config = sidecarConfigSchema.parse(options.config ?? {});
+  const { store } = options;
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel },
+    bodyLimit: config.limits.maxMessageBytes,
+    // Long-polls hold requests open for up to maxWaitSeconds.
+    requestTimeout: 0,
+    // Per-request info lines would dominate the log at thousands of messages a second; routes log what matters.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+  const metrics = new SidecarMetrics(store, {
+    defaultMetrics: true,
+    ...(options.breakerState === undefined ? {} : { breakerState: options.breakerState }),
+  });
+  const context: RouteContext = { store, router: new Router(store, config.domain), metrics, config };
+
+  installErrorHandling(app, options.retryAfterSeconds ?? (() => 1));
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    /^application\/([a-z0-9.+-]*\+)?json\b/i,
+    { parseAs: "string" },
+    (_request, body, done) => {
+      const text = body as string;
+      if (text.trim() === "") {
+        done(null, undefined);
+        return;
+      }
+      try {
+        done(null, JSON.parse(text));
+      } catch (error) {
+        done(new BmnError("INVALID_JSON", `body is not valid JSON: ${(error as Error).message}`), undefined);
+      }
+    },
+  );
+  // Anything else arrives as bytes: binary-mode CloudEvents carry their data in any content type.
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (request, body, done) => {
+    const isBinaryCloudEvent = Object.keys(request.headers).some((name) => name.startsWith("ce-"));
+    if (!isBinaryCloudEvent && !isJsonContentType(request.headers["content-type"])) {
+      done(
+        new BmnError(
+          "UNSUPPORTED_MEDIA_TYPE",
+          "content type must be application/json or application/cloudevents+json",
+          {
+            field: "content-type",
+          },
+        ),
+        undefined,
+      );
+      return;
+    }
+    done(null, body);
+  });
+
+  app.addHook("onResponse", (request, reply, done) => {
+    metrics.requestDuration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? "unmatched",
+        status: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1_000,
+    );
+    done();
+  });
+
+  await app.register(websocket, { options: { maxPayload: config.limits.maxMessageBytes } });
+  for (const routes of [
+    healthRoutes,
+    messageRoutes,
+    deliveryRoutes,
+    streamRoutes,
+    registryRoutes,
+    transactionRoutes,
+    dlqRoutes,
+    traceRoutes,
+  ]) {
+    await app.register(routes(context));
+  }
+  app.decorate("bmn", context);
+  return app;
+}

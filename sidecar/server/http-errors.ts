@@ -1,0 +1,44 @@
+import type { FastifyError, FastifyInstance } from "fastify";
+import { BmnError, type ErrorCode } from "../../core/errors.js";
+
+/** Maps what a route throws to `{errorCode, message, field?}` with a fitting status, never leaking internals. */
+export function installErrorHandling(app: FastifyInstance, retryAfterSeconds: () => number): void {
+  app.setErrorHandler((error: unknown, request, reply) => {
+    const bmn = toBmnError(error);
+    if (bmn.status >= 500) request.log.error({ err: error }, bmn.message);
+    if (bmn.code === "STORE_UNAVAILABLE" || bmn.code === "OVERLOADED") {
+      void reply.header("retry-after", String(retryAfterSeconds()));
+    }
+    return reply.status(bmn.status).send(bmn.toJSON());
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send(new BmnError("NOT_FOUND", `no route ${request.method} ${request.url}`).toJSON()),
+  );
+}
+
+const FASTIFY_CODES: Record<string, { code: ErrorCode; message: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: "TOO_LARGE", message: "request body is over the size limit" },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: {
+    code: "UNSUPPORTED_MEDIA_TYPE",
+    message: "content type must be application/json or application/cloudevents+json",
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    code: "INVALID_ARGUMENT",
+    message: "content-length does not match the body",
+  },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: "INVALID_JSON", message: "body is empty; send a JSON object" },
+};
+
+export function toBmnError(error: unknown): BmnError {
+  if (error instanceof BmnError) return error;
+  const fastifyError = error as Partial<FastifyError> | undefined;
+  const known = fastifyError?.code === undefined ? undefined : FASTIFY_CODES[fastifyError.code];
+  if (known !== undefined) return new BmnError(known.code, known.message, { cause: error });
+  if (error instanceof SyntaxError)
+    return new BmnError("INVALID_JSON", `body is not valid JSON: ${error.message}`);
+  const status = fastifyError?.statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    return new BmnError("INVALID_ARGUMENT", fastifyError?.message ?? "bad request", { cause: error });
+  }
+  return new BmnError("INTERNAL", "internal error", { cause: error });
+}

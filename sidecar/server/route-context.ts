@@ -1,0 +1,12 @@
+import type { SidecarConfig } from "../../core/config.js";
+import type { SidecarMetrics } from "../observability/metrics.js";
+import type { Router } from "../routing/router.js";
+import type { MessageStore } from "../store/store.js";
+
+/** What every route plugin is handed. */
+export interface RouteContext {
+  store: MessageStore;
+  router: Router;
+  metrics: SidecarMetrics;
+  config: SidecarConfig;
+}

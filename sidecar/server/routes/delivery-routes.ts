@@ -1,0 +1,71 @@
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { parseInput } from "../parse-input.js";
+import type { RouteContext } from "../route-context.js";
+
+const receiveQuery = z.object({
+  max: z.coerce.number().int().min(1).max(1_000).default(1),
+  wait: z.coerce.number().min(0).default(0),
+  lease: z.coerce.number().min(0.001).optional(),
+});
+const txQuery = z.object({ tx: z.string().optional() });
+const nackBody = z
+  .object({
+    delayMs: z.number().int().min(0).optional(),
+    reason: z.string().max(1_024).optional(),
+    deadLetter: z.boolean().optional(),
+  })
+  .strict();
+const extendBody = z.object({ leaseMs: z.number().int().min(1) }).strict();
+
+export function deliveryRoutes({ store, metrics, config }: RouteContext) {
+  return function plugin(app: FastifyInstance, _options: unknown, done: () => void): void {
+    app.get<{ Params: { agent: string } }>("/v1/agents/:agent/messages", async (request, reply) => {
+      const query = parseInput(receiveQuery, request.query);
+      const waitMs = Math.min(query.wait, config.limits.maxWaitSeconds) * 1_000;
+      const abort = new AbortController();
+      // The response's close fires when the client goes away mid-poll; stop waiting then.
+      reply.raw.once("close", () => {
+        abort.abort();
+      });
+      const deliveries = await store.receive(request.params.agent, {
+        max: query.max,
+        waitMs: Math.round(waitMs),
+        ...(query.lease === undefined ? {} : { leaseMs: Math.round(query.lease * 1_000) }),
+        signal: abort.signal,
+        actor: request.params.agent,
+      });
+      if (deliveries.length > 0) metrics.delivered.inc({ agent: request.params.agent }, deliveries.length);
+      return {
+        deliveries: deliveries.map(({ leaseId, attempt, leaseExpiresAt, message }) => ({
+          leaseId,
+          attempt,
+          leaseExpiresAt,
+          message,
+        })),
+      };
+    });
+
+    app.post<{ Params: { leaseId: string } }>("/v1/deliveries/:leaseId/ack", async (request, reply) => {
+      const { tx } = parseInput(txQuery, request.query);
+      await store.ack(request.params.leaseId, { tx });
+      metrics.acked.inc();
+      return reply.status(204).send();
+    });
+
+    app.post<{ Params: { leaseId: string } }>("/v1/deliveries/:leaseId/nack", async (request, reply) => {
+      const body = parseInput(nackBody, request.body ?? {});
+      const result = await store.nack(request.params.leaseId, body);
+      metrics.nacked.inc();
+      if (result.outcome === "dead-lettered")
+        metrics.deadLettered.inc({ reason: result.reason ?? "rejected" });
+      return reply.status(204).send();
+    });
+
+    app.post<{ Params: { leaseId: string } }>("/v1/deliveries/:leaseId/extend", async (request) => {
+      const { leaseMs } = parseInput(extendBody, request.body);
+      return store.extendLease(request.params.leaseId, leaseMs);
+    });
+    done();
+  };
+}

@@ -1,0 +1,110 @@
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import type { Message } from "../../../core/envelope.js";
+import { BmnError, ValidationError, isBmnError } from "../../../core/errors.js";
+import { uuidv7 } from "../../../core/ids.js";
+import { messageFromRequest } from "../message-input.js";
+import { parseInput } from "../parse-input.js";
+import type { RouteContext } from "../route-context.js";
+import type { RouteResult } from "../../routing/router.js";
+
+const MAX_BATCH = 1_000;
+const txQuery = z.object({ tx: z.string().optional() });
+const requestQuery = z.object({ timeout: z.coerce.number().min(0.001).max(300).default(30) });
+
+export function messageRoutes(context: RouteContext) {
+  const { router, store, metrics, config } = context;
+  const source = `bmn://${config.domain}`;
+  const maxBytes = config.limits.maxMessageBytes;
+
+  const record = (result: RouteResult): void => {
+    if (result.duplicate) return;
+    metrics.sent.inc({ mode: result.recipients === undefined ? "direct" : "topic" });
+    if (result.deadLettered !== undefined) metrics.deadLettered.inc({ reason: result.deadLettered });
+  };
+
+  return function plugin(app: FastifyInstance, _options: unknown, done: () => void): void {
+    app.post("/v1/messages", async (request, reply) => {
+      const { tx } = parseInput(txQuery, request.query);
+      const message = messageFromRequest(request.headers, request.body, { source, maxBytes });
+      const result = await router.send(message, { tx, actor: message.from });
+      record(result);
+      request.log.debug(
+        { messageId: result.id, to: message.to, topic: message.topic, correlationId: message.correlationid },
+        "message accepted",
+      );
+      return reply.status(202).send(result);
+    });
+
+    // "::" is a literal ':' to the router (a single one would start a path parameter).
+    app.post("/v1/messages::batch", { bodyLimit: maxBytes * 16 }, async (request, reply) => {
+      const body = request.body as { messages?: unknown } | undefined;
+      if (!Array.isArray(body?.messages))
+        throw new ValidationError("messages must be an array of messages", { field: "messages" });
+      if (body.messages.length === 0 || body.messages.length > MAX_BATCH) {
+        throw new ValidationError(`messages must hold 1 to ${MAX_BATCH} messages`, { field: "messages" });
+      }
+      const messages = body.messages.map((raw, index) => {
+        try {
+          const message = messageFromRequest({}, raw, { source, maxBytes });
+          router.check(message);
+          return message;
+        } catch (error) {
+          throw prefixField(error, `messages.${index}`);
+        }
+      });
+      // All or nothing: the batch is one transaction, committed in one atomic step.
+      const tx = await store.beginTransaction();
+      let results: RouteResult[];
+      try {
+        results = [];
+        for (const message of messages) results.push(await router.send(message, { tx, actor: message.from }));
+        await store.commit(tx);
+      } catch (error) {
+        await store.rollback(tx).catch(() => undefined);
+        throw error;
+      }
+      results.forEach(record);
+      return reply.status(202).send({ results });
+    });
+
+    app.post("/v1/requests", async (request, reply) => {
+      const { timeout } = parseInput(requestQuery, request.query);
+      const inbox = `reply-${uuidv7().replaceAll("-", "").slice(-20)}`;
+      const draft = messageFromRequest(request.headers, request.body, { source, maxBytes });
+      const correlationid = draft.correlationid ?? draft.id;
+      const message: Message = {
+        ...draft,
+        correlationid,
+        replyto: `${inbox}@${config.domain}` as Message["replyto"],
+      };
+      await router.send(message, { actor: message.from });
+      record({ id: message.id, duplicate: false });
+      const deadline = Date.now() + timeout * 1_000;
+      const abort = new AbortController();
+      reply.raw.on("close", () => {
+        abort.abort();
+      });
+      while (Date.now() < deadline && !abort.signal.aborted) {
+        const deliveries = await store.receive(inbox, {
+          max: 10,
+          waitMs: deadline - Date.now(),
+          signal: abort.signal,
+        });
+        for (const delivery of deliveries) {
+          await store.ack(delivery.leaseId);
+          if (delivery.message.correlationid === correlationid)
+            return reply.status(200).send({ reply: delivery.message });
+        }
+      }
+      throw new BmnError("TIMEOUT", `no reply to ${message.id} within ${timeout} s`, { field: "timeout" });
+    });
+    done();
+  };
+}
+
+function prefixField(error: unknown, prefix: string): unknown {
+  if (!isBmnError(error)) return error;
+  const field = error.field === undefined ? prefix : `${prefix}.${error.field}`;
+  return new BmnError(error.code, `${prefix}: ${error.message}`, { field, cause: error });
+}
