@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import type { FastifyInstance } from "fastify";
 import type { SidecarConfig } from "../core/config.js";
+import { ResilientStore } from "./resilience/resilient-store.js";
 import { buildServer } from "./server/build-server.js";
 import { createStore } from "./store/create-store.js";
 import type { MessageStore } from "./store/store.js";
@@ -20,15 +21,25 @@ export interface StartOptions {
   logger?: boolean;
 }
 
+const BREAKER_GAUGE = { closed: 0, "half-open": 1, open: 2 } as const;
+
 /** Opens the store, builds the server and listens: what `bmn start` and `npm start` run. */
 export async function startSidecar(
   config: SidecarConfig,
   options: StartOptions = {},
 ): Promise<RunningSidecar> {
-  const store = options.store ?? (await createStore(config, `sidecar@${hostname()}`));
+  const inner = options.store ?? (await createStore(config, `sidecar@${hostname()}`));
+  // Every store call goes through timeout, then circuit breaker, then retry (Dapr's layering).
+  const store = new ResilientStore(inner);
   let server: FastifyInstance;
   try {
-    server = await buildServer({ store, config, ...(options.logger === false ? { logger: false } : {}) });
+    server = await buildServer({
+      store,
+      config,
+      retryAfterSeconds: (error) => Math.max(1, Math.ceil((store.retryAfterMs(error) ?? 1_000) / 1_000)),
+      breakerState: () => BREAKER_GAUGE[store.breakerState()],
+      ...(options.logger === false ? { logger: false } : {}),
+    });
     await server.listen({ host: config.host, port: config.port });
   } catch (error) {
     await store.close();

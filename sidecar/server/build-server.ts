@@ -5,7 +5,9 @@ import { BmnError } from "../../core/errors.js";
 import { SidecarMetrics } from "../observability/metrics.js";
 import { Router } from "../routing/router.js";
 import type { MessageStore } from "../store/store.js";
+import { ConcurrencyLimiter } from "../resilience/concurrency-limiter.js";
 import { installErrorHandling } from "./http-errors.js";
+import { limitConcurrency } from "./limit-concurrency.js";
 import { isJsonContentType } from "./message-input.js";
 import type { RouteContext } from "./route-context.js";
 import { deliveryRoutes } from "./routes/delivery-routes.js";
@@ -22,8 +24,8 @@ export interface BuildServerOptions {
   config?: SidecarConfig | SidecarConfigInput;
   /** A pino logger config or `false`; defaults to JSON logs at `config.logLevel`. */
   logger?: FastifyServerOptions["logger"];
-  /** Seconds to advise in `Retry-After` on 503 and 429 answers. */
-  retryAfterSeconds?: () => number;
+  /** Seconds to advise in `Retry-After` on 503 and 429 answers, given the error being answered. */
+  retryAfterSeconds?: (error: unknown) => number;
   /** Reported by the `bmn_store_breaker_state` gauge. */
   breakerState?: () => number;
 }
@@ -51,6 +53,10 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   const context: RouteContext = { store, router: new Router(store, config.domain), metrics, config };
 
   installErrorHandling(app, options.retryAfterSeconds ?? (() => 1));
+  limitConcurrency(
+    app,
+    new ConcurrencyLimiter({ maxInFlight: config.limits.maxInFlight, maxQueued: config.limits.maxQueued }),
+  );
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
     /^application\/([a-z0-9.+-]*\+)?json\b/i,

@@ -2,12 +2,15 @@ import type { FastifyError, FastifyInstance } from "fastify";
 import { BmnError, type ErrorCode } from "../../core/errors.js";
 
 /** Maps what a route throws to `{errorCode, message, field?}` with a fitting status, never leaking internals. */
-export function installErrorHandling(app: FastifyInstance, retryAfterSeconds: () => number): void {
+export function installErrorHandling(
+  app: FastifyInstance,
+  retryAfterSeconds: (error: unknown) => number,
+): void {
   app.setErrorHandler((error: unknown, request, reply) => {
     const bmn = toBmnError(error);
     if (bmn.status >= 500) request.log.error({ err: error }, bmn.message);
     if (bmn.code === "STORE_UNAVAILABLE" || bmn.code === "OVERLOADED") {
-      void reply.header("retry-after", String(retryAfterSeconds()));
+      void reply.header("retry-after", String(retryAfterSeconds(error)));
     }
     return reply.status(bmn.status).send(bmn.toJSON());
   });

@@ -1,4 +1,4 @@
-import { dedupeKeyOf, messagePriority, parseMessage, timeOf, type Message } from "../../core/envelope.js";
+import { dedupeKeyOf, messagePriority, timeOf, type Message } from "../../core/envelope.js";
 import { BmnError, LeaseError, NotFoundError, TransactionError } from "../../core/errors.js";
 import type { MessageId, TransactionId } from "../../core/ids.js";
 import type { AgentName, Topic } from "../../core/names.js";
@@ -189,7 +189,7 @@ export abstract class BaseStore implements MessageStore {
             // Report lease expiry on this process's clock, whatever clock the backend keeps.
             leaseExpiresAt: localNow + (leased.leaseExpiresAt - batch.now),
             agent: queue,
-            message: parseMessage(leased.json, { maxBytes: Number.MAX_SAFE_INTEGER }),
+            message: storedMessage(leased.json),
           }));
         }
         const nextDue =
@@ -558,10 +558,15 @@ const DEAD_LETTER_REASON_SET = new Set<string>([
   "invalid",
 ]);
 
+/** Stored messages were validated when they were accepted; re-validating each delivery would only cost time. */
+function storedMessage(json: string): Message {
+  return JSON.parse(json) as Message;
+}
+
 function toDeadLetter(record: DeadLetterRecord): DeadLetter {
   const letter: DeadLetter = {
     agent: record.agent,
-    message: parseMessage(record.json, { maxBytes: Number.MAX_SAFE_INTEGER }),
+    message: storedMessage(record.json),
     reason: record.reason,
     deadLetteredAt: record.deadLetteredAt,
     attempts: record.attempts,

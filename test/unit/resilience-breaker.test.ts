@@ -15,7 +15,12 @@ function setup(options: CircuitBreakerOptions = {}): {
   transitions: string[];
 } {
   const clock = { now: 1_000_000 };
-  const breaker = new CircuitBreaker({ failureThreshold: 3, openMs: 1_000, ...options, now: () => clock.now });
+  const breaker = new CircuitBreaker({
+    failureThreshold: 3,
+    openMs: 1_000,
+    ...options,
+    now: () => clock.now,
+  });
   const transitions: string[] = [];
   breaker.onStateChange((to, from) => transitions.push(`${from}->${to}`));
   return { breaker, clock, transitions };

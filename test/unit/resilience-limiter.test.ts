@@ -3,12 +3,14 @@ import { BmnError } from "../../core/errors.js";
 import { ConcurrencyLimiter } from "../../sidecar/resilience/concurrency-limiter.js";
 import { OverloadedError } from "../../sidecar/resilience/overloaded-error.js";
 
-/** A promise settled from outside. */
-function deferred<T = void>(): {
+interface Deferred<T> {
   promise: Promise<T>;
   resolve: (value: T) => void;
   reject: (error: Error) => void;
-} {
+}
+
+/** A promise settled from outside. */
+function deferred<T = void>(): Deferred<T> {
   let resolve: (value: T) => void = () => undefined;
   let reject: (error: Error) => void = () => undefined;
   const promise = new Promise<T>((res, rej) => {
@@ -23,7 +25,7 @@ const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolv
 
 /** Tasks that each wait for their own gate; records concurrency. */
 function gatedTasks(count: number): {
-  gates: ReturnType<typeof deferred>[];
+  gates: Deferred<void>[];
   started: number[];
   task: (index: number) => () => Promise<number>;
   peak: () => number;

@@ -16,6 +16,8 @@ const QUEUE_KEY_SUFFIXES = [
   "seq",
 ] as const;
 
+const MAX_CACHED_QUEUES = 10_000;
+
 export type QueueKeyName = (typeof QUEUE_KEY_SUFFIXES)[number];
 
 /**
@@ -23,10 +25,19 @@ export type QueueKeyName = (typeof QUEUE_KEY_SUFFIXES)[number];
  * and each state change is one script. Names are validated DNS labels, so they cannot break out of the tag.
  */
 export class RedisKeys {
+  /** Key lists are built on every script call; caching them keeps that off the hot path. */
+  private readonly queueKeyCache = new Map<string, string[]>();
+
   constructor(readonly prefix: string) {}
 
   queue(agent: AgentName): string[] {
-    return QUEUE_KEY_SUFFIXES.map((suffix) => `${this.prefix}{${agent}}:${suffix}`);
+    let keys = this.queueKeyCache.get(agent);
+    if (keys === undefined) {
+      keys = QUEUE_KEY_SUFFIXES.map((suffix) => `${this.prefix}{${agent}}:${suffix}`);
+      if (this.queueKeyCache.size >= MAX_CACHED_QUEUES) this.queueKeyCache.clear();
+      this.queueKeyCache.set(agent, keys);
+    }
+    return keys;
   }
 
   queueKey(agent: AgentName, name: QueueKeyName): string {

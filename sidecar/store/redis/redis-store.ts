@@ -481,23 +481,29 @@ export class RedisStore extends BaseStore {
   // ---- trace -------------------------------------------------------------------------------------------
   protected async appendTrace(events: TraceEvent[]): Promise<void> {
     const retention = this.policy.traceRetentionMs;
-    await Promise.all(
-      events.flatMap((event) => {
-        const key = this.keys.trace(event.messageId);
-        const writes: Promise<unknown>[] = [
-          this.client.rpush(key, JSON.stringify(event)),
-          this.client.pexpire(key, retention),
-        ];
-        if (event.correlationId !== undefined) {
-          const correlation = this.keys.correlation(event.correlationId);
-          writes.push(
-            this.client.sadd(correlation, event.messageId),
-            this.client.pexpire(correlation, retention),
-          );
-        }
-        return writes;
-      }),
-    );
+    // One RPUSH and one PEXPIRE per message, whatever the number of its events in this call.
+    const perMessage = new Map<string, string[]>();
+    const correlations = new Map<string, Set<string>>();
+    for (const event of events) {
+      const list = perMessage.get(event.messageId) ?? [];
+      list.push(JSON.stringify(event));
+      perMessage.set(event.messageId, list);
+      if (event.correlationId !== undefined) {
+        const ids = correlations.get(event.correlationId) ?? new Set<string>();
+        ids.add(event.messageId);
+        correlations.set(event.correlationId, ids);
+      }
+    }
+    const writes: Promise<unknown>[] = [];
+    for (const [id, list] of perMessage) {
+      const key = this.keys.trace(id);
+      writes.push(this.client.rpush(key, ...list), this.client.pexpire(key, retention));
+    }
+    for (const [correlationId, ids] of correlations) {
+      const key = this.keys.correlation(correlationId);
+      writes.push(this.client.sadd(key, ...ids), this.client.pexpire(key, retention));
+    }
+    await Promise.all(writes);
   }
 
   protected async readTrace(id: string): Promise<TraceEvent[]> {

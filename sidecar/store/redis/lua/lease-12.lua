@@ -60,7 +60,9 @@ if max > 0 then
   end
 end
 
+-- Only a caller that got nothing needs to know when to look again.
 local next_due = -1
+if #deliveries > 0 then return { now, deliveries, expired, dead, '-1' } end
 local function consider(key, min)
   local first = redis.call('ZRANGEBYSCORE', key, min, '+inf', 'LIMIT', 0, 1, 'WITHSCORES')
   if first[2] then

@@ -83,8 +83,9 @@ end
 
 -- Why a lease no longer holds its message, or nil when it does.
 local function lease_problem(q, id, token, now)
-  if redis.call('HEXISTS', q.msg, id) == 0 then return 'LEASE_NOT_FOUND' end
-  local _, _, current = read_state(q, id)
+  -- Every leased or once-leased message has a state entry; settled and dead-lettered ones have none.
+  local attempts, _, current = read_state(q, id)
+  if attempts == 0 then return 'LEASE_NOT_FOUND' end
   if current == '-' .. token then return 'LEASE_NOT_FOUND' end
   if current ~= token then
     local issued = tonumber(redis.call('GET', q.seq) or '0')

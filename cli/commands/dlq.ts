@@ -1,0 +1,128 @@
+import type { Command } from "commander";
+import { DEAD_LETTER_REASONS, type DeadLetterSelection } from "../client/index.js";
+import type { CommandEnv } from "../context.js";
+import { UsageError } from "../errors.js";
+import { deadLetterDetail, deadLetterRows } from "../format.js";
+import { parseIntFlag } from "../legacy.js";
+import { closeMatches, quoteList } from "../suggest.js";
+
+interface FilterFlags {
+  agent?: string;
+  reason?: string;
+  limit?: string;
+  id: string[];
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** Checks `--reason` against the stable reasons, suggesting the closest. */
+export function checkReason(reason: string | undefined): string | undefined {
+  if (reason === undefined || (DEAD_LETTER_REASONS as readonly string[]).includes(reason)) return reason;
+  const close = closeMatches(reason, DEAD_LETTER_REASONS, 1);
+  const hint = close.length > 0 ? `did you mean ${quoteList(close)}? ` : "";
+  throw new UsageError(`--reason ${JSON.stringify(reason)} is not a dead-letter reason; ${hint}(one of ${DEAD_LETTER_REASONS.join(", ")})`);
+}
+
+function selection(flags: FilterFlags): DeadLetterSelection {
+  const reason = checkReason(flags.reason);
+  const limit = parseIntFlag(flags.limit, "--limit", 1, 10_000);
+  return {
+    ...(flags.agent === undefined ? {} : { agent: flags.agent }),
+    ...(reason === undefined ? {} : { reason }),
+    ...(limit === undefined ? {} : { limit }),
+    ...(flags.id.length === 0 ? {} : { ids: flags.id }),
+  };
+}
+
+function describe(selected: DeadLetterSelection): string {
+  const parts: string[] = [];
+  if (selected.agent !== undefined) parts.push(`agent ${selected.agent}`);
+  if (selected.reason !== undefined) parts.push(`reason ${selected.reason}`);
+  if (selected.ids !== undefined) parts.push(`${selected.ids.length} id${selected.ids.length === 1 ? "" : "s"}`);
+  if (selected.limit !== undefined) parts.push(`at most ${selected.limit}`);
+  return parts.length === 0 ? "" : ` (${parts.join(", ")})`;
+}
+
+const plural = (n: number): string => `${n} dead letter${n === 1 ? "" : "s"}`;
+
+export function registerDlq(program: Command, env: CommandEnv): void {
+  const dlq = program
+    .command("dlq")
+    .description("inspect, replay and purge dead-lettered messages")
+    .addHelpText(
+      "after",
+      `
+Reasons: ${DEAD_LETTER_REASONS.join(", ")}
+
+Examples:
+  bmn dlq ls --agent reviewer --reason max-attempts
+  bmn dlq show reviewer 0190f1c2-...
+  bmn dlq replay --agent reviewer --to reviewer-v2
+  bmn dlq purge --reason expired --yes`,
+    );
+
+  dlq
+    .command("ls")
+    .alias("list")
+    .description("list dead letters, newest last")
+    .option("--agent <agent>", "only this agent's")
+    .option("--reason <reason>", `only this reason (${DEAD_LETTER_REASONS.join(", ")})`)
+    .option("--limit <n>", "at most this many")
+    .option("--json", "print the dead letters as one JSON array")
+    .action(async (flags: Omit<FilterFlags, "id"> & { json?: boolean }, command: Command) => {
+      const { ids: _ids, ...filter } = selection({ ...flags, id: [] });
+      const ctx = env.context(command);
+      const letters = await ctx.client.dlq.list(filter);
+      if (flags.json === true) ctx.out(JSON.stringify(letters));
+      else if (letters.length === 0) ctx.out(`no dead letters${describe(filter)}`);
+      else for (const line of deadLetterRows(letters)) ctx.out(line);
+    });
+
+  dlq
+    .command("show")
+    .description("one dead letter in full: every attempt, the last error, the message")
+    .argument("<agent>", "the agent whose queue it died in")
+    .argument("<id>", "the message id")
+    .option("--json", "print it as JSON")
+    .action(async (agent: string, id: string, flags: { json?: boolean }, command: Command) => {
+      const ctx = env.context(command);
+      const letter = await ctx.client.dlq.show(agent, id);
+      if (flags.json === true) ctx.out(JSON.stringify(letter));
+      else for (const line of deadLetterDetail(letter)) ctx.out(line);
+    });
+
+  dlq
+    .command("replay")
+    .description("queue dead letters again, with a fresh attempt count (to their agent, or --to another)")
+    .option("--agent <agent>", "only this agent's")
+    .option("--reason <reason>", "only this reason")
+    .option("--id <id>", "only this message id (repeatable)", collect, [])
+    .option("--limit <n>", "at most this many")
+    .option("--to <agent>", "deliver to this agent instead of the original one")
+    .action(async (flags: FilterFlags & { to?: string }, command: Command) => {
+      const selected = selection(flags);
+      const ctx = env.context(command);
+      const replayed = await ctx.client.dlq.replay({ ...selected, ...(flags.to === undefined ? {} : { to: flags.to }) });
+      ctx.out(`replayed ${plural(replayed)}${describe(selected)}${flags.to === undefined ? "" : ` to ${flags.to}`}`);
+    });
+
+  dlq
+    .command("purge")
+    .description("delete dead letters for good (needs --yes)")
+    .option("--agent <agent>", "only this agent's")
+    .option("--reason <reason>", "only this reason")
+    .option("--id <id>", "only this message id (repeatable)", collect, [])
+    .option("--limit <n>", "at most this many")
+    .option("--yes", "confirm: the purged messages cannot be recovered")
+    .action(async (flags: FilterFlags & { yes?: boolean }, command: Command) => {
+      const selected = selection(flags);
+      if (flags.yes !== true) {
+        throw new UsageError(
+          `dlq purge deletes ${describe(selected) === "" ? "every dead letter" : `dead letters${describe(selected)}`} for good; add --yes to confirm`,
+        );
+      }
+      const ctx = env.context(command);
+      const purged = await ctx.client.dlq.purge(selected);
+      ctx.out(`purged ${plural(purged)}${describe(selected)}`);
+    });
+}

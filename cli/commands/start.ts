@@ -1,0 +1,75 @@
+import type { Command } from "commander";
+import { loadConfig } from "../../sidecar/config/load-config.js";
+import { startSidecar } from "../../sidecar/start-sidecar.js";
+
+interface StartFlags {
+  host?: string;
+  port?: string;
+  domain?: string;
+  store?: string;
+  redisUrl?: string;
+  verbose?: boolean;
+}
+
+/** `bmn start`: runs a sidecar in the foreground until SIGINT or SIGTERM, then drains and exits. */
+export function registerStartCommand(program: Command): void {
+  program
+    .command("start")
+    .description("run a sidecar (in-memory store unless BMN_STORE / --store says otherwise)")
+    .option("--host <host>", "address to listen on (BMN_HOST, default 127.0.0.1)")
+    .option("--port <port>", "port to listen on (BMN_PORT, default 7420)")
+    .option("--domain <domain>", "this sidecar's MessageDomain (BMN_DOMAIN, default local)")
+    .option("--store <type>", "memory, redis or tidb (BMN_STORE, default memory)")
+    .option("--redis-url <url>", "redis:// URL (BMN_REDIS_URL)")
+    .action(async (flags: StartFlags, command: Command) => {
+      const verbose = (command.optsWithGlobals<{ verbose?: boolean }>().verbose ?? false) || flags.verbose === true;
+      const overrides: Record<string, unknown> = {
+        host: flags.host,
+        port: flags.port === undefined ? undefined : Number(flags.port),
+        domain: flags.domain,
+        store: {
+          type: flags.store,
+          ...(flags.redisUrl === undefined ? {} : { redis: { url: flags.redisUrl } }),
+        },
+        ...(verbose ? { logLevel: "debug" } : {}),
+      };
+      const config = loadConfig(overrides);
+      const sidecar = await startSidecar(config);
+      printBanner(sidecar.url, config.store.type, config.domain, sidecar.store.durable);
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        process.stderr.write(`bmn: ${signal} received, draining in-flight requests\n`);
+        sidecar.close().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            process.stderr.write(`bmn: shutdown failed: ${(error as Error).message}\n`);
+            process.exit(1);
+          },
+        );
+      };
+      process.once("SIGINT", () => {
+        stop("SIGINT");
+      });
+      process.once("SIGTERM", () => {
+        stop("SIGTERM");
+      });
+    });
+}
+
+function printBanner(url: string, store: string, domain: string, durable: boolean): void {
+  const lines = [
+    `bmn sidecar listening on ${url} (domain ${domain}, store ${store})`,
+    ...(durable
+      ? []
+      : ["WARNING: in-memory store: messages live in this process only and die with it. Use --store redis for durability."]),
+    "",
+    "Try it from another shell:",
+    `  npx bmn send alice "hello"            # queue a message for agent alice`,
+    `  npx bmn listen --agent alice          # receive (and ack) alice's messages`,
+    `  curl -s ${url}/v1/agents/alice/messages?wait=5`,
+    "",
+  ];
+  process.stderr.write(`${lines.join("\n")}\n`);
+}

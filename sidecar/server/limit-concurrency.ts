@@ -1,0 +1,40 @@
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { ConcurrencyLimiter } from "../resilience/concurrency-limiter.js";
+
+const releases = new WeakMap<FastifyRequest, () => void>();
+
+/**
+ * Holds each API request to a slot of the limiter, so overload answers 429 OVERLOADED with Retry-After instead
+ * of growing memory. Long-polls and streams mostly wait, not work, so they are not counted.
+ */
+export function limitConcurrency(app: FastifyInstance, limiter: ConcurrencyLimiter): void {
+  app.addHook("preHandler", async (request) => {
+    const route = request.routeOptions.url ?? "";
+    if (
+      !route.startsWith("/v1/") ||
+      (route.endsWith("/messages") && request.method === "GET") ||
+      route.endsWith("/stream")
+    )
+      return;
+    await new Promise<void>((admitted, refused) => {
+      limiter
+        .run(
+          () =>
+            new Promise<void>((release) => {
+              releases.set(request, release);
+              admitted();
+            }),
+        )
+        .catch(refused);
+    });
+  });
+  const release = (request: FastifyRequest, _reply: unknown, done: () => void): void => {
+    releases.get(request)?.();
+    releases.delete(request);
+    done();
+  };
+  app.addHook("onResponse", release);
+  app.addHook("onRequestAbort", (request, done) => {
+    release(request, undefined, done);
+  });
+}
