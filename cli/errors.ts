@@ -42,6 +42,8 @@ export function describeError(error: unknown, context: ErrorContext): string {
 function withHint(error: BmnClientError): string {
   const message = error.message;
   switch (error.errorCode) {
+    case "INVALID_MESSAGE":
+      return `the sidecar refused the message: ${message}`;
     case "INVALID_ADDRESS":
       return `${message} (agent names are lowercase DNS labels, e.g. "code-reviewer" or "code-reviewer@team-a")`;
     case "LEASE_NOT_FOUND":

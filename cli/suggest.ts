@@ -1,23 +1,37 @@
-/** Levenshtein edit distance (insert, delete, substitute), O(a*b) time and O(b) memory. */
+/**
+ * Levenshtein edit distance (insert, delete, substitute), where swapping two adjacent characters also counts as one
+ * edit (the "optimal string alignment" variant), since `alcie` for `alice` is one typo, not two.
+ */
 export function levenshtein(a: string, b: string): number {
   if (a === b) return 0;
   if (a.length === 0) return b.length;
   if (b.length === 0) return a.length;
+  let beforePrevious: number[] = [];
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost);
+      let best = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        best = Math.min(best, (beforePrevious[j - 2] ?? 0) + 1);
+      }
+      current[j] = best;
     }
+    beforePrevious = previous;
     previous = current;
   }
   return previous[b.length] ?? 0;
 }
 
+/** How many edits still count as a typo: 1 for short names, 2 up to 8 characters, 3 beyond. */
+export function allowedEdits(length: number): number {
+  return length <= 4 ? 1 : length <= 8 ? 2 : 3;
+}
+
 /**
- * Candidates close to `input`, closest first: within a third of the longer name's length (at least 1, at most 3
- * edits), or one being a prefix of the other. At most `limit`.
+ * Candidates close to `input`, closest first: within `allowedEdits` of the input's length, or one being a prefix of
+ * the other (at least 3 characters). At most `limit`.
  */
 export function closeMatches(input: string, candidates: Iterable<string>, limit = 3): string[] {
   const needle = input.toLowerCase();
@@ -26,7 +40,7 @@ export function closeMatches(input: string, candidates: Iterable<string>, limit 
     if (name === input) continue;
     const hay = name.toLowerCase();
     const distance = levenshtein(needle, hay);
-    const allowed = Math.min(3, Math.max(1, Math.floor(Math.max(needle.length, hay.length) / 3)));
+    const allowed = allowedEdits(needle.length);
     const prefix = needle.length >= 3 && (hay.startsWith(needle) || needle.startsWith(hay));
     if (distance <= allowed || prefix) scored.push({ name, distance });
   }

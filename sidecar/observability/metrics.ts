@@ -1,8 +1,17 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { MessageStore } from "../store/store.js";
+import type { MessageStore, QueueStats } from "../store/store.js";
 
 /** How many queues the depth gauges report at most, so a scrape stays cheap with many agents. */
 const MAX_QUEUES_REPORTED = 500;
+const SNAPSHOT_REUSE_MS = 500;
+
+async function queueStatsOf(store: MessageStore): Promise<QueueStats[]> {
+  const queues = await store.listQueues().catch(() => []);
+  const stats = await Promise.all(
+    queues.slice(0, MAX_QUEUES_REPORTED).map((agent) => store.queueStats(agent).catch(() => undefined)),
+  );
+  return stats.filter((stat) => stat !== undefined);
+}
 
 /** The sidecar's Prometheus metrics, in a registry of its own so several sidecars can share a process in tests. */
 export class SidecarMetrics {
@@ -62,47 +71,30 @@ export class SidecarMetrics {
         this.set(breakerState?.() ?? 0);
       },
     });
-    const gauges = {
-      depth: new Gauge({
-        name: "bmn_queue_depth",
-        help: "Messages waiting (ready or delayed) per agent",
-        labelNames: ["agent"],
-        registers,
-      }),
-      inFlight: new Gauge({
-        name: "bmn_queue_in_flight",
-        help: "Leased, unsettled messages per agent",
-        labelNames: ["agent"],
-        registers,
-      }),
-      dlq: new Gauge({
-        name: "bmn_queue_dead_letters",
-        help: "Dead letters per agent",
-        labelNames: ["agent"],
-        registers,
-      }),
-    };
     // Queue gauges are read from the store at scrape time, so they are right whichever sidecar changed a queue.
-    new Gauge({
-      name: "bmn_queues",
-      help: "Queues known to the store",
-      registers,
-      async collect() {
-        const queues = await store.listQueues().catch(() => []);
-        this.set(queues.length);
-        gauges.depth.reset();
-        gauges.inFlight.reset();
-        gauges.dlq.reset();
-        const stats = await Promise.all(
-          queues.slice(0, MAX_QUEUES_REPORTED).map((agent) => store.queueStats(agent).catch(() => undefined)),
-        );
-        for (const stat of stats) {
-          if (stat === undefined) continue;
-          gauges.depth.set({ agent: stat.agent }, stat.depth);
-          gauges.inFlight.set({ agent: stat.agent }, stat.inFlight);
-          gauges.dlq.set({ agent: stat.agent }, stat.deadLettered);
-        }
-      },
-    });
+    // One scrape collects all gauges at once; they share one read of the store.
+    let snapshot: { at: number; stats: Promise<QueueStats[]> } | undefined;
+    const readStats = (): Promise<QueueStats[]> => {
+      if (snapshot === undefined || Date.now() - snapshot.at > SNAPSHOT_REUSE_MS) {
+        snapshot = { at: Date.now(), stats: queueStatsOf(store) };
+      }
+      return snapshot.stats;
+    };
+    const perAgent = (name: string, help: string, value: (stats: QueueStats) => number): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ["agent"],
+        registers,
+        async collect() {
+          const stats = await readStats();
+          this.reset();
+          for (const stat of stats) this.set({ agent: stat.agent }, value(stat));
+        },
+      });
+    };
+    perAgent("bmn_queue_depth", "Messages waiting (ready or delayed) per agent", (stats) => stats.depth);
+    perAgent("bmn_queue_in_flight", "Leased, unsettled messages per agent", (stats) => stats.inFlight);
+    perAgent("bmn_queue_dead_letters", "Dead letters per agent", (stats) => stats.deadLettered);
   }
 }
