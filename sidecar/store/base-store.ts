@@ -174,6 +174,8 @@ export abstract class BaseStore implements MessageStore {
     const waiter = waitMs > 0 ? await this.watch(queue) : undefined;
     try {
       for (;;) {
+        // An aborted receive takes no lease: its caller is gone and would never settle it.
+        if (signal?.aborted === true) return [];
         const batch = await this.leaseMessages(queue, max, leaseMs);
         this.traceLease(queue, batch, options.actor);
         const localNow = Date.now();

@@ -19,8 +19,10 @@ interface Deliveries {
 describe.each(BACKENDS)("sidecar deliveries over HTTP (%s)", (backend) => {
   const fixture = useSidecar(backend, { backoffBaseMs: 10, backoffMaxMs: 20 });
   const send = async (to: string, data: unknown = null) =>
-    (await http<{ id: string }>(fixture.url, "POST", "/v1/messages", { json: { to, type: "t", data } })).body.id;
-  const receive = (agent: string, query = "max=10") => http<Deliveries>(fixture.url, "GET", `/v1/agents/${agent}/messages?${query}`);
+    (await http<{ id: string }>(fixture.url, "POST", "/v1/messages", { json: { to, type: "t", data } })).body
+      .id;
+  const receive = (agent: string, query = "max=10") =>
+    http<Deliveries>(fixture.url, "GET", `/v1/agents/${agent}/messages?${query}`);
 
   it("long-polls: a waiting GET answers as soon as a message is sent", async () => {
     const waiting = receive("lp", "max=1&wait=10");
@@ -40,7 +42,9 @@ describe.each(BACKENDS)("sidecar deliveries over HTTP (%s)", (backend) => {
   it("acks with 204; a double ack is 404 LEASE_NOT_FOUND", async () => {
     await send("acker");
     const [delivery] = (await receive("acker")).body.deliveries;
-    expect((await http(fixture.url, "POST", `/v1/deliveries/${delivery?.leaseId ?? ""}/ack`)).status).toBe(204);
+    expect((await http(fixture.url, "POST", `/v1/deliveries/${delivery?.leaseId ?? ""}/ack`)).status).toBe(
+      204,
+    );
     expect(await http(fixture.url, "POST", `/v1/deliveries/${delivery?.leaseId ?? ""}/ack`)).toMatchObject({
       status: 404,
       body: { errorCode: "LEASE_NOT_FOUND", field: "leaseId" },
@@ -50,11 +54,23 @@ describe.each(BACKENDS)("sidecar deliveries over HTTP (%s)", (backend) => {
   it("nack redelivers with a higher attempt; nack with deadLetter sends it to the DLQ", async () => {
     const id = await send("nacker");
     const first = (await receive("nacker")).body.deliveries[0];
-    expect((await http(fixture.url, "POST", `/v1/deliveries/${first?.leaseId ?? ""}/nack`, { json: { delayMs: 0, reason: "busy" } })).status).toBe(204);
+    expect(
+      (
+        await http(fixture.url, "POST", `/v1/deliveries/${first?.leaseId ?? ""}/nack`, {
+          json: { delayMs: 0, reason: "busy" },
+        })
+      ).status,
+    ).toBe(204);
     const second = (await receive("nacker", "wait=5")).body.deliveries[0];
     expect(second).toMatchObject({ attempt: 2, message: { id } });
-    await http(fixture.url, "POST", `/v1/deliveries/${second?.leaseId ?? ""}/nack`, { json: { deadLetter: true, reason: "poison" } });
-    const dlq = await http<{ deadLetters: { reason: string; lastError: string; attempts: unknown[] }[] }>(fixture.url, "GET", "/v1/dlq?agent=nacker");
+    await http(fixture.url, "POST", `/v1/deliveries/${second?.leaseId ?? ""}/nack`, {
+      json: { deadLetter: true, reason: "poison" },
+    });
+    const dlq = await http<{ deadLetters: { reason: string; lastError: string; attempts: unknown[] }[] }>(
+      fixture.url,
+      "GET",
+      "/v1/dlq?agent=nacker",
+    );
     expect(dlq.body.deadLetters).toMatchObject([{ reason: "rejected", lastError: "poison" }]);
     expect(dlq.body.deadLetters[0]?.attempts).toHaveLength(2);
   });
@@ -75,50 +91,71 @@ describe.each(BACKENDS)("sidecar deliveries over HTTP (%s)", (backend) => {
   it("extends a lease", async () => {
     await send("extender");
     const delivery = (await receive("extender", "max=1&lease=1")).body.deliveries[0];
-    const extended = await http<{ leaseExpiresAt: number }>(fixture.url, "POST", `/v1/deliveries/${delivery?.leaseId ?? ""}/extend`, {
-      json: { leaseMs: 60_000 },
-    });
+    const extended = await http<{ leaseExpiresAt: number }>(
+      fixture.url,
+      "POST",
+      `/v1/deliveries/${delivery?.leaseId ?? ""}/extend`,
+      {
+        json: { leaseMs: 60_000 },
+      },
+    );
     expect(extended.status).toBe(200);
     expect(extended.body.leaseExpiresAt).toBeGreaterThan(Date.now() + 50_000);
   });
 
-  it.runIf(backend === "redis")("answers 503 STORE_UNAVAILABLE with Retry-After when Redis is down, and recovers", async () => {
-    const redis = await startRedis({ appendOnly: true, appendFsyncAlways: true });
-    const store = await RedisStore.connect({ url: redis.url }, { commandTimeoutMs: 300 });
-    const running = await startSidecar(loadConfig({ port: 0 }, {}), { store, logger: false });
-    try {
-      const accepted = await http<{ id: string }>(running.url, "POST", "/v1/messages", { json: { to: "survivor", type: "t" } });
-      expect(accepted.status).toBe(202);
-      await redis.stop();
-      const refused = await http(running.url, "POST", "/v1/messages", { json: { to: "survivor", type: "t" } });
-      expect(refused).toMatchObject({ status: 503, body: { errorCode: "STORE_UNAVAILABLE" } });
-      expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
-      expect((await http(running.url, "GET", "/readyz")).status).toBe(503);
-      expect((await http(running.url, "GET", "/healthz")).status).toBe(200);
-      await redis.start();
-      await waitFor(async () => (await http(running.url, "GET", "/readyz")).status === 200, 20_000, "readyz after Redis returned");
-      const { body } = await http<Deliveries>(running.url, "GET", "/v1/agents/survivor/messages?max=10");
-      expect(body.deliveries.map((delivery) => delivery.message.id)).toEqual([accepted.body.id]);
-    } finally {
-      await running.close();
-      await redis.cleanup();
-    }
-  });
+  it.runIf(backend === "redis")(
+    "answers 503 STORE_UNAVAILABLE with Retry-After when Redis is down, and recovers",
+    async () => {
+      const redis = await startRedis({ appendOnly: true, appendFsyncAlways: true });
+      const store = await RedisStore.connect({ url: redis.url }, { commandTimeoutMs: 300 });
+      const running = await startSidecar(loadConfig({ port: 0 }, {}), { store, logger: false });
+      try {
+        const accepted = await http<{ id: string }>(running.url, "POST", "/v1/messages", {
+          json: { to: "survivor", type: "t" },
+        });
+        expect(accepted.status).toBe(202);
+        await redis.stop();
+        const refused = await http(running.url, "POST", "/v1/messages", {
+          json: { to: "survivor", type: "t" },
+        });
+        expect(refused).toMatchObject({ status: 503, body: { errorCode: "STORE_UNAVAILABLE" } });
+        expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+        expect((await http(running.url, "GET", "/readyz")).status).toBe(503);
+        expect((await http(running.url, "GET", "/healthz")).status).toBe(200);
+        await redis.start();
+        await waitFor(
+          async () => (await http(running.url, "GET", "/readyz")).status === 200,
+          20_000,
+          "readyz after Redis returned",
+        );
+        const { body } = await http<Deliveries>(running.url, "GET", "/v1/agents/survivor/messages?max=10");
+        expect(body.deliveries.map((delivery) => delivery.message.id)).toEqual([accepted.body.id]);
+      } finally {
+        await running.close();
+        await redis.cleanup();
+      }
+    },
+  );
 
   // On the in-memory store a request finishes before the next one is parsed, so only Redis can fill the slots.
-  it.runIf(backend === "redis")("answers 429 OVERLOADED with Retry-After beyond the in-flight limit", async () => {
-    const small = await fixture.another({}, { maxInFlight: 1, maxQueued: 0 });
-    const answers = await Promise.all(
-      Array.from({ length: 40 }, (_, index) => http(small.url, "POST", "/v1/messages", { json: { to: "busy", type: "t", data: index } })),
-    );
-    const refused = answers.filter((answer) => answer.status === 429);
-    const accepted = answers.filter((answer) => answer.status === 202);
-    expect(accepted.length + refused.length).toBe(40);
-    expect(refused.length).toBeGreaterThan(0);
-    expect(refused[0]).toMatchObject({ body: { errorCode: "OVERLOADED" } });
-    expect(refused[0]?.headers.get("retry-after")).not.toBeNull();
-    // Whatever was accepted is there, nothing more.
-    const { body } = await http<Deliveries>(small.url, "GET", "/v1/agents/busy/messages?max=100");
-    expect(body.deliveries).toHaveLength(accepted.length);
-  });
+  it.runIf(backend === "redis")(
+    "answers 429 OVERLOADED with Retry-After beyond the in-flight limit",
+    async () => {
+      const small = await fixture.another({}, { maxInFlight: 1, maxQueued: 0 });
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, (_, index) =>
+          http(small.url, "POST", "/v1/messages", { json: { to: "busy", type: "t", data: index } }),
+        ),
+      );
+      const refused = answers.filter((answer) => answer.status === 429);
+      const accepted = answers.filter((answer) => answer.status === 202);
+      expect(accepted.length + refused.length).toBe(40);
+      expect(refused.length).toBeGreaterThan(0);
+      expect(refused[0]).toMatchObject({ body: { errorCode: "OVERLOADED" } });
+      expect(refused[0]?.headers.get("retry-after")).not.toBeNull();
+      // Whatever was accepted is there, nothing more.
+      const { body } = await http<Deliveries>(small.url, "GET", "/v1/agents/busy/messages?max=100");
+      expect(body.deliveries).toHaveLength(accepted.length);
+    },
+  );
 });

@@ -28,9 +28,15 @@ export function useSidecar(backend: Backend, policy: PolicyOverrides = {}): Side
     redis ??= await startRedis();
     return RedisStore.connect({ url: redis.url }, { keyPrefix: `http${++prefixes}:`, policy: overrides });
   };
-  const open = async (overrides: PolicyOverrides, limits: Record<string, number> = {}): Promise<RunningSidecar> => {
+  const open = async (
+    overrides: PolicyOverrides,
+    limits: Record<string, number> = {},
+  ): Promise<RunningSidecar> => {
     const config = loadConfig({ port: 0, logLevel: "silent", limits }, {});
-    const sidecar = await startSidecar(config, { store: await openStore({ ...policy, ...overrides }), logger: false });
+    const sidecar = await startSidecar(config, {
+      store: await openStore({ ...policy, ...overrides }),
+      logger: false,
+    });
     running.push(sidecar);
     return sidecar;
   };
@@ -75,7 +81,15 @@ export async function http<T = Record<string, unknown>>(
     body = JSON.stringify(options.json);
     headers["content-type"] ??= "application/json";
   }
-  const response = await fetch(`${base}${path}`, { method, headers, ...(body === undefined ? {} : { body }) });
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body }),
+  });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, body: (text === "" ? undefined : JSON.parse(text)) as T };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (text === "" ? undefined : JSON.parse(text)) as T,
+  };
 }
