@@ -15,6 +15,16 @@ export default defineConfig({
           maxWorkers: 2,
         },
       },
+      {
+        test: {
+          name: "e2e",
+          include: ["e2e/**/*.test.ts"],
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
+          // Each e2e file runs several processes of its own; one file at a time keeps 2 cores from thrashing.
+          maxWorkers: 1,
+        },
+      },
     ],
   },
 });

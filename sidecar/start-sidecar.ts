@@ -1,6 +1,8 @@
 import { hostname } from "node:os";
 import type { FastifyInstance } from "fastify";
 import type { SidecarConfig } from "../core/config.js";
+import type { MessageTracing } from "./observability/message-tracing.js";
+import { createTracing, type TracingOptions } from "./observability/tracing.js";
 import { ResilientStore } from "./resilience/resilient-store.js";
 import { buildServer } from "./server/build-server.js";
 import { createStore } from "./store/create-store.js";
@@ -11,6 +13,8 @@ export interface RunningSidecar {
   config: SidecarConfig;
   store: MessageStore;
   server: FastifyInstance;
+  /** The sidecar's tracing; `forceFlush()` exports the spans ended so far. */
+  tracing: MessageTracing;
   /** Stops accepting, lets in-flight requests finish, then closes the store. */
   close(): Promise<void>;
 }
@@ -19,6 +23,8 @@ export interface StartOptions {
   /** Use this store instead of opening the one the config names (tests). */
   store?: MessageStore;
   logger?: boolean;
+  /** Span processors, an exporter or a provider to trace to, besides `otel.endpoint` (see docs/observability.md). */
+  tracing?: TracingOptions;
 }
 
 const BREAKER_GAUGE = { closed: 0, "half-open": 1, open: 2 } as const;
@@ -28,6 +34,7 @@ export async function startSidecar(
   config: SidecarConfig,
   options: StartOptions = {},
 ): Promise<RunningSidecar> {
+  const tracing = createTracing(config, options.tracing);
   const inner = options.store ?? (await createStore(config, `sidecar@${hostname()}`));
   // Every store call goes through timeout, then circuit breaker, then retry (Dapr's layering).
   const store = new ResilientStore(inner);
@@ -38,13 +45,17 @@ export async function startSidecar(
       config,
       retryAfterSeconds: (error) => Math.max(1, Math.ceil((store.retryAfterMs(error) ?? 1_000) / 1_000)),
       breakerState: () => BREAKER_GAUGE[store.breakerState()],
+      tracing,
       ...(options.logger === false ? { logger: false } : {}),
     });
     await server.listen({ host: config.host, port: config.port });
   } catch (error) {
     await store.close();
+    await tracing.shutdown().catch(() => undefined);
     throw error;
   }
+  if (config.otel.endpoint !== undefined)
+    server.log.info({ endpoint: config.otel.endpoint }, "exporting traces over OTLP/HTTP");
   const address = server.server.address();
   const port = typeof address === "object" && address !== null ? address.port : config.port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
@@ -54,10 +65,13 @@ export async function startSidecar(
     config,
     store,
     server,
+    tracing,
     close: () => {
       closing ??= (async () => {
         await server.close();
         await store.close();
+        // Exports the spans still buffered; an unreachable collector costs at most the exporter's timeout.
+        await tracing.shutdown().catch(() => undefined);
       })();
       return closing;
     },

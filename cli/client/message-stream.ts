@@ -118,8 +118,8 @@ export class ReceivedMessage<M = Message> {
 
 /**
  * An async iterable of leased messages, fed by long polls. Like a nats.js subscription:
- * - `drain()` stops fetching, lets the loop finish the messages already fetched, and resolves once every message the
- *   loop was given is settled;
+ * - `drain()` stops fetching and lets the loop finish the messages already fetched; `closed` then resolves once
+ *   every message the loop was given is settled;
  * - `close()` stops now: every unsettled message, fetched or in the loop's hands, is nacked with delay 0.
  * Leaving the loop early (`break`, `return` or a throw) is `close()`.
  *
@@ -165,13 +165,15 @@ export class MessageStream<M = Message> implements AsyncIterable<ReceivedMessage
     return this.run();
   }
 
-  /** Stops fetching; the loop still gets what was fetched. Resolves when everything it got is settled. */
+  /**
+   * Stops fetching; the loop still gets what was already fetched, then ends. Resolves at once, so it is safe to
+   * await inside the loop; await `closed` to know when every message the loop got is settled.
+   */
   async drain(): Promise<void> {
-    if (this.state === "open") this.state = "draining";
+    if (this.state === "open") this.state = this.iterating ? "draining" : "closed";
     this.poll?.abort();
-    if (!this.iterating) this.state = "closed";
     this.checkClosed();
-    return this.closedPromise;
+    return Promise.resolve();
   }
 
   /** Stops now and gives back (nack, delay 0) every unsettled message. */

@@ -23,11 +23,20 @@ export function checkReason(reason: string | undefined): string | undefined {
   throw new UsageError(`--reason ${JSON.stringify(reason)} is not a dead-letter reason; ${hint}(one of ${DEAD_LETTER_REASONS.join(", ")})`);
 }
 
-function selection(flags: FilterFlags): DeadLetterSelection {
+/**
+ * `--agent` is also bmn's global option, and commander hands a global option to the program even when it comes
+ * after the subcommand; so the filter reads it from there. It is a flag only: BMN_AGENT never filters.
+ */
+function agentFilter(flags: { agent?: string }, command: Command): string | undefined {
+  return flags.agent ?? command.optsWithGlobals<{ agent?: string }>().agent;
+}
+
+function selection(flags: FilterFlags, command: Command): DeadLetterSelection {
+  const agent = agentFilter(flags, command);
   const reason = checkReason(flags.reason);
   const limit = parseIntFlag(flags.limit, "--limit", 1, 10_000);
   return {
-    ...(flags.agent === undefined ? {} : { agent: flags.agent }),
+    ...(agent === undefined ? {} : { agent }),
     ...(reason === undefined ? {} : { reason }),
     ...(limit === undefined ? {} : { limit }),
     ...(flags.id.length === 0 ? {} : { ids: flags.id }),
@@ -70,7 +79,7 @@ Examples:
     .option("--limit <n>", "at most this many")
     .option("--json", "print the dead letters as one JSON array")
     .action(async (flags: Omit<FilterFlags, "id"> & { json?: boolean }, command: Command) => {
-      const { ids: _ids, ...filter } = selection({ ...flags, id: [] });
+      const { ids: _ids, ...filter } = selection({ ...flags, id: [] }, command);
       const ctx = env.context(command);
       const letters = await ctx.client.dlq.list(filter);
       if (flags.json === true) ctx.out(JSON.stringify(letters));
@@ -100,7 +109,7 @@ Examples:
     .option("--limit <n>", "at most this many")
     .option("--to <agent>", "deliver to this agent instead of the original one")
     .action(async (flags: FilterFlags & { to?: string }, command: Command) => {
-      const selected = selection(flags);
+      const selected = selection(flags, command);
       const ctx = env.context(command);
       const replayed = await ctx.client.dlq.replay({ ...selected, ...(flags.to === undefined ? {} : { to: flags.to }) });
       ctx.out(`replayed ${plural(replayed)}${describe(selected)}${flags.to === undefined ? "" : ` to ${flags.to}`}`);
@@ -115,7 +124,7 @@ Examples:
     .option("--limit <n>", "at most this many")
     .option("--yes", "confirm: the purged messages cannot be recovered")
     .action(async (flags: FilterFlags & { yes?: boolean }, command: Command) => {
-      const selected = selection(flags);
+      const selected = selection(flags, command);
       if (flags.yes !== true) {
         throw new UsageError(
           `dlq purge deletes ${describe(selected) === "" ? "every dead letter" : `dead letters${describe(selected)}`} for good; add --yes to confirm`,

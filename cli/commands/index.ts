@@ -12,6 +12,7 @@ import { registerReceive } from "./receive.js";
 import { registerRegister } from "./register.js";
 import { registerRequest } from "./request.js";
 import { registerSend } from "./send.js";
+import { registerStart } from "./start.js";
 import { registerStatus } from "./status.js";
 import { registerSubscribe } from "./subscribe.js";
 import { registerTrace } from "./trace.js";
@@ -33,6 +34,7 @@ export type RegisterCommand = (program: Command, env: CommandEnv) => void;
  * put it first in this list. Nothing else in the CLI needs to change.
  */
 export const COMMANDS: readonly RegisterCommand[] = [
+  registerStart,
   registerSend,
   registerStatus,
   registerCollab,

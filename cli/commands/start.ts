@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import type { RegisterCommand } from "./index.js";
 import { loadConfig } from "../../sidecar/config/load-config.js";
 import { startSidecar } from "../../sidecar/start-sidecar.js";
 
@@ -12,7 +13,7 @@ interface StartFlags {
 }
 
 /** `bmn start`: runs a sidecar in the foreground until SIGINT or SIGTERM, then drains and exits. */
-export function registerStartCommand(program: Command): void {
+export const registerStart: RegisterCommand = (program) => {
   program
     .command("start")
     .description("run a sidecar (in-memory store unless BMN_STORE / --store says otherwise)")
@@ -56,7 +57,7 @@ export function registerStartCommand(program: Command): void {
         stop("SIGTERM");
       });
     });
-}
+};
 
 function printBanner(url: string, store: string, domain: string, durable: boolean): void {
   const lines = [

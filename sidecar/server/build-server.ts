@@ -2,7 +2,9 @@ import websocket from "@fastify/websocket";
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { sidecarConfigSchema, type SidecarConfig, type SidecarConfigInput } from "../../core/config.js";
 import { BmnError } from "../../core/errors.js";
+import type { MessageTracing, TracingContext } from "../observability/message-tracing.js";
 import { SidecarMetrics } from "../observability/metrics.js";
+import { PropagatingTracing } from "../observability/propagating-tracing.js";
 import { Router } from "../routing/router.js";
 import type { MessageStore } from "../store/store.js";
 import { ConcurrencyLimiter } from "../resilience/concurrency-limiter.js";
@@ -28,10 +30,12 @@ export interface BuildServerOptions {
   retryAfterSeconds?: (error: unknown) => number;
   /** Reported by the `bmn_store_breaker_state` gauge. */
   breakerState?: () => number;
+  /** Spans and `traceparent` propagation; defaults to propagation only. The caller flushes and shuts it down. */
+  tracing?: MessageTracing;
 }
 
 export interface SidecarServer extends FastifyInstance {
-  bmn: RouteContext;
+  bmn: RouteContext & TracingContext;
 }
 
 /** The sidecar's HTTP and WebSocket API as a fastify instance, not yet listening (tests use `inject`). */
@@ -50,7 +54,13 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     defaultMetrics: true,
     ...(options.breakerState === undefined ? {} : { breakerState: options.breakerState }),
   });
-  const context: RouteContext = { store, router: new Router(store, config.domain), metrics, config };
+  const context: RouteContext & TracingContext = {
+    store,
+    router: new Router(store, config.domain),
+    metrics,
+    config,
+    tracing: options.tracing ?? new PropagatingTracing(),
+  };
 
   installErrorHandling(app, options.retryAfterSeconds ?? (() => 1));
   limitConcurrency(

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import type { TracingContext } from "../../observability/message-tracing.js";
 import { parseInput } from "../parse-input.js";
 import type { RouteContext } from "../route-context.js";
 
@@ -18,7 +19,7 @@ const nackBody = z
   .strict();
 const extendBody = z.object({ leaseMs: z.number().int().min(1) }).strict();
 
-export function deliveryRoutes({ store, metrics, config }: RouteContext) {
+export function deliveryRoutes({ store, metrics, config, tracing }: RouteContext & TracingContext) {
   return function plugin(app: FastifyInstance, _options: unknown, done: () => void): void {
     app.get<{ Params: { agent: string } }>("/v1/agents/:agent/messages", async (request, reply) => {
       const query = parseInput(receiveQuery, request.query);
@@ -35,7 +36,10 @@ export function deliveryRoutes({ store, metrics, config }: RouteContext) {
         signal: abort.signal,
         actor: request.params.agent,
       });
-      if (deliveries.length > 0) metrics.delivered.inc({ agent: request.params.agent }, deliveries.length);
+      if (deliveries.length > 0) {
+        metrics.delivered.inc({ agent: request.params.agent }, deliveries.length);
+        tracing.delivered(request.params.agent, deliveries, "http");
+      }
       return {
         deliveries: deliveries.map(({ leaseId, attempt, leaseExpiresAt, message }) => ({
           leaseId,
@@ -48,14 +52,16 @@ export function deliveryRoutes({ store, metrics, config }: RouteContext) {
 
     app.post<{ Params: { leaseId: string } }>("/v1/deliveries/:leaseId/ack", async (request, reply) => {
       const { tx } = parseInput(txQuery, request.query);
-      await store.ack(request.params.leaseId, { tx });
+      const { leaseId } = request.params;
+      await tracing.ack(leaseId, request.headers, "http", () => store.ack(leaseId, { tx }));
       metrics.acked.inc();
       return reply.status(204).send();
     });
 
     app.post<{ Params: { leaseId: string } }>("/v1/deliveries/:leaseId/nack", async (request, reply) => {
       const body = parseInput(nackBody, request.body ?? {});
-      const result = await store.nack(request.params.leaseId, body);
+      const { leaseId } = request.params;
+      const result = await tracing.nack(leaseId, body, request.headers, "http", () => store.nack(leaseId, body));
       metrics.nacked.inc();
       if (result.outcome === "dead-lettered")
         metrics.deadLettered.inc({ reason: result.reason ?? "rejected" });

@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { Message } from "../../../core/envelope.js";
 import { BmnError, ValidationError, isBmnError } from "../../../core/errors.js";
 import { uuidv7 } from "../../../core/ids.js";
+import type { TracingContext } from "../../observability/message-tracing.js";
 import { messageFromRequest } from "../message-input.js";
 import { parseInput } from "../parse-input.js";
 import type { RouteContext } from "../route-context.js";
@@ -12,8 +13,8 @@ const MAX_BATCH = 1_000;
 const txQuery = z.object({ tx: z.string().optional() });
 const requestQuery = z.object({ timeout: z.coerce.number().min(0.001).max(300).default(30) });
 
-export function messageRoutes(context: RouteContext) {
-  const { router, store, metrics, config } = context;
+export function messageRoutes(context: RouteContext & TracingContext) {
+  const { router, store, metrics, config, tracing } = context;
   const source = `bmn://${config.domain}`;
   const maxBytes = config.limits.maxMessageBytes;
 
@@ -27,7 +28,9 @@ export function messageRoutes(context: RouteContext) {
     app.post("/v1/messages", async (request, reply) => {
       const { tx } = parseInput(txQuery, request.query);
       const message = messageFromRequest(request.headers, request.body, { source, maxBytes });
-      const result = await router.send(message, { tx, actor: message.from });
+      const result = await tracing.send(message, request.headers, (traced) =>
+        router.send(traced, { tx, actor: message.from }),
+      );
       record(result);
       request.log.debug(
         { messageId: result.id, to: message.to, topic: message.topic, correlationId: message.correlationid },
@@ -58,7 +61,13 @@ export function messageRoutes(context: RouteContext) {
       let results: RouteResult[];
       try {
         results = [];
-        for (const message of messages) results.push(await router.send(message, { tx, actor: message.from }));
+        for (const message of messages) {
+          results.push(
+            await tracing.send(message, request.headers, (traced) =>
+              router.send(traced, { tx, actor: message.from }),
+            ),
+          );
+        }
         await store.commit(tx);
       } catch (error) {
         await store.rollback(tx).catch(() => undefined);
@@ -78,7 +87,7 @@ export function messageRoutes(context: RouteContext) {
         correlationid,
         replyto: `${inbox}@${config.domain}` as Message["replyto"],
       };
-      await router.send(message, { actor: message.from });
+      await tracing.send(message, request.headers, (traced) => router.send(traced, { actor: message.from }));
       record({ id: message.id, duplicate: false });
       const deadline = Date.now() + timeout * 1_000;
       const abort = new AbortController();

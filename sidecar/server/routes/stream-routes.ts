@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { WebSocket } from "ws";
 import { z } from "zod";
 import { BmnError, isBmnError } from "../../../core/errors.js";
+import type { TracingContext } from "../../observability/message-tracing.js";
 import { toAgentName } from "../../store/validate.js";
 import { toBmnError } from "../http-errors.js";
 import { parseInput } from "../parse-input.js";
@@ -29,7 +30,7 @@ const clientFrame = z.discriminatedUnion("type", [
  * and the server never has more unacknowledged pushes out than the credit it was given. Leases still held when the
  * socket closes are released at once, so a client that reconnects (resumes) gets them again without waiting.
  */
-export function streamRoutes({ store, metrics }: RouteContext) {
+export function streamRoutes({ store, metrics, tracing }: RouteContext & TracingContext) {
   return function plugin(app: FastifyInstance, _options: unknown, done: () => void): void {
     app.get<{ Params: { agent: string } }>(
       "/v1/agents/:agent/stream",
@@ -70,7 +71,10 @@ export function streamRoutes({ store, metrics }: RouteContext) {
                 return;
               }
               credit -= deliveries.length;
-              if (deliveries.length > 0) metrics.delivered.inc({ agent }, deliveries.length);
+              if (deliveries.length > 0) {
+                metrics.delivered.inc({ agent }, deliveries.length);
+                tracing.delivered(agent, deliveries, "websocket");
+              }
               for (const { leaseId, attempt, leaseExpiresAt, message } of deliveries) {
                 held.add(leaseId);
                 sendFrame(socket, { type: "delivery", leaseId, attempt, leaseExpiresAt, message });
@@ -115,11 +119,14 @@ export function streamRoutes({ store, metrics }: RouteContext) {
           }
           try {
             if (frame.type === "ack") {
-              await store.ack(frame.leaseId);
+              const { leaseId } = frame;
+              await tracing.ack(leaseId, undefined, "websocket", () => store.ack(leaseId));
               metrics.acked.inc();
             } else {
               const { type: _type, leaseId, ...options } = frame;
-              const result = await store.nack(leaseId, options);
+              const result = await tracing.nack(leaseId, options, undefined, "websocket", () =>
+                store.nack(leaseId, options),
+              );
               metrics.nacked.inc();
               if (result.outcome === "dead-lettered")
                 metrics.deadLettered.inc({ reason: result.reason ?? "rejected" });
