@@ -4,7 +4,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: "unit", include: ["test/unit/**/*.test.ts"] } },
+      // Projects run one group after another (groupOrder): fast unit tests first, processes-heavy e2e last.
+      { test: { name: "unit", include: ["test/unit/**/*.test.ts"], sequence: { groupOrder: 0 } } },
       {
         test: {
           name: "integration",
@@ -13,6 +14,7 @@ export default defineConfig({
           hookTimeout: 120_000,
           // Integration files each start their own servers; two at a time fits a 2-core machine.
           maxWorkers: 2,
+          sequence: { groupOrder: 1 },
         },
       },
       {
@@ -23,6 +25,7 @@ export default defineConfig({
           hookTimeout: 120_000,
           // Each e2e file runs several processes of its own; one file at a time keeps 2 cores from thrashing.
           maxWorkers: 1,
+          sequence: { groupOrder: 2 },
         },
       },
     ],

@@ -12,9 +12,12 @@ import {
   type ThroughputSettings,
 } from "./store-throughput.js";
 import { printTimeBreakdown } from "./time-breakdown.js";
+import { runSidecarSuite, sidecarSettings } from "./sidecar-suite.js";
 
 // `--quick` runs a tenth of the work: a smoke test of the harness, not figures to quote.
 const quick = process.argv.includes("--quick");
+// `--sidecar` runs only the sidecar suite (bench/sidecar-suite.ts); without it both suites run.
+const sidecarOnly = process.argv.includes("--sidecar");
 const scale = (count: number): number => (quick ? Math.ceil(count / 10) : count);
 const throughputSettings: ThroughputSettings = {
   ...THROUGHPUT_SETTINGS,
@@ -42,7 +45,13 @@ function machine(): string {
 async function main(): Promise<void> {
   const begin = performance.now();
   console.log(machine());
+  if (!sidecarOnly) await storeSuite();
+  console.log("\n== sidecar end to end on Redis");
+  await runSidecarSuite(sidecarSettings(quick));
+  console.log(`\ntotal ${((performance.now() - begin) / 1000).toFixed(0)} s`);
+}
 
+async function storeSuite(): Promise<void> {
   console.log("\n[1/2] store throughput vs raw stream");
   // One server for the whole suite; every case starts from FLUSHALL SYNC on it.
   const throughput = await withPrivateRedis((url, admin) =>
@@ -58,7 +67,6 @@ async function main(): Promise<void> {
   printTimeBreakdown(throughput);
   printClientCpu(clientCpu);
   printRedisMemory(memory);
-  console.log(`\ntotal ${((performance.now() - begin) / 1000).toFixed(0)} s`);
 }
 
 await main();

@@ -52,7 +52,10 @@ export function resolveSettings(
     [nonEmpty(env.BMN_URL), "BMN_URL"],
     [urlFromListen(nonEmpty(env.BMN_HOST), nonEmpty(env.BMN_PORT)), "BMN_HOST/BMN_PORT"],
     [file.url, `config file ${configFile ?? ""}`],
-    [urlFromListen(file.host, file.port === undefined ? undefined : String(file.port)), `config file ${configFile ?? ""}`],
+    [
+      urlFromListen(file.host, file.port === undefined ? undefined : String(file.port)),
+      `config file ${configFile ?? ""}`,
+    ],
   ];
   const [url, urlSource] = candidates.find(([value]) => value !== undefined) ?? [DEFAULT_URL, "default"];
   return {
@@ -90,7 +93,9 @@ export function loadConfigFile(path: string, readFile: (path: string) => string)
     const v = tree[key];
     if (v === undefined || v === null) return undefined;
     if (typeof v !== "string" || v === "") {
-      throw new UsageError(`config file ${path}: ${key} must be a non-empty string, got ${JSON.stringify(v)}`);
+      throw new UsageError(
+        `config file ${path}: ${key} must be a non-empty string, got ${JSON.stringify(v)}`,
+      );
     }
     return v;
   };
@@ -109,7 +114,9 @@ export function loadConfigFile(path: string, readFile: (path: string) => string)
   }
   if (tree.verbose !== undefined && tree.verbose !== null) {
     if (typeof tree.verbose !== "boolean") {
-      throw new UsageError(`config file ${path}: verbose must be true or false, got ${JSON.stringify(tree.verbose)}`);
+      throw new UsageError(
+        `config file ${path}: verbose must be true or false, got ${JSON.stringify(tree.verbose)}`,
+      );
     }
     config.verbose = tree.verbose;
   }
@@ -130,7 +137,9 @@ function checkUrl(url: string, source: string): string {
   try {
     parsed = new URL(url);
   } catch {
-    throw new UsageError(`${source} must be an http:// URL such as http://127.0.0.1:7420, got ${JSON.stringify(url)}`);
+    throw new UsageError(
+      `${source} must be an http:// URL such as http://127.0.0.1:7420, got ${JSON.stringify(url)}`,
+    );
   }
   if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
     throw new UsageError(`${source} must be an http:// or https:// URL, got ${JSON.stringify(url)}`);

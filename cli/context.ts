@@ -46,14 +46,22 @@ export function createCommandEnv(io: Io): CommandEnv {
       const flags = command.optsWithGlobals<GlobalFlags>();
       const settings = resolveSettings(flags, io.env);
       lastSettings = settings;
-      const onHttp = settings.verbose ? (event: HttpEvent) => io.err(`${httpLine(event)}\n`) : undefined;
+      const onHttp = settings.verbose
+        ? (event: HttpEvent) => {
+            io.err(`${httpLine(event)}\n`);
+          }
+        : undefined;
       const client = new BmnClient({ url: settings.url, agent: settings.agent, onHttp });
       return {
         settings,
         client,
         io,
-        out: (line) => io.out(`${line}\n`),
-        warn: (line) => io.err(`bmn: warning: ${line}\n`),
+        out: (line) => {
+          io.out(`${line}\n`);
+        },
+        warn: (line) => {
+          io.err(`bmn: warning: ${line}\n`);
+        },
       };
     },
   };

@@ -28,7 +28,10 @@ export interface ErrorContext {
 export function describeError(error: unknown, context: ErrorContext): string {
   if (error instanceof CliError) return error.message;
   if (error instanceof SidecarUnreachableError) {
-    const where = context.urlSource === undefined || context.urlSource === "default" ? "" : ` (from ${context.urlSource})`;
+    const where =
+      context.urlSource === undefined || context.urlSource === "default"
+        ? ""
+        : ` (from ${context.urlSource})`;
     return `cannot reach the sidecar at ${error.url}${where} — start one with "npm start" or set BMN_URL`;
   }
   if (error instanceof ClientTimeoutError) {
@@ -74,6 +77,6 @@ export function describeCommanderMessage(message: string): string {
     .split("\n")
     .map((line) => line.trim())
     .filter((line) => line !== "")
-    .map((line) => (/^\(Did you mean/.test(line) ? line.replace("(Did", "(did") : line))
+    .map((line) => (line.startsWith("(Did you mean") ? line.replace("(Did", "(did") : line))
     .join(" ");
 }

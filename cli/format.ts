@@ -25,7 +25,9 @@ function truncate(text: string, max = SUMMARY_MAX): string {
 export function summary(message: Pick<Message, "data" | "data_base64">): string {
   const { data } = message;
   if (data === undefined) {
-    return message.data_base64 === undefined ? "" : `<${Buffer.from(message.data_base64, "base64").length} bytes>`;
+    return message.data_base64 === undefined
+      ? ""
+      : `<${Buffer.from(message.data_base64, "base64").length} bytes>`;
   }
   if (typeof data === "string") return truncate(data);
   if (typeof data === "object" && data !== null && !Array.isArray(data)) {
@@ -55,7 +57,9 @@ export function messageLine(message: Message, attempt?: number): string {
 
 /** Left-aligned columns; the last column is not padded. */
 export function table(header: string[], rows: string[][]): string[] {
-  const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] ?? "").length)));
+  const widths = header.map((title, i) =>
+    Math.max(title.length, ...rows.map((row) => (row[i] ?? "").length)),
+  );
   const line = (cells: string[]): string =>
     cells
       .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i] ?? 0)))
@@ -119,7 +123,12 @@ export function traceTimeline(title: string, events: TraceEvent[], showIds: bool
     event.kind,
     eventDetail(event),
   ]);
-  return [header, ...table(["TIME", "SINCE START", ...(showIds ? ["MESSAGE"] : []), "EVENT", "DETAIL"], rows).map((l) => `  ${l}`)];
+  return [
+    header,
+    ...table(["TIME", "SINCE START", ...(showIds ? ["MESSAGE"] : []), "EVENT", "DETAIL"], rows).map(
+      (l) => `  ${l}`,
+    ),
+  ];
 }
 
 export function agentRows(agents: AgentRecord[], now = Date.now()): string[] {

@@ -37,12 +37,19 @@ export function bmnPriorityToLegacy(priority: number): number {
  * Parses a whole-number flag; `undefined` stays undefined. The error names the flag, the range and the value:
  * `--priority must be 1-10, got 12`.
  */
-export function parseIntFlag(value: string | undefined, flag: string, min: number, max: number): number | undefined {
+export function parseIntFlag(
+  value: string | undefined,
+  flag: string,
+  min: number,
+  max: number,
+): number | undefined {
   if (value === undefined) return undefined;
   const trimmed = value.trim();
   const number = /^-?\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
   if (!Number.isSafeInteger(number) || number < min || number > max) {
-    throw new UsageError(`${flag} must be ${min}-${max}, got ${JSON.stringify(value).replace(/^"(-?\d+)"$/, "$1")}`);
+    throw new UsageError(
+      `${flag} must be ${min}-${max}, got ${JSON.stringify(value).replace(/^"(-?\d+)"$/, "$1")}`,
+    );
   }
   return number;
 }
@@ -52,7 +59,9 @@ export function parseSecondsFlag(value: string | undefined, flag: string, max = 
   if (value === undefined) return undefined;
   const number = Number(value.trim());
   if (value.trim() === "" || !Number.isFinite(number) || number <= 0 || number > max) {
-    throw new UsageError(`${flag} must be a number of seconds above 0 and at most ${max}, got ${JSON.stringify(value)}`);
+    throw new UsageError(
+      `${flag} must be a number of seconds above 0 and at most ${max}, got ${JSON.stringify(value)}`,
+    );
   }
   return number;
 }

@@ -41,7 +41,9 @@ export async function deliver(ctx: Context, message: MessageInput): Promise<Deli
     if (warning !== undefined) ctx.warn(warning);
   }
   if (message.topic !== undefined && !result.duplicate && result.recipients?.length === 0) {
-    ctx.warn(`no agent is subscribed to a pattern matching topic ${JSON.stringify(message.topic)}; nobody got it`);
+    ctx.warn(
+      `no agent is subscribed to a pattern matching topic ${JSON.stringify(message.topic)}; nobody got it`,
+    );
   }
   return { result, line: resultLine(message, result) };
 }

@@ -7,7 +7,9 @@ import { CliError, describeCommanderMessage, describeError } from "./errors.js";
 
 function version(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version?: unknown };
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+      version?: unknown;
+    };
     return typeof pkg.version === "string" ? pkg.version : "0.0.0";
   } catch {
     return "0.0.0";
@@ -21,7 +23,10 @@ export function createProgram(env: CommandEnv): Command {
     .version(version(), "-V, --version")
     .option("--url <url>", "the sidecar (env BMN_URL; default http://127.0.0.1:7420)")
     .option("--config <file>", "a YAML or JSON file with url, agent, verbose (env BMN_CONFIG)")
-    .option("--agent <name>", "this CLI's agent name: whose queue listen and receive read (env BMN_AGENT; default cli)")
+    .option(
+      "--agent <name>",
+      "this CLI's agent name: whose queue listen and receive read (env BMN_AGENT; default cli)",
+    )
     .option("--verbose", "print every HTTP request and response line to stderr (env BMN_VERBOSE=1)")
     .addHelpText(
       "after",
@@ -32,7 +37,9 @@ Docs: docs/cli.md`,
     )
     .exitOverride()
     .configureOutput({
-      writeOut: (text) => env.io.out(text),
+      writeOut: (text) => {
+        env.io.out(text);
+      },
       // Errors and implicit help are reported by runCli as one line; commander's own text is dropped.
       writeErr: () => undefined,
       outputError: () => undefined,
@@ -79,7 +86,9 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
       return 2;
     }
     const settings = env.lastSettings;
-    io.err(`bmn: ${describeError(error, { url: settings?.url ?? DEFAULT_URL, urlSource: settings?.urlSource })}\n`);
+    io.err(
+      `bmn: ${describeError(error, { url: settings?.url ?? DEFAULT_URL, urlSource: settings?.urlSource })}\n`,
+    );
     if (settings?.verbose === true && !(error instanceof CliError) && error instanceof Error && error.stack) {
       io.err(`${error.stack}\n`);
     }
@@ -95,7 +104,8 @@ export function processIo(): Io {
     env: process.env,
     readStdin: async () => {
       const chunks: Buffer[] = [];
-      for await (const chunk of process.stdin) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer));
+      for await (const chunk of process.stdin)
+        chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer));
       return Buffer.concat(chunks).toString("utf8");
     },
     onInterrupt: (handler) => {

@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { SidecarConfig } from "../core/config.js";
 import type { MessageTracing } from "./observability/message-tracing.js";
 import { createTracing, type TracingOptions } from "./observability/tracing.js";
+import { SidecarMetrics } from "./observability/metrics.js";
 import { ResilientStore } from "./resilience/resilient-store.js";
 import { buildServer } from "./server/build-server.js";
 import { createStore } from "./store/create-store.js";
@@ -37,14 +38,25 @@ export async function startSidecar(
   const tracing = createTracing(config, options.tracing);
   const inner = options.store ?? (await createStore(config, `sidecar@${hostname()}`));
   // Every store call goes through timeout, then circuit breaker, then retry (Dapr's layering).
-  const store = new ResilientStore(inner);
+  // The metrics read queue gauges through the store and the store reports call latency to the metrics.
+  const latency: { observe?: (operation: string, outcome: string, seconds: number) => void } = {};
+  const store = new ResilientStore(inner, {
+    onCall: (operation, outcome, durationMs) => latency.observe?.(operation, outcome, durationMs / 1_000),
+  });
+  const metrics = new SidecarMetrics(store, {
+    defaultMetrics: true,
+    breakerState: () => BREAKER_GAUGE[store.breakerState()],
+  });
+  latency.observe = (operation, outcome, seconds) => {
+    metrics.storeCallDuration.observe({ operation, outcome }, seconds);
+  };
   let server: FastifyInstance;
   try {
     server = await buildServer({
       store,
       config,
       retryAfterSeconds: (error) => Math.max(1, Math.ceil((store.retryAfterMs(error) ?? 1_000) / 1_000)),
-      breakerState: () => BREAKER_GAUGE[store.breakerState()],
+      metrics,
       tracing,
       ...(options.logger === false ? { logger: false } : {}),
     });

@@ -159,11 +159,15 @@ export class BmnClient {
   async receive(options: ReceiveOptions = {}): Promise<Delivery[]> {
     const agent = this.agentName(options.agent);
     const wait = options.waitSeconds ?? 0;
-    const body = await this.http.call<{ deliveries: Delivery[] }>("GET", `/v1/agents${path(agent)}/messages`, {
-      query: { max: options.max, wait: options.waitSeconds, lease: options.leaseSeconds },
-      signal: options.signal,
-      timeoutMs: wait * 1000 + this.http.timeoutMs,
-    });
+    const body = await this.http.call<{ deliveries: Delivery[] }>(
+      "GET",
+      `/v1/agents${path(agent)}/messages`,
+      {
+        query: { max: options.max, wait: options.waitSeconds, lease: options.leaseSeconds },
+        signal: options.signal,
+        timeoutMs: wait * 1000 + this.http.timeoutMs,
+      },
+    );
     return body.deliveries;
   }
 
@@ -187,7 +191,10 @@ export class BmnClient {
    */
   messages(options: MessagesOptions = {}): MessageStream {
     const agent = this.agentName(options.agent);
-    return new MessageStream<Message>(this.leaseOps(), { ...options, agent }, (message) => ({ ok: true, message }));
+    return new MessageStream<Message>(this.leaseOps(), { ...options, agent }, (message) => ({
+      ok: true,
+      message,
+    }));
   }
 
   /** Validated payloads: `schemas` maps a message `type` to the zod schema of its `data`. */
@@ -210,7 +217,9 @@ export class BmnClient {
   /** `*` matches one dot-separated segment, `#` zero or more. */
   async subscribe(pattern: string, options: { agent?: string } = {}): Promise<Subscription> {
     const agent = this.agentName(options.agent);
-    return this.http.call<Subscription>("POST", `/v1/agents${path(agent)}/subscriptions`, { body: { pattern } });
+    return this.http.call<Subscription>("POST", `/v1/agents${path(agent)}/subscriptions`, {
+      body: { pattern },
+    });
   }
 
   /** Answers false when there was no such subscription. */

@@ -53,7 +53,12 @@ export class HttpTransport {
     let response: Response;
     let text: string;
     try {
-      response = await this.options.fetch(url, { method, headers, signal, ...(body === undefined ? {} : { body }) });
+      response = await this.options.fetch(url, {
+        method,
+        headers,
+        signal,
+        ...(body === undefined ? {} : { body }),
+      });
       text = await response.text();
     } catch (error) {
       const durationMs = Math.round(performance.now() - started);
@@ -109,7 +114,7 @@ function errorFromResponse(method: string, url: string, response: Response, text
   let body: ErrorBody | undefined;
   try {
     const parsed: unknown = JSON.parse(text);
-    if (typeof parsed === "object" && parsed !== null) body = parsed as ErrorBody;
+    if (typeof parsed === "object" && parsed !== null) body = parsed;
   } catch {
     body = undefined;
   }

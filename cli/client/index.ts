@@ -9,7 +9,7 @@ export {
 } from "./errors.js";
 export { MessageStream, ReceivedMessage } from "./message-stream.js";
 export type { MessagesOptions } from "./message-stream.js";
-export { Transaction } from "./transaction.js";
+export { Transaction, type Settleable } from "./transaction.js";
 export { TypedClient, describeZodError } from "./typed.js";
 export type { Schemas, TypedMessage, TypedSendOptions } from "./typed.js";
 export * from "./types.js";

@@ -42,6 +42,13 @@ function isLeaseGone(error: unknown): boolean {
   );
 }
 
+/** The sidecar asks us to come back later: overloaded, or its store is unavailable. */
+function isBusy(error: unknown): error is BmnClientError {
+  return (
+    isBmnClientError(error) && (error.errorCode === "OVERLOADED" || error.errorCode === "STORE_UNAVAILABLE")
+  );
+}
+
 /** One leased message. Settle it exactly once with `ack()` or `nack()`. */
 export class ReceivedMessage<M = Message> {
   private state: "unsettled" | "acked" | "nacked" = "unsettled";
@@ -52,6 +59,7 @@ export class ReceivedMessage<M = Message> {
     private readonly delivery: Delivery,
     readonly message: M,
     private readonly onSettled: (received: ReceivedMessage<M>) => void = () => undefined,
+    private readonly onReopened: (received: ReceivedMessage<M>) => void = () => undefined,
   ) {
     this.expiresAt = delivery.leaseExpiresAt;
   }
@@ -94,6 +102,7 @@ export class ReceivedMessage<M = Message> {
   markSettled(settled: boolean): void {
     this.state = settled ? "acked" : "unsettled";
     if (settled) this.onSettled(this);
+    else this.onReopened(this);
   }
 
   private async settle(next: "acked" | "nacked", call: () => Promise<void>): Promise<void> {
@@ -147,6 +156,7 @@ export class MessageStream<M = Message> implements AsyncIterable<ReceivedMessage
       if (signal.aborted) this.state = "closed";
       else signal.addEventListener("abort", () => void this.close(), { once: true });
     }
+    this.checkClosed();
   }
 
   /** Resolves once the stream has stopped and holds no unsettled message. */
@@ -160,7 +170,8 @@ export class MessageStream<M = Message> implements AsyncIterable<ReceivedMessage
   }
 
   [Symbol.asyncIterator](): AsyncIterator<ReceivedMessage<M>> {
-    if (this.iterating) throw new BmnClientError("ALREADY_ITERATING", "a message stream can be iterated only once");
+    if (this.iterating)
+      throw new BmnClientError("ALREADY_ITERATING", "a message stream can be iterated only once");
     this.iterating = true;
     return this.run();
   }
@@ -190,17 +201,20 @@ export class MessageStream<M = Message> implements AsyncIterable<ReceivedMessage
 
   private async *run(): AsyncGenerator<ReceivedMessage<M>, void, undefined> {
     let retryMs = RETRY_MIN_MS;
+    let ended = false; // true when the loop ran out of messages, false when the consumer left early
     try {
       for (;;) {
         const delivery = this.buffer.shift();
         if (delivery === undefined) {
-          if (this.state !== "open") return;
+          if (this.state !== "open") {
+            ended = true;
+            return;
+          }
           try {
             this.buffer.push(...(await this.fetchMore()));
             retryMs = RETRY_MIN_MS;
           } catch (error) {
-            if (!(isBmnClientError(error) && (error.errorCode === "OVERLOADED" || error.errorCode === "STORE_UNAVAILABLE")))
-              throw error;
+            if (!isBusy(error)) throw error;
             const delay = error.retryAfterSeconds === undefined ? retryMs : error.retryAfterSeconds * 1000;
             retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
             await this.pause(Math.min(delay, RETRY_MAX_MS * 6));
@@ -213,15 +227,23 @@ export class MessageStream<M = Message> implements AsyncIterable<ReceivedMessage
         }
         const prepared = this.prepare(delivery.message);
         if (!prepared.ok) {
-          await this.ops.nack(delivery.leaseId, { deadLetter: true, reason: prepared.reason }).catch((error: unknown) => {
-            if (!isLeaseGone(error)) throw error;
-          });
+          await this.ops
+            .nack(delivery.leaseId, { deadLetter: true, reason: prepared.reason })
+            .catch((error: unknown) => {
+              if (!isLeaseGone(error)) throw error;
+            });
           continue;
         }
-        const received = new ReceivedMessage<M>(this.ops, delivery, prepared.message, (done) => {
-          this.inHand.delete(done);
-          this.checkClosed();
-        });
+        const received = new ReceivedMessage<M>(
+          this.ops,
+          delivery,
+          prepared.message,
+          (done) => {
+            this.inHand.delete(done);
+            this.checkClosed();
+          },
+          (reopened) => this.inHand.add(reopened),
+        );
         this.inHand.add(received);
         yield received;
         if (this.options.autoAck === true && !received.settled) {
@@ -231,11 +253,10 @@ export class MessageStream<M = Message> implements AsyncIterable<ReceivedMessage
         }
       }
     } finally {
-      if (this.state === "draining" && this.buffer.length === 0) {
-        // Natural end of a drain: wait for the loop's outstanding messages to be settled.
-        this.state = "closed";
-      } else {
-        this.state = "closed";
+      // A drain that ran out of messages waits for the loop to settle what it holds; anything else gives all back.
+      const drained = ended && this.state === "draining";
+      this.state = "closed";
+      if (!drained) {
         this.poll?.abort();
         this.releaseAll();
       }

@@ -1,6 +1,12 @@
 import type { HttpTransport } from "./http.js";
-import type { ReceivedMessage } from "./message-stream.js";
 import type { MessageInput, SendResult } from "./types.js";
+
+/** What a transaction needs of a ReceivedMessage (any payload type). */
+export interface Settleable {
+  readonly leaseId: string;
+  /** @internal */
+  markSettled(settled: boolean): void;
+}
 
 /**
  * A transaction on the sidecar: sends and acks made through it become visible together at commit, or not at all.
@@ -8,13 +14,13 @@ import type { MessageInput, SendResult } from "./types.js";
  */
 export class Transaction {
   /** Messages acked through this transaction, so a rollback can hand them back to their stream. */
-  private readonly acked: ReceivedMessage<unknown>[];
+  private readonly acked: Settleable[];
 
   /** @internal */
   constructor(
     private readonly http: HttpTransport,
     readonly id: string,
-    acked: ReceivedMessage<unknown>[] = [],
+    acked: Settleable[] = [],
   ) {
     this.acked = acked;
   }
@@ -28,9 +34,11 @@ export class Transaction {
   }
 
   /** Acks a delivery at commit. Pass the ReceivedMessage itself so its stream knows it is taken care of. */
-  async ack(lease: string | ReceivedMessage<unknown>): Promise<void> {
+  async ack(lease: string | Settleable): Promise<void> {
     const leaseId = typeof lease === "string" ? lease : lease.leaseId;
-    await this.http.call("POST", `/v1/deliveries/${encodeURIComponent(leaseId)}/ack`, { query: { tx: this.id } });
+    await this.http.call("POST", `/v1/deliveries/${encodeURIComponent(leaseId)}/ack`, {
+      query: { tx: this.id },
+    });
     if (typeof lease !== "string") {
       lease.markSettled(true);
       this.acked.push(lease);

@@ -67,9 +67,13 @@ export class TypedClient<S extends Schemas> {
   messages(options: MessagesOptions = {}): MessageStream<TypedMessage<S>> {
     const agent = options.agent ?? this.client.agent;
     if (agent === undefined) {
-      throw new BmnClientError("NO_AGENT", "no agent name: pass { agent } to messages() or to new BmnClient()", {
-        field: "agent",
-      });
+      throw new BmnClientError(
+        "NO_AGENT",
+        "no agent name: pass { agent } to messages() or to new BmnClient()",
+        {
+          field: "agent",
+        },
+      );
     }
     return new MessageStream<TypedMessage<S>>(this.client.leaseOps(), { ...options, agent }, (message) =>
       this.validate(message),
@@ -108,5 +112,5 @@ export class TypedClient<S extends Schemas> {
 
 /** The attributes without the `undefined` placeholders the to/topic union allows. */
 function attributesOf(options: TypedSendOptions): MessageAttributes {
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as MessageAttributes;
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
 }

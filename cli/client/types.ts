@@ -106,13 +106,7 @@ export interface QueueStats {
 }
 
 export type DeadLetterReason =
-  | "max-attempts"
-  | "expired"
-  | "rejected"
-  | "unroutable"
-  | "forbidden"
-  | "too-large"
-  | "invalid";
+  "max-attempts" | "expired" | "rejected" | "unroutable" | "forbidden" | "too-large" | "invalid";
 
 export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = [
   "max-attempts",

@@ -14,7 +14,9 @@ export function registerAgents(program: Command, env: CommandEnv): void {
       const agents = await ctx.client.agents({ capability: flags.capability });
       if (flags.json === true) ctx.out(JSON.stringify(agents));
       else if (agents.length === 0) {
-        ctx.out(flags.capability === undefined ? "no agents registered" : `no agent advertises ${flags.capability}`);
+        ctx.out(
+          flags.capability === undefined ? "no agents registered" : `no agent advertises ${flags.capability}`,
+        );
       } else for (const line of agentRows(agents)) ctx.out(line);
     });
 }

@@ -14,7 +14,10 @@ export function registerCollab(program: Command, env: CommandEnv): void {
     .argument("[message]", 'what you need, or "-" to read it from stdin')
     .option("--request-type <type>", "the kind of help, e.g. code_review or pair_debugging")
     .option("--source <agent>", "the sender (default: --agent, BMN_AGENT, the config file's agent, or cli)")
-    .option("--target <agent>", "ask this agent only (default: broadcast on topic beast.collaboration_request)")
+    .option(
+      "--target <agent>",
+      "ask this agent only (default: broadcast on topic beast.collaboration_request)",
+    )
     .option("--priority <1-10>", "legacy priority 1-10, 10 most urgent (sent as BMN priority p-1)")
     .option("--json", "print the result and the sent message as one JSON line")
     .addHelpText(

@@ -20,7 +20,9 @@ export function checkReason(reason: string | undefined): string | undefined {
   if (reason === undefined || (DEAD_LETTER_REASONS as readonly string[]).includes(reason)) return reason;
   const close = closeMatches(reason, DEAD_LETTER_REASONS, 1);
   const hint = close.length > 0 ? `did you mean ${quoteList(close)}? ` : "";
-  throw new UsageError(`--reason ${JSON.stringify(reason)} is not a dead-letter reason; ${hint}(one of ${DEAD_LETTER_REASONS.join(", ")})`);
+  throw new UsageError(
+    `--reason ${JSON.stringify(reason)} is not a dead-letter reason; ${hint}(one of ${DEAD_LETTER_REASONS.join(", ")})`,
+  );
 }
 
 /**
@@ -47,7 +49,8 @@ function describe(selected: DeadLetterSelection): string {
   const parts: string[] = [];
   if (selected.agent !== undefined) parts.push(`agent ${selected.agent}`);
   if (selected.reason !== undefined) parts.push(`reason ${selected.reason}`);
-  if (selected.ids !== undefined) parts.push(`${selected.ids.length} id${selected.ids.length === 1 ? "" : "s"}`);
+  if (selected.ids !== undefined)
+    parts.push(`${selected.ids.length} id${selected.ids.length === 1 ? "" : "s"}`);
   if (selected.limit !== undefined) parts.push(`at most ${selected.limit}`);
   return parts.length === 0 ? "" : ` (${parts.join(", ")})`;
 }
@@ -111,8 +114,13 @@ Examples:
     .action(async (flags: FilterFlags & { to?: string }, command: Command) => {
       const selected = selection(flags, command);
       const ctx = env.context(command);
-      const replayed = await ctx.client.dlq.replay({ ...selected, ...(flags.to === undefined ? {} : { to: flags.to }) });
-      ctx.out(`replayed ${plural(replayed)}${describe(selected)}${flags.to === undefined ? "" : ` to ${flags.to}`}`);
+      const replayed = await ctx.client.dlq.replay({
+        ...selected,
+        ...(flags.to === undefined ? {} : { to: flags.to }),
+      });
+      ctx.out(
+        `replayed ${plural(replayed)}${describe(selected)}${flags.to === undefined ? "" : ` to ${flags.to}`}`,
+      );
     });
 
   dlq

@@ -29,7 +29,15 @@ Examples:
       }
       const info: SidecarInfo | undefined = await ctx.client.info().catch(() => undefined);
       if (flags.json === true) {
-        ctx.out(JSON.stringify({ url, healthy: true, ready: notReady === undefined, ...(info ?? {}), ...(notReady === undefined ? {} : { error: notReady }) }));
+        ctx.out(
+          JSON.stringify({
+            url,
+            healthy: true,
+            ready: notReady === undefined,
+            ...(info ?? {}),
+            ...(notReady === undefined ? {} : { error: notReady }),
+          }),
+        );
       } else if (notReady === undefined) {
         const store = info?.store ?? ready?.store ?? "unknown";
         const details =
@@ -39,7 +47,9 @@ Examples:
         ctx.out(`ok: the sidecar at ${url} is ready (${details})`);
       }
       if (notReady !== undefined) {
-        throw new CliError(`the sidecar at ${url} is up but not ready: ${notReady} — check its store (e.g. is Redis running?)`);
+        throw new CliError(
+          `the sidecar at ${url} is up but not ready: ${notReady} — check its store (e.g. is Redis running?)`,
+        );
       }
     });
 }

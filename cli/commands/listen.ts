@@ -44,7 +44,8 @@ Examples:
         max: 10,
         waitSeconds: Math.min(POLL_SECONDS, duration ?? POLL_SECONDS),
       });
-      const timer = duration === undefined ? undefined : setTimeout(() => void stream.drain(), duration * 1_000);
+      const timer =
+        duration === undefined ? undefined : setTimeout(() => void stream.drain(), duration * 1_000);
       let interrupts = 0;
       const stopWatching = ctx.io.onInterrupt(() => {
         interrupts++;
@@ -52,7 +53,11 @@ Examples:
       });
       try {
         for await (const received of stream) {
-          ctx.out(flags.json === true ? JSON.stringify(received.message) : messageLine(received.message, received.attempt));
+          ctx.out(
+            flags.json === true
+              ? JSON.stringify(received.message)
+              : messageLine(received.message, received.attempt),
+          );
           await received.ack();
         }
       } finally {

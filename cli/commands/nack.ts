@@ -16,7 +16,10 @@ export function registerNack(program: Command, env: CommandEnv): void {
     .option("--delay-ms <ms>", "redeliver no sooner than this (default: the sidecar's exponential backoff)")
     .option("--reason <text>", "why; kept with the attempt and shown by bmn dlq show")
     .option("--dead-letter", "dead-letter now (reason rejected) instead of retrying")
-    .addHelpText("after", '\nExample:\n  bmn nack 7f3c...:reviewer:0190f1c2-... --dead-letter --reason "cannot parse the diff"')
+    .addHelpText(
+      "after",
+      '\nExample:\n  bmn nack 7f3c...:reviewer:0190f1c2-... --dead-letter --reason "cannot parse the diff"',
+    )
     .action(async (leaseIds: string[], flags: NackFlags, command: Command) => {
       const delayMs = parseIntFlag(flags.delayMs, "--delay-ms", 0, 7 * 24 * 3_600_000);
       const ctx = env.context(command);

@@ -16,7 +16,8 @@ export function registerQueues(program: Command, env: CommandEnv): void {
         const rows = queues.map((q) =>
           [q.agent, q.depth, q.ready, q.delayed, q.inFlight, q.deadLettered].map(String),
         );
-        for (const line of table(["AGENT", "DEPTH", "READY", "DELAYED", "IN FLIGHT", "DEAD"], rows)) ctx.out(line);
+        for (const line of table(["AGENT", "DEPTH", "READY", "DELAYED", "IN FLIGHT", "DEAD"], rows))
+          ctx.out(line);
       }
     });
 }

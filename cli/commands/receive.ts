@@ -13,7 +13,9 @@ interface ReceiveFlags {
 export function registerReceive(program: Command, env: CommandEnv): void {
   program
     .command("receive")
-    .description("lease messages for this CLI's agent (--agent) without acking them; settle with bmn ack / bmn nack")
+    .description(
+      "lease messages for this CLI's agent (--agent) without acking them; settle with bmn ack / bmn nack",
+    )
     .option("--max <n>", "at most this many (default 1)")
     .option("--wait <seconds>", "wait this long for the first message (default 0: answer at once)")
     .option("--lease <seconds>", "how long each stays leased before it is redelivered (sidecar default 30)")

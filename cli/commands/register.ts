@@ -12,7 +12,10 @@ export function registerRegister(program: Command, env: CommandEnv): void {
     .option("--capability <capability>", "a capability it advertises (repeatable)", collect, [])
     .option("--metadata <key=value>", "a metadata entry (repeatable)", collect, [])
     .option("--ttl <seconds>", "how long the registration lives without a heartbeat (sidecar default 300)")
-    .addHelpText("after", "\nExample:\n  bmn register --agent reviewer --capability code-review --capability python --ttl 600")
+    .addHelpText(
+      "after",
+      "\nExample:\n  bmn register --agent reviewer --capability code-review --capability python --ttl 600",
+    )
     .action(async (flags: { capability: string[]; metadata: string[]; ttl?: string }, command: Command) => {
       const ttlSeconds = parseSecondsFlag(flags.ttl, "--ttl");
       const metadata: Record<string, string> = {};

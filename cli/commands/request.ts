@@ -24,7 +24,10 @@ export function registerRequest(program: Command, env: CommandEnv): void {
     .option("--priority <0-9>", "0-9, higher first")
     .option("--json", "the message is JSON data; print the reply as one JSON line")
     .option("--from <agent>", "the sender (default: --agent, BMN_AGENT, the config file's agent, or cli)")
-    .addHelpText("after", "\nExample:\n  bmn request calculator '{\"op\": \"add\", \"args\": [1, 2]}' --json --timeout 5")
+    .addHelpText(
+      "after",
+      '\nExample:\n  bmn request calculator \'{"op": "add", "args": [1, 2]}\' --json --timeout 5',
+    )
     .action(async (to: string, messageArg: string, flags: RequestFlags, command: Command) => {
       const timeoutSeconds = parseSecondsFlag(flags.timeout, "--timeout", 300);
       const priority = parseIntFlag(flags.priority, "--priority", 0, 9);

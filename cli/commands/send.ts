@@ -15,7 +15,7 @@ interface SendFlags {
   quiet?: boolean;
 }
 
-const USAGE = 'bmn send <to> <message|-> or bmn send --topic <topic> <message|->';
+const USAGE = "bmn send <to> <message|-> or bmn send --topic <topic> <message|->";
 
 export function registerSend(program: Command, env: CommandEnv): void {
   program
@@ -38,31 +38,40 @@ Examples:
   echo '{"pr": 42}' | bmn send reviewer - --json --type review.requested --priority 7
   bmn send --topic orders.created '{"order": 1}' --json`,
     )
-    .action(async (toArg: string | undefined, messageArg: string | undefined, flags: SendFlags, command: Command) => {
-      let to = toArg;
-      let text = messageArg;
-      if (flags.topic !== undefined) {
-        if (messageArg !== undefined) {
-          throw new UsageError(`give either <to> or --topic, not both (got ${JSON.stringify(toArg)} and --topic)`);
+    .action(
+      async (
+        toArg: string | undefined,
+        messageArg: string | undefined,
+        flags: SendFlags,
+        command: Command,
+      ) => {
+        let to = toArg;
+        let text = messageArg;
+        if (flags.topic !== undefined) {
+          if (messageArg !== undefined) {
+            throw new UsageError(
+              `give either <to> or --topic, not both (got ${JSON.stringify(toArg)} and --topic)`,
+            );
+          }
+          text = toArg;
+          to = undefined;
+        } else if (to === undefined) {
+          throw new UsageError(`missing <to> — usage: ${USAGE}`);
         }
-        text = toArg;
-        to = undefined;
-      } else if (to === undefined) {
-        throw new UsageError(`missing <to> — usage: ${USAGE}`);
-      }
-      const priority = parseIntFlag(flags.priority, "--priority", 0, 9);
-      const ctx = env.context(command);
-      const body = await messageText(ctx, text, USAGE);
-      const message: MessageInput = {
-        type: flags.type,
-        data: flags.json === true ? parseJsonData(body) : { message: body },
-        from: flags.from ?? ctx.settings.agent,
-        ...(to === undefined ? {} : { to }),
-        ...(flags.topic === undefined ? {} : { topic: flags.topic }),
-        ...(priority === undefined ? {} : { priority }),
-        ...(flags.correlationId === undefined ? {} : { correlationid: flags.correlationId }),
-      };
-      const { result, line } = await deliver(ctx, message);
-      ctx.out(flags.quiet === true ? result.id : line);
-    });
+        const priority = parseIntFlag(flags.priority, "--priority", 0, 9);
+        const ctx = env.context(command);
+        const body = await messageText(ctx, text, USAGE);
+        const message: MessageInput = {
+          type: flags.type,
+          data: flags.json === true ? parseJsonData(body) : { message: body },
+          from: flags.from ?? ctx.settings.agent,
+          ...(to === undefined ? {} : { to }),
+          ...(flags.topic === undefined ? {} : { topic: flags.topic }),
+          ...(priority === undefined ? {} : { priority }),
+          ...(flags.correlationId === undefined ? {} : { correlationid: flags.correlationId }),
+        };
+        const { result, line } = await deliver(ctx, message);
+        ctx.out(flags.quiet === true ? result.id : line);
+      },
+    );
 }

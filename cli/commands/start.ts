@@ -23,7 +23,8 @@ export const registerStart: RegisterCommand = (program) => {
     .option("--store <type>", "memory, redis or tidb (BMN_STORE, default memory)")
     .option("--redis-url <url>", "redis:// URL (BMN_REDIS_URL)")
     .action(async (flags: StartFlags, command: Command) => {
-      const verbose = (command.optsWithGlobals<{ verbose?: boolean }>().verbose ?? false) || flags.verbose === true;
+      const verbose =
+        (command.optsWithGlobals<{ verbose?: boolean }>().verbose ?? false) || flags.verbose === true;
       const overrides: Record<string, unknown> = {
         host: flags.host,
         port: flags.port === undefined ? undefined : Number(flags.port),
@@ -64,7 +65,9 @@ function printBanner(url: string, store: string, domain: string, durable: boolea
     `bmn sidecar listening on ${url} (domain ${domain}, store ${store})`,
     ...(durable
       ? []
-      : ["WARNING: in-memory store: messages live in this process only and die with it. Use --store redis for durability."]),
+      : [
+          "WARNING: in-memory store: messages live in this process only and die with it. Use --store redis for durability.",
+        ]),
     "",
     "Try it from another shell:",
     `  npx bmn send alice "hello"            # queue a message for agent alice`,

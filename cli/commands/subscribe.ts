@@ -21,7 +21,9 @@ export function registerSubscribe(program: Command, env: CommandEnv): void {
     .action(async (pattern: string, _flags: unknown, command: Command) => {
       const ctx = env.context(command);
       if (!(await ctx.client.unsubscribe(pattern))) {
-        throw new CliError(`${ctx.settings.agent} has no subscription ${JSON.stringify(pattern)} — see "bmn subscriptions"`);
+        throw new CliError(
+          `${ctx.settings.agent} has no subscription ${JSON.stringify(pattern)} — see "bmn subscriptions"`,
+        );
       }
       ctx.out(`unsubscribed ${ctx.settings.agent} from ${pattern}`);
     });

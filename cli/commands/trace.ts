@@ -11,7 +11,9 @@ interface TraceFlags {
 export function registerTrace(program: Command, env: CommandEnv): void {
   program
     .command("trace")
-    .description("where is message X? its timeline: accepted, enqueued, leased, acked, nacked, dead-lettered ...")
+    .description(
+      "where is message X? its timeline: accepted, enqueued, leased, acked, nacked, dead-lettered ...",
+    )
     .argument("[id]", "the message id")
     .option("--correlation-id <id>", "every message with this correlation id instead")
     .option("--json", "print the events as JSON")
@@ -39,7 +41,8 @@ Examples:
         ctx.out(JSON.stringify({ correlationId, events }));
         return;
       }
-      if (events.length === 0) throw new CliError(`no trace recorded for correlation id ${JSON.stringify(correlationId)}`);
+      if (events.length === 0)
+        throw new CliError(`no trace recorded for correlation id ${JSON.stringify(correlationId)}`);
       for (const line of traceTimeline(`correlation ${correlationId}`, events, true)) ctx.out(line);
     });
 }

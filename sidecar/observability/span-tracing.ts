@@ -16,7 +16,7 @@ import type { Message } from "../../core/envelope.js";
 import { isBmnError } from "../../core/errors.js";
 import type { Delivery, NackOptions, NackResult } from "../store/store.js";
 import type { DeliveryTransport, MessageTracing, SendOutcome } from "./message-tracing.js";
-import { withTraceContext } from "./propagating-tracing.js";
+import { stampTraceContext, withTraceContext } from "./propagating-tracing.js";
 import { RecentDeliveries } from "./recent-deliveries.js";
 import {
   SPAN_NAMES,
@@ -64,14 +64,10 @@ export class SpanTracing implements MessageTracing {
       contextWith(parent),
     );
     const context = span.spanContext();
-    let traced: Message;
-    if (isSpanContextValid(context)) {
-      const { traceparent: _traceparent, tracestate: _tracestate, ...rest } = message;
-      traced = { ...rest, ...traceHeadersOf(context) };
-    } else {
-      // A no-op tracer (an API provider without an SDK) makes no ids: propagate as if tracing were off.
-      traced = withTraceContext(message, headers);
-    }
+    // A no-op tracer (an API provider without an SDK) makes no ids: propagate as if tracing were off.
+    const traced = isSpanContextValid(context)
+      ? stampTraceContext(message, traceHeadersOf(context))
+      : withTraceContext(message, headers);
     try {
       const result = await send(traced);
       span.setAttributes(sendOutcomeAttributes(result));
@@ -92,9 +88,10 @@ export class SpanTracing implements MessageTracing {
         { kind: SpanKind.CONSUMER, attributes: deliverAttributes(agent, delivery, this.domain, transport) },
         contextWith(parseTraceparent(message.traceparent, message.tracestate)),
       );
-      span.end();
       // A span sampled out has no recorded children either; remembering it would only cost memory.
-      if (span.isRecording()) {
+      const recording = span.isRecording();
+      span.end();
+      if (recording) {
         this.recent.remember(delivery.leaseId, {
           context: span.spanContext(),
           messageId: message.id,
@@ -153,7 +150,8 @@ export class SpanTracing implements MessageTracing {
     const fromHttp = httpParent(headers);
     const parent = fromHttp ?? delivery?.context;
     if (parent === undefined) return run();
-    const links: Link[] = fromHttp !== undefined && delivery !== undefined ? [{ context: delivery.context }] : [];
+    const links: Link[] =
+      fromHttp !== undefined && delivery !== undefined ? [{ context: delivery.context }] : [];
     const span = this.tracer.startSpan(
       SPAN_NAMES[operation],
       {

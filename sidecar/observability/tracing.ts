@@ -38,7 +38,11 @@ export function createTracing(
   options: TracingOptions = {},
 ): MessageTracing {
   if (options.tracerProvider !== undefined) {
-    if (options.spanProcessors !== undefined || options.exporter !== undefined || config.otel.endpoint !== undefined)
+    if (
+      options.spanProcessors !== undefined ||
+      options.exporter !== undefined ||
+      config.otel.endpoint !== undefined
+    )
       throw new TypeError("tracerProvider cannot be combined with spanProcessors, exporter or otel.endpoint");
     const provider = options.tracerProvider;
     return new SpanTracing(provider.getTracer(TRACER_NAME, TRACER_VERSION), config.domain, {
@@ -49,7 +53,9 @@ export function createTracing(
   const spanProcessors = [...(options.spanProcessors ?? [])];
   if (options.exporter !== undefined) spanProcessors.push(new BatchSpanProcessor(options.exporter));
   if (config.otel.endpoint !== undefined) {
-    spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter({ url: tracesUrl(config.otel.endpoint) })));
+    spanProcessors.push(
+      new BatchSpanProcessor(new OTLPTraceExporter({ url: tracesUrl(config.otel.endpoint) })),
+    );
   }
   if (spanProcessors.length === 0) return new PropagatingTracing();
   const provider = new BasicTracerProvider({

@@ -44,6 +44,8 @@ export interface ResilientStoreOptions {
   retryable?: Partial<Record<StoreOperation, boolean>> | undefined;
   /** Called before each retry's pause (metrics, logs). */
   onRetry?: ((operation: StoreOperation, error: unknown, retry: number, delayMs: number) => void) | undefined;
+  /** Called after each guarded call with its outcome and duration in ms (the store latency histogram). */
+  onCall?: ((operation: StoreOperation, outcome: "ok" | "error", durationMs: number) => void) | undefined;
   /** Injectable for tests: the breaker's clock, the pause between retries, the jitter source. */
   now?: (() => number) | undefined;
   sleep?: ((ms: number) => Promise<void>) | undefined;
@@ -123,7 +125,22 @@ export class ResilientStore implements MessageStore {
 
   /** One attempt is timeout inside breaker; retryable operations repeat whole attempts. */
   private guard<T>(operation: StoreOperation, run: () => Promise<T>, timeoutMs = this.timeoutMs): Promise<T> {
-    const attempt = (): Promise<T> => this.breaker.execute(() => withTimeout(run, timeoutMs));
+    const onCall = this.options.onCall;
+    const timed =
+      onCall === undefined
+        ? run
+        : async (): Promise<T> => {
+            const started = performance.now();
+            try {
+              const result = await run();
+              onCall(operation, "ok", performance.now() - started);
+              return result;
+            } catch (error) {
+              onCall(operation, "error", performance.now() - started);
+              throw error;
+            }
+          };
+    const attempt = (): Promise<T> => this.breaker.execute(() => withTimeout(timed, timeoutMs));
     if (!this.retryable[operation] || this.retries === 0) return attempt();
     const onRetry = this.options.onRetry;
     return withRetry(attempt, {

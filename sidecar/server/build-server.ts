@@ -30,6 +30,8 @@ export interface BuildServerOptions {
   retryAfterSeconds?: (error: unknown) => number;
   /** Reported by the `bmn_store_breaker_state` gauge. */
   breakerState?: () => number;
+  /** Metrics made by the caller (so store wrappers can feed them); made here otherwise. */
+  metrics?: SidecarMetrics;
   /** Spans and `traceparent` propagation; defaults to propagation only. The caller flushes and shuts it down. */
   tracing?: MessageTracing;
 }
@@ -50,17 +52,30 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     // Per-request info lines would dominate the log at thousands of messages a second; routes log what matters.
     logController: new LogController({ disableRequestLogging: true }),
   });
-  const metrics = new SidecarMetrics(store, {
-    defaultMetrics: true,
-    ...(options.breakerState === undefined ? {} : { breakerState: options.breakerState }),
-  });
+  const metrics =
+    options.metrics ??
+    new SidecarMetrics(store, {
+      defaultMetrics: true,
+      ...(options.breakerState === undefined ? {} : { breakerState: options.breakerState }),
+    });
+  const shutdown = new AbortController();
   const context: RouteContext & TracingContext = {
     store,
     router: new Router(store, config.domain),
     metrics,
     config,
     tracing: options.tracing ?? new PropagatingTracing(),
+    shutdown: shutdown.signal,
   };
+  app.addHook("preClose", (done) => {
+    shutdown.abort();
+    done();
+  });
+  // Answers given while closing end their keep-alive connection, so close() need not wait for idle clients.
+  app.addHook("onSend", (_request, reply, payload, done) => {
+    if (shutdown.signal.aborted) void reply.header("connection", "close");
+    done(null, payload);
+  });
 
   installErrorHandling(app, options.retryAfterSeconds ?? (() => 1));
   limitConcurrency(

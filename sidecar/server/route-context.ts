@@ -9,4 +9,6 @@ export interface RouteContext {
   router: Router;
   metrics: SidecarMetrics;
   config: SidecarConfig;
+  /** Aborted when the server starts closing: long-polls answer at once instead of holding shutdown up. */
+  shutdown: AbortSignal;
 }

@@ -171,20 +171,17 @@ export abstract class BaseStore implements MessageStore {
     const waitMs = toCount(options.waitMs, "waitMs") ?? 0;
     const deadline = Date.now() + waitMs;
     const signal = options.signal;
+    // A function, so each check re-reads the signal after the awaits in between.
+    const aborted = (): boolean => signal?.aborted === true;
     const waiter = waitMs > 0 ? await this.watch(queue) : undefined;
     try {
       for (;;) {
         // An aborted receive takes no lease: its caller is gone and would never settle it.
-        if (signal?.aborted === true) return [];
+        if (aborted()) return [];
         const batch = await this.leaseMessages(queue, max, leaseMs);
         this.traceLease(queue, batch, options.actor);
         const localNow = Date.now();
-        if (
-          batch.deliveries.length > 0 ||
-          waiter === undefined ||
-          localNow >= deadline ||
-          signal?.aborted === true
-        ) {
+        if (batch.deliveries.length > 0 || waiter === undefined || localNow >= deadline || aborted()) {
           return batch.deliveries.map((leased) => ({
             leaseId: formatLeaseId({ agent: queue, id: leased.id, token: leased.token }),
             attempt: leased.attempt,

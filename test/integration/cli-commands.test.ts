@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -28,17 +28,30 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-/** Runs `node cli/bin/bmn.js ...args` as a child process, the way a user does. */
-function bmn(args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: cleanEnv(options.env ?? {}),
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+interface Started {
+  child: ChildProcessWithoutNullStreams;
+  /** Resolves with everything the process wrote once it exits (killed after RUN_TIMEOUT_MS). */
+  done: Promise<Run>;
+  /** Resolves once stdout holds `count` complete lines (bounded by the run timeout). */
+  linesOut(count: number): Promise<void>;
+}
+
+/** Starts `node cli/bin/bmn.js ...args` as a child process, the way a user runs it. */
+function start(args: string[], options: { env?: Record<string, string>; input?: string } = {}): Started {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: cleanEnv(options.env ?? {}),
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  const waiters: { count: number; resolve: () => void }[] = [];
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout += chunk;
+    const have = stdout.split("\n").length - 1;
+    for (const waiter of waiters.filter((w) => have >= w.count)) waiter.resolve();
+  });
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+  const done = new Promise<Run>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`bmn ${args.join(" ")} did not exit within ${RUN_TIMEOUT_MS} ms; stderr: ${stderr}`));
@@ -48,8 +61,24 @@ function bmn(args: string[], options: { env?: Record<string, string>; input?: st
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
     });
-    child.stdin.end(options.input ?? "");
   });
+  child.stdin.end(options.input ?? "");
+  return {
+    child,
+    done,
+    linesOut: (count) =>
+      Promise.race([
+        new Promise<void>((resolve) => waiters.push({ count, resolve })),
+        done.then((run) => {
+          throw new Error(`bmn exited before printing ${count} lines: ${JSON.stringify(run)}`);
+        }),
+      ]),
+  };
+}
+
+/** Runs `node cli/bin/bmn.js ...args` to completion. */
+function bmn(args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<Run> {
+  return start(args, options).done;
 }
 
 const fresh = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;
@@ -73,7 +102,9 @@ describe("the bmn CLI against a real sidecar", () => {
 
   it("sends a message; it arrives with the text as data.message", async () => {
     const to = fresh("inbox");
-    const run = await bmn(["send", to, "hello there", "--priority", "7", "--correlation-id", "c-1"], { env: env() });
+    const run = await bmn(["send", to, "hello there", "--priority", "7", "--correlation-id", "c-1"], {
+      env: env(),
+    });
     expect(run).toMatchObject({ code: 0, stderr: "" });
     expect(run.stdout).toMatch(new RegExp(`^sent \\S+ to ${to}\\n$`));
     const [delivery] = await client(to).receive({ waitSeconds: 5 });
@@ -120,7 +151,9 @@ describe("the bmn CLI against a real sidecar", () => {
   it("says how to fix an unreachable sidecar", async () => {
     const url = `http://127.0.0.1:${await freePort()}`;
     const line = failure(await bmn(["send", "someone", "hi"], { env: { BMN_URL: url } }));
-    expect(line).toBe(`bmn: cannot reach the sidecar at ${url} (from BMN_URL) — start one with "npm start" or set BMN_URL`);
+    expect(line).toBe(
+      `bmn: cannot reach the sidecar at ${url} (from BMN_URL) — start one with "npm start" or set BMN_URL`,
+    );
   });
 
   it("reports the sidecar's 400 for an invalid address in one line", async () => {
@@ -139,16 +172,27 @@ describe("the bmn CLI against a real sidecar", () => {
       { to: agent, type: "a" },
       { to: agent, type: "b" },
     ]);
-    const received = await bmn(["receive", "--agent", agent, "--max", "2", "--wait", "5", "--json"], { env: env() });
+    const received = await bmn(["receive", "--agent", agent, "--max", "2", "--wait", "5", "--json"], {
+      env: env(),
+    });
     expect(received.code).toBe(0);
-    const deliveries = lines(received.stdout).map((line) => JSON.parse(line) as { leaseId: string; message: Message });
+    const deliveries = lines(received.stdout).map(
+      (line) => JSON.parse(line) as { leaseId: string; message: Message },
+    );
     expect(deliveries.map((d) => d.message.type)).toEqual(["a", "b"]);
     const [first, second] = deliveries;
     if (first === undefined || second === undefined) throw new Error("expected two deliveries");
-    expect(await bmn(["ack", first.leaseId], { env: env() })).toMatchObject({ code: 0, stdout: `acked ${first.leaseId}\n` });
-    const nacked = await bmn(["nack", second.leaseId, "--dead-letter", "--reason", "bad input"], { env: env() });
+    expect(await bmn(["ack", first.leaseId], { env: env() })).toMatchObject({
+      code: 0,
+      stdout: `acked ${first.leaseId}\n`,
+    });
+    const nacked = await bmn(["nack", second.leaseId, "--dead-letter", "--reason", "bad input"], {
+      env: env(),
+    });
     expect(nacked).toMatchObject({ code: 0, stdout: `dead-lettered ${second.leaseId}\n` });
-    expect(await client().dlq.list({ agent })).toMatchObject([{ reason: "rejected", message: { type: "b" } }]);
+    expect(await client().dlq.list({ agent })).toMatchObject([
+      { reason: "rejected", message: { type: "b" } },
+    ]);
   });
 
   it("status and collab: broadcast to beast.<type>, or to --target; legacy priority p maps to p-1", async () => {
@@ -156,14 +200,28 @@ describe("the bmn CLI against a real sidecar", () => {
     const target = fresh("target");
     await client(listener).subscribe("beast.#");
     const status = await bmn(
-      ["status", "indexing", "--progress", "file 3 of 9", "--percentage", "33", "--priority", "10", "--source", "indexer"],
+      [
+        "status",
+        "indexing",
+        "--progress",
+        "file 3 of 9",
+        "--percentage",
+        "33",
+        "--priority",
+        "10",
+        "--source",
+        "indexer",
+      ],
       { env: env() },
     );
     expect(status.code).toBe(0);
     expect(status.stdout).toContain("to topic beast.status_update");
-    const done = await bmn(["status", "done", "--task-completed", "--target", target, "--priority", "1", "--json"], {
-      env: env(),
-    });
+    const done = await bmn(
+      ["status", "done", "--task-completed", "--target", target, "--priority", "1", "--json"],
+      {
+        env: env(),
+      },
+    );
     expect(done.code).toBe(0);
     expect(JSON.parse(done.stdout)).toMatchObject({ duplicate: false, message: { to: target, priority: 0 } });
     const collab = await bmn(["collab", "review please", "--request-type", "code_review"], { env: env() });
@@ -185,7 +243,10 @@ describe("the bmn CLI against a real sidecar", () => {
       }),
     ]);
     const [direct] = await client(target).receive({ waitSeconds: 5 });
-    expect(direct?.message).toMatchObject({ type: "status_update", data: { message: "done", task_completed: true } });
+    expect(direct?.message).toMatchObject({
+      type: "status_update",
+      data: { message: "done", task_completed: true },
+    });
   });
 
   it("listen prints each message (human or JSON lines), acks it, and stops at --duration", async () => {
@@ -211,6 +272,18 @@ describe("the bmn CLI against a real sidecar", () => {
     ]);
   });
 
+  it("listen stops cleanly on Ctrl-C (SIGINT): exit 0, what it printed is acked", async () => {
+    const agent = fresh("interrupt");
+    await client().send({ to: agent, type: "simple_message", data: { message: "one" } });
+    const listening = start(["listen", "--agent", agent], { env: env() });
+    await listening.linesOut(1);
+    listening.child.kill("SIGINT");
+    const run = await listening.done;
+    expect(run).toMatchObject({ code: 0, stderr: "" });
+    expect(lines(run.stdout)).toHaveLength(1);
+    expect(await client(agent).stats()).toMatchObject({ depth: 0, inFlight: 0 });
+  });
+
   it("warns about an unregistered agent with close matches, and still sends", async () => {
     const lonely = await fixture.another();
     const local = new BmnClient({ url: lonely.url });
@@ -224,7 +297,9 @@ describe("the bmn CLI against a real sidecar", () => {
     ]);
     expect(await local.receive({ agent: "alcie" })).toHaveLength(1);
 
-    const agents = await bmn(["agents", "--capability", "review", "--json"], { env: { BMN_URL: lonely.url } });
+    const agents = await bmn(["agents", "--capability", "review", "--json"], {
+      env: { BMN_URL: lonely.url },
+    });
     expect((JSON.parse(agents.stdout) as { name: string }[]).map((a) => a.name)).toEqual(["alice"]);
     const table = await bmn(["agents"], { env: { BMN_URL: lonely.url } });
     expect(lines(table.stdout).map((line) => line.split(/\s+/)[0])).toEqual(["NAME", "alice", "bob"]);
@@ -244,7 +319,9 @@ describe("the bmn CLI against a real sidecar", () => {
     const show = await bmn(["dlq", "show", agent, id], { env: env() });
     expect(show.stdout).toContain("reason         rejected");
     expect(show.stdout).toContain("last error     poison");
-    expect(failure(await bmn(["dlq", "show", agent, "nope"], { env: env() }))).toBe(`bmn: no dead letter nope for ${agent}`);
+    expect(failure(await bmn(["dlq", "show", agent, "nope"], { env: env() }))).toBe(
+      `bmn: no dead letter nope for ${agent}`,
+    );
     expect(failure(await bmn(["dlq", "ls", "--reason", "max-attemps"], { env: env() }), 2)).toContain(
       'did you mean "max-attempts"?',
     );
@@ -280,8 +357,16 @@ describe("the bmn CLI against a real sidecar", () => {
       expect(events.filter((line) => new RegExp(`\\s${kind}\\s`).test(line))).toHaveLength(1);
     }
     const json = await bmn(["trace", "--correlation-id", `corr-${agent}`, "--json"], { env: env() });
-    expect(JSON.parse(json.stdout)).toMatchObject({ correlationId: `corr-${agent}`, events: expect.any(Array) });
-    expect(failure(await bmn(["trace", "never-sent"], { env: env() }))).toBe("bmn: no trace recorded for message never-sent");
+    const byCorrelation = JSON.parse(json.stdout) as {
+      correlationId: string;
+      events: { messageId: string }[];
+    };
+    expect(byCorrelation.correlationId).toBe(`corr-${agent}`);
+    expect(byCorrelation.events.length).toBeGreaterThan(0);
+    expect(byCorrelation.events.every((event) => event.messageId === id)).toBe(true);
+    expect(failure(await bmn(["trace", "never-sent"], { env: env() }))).toBe(
+      "bmn: no trace recorded for message never-sent",
+    );
   });
 
   it("health: 0 when ready; --verbose adds request lines on stderr", async () => {
@@ -291,7 +376,10 @@ describe("the bmn CLI against a real sidecar", () => {
       `ok: the sidecar at ${fixture.url} is ready (domain local, store memory (not durable: messages die with the process), version 0.1.0)\n`,
     );
     expect(lines(run.stderr)).toEqual(
-      expect.arrayContaining([`bmn: > GET ${fixture.url}/healthz`, expect.stringMatching(/^bmn: < 200 GET .*\/readyz \d+ ms$/)]),
+      expect.arrayContaining([
+        `bmn: > GET ${fixture.url}/healthz`,
+        expect.stringMatching(/^bmn: < 200 GET .*\/readyz \d+ ms$/),
+      ]),
     );
   });
 
@@ -335,9 +423,14 @@ describe("the bmn CLI against a real sidecar", () => {
       const unreachable = `http://127.0.0.1:${await freePort()}`;
       const badFile = join(dir, "elsewhere.json");
       await writeFile(badFile, JSON.stringify({ url: unreachable }));
-      expect(failure(await bmn(["health", "--config", badFile]))).toContain(`cannot reach the sidecar at ${unreachable}`);
+      expect(failure(await bmn(["health", "--config", badFile]))).toContain(
+        `cannot reach the sidecar at ${unreachable}`,
+      );
       expect((await bmn(["health", "--config", badFile], { env: env() })).code).toBe(0);
-      expect((await bmn(["health", "--config", badFile, "--url", fixture.url], { env: { BMN_URL: unreachable } })).code).toBe(0);
+      expect(
+        (await bmn(["health", "--config", badFile, "--url", fixture.url], { env: { BMN_URL: unreachable } }))
+          .code,
+      ).toBe(0);
     });
 
     it("names what is wrong with a config file", async () => {
@@ -353,8 +446,12 @@ describe("the bmn CLI against a real sidecar", () => {
     });
 
     it("answers usage errors with one line and exit code 2", async () => {
-      expect(failure(await bmn(["sned", "x", "y"]), 2)).toBe(`bmn: unknown command 'sned' (did you mean send?) — see "bmn --help"`);
-      expect(failure(await bmn(["dlq"]), 2)).toBe(`bmn: "bmn dlq" needs a command: ls, show, replay, purge — see "bmn dlq --help"`);
+      expect(failure(await bmn(["sned", "x", "y"]), 2)).toBe(
+        `bmn: unknown command 'sned' (did you mean send?) — see "bmn --help"`,
+      );
+      expect(failure(await bmn(["dlq"]), 2)).toBe(
+        `bmn: "bmn dlq" needs a command: ls, show, replay, purge — see "bmn dlq --help"`,
+      );
       expect(failure(await bmn(["send", "--prio", "3", "x", "y"]), 2)).toBe(
         `bmn: unknown option '--prio' — see "bmn send --help"`,
       );

@@ -19,21 +19,32 @@ async function rejection(promise: Promise<unknown>): Promise<BmnClientError> {
 
 describe.each(BACKENDS)("BmnClient over HTTP (%s store)", (backend) => {
   const fixture = useSidecar(backend, { backoffBaseMs: 10, backoffMaxMs: 20, maxAttempts: 2 });
-  const client = (agent?: string): BmnClient => new BmnClient({ url: fixture.url, ...(agent === undefined ? {} : { agent }) });
+  const client = (agent?: string): BmnClient =>
+    new BmnClient({ url: fixture.url, ...(agent === undefined ? {} : { agent }) });
 
   it("sends, receives and acks; the sidecar fills id, source and time, and given ones pass through", async () => {
     const agent = fresh("inbox");
     const bmn = client(agent);
     const sent = await bmn.send({ to: agent, type: "greeting", data: { hi: 1 } });
     expect(sent).toMatchObject({ duplicate: false });
-    const given = await bmn.send({ to: agent, type: "greeting", id: "given-1", source: "urn:test", priority: 9 });
+    const given = await bmn.send({
+      to: agent,
+      type: "greeting",
+      id: "given-1",
+      source: "urn:test",
+      priority: 9,
+    });
     expect(given.id).toBe("given-1");
     expect(await bmn.send({ to: agent, type: "greeting", id: "given-1" })).toMatchObject({ duplicate: true });
 
     const deliveries = await bmn.receive({ max: 10, waitSeconds: 5 });
     expect(deliveries.map((d) => d.message.id)).toEqual(["given-1", sent.id]);
     expect(deliveries[0]?.message).toMatchObject({ source: "urn:test", priority: 9, specversion: "1.0" });
-    expect(deliveries[1]?.message).toMatchObject({ type: "greeting", data: { hi: 1 }, source: "bmn://local" });
+    expect(deliveries[1]?.message).toMatchObject({
+      type: "greeting",
+      data: { hi: 1 },
+      source: "bmn://local",
+    });
     expect(deliveries[1]?.message.time).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(deliveries[0]?.attempt).toBe(1);
     for (const delivery of deliveries) await bmn.ack(delivery.leaseId);
@@ -93,7 +104,9 @@ describe.each(BACKENDS)("BmnClient over HTTP (%s store)", (backend) => {
     await serving;
     expect(reply).toMatchObject({ type: "sum", data: 6 });
 
-    const error = await rejection(client().request({ to: fresh("nobody"), type: "add" }, { timeoutSeconds: 0.2 }));
+    const error = await rejection(
+      client().request({ to: fresh("nobody"), type: "add" }, { timeoutSeconds: 0.2 }),
+    );
     expect(error).toMatchObject({ errorCode: "TIMEOUT", status: 504 });
   });
 
@@ -116,7 +129,10 @@ describe.each(BACKENDS)("BmnClient over HTTP (%s store)", (backend) => {
     expect(letters[0]).toMatchObject({ agent, reason: "rejected", message: { id } });
     const letter = await bmn.dlq.show(agent, id);
     expect(letter.attempts.map((a) => a.reason)).toContain("try again");
-    expect(await rejection(bmn.dlq.show(agent, "no-such-id"))).toMatchObject({ errorCode: "NOT_FOUND", status: 404 });
+    expect(await rejection(bmn.dlq.show(agent, "no-such-id"))).toMatchObject({
+      errorCode: "NOT_FOUND",
+      status: 404,
+    });
 
     const target = fresh("redo");
     expect(await bmn.dlq.replay({ agent, ids: [id], to: target })).toBe(1);
@@ -131,7 +147,11 @@ describe.each(BACKENDS)("BmnClient over HTTP (%s store)", (backend) => {
   it("registers, heartbeats, finds by capability and deregisters", async () => {
     const agent = fresh("reviewer");
     const bmn = client(agent);
-    const record = await bmn.register({ capabilities: ["code-review"], metadata: { lang: "ts" }, ttlSeconds: 60 });
+    const record = await bmn.register({
+      capabilities: ["code-review"],
+      metadata: { lang: "ts" },
+      ttlSeconds: 60,
+    });
     expect(record).toMatchObject({ name: agent, capabilities: ["code-review"], metadata: { lang: "ts" } });
     expect((await bmn.heartbeat({ ttlSeconds: 120 })).expiresAt).toBeGreaterThan(record.expiresAt);
     const found = await bmn.agents({ capability: "code-review" });
@@ -169,7 +189,10 @@ describe.each(BACKENDS)("BmnClient over HTTP (%s store)", (backend) => {
     expect(result).toBe("done");
     const outputs = await bmn.receive({ max: 10, waitSeconds: 5 });
     expect(outputs.map((d) => d.message.data)).toEqual([1]);
-    expect(await rejection(bmn.ack(input.leaseId))).toMatchObject({ errorCode: "LEASE_NOT_FOUND", status: 404 });
+    expect(await rejection(bmn.ack(input.leaseId))).toMatchObject({
+      errorCode: "LEASE_NOT_FOUND",
+      status: 404,
+    });
   });
 
   it("rolls a nested transaction back to its savepoint when it throws, keeping the outer work", async () => {
@@ -220,8 +243,14 @@ describe.each(BACKENDS)("BmnClient over HTTP (%s store)", (backend) => {
     const badAddress = await rejection(bmn.send({ to: "Not An Agent", type: "t" }));
     expect(badAddress).toMatchObject({ status: 400, field: "to" });
     expect(["INVALID_MESSAGE", "INVALID_ADDRESS"]).toContain(badAddress.errorCode);
-    expect(await rejection(bmn.receive({ agent: "Bad_Name" }))).toMatchObject({ errorCode: "INVALID_ADDRESS", status: 400 });
-    expect(await rejection(bmn.ack("no-such-lease"))).toMatchObject({ errorCode: "LEASE_NOT_FOUND", status: 404 });
+    expect(await rejection(bmn.receive({ agent: "Bad_Name" }))).toMatchObject({
+      errorCode: "INVALID_ADDRESS",
+      status: 400,
+    });
+    expect(await rejection(bmn.ack("no-such-lease"))).toMatchObject({
+      errorCode: "LEASE_NOT_FOUND",
+      status: 404,
+    });
     expect(await rejection(bmn.send({ type: "t" }))).toMatchObject({ status: 400 });
     expect(await rejection(bmn.receive())).toMatchObject({ errorCode: "NO_AGENT" });
   });

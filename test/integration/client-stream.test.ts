@@ -99,6 +99,35 @@ describe.each(BACKENDS)("client.messages() and typed payloads (%s store)", (back
     await stream.closed;
   });
 
+  it("acks through a transaction: settled at commit, handed back to the loop on rollback", async () => {
+    const agent = fresh("tx-stream");
+    const out = fresh("tx-out");
+    const bmn = client(agent);
+    await sendNumbered(bmn, agent, 1);
+    const stream = bmn.messages({ autoAck: true, waitSeconds: 5, signal: bounded() });
+    for await (const received of stream) {
+      await expect(
+        bmn.transaction(async (tx) => {
+          await tx.send({ to: out, type: "result" });
+          await tx.ack(received);
+          expect(received.settled).toBe(true);
+          throw new Error("abort the transaction");
+        }),
+      ).rejects.toThrow("abort the transaction");
+      expect(received.settled).toBe(false);
+      await bmn.transaction(async (tx) => {
+        await tx.send({ to: out, type: "result", data: received.message.data });
+        await tx.ack(received);
+      });
+      void stream.drain(); // autoAck skips it: the transaction acked it
+    }
+    await stream.closed;
+    expect(await bmn.stats()).toMatchObject({ depth: 0, inFlight: 0 });
+    expect((await bmn.receive({ agent: out, max: 10, waitSeconds: 5 })).map((d) => d.message.data)).toEqual([
+      0,
+    ]);
+  });
+
   describe("typed payloads", () => {
     const schemas = {
       "order.created": z.object({ orderId: z.string(), amount: z.number().positive() }),
@@ -146,9 +175,14 @@ describe.each(BACKENDS)("client.messages() and typed payloads (%s store)", (back
       const letters = await bmn.dlq.list({ agent });
       expect(letters).toHaveLength(2);
       const byType = new Map(letters.map((letter) => [letter.message.type, letter]));
-      expect(byType.get("order.created")).toMatchObject({ reason: "rejected", message: { data: { orderId: "o-2" } } });
+      expect(byType.get("order.created")).toMatchObject({
+        reason: "rejected",
+        message: { data: { orderId: "o-2" } },
+      });
       expect(byType.get("order.created")?.lastError).toMatch(/^invalid: amount: /);
-      expect(byType.get("order.shipped")?.lastError).toBe('invalid: no schema for message type "order.shipped"');
+      expect(byType.get("order.shipped")?.lastError).toBe(
+        'invalid: no schema for message type "order.shipped"',
+      );
     });
   });
 });

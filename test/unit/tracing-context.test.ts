@@ -69,7 +69,7 @@ describe("W3C traceparent", () => {
       tracestate: "a=1,b=2",
     });
     expect(traceHeadersFromHttp({ traceparent: ` ${PARENT} ` })).toEqual({ traceparent: PARENT });
-    expect(traceHeadersFromHttp({ traceparent: [PARENT, PARENT] } as never)).toBeUndefined();
+    expect(traceHeadersFromHttp({ traceparent: [PARENT, PARENT] })).toBeUndefined();
     expect(traceHeadersFromHttp({ traceparent: "00-nope" })).toBeUndefined();
     expect(traceHeadersFromHttp({})).toBeUndefined();
     expect(traceHeadersFromHttp({ traceparent: PARENT, tracestate: "x".repeat(513) })).toEqual({

@@ -19,7 +19,7 @@ const nackBody = z
   .strict();
 const extendBody = z.object({ leaseMs: z.number().int().min(1) }).strict();
 
-export function deliveryRoutes({ store, metrics, config, tracing }: RouteContext & TracingContext) {
+export function deliveryRoutes({ store, metrics, config, tracing, shutdown }: RouteContext & TracingContext) {
   return function plugin(app: FastifyInstance, _options: unknown, done: () => void): void {
     app.get<{ Params: { agent: string } }>("/v1/agents/:agent/messages", async (request, reply) => {
       const query = parseInput(receiveQuery, request.query);
@@ -33,7 +33,7 @@ export function deliveryRoutes({ store, metrics, config, tracing }: RouteContext
         max: query.max,
         waitMs: Math.round(waitMs),
         ...(query.lease === undefined ? {} : { leaseMs: Math.round(query.lease * 1_000) }),
-        signal: abort.signal,
+        signal: AbortSignal.any([abort.signal, shutdown]),
         actor: request.params.agent,
       });
       if (deliveries.length > 0) {
@@ -61,7 +61,9 @@ export function deliveryRoutes({ store, metrics, config, tracing }: RouteContext
     app.post<{ Params: { leaseId: string } }>("/v1/deliveries/:leaseId/nack", async (request, reply) => {
       const body = parseInput(nackBody, request.body ?? {});
       const { leaseId } = request.params;
-      const result = await tracing.nack(leaseId, body, request.headers, "http", () => store.nack(leaseId, body));
+      const result = await tracing.nack(leaseId, body, request.headers, "http", () =>
+        store.nack(leaseId, body),
+      );
       metrics.nacked.inc();
       if (result.outcome === "dead-lettered")
         metrics.deadLettered.inc({ reason: result.reason ?? "rejected" });

@@ -14,7 +14,7 @@ const txQuery = z.object({ tx: z.string().optional() });
 const requestQuery = z.object({ timeout: z.coerce.number().min(0.001).max(300).default(30) });
 
 export function messageRoutes(context: RouteContext & TracingContext) {
-  const { router, store, metrics, config, tracing } = context;
+  const { router, store, metrics, config, tracing, shutdown } = context;
   const source = `bmn://${config.domain}`;
   const maxBytes = config.limits.maxMessageBytes;
 
@@ -98,7 +98,7 @@ export function messageRoutes(context: RouteContext & TracingContext) {
         const deliveries = await store.receive(inbox, {
           max: 10,
           waitMs: deadline - Date.now(),
-          signal: abort.signal,
+          signal: AbortSignal.any([abort.signal, shutdown]),
         });
         for (const delivery of deliveries) {
           await store.ack(delivery.leaseId);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../../sidecar/config/load-config.js";
 import { startSidecar } from "../../../sidecar/start-sidecar.js";
+import { InMemoryStore } from "../../../sidecar/store/memory/memory-store.js";
 import { RedisStore } from "../../../sidecar/store/redis/redis-store.js";
 import { waitFor } from "../../conformance/helpers.js";
 import { startRedis } from "../../harness/redis-server.js";
@@ -88,6 +89,16 @@ describe.each(BACKENDS)("sidecar deliveries over HTTP (%s)", (backend) => {
     expect((await http(fixture.url, "POST", `/v1/deliveries/${second?.leaseId ?? ""}/ack`)).status).toBe(204);
   });
 
+  it("graceful shutdown answers waiting long-polls with [] instead of holding the close up", async () => {
+    const sidecar = await fixture.another();
+    const polling = http<Deliveries>(sidecar.url, "GET", "/v1/agents/parked/messages?wait=60");
+    // The poll is parked once the store has a waiter; the stats call round-trips after the poll was read.
+    await http(sidecar.url, "GET", "/v1/agents/parked/stats");
+    // With a 60 s poll held open, this close would only return once the test timed out.
+    await sidecar.close();
+    expect(await polling).toMatchObject({ status: 200, body: { deliveries: [] } });
+  });
+
   it("extends a lease", async () => {
     await send("extender");
     const delivery = (await receive("extender", "max=1&lease=1")).body.deliveries[0];
@@ -137,25 +148,46 @@ describe.each(BACKENDS)("sidecar deliveries over HTTP (%s)", (backend) => {
     },
   );
 
-  // On the in-memory store a request finishes before the next one is parsed, so only Redis can fill the slots.
-  it.runIf(backend === "redis")(
-    "answers 429 OVERLOADED with Retry-After beyond the in-flight limit",
-    async () => {
-      const small = await fixture.another({}, { maxInFlight: 1, maxQueued: 0 });
-      const answers = await Promise.all(
-        Array.from({ length: 40 }, (_, index) =>
-          http(small.url, "POST", "/v1/messages", { json: { to: "busy", type: "t", data: index } }),
-        ),
-      );
-      const refused = answers.filter((answer) => answer.status === 429);
-      const accepted = answers.filter((answer) => answer.status === 202);
-      expect(accepted.length + refused.length).toBe(40);
-      expect(refused.length).toBeGreaterThan(0);
-      expect(refused[0]).toMatchObject({ body: { errorCode: "OVERLOADED" } });
-      expect(refused[0]?.headers.get("retry-after")).not.toBeNull();
-      // Whatever was accepted is there, nothing more.
-      const { body } = await http<Deliveries>(small.url, "GET", "/v1/agents/busy/messages?max=100");
-      expect(body.deliveries).toHaveLength(accepted.length);
-    },
-  );
+  it("answers 429 OVERLOADED with Retry-After beyond the in-flight limit, and serves again once slots free", async () => {
+    // Sends park in the store until the gate opens, so exactly maxInFlight + maxQueued requests get a slot.
+    let openGate: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      openGate = resolve;
+    });
+    class GatedStore extends InMemoryStore {
+      override async enqueue(
+        ...args: Parameters<InMemoryStore["enqueue"]>
+      ): ReturnType<InMemoryStore["enqueue"]> {
+        await gate;
+        return super.enqueue(...args);
+      }
+    }
+    const config = loadConfig({ port: 0, limits: { maxInFlight: 2, maxQueued: 1 } }, {});
+    const running = await startSidecar(config, { store: new GatedStore(), logger: false });
+    try {
+      const post = () => http(running.url, "POST", "/v1/messages", { json: { to: "busy", type: "t" } });
+      const answers = Array.from({ length: 6 }, post);
+      const refused: Awaited<ReturnType<typeof post>>[] = [];
+      // The three without a slot are refused at once, while the other three are still parked.
+      await new Promise<void>((resolve) => {
+        for (const answer of answers) {
+          void answer.then((result) => {
+            if (result.status === 429) refused.push(result);
+            if (refused.length === 3) resolve();
+          });
+        }
+      });
+      expect(refused[0]).toMatchObject({ status: 429, body: { errorCode: "OVERLOADED" } });
+      expect(Number(refused[0]?.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+      openGate();
+      const statuses = (await Promise.all(answers)).map((answer) => answer.status).sort();
+      expect(statuses).toEqual([202, 202, 202, 429, 429, 429]);
+      expect((await post()).status).toBe(202);
+      const { body } = await http<Deliveries>(running.url, "GET", "/v1/agents/busy/messages?max=100");
+      expect(body.deliveries).toHaveLength(4);
+    } finally {
+      openGate();
+      await running.close();
+    }
+  });
 });

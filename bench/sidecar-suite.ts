@@ -1,0 +1,101 @@
+import { performance } from "node:perf_hooks";
+import { withPrivateRedis } from "./private-redis.js";
+import { BACKLOG_SETTINGS, printBacklog, runBacklog, type BacklogSettings } from "./sidecar-backlog.js";
+import { ChildServer } from "./sidecar-child.js";
+import { compileSidecar, removeCompiled } from "./sidecar-compiled.js";
+import { LATENCY_SETTINGS, printLatency, runLatency, type LatencySettings } from "./sidecar-latency.js";
+import {
+  PER_REQUEST_SETTINGS,
+  printPerRequest,
+  runPerRequest,
+  type PerRequestSettings,
+} from "./sidecar-per-request.js";
+import {
+  PIPELINED_SETTINGS,
+  printPipelined,
+  runPipelined,
+  type PipelinedSettings,
+} from "./sidecar-pipelined.js";
+import { fixed } from "./table.js";
+
+export interface SidecarSuiteSettings {
+  perRequest: PerRequestSettings;
+  pipelined: PipelinedSettings;
+  latency: LatencySettings;
+  backlog: BacklogSettings;
+}
+
+/** The full suite, or a tenth of the work (`--quick`: checks the harness, figures not worth quoting). */
+export function sidecarSettings(quick: boolean): SidecarSuiteSettings {
+  const scale = (count: number): number => (quick ? Math.ceil(count / 10) : count);
+  return {
+    perRequest: {
+      ...PER_REQUEST_SETTINGS,
+      rounds: quick ? 1 : PER_REQUEST_SETTINGS.rounds,
+      levels: PER_REQUEST_SETTINGS.levels.map((level) => ({
+        ...level,
+        messages: scale(level.messages),
+        warmup: scale(level.warmup),
+      })),
+    },
+    pipelined: {
+      ...PIPELINED_SETTINGS,
+      rounds: quick ? 1 : PIPELINED_SETTINGS.rounds,
+      messages: scale(PIPELINED_SETTINGS.messages),
+      warmup: scale(PIPELINED_SETTINGS.warmup),
+    },
+    latency: {
+      ...LATENCY_SETTINGS,
+      rounds: quick ? 1 : LATENCY_SETTINGS.rounds,
+      durationMs: quick ? 1_500 : LATENCY_SETTINGS.durationMs,
+      warmupMs: quick ? 500 : LATENCY_SETTINGS.warmupMs,
+    },
+    backlog: { ...BACKLOG_SETTINGS, steps: BACKLOG_SETTINGS.steps.map(scale), settleMs: quick ? 300 : 1_500 },
+  };
+}
+
+/**
+ * The sidecar end to end on Redis, each figure beside its peer: http-raw (a bare node:http server, one Redis
+ * command per request) for one message per request, raw ioredis for the rest. The sidecar (`bmn start`) and
+ * http-raw each run in a process of their own; this process is only the load generator. With
+ * BMN_BENCH_CPU_PROF=<dir> the sidecar runs under `--cpu-prof` and writes its profile there on exit; with
+ * BMN_BENCH_SIDECAR=compiled it runs compiled by tsc instead of through the tsx loader.
+ */
+export async function runSidecarSuite(settings: SidecarSuiteSettings): Promise<void> {
+  const begin = performance.now();
+  const profileDir = process.env.BMN_BENCH_CPU_PROF;
+  const flags =
+    profileDir === undefined || profileDir === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`];
+  const compiled = process.env.BMN_BENCH_SIDECAR === "compiled" ? await compileSidecar() : undefined;
+  console.log(
+    `sidecar: ${compiled === undefined ? "`bmn start` through the tsx loader (as `npx bmn start` runs it)" : `compiled by tsc (${compiled})`}` +
+      `${flags.length > 0 ? ", under --cpu-prof" : ""}; store redis, traces on (default policy), logs at warn`,
+  );
+  await withPrivateRedis(async (url, admin) => {
+    const sidecar = await ChildServer.sidecar(url, flags, compiled);
+    const httpRaw = await ChildServer.httpRaw(url);
+    try {
+      console.log(
+        `sidecar pid ${sidecar.pid} at ${sidecar.url}, http-raw pid ${httpRaw.pid}${flags.length > 0 ? " (sidecar under --cpu-prof)" : ""}`,
+      );
+      console.log("\n[sidecar 1/4] one message per HTTP request vs http-raw");
+      const perRequest = await runPerRequest(sidecar, httpRaw, admin, settings.perRequest);
+      console.log("\n[sidecar 2/4] batched / WebSocket at 64 in flight vs raw");
+      const pipelined = await runPipelined(sidecar, url, admin, settings.pipelined);
+      console.log(`\n[sidecar 3/4] latency and footprint at ${settings.latency.rate} msg/s`);
+      const latency = await runLatency(sidecar, url, admin, settings.latency);
+      console.log("\n[sidecar 4/4] heap as the backlog grows");
+      const backlog = await runBacklog(sidecar, settings.backlog);
+
+      printPerRequest(perRequest);
+      printPipelined(pipelined);
+      printLatency(latency, settings.latency.rate);
+      printBacklog(backlog);
+    } finally {
+      await httpRaw.stop();
+      await sidecar.stop();
+    }
+  });
+  if (compiled !== undefined) await removeCompiled(compiled);
+  console.log(`\nsidecar suite ${fixed((performance.now() - begin) / 1000)} s`);
+}
