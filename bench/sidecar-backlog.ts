@@ -1,7 +1,8 @@
+import { freePort } from "../test/harness/free-port.js";
 import { messageFactory } from "./payload.js";
-import type { ChildServer } from "./sidecar-child.js";
+import { ChildServer } from "./sidecar-child.js";
 import { HttpClient } from "./sidecar-http-client.js";
-import { procSample } from "./sidecar-proc-stats.js";
+import { InspectorSession } from "./sidecar-inspector.js";
 import { fixed, printTable } from "./table.js";
 
 export interface BacklogSettings {
@@ -10,7 +11,7 @@ export interface BacklogSettings {
   batch: number;
   /** Batch requests in flight while filling. */
   inFlight: number;
-  /** Idle time before each reading, so the heap is not read mid-burst. */
+  /** Idle time before each reading, so requests still finishing are not counted. */
   settleMs: number;
 }
 
@@ -18,7 +19,7 @@ export const BACKLOG_SETTINGS: BacklogSettings = {
   steps: [20_000, 40_000, 60_000],
   batch: 100,
   inFlight: 4,
-  settleMs: 1_500,
+  settleMs: 500,
 };
 
 /** Heap growth from the first to the last step that still counts as flat (see docs/benchmarks.md). */
@@ -27,6 +28,7 @@ export const BACKLOG_FLAT_BYTES = 2 * 1024 * 1024;
 export interface BacklogPoint {
   queued: number;
   depth: number;
+  /** After a forced full GC: the live heap. */
   heapUsedBytes: number;
   rssBytes: number;
 }
@@ -34,17 +36,33 @@ export interface BacklogPoint {
 const AGENT = "backlog";
 
 /**
- * Figure 5: fills one agent's queue through the sidecar (batched sends, nobody receiving) and reads the sidecar's
- * heap (its /metrics, `nodejs_heap_size_used_bytes`) and RSS (/proc) at each depth. Queued messages live in Redis;
- * the sidecar should hold nothing per queued message.
+ * Figure 5: fills one agent's queue through a sidecar of its own (batched sends, nobody receiving) and, at each
+ * depth, forces a full GC in it over the inspector protocol and reads its heap and RSS. Queued messages live in
+ * Redis; the sidecar should hold nothing per queued message. A fresh sidecar, so the other figures' work is not
+ * in its heap, and `--inspect` only here.
  */
-export async function runBacklog(sidecar: ChildServer, settings: BacklogSettings): Promise<BacklogPoint[]> {
+export async function runBacklog(
+  redisUrl: string,
+  entry: string | undefined,
+  settings: BacklogSettings,
+): Promise<BacklogPoint[]> {
   const makeMessage = messageFactory();
+  const inspectPort = await freePort();
+  const sidecar = await ChildServer.sidecar(redisUrl, [`--inspect=127.0.0.1:${inspectPort}`], entry);
+  const inspector = await InspectorSession.connect(inspectPort);
   const client = new HttpClient(sidecar.url, settings.inFlight + 1);
   const points: BacklogPoint[] = [];
   let queued = 0;
+  const reading = async (): Promise<BacklogPoint> => {
+    await new Promise((resolve) => setTimeout(resolve, settings.settleMs));
+    const stats = JSON.parse(await client.expect(200, "GET", `/v1/agents/${AGENT}/stats`)) as {
+      depth: number;
+    };
+    const memory = await inspector.memoryAfterGc();
+    return { queued, depth: stats.depth, heapUsedBytes: memory.heapUsed, rssBytes: memory.rss };
+  };
   try {
-    points.push(await reading(client, sidecar, 0, settings.settleMs));
+    points.push(await reading());
     for (const step of settings.steps) {
       const fill = async (): Promise<void> => {
         while (queued < step) {
@@ -55,7 +73,7 @@ export async function runBacklog(sidecar: ChildServer, settings: BacklogSettings
         }
       };
       await Promise.all(Array.from({ length: settings.inFlight }, fill));
-      const point = await reading(client, sidecar, step, settings.settleMs);
+      const point = await reading();
       points.push(point);
       console.log(
         `  backlog ${step}: depth ${point.depth}, heap ${fixed(point.heapUsedBytes / MB, 1)} MB, rss ${fixed(point.rssBytes / MB, 1)} MB`,
@@ -63,34 +81,13 @@ export async function runBacklog(sidecar: ChildServer, settings: BacklogSettings
     }
   } finally {
     client.close();
+    await inspector.close();
+    await sidecar.stop();
   }
   return points;
 }
 
 const MB = 1024 * 1024;
-
-/** Heap used is read without a forced GC, so it carries garbage: the least of a few readings is the steadiest. */
-async function reading(
-  client: HttpClient,
-  sidecar: ChildServer,
-  queued: number,
-  settleMs: number,
-): Promise<BacklogPoint> {
-  await new Promise((resolve) => setTimeout(resolve, settleMs));
-  const stats = JSON.parse(await client.expect(200, "GET", `/v1/agents/${AGENT}/stats`)) as { depth: number };
-  const heap: number[] = [];
-  for (let sample = 0; sample < 3; sample++) {
-    const metrics = await client.expect(200, "GET", "/metrics");
-    heap.push(Number(/^(?:bmn_)?nodejs_heap_size_used_bytes (\S+)$/m.exec(metrics)?.[1] ?? Number.NaN));
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return {
-    queued,
-    depth: stats.depth,
-    heapUsedBytes: Math.min(...heap),
-    rssBytes: procSample(sidecar.pid).rssBytes,
-  };
-}
 
 export function printBacklog(points: BacklogPoint[]): void {
   const first = points[1];
@@ -100,7 +97,7 @@ export function printBacklog(points: BacklogPoint[]): void {
   const perMessage =
     first !== undefined && last !== undefined ? growth / (last.queued - first.queued) : Number.NaN;
   printTable(
-    "5. Sidecar heap as the backlog grows (nobody receiving; heap from its /metrics, RSS from /proc)",
+    "5. Sidecar heap as the backlog grows (nobody receiving; heap used after a forced full GC, and RSS)",
     ["queued", "depth", "heap used MB", "Δ heap MB", "RSS MB", "Δ RSS MB"],
     points.map((point) => [
       String(point.queued),

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { info } from "./redis-info.js";
-import { procSample, type ProcSample } from "./sidecar-proc-stats.js";
+import { procSample, procSyscalls, type ProcSample } from "./sidecar-proc-stats.js";
 
 /** CPU of each process taking part, in µs, between `begin()` and `end()`. */
 export interface CpuSpent {
@@ -9,6 +9,9 @@ export interface CpuSpent {
   redis: number;
   /** This process, the load generator. */
   client: number;
+  /** Read and write syscalls of the server under test (each socket read or write is one). */
+  serverReads: number;
+  serverWrites: number;
 }
 
 async function redisCpuMicros(admin: Redis): Promise<number> {
@@ -25,10 +28,12 @@ export async function measureCpu<T>(
   const server = (): ProcSample | undefined => (serverPid === undefined ? undefined : procSample(serverPid));
   const redisBefore = await redisCpuMicros(admin);
   const serverBefore = server();
+  const syscallsBefore = serverPid === undefined ? undefined : procSyscalls(serverPid);
   const clientBefore = process.cpuUsage();
   const result = await run();
   const client = process.cpuUsage(clientBefore);
   const serverAfter = server();
+  const syscallsAfter = serverPid === undefined ? undefined : procSyscalls(serverPid);
   const redisAfter = await redisCpuMicros(admin);
   return {
     result,
@@ -39,11 +44,13 @@ export async function measureCpu<T>(
           : (serverAfter.cpuSeconds - serverBefore.cpuSeconds) * 1e6,
       redis: redisAfter - redisBefore,
       client: client.user + client.system,
+      serverReads: (syscallsAfter?.reads ?? 0) - (syscallsBefore?.reads ?? 0),
+      serverWrites: (syscallsAfter?.writes ?? 0) - (syscallsBefore?.writes ?? 0),
     },
   };
 }
 
-/** Sums CPU over runs and divides by the messages they moved: µs per message. */
+/** Sums CPU and syscalls over runs and divides by the messages they moved: µs (or calls) per message. */
 export function cpuPerMessage(runs: readonly { cpu: CpuSpent; messages: number }[]): CpuSpent {
   const messages = runs.reduce((sum, run) => sum + run.messages, 0);
   const total = (pick: (cpu: CpuSpent) => number): number =>
@@ -52,5 +59,7 @@ export function cpuPerMessage(runs: readonly { cpu: CpuSpent; messages: number }
     server: total((cpu) => cpu.server),
     redis: total((cpu) => cpu.redis),
     client: total((cpu) => cpu.client),
+    serverReads: total((cpu) => cpu.serverReads),
+    serverWrites: total((cpu) => cpu.serverWrites),
   };
 }

@@ -198,6 +198,7 @@ export function printPipelined(results: PipelinedResult[]): void {
         result.raw ? "-" : fixed(result.cpu.server),
         fixed(result.cpu.redis),
         fixed(result.cpu.client),
+        result.raw ? "-" : fixed(result.cpu.serverWrites, 2),
         result.raw ? "" : `≥ ${percent(PIPELINED_TARGET)}: ${share >= PIPELINED_TARGET ? "met" : "MISSED"}`,
       ];
     }),

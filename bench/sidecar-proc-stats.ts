@@ -67,3 +67,11 @@ export class RssSampler {
     return { meanBytes: sum / this.samples.length, maxBytes: Math.max(...this.samples) };
   }
 }
+
+/** Read and write syscalls the process has made so far (/proc/<pid>/io syscr, syscw: socket reads and writes). */
+export function procSyscalls(pid: number): { reads: number; writes: number } {
+  const io = readFileSync(`/proc/${pid}/io`, "utf8");
+  const field = (name: string): number =>
+    Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(io)?.[1] ?? Number.NaN);
+  return { reads: field("syscr"), writes: field("syscw") };
+}

@@ -50,7 +50,11 @@ export function sidecarSettings(quick: boolean): SidecarSuiteSettings {
       durationMs: quick ? 1_500 : LATENCY_SETTINGS.durationMs,
       warmupMs: quick ? 500 : LATENCY_SETTINGS.warmupMs,
     },
-    backlog: { ...BACKLOG_SETTINGS, steps: BACKLOG_SETTINGS.steps.map(scale), settleMs: quick ? 300 : 1_500 },
+    backlog: {
+      ...BACKLOG_SETTINGS,
+      steps: BACKLOG_SETTINGS.steps.map(scale),
+      settleMs: quick ? 200 : BACKLOG_SETTINGS.settleMs,
+    },
   };
 }
 
@@ -84,8 +88,10 @@ export async function runSidecarSuite(settings: SidecarSuiteSettings): Promise<v
       const pipelined = await runPipelined(sidecar, url, admin, settings.pipelined);
       console.log(`\n[sidecar 3/4] latency and footprint at ${settings.latency.rate} msg/s`);
       const latency = await runLatency(sidecar, url, admin, settings.latency);
-      console.log("\n[sidecar 4/4] heap as the backlog grows");
-      const backlog = await runBacklog(sidecar, settings.backlog);
+      await httpRaw.stop();
+      await sidecar.stop();
+      console.log("\n[sidecar 4/4] heap as the backlog grows (a fresh sidecar, under --inspect)");
+      const backlog = await runBacklog(url, compiled, settings.backlog);
 
       printPerRequest(perRequest);
       printPipelined(pipelined);
