@@ -14,8 +14,8 @@ export interface PerRequestSettings {
 
 export const PER_REQUEST_SETTINGS: PerRequestSettings = {
   levels: [
-    { concurrency: 1, messages: 1_500, warmup: 300 },
-    { concurrency: 64, messages: 6_000, warmup: 1_000 },
+    { concurrency: 1, messages: 1_000, warmup: 300 },
+    { concurrency: 64, messages: 4_000, warmup: 1_000 },
   ],
   rounds: 3,
 };

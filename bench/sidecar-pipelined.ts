@@ -20,8 +20,8 @@ export interface PipelinedSettings {
 
 export const PIPELINED_SETTINGS: PipelinedSettings = {
   window: 64,
-  messages: 8_000,
-  warmup: 2_000,
+  messages: 6_000,
+  warmup: 1_500,
   rawFactor: 3,
   rounds: 3,
 };
