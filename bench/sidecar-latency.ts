@@ -163,7 +163,11 @@ export async function runLatency(
 
 const MB = 1024 * 1024;
 
-export function printLatency(results: LatencyResult[], rate: number): void {
+export function printLatency(
+  results: LatencyResult[],
+  rate: number,
+  rss: { idleRss: number; loadedRss: number },
+): void {
   const raw = results.find((result) => result.raw);
   printTable(
     `3. Added latency at ${rate} msg/s, open loop (scheduled send → delivered to the receiver; all rounds pooled)`,
@@ -205,5 +209,9 @@ export function printLatency(results: LatencyResult[], rate: number): void {
           `≤ ${FOOTPRINT_TARGET.vcpu} vCPU, ≤ ${FOOTPRINT_TARGET.rssBytes / MB} MB: ${met ? "met" : "MISSED"}`,
         ];
       }),
+  );
+  console.log(
+    `sidecar RSS: ${fixed(rss.idleRss / MB, 1)} MB idle right after start; ${fixed(rss.loadedRss / MB, 1)} MB after ` +
+      "figures 1 and 2 (same process, run after this one: V8 keeps the heap it grew at saturation)",
   );
 }

@@ -16,6 +16,7 @@ import {
   runPipelined,
   type PipelinedSettings,
 } from "./sidecar-pipelined.js";
+import { procSample } from "./sidecar-proc-stats.js";
 import { fixed } from "./table.js";
 
 export interface SidecarSuiteSettings {
@@ -82,12 +83,16 @@ export async function runSidecarSuite(settings: SidecarSuiteSettings): Promise<v
       console.log(
         `sidecar pid ${sidecar.pid} at ${sidecar.url}, http-raw pid ${httpRaw.pid}${flags.length > 0 ? " (sidecar under --cpu-prof)" : ""}`,
       );
-      console.log("\n[sidecar 1/4] one message per HTTP request vs http-raw");
-      const perRequest = await runPerRequest(sidecar, httpRaw, admin, settings.perRequest);
-      console.log("\n[sidecar 2/4] batched / WebSocket at 64 in flight vs raw");
-      const pipelined = await runPipelined(sidecar, url, admin, settings.pipelined);
-      console.log(`\n[sidecar 3/4] latency and footprint at ${settings.latency.rate} msg/s`);
+      const idleRss = procSample(sidecar.pid).rssBytes;
+      // Latency and footprint first, on a sidecar that has only seen its warm-up: V8 keeps the heap it grows under
+      // the saturating figures that follow, which would inflate the RSS measured at 1k msg/s afterwards.
+      console.log(`\n[sidecar 1/4] latency and footprint at ${settings.latency.rate} msg/s`);
       const latency = await runLatency(sidecar, url, admin, settings.latency);
+      console.log("\n[sidecar 2/4] one message per HTTP request vs http-raw");
+      const perRequest = await runPerRequest(sidecar, httpRaw, admin, settings.perRequest);
+      console.log("\n[sidecar 3/4] batched / WebSocket at 64 in flight vs raw");
+      const pipelined = await runPipelined(sidecar, url, admin, settings.pipelined);
+      const loadedRss = procSample(sidecar.pid).rssBytes;
       await httpRaw.stop();
       await sidecar.stop();
       console.log("\n[sidecar 4/4] heap as the backlog grows (a fresh sidecar, under --inspect)");
@@ -95,7 +100,7 @@ export async function runSidecarSuite(settings: SidecarSuiteSettings): Promise<v
 
       printPerRequest(perRequest);
       printPipelined(pipelined);
-      printLatency(latency, settings.latency.rate);
+      printLatency(latency, settings.latency.rate, { idleRss, loadedRss });
       printBacklog(backlog);
     } finally {
       await httpRaw.stop();

@@ -3,7 +3,7 @@
 -- ARGV: id, token
 -- Returns 1, or the error LEASE_NOT_FOUND / LEASE_EXPIRED with nothing changed.
 local q = queue_keys(0)
-local problem = lease_problem(q, ARGV[1], ARGV[2], now_ms())
+local problem, attempts = lease_problem(q, ARGV[1], ARGV[2], now_ms())
 if problem then return redis.error_reply(problem) end
-ack(q, ARGV[1])
+ack(q, ARGV[1], attempts)
 return 1

@@ -10,14 +10,15 @@
 local ops = cjson.decode(ARGV[1])
 local now = now_ms()
 local tolerant = ARGV[5] == '1'
-local skip = {}
+local skip, attempts = {}, {}
 for i, op in ipairs(ops) do
   if op.kind == 'ack' then
-    local problem = lease_problem(queue_keys(op.q * QUEUE_KEY_COUNT), op.id, op.token, now)
+    local problem, attempt = lease_problem(queue_keys(op.q * QUEUE_KEY_COUNT), op.id, op.token, now)
     if problem then
       if not tolerant then return redis.error_reply(problem) end
       skip[i] = true
     end
+    attempts[i] = attempt
   end
 end
 if ARGV[4] == '1' then return {} end
@@ -25,7 +26,7 @@ local results = {}
 for i, op in ipairs(ops) do
   local q = queue_keys(op.q * QUEUE_KEY_COUNT)
   if op.kind == 'ack' then
-    if skip[i] then results[i] = 'skipped' else ack(q, op.id); results[i] = 'acked' end
+    if skip[i] then results[i] = 'skipped' else ack(q, op.id, attempts[i]); results[i] = 'acked' end
   else
     results[i] = enqueue(q, op.id, op.json, op.priority, op.dedupeKey, tonumber(ARGV[2]), op.notBefore,
       op.expiresAt, op.replay, ARGV[3] .. op.agent, now)

@@ -43,13 +43,12 @@ end
 
 local deliveries = {}
 if max > 0 then
-  local ready = redis.call('ZRANGE', q.ready, 0, max - 1, 'WITHSCORES')
+  local ready = redis.call('ZPOPMIN', q.ready, max)
   for i = 1, #ready, 2 do
     local id, score = ready[i], ready[i + 1]
     local attempts = read_state(q, id) + 1
     local token = redis.call('INCR', q.seq)
     local expiry = now + lease_ms
-    redis.call('ZREM', q.ready, id)
     redis.call('ZADD', q.leased, expiry, id)
     write_state(q, id, attempts, score, token)
     deliveries[#deliveries + 1] = id

@@ -81,7 +81,7 @@ local function backoff_ms(attempt, base, max)
   return math.floor(math.random() * (ceiling + 1))
 end
 
--- Why a lease no longer holds its message, or nil when it does.
+-- Why a lease no longer holds its message, or nil and the attempt number when it does.
 local function lease_problem(q, id, token, now)
   -- Every leased or once-leased message has a state entry; settled and dead-lettered ones have none.
   local attempts, _, current = read_state(q, id)
@@ -94,15 +94,16 @@ local function lease_problem(q, id, token, now)
   end
   local expiry = redis.call('ZSCORE', q.leased, id)
   if not expiry or tonumber(expiry) <= now then return 'LEASE_EXPIRED' end
-  return nil
+  return nil, attempts
 end
 
-local function ack(q, id)
+local function ack(q, id, attempts)
   redis.call('ZREM', q.leased, id)
   redis.call('ZREM', q.ttl, id)
   redis.call('HDEL', q.msg, id)
   redis.call('HDEL', q.state, id)
-  redis.call('HDEL', q.hist, id)
+  -- A first attempt has no history of failed ones to drop.
+  if attempts > 1 then redis.call('HDEL', q.hist, id) end
 end
 
 -- Returns 'duplicate', 'expired' or 'queued'; publishes on `channel` when the message is visible at once.
@@ -115,16 +116,18 @@ local function enqueue(q, id, json, priority, dedupe_key, window_ms, not_before,
   elseif redis.call('ZSCORE', q.dedupe, dedupe_key) then
     return 'duplicate'
   end
-  if redis.call('HEXISTS', q.msg, id) == 1 then return 'duplicate' end
+  if expires_at > 0 and expires_at <= now then
+    if redis.call('HEXISTS', q.msg, id) == 1 then return 'duplicate' end
+    redis.call('ZADD', q.dedupe, now + window_ms, dedupe_key)
+    dead_letter_json(q, id, json, 'expired', now)
+    return 'expired'
+  end
+  -- HSETNX both stores the message and tells whether this id is already queued.
+  if redis.call('HSETNX', q.msg, id, json) == 0 then return 'duplicate' end
   redis.call('ZADD', q.dedupe, now + window_ms, dedupe_key)
   local seq = redis.call('INCR', q.seq)
   -- Higher priority first, then enqueue order; fits in 14 digits, which Lua prints exactly.
   local score = (9 - priority) * 10000000000000 + seq
-  if expires_at > 0 and expires_at <= now then
-    dead_letter_json(q, id, json, 'expired', now)
-    return 'expired'
-  end
-  redis.call('HSET', q.msg, id, json)
   if expires_at > 0 then redis.call('ZADD', q.ttl, expires_at, id) end
   if not_before > now then
     redis.call('ZADD', q.delayed, not_before, id)
