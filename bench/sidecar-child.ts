@@ -47,8 +47,10 @@ export class ChildServer {
   }
 
   /** The http-raw peer (bench/http-raw-server.ts), loaded through tsx like the sidecar. */
-  static async httpRaw(redisUrl: string): Promise<ChildServer> {
-    return ChildServer.start("http-raw", ["--import", "tsx", HTTP_RAW], { BMN_REDIS_URL: redisUrl });
+  static async httpRaw(redisUrl: string, nodeFlags: readonly string[] = []): Promise<ChildServer> {
+    return ChildServer.start("http-raw", [...nodeFlags, "--import", "tsx", HTTP_RAW], {
+      BMN_REDIS_URL: redisUrl,
+    });
   }
 
   private static async start(

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { info } from "./redis-info.js";
-import { procSample, procSyscalls, type ProcSample } from "./sidecar-proc-stats.js";
+import { procSample, procWrites, type ProcSample } from "./sidecar-proc-stats.js";
 
 /** CPU of each process taking part, in µs, between `begin()` and `end()`. */
 export interface CpuSpent {
@@ -9,9 +9,9 @@ export interface CpuSpent {
   redis: number;
   /** This process, the load generator. */
   client: number;
-  /** Read and write syscalls of the server under test (each socket read or write is one). */
-  serverReads: number;
+  /** Write syscalls of the server under test (one per socket write, to clients or to Redis) and bytes written. */
   serverWrites: number;
+  serverBytesWritten: number;
 }
 
 async function redisCpuMicros(admin: Redis): Promise<number> {
@@ -28,12 +28,12 @@ export async function measureCpu<T>(
   const server = (): ProcSample | undefined => (serverPid === undefined ? undefined : procSample(serverPid));
   const redisBefore = await redisCpuMicros(admin);
   const serverBefore = server();
-  const syscallsBefore = serverPid === undefined ? undefined : procSyscalls(serverPid);
+  const writesBefore = serverPid === undefined ? undefined : procWrites(serverPid);
   const clientBefore = process.cpuUsage();
   const result = await run();
   const client = process.cpuUsage(clientBefore);
   const serverAfter = server();
-  const syscallsAfter = serverPid === undefined ? undefined : procSyscalls(serverPid);
+  const writesAfter = serverPid === undefined ? undefined : procWrites(serverPid);
   const redisAfter = await redisCpuMicros(admin);
   return {
     result,
@@ -44,8 +44,8 @@ export async function measureCpu<T>(
           : (serverAfter.cpuSeconds - serverBefore.cpuSeconds) * 1e6,
       redis: redisAfter - redisBefore,
       client: client.user + client.system,
-      serverReads: (syscallsAfter?.reads ?? 0) - (syscallsBefore?.reads ?? 0),
-      serverWrites: (syscallsAfter?.writes ?? 0) - (syscallsBefore?.writes ?? 0),
+      serverWrites: (writesAfter?.calls ?? 0) - (writesBefore?.calls ?? 0),
+      serverBytesWritten: (writesAfter?.bytes ?? 0) - (writesBefore?.bytes ?? 0),
     },
   };
 }
@@ -59,7 +59,7 @@ export function cpuPerMessage(runs: readonly { cpu: CpuSpent; messages: number }
     server: total((cpu) => cpu.server),
     redis: total((cpu) => cpu.redis),
     client: total((cpu) => cpu.client),
-    serverReads: total((cpu) => cpu.serverReads),
     serverWrites: total((cpu) => cpu.serverWrites),
+    serverBytesWritten: total((cpu) => cpu.serverBytesWritten),
   };
 }

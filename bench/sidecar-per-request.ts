@@ -137,8 +137,8 @@ export function printPerRequest(results: PerRequestCase[]): void {
       "server µs/msg",
       "redis µs/msg",
       "load-gen µs/msg",
-      "server reads/msg",
       "server writes/msg",
+      "server B written/msg",
     ],
     results.map((result) => [
       String(result.concurrency),
@@ -149,8 +149,8 @@ export function printPerRequest(results: PerRequestCase[]): void {
       fixed(result.cpu.server),
       fixed(result.cpu.redis),
       fixed(result.cpu.client),
-      fixed(result.cpu.serverReads, 1),
       fixed(result.cpu.serverWrites, 1),
+      fixed(result.cpu.serverBytesWritten),
     ]),
   );
 }

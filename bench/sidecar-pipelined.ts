@@ -199,6 +199,7 @@ export function printPipelined(results: PipelinedResult[]): void {
         fixed(result.cpu.redis),
         fixed(result.cpu.client),
         result.raw ? "-" : fixed(result.cpu.serverWrites, 2),
+        result.raw ? "-" : fixed(result.cpu.serverBytesWritten),
         result.raw ? "" : `≥ ${percent(PIPELINED_TARGET)}: ${share >= PIPELINED_TARGET ? "met" : "MISSED"}`,
       ];
     }),

@@ -68,10 +68,10 @@ export class RssSampler {
   }
 }
 
-/** Read and write syscalls the process has made so far (/proc/<pid>/io syscr, syscw: socket reads and writes). */
-export function procSyscalls(pid: number): { reads: number; writes: number } {
+/** I/O of a process so far, from /proc/<pid>/io: write syscalls (syscw) and bytes written (wchar), sockets included. */
+export function procWrites(pid: number): { calls: number; bytes: number } {
   const io = readFileSync(`/proc/${pid}/io`, "utf8");
   const field = (name: string): number =>
     Number(new RegExp(`^${name}:\\s+(\\d+)`, "m").exec(io)?.[1] ?? Number.NaN);
-  return { reads: field("syscr"), writes: field("syscw") };
+  return { calls: field("syscw"), bytes: field("wchar") };
 }

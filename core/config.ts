@@ -2,7 +2,11 @@ import { z } from "zod";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./envelope.js";
 import { domainNameSchema } from "./names.js";
 
-const port = z.number().int().min(0).max(65_535);
+const port = z
+  .number({ error: "must be a whole number from 0 to 65535" })
+  .int({ error: "must be a whole number from 0 to 65535" })
+  .min(0, { error: "must be a whole number from 0 to 65535" })
+  .max(65_535, { error: "must be a whole number from 0 to 65535" });
 const positiveMs = z.number().int().min(1);
 
 /** Delivery defaults of a domain; every field optional here, the store fills the rest. */
@@ -23,7 +27,7 @@ export const deliveryConfigSchema = z
 
 export const storeConfigSchema = z
   .object({
-    type: z.enum(["memory", "redis", "tidb"]).default("memory"),
+    type: z.enum(["memory", "redis", "tidb"], { error: "must be memory, redis or tidb" }).default("memory"),
     redis: z
       .object({
         url: z

@@ -1,7 +1,9 @@
 import type { Command } from "commander";
 import type { RegisterCommand } from "./index.js";
 import { loadConfig } from "../../sidecar/config/load-config.js";
-import { startSidecar } from "../../sidecar/start-sidecar.js";
+import { isBmnError } from "../../core/errors.js";
+import { startSidecar, type RunningSidecar } from "../../sidecar/start-sidecar.js";
+import { CliError } from "../errors.js";
 
 interface StartFlags {
   host?: string;
@@ -35,8 +37,13 @@ export const registerStart: RegisterCommand = (program) => {
         },
         ...(verbose ? { logLevel: "debug" } : {}),
       };
-      const config = loadConfig(overrides);
-      const sidecar = await startSidecar(config);
+      let sidecar: RunningSidecar;
+      try {
+        sidecar = await startSidecar(loadConfig(overrides));
+      } catch (error) {
+        throw new CliError(startFailure(error));
+      }
+      const config = sidecar.config;
       printBanner(sidecar.url, config.store.type, config.domain, sidecar.store.durable);
       let stopping = false;
       const stop = (signal: string): void => {
@@ -59,6 +66,18 @@ export const registerStart: RegisterCommand = (program) => {
       });
     });
 };
+
+/** One line saying what to fix when the sidecar cannot start. */
+function startFailure(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (isBmnError(error) && error.code === "STORE_UNAVAILABLE") {
+    return `cannot start: ${message} — check BMN_REDIS_URL (or --redis-url) and that the store is running`;
+  }
+  if ((error as NodeJS.ErrnoException | undefined)?.code === "EADDRINUSE") {
+    return `cannot start: ${message} — another process listens there; set BMN_PORT (or --port)`;
+  }
+  return `cannot start: ${message}`;
+}
 
 function printBanner(url: string, store: string, domain: string, durable: boolean): void {
   const lines = [
