@@ -3,6 +3,7 @@ import { defineConfig } from "vitest/config";
 // Unit tests are pure and fast; integration tests start real services through test/harness.
 export default defineConfig({
   test: {
+    reporters: ["default", "./test/harness/summary-reporter.ts"],
     projects: [
       // Projects run one group after another (groupOrder): fast unit tests first, processes-heavy e2e last.
       { test: { name: "unit", include: ["test/unit/**/*.test.ts"], sequence: { groupOrder: 0 } } },

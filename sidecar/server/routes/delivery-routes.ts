@@ -39,6 +39,17 @@ export function deliveryRoutes({ store, metrics, config, tracing, shutdown }: Ro
       if (deliveries.length > 0) {
         metrics.delivered.inc({ agent: request.params.agent }, deliveries.length);
         tracing.delivered(request.params.agent, deliveries, "http");
+        for (const { message, attempt } of deliveries) {
+          request.log.debug(
+            {
+              messageId: message.id,
+              agent: request.params.agent,
+              attempt,
+              correlationId: message.correlationid,
+            },
+            "message delivered",
+          );
+        }
       }
       return {
         deliveries: deliveries.map(({ leaseId, attempt, leaseExpiresAt, message }) => ({
