@@ -1,8 +1,7 @@
-import { freePort } from "../test/harness/free-port.js";
 import { messageFactory } from "./payload.js";
-import { ChildServer } from "./sidecar-child.js";
+import type { ChildServer } from "./sidecar-child.js";
 import { HttpClient } from "./sidecar-http-client.js";
-import { InspectorSession } from "./sidecar-inspector.js";
+import type { InspectorSession } from "./sidecar-inspector.js";
 import { fixed, printTable } from "./table.js";
 
 export interface BacklogSettings {
@@ -36,20 +35,16 @@ export interface BacklogPoint {
 const AGENT = "backlog";
 
 /**
- * Figure 5: fills one agent's queue through a sidecar of its own (batched sends, nobody receiving) and, at each
- * depth, forces a full GC in it over the inspector protocol and reads its heap and RSS. Queued messages live in
- * Redis; the sidecar should hold nothing per queued message. A fresh sidecar, so the other figures' work is not
- * in its heap, and `--inspect` only here.
+ * Figure 5: fills one agent's queue through the sidecar (batched sends, nobody receiving) and, at each depth,
+ * forces a full GC in it over the inspector protocol and reads its heap and RSS. Queued messages live in Redis;
+ * the sidecar should hold nothing per queued message.
  */
 export async function runBacklog(
-  redisUrl: string,
-  entry: string | undefined,
+  sidecar: ChildServer,
+  inspector: InspectorSession,
   settings: BacklogSettings,
 ): Promise<BacklogPoint[]> {
   const makeMessage = messageFactory();
-  const inspectPort = await freePort();
-  const sidecar = await ChildServer.sidecar(redisUrl, [`--inspect=127.0.0.1:${inspectPort}`], entry);
-  const inspector = await InspectorSession.connect(inspectPort);
   const client = new HttpClient(sidecar.url, settings.inFlight + 1);
   const points: BacklogPoint[] = [];
   let queued = 0;
@@ -81,8 +76,6 @@ export async function runBacklog(
     }
   } finally {
     client.close();
-    await inspector.close();
-    await sidecar.stop();
   }
   return points;
 }

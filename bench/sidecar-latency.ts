@@ -1,4 +1,3 @@
-import type { Redis } from "ioredis";
 import { messageFactory } from "./payload.js";
 import type { ChildServer } from "./sidecar-child.js";
 import { LongPollConsumer, RawPeer, SidecarProducer, WsConsumer } from "./sidecar-peers.js";
@@ -54,12 +53,13 @@ let caseNumber = 0;
  * Figures 3 and 4: an open loop of single-message sends at a fixed rate; latency is scheduled send time →
  * delivery in the receiving client. Raw: XADD, and a blocking XREADGROUP loop. Sidecar: one POST /v1/messages
  * per message, received by long-poll or over the WebSocket stream, while /proc samples the sidecar's CPU and RSS.
+ * `withRaw: false` runs the sidecar cases only (the footprint pass on a fresh sidecar).
  */
 export async function runLatency(
   sidecar: ChildServer,
   url: string,
-  _admin: Redis,
   settings: LatencySettings,
+  withRaw = true,
 ): Promise<LatencyResult[]> {
   const makeMessage = messageFactory();
   const cases: Case[] = [
@@ -90,6 +90,7 @@ export async function runLatency(
       },
     },
   ];
+  if (!withRaw) cases.splice(0, 1);
   const latencies = new Map<Case, number[]>(cases.map((item) => [item, []]));
   const measured = new Map<Case, { messages: number; ms: number; footprints: Footprint[] }>(
     cases.map((item) => [item, { messages: 0, ms: 0, footprints: [] }]),
@@ -163,10 +164,18 @@ export async function runLatency(
 
 const MB = 1024 * 1024;
 
+export interface RssNotes {
+  /** RSS of the main sidecar right after it became ready. */
+  idleRss: number;
+  /** Its RSS after figures 1 and 2. */
+  loadedRss: number;
+}
+
 export function printLatency(
   results: LatencyResult[],
+  fresh: LatencyResult[],
   rate: number,
-  rss: { idleRss: number; loadedRss: number },
+  rss: RssNotes,
 ): void {
   const raw = results.find((result) => result.raw);
   printTable(
@@ -188,30 +197,32 @@ export function printLatency(
       ];
     }),
   );
+  const row = (history: string, result: LatencyResult): string[] => {
+    const footprint = result.footprint ?? {
+      vcpu: Number.NaN,
+      meanRssBytes: Number.NaN,
+      maxRssBytes: Number.NaN,
+    };
+    const met = footprint.vcpu <= FOOTPRINT_TARGET.vcpu && footprint.maxRssBytes <= FOOTPRINT_TARGET.rssBytes;
+    return [
+      history,
+      result.label,
+      fixed(footprint.vcpu, 3),
+      fixed(footprint.meanRssBytes / MB, 1),
+      fixed(footprint.maxRssBytes / MB, 1),
+      `≤ ${FOOTPRINT_TARGET.vcpu} vCPU, ≤ ${FOOTPRINT_TARGET.rssBytes / MB} MB: ${met ? "met" : "MISSED"}`,
+    ];
+  };
   printTable(
     `4. Sidecar footprint at ${rate} msg/s (its own pid: /proc utime+stime over wall time, VmRSS every 250 ms)`,
-    ["case", "vCPU", "RSS mean MB", "RSS max MB", "target"],
-    results
-      .filter((result) => result.footprint !== undefined)
-      .map((result) => {
-        const footprint = result.footprint ?? {
-          vcpu: Number.NaN,
-          meanRssBytes: Number.NaN,
-          maxRssBytes: Number.NaN,
-        };
-        const met =
-          footprint.vcpu <= FOOTPRINT_TARGET.vcpu && footprint.maxRssBytes <= FOOTPRINT_TARGET.rssBytes;
-        return [
-          result.label,
-          fixed(footprint.vcpu, 3),
-          fixed(footprint.meanRssBytes / MB, 1),
-          fixed(footprint.maxRssBytes / MB, 1),
-          `≤ ${FOOTPRINT_TARGET.vcpu} vCPU, ≤ ${FOOTPRINT_TARGET.rssBytes / MB} MB: ${met ? "met" : "MISSED"}`,
-        ];
-      }),
+    ["sidecar", "case", "vCPU", "RSS mean MB", "RSS max MB", "target"],
+    [
+      ...fresh.filter((result) => !result.raw).map((result) => row("fresh", result)),
+      ...results.filter((result) => !result.raw).map((result) => row("after figures 1-2", result)),
+    ],
   );
   console.log(
-    `sidecar RSS: ${fixed(rss.idleRss / MB, 1)} MB idle right after start; ${fixed(rss.loadedRss / MB, 1)} MB after ` +
-      "figures 1 and 2 (same process, run after this one: V8 keeps the heap it grew at saturation)",
+    `main sidecar RSS: ${fixed(rss.idleRss / MB, 1)} MB idle right after start, ${fixed(rss.loadedRss / MB, 1)} MB ` +
+      "after figures 1 and 2 (V8 keeps the heap it grew at saturation); the fresh sidecar only ever ran at this rate",
   );
 }

@@ -1,9 +1,24 @@
 import { performance } from "node:perf_hooks";
 import { withPrivateRedis } from "./private-redis.js";
-import { BACKLOG_SETTINGS, printBacklog, runBacklog, type BacklogSettings } from "./sidecar-backlog.js";
+import { freePort } from "../test/harness/free-port.js";
+import {
+  BACKLOG_SETTINGS,
+  printBacklog,
+  runBacklog,
+  type BacklogPoint,
+  type BacklogSettings,
+} from "./sidecar-backlog.js";
 import { ChildServer } from "./sidecar-child.js";
 import { compileSidecar, removeCompiled } from "./sidecar-compiled.js";
-import { LATENCY_SETTINGS, printLatency, runLatency, type LatencySettings } from "./sidecar-latency.js";
+import { InspectorSession } from "./sidecar-inspector.js";
+import {
+  FRESH_FOOTPRINT_SETTINGS,
+  LATENCY_SETTINGS,
+  printLatency,
+  runLatency,
+  type LatencyResult,
+  type LatencySettings,
+} from "./sidecar-latency.js";
 import {
   PER_REQUEST_SETTINGS,
   printPerRequest,
@@ -23,6 +38,7 @@ export interface SidecarSuiteSettings {
   perRequest: PerRequestSettings;
   pipelined: PipelinedSettings;
   latency: LatencySettings;
+  freshFootprint: LatencySettings;
   backlog: BacklogSettings;
 }
 
@@ -50,6 +66,11 @@ export function sidecarSettings(quick: boolean): SidecarSuiteSettings {
       rounds: quick ? 1 : LATENCY_SETTINGS.rounds,
       durationMs: quick ? 1_500 : LATENCY_SETTINGS.durationMs,
       warmupMs: quick ? 500 : LATENCY_SETTINGS.warmupMs,
+    },
+    freshFootprint: {
+      ...FRESH_FOOTPRINT_SETTINGS,
+      durationMs: quick ? 1_500 : FRESH_FOOTPRINT_SETTINGS.durationMs,
+      warmupMs: quick ? 500 : FRESH_FOOTPRINT_SETTINGS.warmupMs,
     },
     backlog: {
       ...BACKLOG_SETTINGS,
@@ -84,23 +105,37 @@ export async function runSidecarSuite(settings: SidecarSuiteSettings): Promise<v
         `sidecar pid ${sidecar.pid} at ${sidecar.url}, http-raw pid ${httpRaw.pid}${flags.length > 0 ? " (sidecar under --cpu-prof)" : ""}`,
       );
       const idleRss = procSample(sidecar.pid).rssBytes;
-      // Latency and footprint first, on a sidecar that has only seen its warm-up: V8 keeps the heap it grows under
-      // the saturating figures that follow, which would inflate the RSS measured at 1k msg/s afterwards.
-      console.log(`\n[sidecar 1/4] latency and footprint at ${settings.latency.rate} msg/s`);
-      const latency = await runLatency(sidecar, url, admin, settings.latency);
-      console.log("\n[sidecar 2/4] one message per HTTP request vs http-raw");
+      console.log("\n[sidecar 1/5] one message per HTTP request vs http-raw");
       const perRequest = await runPerRequest(sidecar, httpRaw, admin, settings.perRequest);
-      console.log("\n[sidecar 3/4] batched / WebSocket at 64 in flight vs raw");
+      console.log("\n[sidecar 2/5] batched / WebSocket at 64 in flight vs raw");
       const pipelined = await runPipelined(sidecar, url, admin, settings.pipelined);
+      // Latency after the saturating figures: the sidecar is warm (JIT, pools), as a long-running one would be.
+      console.log(`\n[sidecar 3/5] latency and footprint at ${settings.latency.rate} msg/s`);
+      const latency = await runLatency(sidecar, url, settings.latency);
       const loadedRss = procSample(sidecar.pid).rssBytes;
       await httpRaw.stop();
       await sidecar.stop();
-      console.log("\n[sidecar 4/4] heap as the backlog grows (a fresh sidecar, under --inspect)");
-      const backlog = await runBacklog(url, compiled, settings.backlog);
+
+      // A fresh sidecar for the rest: its footprint at 1k msg/s without the heap V8 grew at saturation, then the
+      // backlog, with forced GCs over the inspector (--inspect only on this one).
+      const inspectPort = await freePort();
+      const fresh = await ChildServer.sidecar(url, [`--inspect=127.0.0.1:${inspectPort}`], compiled);
+      const inspector = await InspectorSession.connect(inspectPort);
+      let freshLatency: LatencyResult[];
+      let backlog: BacklogPoint[];
+      try {
+        console.log(`\n[sidecar 4/5] footprint at ${settings.latency.rate} msg/s on a fresh sidecar`);
+        freshLatency = await runLatency(fresh, url, settings.freshFootprint, false);
+        console.log("\n[sidecar 5/5] heap as the backlog grows");
+        backlog = await runBacklog(fresh, inspector, settings.backlog);
+      } finally {
+        await inspector.close();
+        await fresh.stop();
+      }
 
       printPerRequest(perRequest);
       printPipelined(pipelined);
-      printLatency(latency, settings.latency.rate, { idleRss, loadedRss });
+      printLatency(latency, freshLatency, settings.latency.rate, { idleRss, loadedRss });
       printBacklog(backlog);
     } finally {
       await httpRaw.stop();

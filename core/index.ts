@@ -1,3 +1,5 @@
+export * from "./config.js";
+export * from "./dead-letter.js";
 export * from "./envelope.js";
 export * from "./errors.js";
 export * from "./ids.js";

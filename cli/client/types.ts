@@ -105,18 +105,8 @@ export interface QueueStats {
   deadLettered: number;
 }
 
-export type DeadLetterReason =
-  "max-attempts" | "expired" | "rejected" | "unroutable" | "forbidden" | "too-large" | "invalid";
-
-export const DEAD_LETTER_REASONS: readonly DeadLetterReason[] = [
-  "max-attempts",
-  "expired",
-  "rejected",
-  "unroutable",
-  "forbidden",
-  "too-large",
-  "invalid",
-];
+export { DEAD_LETTER_REASONS, type DeadLetterReason } from "../../core/dead-letter.js";
+import type { DeadLetterReason } from "../../core/dead-letter.js";
 
 export interface AttemptRecord {
   attempt: number;

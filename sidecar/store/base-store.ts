@@ -1,5 +1,6 @@
 import { dedupeKeyOf, messagePriority, timeOf, type Message } from "../../core/envelope.js";
 import { BmnError, LeaseError, NotFoundError, TransactionError } from "../../core/errors.js";
+import { DEAD_LETTER_REASONS, isDeadLetterReason } from "../../core/dead-letter.js";
 import type { MessageId, TransactionId } from "../../core/ids.js";
 import type { AgentName, Topic } from "../../core/names.js";
 import { topicMatches } from "../../core/topic-match.js";
@@ -373,8 +374,8 @@ export abstract class BaseStore implements MessageStore {
 
   private checkDeadLetterFilter(filter: DeadLetterFilter): DeadLetterFilter {
     const limit = toCount(filter.limit, "limit", 1);
-    if (filter.reason !== undefined && !DEAD_LETTER_REASON_SET.has(filter.reason)) {
-      throw new ValidationError(`reason must be one of ${[...DEAD_LETTER_REASON_SET].join(", ")}`, {
+    if (filter.reason !== undefined && !isDeadLetterReason(filter.reason)) {
+      throw new ValidationError(`reason must be one of ${DEAD_LETTER_REASONS.join(", ")}`, {
         code: "INVALID_ARGUMENT",
         field: "reason",
       });
@@ -546,16 +547,6 @@ export abstract class BaseStore implements MessageStore {
     await this.closeBackend();
   }
 }
-
-const DEAD_LETTER_REASON_SET = new Set<string>([
-  "max-attempts",
-  "expired",
-  "rejected",
-  "unroutable",
-  "forbidden",
-  "too-large",
-  "invalid",
-]);
 
 /** Stored messages were validated when they were accepted; re-validating each delivery would only cost time. */
 function storedMessage(json: string): Message {

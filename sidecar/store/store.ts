@@ -150,16 +150,8 @@ export interface Subscription {
   pattern: TopicPattern;
 }
 
-export const DEAD_LETTER_REASONS = [
-  "max-attempts",
-  "expired",
-  "rejected",
-  "unroutable",
-  "forbidden",
-  "too-large",
-  "invalid",
-] as const;
-export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
+export { DEAD_LETTER_REASONS, type DeadLetterReason } from "../../core/dead-letter.js";
+import type { DeadLetterReason } from "../../core/dead-letter.js";
 
 export interface AttemptRecord {
   attempt: number;
