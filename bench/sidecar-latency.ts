@@ -21,6 +21,14 @@ export const LATENCY_SETTINGS: LatencySettings = {
   rounds: 2,
 };
 
+/** The footprint-only pass on a fresh sidecar: one longer run per receiver, with a longer warm-up. */
+export const FRESH_FOOTPRINT_SETTINGS: LatencySettings = {
+  rate: 1_000,
+  durationMs: 6_000,
+  warmupMs: 2_000,
+  rounds: 1,
+};
+
 export const LATENCY_TARGET = { p50Ms: 0.5, p99Ms: 2 };
 export const FOOTPRINT_TARGET = { vcpu: 0.25, rssBytes: 100 * 1024 * 1024 };
 
@@ -167,7 +175,7 @@ const MB = 1024 * 1024;
 export interface RssNotes {
   /** RSS of the main sidecar right after it became ready. */
   idleRss: number;
-  /** Its RSS after figures 1 and 2. */
+  /** Its RSS after figures 1 to 3. */
   loadedRss: number;
 }
 
@@ -223,6 +231,6 @@ export function printLatency(
   );
   console.log(
     `main sidecar RSS: ${fixed(rss.idleRss / MB, 1)} MB idle right after start, ${fixed(rss.loadedRss / MB, 1)} MB ` +
-      "after figures 1 and 2 (V8 keeps the heap it grew at saturation); the fresh sidecar only ever ran at this rate",
+      "after figures 1-3; the fresh sidecar had seen nothing but this rate",
   );
 }

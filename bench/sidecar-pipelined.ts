@@ -185,6 +185,8 @@ export function printPipelined(results: PipelinedResult[]): void {
       "server µs/msg",
       "redis µs/msg",
       "load-gen µs/msg",
+      "server writes/msg",
+      "server B written/msg",
       "target",
     ],
     results.map((result) => {

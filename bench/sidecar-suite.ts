@@ -116,7 +116,7 @@ export async function runSidecarSuite(settings: SidecarSuiteSettings): Promise<v
       await httpRaw.stop();
       await sidecar.stop();
 
-      // A fresh sidecar for the rest: its footprint at 1k msg/s without the heap V8 grew at saturation, then the
+      // A fresh sidecar for the rest: its footprint at 1k msg/s with no saturating run in its history, then the
       // backlog, with forced GCs over the inspector (--inspect only on this one).
       const inspectPort = await freePort();
       const fresh = await ChildServer.sidecar(url, [`--inspect=127.0.0.1:${inspectPort}`], compiled);

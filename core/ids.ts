@@ -22,6 +22,21 @@ export type TransactionId = z.infer<typeof transactionIdSchema>;
 let lastMillis = 0;
 let sequence = 0;
 
+/** Random bytes are drawn in bulk: one crypto call per 256 ids instead of two per id. */
+const POOL_SIZE = 16 * 256;
+let pool = randomBytes(POOL_SIZE);
+let poolOffset = 0;
+
+function random16(): Buffer {
+  if (poolOffset + 16 > POOL_SIZE) {
+    pool = randomBytes(POOL_SIZE);
+    poolOffset = 0;
+  }
+  const bytes = Buffer.from(pool.subarray(poolOffset, poolOffset + 16));
+  poolOffset += 16;
+  return bytes;
+}
+
 /**
  * RFC 9562 UUIDv7: 48-bit Unix milliseconds, then 12 bits of a per-millisecond counter (so ids made in
  * one process sort in creation order even within a millisecond), then 62 random bits.
@@ -29,7 +44,7 @@ let sequence = 0;
 export function uuidv7(now: number = Date.now()): string {
   if (now > lastMillis) {
     lastMillis = now;
-    sequence = randomBytes(1)[0] ?? 0; // random start keeps separate processes from colliding on the counter
+    sequence = (random16()[0] ?? 0) & 0xff; // random start keeps separate processes from colliding on the counter
   } else {
     sequence++;
     if (sequence > 0xfff) {
@@ -37,7 +52,7 @@ export function uuidv7(now: number = Date.now()): string {
       sequence = 0;
     }
   }
-  const bytes = randomBytes(16);
+  const bytes = random16();
   const millis = lastMillis;
   bytes[0] = Math.floor(millis / 2 ** 40) & 0xff;
   bytes[1] = Math.floor(millis / 2 ** 32) & 0xff;
