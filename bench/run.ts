@@ -18,6 +18,8 @@ import { runSidecarSuite, sidecarSettings } from "./sidecar-suite.js";
 const quick = process.argv.includes("--quick");
 // `--sidecar` runs only the sidecar suite (bench/sidecar-suite.ts); without it both suites run.
 const sidecarOnly = process.argv.includes("--sidecar");
+// `--store` runs only the store suite.
+const storeOnly = process.argv.includes("--store");
 const scale = (count: number): number => (quick ? Math.ceil(count / 10) : count);
 const throughputSettings: ThroughputSettings = {
   ...THROUGHPUT_SETTINGS,
@@ -46,8 +48,10 @@ async function main(): Promise<void> {
   const begin = performance.now();
   console.log(machine());
   if (!sidecarOnly) await storeSuite();
-  console.log("\n== sidecar end to end on Redis");
-  await runSidecarSuite(sidecarSettings(quick));
+  if (!storeOnly) {
+    console.log("\n== sidecar end to end on Redis");
+    await runSidecarSuite(sidecarSettings(quick));
+  }
   console.log(`\ntotal ${((performance.now() - begin) / 1000).toFixed(0)} s`);
 }
 
