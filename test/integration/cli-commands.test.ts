@@ -11,7 +11,7 @@ import { loadConfig } from "../../sidecar/config/load-config.js";
 import { startSidecar, type RunningSidecar } from "../../sidecar/start-sidecar.js";
 import { InMemoryStore } from "../../sidecar/store/memory/memory-store.js";
 import { freePort } from "../harness/free-port.js";
-import { useSidecar } from "./sidecar/sidecar-fixture.js";
+import { BACKENDS, useSidecar } from "./sidecar/sidecar-fixture.js";
 
 const BIN = fileURLToPath(new URL("../../cli/bin/bmn.js", import.meta.url));
 const RUN_TIMEOUT_MS = 30_000;
@@ -94,8 +94,8 @@ function failure(run: Run, exitCode = 1): string {
   return errorLines[0] ?? "";
 }
 
-describe("the bmn CLI against a real sidecar", () => {
-  const fixture = useSidecar("memory", { backoffBaseMs: 10, backoffMaxMs: 20, maxAttempts: 2 });
+describe.each(BACKENDS)("the bmn CLI against a real sidecar (%s)", (backend) => {
+  const fixture = useSidecar(backend, { backoffBaseMs: 10, backoffMaxMs: 20, maxAttempts: 2 });
   const env = (): Record<string, string> => ({ BMN_URL: fixture.url });
   const client = (agent?: string): BmnClient =>
     new BmnClient({ url: fixture.url, ...(agent === undefined ? {} : { agent }) });
@@ -373,7 +373,9 @@ describe("the bmn CLI against a real sidecar", () => {
     const run = await bmn(["health", "--verbose"], { env: env() });
     expect(run.code).toBe(0);
     expect(run.stdout).toBe(
-      `ok: the sidecar at ${fixture.url} is ready (domain local, store memory (not durable: messages die with the process), version 0.1.0)\n`,
+      backend === "memory"
+        ? `ok: the sidecar at ${fixture.url} is ready (domain local, store memory (not durable: messages die with the process), version 0.1.0)\n`
+        : `ok: the sidecar at ${fixture.url} is ready (domain local, store redis, version 0.1.0)\n`,
     );
     expect(lines(run.stderr)).toEqual(
       expect.arrayContaining([
