@@ -1,0 +1,7 @@
+import { initialSchema } from "./001-initial.js";
+import type { Migration } from "./migration.js";
+
+/** Every migration, in order. Append new ones; never edit or remove a released one. */
+export const MIGRATIONS: readonly Migration[] = [initialSchema];
+
+export type { Migration, MigrationContext } from "./migration.js";
