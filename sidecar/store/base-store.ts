@@ -179,6 +179,7 @@ export abstract class BaseStore implements MessageStore {
       for (;;) {
         // An aborted receive takes no lease: its caller is gone and would never settle it.
         if (aborted()) return [];
+        const leasedFrom = Date.now();
         const batch = await this.leaseMessages(queue, max, leaseMs);
         this.traceLease(queue, batch, options.actor);
         const localNow = Date.now();
@@ -186,8 +187,8 @@ export abstract class BaseStore implements MessageStore {
           return batch.deliveries.map((leased) => ({
             leaseId: formatLeaseId({ agent: queue, id: leased.id, token: leased.token }),
             attempt: leased.attempt,
-            // Report lease expiry on this process's clock, whatever clock the backend keeps.
-            leaseExpiresAt: localNow + (leased.leaseExpiresAt - batch.now),
+            // On this process's clock from before the call, so the reported end errs early, never late.
+            leaseExpiresAt: leasedFrom + (leased.leaseExpiresAt - batch.now),
             agent: queue,
             message: storedMessage(leased.json),
           }));

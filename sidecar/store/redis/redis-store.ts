@@ -335,6 +335,8 @@ export class RedisStore extends BaseStore {
   }
 
   protected async nackLease(lease: LeaseRef, request: NackRequest): Promise<NackOutcome> {
+    // Times are reported on this process's clock from before the call: never later than the server's due time.
+    const before = Date.now();
     const reply = await this.call(
       () =>
         this.scripts.run("nack-12", this.queueKeys(lease.agent), [
@@ -354,20 +356,21 @@ export class RedisStore extends BaseStore {
     const [outcome, attempt, detail, now] = reply as [string, unknown, string, unknown];
     if (outcome === "dead-lettered")
       return { outcome, attempt: Number(attempt), reason: detail as DeadLetterReason };
-    // Report redelivery on this process's clock.
     return {
       outcome: "retry",
       attempt: Number(attempt),
-      redeliverAt: Date.now() + (Number(detail) - Number(now)),
+      redeliverAt: before + (Number(detail) - Number(now)),
     };
   }
 
   protected async extendLeaseUntil(lease: LeaseRef, leaseMs: number): Promise<number> {
+    // A lease's end as seen here errs early, never late.
+    const before = Date.now();
     await this.call(
       () => this.scripts.run("extend-12", this.queueKeys(lease.agent), [lease.id, lease.token, leaseMs]),
       lease,
     );
-    return Date.now() + leaseMs;
+    return before + leaseMs;
   }
 
   protected watch(agent: AgentName): Promise<Waiter> {

@@ -21,6 +21,7 @@ import type {
   TraceEvent,
 } from "../store.js";
 import type { Waiter } from "../wakeup-hub.js";
+import { SqlAnalytics } from "./analytics/sql-analytics.js";
 import { migrate } from "./migrate.js";
 import { NOW_MS, SqlClient, type Row, type SqlParam } from "./sql-client.js";
 import {
@@ -87,6 +88,7 @@ export class TiDBStore extends BaseStore {
   private traceFlush: Promise<void> | undefined;
   private traceOrd = 0;
   private readonly traceTag = randomInt(0, 2 ** 20) * 2 ** 32;
+  private analyticsLayer: SqlAnalytics | undefined;
 
   private constructor(
     readonly client: SqlClient,
@@ -127,6 +129,12 @@ export class TiDBStore extends BaseStore {
 
   get dialect(): SqlClient["dialect"] {
     return this.client.dialect;
+  }
+
+  /** The read-only named queries over this store's tables (see docs/sql-store.md, "Analytics"). */
+  analytics(): SqlAnalytics {
+    this.analyticsLayer ??= new SqlAnalytics(this.client, this.tables, () => this.settledTrace());
+    return this.analyticsLayer;
   }
 
   // ---- writes --------------------------------------------------------------------------------------------
@@ -196,6 +204,8 @@ export class TiDBStore extends BaseStore {
 
   protected async nackLease(lease: LeaseRef, request: NackRequest): Promise<NackOutcome> {
     if (!isIssuableToken(lease.token)) throw new LeaseError("LEASE_NOT_FOUND", formatLeaseId(lease));
+    // Times are reported on this process's clock from before the call: never later than the server's.
+    const before = Date.now();
     const outcome = await this.client.transaction((tx) => nackInTransaction(tx, this.ctx, lease, request));
     if (outcome.outcome === "dead-lettered") {
       const result: NackOutcome = { outcome: "dead-lettered", attempt: outcome.attempt };
@@ -204,11 +214,12 @@ export class TiDBStore extends BaseStore {
     }
     // Wakes waiting receivers either to take it now or to re-arm their timer for the new due time.
     this.watcher.notify(lease.agent);
-    return { outcome: "retry", attempt: outcome.attempt, redeliverAt: Date.now() + outcome.delayMs };
+    return { outcome: "retry", attempt: outcome.attempt, redeliverAt: before + outcome.delayMs };
   }
 
   protected async extendLeaseUntil(lease: LeaseRef, leaseMs: number): Promise<number> {
     if (!isIssuableToken(lease.token)) throw new LeaseError("LEASE_NOT_FOUND", formatLeaseId(lease));
+    const before = Date.now();
     const result = await this.client.run(
       `UPDATE ${this.tables.messages} SET due_at = ${NOW_MS} + ?
         WHERE queue = ? AND id = ? AND state = 'leased' AND token = CAST(? AS SIGNED) AND due_at > ${NOW_MS}`,
@@ -220,7 +231,7 @@ export class TiDBStore extends BaseStore {
         formatLeaseId(lease),
       );
     }
-    return Date.now() + leaseMs;
+    return before + leaseMs;
   }
 
   protected watch(agent: AgentName): Promise<Waiter> {
@@ -407,11 +418,15 @@ export class TiDBStore extends BaseStore {
       event.correlationId ?? null,
       expiresAt,
       JSON.stringify(event),
+      // Extracted for the analytics (migration 2); the columns are sized for them.
+      event.kind.slice(0, 16),
+      event.agent ?? null,
+      event.actor.slice(0, 255),
     ]);
     for (const chunk of pow2Chunks(rows)) {
       await this.client.run(
-        `INSERT INTO ${this.tables.trace} (message_id, at_ms, ord, correlation_id, expires_at, body)
-          VALUES ${tuples(chunk.length, 6)}`,
+        `INSERT INTO ${this.tables.trace} (message_id, at_ms, ord, correlation_id, expires_at, body, kind, agent, actor)
+          VALUES ${tuples(chunk.length, 9)}`,
         chunk.flat(),
       );
     }
