@@ -13,6 +13,7 @@ import {
 } from "./store-throughput.js";
 import { printTimeBreakdown } from "./time-breakdown.js";
 import { runSidecarSuite, sidecarSettings } from "./sidecar-suite.js";
+import { runSqlSuite, sqlSuiteSettings } from "./sql-suite.js";
 
 // `--quick` runs a tenth of the work: a smoke test of the harness, not figures to quote.
 const quick = process.argv.includes("--quick");
@@ -20,6 +21,8 @@ const quick = process.argv.includes("--quick");
 const sidecarOnly = process.argv.includes("--sidecar");
 // `--store` runs only the store suite.
 const storeOnly = process.argv.includes("--store");
+// `--sql` runs only the SQL store suite (bench/sql-suite.ts: TiDBStore on MariaDB vs RedisStore).
+const sqlOnly = process.argv.includes("--sql");
 const scale = (count: number): number => (quick ? Math.ceil(count / 10) : count);
 const throughputSettings: ThroughputSettings = {
   ...THROUGHPUT_SETTINGS,
@@ -47,8 +50,12 @@ function machine(): string {
 async function main(): Promise<void> {
   const begin = performance.now();
   console.log(machine());
-  if (!sidecarOnly) await storeSuite();
-  if (!storeOnly) {
+  if (!sidecarOnly && !sqlOnly) await storeSuite();
+  if (!sidecarOnly && !storeOnly) {
+    console.log("\n== SQL store (TiDBStore on MariaDB) vs Redis store");
+    await runSqlSuite(sqlSuiteSettings(quick));
+  }
+  if (!storeOnly && !sqlOnly) {
     console.log("\n== sidecar end to end on Redis");
     await runSidecarSuite(sidecarSettings(quick));
   }

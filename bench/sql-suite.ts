@@ -1,0 +1,159 @@
+import { execFileSync } from "node:child_process";
+import { performance } from "node:perf_hooks";
+import { createConnection, type Connection } from "mysql2/promise";
+import { TiDBStore } from "../sidecar/store/sql/tidb-store.js";
+import { startMariaDb } from "../test/harness/mariadb-server.js";
+import { withPrivateRedis } from "./private-redis.js";
+import { printSqlBatch, runSqlBatch, type SqlBatchSettings } from "./sql-batch.js";
+import {
+  printSqlLatency,
+  runSqlLatency,
+  type SqlLatencyCase,
+  type SqlLatencySettings,
+} from "./sql-latency.js";
+import { freshTablePrefix, SqlQueue } from "./sql-queue.js";
+import { printSqlThroughput, runSqlThroughput, type SqlSide } from "./sql-throughput.js";
+import { StoreQueue } from "./store-queue.js";
+import type { Level } from "./store-throughput.js";
+
+/**
+ * TiDBStore measured on MariaDB 10.11 (no TiDB server was available): every SQL figure is the TiDB store's SQL
+ * code on MariaDB, never TiDB itself.
+ */
+export const SQL_LABEL = "MariaDB (TiDB's SQL store code)";
+
+export interface SqlSuiteSettings {
+  levels: Level[];
+  rounds: number;
+  batch: SqlBatchSettings;
+  latency: SqlLatencySettings;
+}
+
+export const SQL_SUITE_SETTINGS: SqlSuiteSettings = {
+  levels: [
+    { concurrency: 1, messages: 600, warmup: 150 },
+    { concurrency: 16, messages: 2_400, warmup: 400 },
+  ],
+  rounds: 3,
+  batch: { size: 100, batches: 10, rounds: 3 },
+  latency: { rate: 200, durationMs: 5_000 },
+};
+
+/** `--quick`: a tenth of the messages (and 1 s of latency load); checks the harness, not figures to quote. */
+export function sqlSuiteSettings(quick: boolean): SqlSuiteSettings {
+  if (!quick) return SQL_SUITE_SETTINGS;
+  const tenth = (count: number): number => Math.ceil(count / 10);
+  return {
+    levels: SQL_SUITE_SETTINGS.levels.map((level) => ({
+      ...level,
+      messages: tenth(level.messages),
+      warmup: tenth(level.warmup),
+    })),
+    rounds: 2,
+    batch: { ...SQL_SUITE_SETTINGS.batch, batches: 2, rounds: 2 },
+    latency: { ...SQL_SUITE_SETTINGS.latency, durationMs: 1_000 },
+  };
+}
+
+/** Redis store vs TiDBStore on a private MariaDB, both on loopback servers of their own. */
+export async function runSqlSuite(settings: SqlSuiteSettings = SQL_SUITE_SETTINGS): Promise<void> {
+  const begin = performance.now();
+  console.log(`mariadb: ${execFileSync("mariadbd", ["--version"], { encoding: "utf8" }).trim()}`);
+  console.log(`SQL figures are ${SQL_LABEL}; TiDB itself is not measured.`);
+  // Durable as in production (redo log flushed at every commit); sides switch it per case where noted.
+  const mariadb = await startMariaDb({ durable: true });
+  let admin: Connection | undefined;
+  try {
+    admin = await createConnection({ host: mariadb.host, port: mariadb.port, user: "root" });
+    admin.on("error", () => undefined);
+    const sqlAdmin = admin;
+    const flushAtCommit = async (value: 1 | 2): Promise<void> => {
+      await sqlAdmin.query(`SET GLOBAL innodb_flush_log_at_trx_commit = ${value}`);
+    };
+    const sqlStore = (tablePrefix = freshTablePrefix()): Promise<TiDBStore> =>
+      TiDBStore.connect(mariadb.url, { tablePrefix, policy: { traceRetentionMs: 0 } });
+
+    await withPrivateRedis(async (redisUrl, redisAdmin) => {
+      const flushRedis = async (): Promise<void> => {
+        await redisAdmin.flushall("SYNC");
+      };
+
+      console.log("\n[1/3] SQL store throughput vs Redis store");
+      const sides: SqlSide[] = [
+        {
+          label: "redis store",
+          peer: true,
+          prepare: flushRedis,
+          connect: () => StoreQueue.connect(redisUrl, false),
+        },
+        {
+          label: "sql store, flush at commit",
+          peer: false,
+          prepare: () => flushAtCommit(1),
+          connect: () => SqlQueue.connect(mariadb.url, "sql store, flush at commit"),
+        },
+        {
+          label: "sql store, flush ~1/s",
+          peer: false,
+          prepare: () => flushAtCommit(2),
+          connect: () => SqlQueue.connect(mariadb.url, "sql store, flush ~1/s"),
+        },
+      ];
+      const throughput = await runSqlThroughput(sides, settings.levels, settings.rounds);
+
+      console.log("\n[2/3] SQL store batched inserts (flush at commit)");
+      await flushAtCommit(1);
+      const batch = await runSqlBatch(() => sqlStore(), settings.batch);
+
+      console.log("\n[3/3] send → receive latency under a long-polling receiver");
+      const cases: SqlLatencyCase[] = [
+        {
+          label: "redis store, one store",
+          sql: false,
+          prepare: flushRedis,
+          connect: async () => {
+            const store = (await StoreQueue.connect(redisUrl, false)).store;
+            return { sender: store, receiver: store };
+          },
+        },
+        {
+          label: "sql store, one store",
+          sql: true,
+          prepare: () => flushAtCommit(1),
+          connect: async () => {
+            const store = await sqlStore();
+            return { sender: store, receiver: store };
+          },
+        },
+        {
+          label: "redis store, two stores",
+          sql: false,
+          prepare: flushRedis,
+          connect: async () => ({
+            sender: (await StoreQueue.connect(redisUrl, false)).store,
+            receiver: (await StoreQueue.connect(redisUrl, false)).store,
+          }),
+        },
+        {
+          label: "sql store, two stores",
+          sql: true,
+          prepare: () => flushAtCommit(1),
+          connect: async () => {
+            const prefix = freshTablePrefix();
+            return { sender: await sqlStore(prefix), receiver: await sqlStore(prefix) };
+          },
+        },
+      ];
+      const latency = await runSqlLatency(cases, settings.latency);
+
+      console.log(`\nAll "sql store" rows: ${SQL_LABEL}. TiDB targets are untested on TiDB.`);
+      printSqlThroughput(throughput);
+      printSqlBatch(batch);
+      printSqlLatency(latency, settings.latency);
+    });
+  } finally {
+    admin?.destroy();
+    await mariadb.cleanup();
+  }
+  console.log(`\nSQL suite: ${((performance.now() - begin) / 1000).toFixed(0)} s`);
+}
