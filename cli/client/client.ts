@@ -4,6 +4,8 @@ import { MessageStream, type MessagesOptions } from "./message-stream.js";
 import { Transaction } from "./transaction.js";
 import { TypedClient, type Schemas } from "./typed.js";
 import type {
+  AnalyticsAnswer,
+  AnalyticsParams,
   AgentRecord,
   DeadLetter,
   DeadLetterFilter,
@@ -286,6 +288,16 @@ export class BmnClient {
 
   async stats(agent?: string): Promise<QueueStats> {
     return this.http.call<QueueStats>("GET", `/v1/agents${path(this.agentName(agent))}/stats`);
+  }
+
+  /**
+   * A named read-only analytics query of the sidecar's SQL store (`GET /v1/stats/:query`): throughput, latency,
+   * deadLetters, topTalkers or stuckLeases. Needs a sidecar on the tidb store.
+   */
+  async analytics(query: string, params: AnalyticsParams = {}): Promise<AnalyticsAnswer> {
+    return this.http.call<AnalyticsAnswer>("GET", `/v1/stats${path(query)}`, {
+      query: { ...params },
+    });
   }
 
   async queues(): Promise<QueueStats[]> {

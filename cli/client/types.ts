@@ -178,3 +178,26 @@ export interface HttpEvent {
   requestBytes?: number;
   error?: string;
 }
+
+/** Parameters of an analytics query (`GET /v1/stats/:query`); times are epoch ms or ISO 8601 date-times. */
+export interface AnalyticsParams {
+  from?: number | string | undefined;
+  to?: number | string | undefined;
+  /** Bucket size in minutes: 1, 5, 15, 60 or 1440. */
+  bucket?: number | undefined;
+  agent?: string | undefined;
+  reason?: string | undefined;
+  /** At most this many rows (1-1000, default 100). */
+  limit?: number | undefined;
+  /** stuckLeases: leases held longer than this many seconds (default 300). */
+  olderThan?: number | undefined;
+}
+
+/** The answer of an analytics query: one object per row, columns depending on the query. */
+export interface AnalyticsAnswer {
+  query: string;
+  domain: string;
+  rows: Record<string, string | number | boolean | null>[];
+  /** latency only: more samples matched than the sidecar reads; narrow the window. */
+  truncated?: boolean;
+}

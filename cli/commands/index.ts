@@ -13,6 +13,7 @@ import { registerRegister } from "./register.js";
 import { registerRequest } from "./request.js";
 import { registerSend } from "./send.js";
 import { registerStart } from "./start.js";
+import { registerStats } from "./stats.js";
 import { registerStatus } from "./status.js";
 import { registerSubscribe } from "./subscribe.js";
 import { registerTrace } from "./trace.js";
@@ -50,6 +51,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerQueues,
   registerDlq,
   registerTrace,
+  registerStats,
 ];
 
 export function registerCommands(program: Command, env: CommandEnv): Command {

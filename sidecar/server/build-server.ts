@@ -17,6 +17,7 @@ import { dlqRoutes } from "./routes/dlq-routes.js";
 import { healthRoutes } from "./routes/health-routes.js";
 import { messageRoutes } from "./routes/message-routes.js";
 import { registryRoutes } from "./routes/registry-routes.js";
+import { statsRoutes } from "./routes/stats-routes.js";
 import { streamRoutes } from "./routes/stream-routes.js";
 import { traceRoutes } from "./routes/trace-routes.js";
 import { transactionRoutes } from "./routes/transaction-routes.js";
@@ -140,6 +141,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     transactionRoutes,
     dlqRoutes,
     traceRoutes,
+    statsRoutes,
   ]) {
     await app.register(routes(context));
   }

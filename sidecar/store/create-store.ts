@@ -2,6 +2,7 @@ import type { SidecarConfig } from "../../core/config.js";
 import { BmnError } from "../../core/errors.js";
 import { InMemoryStore } from "./memory/memory-store.js";
 import { RedisStore } from "./redis/redis-store.js";
+import { TiDBStore } from "./sql/tidb-store.js";
 import type { MessageStore } from "./store.js";
 
 /** Opens the store the config names; swapping backends is a config change, never a code change. */
@@ -26,9 +27,16 @@ export async function createStore(config: SidecarConfig, actor: string): Promise
       }
       return RedisStore.connect({ url: redis.url ?? "redis://127.0.0.1:6379" }, options);
     }
-    case "tidb":
-      throw new BmnError("INVALID_ARGUMENT", "store type tidb is not available yet; use memory or redis", {
-        field: "store.type",
-      });
+    case "tidb": {
+      const url = config.store.tidb?.url;
+      if (url === undefined) {
+        throw new BmnError(
+          "INVALID_ARGUMENT",
+          "store type tidb needs store.tidb.url (or BMN_TIDB_URL), e.g. mysql://user:password@host:4000/bmn",
+          { field: "store.tidb.url" },
+        );
+      }
+      return TiDBStore.connect(url, common);
+    }
   }
 }

@@ -1,7 +1,8 @@
 import { initialSchema } from "./001-initial.js";
+import { analyticsSchema } from "./002-analytics.js";
 import type { Migration } from "./migration.js";
 
 /** Every migration, in order. Append new ones; never edit or remove a released one. */
-export const MIGRATIONS: readonly Migration[] = [initialSchema];
+export const MIGRATIONS: readonly Migration[] = [initialSchema, analyticsSchema];
 
 export type { Migration, MigrationContext } from "./migration.js";

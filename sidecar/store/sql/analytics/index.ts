@@ -1,0 +1,2 @@
+export * from "./analytics-params.js";
+export * from "./sql-analytics.js";
