@@ -125,18 +125,18 @@ describe("sql store faults (MariaDB)", () => {
     });
   });
 
-  it("16 competing consumers on 4 stores share 2 000 messages: each delivered once within its lease, none lost", async () => {
+  it("16 competing consumers on 4 stores share 10 000 messages: each delivered once within its lease, none lost", async () => {
     const prefix = uniquePrefix();
     const producer = await open(shared.url, { tablePrefix: prefix });
     const stores = [
       producer,
       ...(await Promise.all([1, 2, 3].map(() => open(shared.url, { tablePrefix: prefix, poolSize: 6 })))),
     ];
-    const total = 2_000;
+    const total = 10_000;
     const seen = new Map<string, string[]>();
     const attempts: number[] = [];
     let acked = 0;
-    const deadline = Date.now() + 45_000;
+    const deadline = Date.now() + 100_000;
 
     const consume = async (store: TiDBStore, name: string): Promise<void> => {
       while (acked < total && Date.now() < deadline) {
