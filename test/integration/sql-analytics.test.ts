@@ -305,6 +305,7 @@ describe("stats over HTTP and the CLI", () => {
   beforeAll(async () => {
     sidecar = await startSidecar(
       loadConfig({ port: 0, domain: "stats", store: { type: "tidb", tidb: { url: server.url } } }, {}),
+      { logger: false },
     );
     client = new BmnClient({ url: sidecar.url });
     for (let i = 0; i < 4; i++) await client.send({ to: "bob", from: "alice", type: "t.x", data: { i } });
