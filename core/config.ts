@@ -8,6 +8,7 @@ const port = z
   .min(0, { error: "must be a whole number from 0 to 65535" })
   .max(65_535, { error: "must be a whole number from 0 to 65535" });
 const positiveMs = z.number().int().min(1);
+const mysqlUrl = z.string().regex(/^mysql:\/\//, { error: "must be a mysql:// URL" });
 
 /** Delivery defaults of a domain; every field optional here, the store fills the rest. */
 export const deliveryConfigSchema = z
@@ -42,7 +43,11 @@ export const storeConfigSchema = z
       .strict()
       .optional(),
     tidb: z
-      .object({ url: z.string().regex(/^mysql:\/\//, { error: "must be a mysql:// URL" }) })
+      .object({
+        url: mysqlUrl.optional(),
+        /** Several endpoints of one database (TiDB servers of one cluster); takes precedence over `url`. */
+        urls: z.array(mysqlUrl).min(1, { error: "must list at least one mysql:// URL" }).optional(),
+      })
       .strict()
       .optional(),
   })

@@ -23,7 +23,15 @@ const ENV_KEYS: Record<string, { path: string[]; parse: (value: string) => unkno
     path: ["store", "redis", "cluster"],
     parse: (value) => value.split(",").map((node) => node.trim()),
   },
-  BMN_TIDB_URL: { path: ["store", "tidb", "url"], parse: String },
+  /** One URL or several, comma-separated: endpoints of one database (commas inside a URL as %2C). */
+  BMN_TIDB_URL: {
+    path: ["store", "tidb", "urls"],
+    parse: (value) =>
+      value
+        .split(",")
+        .map((url) => url.trim())
+        .filter((url) => url !== ""),
+  },
   BMN_LOG_LEVEL: { path: ["logLevel"], parse: String },
   BMN_MAX_MESSAGE_BYTES: { path: ["limits", "maxMessageBytes"], parse: toNumber },
   BMN_OTEL_ENDPOINT: { path: ["otel", "endpoint"], parse: String },

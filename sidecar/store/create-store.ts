@@ -28,15 +28,16 @@ export async function createStore(config: SidecarConfig, actor: string): Promise
       return RedisStore.connect({ url: redis.url ?? "redis://127.0.0.1:6379" }, options);
     }
     case "tidb": {
-      const url = config.store.tidb?.url;
-      if (url === undefined) {
+      const tidb = config.store.tidb ?? {};
+      const urls = tidb.urls ?? (tidb.url === undefined ? [] : [tidb.url]);
+      if (urls.length === 0) {
         throw new BmnError(
           "INVALID_ARGUMENT",
-          "store type tidb needs store.tidb.url (or BMN_TIDB_URL), e.g. mysql://user:password@host:4000/bmn",
+          "store type tidb needs store.tidb.url or store.tidb.urls (or BMN_TIDB_URL), e.g. mysql://user:password@host:4000/bmn",
           { field: "store.tidb.url" },
         );
       }
-      return TiDBStore.connect(url, common);
+      return TiDBStore.connect(urls, common);
     }
   }
 }

@@ -1,6 +1,6 @@
 import { BmnError, StoreUnavailableError } from "../../../core/errors.js";
 import { MIGRATIONS, type Migration, type MigrationContext } from "./migrations/index.js";
-import { NOW_MS, type SqlClient, type SqlSession } from "./sql-client.js";
+import { NOW_MS, type SqlRunner, type SqlSession } from "./sql-client.js";
 import { MIGRATIONS_TABLE, type SqlTables } from "./sql-tables.js";
 
 /** The schema version this code writes and reads. */
@@ -38,7 +38,7 @@ export interface MigrationReport {
  * migrate once; the others wait and then find nothing to do. Refuses a schema newer than the code.
  */
 export async function migrate(
-  client: SqlClient,
+  client: SqlRunner,
   tables: SqlTables,
   migrations: readonly Migration[] = MIGRATIONS,
 ): Promise<MigrationReport> {

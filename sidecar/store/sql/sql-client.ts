@@ -7,7 +7,14 @@ import {
   type ResultSetHeader,
 } from "mysql2/promise";
 import { BmnError, TransactionError } from "../../../core/errors.js";
-import { errnoOf, isConnectionError, isRetryable, toStoreError } from "./sql-errors.js";
+import {
+  errnoOf,
+  isConnectionError,
+  isRetryable,
+  markNotSent,
+  markOutcomeUnknown,
+  toStoreError,
+} from "./sql-errors.js";
 
 export type SqlDialect = "mariadb" | "tidb";
 export type SqlParam = string | number | null;
@@ -32,6 +39,20 @@ export interface SqlSession {
   rows(sql: string, params?: readonly SqlParam[]): Promise<Row[]>;
   run(sql: string, params?: readonly SqlParam[]): Promise<ResultSetHeader>;
 }
+
+/** What the store runs its statements through: one `SqlClient`, or an `EndpointPool` of several. */
+export type SqlRunner = Pick<
+  SqlClient,
+  | "dialect"
+  | "serverVersion"
+  | "lockClause"
+  | "rows"
+  | "run"
+  | "withConnection"
+  | "transaction"
+  | "withDedicatedSession"
+  | "close"
+>;
 
 /** Per-connection prepared statements kept by mysql2; MariaDB caps them server-wide (max_prepared_stmt_count). */
 const PREPARED_PER_CONNECTION = 128;
@@ -148,13 +169,17 @@ export class SqlClient {
     for (let attempt = 1; ; attempt++) {
       const connection = await this.acquire();
       let healthy = true;
+      let committing = false;
       try {
         await this.plain(connection, this.dialect === "tidb" ? this.tidbBegin() : "START TRANSACTION");
         const result = await work(this.session(connection));
+        committing = true;
         await this.plain(connection, "COMMIT");
         return result;
       } catch (error) {
         healthy = !isConnectionError(error);
+        // A COMMIT without an answer may or may not have been applied: never run again, anywhere.
+        if (committing && !healthy) throw markOutcomeUnknown(toStoreError(error));
         if (healthy) healthy = await this.rollback(connection);
         if (!isRetryable(error)) throw toStoreError(error);
         if (attempt >= this.options.maxTxAttempts) {
@@ -187,7 +212,7 @@ export class SqlClient {
         charset: "utf8mb4_bin",
       });
     } catch (error) {
-      throw toStoreError(error);
+      throw markNotSent(toStoreError(error));
     }
     connection.on("error", () => undefined);
     try {
@@ -213,7 +238,7 @@ export class SqlClient {
     try {
       connection = await this.pool.getConnection();
     } catch (error) {
-      throw toStoreError(error);
+      throw markNotSent(toStoreError(error));
     }
     if (this.initialized.has(connection.connection)) return connection;
     try {
@@ -221,8 +246,9 @@ export class SqlClient {
       this.initialized.add(connection.connection);
       return connection;
     } catch (error) {
+      // Only the session settings went out, none of the caller's statements.
       connection.destroy();
-      throw toStoreError(error);
+      throw markNotSent(toStoreError(error));
     }
   }
 

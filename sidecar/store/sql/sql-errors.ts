@@ -88,3 +88,36 @@ export function toStoreError(error: unknown): Error {
 export function errnoOf(error: unknown): number | undefined {
   return asDriverError(error)?.errno;
 }
+
+/** Errors raised before a statement of the caller reached the server (no connection, a closed one). */
+const NOT_SENT = new WeakSet<object>();
+/** Errors of a COMMIT whose answer was lost: the transaction may or may not have been applied. */
+const OUTCOME_UNKNOWN = new WeakSet<object>();
+/** mysql2 refuses to queue a command on a connection that already failed or quit: nothing went out. */
+const REFUSED_BEFORE_SEND = new Set(["PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR", "PROTOCOL_ENQUEUE_AFTER_QUIT"]);
+
+/** Marks `error` as raised before anything of the call was sent (safe to run the call elsewhere). */
+export function markNotSent<E extends Error>(error: E): E {
+  NOT_SENT.add(error);
+  return error;
+}
+
+/** True when nothing of the failed call reached the server, so running it on another endpoint is safe. */
+export function wasNotSent(error: unknown): boolean {
+  if (typeof error === "object" && error !== null && NOT_SENT.has(error)) return true;
+  const cause = error instanceof Error ? error.cause : undefined;
+  const driver = asDriverError(cause ?? error);
+  if (driver === undefined) return false;
+  if (driver.code !== undefined && REFUSED_BEFORE_SEND.has(driver.code)) return true;
+  return /closed state|Pool is closed/i.test(driver.message);
+}
+
+/** Marks `error` as a lost COMMIT answer: the call must not be run again anywhere. */
+export function markOutcomeUnknown<E extends Error>(error: E): E {
+  OUTCOME_UNKNOWN.add(error);
+  return error;
+}
+
+export function isOutcomeUnknown(error: unknown): boolean {
+  return typeof error === "object" && error !== null && OUTCOME_UNKNOWN.has(error);
+}

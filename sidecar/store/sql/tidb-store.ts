@@ -23,7 +23,8 @@ import type {
 import type { Waiter } from "../wakeup-hub.js";
 import { SqlAnalytics } from "./analytics/sql-analytics.js";
 import { migrate } from "./migrate.js";
-import { NOW_MS, SqlClient, type Row, type SqlParam } from "./sql-client.js";
+import { EndpointPool, type EndpointHealth } from "./endpoint-pool.js";
+import { NOW_MS, type Row, type SqlClient, type SqlParam } from "./sql-client.js";
 import {
   dueWorkOf,
   explainLease,
@@ -56,6 +57,8 @@ export interface TiDBStoreOptions extends BaseStoreOptions {
   maxTxAttempts?: number | undefined;
   /** How often expired dedupe keys, trace events and registrations are deleted (default 60 s). */
   janitorIntervalMs?: number | undefined;
+  /** Longest wait between two probes of an unhealthy endpoint (default 5 s). */
+  probeMaxMs?: number | undefined;
 }
 
 const DEFAULTS = {
@@ -64,6 +67,7 @@ const DEFAULTS = {
   pollIntervalMs: 500,
   maxTxAttempts: 8,
   janitorIntervalMs: 60_000,
+  probeMaxMs: 5_000,
 };
 /** Rows one janitor statement deletes at most, so cleanup never holds locks for long. */
 const JANITOR_BATCH = 1_000;
@@ -91,7 +95,7 @@ export class TiDBStore extends BaseStore {
   private analyticsLayer: SqlAnalytics | undefined;
 
   private constructor(
-    readonly client: SqlClient,
+    readonly client: EndpointPool,
     tables: SqlTables,
     options: TiDBStoreOptions,
   ) {
@@ -109,10 +113,14 @@ export class TiDBStore extends BaseStore {
     this.janitor.unref();
   }
 
-  /** Connects to `mysql://user:password@host:port/database`, creating the database if needed, and migrates. */
-  static async connect(url: string, options: TiDBStoreOptions = {}): Promise<TiDBStore> {
+  /**
+   * Connects to `mysql://user:password@host:port/database`, creating the database if needed, and migrates.
+   * Several URLs are endpoints of one database (TiDB servers of one cluster): see `EndpointPool`.
+   */
+  static async connect(urls: string | readonly string[], options: TiDBStoreOptions = {}): Promise<TiDBStore> {
     const tables = sqlTables(options.tablePrefix ?? defaultTablePrefix(options.domain ?? "local"));
-    const client = await SqlClient.open(url, {
+    const client = await EndpointPool.open(typeof urls === "string" ? [urls] : urls, {
+      probeMaxMs: options.probeMaxMs ?? DEFAULTS.probeMaxMs,
       poolSize: options.poolSize ?? DEFAULTS.poolSize,
       commandTimeoutMs: options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs,
       txnMode: options.txnMode ?? "pessimistic",
@@ -129,6 +137,11 @@ export class TiDBStore extends BaseStore {
 
   get dialect(): SqlClient["dialect"] {
     return this.client.dialect;
+  }
+
+  /** Each endpoint and whether it takes calls now (see docs/sql-store.md, "Endpoints and failover"). */
+  endpoints(): EndpointHealth[] {
+    return this.client.health();
   }
 
   /** The read-only named queries over this store's tables (see docs/sql-store.md, "Analytics"). */
@@ -172,6 +185,7 @@ export class TiDBStore extends BaseStore {
       await this.client.run(
         `INSERT IGNORE INTO ${this.tables.queues} (queue) VALUES ${tuples(chunk.length, 1)}`,
         chunk,
+        { idempotent: true },
       );
     }
     for (const agent of unknown) this.knownQueues.add(agent);
@@ -224,6 +238,7 @@ export class TiDBStore extends BaseStore {
       `UPDATE ${this.tables.messages} SET due_at = ${NOW_MS} + ?
         WHERE queue = ? AND id = ? AND state = 'leased' AND token = CAST(? AS SIGNED) AND due_at > ${NOW_MS}`,
       [leaseMs, lease.agent, lease.id, lease.token],
+      { idempotent: true },
     );
     if (result.affectedRows !== 1) {
       throw new LeaseError(
@@ -364,6 +379,7 @@ export class TiDBStore extends BaseStore {
       `INSERT INTO ${this.tables.agents} (name, body, expires_at) VALUES (?, ?, ?)
         ON DUPLICATE KEY UPDATE body = VALUES(body), expires_at = VALUES(expires_at)`,
       [record.name, JSON.stringify(record), record.expiresAt],
+      { idempotent: true },
     );
   }
 

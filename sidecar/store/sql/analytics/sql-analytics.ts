@@ -1,5 +1,12 @@
 import { NotFoundError } from "../../../../core/errors.js";
-import { NOW_MS, type Row, type SqlClient, type SqlParam, type SqlSession } from "../sql-client.js";
+import {
+  NOW_MS,
+  type Row,
+  type SqlClient,
+  type SqlParam,
+  type SqlRunner,
+  type SqlSession,
+} from "../sql-client.js";
 import type { SqlTables } from "../sql-tables.js";
 import { num, text, textOrUndefined } from "../sql-util.js";
 import {
@@ -103,7 +110,7 @@ const NOT_SUPPORTED_YET = 1235;
  */
 export class SqlAnalytics {
   constructor(
-    private readonly client: SqlClient,
+    private readonly client: SqlRunner,
     private readonly tables: SqlTables,
     /** Waits for this process's buffered trace writes, so a query sees them. */
     private readonly flushTrace: () => Promise<void> = () => Promise.resolve(),
