@@ -61,6 +61,22 @@ export async function waitFor<T>(
   }
 }
 
+/** Waits until `store.ping()` answers again after its backend came back; stores reconnect by themselves. */
+export async function untilPingable(store: Pick<MessageStore, "ping">, timeoutMs = 15_000): Promise<void> {
+  await waitFor(
+    async () => {
+      try {
+        await store.ping();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    timeoutMs,
+    "the store to answer ping again",
+  );
+}
+
 /**
  * Runs `action` and asserts it rejects (or throws) a BmnError with `code` and, if given, `field`.
  * `context` names the case in the failure message.

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { BmnError } from "../../core/errors.js";
 import { RedisStore } from "../../sidecar/store/redis/redis-store.js";
-import { expectBmnError, msg, receiveAll, waitFor } from "../conformance/helpers.js";
+import { expectBmnError, msg, receiveAll, untilPingable } from "../conformance/helpers.js";
 import { startRedis, type RedisServerHandle } from "../harness/redis-server.js";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -25,22 +25,6 @@ async function serverAndStore(
   return { server, store };
 }
 
-/** Waits until the store answers again after Redis came back; it reconnects by itself. */
-async function untilReachable(store: RedisStore): Promise<void> {
-  await waitFor(
-    async () => {
-      try {
-        await store.ping();
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    15_000,
-    "the store to reconnect",
-  );
-}
-
 describe("redis faults", () => {
   it("keeps every accepted message and lease across a SIGKILL and restart with AOF (appendfsync always)", async () => {
     const { server, store } = await serverAndStore({ appendOnly: true });
@@ -51,7 +35,7 @@ describe("redis faults", () => {
 
     await server.kill();
     await server.start();
-    await untilReachable(store);
+    await untilPingable(store);
 
     // The lease taken before the crash is still held and can be settled.
     await store.ack(held?.leaseId ?? "");
@@ -72,7 +56,7 @@ describe("redis faults", () => {
     await expectBmnError(() => store.ping(), "STORE_UNAVAILABLE");
 
     await server.start();
-    await untilReachable(store);
+    await untilPingable(store);
     const after = await store.enqueue("worker", msg());
     const ids = (await receiveAll(store, "worker")).map((delivery) => delivery.message.id);
     expect(ids).toEqual([before.id, after.id]);
@@ -85,7 +69,7 @@ describe("redis faults", () => {
     // Subscribe first so the waiter exists before the restart.
     const waiting = store.receive("listener", { waitMs: 20_000 }).catch((error: unknown) => error);
     await server.restart();
-    await untilReachable(sender);
+    await untilPingable(sender);
     const sent = await sender.enqueue("listener", msg());
     const result = await waiting;
     // Either the waiting receive got the message, or it failed fast with STORE_UNAVAILABLE during the restart

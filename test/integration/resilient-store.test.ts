@@ -3,7 +3,15 @@ import { CircuitOpenError } from "../../sidecar/resilience/circuit-breaker.js";
 import { ResilientStore } from "../../sidecar/resilience/resilient-store.js";
 import { RedisStore } from "../../sidecar/store/redis/redis-store.js";
 import type { MessageStore } from "../../sidecar/store/store.js";
-import { expectBmnError, idsOf, msg, receiveAll, since, waitFor } from "../conformance/helpers.js";
+import {
+  expectBmnError,
+  idsOf,
+  msg,
+  receiveAll,
+  since,
+  waitFor,
+  untilPingable,
+} from "../conformance/helpers.js";
 import { startRedis } from "../harness/redis-server.js";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -89,18 +97,7 @@ describe("ResilientStore over a real Redis", () => {
 
     // Redis comes back: once a half-open probe succeeds, the circuit closes and calls work again.
     await server.start();
-    await waitFor(
-      async () => {
-        try {
-          await store.ping();
-          return true;
-        } catch {
-          return false;
-        }
-      },
-      15_000,
-      "a half-open probe to succeed",
-    );
+    await untilPingable(store);
     expect(store.breakerState()).toBe("closed");
     expect(transitions.slice(0, 3)).toEqual(["closed->open", "open->half-open", "half-open->open"]);
     expect(transitions.at(-1)).toBe("half-open->closed");

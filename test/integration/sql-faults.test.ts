@@ -5,7 +5,7 @@ import { migrate, SCHEMA_VERSION, SchemaVersionError } from "../../sidecar/store
 import { SqlClient } from "../../sidecar/store/sql/sql-client.js";
 import { sqlTables } from "../../sidecar/store/sql/sql-tables.js";
 import { TiDBStore, type TiDBStoreOptions } from "../../sidecar/store/sql/tidb-store.js";
-import { expectBmnError, msg, receiveAll, since, waitFor } from "../conformance/helpers.js";
+import { expectBmnError, msg, receiveAll, since, waitFor, untilPingable } from "../conformance/helpers.js";
 import { startMariaDb, type MariaDbServerHandle } from "../harness/mariadb-server.js";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -39,22 +39,6 @@ async function rawConnection(server: MariaDbServerHandle): Promise<Connection> {
   return connection;
 }
 
-/** Waits until the store answers again after the server came back; the pool reconnects by itself. */
-async function untilReachable(store: TiDBStore): Promise<void> {
-  await waitFor(
-    async () => {
-      try {
-        await store.ping();
-        return true;
-      } catch {
-        return false;
-      }
-    },
-    30_000,
-    "the store to reconnect",
-  );
-}
-
 describe("sql store faults (MariaDB)", () => {
   let shared: MariaDbServerHandle;
 
@@ -80,7 +64,7 @@ describe("sql store faults (MariaDB)", () => {
 
     await server.kill();
     await server.start();
-    await untilReachable(store);
+    await untilPingable(store);
 
     // The lease taken before the crash is still held and can be settled.
     await store.ack(held?.leaseId ?? "");
@@ -110,7 +94,7 @@ describe("sql store faults (MariaDB)", () => {
     expect(since(start)).toBeLessThan(5 * 1_000);
 
     await server.start();
-    await untilReachable(store);
+    await untilPingable(store);
     const after = await store.enqueue("worker", msg());
     const ids = (await receiveAll(store, "worker")).map((delivery) => delivery.message.id);
     expect(ids).toEqual([before.id, after.id]);
