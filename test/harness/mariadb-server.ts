@@ -6,6 +6,7 @@ import { createConnection } from "mysql2/promise";
 import { onProcessExit } from "./exit-hooks.js";
 import { freePort } from "./free-port.js";
 import { installDataDir, MariaDbStartError, spawnMariaDb, type MariaDbProcess } from "./mariadb-process.js";
+import type { ServerHandle } from "./server-handle.js";
 
 const HOST = "127.0.0.1";
 // freePort() is racy (another test worker may grab the port first), so a lost race gets a fresh port.
@@ -30,23 +31,9 @@ export interface MariaDbServerOptions {
   durable?: boolean;
 }
 
-export interface MariaDbServerHandle {
-  readonly host: string;
-  readonly port: number;
-  /** mysql://root@127.0.0.1:port/bmn */
-  readonly url: string;
+export interface MariaDbServerHandle extends ServerHandle {
+  /** The database the url names (created at start). */
   readonly database: string;
-  readonly dataDir: string;
-  /** SIGTERM (clean shutdown), wait for exit; idempotent. */
-  stop(): Promise<void>;
-  /** SIGKILL, wait for exit (simulates a crash). */
-  kill(): Promise<void>;
-  /** Start again on the same port and data dir (after stop or kill); a no-op while running. */
-  start(): Promise<void>;
-  /** stop() then start(). */
-  restart(): Promise<void>;
-  /** Stop and remove the temp dir; the handle cannot be started again afterwards. */
-  cleanup(): Promise<void>;
 }
 
 /**

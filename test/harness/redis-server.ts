@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { onProcessExit } from "./exit-hooks.js";
+import type { ServerHandle } from "./server-handle.js";
 import { freePort } from "./free-port.js";
 import { RedisStartError, spawnRedis, type RedisProcess } from "./redis-process.js";
 
@@ -23,23 +24,7 @@ export interface RedisServerOptions {
   appendFsyncAlways?: boolean;
 }
 
-export interface RedisServerHandle {
-  readonly host: string;
-  readonly port: number;
-  /** redis://127.0.0.1:port */
-  readonly url: string;
-  readonly dataDir: string;
-  /** SIGTERM, wait for exit; idempotent. */
-  stop(): Promise<void>;
-  /** SIGKILL, wait for exit (simulates a crash). */
-  kill(): Promise<void>;
-  /** Start again on the same port and data dir (after stop or kill); a no-op while running. */
-  start(): Promise<void>;
-  /** stop() then start(). */
-  restart(): Promise<void>;
-  /** Stop and remove the temp data dir; the handle cannot be started again afterwards. */
-  cleanup(): Promise<void>;
-}
+export type RedisServerHandle = ServerHandle;
 
 /** Extra redis-server arguments; called again with each attempt, so it may pick fresh ports. */
 export type ExtraRedisArgs = (dataDir: string) => Promise<readonly string[]>;

@@ -140,8 +140,28 @@ export class SqlClient {
     return this.withConnection((session) => session.rows(sql, params));
   }
 
+  /**
+   * One write in autocommit mode. A deadlock or lock wait rolls the statement back whole, so it is run again after
+   * a short jittered backoff, like a transaction; when the attempts are used up the call fails with TX_CONFLICT.
+   */
   async run(sql: string, params: readonly SqlParam[] = []): Promise<ResultSetHeader> {
-    return this.withConnection((session) => session.run(sql, params));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.withConnection((session) => session.run(sql, params));
+      } catch (error) {
+        const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
+        if (!isRetryable(cause)) throw error;
+        if (attempt >= this.options.maxTxAttempts) {
+          throw new TransactionError(
+            "TX_CONFLICT",
+            `the SQL store kept hitting lock conflicts (${attempt} attempts): ${String(cause)}`,
+            { cause },
+          );
+        }
+      }
+      const ceiling = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** attempt);
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * ceiling));
+    }
   }
 
   /** Runs `work` on one pooled connection (outside any transaction). */
