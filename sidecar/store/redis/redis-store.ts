@@ -158,6 +158,7 @@ export class RedisStore extends BaseStore {
           await this.scripts.run("ack-12", this.queueKeys(first.lease.agent), [
             first.lease.id,
             first.lease.token,
+            this.policy.dedupeWindowMs,
           ]);
         } catch (error) {
           throw toStoreError(error, first.lease);
@@ -296,6 +297,7 @@ export class RedisStore extends BaseStore {
         this.policy.backoffMaxMs,
         randomSeed(),
         SCAN_LIMIT,
+        this.policy.dedupeWindowMs,
       ]),
     );
     const [now, deliveries, expired, dead, nextDue] = reply as [
@@ -350,6 +352,7 @@ export class RedisStore extends BaseStore {
           this.policy.backoffMaxMs,
           randomSeed(),
           this.keys.notifyChannel(lease.agent),
+          this.policy.dedupeWindowMs,
         ]),
       lease,
     );

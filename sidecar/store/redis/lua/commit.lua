@@ -26,7 +26,7 @@ local results = {}
 for i, op in ipairs(ops) do
   local q = queue_keys(op.q * QUEUE_KEY_COUNT)
   if op.kind == 'ack' then
-    if skip[i] then results[i] = 'skipped' else ack(q, op.id, attempts[i]); results[i] = 'acked' end
+    if skip[i] then results[i] = 'skipped' else ack(q, op.id, attempts[i], now, tonumber(ARGV[2])); results[i] = 'acked' end
   else
     results[i] = enqueue(q, op.id, op.json, op.priority, op.dedupeKey, tonumber(ARGV[2]), op.notBefore,
       op.expiresAt, op.replay, ARGV[3] .. op.agent, now)

@@ -1,12 +1,12 @@
 -- Settles what time made due, then leases up to max ready messages.
 -- KEYS: the 12 queue keys
--- ARGV: max, leaseMs, maxAttempts, backoffBaseMs, backoffMaxMs, randomSeed, scanLimit
+-- ARGV: max, leaseMs, maxAttempts, backoffBaseMs, backoffMaxMs, randomSeed, scanLimit, dedupeWindowMs
 -- Returns {now, deliveries {id, token, attempt, expiry, json, ...}, expired {id, attempt, ...},
 --          deadLettered {id, reason, ...}, nextDueAt (-1 = none)}
 local q = queue_keys(0)
 local now = now_ms()
 local max, lease_ms, max_attempts = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local base, cap, scan = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[7])
+local base, cap, scan, window = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[7]), tonumber(ARGV[8])
 math.randomseed(tonumber(ARGV[6]))
 local expired, dead = {}, {}
 
@@ -16,7 +16,7 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', q.leased, '-inf', now, 'LIMIT', 
   expired[#expired + 1] = id
   expired[#expired + 1] = attempts
   if attempts >= max_attempts then
-    dead_letter(q, id, 'max-attempts', now)
+    dead_letter(q, id, 'max-attempts', now, window)
     dead[#dead + 1] = id
     dead[#dead + 1] = 'max-attempts'
   else
@@ -29,7 +29,7 @@ end
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', q.ttl, '-inf', now, 'LIMIT', 0, scan)) do
   -- A leased message keeps its lease; its TTL is checked when it is settled or the lease runs out.
   if not redis.call('ZSCORE', q.leased, id) then
-    dead_letter(q, id, 'expired', now)
+    dead_letter(q, id, 'expired', now, window)
     dead[#dead + 1] = id
     dead[#dead + 1] = 'expired'
   end

@@ -63,9 +63,16 @@ local function dead_letter_json(q, id, json, reason, now)
   redis.call('HDEL', q.hist, id)
 end
 
-local function dead_letter(q, id, reason, now)
+-- Dedupe by id needs no entry while a message is queued (HSETNX on msg finds it); once it leaves the queue,
+-- its id is remembered for the dedupe window from then on. This keeps a queued message to two index entries.
+local function remember_id(q, id, now, window_ms)
+  redis.call('ZADD', q.dedupe, now + window_ms, id)
+end
+
+local function dead_letter(q, id, reason, now, window_ms)
   local json = redis.call('HGET', q.msg, id)
   if not json then return end
+  remember_id(q, id, now, window_ms)
   dead_letter_json(q, id, json, reason, now)
   redis.call('ZREM', q.ready, id)
   redis.call('ZREM', q.delayed, id)
@@ -97,7 +104,8 @@ local function lease_problem(q, id, token, now)
   return nil, attempts
 end
 
-local function ack(q, id, attempts)
+local function ack(q, id, attempts, now, window_ms)
+  remember_id(q, id, now, window_ms)
   redis.call('ZREM', q.leased, id)
   redis.call('ZREM', q.ttl, id)
   redis.call('HDEL', q.msg, id)
@@ -124,7 +132,8 @@ local function enqueue(q, id, json, priority, dedupe_key, window_ms, not_before,
   end
   -- HSETNX both stores the message and tells whether this id is already queued.
   if redis.call('HSETNX', q.msg, id, json) == 0 then return 'duplicate' end
-  redis.call('ZADD', q.dedupe, now + window_ms, dedupe_key)
+  -- An explicit dedupekey needs its entry now: only the id can be found in msg while the message is queued.
+  if dedupe_key ~= id then redis.call('ZADD', q.dedupe, now + window_ms, dedupe_key) end
   local seq = redis.call('INCR', q.seq)
   -- Higher priority first, then enqueue order; fits in 14 digits, which Lua prints exactly.
   local score = (9 - priority) * 10000000000000 + seq

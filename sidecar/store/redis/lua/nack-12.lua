@@ -1,7 +1,7 @@
 -- Gives a lease back: redelivery after a delay or backoff, or the DLQ.
 -- KEYS: the 12 queue keys
 -- ARGV: id, token, delayMs (-1 = backoff), reason, deadLetter ('1'/'0'), maxAttempts, backoffBaseMs,
---       backoffMaxMs, randomSeed, notifyChannel
+--       backoffMaxMs, randomSeed, notifyChannel, dedupeWindowMs
 -- Returns {outcome ('retry' | 'dead-lettered'), attempt, redeliverAt or dead-letter reason, now}.
 local q = queue_keys(0)
 local id = ARGV[1]
@@ -17,7 +17,7 @@ if ARGV[5] == '1' then reason = 'rejected'
 elseif expires_at and tonumber(expires_at) <= now then reason = 'expired'
 elseif attempts >= tonumber(ARGV[6]) then reason = 'max-attempts' end
 if reason then
-  dead_letter(q, id, reason, now)
+  dead_letter(q, id, reason, now, tonumber(ARGV[11]))
   return { 'dead-lettered', attempts, reason, now }
 end
 local delay = tonumber(ARGV[3])

@@ -1,0 +1,106 @@
+import { z } from "zod";
+
+/** API group and version of every Beast Mode Network custom resource. */
+export const CRD_GROUP = "beastmode.network";
+export const CRD_VERSION = "v1alpha1";
+export const CRD_API_VERSION = `${CRD_GROUP}/${CRD_VERSION}`;
+
+/** A Kubernetes object name that is a DNS subdomain (Secrets, ConfigMaps, images' pull secrets). */
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+export const objectNameSchema = z
+  .string()
+  .min(1)
+  .max(253, { error: "must be at most 253 characters" })
+  .regex(DNS_SUBDOMAIN, { error: "must be a lowercase DNS subdomain (a-z, 0-9, '-' and '.')" });
+
+/** A key inside a Secret's data. */
+export const secretDataKeySchema = z
+  .string()
+  .min(1)
+  .max(253)
+  .regex(/^[-._a-zA-Z0-9]+$/, { error: "must be letters, digits, '-', '_' or '.'" });
+
+/** A value held in a Secret of the same namespace; never the value itself. */
+export const secretKeyRefSchema = z
+  .object({
+    secretRef: z.object({ name: objectNameSchema, key: secretDataKeySchema }).strict(),
+  })
+  .strict();
+export type SecretKeyRef = z.infer<typeof secretKeyRefSchema>;
+
+/** A Kubernetes resource quantity such as `100m`, `128Mi` or `2`. */
+const QUANTITY =
+  /^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$/;
+export const quantitySchema = z.union([
+  z.number().int().min(0),
+  z.string().regex(QUANTITY, { error: "must be a Kubernetes quantity such as 100m, 128Mi or 2" }),
+]);
+
+/** Container resources, as in a pod spec (`requests`/`limits` by resource name). */
+export const resourceRequirementsSchema = z
+  .object({
+    requests: z.record(z.string(), quantitySchema).optional(),
+    limits: z.record(z.string(), quantitySchema).optional(),
+  })
+  .strict();
+export type ResourceRequirements = z.infer<typeof resourceRequirementsSchema>;
+
+export const replicasSchema = z.number().int().min(0).max(1_000);
+
+/**
+ * Horizontal autoscaling on CPU. When present, an HPA drives `replicas`; `minReplicas <= maxReplicas` is
+ * checked here and by the apiserver (CEL).
+ */
+export const autoscalingSchema = z
+  .object({
+    minReplicas: z.number().int().min(1).max(1_000).default(1),
+    maxReplicas: z.number().int().min(1).max(1_000),
+    targetCPUUtilizationPercentage: z.number().int().min(1).max(100).default(80),
+  })
+  .strict()
+  .refine((value) => value.minReplicas <= value.maxReplicas, {
+    error: "must not be greater than maxReplicas",
+    path: ["minReplicas"],
+  })
+  .meta({
+    "x-kubernetes-validations": [
+      {
+        rule: "!has(self.minReplicas) || self.minReplicas <= self.maxReplicas",
+        message: "minReplicas must not be greater than maxReplicas",
+        fieldPath: ".minReplicas",
+        reason: "FieldValueInvalid",
+      },
+    ],
+  });
+export type Autoscaling = z.infer<typeof autoscalingSchema>;
+
+/** A metav1.Condition. */
+export const conditionSchema = z
+  .object({
+    type: z
+      .string()
+      .max(316)
+      .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$/),
+    status: z.enum(["True", "False", "Unknown"]),
+    observedGeneration: z.number().int().min(0).optional(),
+    lastTransitionTime: z.iso.datetime({ offset: true }),
+    reason: z
+      .string()
+      .min(1)
+      .max(1_024)
+      .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/),
+    message: z.string().max(32_768),
+  })
+  .strict();
+export type Condition = z.infer<typeof conditionSchema>;
+export type ConditionStatus = Condition["status"];
+
+/** Status fields every kind shares. */
+export const baseStatusShape = {
+  observedGeneration: z.number().int().min(0).optional(),
+  conditions: z
+    .array(conditionSchema)
+    .max(32)
+    .optional()
+    .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] }),
+};

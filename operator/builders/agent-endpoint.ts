@@ -1,0 +1,262 @@
+import { agentEndpointSpecSchema, type AgentEndpointSpec } from "../../core/crds/agent-endpoint.js";
+import { CRD_API_VERSION } from "../../core/crds/common.js";
+import type {
+  AgentEndpoint,
+  Container,
+  Deployment,
+  EnvVar,
+  HorizontalPodAutoscaler,
+  MessageDomain,
+  PodTemplateSpec,
+  Service,
+  Volume,
+} from "../k8s-types.js";
+import {
+  ANNOTATION_CONFIG_HASH,
+  BuildError,
+  type BuildOptions,
+  childMeta,
+  commonLabels,
+  DEFAULT_IMAGE,
+  LABEL_AGENT,
+  LABEL_DOMAIN,
+  selectorLabels,
+  selectorString,
+  SIDECAR_CONTAINER_NAME,
+  SIDECAR_PORT,
+} from "./common.js";
+import {
+  domainConfigHash,
+  domainConfigVolume,
+  domainNameOf,
+  domainStoreEnv,
+  resolveDomainSpec,
+} from "./message-domain.js";
+
+const APP = "bmn-agent";
+export const SIDECAR_COMMAND = ["node", "cli/bin/bmn.js", "start"];
+
+export interface AgentEndpointChildren {
+  deployment: Deployment;
+  /** Present when `spec.service` is set. */
+  service?: Service;
+  /** Present when `spec.autoscaling` is set; it scales the AgentEndpoint through its scale subresource. */
+  horizontalPodAutoscaler?: HorizontalPodAutoscaler;
+}
+
+export function agentChildName(endpoint: AgentEndpoint): string {
+  return endpoint.metadata.name;
+}
+
+/** The pods' selector as the scale subresource wants it in `status.selector`. */
+export function agentEndpointSelector(endpoint: AgentEndpoint): string {
+  return selectorString(selectorLabels(APP, endpoint));
+}
+
+function resolveSpec(endpoint: AgentEndpoint): AgentEndpointSpec {
+  const parsed = agentEndpointSpecSchema.safeParse(endpoint.spec);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new BuildError(
+      issue?.message ?? "is invalid",
+      ["spec", ...(issue?.path ?? []).map(String)].join("."),
+    );
+  }
+  return parsed.data;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Checks the opaque pod template just enough to inject into it; the apiserver validates the rest. */
+export function toPodTemplate(template: unknown): PodTemplateSpec {
+  if (!isRecord(template)) throw new BuildError("must be a pod template object", "spec.template");
+  const { spec } = template;
+  if (!isRecord(spec)) throw new BuildError("is required", "spec.template.spec");
+  const { containers } = spec;
+  if (!Array.isArray(containers) || containers.length === 0)
+    throw new BuildError("must list at least one container", "spec.template.spec.containers");
+  containers.forEach((container: unknown, index) => {
+    if (!isRecord(container) || typeof container.name !== "string" || container.name === "")
+      throw new BuildError("needs a name", `spec.template.spec.containers[${index}].name`);
+  });
+  return structuredClone(template) as unknown as PodTemplateSpec;
+}
+
+/** Replaces the entry with the same name, or appends: what makes injection idempotent. */
+function upsertByName<T extends { name: string }>(items: readonly T[] | undefined, item: T): T[] {
+  const list = [...(items ?? [])];
+  const index = list.findIndex((existing) => existing.name === item.name);
+  if (index === -1) list.push(item);
+  else list[index] = item;
+  return list;
+}
+
+/** Adds env vars the container does not set itself (the user's own values win). */
+function withDefaultEnv(container: Container, defaults: EnvVar[]): Container {
+  const env = [...(container.env ?? [])];
+  for (const variable of defaults)
+    if (!env.some((existing) => existing.name === variable.name)) env.push(variable);
+  return { ...container, env };
+}
+
+export interface SidecarInjection {
+  sidecar: Container;
+  volumes: Volume[];
+  /** Env added to the user's containers when absent, e.g. `BMN_URL`. */
+  appEnv: EnvVar[];
+}
+
+/**
+ * Puts the sidecar into a pod template: the container named `bmn-sidecar` is replaced (or added), volumes
+ * are replaced by name, and app containers gain `BMN_URL`/`BMN_AGENT` unless they set them. Injecting twice
+ * gives the same template as injecting once.
+ */
+export function injectSidecar(template: PodTemplateSpec, injection: SidecarInjection): PodTemplateSpec {
+  const appContainers = template.spec.containers
+    .filter((container) => container.name !== SIDECAR_CONTAINER_NAME)
+    .map((container) => withDefaultEnv(container, injection.appEnv));
+  let volumes = template.spec.volumes;
+  for (const volume of injection.volumes) volumes = upsertByName(volumes, volume);
+  return {
+    ...template,
+    spec: {
+      ...template.spec,
+      containers: [...appContainers, injection.sidecar],
+      ...(volumes === undefined ? {} : { volumes }),
+    },
+  };
+}
+
+/** The sidecar container for one agent of one domain. */
+export function sidecarContainer(
+  endpoint: AgentEndpoint,
+  domain: MessageDomain,
+  options: BuildOptions = {},
+): Container {
+  const spec = resolveSpec(endpoint);
+  const { mount } = domainConfigVolume(domain);
+  return {
+    name: SIDECAR_CONTAINER_NAME,
+    image:
+      spec.sidecar.image ?? resolveDomainSpec(domain).sidecarImage ?? options.defaultImage ?? DEFAULT_IMAGE,
+    command: [...SIDECAR_COMMAND],
+    ports: [{ name: "bmn", containerPort: SIDECAR_PORT, protocol: "TCP" }],
+    env: [
+      ...domainStoreEnv(domain),
+      { name: "BMN_PORT", value: String(SIDECAR_PORT) },
+      // The kubelet probes the pod IP, so the sidecar cannot stay on loopback (see docs/operator.md).
+      { name: "BMN_HOST", value: "0.0.0.0" },
+      { name: "BMN_AGENT", value: spec.agent },
+      { name: "BMN_SUBSCRIPTIONS", value: spec.subscriptions.join(",") },
+      ...(spec.sidecar.logLevel === undefined
+        ? []
+        : [{ name: "BMN_LOG_LEVEL", value: spec.sidecar.logLevel }]),
+    ],
+    resources: spec.sidecar.resources,
+    readinessProbe: { httpGet: { path: "/readyz", port: "bmn" }, periodSeconds: 5, failureThreshold: 3 },
+    livenessProbe: {
+      httpGet: { path: "/healthz", port: "bmn" },
+      initialDelaySeconds: 5,
+      periodSeconds: 10,
+      failureThreshold: 6,
+    },
+    volumeMounts: [mount],
+    securityContext: { runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true },
+  };
+}
+
+/** Deployment (user template + sidecar), optional Service and optional HPA for one AgentEndpoint. */
+export function buildAgentEndpointChildren(
+  endpoint: AgentEndpoint,
+  domain: MessageDomain,
+  options: BuildOptions = {},
+): AgentEndpointChildren {
+  const spec = resolveSpec(endpoint);
+  const domainName = domainNameOf(domain);
+  if (spec.domain !== domainName)
+    throw new BuildError(
+      `names domain ${spec.domain} but was given MessageDomain ${domainName}`,
+      "spec.domain",
+    );
+  const name = agentChildName(endpoint);
+  const labels = commonLabels(APP, "agent", endpoint, {
+    [LABEL_DOMAIN]: domainName,
+    [LABEL_AGENT]: spec.agent,
+  });
+  const selector = selectorLabels(APP, endpoint);
+
+  const userTemplate = toPodTemplate(spec.template);
+  const injected = injectSidecar(userTemplate, {
+    sidecar: sidecarContainer(endpoint, domain, options),
+    volumes: [domainConfigVolume(domain).volume],
+    appEnv: [
+      { name: "BMN_URL", value: `http://127.0.0.1:${SIDECAR_PORT}` },
+      { name: "BMN_AGENT", value: spec.agent },
+    ],
+  });
+  const template: PodTemplateSpec = {
+    ...injected,
+    metadata: {
+      ...injected.metadata,
+      // Ours win: the selector must match.
+      labels: { ...injected.metadata?.labels, ...labels },
+      annotations: { ...injected.metadata?.annotations, [ANNOTATION_CONFIG_HASH]: domainConfigHash(domain) },
+    },
+  };
+
+  const children: AgentEndpointChildren = {
+    deployment: {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: childMeta(endpoint, name, labels),
+      // Replicas always follow spec.replicas: an HPA scales the AgentEndpoint, not the Deployment.
+      spec: { replicas: spec.replicas, selector: { matchLabels: selector }, template },
+    },
+  };
+  if (spec.service !== undefined) {
+    children.service = {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: childMeta(endpoint, name, labels),
+      spec: {
+        type: "ClusterIP",
+        selector,
+        ports: [
+          {
+            name: "http",
+            port: spec.service.port,
+            targetPort: spec.service.targetPort ?? spec.service.port,
+            protocol: "TCP",
+          },
+        ],
+      },
+    };
+  }
+  if (spec.autoscaling !== undefined) {
+    children.horizontalPodAutoscaler = {
+      apiVersion: "autoscaling/v2",
+      kind: "HorizontalPodAutoscaler",
+      metadata: childMeta(endpoint, name, labels),
+      spec: {
+        scaleTargetRef: { apiVersion: CRD_API_VERSION, kind: endpoint.kind, name: endpoint.metadata.name },
+        minReplicas: spec.autoscaling.minReplicas,
+        maxReplicas: spec.autoscaling.maxReplicas,
+        metrics: [
+          {
+            type: "Resource",
+            resource: {
+              name: "cpu",
+              target: {
+                type: "Utilization",
+                averageUtilization: spec.autoscaling.targetCPUUtilizationPercentage,
+              },
+            },
+          },
+        ],
+      },
+    };
+  }
+  return children;
+}

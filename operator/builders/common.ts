@@ -1,0 +1,100 @@
+import { createHash } from "node:crypto";
+import { CRD_API_VERSION } from "../../core/crds/common.js";
+import type { CustomResource, ObjectMeta, OwnerReference } from "../k8s-types.js";
+
+/** The sidecar's fixed port (BRIEF: sidecar HTTP at 7420). */
+export const SIDECAR_PORT = 7420;
+export const SIDECAR_CONTAINER_NAME = "bmn-sidecar";
+/** Where the domain ConfigMap is mounted in sidecar and gateway containers. */
+export const CONFIG_MOUNT_PATH = "/etc/bmn";
+export const CONFIG_VOLUME_NAME = "bmn-domain-config";
+/** Used when neither the resource nor its domain names an image; the operator may pass its own. */
+export const DEFAULT_IMAGE = "ghcr.io/beast-mode-network/bmn:0.1.0";
+
+export const LABEL_NAME = "app.kubernetes.io/name";
+export const LABEL_INSTANCE = "app.kubernetes.io/instance";
+export const LABEL_COMPONENT = "app.kubernetes.io/component";
+export const LABEL_PART_OF = "app.kubernetes.io/part-of";
+export const LABEL_MANAGED_BY = "app.kubernetes.io/managed-by";
+export const LABEL_DOMAIN = "beastmode.network/domain";
+export const LABEL_AGENT = "beastmode.network/agent";
+export const ANNOTATION_CONFIG_HASH = "beastmode.network/config-hash";
+export const MANAGED_BY = "bmn-operator";
+
+/** Options every builder takes; all optional. */
+export interface BuildOptions {
+  /** Image when neither the resource nor its domain names one. */
+  defaultImage?: string;
+}
+
+/** Raised when a resource cannot be turned into children; `field` is the path in the custom resource. */
+export class BuildError extends Error {
+  override name = "BuildError";
+  constructor(
+    message: string,
+    readonly field: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}
+
+type AnyResource = CustomResource<string, unknown, unknown>;
+
+/** The owner reference that makes `owner` the controller of a child (garbage collection on delete). */
+export function ownerReference(owner: AnyResource): OwnerReference {
+  return {
+    apiVersion: CRD_API_VERSION,
+    kind: owner.kind,
+    name: owner.metadata.name,
+    uid: owner.metadata.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+/**
+ * Labels selecting a resource's pods. Deployment selectors are immutable, so these stay few and never
+ * change for a given resource.
+ */
+export function selectorLabels(appName: string, owner: AnyResource): Record<string, string> {
+  return { [LABEL_NAME]: appName, [LABEL_INSTANCE]: owner.metadata.name };
+}
+
+/** Selector labels plus the descriptive ones. */
+export function commonLabels(
+  appName: string,
+  component: string,
+  owner: AnyResource,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    ...selectorLabels(appName, owner),
+    [LABEL_COMPONENT]: component,
+    [LABEL_PART_OF]: "beast-mode-network",
+    [LABEL_MANAGED_BY]: MANAGED_BY,
+    ...extra,
+  };
+}
+
+/** Metadata of a child: same namespace, controller owner reference, labels. */
+export function childMeta(owner: AnyResource, name: string, labels: Record<string, string>): ObjectMeta {
+  return { name, namespace: owner.metadata.namespace, labels, ownerReferences: [ownerReference(owner)] };
+}
+
+/** `key=value,...` in key order: the form of a scale subresource's `labelSelectorPath` value. */
+export function selectorString(labels: Record<string, string>): string {
+  return Object.keys(labels)
+    .sort()
+    .map((key) => `${key}=${String(labels[key])}`)
+    .join(",");
+}
+
+/** A short stable digest of some data, e.g. to roll pods when their config changes. */
+export function digest(data: unknown): string {
+  return createHash("sha256").update(JSON.stringify(data)).digest("hex").slice(0, 16);
+}
+
+/** `BMN_PEER_TOKEN_EU_WEST` for peer `eu-west`. */
+export function envName(prefix: string, name: string): string {
+  return `${prefix}${name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
+}

@@ -1,0 +1,131 @@
+import { stringify } from "yaml";
+import { sidecarConfigSchema, type SidecarConfigInput } from "../../core/config.js";
+import { messageDomainSpecSchema, type MessageDomainSpec } from "../../core/crds/message-domain.js";
+import { domainNameSchema } from "../../core/names.js";
+import type { ConfigMap, EnvVar, MessageDomain, Volume, VolumeMount } from "../k8s-types.js";
+import {
+  ANNOTATION_CONFIG_HASH,
+  BuildError,
+  childMeta,
+  commonLabels,
+  CONFIG_MOUNT_PATH,
+  CONFIG_VOLUME_NAME,
+  digest,
+  LABEL_DOMAIN,
+} from "./common.js";
+
+/** Key of the sidecar config (the `BMN_CONFIG` file) in the domain ConfigMap. */
+export const SIDECAR_CONFIG_KEY = "bmn.yaml";
+/** Key of the domain's full resolved spec (policy, DLQ retention, TTL) for gateways and future readers. */
+export const DOMAIN_SPEC_KEY = "domain.yaml";
+
+export function domainConfigMapName(domain: string): string {
+  return `bmn-domain-${domain}`;
+}
+
+/** The domain's name: the MessageDomain's metadata.name, which must be a DNS label (the CRD checks it too). */
+export function domainNameOf(domain: MessageDomain): string {
+  const parsed = domainNameSchema.safeParse(domain.metadata.name);
+  if (!parsed.success)
+    throw new BuildError(parsed.error.issues[0]?.message ?? "is not a domain name", "metadata.name");
+  return parsed.data;
+}
+
+/** Parses the spec with defaults applied, naming the field on failure. */
+export function resolveDomainSpec(domain: MessageDomain): MessageDomainSpec {
+  const parsed = messageDomainSpecSchema.safeParse(domain.spec);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new BuildError(
+      issue?.message ?? "is invalid",
+      ["spec", ...(issue?.path ?? []).map(String)].join("."),
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * The sidecar config (`core/config.ts`'s schema) a domain implies. Secret-held values (the store URL) are
+ * left out: containers get them as env references (`domainStoreEnv`), which override the file.
+ */
+export function domainSidecarConfig(domain: MessageDomain): SidecarConfigInput {
+  const spec = resolveDomainSpec(domain);
+  const { delivery, store } = spec;
+  const config: SidecarConfigInput = {
+    domain: domainNameOf(domain),
+    store: {
+      type: store.type,
+      ...(store.type === "redis" && store.redis !== undefined ? { redis: { ...store.redis } } : {}),
+    },
+    delivery: {
+      maxAttempts: delivery.maxAttempts,
+      leaseMs: delivery.leaseSeconds * 1_000,
+      backoffBaseMs: delivery.backoff.baseMs,
+      backoffMaxMs: delivery.backoff.maxMs,
+      dedupeWindowMs: delivery.dedupeWindowSeconds * 1_000,
+    },
+    limits: { maxMessageBytes: spec.policy.maxMessageBytes },
+  };
+  // Fail here, in the operator, rather than in every sidecar at start.
+  const checked = sidecarConfigSchema.safeParse(config);
+  if (!checked.success) {
+    const issue = checked.error.issues[0];
+    throw new BuildError(
+      issue?.message ?? "is invalid",
+      `sidecar config ${(issue?.path ?? []).map(String).join(".")}`,
+    );
+  }
+  return config;
+}
+
+/** The ConfigMap holding a domain's resolved configuration. */
+export function buildDomainConfigMap(domain: MessageDomain): ConfigMap {
+  const name = domainNameOf(domain);
+  const spec = resolveDomainSpec(domain);
+  const data = {
+    [SIDECAR_CONFIG_KEY]: stringify(domainSidecarConfig(domain)),
+    [DOMAIN_SPEC_KEY]: stringify(spec),
+  };
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: {
+      ...childMeta(
+        domain,
+        domainConfigMapName(name),
+        commonLabels("bmn-domain", "domain-config", domain, { [LABEL_DOMAIN]: name }),
+      ),
+      annotations: { [ANNOTATION_CONFIG_HASH]: digest(data) },
+    },
+    data,
+  };
+}
+
+/**
+ * Environment for a container using the domain's store: `BMN_CONFIG` pointing at the mounted ConfigMap, and
+ * the store URL as a Secret reference (never its value).
+ */
+export function domainStoreEnv(domain: MessageDomain): EnvVar[] {
+  const { store } = resolveDomainSpec(domain);
+  const env: EnvVar[] = [{ name: "BMN_CONFIG", value: `${CONFIG_MOUNT_PATH}/${SIDECAR_CONFIG_KEY}` }];
+  if (store.type !== "memory" && store.connection !== undefined) {
+    env.push({
+      name: store.type === "redis" ? "BMN_REDIS_URL" : "BMN_TIDB_URL",
+      valueFrom: { secretKeyRef: { ...store.connection.secretRef } },
+    });
+  }
+  return env;
+}
+
+/** The volume and mount that put the domain ConfigMap at `CONFIG_MOUNT_PATH`. */
+export function domainConfigVolume(domain: MessageDomain): { volume: Volume; mount: VolumeMount } {
+  return {
+    volume: { name: CONFIG_VOLUME_NAME, configMap: { name: domainConfigMapName(domainNameOf(domain)) } },
+    mount: { name: CONFIG_VOLUME_NAME, mountPath: CONFIG_MOUNT_PATH, readOnly: true },
+  };
+}
+
+/** The hash of the domain's config, put on pod templates so pods roll when the domain changes. */
+export function domainConfigHash(domain: MessageDomain): string {
+  return buildDomainConfigMap(domain).metadata.annotations?.[ANNOTATION_CONFIG_HASH] ?? "";
+}

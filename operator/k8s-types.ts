@@ -1,0 +1,207 @@
+/**
+ * The few Kubernetes object shapes the operator builds, typed minimally (fields this project sets or reads).
+ * They stand in for `@kubernetes/client-node`'s models until the running operator brings that dependency.
+ */
+import type { AgentEndpointSpec, AgentEndpointStatus } from "../core/crds/agent-endpoint.js";
+import type { GatewaySpec, GatewayStatus } from "../core/crds/gateway.js";
+import type { MessageDomainSpec, MessageDomainStatus } from "../core/crds/message-domain.js";
+import type { JSONSchemaProps } from "./crd-schema.js";
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller: true;
+  blockOwnerDeletion: true;
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  generation?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: OwnerReference[];
+}
+
+/** A custom resource as read from the apiserver: metadata has name, namespace and uid. */
+export interface CustomResource<Kind extends string, Spec, Status> {
+  apiVersion: string;
+  kind: Kind;
+  metadata: ObjectMeta & { namespace: string; uid: string };
+  spec: Spec;
+  status?: Status;
+}
+export type MessageDomain = CustomResource<"MessageDomain", MessageDomainSpec, MessageDomainStatus>;
+export type Gateway = CustomResource<"Gateway", GatewaySpec, GatewayStatus>;
+export type AgentEndpoint = CustomResource<"AgentEndpoint", AgentEndpointSpec, AgentEndpointStatus>;
+
+export interface LabelSelector {
+  matchLabels: Record<string, string>;
+}
+
+export interface SecretKeySelector {
+  name: string;
+  key: string;
+}
+
+export interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: SecretKeySelector; configMapKeyRef?: SecretKeySelector };
+}
+
+export interface EnvFromSource {
+  configMapRef?: { name: string };
+  secretRef?: { name: string };
+}
+
+export interface ContainerPort {
+  name?: string;
+  containerPort: number;
+  protocol?: "TCP" | "UDP";
+}
+
+export interface Probe {
+  httpGet: { path: string; port: number | string };
+  initialDelaySeconds?: number;
+  periodSeconds?: number;
+  timeoutSeconds?: number;
+  failureThreshold?: number;
+}
+
+export type ResourceList = Record<string, number | string>;
+
+export interface VolumeMount {
+  name: string;
+  mountPath: string;
+  readOnly?: boolean;
+}
+
+export interface Volume {
+  name: string;
+  configMap?: { name: string };
+  [other: string]: unknown;
+}
+
+export interface Container {
+  name: string;
+  image?: string;
+  command?: string[];
+  args?: string[];
+  ports?: ContainerPort[];
+  env?: EnvVar[];
+  envFrom?: EnvFromSource[];
+  resources?: { requests?: ResourceList | undefined; limits?: ResourceList | undefined };
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+  volumeMounts?: VolumeMount[];
+  securityContext?: Record<string, unknown>;
+  [other: string]: unknown;
+}
+
+export interface PodSpec {
+  containers: Container[];
+  initContainers?: Container[];
+  volumes?: Volume[];
+  [other: string]: unknown;
+}
+
+export interface PodTemplateSpec {
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: PodSpec;
+}
+
+export interface ConfigMap {
+  apiVersion: "v1";
+  kind: "ConfigMap";
+  metadata: ObjectMeta;
+  data: Record<string, string>;
+}
+
+export interface Deployment {
+  apiVersion: "apps/v1";
+  kind: "Deployment";
+  metadata: ObjectMeta;
+  spec: {
+    /** Omitted when an HPA owns the replica count, so applying the Deployment never fights the HPA. */
+    replicas?: number;
+    selector: LabelSelector;
+    template: PodTemplateSpec;
+  };
+}
+
+export interface ServicePort {
+  name: string;
+  port: number;
+  targetPort: number | string;
+  protocol: "TCP";
+}
+
+export interface Service {
+  apiVersion: "v1";
+  kind: "Service";
+  metadata: ObjectMeta;
+  spec: { type: "ClusterIP"; selector: Record<string, string>; ports: ServicePort[] };
+}
+
+export interface PodDisruptionBudget {
+  apiVersion: "policy/v1";
+  kind: "PodDisruptionBudget";
+  metadata: ObjectMeta;
+  spec: { selector: LabelSelector; maxUnavailable: number | string };
+}
+
+export interface HorizontalPodAutoscaler {
+  apiVersion: "autoscaling/v2";
+  kind: "HorizontalPodAutoscaler";
+  metadata: ObjectMeta;
+  spec: {
+    scaleTargetRef: { apiVersion: string; kind: string; name: string };
+    minReplicas: number;
+    maxReplicas: number;
+    metrics: {
+      type: "Resource";
+      resource: { name: "cpu"; target: { type: "Utilization"; averageUtilization: number } };
+    }[];
+  };
+}
+
+export interface PrinterColumn {
+  name: string;
+  type: "string" | "integer" | "number" | "boolean" | "date";
+  jsonPath: string;
+  description?: string;
+  priority?: number;
+}
+
+export interface CustomResourceDefinition {
+  apiVersion: "apiextensions.k8s.io/v1";
+  kind: "CustomResourceDefinition";
+  metadata: { name: string; labels?: Record<string, string> };
+  spec: {
+    group: string;
+    names: {
+      kind: string;
+      listKind: string;
+      plural: string;
+      singular: string;
+      shortNames: string[];
+      categories: string[];
+    };
+    scope: "Namespaced";
+    versions: {
+      name: string;
+      served: true;
+      storage: true;
+      schema: { openAPIV3Schema: JSONSchemaProps };
+      subresources: {
+        status: Record<string, never>;
+        scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath: string };
+      };
+      additionalPrinterColumns: PrinterColumn[];
+    }[];
+  };
+}
