@@ -54,7 +54,7 @@ export const KINDS: readonly KindDefinition[] = [
         rule: "size(self.metadata.name) <= 63 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",
         message:
           "metadata.name must be a lowercase DNS label of at most 63 characters (it is the domain name)",
-        fieldPath: ".metadata.name",
+        // No fieldPath: the apiserver only accepts paths its schema declares, and metadata's are implicit.
         reason: "FieldValueInvalid",
       },
     ],
