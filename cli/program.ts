@@ -6,14 +6,16 @@ import { createCommandEnv, type CommandEnv, type Io } from "./context.js";
 import { CliError, describeCommanderMessage, describeError } from "./errors.js";
 
 function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
-      version?: unknown;
-    };
-    return typeof pkg.version === "string" ? pkg.version : "0.0.0";
-  } catch {
-    return "0.0.0";
+  // From source the package.json is one level up; compiled into dist/ it is two.
+  for (const path of ["../package.json", "../../package.json"]) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), "utf8")) as { version?: unknown };
+      if (typeof pkg.version === "string") return pkg.version;
+    } catch {
+      // Not there: try the next place.
+    }
   }
+  return "0.0.0";
 }
 
 /** The `bmn` program with its global options and every command; errors are thrown, never printed. */

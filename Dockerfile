@@ -1,0 +1,25 @@
+# One image for the sidecar, the gateway and the operator, chosen by command:
+#   docker run IMAGE start            # a sidecar (bmn start)
+# It cannot be built on the development machines (no Docker engine there); see README.md.
+
+# ---- build: compile TypeScript to dist/ -------------------------------------------------------------------
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts
+COPY . .
+RUN npm run build && npm prune --omit=dev
+
+# ---- run: compiled code and production dependencies only, as a non-root user -------------------------------
+FROM node:24-bookworm-slim
+ENV NODE_ENV=production \
+    BMN_HOST=0.0.0.0
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# Nothing is written to the image at run time, so it runs with a read-only root filesystem.
+USER node
+EXPOSE 7420
+ENTRYPOINT ["node", "dist/cli/bmn.js"]
+CMD ["start"]
