@@ -24,6 +24,8 @@ import {
   selectorString,
   SIDECAR_CONTAINER_NAME,
   SIDECAR_PORT,
+  cpuAutoscaler,
+  parseSpec,
 } from "./common.js";
 import {
   domainConfigHash,
@@ -54,15 +56,7 @@ export function agentEndpointSelector(endpoint: AgentEndpoint): string {
 }
 
 function resolveSpec(endpoint: AgentEndpoint): AgentEndpointSpec {
-  const parsed = agentEndpointSpecSchema.safeParse(endpoint.spec);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new BuildError(
-      issue?.message ?? "is invalid",
-      ["spec", ...(issue?.path ?? []).map(String)].join("."),
-    );
-  }
-  return parsed.data;
+  return parseSpec(agentEndpointSpecSchema, endpoint.spec);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -235,28 +229,13 @@ export function buildAgentEndpointChildren(
     };
   }
   if (spec.autoscaling !== undefined) {
-    children.horizontalPodAutoscaler = {
-      apiVersion: "autoscaling/v2",
-      kind: "HorizontalPodAutoscaler",
-      metadata: childMeta(endpoint, name, labels),
-      spec: {
-        scaleTargetRef: { apiVersion: CRD_API_VERSION, kind: endpoint.kind, name: endpoint.metadata.name },
-        minReplicas: spec.autoscaling.minReplicas,
-        maxReplicas: spec.autoscaling.maxReplicas,
-        metrics: [
-          {
-            type: "Resource",
-            resource: {
-              name: "cpu",
-              target: {
-                type: "Utilization",
-                averageUtilization: spec.autoscaling.targetCPUUtilizationPercentage,
-              },
-            },
-          },
-        ],
-      },
-    };
+    children.horizontalPodAutoscaler = cpuAutoscaler(
+      endpoint,
+      name,
+      labels,
+      { apiVersion: CRD_API_VERSION, kind: endpoint.kind, name: endpoint.metadata.name },
+      spec.autoscaling,
+    );
   }
   return children;
 }

@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import { CRD_API_VERSION } from "../../core/crds/common.js";
-import type { CustomResource, ObjectMeta, OwnerReference } from "../k8s-types.js";
+import type { z } from "zod";
+import type { Autoscaling } from "../../core/crds/common.js";
+import type { CustomResource, HorizontalPodAutoscaler, ObjectMeta, OwnerReference } from "../k8s-types.js";
 
 /** The sidecar's fixed port (BRIEF: sidecar HTTP at 7420). */
 export const SIDECAR_PORT = 7420;
@@ -97,4 +99,44 @@ export function digest(data: unknown): string {
 /** `BMN_PEER_TOKEN_EU_WEST` for peer `eu-west`. */
 export function envName(prefix: string, name: string): string {
   return `${prefix}${name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
+}
+
+/** Parses a custom resource's spec with defaults applied; a BuildError names the offending `spec.` field. */
+export function parseSpec<S extends z.ZodType>(schema: S, spec: unknown): z.output<S> {
+  const parsed = schema.safeParse(spec);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new BuildError(
+    issue?.message ?? "is invalid",
+    ["spec", ...(issue?.path ?? []).map(String)].join("."),
+  );
+}
+
+/** An autoscaling/v2 HPA on CPU utilisation for `target` (a Deployment, or a resource's scale subresource). */
+export function cpuAutoscaler(
+  owner: AnyResource,
+  name: string,
+  labels: Record<string, string>,
+  target: { apiVersion: string; kind: string; name: string },
+  autoscaling: Autoscaling,
+): HorizontalPodAutoscaler {
+  return {
+    apiVersion: "autoscaling/v2",
+    kind: "HorizontalPodAutoscaler",
+    metadata: childMeta(owner, name, labels),
+    spec: {
+      scaleTargetRef: target,
+      minReplicas: autoscaling.minReplicas,
+      maxReplicas: autoscaling.maxReplicas,
+      metrics: [
+        {
+          type: "Resource",
+          resource: {
+            name: "cpu",
+            target: { type: "Utilization", averageUtilization: autoscaling.targetCPUUtilizationPercentage },
+          },
+        },
+      ],
+    },
+  };
 }

@@ -22,6 +22,8 @@ import {
   envName,
   LABEL_DOMAIN,
   selectorLabels,
+  cpuAutoscaler,
+  parseSpec,
 } from "./common.js";
 import {
   domainConfigHash,
@@ -60,15 +62,7 @@ export function gatewayChildName(gateway: Gateway): string {
 }
 
 function resolveGatewaySpec(gateway: Gateway): GatewaySpec {
-  const parsed = gatewaySpecSchema.safeParse(gateway.spec);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new BuildError(
-      issue?.message ?? "is invalid",
-      ["spec", ...(issue?.path ?? []).map(String)].join("."),
-    );
-  }
-  return parsed.data;
+  return parseSpec(gatewaySpecSchema, gateway.spec);
 }
 
 /** Deployment, Service, PDB, optional HPA and a ConfigMap of gateway settings (tokens stay in Secrets). */
@@ -174,28 +168,13 @@ export function buildGatewayChildren(
 
   const children: GatewayChildren = { configMap, deployment, service, podDisruptionBudget };
   if (spec.autoscaling !== undefined) {
-    children.horizontalPodAutoscaler = {
-      apiVersion: "autoscaling/v2",
-      kind: "HorizontalPodAutoscaler",
-      metadata: childMeta(gateway, name, labels),
-      spec: {
-        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name },
-        minReplicas: spec.autoscaling.minReplicas,
-        maxReplicas: spec.autoscaling.maxReplicas,
-        metrics: [
-          {
-            type: "Resource",
-            resource: {
-              name: "cpu",
-              target: {
-                type: "Utilization",
-                averageUtilization: spec.autoscaling.targetCPUUtilizationPercentage,
-              },
-            },
-          },
-        ],
-      },
-    };
+    children.horizontalPodAutoscaler = cpuAutoscaler(
+      gateway,
+      name,
+      labels,
+      { apiVersion: "apps/v1", kind: "Deployment", name },
+      spec.autoscaling,
+    );
   }
   return children;
 }

@@ -12,6 +12,7 @@ import {
   CONFIG_VOLUME_NAME,
   digest,
   LABEL_DOMAIN,
+  parseSpec,
 } from "./common.js";
 
 /** Key of the sidecar config (the `BMN_CONFIG` file) in the domain ConfigMap. */
@@ -33,15 +34,7 @@ export function domainNameOf(domain: MessageDomain): string {
 
 /** Parses the spec with defaults applied, naming the field on failure. */
 export function resolveDomainSpec(domain: MessageDomain): MessageDomainSpec {
-  const parsed = messageDomainSpecSchema.safeParse(domain.spec);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new BuildError(
-      issue?.message ?? "is invalid",
-      ["spec", ...(issue?.path ?? []).map(String)].join("."),
-    );
-  }
-  return parsed.data;
+  return parseSpec(messageDomainSpecSchema, domain.spec);
 }
 
 /**
