@@ -5,6 +5,7 @@ import { messageFactory, payloadBytes, serializedBytes } from "./payload.js";
 import { withPrivateRedis } from "./private-redis.js";
 import { RawStreamQueue } from "./raw-streams.js";
 import { usedMemory } from "./redis-info.js";
+import type { MessageStore } from "../sidecar/store/store.js";
 import { BENCH_AGENT, StoreQueue } from "./store-queue.js";
 import { fixed, printTable, ratio } from "./table.js";
 
@@ -80,7 +81,10 @@ async function measure(
   const queue = await memoryCase.connect(url);
   try {
     // One message to another queue first loads the Lua scripts, whose cache would otherwise count as data.
-    if (queue instanceof StoreQueue) await queue.store.enqueue("warm-up", makeMessage());
+    if (queue instanceof StoreQueue) {
+      const { store } = queue as StoreQueue<MessageStore>;
+      await store.enqueue("warm-up", makeMessage());
+    }
     await queue.drain();
     await sleep(SETTLE_MS);
     const before = await usedMemory(admin);

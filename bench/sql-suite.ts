@@ -11,7 +11,7 @@ import {
   type SqlLatencyCase,
   type SqlLatencySettings,
 } from "./sql-latency.js";
-import { freshTablePrefix, SqlQueue } from "./sql-queue.js";
+import { connectSqlQueue, freshTablePrefix } from "./sql-queue.js";
 import { printSqlThroughput, runSqlThroughput, type SqlSide } from "./sql-throughput.js";
 import { StoreQueue } from "./store-queue.js";
 import type { Level } from "./store-throughput.js";
@@ -90,13 +90,13 @@ export async function runSqlSuite(settings: SqlSuiteSettings = SQL_SUITE_SETTING
           label: "sql store, flush at commit",
           peer: false,
           prepare: () => flushAtCommit(1),
-          connect: () => SqlQueue.connect(mariadb.url, "sql store, flush at commit"),
+          connect: () => connectSqlQueue(mariadb.url, "sql store, flush at commit"),
         },
         {
           label: "sql store, flush ~1/s",
           peer: false,
           prepare: () => flushAtCommit(2),
-          connect: () => SqlQueue.connect(mariadb.url, "sql store, flush ~1/s"),
+          connect: () => connectSqlQueue(mariadb.url, "sql store, flush ~1/s"),
         },
       ];
       const throughput = await runSqlThroughput(sides, settings.levels, settings.rounds);

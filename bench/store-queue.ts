@@ -1,16 +1,17 @@
 import type { Message } from "../core/envelope.js";
 import { RedisStore } from "../sidecar/store/redis/redis-store.js";
+import type { MessageStore } from "../sidecar/store/store.js";
 import type { BenchQueue, Received } from "./bench-queue.js";
 
 export const BENCH_AGENT = "bench-agent";
 
-/** RedisStore behind the benchmark's queue shape: one agent queue, leases of one message. */
-export class StoreQueue implements BenchQueue {
+/** A store (RedisStore unless said otherwise) behind the benchmark's queue shape: one agent queue, leases of one message. */
+export class StoreQueue<S extends MessageStore = RedisStore> implements BenchQueue {
   static readonly KEY_PREFIX = "bench:";
 
-  private constructor(
+  constructor(
     readonly label: string,
-    readonly store: RedisStore,
+    readonly store: S,
   ) {}
 
   static async connect(url: string, traces: boolean): Promise<StoreQueue> {
@@ -33,7 +34,8 @@ export class StoreQueue implements BenchQueue {
   }
 
   async drain(): Promise<void> {
-    // Trace writes go out on the same connection without being awaited; a PING behind them waits for them.
+    // Redis: trace writes go out on the same connection without being awaited; a PING behind them waits for them.
+    // SQL: traces are off here and every write is awaited, so the round trip is all that is left.
     await this.store.ping();
   }
 
