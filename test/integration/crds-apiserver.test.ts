@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { controlPlaneBinaries, startControlPlane, type ControlPlane } from "../harness/kube-control-plane.js";
+import type { ControlPlane } from "../harness/kube-control-plane.js";
+import { startControlPlaneWithCrds } from "../harness/kube-with-crds.js";
 
 /**
  * The generated CRDs and samples on a real kube-apiserver (built from Go modules by test/tools/k8s/build.sh,
@@ -15,17 +16,7 @@ const apply = (manifest: object): ReturnType<ControlPlane["kubectl"]> =>
   kubectl(["apply", "--server-side", "-f", "-"], JSON.stringify(manifest));
 
 beforeAll(async () => {
-  const binaries = controlPlaneBinaries();
-  if (binaries === undefined) {
-    throw new Error(
-      "control-plane binaries are not built: run `bash test/tools/k8s/build.sh` (about 9 min cold)",
-    );
-  }
-  plane = await startControlPlane({ binaries });
-  const applied = await kubectl(["apply", "--server-side", "-f", "crds/"]);
-  expect(applied, applied.stderr).toMatchObject({ code: 0 });
-  const established = await kubectl(["wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"]);
-  expect(established, established.stderr).toMatchObject({ code: 0 });
+  plane = await startControlPlaneWithCrds();
 });
 
 afterAll(async () => {

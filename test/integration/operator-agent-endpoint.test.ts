@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentEndpointController } from "../../operator/controller.js";
 import { AgentEndpointReconciler } from "../../operator/reconcile-agent-endpoint.js";
 import { waitFor } from "../conformance/helpers.js";
-import { controlPlaneBinaries, startControlPlane, type ControlPlane } from "../harness/kube-control-plane.js";
+import type { ControlPlane } from "../harness/kube-control-plane.js";
+import { startControlPlaneWithCrds } from "../harness/kube-with-crds.js";
 
 /**
  * The AgentEndpoint controller against a real kube-apiserver + kube-controller-manager (built by
@@ -80,17 +81,7 @@ const endpoint = (image: string, replicas: number): object => ({
 });
 
 beforeAll(async () => {
-  const binaries = controlPlaneBinaries();
-  if (binaries === undefined) {
-    throw new Error(
-      "control-plane binaries are not built: run `bash test/tools/k8s/build.sh` (about 9 min cold)",
-    );
-  }
-  plane = await startControlPlane({ binaries });
-  const applied = await kubectl(["apply", "--server-side", "-f", "crds/"]);
-  expect(applied, applied.stderr).toMatchObject({ code: 0 });
-  const established = await kubectl(["wait", "--for=condition=Established", "--timeout=60s", "crd", "--all"]);
-  expect(established, established.stderr).toMatchObject({ code: 0 });
+  plane = await startControlPlaneWithCrds();
   const namespace = await kubectl(["create", "namespace", NAMESPACE]);
   expect(namespace, namespace.stderr).toMatchObject({ code: 0 });
 
