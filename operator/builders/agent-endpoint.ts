@@ -30,7 +30,7 @@ import {
 import {
   domainConfigHash,
   domainConfigVolume,
-  domainNameOf,
+  ownDomainName,
   domainStoreEnv,
   resolveDomainSpec,
 } from "./message-domain.js";
@@ -168,12 +168,7 @@ export function buildAgentEndpointChildren(
   options: BuildOptions = {},
 ): AgentEndpointChildren {
   const spec = resolveSpec(endpoint);
-  const domainName = domainNameOf(domain);
-  if (spec.domain !== domainName)
-    throw new BuildError(
-      `names domain ${spec.domain} but was given MessageDomain ${domainName}`,
-      "spec.domain",
-    );
+  const domainName = ownDomainName(spec.domain, domain);
   const name = agentChildName(endpoint);
   const labels = commonLabels(APP, "agent", endpoint, {
     [LABEL_DOMAIN]: domainName,

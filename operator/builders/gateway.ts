@@ -13,7 +13,6 @@ import type {
 } from "../k8s-types.js";
 import {
   ANNOTATION_CONFIG_HASH,
-  BuildError,
   type BuildOptions,
   childMeta,
   commonLabels,
@@ -28,7 +27,7 @@ import {
 import {
   domainConfigHash,
   domainConfigVolume,
-  domainNameOf,
+  ownDomainName,
   domainStoreEnv,
   resolveDomainSpec,
 } from "./message-domain.js";
@@ -72,12 +71,7 @@ export function buildGatewayChildren(
   options: BuildOptions = {},
 ): GatewayChildren {
   const spec = resolveGatewaySpec(gateway);
-  const domainName = domainNameOf(domain);
-  if (spec.domain !== domainName)
-    throw new BuildError(
-      `names domain ${spec.domain} but was given MessageDomain ${domainName}`,
-      "spec.domain",
-    );
+  const domainName = ownDomainName(spec.domain, domain);
   const name = gatewayChildName(gateway);
   const labels = commonLabels(APP, "gateway", gateway, { [LABEL_DOMAIN]: domainName });
   const selector = selectorLabels(APP, gateway);

@@ -32,6 +32,15 @@ export function domainNameOf(domain: MessageDomain): string {
   return parsed.data;
 }
 
+/** The domain a Gateway or AgentEndpoint is built for, after checking its `spec.domain` names it. */
+export function ownDomainName(specDomain: string, domain: MessageDomain): string {
+  const name = domainNameOf(domain);
+  if (specDomain !== name) {
+    throw new BuildError(`names domain ${specDomain} but was given MessageDomain ${name}`, "spec.domain");
+  }
+  return name;
+}
+
 /** Parses the spec with defaults applied, naming the field on failure. */
 export function resolveDomainSpec(domain: MessageDomain): MessageDomainSpec {
   return parseSpec(messageDomainSpecSchema, domain.spec);
