@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { BmnError } from "../../core/errors.js";
 import { RedisStore } from "../../sidecar/store/redis/redis-store.js";
 import { expectBmnError, msg, receiveAll, untilPingable } from "../conformance/helpers.js";
+import { expectCrashRecovery } from "../conformance/crash-recovery.js";
 import { startRedis, type RedisServerHandle } from "../harness/redis-server.js";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -28,21 +29,7 @@ async function serverAndStore(
 describe("redis faults", () => {
   it("keeps every accepted message and lease across a SIGKILL and restart with AOF (appendfsync always)", async () => {
     const { server, store } = await serverAndStore({ appendOnly: true });
-    const sent = [];
-    for (let i = 0; i < 200; i++) sent.push((await store.enqueue("worker", msg({ priority: i % 10 }))).id);
-    const [held] = await store.receive("worker", { max: 1, leaseMs: 60_000 });
-    expect(held).toBeDefined();
-
-    await server.kill();
-    await server.start();
-    await untilPingable(store);
-
-    // The lease taken before the crash is still held and can be settled.
-    await store.ack(held?.leaseId ?? "");
-    const rest = await receiveAll(store, "worker");
-    const received = [held?.message.id, ...rest.map((delivery) => delivery.message.id)];
-    expect(new Set(received).size).toBe(200);
-    expect(new Set(received)).toEqual(new Set(sent));
+    await expectCrashRecovery(server, store);
   });
 
   it("answers STORE_UNAVAILABLE while Redis is down, loses nothing, and recovers by itself", async () => {

@@ -6,6 +6,7 @@ import { SqlClient } from "../../sidecar/store/sql/sql-client.js";
 import { sqlTables } from "../../sidecar/store/sql/sql-tables.js";
 import { TiDBStore, type TiDBStoreOptions } from "../../sidecar/store/sql/tidb-store.js";
 import { expectBmnError, msg, receiveAll, since, waitFor, untilPingable } from "../conformance/helpers.js";
+import { expectCrashRecovery } from "../conformance/crash-recovery.js";
 import { startMariaDb, type MariaDbServerHandle } from "../harness/mariadb-server.js";
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -57,21 +58,7 @@ describe("sql store faults (MariaDB)", () => {
     const [settings] = await store.client.rows("SELECT @@innodb_flush_log_at_trx_commit AS flush");
     expect(Number(settings?.flush)).toBe(1);
 
-    const sent: string[] = [];
-    for (let i = 0; i < 200; i++) sent.push((await store.enqueue("worker", msg({ priority: i % 10 }))).id);
-    const [held] = await store.receive("worker", { max: 1, leaseMs: 60_000 });
-    expect(held).toBeDefined();
-
-    await server.kill();
-    await server.start();
-    await untilPingable(store);
-
-    // The lease taken before the crash is still held and can be settled.
-    await store.ack(held?.leaseId ?? "");
-    const rest = await receiveAll(store, "worker");
-    const received = [held?.message.id, ...rest.map((delivery) => delivery.message.id)];
-    expect(received).toHaveLength(200);
-    expect(new Set(received)).toEqual(new Set(sent));
+    await expectCrashRecovery(server, store);
     expect(await store.queueStats("worker")).toMatchObject({ depth: 0, inFlight: 200 - 1 });
   });
 
