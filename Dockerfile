@@ -1,6 +1,9 @@
 # One image for the sidecar, the gateway and the operator, chosen by command:
-#   docker run IMAGE start            # a sidecar (bmn start)
-# It cannot be built on the development machines (no Docker engine there); see README.md.
+#   docker run IMAGE start                       # a sidecar (bmn start), the default
+#   docker run IMAGE operator                    # the Kubernetes operator (bmn operator; the Helm chart runs this)
+#   docker run IMAGE gateway                     # a cross-domain gateway (bmn gateway)
+# It runs as the non-root `node` user (uid 1000) and writes nothing at run time, so it works with
+# readOnlyRootFilesystem. It cannot be built on the development machines (no Docker engine there); see README.md.
 
 # ---- build: compile TypeScript to dist/ -------------------------------------------------------------------
 FROM node:24-bookworm-slim AS build
@@ -20,6 +23,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # Nothing is written to the image at run time, so it runs with a read-only root filesystem.
 USER node
-EXPOSE 7420
+# 7420: the sidecar; 8080: the operator's /healthz, /readyz and /metrics.
+EXPOSE 7420 8080
 ENTRYPOINT ["node", "dist/cli/bmn.js"]
 CMD ["start"]

@@ -1,194 +1,195 @@
 /**
- * The AgentEndpoint controller: an informer (list + watch) on AgentEndpoints and one on the Deployments the
- * operator manages, both feeding a per-object work queue whose handler is `AgentEndpointReconciler.reconcile`.
- * A Deployment event maps back to its controlling AgentEndpoint through the owner reference, so a child
- * changed or deleted by hand is repaired. A periodic resync requeues every AgentEndpoint in the cache.
+ * The operator's three controllers, each a `ResourceController` with its reconciler, the children it watches
+ * (only those labelled `app.kubernetes.io/managed-by=bmn-operator`) and, for AgentEndpoints and Gateways,
+ * the MessageDomain they name: a domain whose spec changes requeues them. `startControllers` runs all three
+ * on one informer pool; the classes below run one kind on its own pool.
  */
-import {
-  AppsV1Api,
-  CustomObjectsApi,
-  makeInformer,
-  type Informer,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  type ObjectCache,
-  type V1Deployment,
-} from "@kubernetes/client-node";
+import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
 import { AGENT_ENDPOINT_KIND } from "../core/crds/agent-endpoint.js";
-import { CRD_API_VERSION, CRD_GROUP, CRD_VERSION } from "../core/crds/common.js";
+import { CRD_API_VERSION } from "../core/crds/common.js";
+import { GATEWAY_KIND } from "../core/crds/gateway.js";
+import { MESSAGE_DOMAIN_KIND } from "../core/crds/message-domain.js";
 import { LABEL_MANAGED_BY, MANAGED_BY } from "./builders/common.js";
+import { InformerPool, type WatchedResource } from "./informer-pool.js";
+import { AGENT_ENDPOINT_PLURAL, AgentEndpointReconciler } from "./reconcile-agent-endpoint.js";
+import { GATEWAY_PLURAL, GatewayReconciler } from "./reconcile-gateway.js";
+import { MESSAGE_DOMAIN_PLURAL, MessageDomainReconciler } from "./reconcile-message-domain.js";
+import type { Reconciler, ReconcilerOptions } from "./reconciler.js";
 import {
-  AGENT_ENDPOINT_PLURAL,
-  AgentEndpointReconciler,
-  type ReconcilerOptions,
-} from "./reconcile-agent-endpoint.js";
-import { WorkQueue, type WorkQueueOptions } from "./work-queue.js";
+  objectKey,
+  ResourceController,
+  type ControllerDefinition,
+  type RelatedResource,
+} from "./resource-controller.js";
+import type { WorkQueueOptions } from "./work-queue.js";
+
+export { objectKey, ownerKey } from "./resource-controller.js";
 
 export interface ControllerOptions extends ReconcilerOptions {
   /** Watch one namespace only; default all namespaces. */
   namespace?: string;
-  /** Every AgentEndpoint in the cache is requeued this often. Default 5 minutes; 0 turns resync off. */
+  /** Every cached resource is requeued this often. Default 5 minutes; 0 turns resync off. */
   resyncMs?: number;
   queue?: WorkQueueOptions;
-  /** Reconcile failures and watch errors (both are retried). */
+  /** Reconcile failures, watch errors (both are retried) and failed Event writes. */
   onError?: (what: string, error: unknown) => void;
 }
 
-const WATCH_RESTART_BASE_MS = 500;
-const WATCH_RESTART_MAX_MS = 30_000;
+const MANAGED = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
 
-export function objectKey(namespace: string, name: string): string {
-  return `${namespace}/${name}`;
+function customResource(kind: string, plural: string): WatchedResource {
+  return { apiVersion: CRD_API_VERSION, kind, plural };
 }
 
-function splitKey(key: string): { namespace: string; name: string } {
-  const slash = key.indexOf("/");
-  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+export const MESSAGE_DOMAINS = customResource(MESSAGE_DOMAIN_KIND, MESSAGE_DOMAIN_PLURAL);
+export const GATEWAYS = customResource(GATEWAY_KIND, GATEWAY_PLURAL);
+export const AGENT_ENDPOINTS = customResource(AGENT_ENDPOINT_KIND, AGENT_ENDPOINT_PLURAL);
+
+/** The children kinds, watched only where the operator's label is set. */
+export const CHILDREN = {
+  configMaps: { apiVersion: "v1", kind: "ConfigMap", plural: "configmaps", labelSelector: MANAGED },
+  deployments: { apiVersion: "apps/v1", kind: "Deployment", plural: "deployments", labelSelector: MANAGED },
+  services: { apiVersion: "v1", kind: "Service", plural: "services", labelSelector: MANAGED },
+  podDisruptionBudgets: {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    plural: "poddisruptionbudgets",
+    labelSelector: MANAGED,
+  },
+  horizontalPodAutoscalers: {
+    apiVersion: "autoscaling/v2",
+    kind: "HorizontalPodAutoscaler",
+    plural: "horizontalpodautoscalers",
+    labelSelector: MANAGED,
+  },
+} as const satisfies Record<string, WatchedResource>;
+
+/**
+ * Requeues the primaries (in the domain's namespace) whose `spec.domain` names a MessageDomain that was
+ * added, deleted, or changed its spec. Status-only updates (the generation stays) are ignored.
+ */
+export function followDomain(): RelatedResource {
+  const generations = new Map<string, number | undefined>();
+  return {
+    resource: MESSAGE_DOMAINS,
+    keys(domain, verb, primaries) {
+      const name = domain.metadata?.name;
+      const namespace = domain.metadata?.namespace;
+      if (name === undefined || namespace === undefined) return [];
+      const key = objectKey(namespace, name);
+      const generation = domain.metadata?.generation;
+      if (verb === "delete") generations.delete(key);
+      else {
+        const changed = !generations.has(key) || generations.get(key) !== generation;
+        generations.set(key, generation);
+        if (verb === "update" && !changed) return [];
+      }
+      return primaries
+        .filter(
+          (primary: KubernetesObject & { spec?: { domain?: unknown } }) =>
+            primary.metadata?.namespace === namespace && primary.spec?.domain === name,
+        )
+        .flatMap((primary) =>
+          primary.metadata?.name === undefined ? [] : [objectKey(namespace, primary.metadata.name)],
+        );
+    },
+  };
 }
 
-/** The key of the AgentEndpoint controlling a child object, if any. */
-export function ownerKey(child: KubernetesObject): string | undefined {
-  const namespace = child.metadata?.namespace;
-  const owner = child.metadata?.ownerReferences?.find(
-    (ref) =>
-      ref.controller === true && ref.apiVersion === CRD_API_VERSION && ref.kind === AGENT_ENDPOINT_KIND,
-  );
-  return namespace === undefined || owner === undefined ? undefined : objectKey(namespace, owner.name);
+export function messageDomainDefinition(reconciler: Reconciler): ControllerDefinition {
+  return { primary: MESSAGE_DOMAINS, reconciler, children: [CHILDREN.configMaps] };
 }
 
-type ManagedInformer<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
+export function gatewayDefinition(reconciler: Reconciler): ControllerDefinition {
+  const { configMaps, deployments, services, podDisruptionBudgets, horizontalPodAutoscalers } = CHILDREN;
+  return {
+    primary: GATEWAYS,
+    reconciler,
+    children: [configMaps, deployments, services, podDisruptionBudgets, horizontalPodAutoscalers],
+    related: [followDomain()],
+  };
+}
 
-export class AgentEndpointController {
-  readonly reconciler: AgentEndpointReconciler;
-  private readonly queue: WorkQueue;
-  private readonly endpoints: ManagedInformer<KubernetesObject>;
-  private readonly deployments: ManagedInformer<V1Deployment>;
-  private readonly restartTimers = new Set<NodeJS.Timeout>();
-  private resyncTimer: NodeJS.Timeout | undefined;
+export function agentEndpointDefinition(reconciler: Reconciler): ControllerDefinition {
+  const { deployments, services, horizontalPodAutoscalers } = CHILDREN;
+  return {
+    primary: AGENT_ENDPOINTS,
+    reconciler,
+    children: [deployments, services, horizontalPodAutoscalers],
+    related: [followDomain()],
+  };
+}
+
+/** One kind's controller on its own informer pool. */
+abstract class SingleKindController<R extends Reconciler> {
+  readonly reconciler: R;
+  private readonly pool: InformerPool;
+  private readonly controller: ResourceController;
   private running = false;
 
   constructor(
     kubeConfig: KubeConfig,
-    private readonly options: ControllerOptions = {},
+    options: ControllerOptions,
+    makeReconciler: (kubeConfig: KubeConfig, options: ControllerOptions) => R,
+    define: (reconciler: R) => ControllerDefinition,
   ) {
-    this.reconciler = new AgentEndpointReconciler(kubeConfig, options);
-    this.queue = new WorkQueue(
-      async (key) => {
-        const { namespace, name } = splitKey(key);
-        await this.reconciler.reconcile(namespace, name);
-      },
-      {
-        ...options.queue,
-        onError: (key, error, attempt) => {
-          options.queue?.onError?.(key, error, attempt);
-          options.onError?.(`reconcile ${key} (attempt ${attempt})`, error);
-        },
-      },
-    );
-
-    const customObjects = kubeConfig.makeApiClient(CustomObjectsApi);
-    const apps = kubeConfig.makeApiClient(AppsV1Api);
-    const { namespace } = options;
-    const crPath =
-      namespace === undefined
-        ? `/apis/${CRD_GROUP}/${CRD_VERSION}/${AGENT_ENDPOINT_PLURAL}`
-        : `/apis/${CRD_GROUP}/${CRD_VERSION}/namespaces/${namespace}/${AGENT_ENDPOINT_PLURAL}`;
-    const crRequest = { group: CRD_GROUP, version: CRD_VERSION, plural: AGENT_ENDPOINT_PLURAL };
-    this.endpoints = makeInformer<KubernetesObject>(
-      kubeConfig,
-      crPath,
-      async () =>
-        (namespace === undefined
-          ? await customObjects.listCustomObjectForAllNamespaces({
-              group: CRD_GROUP,
-              version: CRD_VERSION,
-              resourcePlural: AGENT_ENDPOINT_PLURAL,
-            })
-          : await customObjects.listNamespacedCustomObject({
-              ...crRequest,
-              namespace,
-            })) as KubernetesListObject<KubernetesObject>,
-    );
-    const selector = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
-    this.deployments = makeInformer<V1Deployment>(
-      kubeConfig,
-      namespace === undefined
-        ? "/apis/apps/v1/deployments"
-        : `/apis/apps/v1/namespaces/${namespace}/deployments`,
-      () =>
-        namespace === undefined
-          ? apps.listDeploymentForAllNamespaces({ labelSelector: selector })
-          : apps.listNamespacedDeployment({ namespace, labelSelector: selector }),
-      selector,
-    );
-
-    const enqueueEndpoint = (object: KubernetesObject): void => {
-      const name = object.metadata?.name;
-      const ns = object.metadata?.namespace;
-      if (name !== undefined && ns !== undefined) this.queue.add(objectKey(ns, name));
-    };
-    const enqueueOwner = (object: V1Deployment): void => {
-      const key = ownerKey(object);
-      if (key !== undefined) this.queue.add(key);
-    };
-    for (const verb of ["add", "update", "delete"] as const) {
-      this.endpoints.on(verb, enqueueEndpoint);
-      this.deployments.on(verb, enqueueOwner);
-    }
-    this.restartOnError("AgentEndpoint watch", this.endpoints);
-    this.restartOnError("Deployment watch", this.deployments);
+    this.reconciler = makeReconciler(kubeConfig, options);
+    this.pool = new InformerPool(kubeConfig, poolOptions(options));
+    this.controller = new ResourceController(this.pool, define(this.reconciler), controllerOptions(options));
   }
 
-  /** Starts both informers (each lists, then watches) and the resync timer. */
+  /** Starts the informers (each lists, then watches) and the resync timer. */
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    await Promise.all([this.endpoints.start(), this.deployments.start()]);
-    const resyncMs = this.options.resyncMs ?? 300_000;
-    if (resyncMs > 0) {
-      this.resyncTimer = setInterval(() => {
-        this.resync();
-      }, resyncMs);
-      this.resyncTimer.unref();
-    }
+    await this.pool.start();
+    this.controller.start();
   }
 
-  /** Requeues every AgentEndpoint in the cache. */
+  /** Requeues every cached resource of this kind. */
   resync(): void {
-    for (const endpoint of this.endpoints.list()) {
-      const name = endpoint.metadata?.name;
-      const namespace = endpoint.metadata?.namespace;
-      if (name !== undefined && namespace !== undefined) this.queue.add(objectKey(namespace, name));
-    }
+    this.controller.resync();
   }
 
   /** Stops the watches and timers and waits for running reconciles to finish. */
   async stop(): Promise<void> {
     this.running = false;
-    if (this.resyncTimer !== undefined) clearInterval(this.resyncTimer);
-    for (const timer of this.restartTimers) clearTimeout(timer);
-    this.restartTimers.clear();
-    await Promise.all([this.endpoints.stop(), this.deployments.stop()]);
-    await this.queue.stop();
+    await this.pool.stop();
+    await this.controller.stop();
   }
+}
 
-  /** An informer stops on a watch or list error; restart it with backoff while the controller runs. */
-  private restartOnError(what: string, informer: Informer<KubernetesObject> | Informer<V1Deployment>): void {
-    let delay = WATCH_RESTART_BASE_MS;
-    informer.on("connect", () => {
-      delay = WATCH_RESTART_BASE_MS;
-    });
-    informer.on("error", (error: unknown) => {
-      this.options.onError?.(what, error);
-      if (!this.running) return;
-      const timer = setTimeout(() => {
-        this.restartTimers.delete(timer);
-        if (this.running)
-          informer.start().catch((startError: unknown) => this.options.onError?.(what, startError));
-      }, delay);
-      this.restartTimers.add(timer);
-      delay = Math.min(WATCH_RESTART_MAX_MS, delay * 2);
-    });
+export class AgentEndpointController extends SingleKindController<AgentEndpointReconciler> {
+  constructor(kubeConfig: KubeConfig, options: ControllerOptions = {}) {
+    super(kubeConfig, options, (k, o) => new AgentEndpointReconciler(k, o), agentEndpointDefinition);
   }
+}
+
+export class GatewayController extends SingleKindController<GatewayReconciler> {
+  constructor(kubeConfig: KubeConfig, options: ControllerOptions = {}) {
+    super(kubeConfig, options, (k, o) => new GatewayReconciler(k, o), gatewayDefinition);
+  }
+}
+
+export class MessageDomainController extends SingleKindController<MessageDomainReconciler> {
+  constructor(kubeConfig: KubeConfig, options: ControllerOptions = {}) {
+    super(kubeConfig, options, (k, o) => new MessageDomainReconciler(k, o), messageDomainDefinition);
+  }
+}
+
+export function poolOptions(options: ControllerOptions): ConstructorParameters<typeof InformerPool>[1] {
+  return {
+    ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
+    ...(options.onError === undefined ? {} : { onError: options.onError }),
+  };
+}
+
+export function controllerOptions(
+  options: ControllerOptions,
+): ConstructorParameters<typeof ResourceController>[2] {
+  return {
+    ...(options.resyncMs === undefined ? {} : { resyncMs: options.resyncMs }),
+    ...(options.queue === undefined ? {} : { queue: options.queue }),
+    ...(options.onError === undefined ? {} : { onError: options.onError }),
+  };
 }

@@ -162,12 +162,30 @@ export interface HorizontalPodAutoscaler {
     scaleTargetRef: { apiVersion: string; kind: string; name: string };
     minReplicas: number;
     maxReplicas: number;
-    metrics: {
-      type: "Resource";
-      resource: { name: "cpu"; target: { type: "Utilization"; averageUtilization: number } };
-    }[];
+    metrics: MetricSpec[];
   };
 }
+
+/** An autoscaling/v2 metric: CPU utilisation, or a custom per-pod or external metric (e.g. queue depth). */
+export type MetricSpec =
+  | {
+      type: "Resource";
+      resource: { name: "cpu"; target: { type: "Utilization"; averageUtilization: number } };
+    }
+  | {
+      type: "Pods";
+      pods: {
+        metric: { name: string; selector?: LabelSelector };
+        target: { type: "AverageValue"; averageValue: string };
+      };
+    }
+  | {
+      type: "External";
+      external: {
+        metric: { name: string; selector?: LabelSelector };
+        target: { type: "AverageValue"; averageValue: string };
+      };
+    };
 
 export interface PrinterColumn {
   name: string;

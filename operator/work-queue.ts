@@ -48,6 +48,21 @@ export class WorkQueue {
     this.pump();
   }
 
+  /**
+   * Queues a key after a delay, e.g. to poll something the watches cannot see (a store coming up). A timer
+   * already pending for the key is kept; `add` replaces it.
+   */
+  addAfter(key: string, delayMs: number): void {
+    if (this.stopped || this.retryTimers.has(key)) return;
+    this.retryTimers.set(
+      key,
+      setTimeout(() => {
+        this.retryTimers.delete(key);
+        this.add(key);
+      }, delayMs),
+    );
+  }
+
   /** Keys waiting, being handled, or waiting for a retry. */
   get size(): number {
     return new Set([...this.pending, ...this.active.keys(), ...this.retryTimers.keys()]).size;
@@ -84,6 +99,7 @@ export class WorkQueue {
       this.options.onError?.(key, error, attempt);
       if (!this.stopped && !this.dirty.has(key)) {
         const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (attempt - 1));
+        clearTimeout(this.retryTimers.get(key));
         this.retryTimers.set(
           key,
           setTimeout(() => {

@@ -2,7 +2,13 @@ import { createHash } from "node:crypto";
 import { CRD_API_VERSION } from "../../core/crds/common.js";
 import type { z } from "zod";
 import type { Autoscaling } from "../../core/crds/common.js";
-import type { CustomResource, HorizontalPodAutoscaler, ObjectMeta, OwnerReference } from "../k8s-types.js";
+import type {
+  CustomResource,
+  HorizontalPodAutoscaler,
+  MetricSpec,
+  ObjectMeta,
+  OwnerReference,
+} from "../k8s-types.js";
 
 /** The sidecar's fixed port (BRIEF: sidecar HTTP at 7420). */
 export const SIDECAR_PORT = 7420;
@@ -27,6 +33,34 @@ export const MANAGED_BY = "bmn-operator";
 export interface BuildOptions {
   /** Image when neither the resource nor its domain names one. */
   defaultImage?: string;
+  /**
+   * A metrics provider (e.g. prometheus-adapter) serves the gateways' queue depth: their HPAs then scale on
+   * it as well as on CPU. Unset: CPU only.
+   */
+  queueDepthMetric?: QueueDepthMetric;
+}
+
+export interface QueueDepthMetric {
+  /** `Pods` (a per-pod custom metric) or `External` (one value per domain, selected by domain label). */
+  type: "Pods" | "External";
+  /** Default `bmn_gateway_queue_depth`. */
+  name?: string;
+  /** Messages waiting per replica the HPA aims for, e.g. `100`. */
+  targetAverageValue: string;
+}
+
+export const DEFAULT_QUEUE_DEPTH_METRIC = "bmn_gateway_queue_depth";
+
+/** The HPA metric for a domain's queue depth, as the options describe it. */
+export function queueDepthMetricSpec(metric: QueueDepthMetric, domain: string): MetricSpec {
+  const target = { type: "AverageValue" as const, averageValue: metric.targetAverageValue };
+  const name = metric.name ?? DEFAULT_QUEUE_DEPTH_METRIC;
+  return metric.type === "Pods"
+    ? { type: "Pods", pods: { metric: { name }, target } }
+    : {
+        type: "External",
+        external: { metric: { name, selector: { matchLabels: { [LABEL_DOMAIN]: domain } } }, target },
+      };
 }
 
 /** Raised when a resource cannot be turned into children; `field` is the path in the custom resource. */
@@ -119,6 +153,7 @@ export function cpuAutoscaler(
   labels: Record<string, string>,
   target: { apiVersion: string; kind: string; name: string },
   autoscaling: Autoscaling,
+  extraMetrics: readonly MetricSpec[] = [],
 ): HorizontalPodAutoscaler {
   return {
     apiVersion: "autoscaling/v2",
@@ -136,6 +171,7 @@ export function cpuAutoscaler(
             target: { type: "Utilization", averageUtilization: autoscaling.targetCPUUtilizationPercentage },
           },
         },
+        ...extraMetrics,
       ],
     },
   };

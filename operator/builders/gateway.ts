@@ -23,6 +23,7 @@ import {
   selectorLabels,
   cpuAutoscaler,
   parseSpec,
+  queueDepthMetricSpec,
 } from "./common.js";
 import {
   domainConfigHash,
@@ -168,6 +169,9 @@ export function buildGatewayChildren(
       labels,
       { apiVersion: "apps/v1", kind: "Deployment", name },
       spec.autoscaling,
+      options.queueDepthMetric === undefined
+        ? []
+        : [queueDepthMetricSpec(options.queueDepthMetric, domainName)],
     );
   }
   return children;

@@ -482,6 +482,8 @@ function runKubectl(
     child.once("close", (code, signal) => {
       resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
     });
+    // kubectl may exit before reading stdin (e.g. `get`); the resulting EPIPE is not an error of the call.
+    child.stdin.on("error", () => undefined);
     child.stdin.end(input ?? "");
   });
 }

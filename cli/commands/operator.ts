@@ -1,0 +1,138 @@
+import type { Command } from "commander";
+import { pino } from "pino";
+import type { RegisterCommand } from "./index.js";
+import {
+  defaultIdentity,
+  defaultLeaseNamespace,
+  loadKubeConfig,
+  runOperator,
+  type RunningOperator,
+} from "../../operator/run-operator.js";
+import { CliError, UsageError } from "../errors.js";
+
+interface OperatorFlags {
+  kubeconfig?: string;
+  namespace?: string;
+  leaderElect: boolean;
+  leaseNamespace?: string;
+  leaseName: string;
+  leaseDuration: string;
+  renewDeadline: string;
+  retryPeriod: string;
+  identity?: string;
+  host?: string;
+  port: string;
+  defaultImage?: string;
+  resync: string;
+  logLevel: string;
+}
+
+/** Stop waiting for controllers and the Lease release after this long; the kubelet's grace period is 30 s. */
+const SHUTDOWN_TIMEOUT_MS = 25_000;
+
+function seconds(flag: string, value: string, allowZero = false): number {
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed) || parsed < 0 || (!allowZero && parsed === 0))
+    throw new UsageError(`${flag} must be a positive number of seconds, got "${value}"`);
+  return Math.round(parsed * 1000);
+}
+
+function port(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535)
+    throw new UsageError(`--port must be a whole number from 0 to 65535, got "${value}"`);
+  return parsed;
+}
+
+/**
+ * `bmn operator`: runs the Kubernetes operator in the foreground (in a pod: the Helm chart's Deployment) until
+ * SIGINT or SIGTERM, then stops the controllers, releases the leader Lease and exits 0. Exits 1 when the
+ * Lease is lost, so Kubernetes restarts the replica as a fresh candidate.
+ */
+export const registerOperator: RegisterCommand = (program) => {
+  program
+    .command("operator")
+    .description("run the Kubernetes operator (leader election, /healthz /readyz /metrics)")
+    .option("--kubeconfig <file>", "kubeconfig (default: KUBECONFIG, ~/.kube/config, or in-cluster)")
+    .option("--namespace <namespace>", "watch this namespace only (BMN_WATCH_NAMESPACE; default all)")
+    .option("--no-leader-elect", "run the controllers without leader election (one replica only)")
+    .option("--lease-namespace <namespace>", "namespace of the leader Lease (default: POD_NAMESPACE)")
+    .option("--lease-name <name>", "name of the leader Lease", "bmn-operator")
+    .option("--lease-duration <seconds>", "how long a dead leader keeps the Lease", "15")
+    .option("--renew-deadline <seconds>", "the leader steps down when it cannot renew for this long", "10")
+    .option("--retry-period <seconds>", "how often to try to acquire or renew the Lease", "2")
+    .option("--identity <id>", "this replica's Lease holder identity (default: <POD_NAME or hostname>_<pid>)")
+    .option("--host <host>", "address of /healthz /readyz /metrics (BMN_HOST, default 127.0.0.1)")
+    .option("--port <port>", "port of /healthz /readyz /metrics (0 picks one)", "8080")
+    .option("--default-image <image>", "sidecar image when neither the resource nor its domain names one")
+    .option("--resync <seconds>", "requeue every cached resource this often (0 turns it off)", "300")
+    .option("--log-level <level>", "pino log level", "info")
+    .action(async (flags: OperatorFlags, command: Command) => {
+      const verbose = command.optsWithGlobals<{ verbose?: boolean }>().verbose ?? false;
+      const logger = pino({ level: verbose ? "debug" : flags.logLevel, base: { component: "operator" } });
+      const watchNamespace = flags.namespace ?? process.env.BMN_WATCH_NAMESPACE;
+      const leaseDurationMs = seconds("--lease-duration", flags.leaseDuration);
+      const renewDeadlineMs = seconds("--renew-deadline", flags.renewDeadline);
+      const retryPeriodMs = seconds("--retry-period", flags.retryPeriod);
+      if (!(retryPeriodMs < renewDeadlineMs && renewDeadlineMs < leaseDurationMs))
+        throw new UsageError("need --retry-period < --renew-deadline < --lease-duration");
+      let operator: RunningOperator;
+      try {
+        operator = await runOperator({
+          kubeConfig: loadKubeConfig(flags.kubeconfig ?? undefined),
+          logger,
+          ...(watchNamespace === undefined || watchNamespace === "" ? {} : { watchNamespace }),
+          leaderElection: {
+            enabled: flags.leaderElect,
+            namespace: flags.leaseNamespace ?? defaultLeaseNamespace(),
+            name: flags.leaseName,
+            identity: flags.identity ?? defaultIdentity(),
+            leaseDurationMs,
+            renewDeadlineMs,
+            retryPeriodMs,
+          },
+          host: flags.host ?? process.env.BMN_HOST ?? "127.0.0.1",
+          port: port(flags.port),
+          ...(flags.defaultImage === undefined ? {} : { defaultImage: flags.defaultImage }),
+          resyncMs: seconds("--resync", flags.resync, true),
+        });
+      } catch (error) {
+        throw new CliError(`cannot start the operator: ${(error as Error).message}`);
+      }
+
+      const exit = (code: number): void => {
+        logger.flush();
+        process.exit(code);
+      };
+      void operator.ended.then(async (reason) => {
+        logger.error({ reason }, "operator ended");
+        await operator.stop();
+        exit(1);
+      });
+      let stopping = false;
+      const stop = (signal: string): void => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, "shutting down: stopping controllers, releasing the lease");
+        setTimeout(() => {
+          logger.error("shutdown took too long");
+          exit(1);
+        }, SHUTDOWN_TIMEOUT_MS).unref();
+        operator.stop().then(
+          () => {
+            exit(0);
+          },
+          (error: unknown) => {
+            logger.error({ err: error }, "shutdown failed");
+            exit(1);
+          },
+        );
+      };
+      process.once("SIGINT", () => {
+        stop("SIGINT");
+      });
+      process.once("SIGTERM", () => {
+        stop("SIGTERM");
+      });
+    });
+};

@@ -1,0 +1,114 @@
+/**
+ * The Helm chart's values (charts/beast-mode-network/values.yaml). One source of truth: `npm run generate`
+ * writes the chart's values.schema.json from this schema, so `helm install --set` refuses what zod refuses.
+ */
+import { z } from "zod";
+import { DNS_LABEL, DNS_LABEL_MAX } from "./names.js";
+
+const dnsLabelSchema = z.string().max(DNS_LABEL_MAX).regex(DNS_LABEL, "must be a lowercase DNS label");
+
+const quantity = z.union([z.string().min(1), z.number().nonnegative()]);
+const resourceList = z.record(z.string(), quantity);
+const stringMap = z.record(z.string(), z.string());
+/** Opaque Kubernetes objects the chart passes through (affinity, tolerations). */
+const opaque = z.record(z.string(), z.unknown());
+
+const leaderElectionSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe("Only the Lease holder reconciles; needed with replicas > 1"),
+    leaseName: dnsLabelSchema.default("bmn-operator"),
+    leaseDurationSeconds: z.int().min(2).default(15),
+    renewDeadlineSeconds: z.int().min(1).default(10),
+    retryPeriodSeconds: z.int().min(1).default(2),
+  })
+  .refine(
+    (value) =>
+      value.retryPeriodSeconds < value.renewDeadlineSeconds &&
+      value.renewDeadlineSeconds < value.leaseDurationSeconds,
+    { error: "need retryPeriodSeconds < renewDeadlineSeconds < leaseDurationSeconds" },
+  );
+
+export const chartValuesSchema = z
+  .strictObject({
+    image: z
+      .strictObject({
+        repository: z.string().min(1).default("ghcr.io/beast-mode-network/bmn"),
+        tag: z.string().default("").describe("Defaults to the chart's appVersion"),
+        pullPolicy: z.enum(["Always", "IfNotPresent", "Never"]).default("IfNotPresent"),
+      })
+      .default({ repository: "ghcr.io/beast-mode-network/bmn", tag: "", pullPolicy: "IfNotPresent" }),
+    imagePullSecrets: z.array(z.strictObject({ name: z.string().min(1) })).default([]),
+    replicaCount: z.int().min(0).default(2).describe("Operator replicas; one leads, the others stand by"),
+    createNamespace: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Render the release Namespace (for the kubectl bundle; helm install uses --create-namespace)",
+      ),
+    operator: z
+      .strictObject({
+        watchNamespace: z
+          .union([dnsLabelSchema, z.literal("")])
+          .default("")
+          .describe("Watch one namespace only (RBAC then binds there only); empty watches all namespaces"),
+        defaultSidecarImage: z
+          .string()
+          .default("")
+          .describe(
+            "Sidecar image when neither a resource nor its MessageDomain names one; empty: the operator's",
+          ),
+        resyncSeconds: z.int().min(0).default(300),
+        logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
+        leaderElection: leaderElectionSchema.default({
+          enabled: true,
+          leaseName: "bmn-operator",
+          leaseDurationSeconds: 15,
+          renewDeadlineSeconds: 10,
+          retryPeriodSeconds: 2,
+        }),
+      })
+      .prefault({}),
+    rbac: z
+      .strictObject({
+        create: z.boolean().default(true),
+        secretNamespaces: z
+          .array(dnsLabelSchema)
+          .default([])
+          .describe(
+            "Namespaces where the operator may `get` Secrets (MessageDomain store checks); no cluster-wide read",
+          ),
+      })
+      .prefault({}),
+    serviceAccount: z
+      .strictObject({
+        create: z.boolean().default(true),
+        name: z.string().default("").describe("Defaults to the release's full name"),
+        annotations: stringMap.default({}),
+      })
+      .prefault({}),
+    metrics: z
+      .strictObject({
+        port: z.int().min(1).max(65_535).default(8080),
+        service: z
+          .strictObject({
+            enabled: z.boolean().default(true),
+            type: z.enum(["ClusterIP", "NodePort", "LoadBalancer"]).default("ClusterIP"),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    resources: z
+      .strictObject({ requests: resourceList.optional(), limits: resourceList.optional() })
+      .default({ requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "256Mi" } }),
+    podAnnotations: stringMap.default({}),
+    podLabels: stringMap.default({}),
+    priorityClassName: z.string().default(""),
+    nodeSelector: stringMap.default({}),
+    tolerations: z.array(opaque).default([]),
+    affinity: opaque.default({}),
+    /** Helm passes `global` to every chart; accepted so `additionalProperties: false` does not refuse it. */
+    global: opaque.optional(),
+  })
+  .prefault({});
+
+export type ChartValues = z.output<typeof chartValuesSchema>;

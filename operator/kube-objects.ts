@@ -1,0 +1,114 @@
+/**
+ * The reconcilers' access to the apiserver: read (absent is `undefined`), server-side apply with the one
+ * field manager (reporting whether the object was created, changed or left alone), and delete of a child the
+ * owner no longer wants.
+ */
+import {
+  ApiException,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type KubeConfig,
+  type KubernetesObject,
+} from "@kubernetes/client-node";
+
+/** The one field manager every write of the operator uses. */
+export const FIELD_MANAGER = "bmn-operator";
+
+export function isNotFound(error: unknown): boolean {
+  return error instanceof ApiException && error.code === 404;
+}
+
+export interface ObjectHeader {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace: string };
+}
+
+/** A child as the builders make it: the namespace is always set, though the type allows leaving it out. */
+export interface ChildObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+}
+
+export type ApplyChange = "created" | "updated" | "unchanged";
+
+export interface Applied<T> {
+  object: T;
+  change: ApplyChange;
+}
+
+/** True when `object` has a controller owner reference to the owner with this uid. */
+export function controlledBy(
+  object: { metadata?: { ownerReferences?: { controller?: boolean | undefined; uid: string }[] } },
+  ownerUid: string,
+): boolean {
+  return (object.metadata?.ownerReferences ?? []).some(
+    (ref) => ref.controller === true && ref.uid === ownerUid,
+  );
+}
+
+interface Versioned {
+  metadata?: { resourceVersion?: string | undefined };
+}
+
+/** What an apply did, from the object before (if any) and after: the resourceVersion moves only on a write. */
+export function applyChange(before: Versioned | undefined, after: Versioned): ApplyChange {
+  if (before === undefined) return "created";
+  return before.metadata?.resourceVersion === after.metadata?.resourceVersion ? "unchanged" : "updated";
+}
+
+export class KubeObjects {
+  private readonly api: KubernetesObjectApi;
+
+  constructor(kubeConfig: KubeConfig) {
+    this.api = KubernetesObjectApi.makeApiClient(kubeConfig);
+  }
+
+  async read<T extends KubernetesObject>(header: ObjectHeader): Promise<T | undefined> {
+    try {
+      return await this.api.read<T>(header);
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Server-side apply, forced, with `FIELD_MANAGER`. Reads first, to tell the caller what changed. */
+  async apply<T extends KubernetesObject>(child: ChildObject): Promise<Applied<T>> {
+    const before = await this.read(headerOf(child));
+    const object = await this.api.patch<T>(
+      child as KubernetesObject as T,
+      undefined,
+      undefined,
+      FIELD_MANAGER,
+      true,
+      PatchStrategy.ServerSideApply,
+    );
+    return { object, change: applyChange(before, object) };
+  }
+
+  /** Deletes the object when the owner with `ownerUid` controls it; true when it deleted something. */
+  async deleteIfControlled(header: ObjectHeader, ownerUid: string): Promise<boolean> {
+    const existing = await this.read(header);
+    if (existing === undefined || !controlledBy(existing, ownerUid)) return false;
+    try {
+      await this.api.delete(headerOf(header));
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+}
+
+/** Only what identifies an object (a full child would be sent as a body otherwise). */
+export function headerOf(object: ChildObject): ObjectHeader {
+  const { namespace } = object.metadata;
+  if (namespace === undefined) throw new Error(`${object.kind} ${object.metadata.name} has no namespace`);
+  return {
+    apiVersion: object.apiVersion,
+    kind: object.kind,
+    metadata: { name: object.metadata.name, namespace },
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * One reconcile of one MessageDomain: publish the resolved config as a ConfigMap (server-side apply, owner
+ * reference), check that the Secret holding the store URL exists and has the key, check that the store
+ * answers, and write status (`Ready`, `Progressing`, `Degraded`, `SecretResolved`, `StoreReachable`). While
+ * the Secret or the store is missing it asks to be reconciled again later: no watch sees a store come up.
+ */
+import { ApiException, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
+import { CRD_API_VERSION } from "../core/crds/common.js";
+import { MESSAGE_DOMAIN_KIND, type MessageDomainStatus } from "../core/crds/message-domain.js";
+import { BuildError } from "./builders/common.js";
+import { buildDomainConfigMap, resolveDomainSpec } from "./builders/message-domain.js";
+import { blockedConditions } from "./deployment-conditions.js";
+import { domainConditions, lookupSecret, type SecretLookup, type StoreCheck } from "./domain-conditions.js";
+import type { ConfigMap, MessageDomain } from "./k8s-types.js";
+import {
+  BaseReconciler,
+  isBeingDeleted,
+  type ReconcileResult,
+  type ReconcilerOptions,
+} from "./reconciler.js";
+import { connectingStoreProbe, type StoreProbe } from "./store-probe.js";
+
+export const MESSAGE_DOMAIN_PLURAL = "messagedomains";
+const DEFAULT_NOT_READY_REQUEUE_MS = 30_000;
+
+function errorMessage(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return errorMessage(error.errors[0]);
+  return error instanceof Error ? error.message : String(error);
+}
+
+export class MessageDomainReconciler extends BaseReconciler {
+  private readonly storeProbe: StoreProbe;
+
+  constructor(kubeConfig: KubeConfig, options: ReconcilerOptions = {}) {
+    super(kubeConfig, options);
+    this.storeProbe = options.storeProbe ?? connectingStoreProbe();
+  }
+
+  async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
+    const domain = await this.readResource<MessageDomain>(
+      CRD_API_VERSION,
+      MESSAGE_DOMAIN_KIND,
+      namespace,
+      name,
+    );
+    if (domain === undefined) return { found: false, statusWritten: false };
+    if (isBeingDeleted(domain)) return { found: true, statusWritten: false };
+
+    let configMap: ConfigMap;
+    try {
+      configMap = buildDomainConfigMap(domain);
+    } catch (error) {
+      if (error instanceof BuildError)
+        return this.write(domain, blockedConditions("InvalidSpec", error.message), {});
+      throw error;
+    }
+    await this.applyChild(domain, configMap);
+
+    const spec = resolveDomainSpec(domain);
+    const ref = spec.store.type === "memory" ? undefined : spec.store.connection?.secretRef;
+    let lookup: SecretLookup;
+    try {
+      const secret =
+        ref === undefined
+          ? undefined
+          : await this.objects.read<V1Secret>({
+              apiVersion: "v1",
+              kind: "Secret",
+              metadata: { name: ref.name, namespace },
+            });
+      lookup = lookupSecret(spec, secret);
+    } catch (error) {
+      // RBAC grants Secret reads per namespace only; elsewhere say so instead of failing the reconcile.
+      if (ref === undefined || !(error instanceof ApiException && error.code === 403)) throw error;
+      lookup = { state: "forbidden", name: ref.name };
+    }
+    let store: StoreCheck | undefined;
+    if (lookup.state === "resolved" && spec.store.type !== "memory") {
+      try {
+        await this.storeProbe.check(spec.store.type, lookup.value);
+        store = { reachable: true };
+      } catch (error) {
+        store = { reachable: false, error: errorMessage(error) };
+      }
+    }
+    const { updates, retry } = domainConditions(spec, lookup, store);
+    const result = await this.write(domain, updates, { configMapName: configMap.metadata.name });
+    return retry
+      ? { ...result, requeueAfterMs: this.options.notReadyRequeueMs ?? DEFAULT_NOT_READY_REQUEUE_MS }
+      : result;
+  }
+
+  private async write(
+    domain: MessageDomain,
+    updates: Parameters<BaseReconciler["writeStatus"]>[2],
+    extra: Pick<MessageDomainStatus, "configMapName">,
+  ): Promise<ReconcileResult> {
+    return this.writeStatus<MessageDomainStatus>(domain, MESSAGE_DOMAIN_PLURAL, updates, extra);
+  }
+}

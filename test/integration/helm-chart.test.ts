@@ -1,0 +1,272 @@
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { startControlPlane, type ControlPlane, type KubectlResult } from "../harness/kube-control-plane.js";
+import { BUNDLE_NAMESPACE, BUNDLE_PATH, renderManifestBundle } from "../tools/manifest-bundle.js";
+
+/**
+ * The Helm chart and the kubectl bundle on a real control plane (built by test/tools/k8s/build.sh): `helm lint`
+ * is clean, every rendered object passes the apiserver's server-side dry run, `helm install` creates the
+ * operator's objects and the CRDs, and manifests/beast-mode-network.yaml is current and applies server-side.
+ */
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const CHART = "charts/beast-mode-network";
+
+let plane: ControlPlane | undefined;
+
+function controlPlane(): ControlPlane {
+  if (plane === undefined) throw new Error("the control plane did not start");
+  return plane;
+}
+
+const kubectl = (args: readonly string[], input?: string): Promise<KubectlResult> =>
+  controlPlane().kubectl(args, input === undefined ? {} : { input });
+
+/** Runs the built helm against the test control plane, with its config and cache inside the plane's temp dir. */
+function helm(args: readonly string[]): Promise<KubectlResult> {
+  const dir = controlPlane().dir;
+  return new Promise((resolve) => {
+    execFile(
+      controlPlane().binaries.helm,
+      [...args, "--kubeconfig", controlPlane().kubeconfigPath],
+      {
+        cwd: root,
+        env: {
+          PATH: process.env.PATH ?? "/usr/bin:/bin",
+          HOME: dir,
+          HELM_CACHE_HOME: join(dir, "helm", "cache"),
+          HELM_CONFIG_HOME: join(dir, "helm", "config"),
+          HELM_DATA_HOME: join(dir, "helm", "data"),
+        },
+        maxBuffer: 16 * 1024 * 1024,
+      },
+      (error, stdout, stderr) => {
+        resolve({
+          code: error === null ? 0 : typeof error.code === "number" ? error.code : 1,
+          stdout,
+          stderr,
+        });
+      },
+    );
+  });
+}
+
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+}
+
+function objects(yamlText: string): K8sObject[] {
+  return parseAllDocuments(yamlText)
+    .map((doc) => doc.toJS() as K8sObject | null)
+    .filter((object): object is K8sObject => object !== null);
+}
+
+async function template(releaseNamespace: string, sets: readonly string[]): Promise<string> {
+  const args = ["template", "bmn", CHART, "--namespace", releaseNamespace, "--include-crds"];
+  args.push("--kube-version", controlPlane().binaries.version);
+  for (const set of sets) args.push("--set", set);
+  const rendered = await helm(args);
+  expect(rendered, rendered.stderr).toMatchObject({ code: 0 });
+  return rendered.stdout;
+}
+
+beforeAll(async () => {
+  plane = await startControlPlane();
+});
+
+afterAll(async () => {
+  await plane?.stop();
+});
+
+describe("the Helm chart on a real kube-apiserver", () => {
+  it("passes helm lint --strict with no warnings or errors", async () => {
+    for (const sets of [[], ["operator.watchNamespace=apps", "rbac.secretNamespaces={apps,team-b}"]]) {
+      const lint = await helm(["lint", CHART, "--strict", ...sets.flatMap((set) => ["--set", set])]);
+      expect(lint, lint.stdout + lint.stderr).toMatchObject({ code: 0 });
+      expect(lint.stdout).toContain("1 chart(s) linted, 0 chart(s) failed");
+      expect(lint.stdout).not.toMatch(/\[(WARNING|ERROR)\]/);
+    }
+  });
+
+  it("refuses values the zod-generated schema refuses, naming the key", async () => {
+    const refused = await helm([
+      "template",
+      "bmn",
+      CHART,
+      "--set",
+      "replicaCount=two",
+      "--kube-version",
+      "1.36.3",
+    ]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("/replicaCount");
+    const unknown = await helm(["template", "bmn", CHART, "--set", "replicas=2", "--kube-version", "1.36.3"]);
+    expect(unknown.stderr).toMatch(/additional properties 'replicas' not allowed/);
+  });
+
+  it.each([
+    { name: "default values", sets: [] as string[], binding: "ClusterRoleBinding" },
+    {
+      name: "one watched namespace and Secret access in two",
+      sets: ["operator.watchNamespace=apps", "rbac.secretNamespaces={apps,team-b}", "replicaCount=1"],
+      binding: "RoleBinding",
+    },
+  ])("renders objects the apiserver accepts in a server-side dry run ($name)", async ({ sets, binding }) => {
+    for (const namespace of ["bmn-dry", "apps", "team-b"])
+      await kubectl(["create", "namespace", namespace]).then((result) => {
+        expect(result.code === 0 || result.stderr.includes("AlreadyExists"), result.stderr).toBe(true);
+      });
+    const rendered = await template("bmn-dry", sets);
+    const kinds = objects(rendered).map((object) => object.kind);
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        "CustomResourceDefinition",
+        "ServiceAccount",
+        "ClusterRole",
+        binding,
+        "Role",
+        "RoleBinding",
+        "Service",
+        "Deployment",
+      ]),
+    );
+    expect(kinds.filter((kind) => kind === "CustomResourceDefinition")).toHaveLength(3);
+    // No cluster-wide Secret access in any rendering: Secrets appear only in namespaced Roles.
+    for (const object of objects(rendered).filter((o) => o.kind === "ClusterRole"))
+      expect(JSON.stringify(object)).not.toContain("secrets");
+
+    const dryRun = await kubectl(["apply", "--dry-run=server", "-f", "-"], rendered);
+    expect(dryRun, dryRun.stderr).toMatchObject({ code: 0 });
+    expect(dryRun.stdout).toContain(
+      "deployment.apps/bmn-beast-mode-network-operator created (server dry run)",
+    );
+  });
+
+  it("installs with helm: CRDs, ServiceAccount, RBAC and the operator Deployment appear", async () => {
+    const installed = await helm([
+      "install",
+      "bmn",
+      CHART,
+      "--namespace",
+      "bmn-helm",
+      "--create-namespace",
+      "--set",
+      "rbac.secretNamespaces={bmn-helm}",
+    ]);
+    expect(installed, installed.stderr).toMatchObject({ code: 0 });
+    expect(installed.stdout).toContain("STATUS: deployed");
+    expect(installed.stdout).toContain("The Beast Mode Network operator is installed in namespace bmn-helm");
+
+    const crds = await kubectl(["get", "crd", "-o", "name"]);
+    expect(crds.stdout.trim().split("\n").sort()).toEqual([
+      "customresourcedefinition.apiextensions.k8s.io/agentendpoints.beastmode.network",
+      "customresourcedefinition.apiextensions.k8s.io/gateways.beastmode.network",
+      "customresourcedefinition.apiextensions.k8s.io/messagedomains.beastmode.network",
+    ]);
+    const namespaced = await kubectl([
+      "get",
+      "-n",
+      "bmn-helm",
+      "serviceaccount/bmn-beast-mode-network",
+      "deployment/bmn-beast-mode-network-operator",
+      "service/bmn-beast-mode-network-operator-metrics",
+      "role/bmn-beast-mode-network-leader-election",
+      "rolebinding/bmn-beast-mode-network-leader-election",
+      "role/bmn-beast-mode-network-secrets",
+      "rolebinding/bmn-beast-mode-network-secrets",
+      "-o",
+      "name",
+    ]);
+    expect(namespaced, namespaced.stderr).toMatchObject({ code: 0 });
+    const cluster = await kubectl([
+      "get",
+      "clusterrole/bmn-beast-mode-network-operator",
+      "clusterrolebinding/bmn-beast-mode-network-operator",
+      "-o",
+      "name",
+    ]);
+    expect(cluster, cluster.stderr).toMatchObject({ code: 0 });
+
+    const deployment = JSON.parse(
+      (await kubectl(["get", "-n", "bmn-helm", "deployment/bmn-beast-mode-network-operator", "-o", "json"]))
+        .stdout,
+    ) as {
+      spec: {
+        replicas: number;
+        template: {
+          spec: {
+            serviceAccountName: string;
+            securityContext: { runAsNonRoot: boolean };
+            containers: {
+              image: string;
+              args: string[];
+              securityContext: { readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean };
+              livenessProbe: { httpGet: { path: string } };
+              readinessProbe: { httpGet: { path: string } };
+              resources: { requests?: Record<string, string>; limits?: Record<string, string> };
+            }[];
+          };
+        };
+      };
+    };
+    const pod = deployment.spec.template.spec;
+    const container = pod.containers[0];
+    expect(deployment.spec.replicas).toBe(2);
+    expect(pod.serviceAccountName).toBe("bmn-beast-mode-network");
+    expect(pod.securityContext.runAsNonRoot).toBe(true);
+    expect(container?.image).toBe("ghcr.io/beast-mode-network/bmn:0.1.0");
+    expect(container?.args[0]).toBe("operator");
+    expect(container?.securityContext).toMatchObject({
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+    });
+    expect(container?.livenessProbe.httpGet.path).toBe("/healthz");
+    expect(container?.readinessProbe.httpGet.path).toBe("/readyz");
+    expect(container?.resources.requests).toBeDefined();
+
+    const status = await helm(["status", "bmn", "--namespace", "bmn-helm"]);
+    expect(status.stdout).toContain("STATUS: deployed");
+  });
+});
+
+describe(`the kubectl bundle ${BUNDLE_PATH}`, () => {
+  it("is the chart rendered by helm template (run `npm run generate:manifests` when this fails)", async () => {
+    const expected = await renderManifestBundle(
+      controlPlane().binaries.helm,
+      controlPlane().binaries.version,
+      root,
+    );
+    expect(readFileSync(join(root, BUNDLE_PATH), "utf8"), "stale: run npm run generate:manifests").toBe(
+      expected,
+    );
+  });
+
+  it("applies with kubectl apply --server-side: CRDs, namespace, RBAC and operator", async () => {
+    const applied = await kubectl(["apply", "--server-side", "-f", BUNDLE_PATH]);
+    expect(applied, applied.stderr).toMatchObject({ code: 0 });
+    const bundle = objects(readFileSync(join(root, BUNDLE_PATH), "utf8"));
+    expect(bundle.map((object) => object.kind)).toEqual(
+      expect.arrayContaining(["CustomResourceDefinition", "Namespace", "ClusterRole", "Role", "Deployment"]),
+    );
+    for (const object of bundle) {
+      const found = await kubectl([
+        "get",
+        object.kind,
+        object.metadata.name,
+        ...(object.metadata.namespace === undefined ? [] : ["-n", object.metadata.namespace]),
+        "-o",
+        "name",
+      ]);
+      expect(found, `${object.kind} ${object.metadata.name}: ${found.stderr}`).toMatchObject({ code: 0 });
+    }
+    const namespace = await kubectl(["get", "namespace", BUNDLE_NAMESPACE, "-o", "jsonpath={.status.phase}"]);
+    expect(namespace.stdout).toBe("Active");
+    const again = await kubectl(["apply", "--server-side", "-f", BUNDLE_PATH]);
+    expect(again, again.stderr).toMatchObject({ code: 0 });
+  });
+});

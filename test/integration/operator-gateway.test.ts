@@ -1,0 +1,313 @@
+import { KubeConfig } from "@kubernetes/client-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startControllers, type RunningControllers } from "../../operator/controllers.js";
+import { GatewayReconciler } from "../../operator/reconcile-gateway.js";
+import { waitFor } from "../conformance/helpers.js";
+import type { ControlPlane } from "../harness/kube-control-plane.js";
+import { startControlPlaneWithCrds } from "../harness/kube-with-crds.js";
+
+/**
+ * The Gateway controller on a real kube-apiserver + kube-controller-manager, run by `startControllers` with
+ * the other two: children with owner references, status, spec and domain changes followed, an HPA added and
+ * removed, drift repaired, idempotence, validation, a missing domain, Events and garbage collection.
+ */
+const NAMESPACE = "bmn-gateway-test";
+const WAIT_MS = 20_000;
+const GC_WAIT_MS = 60_000;
+const CHILD = "edge-bmn-gateway";
+
+let plane: ControlPlane | undefined;
+let kubeConfig: KubeConfig | undefined;
+let controllers: RunningControllers | undefined;
+const errors: string[] = [];
+
+const kubectl = (args: readonly string[], input?: string): ReturnType<ControlPlane["kubectl"]> => {
+  if (plane === undefined) throw new Error("the control plane did not start");
+  return plane.kubectl(args, input === undefined ? {} : { input });
+};
+
+interface Container {
+  name: string;
+  image: string;
+  command?: string[];
+  env?: { name: string; valueFrom?: unknown }[];
+}
+interface Obj {
+  metadata: {
+    uid: string;
+    generation?: number;
+    resourceVersion: string;
+    ownerReferences?: { kind: string; name: string; uid: string; controller?: boolean }[];
+  };
+  spec?: {
+    replicas?: number;
+    template?: { spec: { containers: Container[] } };
+    maxUnavailable?: number;
+    metrics?: { type: string }[];
+    maxReplicas?: number;
+  };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    conditions?: { type: string; status: string; reason: string; observedGeneration?: number }[];
+  };
+}
+
+async function get(kind: string, name: string): Promise<Obj | undefined> {
+  const result = await kubectl(["get", "-n", NAMESPACE, kind, name, "-o", "json"]);
+  if (result.code !== 0) {
+    if (result.stderr.includes("NotFound")) return undefined;
+    throw new Error(result.stderr);
+  }
+  return JSON.parse(result.stdout) as Obj;
+}
+
+async function mustApply(manifest: object): Promise<void> {
+  const applied = await kubectl(["apply", "-n", NAMESPACE, "-f", "-"], JSON.stringify(manifest));
+  expect(applied, applied.stderr).toMatchObject({ code: 0 });
+}
+
+async function eventsFor(name: string): Promise<{ reason: string; type: string; message: string }[]> {
+  const result = await kubectl([
+    ...["get", "events", "-n", NAMESPACE, "--field-selector", `involvedObject.name=${name}`, "-o", "json"],
+  ]);
+  expect(result, result.stderr).toMatchObject({ code: 0 });
+  return (JSON.parse(result.stdout) as { items: { reason: string; type: string; message: string }[] }).items;
+}
+
+const domain = (image: string): object => ({
+  apiVersion: "beastmode.network/v1alpha1",
+  kind: "MessageDomain",
+  metadata: { name: "team-a" },
+  spec: { sidecarImage: image },
+});
+
+const gateway = (name: string, spec: object = {}): object => ({
+  apiVersion: "beastmode.network/v1alpha1",
+  kind: "Gateway",
+  metadata: { name },
+  spec: {
+    domain: "team-a",
+    replicas: 2,
+    peers: [
+      {
+        name: "team-b",
+        endpoints: ["https://gw.team-b.example:7430"],
+        tokenSecretRef: { name: "peer-tokens", key: "team-b" },
+      },
+    ],
+    ...spec,
+  },
+});
+
+const CHILD_KINDS = ["deployment", "service", "poddisruptionbudget", "configmap"] as const;
+
+beforeAll(async () => {
+  plane = await startControlPlaneWithCrds();
+  const namespace = await kubectl(["create", "namespace", NAMESPACE]);
+  expect(namespace, namespace.stderr).toMatchObject({ code: 0 });
+  kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(plane.kubeconfigPath);
+  controllers = await startControllers(kubeConfig, {
+    namespace: NAMESPACE,
+    resyncMs: 0,
+    queueDepthMetric: { type: "External", targetAverageValue: "100" },
+    queue: { baseDelayMs: 100, maxDelayMs: 2_000 },
+    onError: (what, error) => errors.push(`${what}: ${String(error)}`),
+  });
+});
+
+afterAll(async () => {
+  await controllers?.stop();
+  await plane?.stop();
+});
+
+describe("Gateway controller on a real control plane", () => {
+  it("creates a gateway that is deleted right away (garbage collection is checked last)", async () => {
+    await mustApply(domain("registry.example/bmn:1"));
+    await mustApply(gateway("gone"));
+    await waitFor(() => get("deployment", "gone-bmn-gateway"), WAIT_MS, "the Deployment");
+    // The garbage collector rediscovers resources every 30 s and may not watch the CRDs yet.
+    const deleted = await kubectl(["delete", "-n", NAMESPACE, "gateway", "gone", "--wait=false"]);
+    expect(deleted, deleted.stderr).toMatchObject({ code: 0 });
+  });
+
+  it("creates Deployment, Service, PodDisruptionBudget and ConfigMap with owner references, and status", async () => {
+    await mustApply(gateway("edge"));
+    const gw = await waitFor(() => get("gateway", "edge"), WAIT_MS, "the Gateway");
+    for (const kind of CHILD_KINDS) {
+      const child = await waitFor(() => get(kind, CHILD), WAIT_MS, `the ${kind}`);
+      expect(child.metadata.ownerReferences, kind).toEqual([
+        expect.objectContaining({ kind: "Gateway", name: "edge", uid: gw.metadata.uid, controller: true }),
+      ]);
+    }
+    const deployment = await get("deployment", CHILD);
+    expect(deployment?.spec?.replicas).toBe(2);
+    const container = deployment?.spec?.template?.spec.containers[0];
+    expect(container?.image).toBe("registry.example/bmn:1");
+    expect(container?.command?.at(-1)).toBe("gateway");
+    expect(container?.env).toContainEqual({
+      name: "BMN_PEER_TOKEN_TEAM_B",
+      valueFrom: { secretKeyRef: { name: "peer-tokens", key: "team-b" } },
+    });
+    expect((await get("poddisruptionbudget", CHILD))?.spec?.maxUnavailable).toBe(1);
+    expect(await get("horizontalpodautoscaler", CHILD)).toBeUndefined();
+
+    const withStatus = await waitFor(
+      async () => {
+        const current = await get("gateway", "edge");
+        return current?.status?.observedGeneration === current?.metadata.generation &&
+          current?.status?.replicas === 2
+          ? current
+          : undefined;
+      },
+      WAIT_MS,
+      "the Gateway status",
+    );
+    expect(withStatus.status?.conditions?.map((c) => c.type).sort()).toEqual([
+      "Degraded",
+      "Progressing",
+      "Ready",
+    ]);
+    // No kubelet here: the pods never become ready.
+    expect(withStatus.status?.conditions).toContainEqual(
+      expect.objectContaining({
+        type: "Ready",
+        status: "False",
+        observedGeneration: withStatus.metadata.generation,
+      }),
+    );
+    const created = (await eventsFor("edge")).filter((e) => e.reason === "Created").map((e) => e.message);
+    expect(created.sort()).toEqual([
+      `created ConfigMap ${CHILD}`,
+      `created Deployment ${CHILD}`,
+      `created PodDisruptionBudget ${CHILD}`,
+      `created Service ${CHILD}`,
+    ]);
+  });
+
+  it("adds an HPA on CPU and queue depth when autoscaling is asked for, and deletes it when not", async () => {
+    await mustApply(gateway("edge", { autoscaling: { minReplicas: 2, maxReplicas: 6 } }));
+    const hpa = await waitFor(() => get("horizontalpodautoscaler", CHILD), WAIT_MS, "the HPA");
+    expect(hpa.metadata.ownerReferences?.[0]?.kind).toBe("Gateway");
+    expect(hpa.spec?.maxReplicas).toBe(6);
+    expect(hpa.spec?.metrics?.map((m) => m.type)).toEqual(["Resource", "External"]);
+
+    await mustApply(gateway("edge", { replicas: 3 }));
+    await waitFor(
+      async () => (await get("horizontalpodautoscaler", CHILD)) === undefined,
+      WAIT_MS,
+      "the HPA to be deleted",
+    );
+    await waitFor(
+      async () => (await get("deployment", CHILD))?.spec?.replicas === 3,
+      WAIT_MS,
+      "the Deployment to get 3 replicas",
+    );
+    expect((await eventsFor("edge")).map((e) => e.message)).toContain(
+      `deleted HorizontalPodAutoscaler ${CHILD}`,
+    );
+  });
+
+  it("follows a change of its MessageDomain", async () => {
+    await mustApply(domain("registry.example/bmn:2"));
+    await waitFor(
+      async () =>
+        (await get("deployment", CHILD))?.spec?.template?.spec.containers[0]?.image ===
+        "registry.example/bmn:2",
+      WAIT_MS,
+      "the Deployment to take the domain's new image",
+    );
+  });
+
+  it("brings back children deleted by hand", async () => {
+    for (const kind of ["deployment", "service"] as const) {
+      const before = await get(kind, CHILD);
+      const deleted = await kubectl(["delete", "-n", NAMESPACE, kind, CHILD, "--wait=false"]);
+      expect(deleted, deleted.stderr).toMatchObject({ code: 0 });
+      await waitFor(
+        async () => {
+          const child = await get(kind, CHILD);
+          return child !== undefined && child.metadata.uid !== before?.metadata.uid;
+        },
+        WAIT_MS,
+        `the ${kind} to be recreated`,
+      );
+    }
+  });
+
+  it("writes nothing when reconciled twice", async () => {
+    if (kubeConfig === undefined) throw new Error("no kubeconfig");
+    await waitFor(
+      async () => {
+        const deployment = await get("deployment", CHILD);
+        const gw = await get("gateway", "edge");
+        return (
+          deployment?.status?.observedGeneration === deployment?.metadata.generation &&
+          deployment?.status?.replicas === 3 &&
+          gw?.status?.replicas === 3
+        );
+      },
+      WAIT_MS,
+      "the Deployment to settle",
+    );
+    const reconciler = new GatewayReconciler(kubeConfig);
+    await reconciler.reconcile(NAMESPACE, "edge");
+    const versions = async (): Promise<(string | undefined)[]> =>
+      Promise.all(
+        [...CHILD_KINDS.map((kind) => get(kind, CHILD)), get("gateway", "edge")].map(
+          async (object) => (await object)?.metadata.resourceVersion,
+        ),
+      );
+    const before = await versions();
+    const eventsBefore = (await eventsFor("edge")).length;
+    expect(await reconciler.reconcile(NAMESPACE, "edge")).toEqual({ found: true, statusWritten: false });
+    expect(await versions()).toEqual(before);
+    expect(await eventsFor("edge")).toHaveLength(eventsBefore);
+  });
+
+  it("is refused by the apiserver when minReplicas exceeds maxReplicas, naming the field", async () => {
+    const result = await kubectl(
+      ["apply", "-n", NAMESPACE, "-f", "-"],
+      JSON.stringify(gateway("bad", { autoscaling: { minReplicas: 5, maxReplicas: 2 } })),
+    );
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain("spec.autoscaling.minReplicas");
+  });
+
+  it("reports a missing domain with a condition and one Warning event", async () => {
+    await mustApply(gateway("stray", { domain: "nowhere" }));
+    const stray = await waitFor(
+      async () => {
+        const gw = await get("gateway", "stray");
+        return gw?.status?.conditions?.some((c) => c.reason === "DomainNotFound") === true ? gw : undefined;
+      },
+      WAIT_MS,
+      "the DomainNotFound condition",
+    );
+    expect(stray.status?.conditions).toContainEqual(
+      expect.objectContaining({ type: "Degraded", status: "True", reason: "DomainNotFound" }),
+    );
+    expect(await get("deployment", "stray-bmn-gateway")).toBeUndefined();
+    if (kubeConfig === undefined) throw new Error("no kubeconfig");
+    await new GatewayReconciler(kubeConfig).reconcile(NAMESPACE, "stray");
+    const warnings = (await eventsFor("stray")).filter((e) => e.reason === "DomainNotFound");
+    expect(warnings).toEqual([expect.objectContaining({ type: "Warning" })]);
+  });
+
+  it(
+    "leaves the children to garbage collection when the Gateway is deleted",
+    { timeout: 90_000 },
+    async () => {
+      await waitFor(
+        async () => {
+          const left = await Promise.all(CHILD_KINDS.map((kind) => get(kind, "gone-bmn-gateway")));
+          return left.every((child) => child === undefined);
+        },
+        GC_WAIT_MS,
+        "the garbage collector to delete the children",
+      );
+      expect(errors.filter((e) => !/HTTP-Code: 429|conflict/i.test(e))).toEqual([]);
+    },
+  );
+});

@@ -1,0 +1,16 @@
+// Writes manifests/beast-mode-network.yaml from the chart (`npm run generate:manifests`); needs the helm that
+// `bash test/tools/k8s/build.sh` builds.
+import { writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { controlPlaneBinaries } from "../harness/kube-control-plane.js";
+import { BUNDLE_PATH, renderManifestBundle } from "./manifest-bundle.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const binaries = controlPlaneBinaries();
+if (binaries === undefined) {
+  console.error("helm is not built: run bash test/tools/k8s/build.sh");
+  process.exit(1);
+}
+writeFileSync(join(root, BUNDLE_PATH), await renderManifestBundle(binaries.helm, binaries.version, root));
+console.log(`wrote ${BUNDLE_PATH}`);
