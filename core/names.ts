@@ -22,6 +22,41 @@ export const domainNameSchema = z
   .brand<"DomainName">();
 export type DomainName = z.infer<typeof domainNameSchema>;
 
+/**
+ * The outbox of a remote domain: the local queue a sidecar puts messages for `name@<domain>` in, from which that
+ * domain's gateway forwards them. `bmn.out.<domain>`: the dots keep it apart from every agent name (agent names
+ * are DNS labels), so users cannot address or read an outbox through the agent API.
+ */
+export const OUTBOX_QUEUE_PREFIX = "bmn.out.";
+export const OUTBOX_QUEUE_MAX = OUTBOX_QUEUE_PREFIX.length + DNS_LABEL_MAX;
+export type OutboxQueueName = string & z.$brand<"OutboxQueueName">;
+
+/** A queue a store holds: an agent's own queue, or the outbox of a remote domain. */
+export type QueueName = AgentName | OutboxQueueName;
+
+export function outboxQueueName(domain: DomainName): OutboxQueueName {
+  return `${OUTBOX_QUEUE_PREFIX}${domain}` as OutboxQueueName;
+}
+
+export function isOutboxQueue(name: string): name is OutboxQueueName {
+  return outboxDomain(name) !== undefined;
+}
+
+/** The remote domain an outbox queue name stands for, or undefined when `name` is not an outbox queue name. */
+export function outboxDomain(name: string): DomainName | undefined {
+  if (!name.startsWith(OUTBOX_QUEUE_PREFIX)) return undefined;
+  const domain = name.slice(OUTBOX_QUEUE_PREFIX.length);
+  return domain.length <= DNS_LABEL_MAX && DNS_LABEL.test(domain) ? (domain as DomainName) : undefined;
+}
+
+/** An agent name or an outbox queue name: what a store accepts wherever it takes a queue. */
+export const queueNameSchema = z.custom<QueueName>(
+  (value) =>
+    typeof value === "string" &&
+    ((value.length <= DNS_LABEL_MAX && DNS_LABEL.test(value)) || isOutboxQueue(value)),
+  { error: "must be a lowercase DNS label (an agent name) or bmn.out.<domain> (an outbox)" },
+);
+
 /** `name@domain`, or `name` alone inside its own domain. */
 export const agentAddressSchema = z
   .string()

@@ -1,6 +1,6 @@
 import type { Message } from "../../core/envelope.js";
 import type { TransactionId } from "../../core/ids.js";
-import type { AgentName } from "../../core/names.js";
+import type { QueueName } from "../../core/names.js";
 import type {
   AgentRecord,
   AgentRegistration,
@@ -261,7 +261,7 @@ export class ResilientStore implements MessageStore {
     return this.guard("queueStats", () => this.inner.queueStats(agent));
   }
 
-  listQueues(): Promise<AgentName[]> {
+  listQueues(): Promise<QueueName[]> {
     return this.guard("listQueues", () => this.inner.listQueues());
   }
 

@@ -1,13 +1,13 @@
 import type { Message } from "../../core/envelope.js";
 import type { MessageId } from "../../core/ids.js";
-import type { AgentName } from "../../core/names.js";
+import type { QueueName } from "../../core/names.js";
 import type { LeaseRef } from "./lease-id.js";
 import type { AttemptRecord, DeadLetterReason, NackResult } from "./store.js";
 
 /** The write operations a backend applies, alone or together in one atomic step (a transaction commit). */
 export interface EnqueueOp {
   kind: "enqueue";
-  agent: AgentName;
+  agent: QueueName;
   message: Message;
   json: string;
   priority: number;
@@ -55,7 +55,8 @@ export interface LeaseBatch {
 export interface NackRequest {
   delayMs: number | undefined;
   reason: string | undefined;
-  deadLetter: boolean;
+  /** Dead-letter now with this reason (`rejected` for a plain `deadLetter: true`); undefined: a normal nack. */
+  deadLetter: DeadLetterReason | undefined;
 }
 
 export interface NackOutcome extends NackResult {
@@ -63,7 +64,7 @@ export interface NackOutcome extends NackResult {
 }
 
 export interface DeadLetterRecord {
-  agent: AgentName;
+  agent: QueueName;
   json: string;
   reason: DeadLetterReason;
   deadLetteredAt: number;

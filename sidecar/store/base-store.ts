@@ -2,7 +2,7 @@ import { dedupeKeyOf, messagePriority, timeOf, type Message } from "../../core/e
 import { BmnError, LeaseError, NotFoundError, TransactionError } from "../../core/errors.js";
 import { DEAD_LETTER_REASONS, isDeadLetterReason } from "../../core/dead-letter.js";
 import type { MessageId, TransactionId } from "../../core/ids.js";
-import type { AgentName, Topic } from "../../core/names.js";
+import type { AgentName, QueueName, Topic } from "../../core/names.js";
 import { topicMatches } from "../../core/topic-match.js";
 import type {
   DeadLetterRecord,
@@ -36,7 +36,7 @@ import {
   type WriteOptions,
 } from "./store.js";
 import { TransactionBuffer } from "./transaction-buffer.js";
-import { toAgentName, toCount, toTopic, toTopicPattern, toTransactionId } from "./validate.js";
+import { toAgentName, toCount, toQueueName, toTopic, toTopicPattern, toTransactionId } from "./validate.js";
 import { capabilitySchema } from "../../core/names.js";
 import { ValidationError } from "../../core/errors.js";
 import type { Waiter } from "./wakeup-hub.js";
@@ -76,19 +76,19 @@ export abstract class BaseStore implements MessageStore {
   // ---- primitives each backend implements ----------------------------------------------------------
   /** Applies every op or none; an ack whose lease is no longer held throws LeaseError and applies nothing. */
   protected abstract applyWrites(ops: WriteOp[]): Promise<WriteOutcome[]>;
-  protected abstract leaseMessages(agent: AgentName, max: number, leaseMs: number): Promise<LeaseBatch>;
+  protected abstract leaseMessages(agent: QueueName, max: number, leaseMs: number): Promise<LeaseBatch>;
   protected abstract nackLease(lease: LeaseRef, request: NackRequest): Promise<NackOutcome>;
   protected abstract extendLeaseUntil(lease: LeaseRef, leaseMs: number): Promise<number>;
   /** Registers for wake-ups on `agent`'s queue; resolves once a notification cannot be missed. */
-  protected abstract watch(agent: AgentName): Promise<Waiter>;
+  protected abstract watch(agent: QueueName): Promise<Waiter>;
   protected abstract readDeadLetters(
-    agents: AgentName[],
+    agents: QueueName[],
     filter: DeadLetterFilter,
   ): Promise<DeadLetterRecord[]>;
-  protected abstract readDeadLetter(agent: AgentName, id: string): Promise<DeadLetterRecord | undefined>;
-  protected abstract removeDeadLetters(agent: AgentName, ids: MessageId[]): Promise<number>;
-  protected abstract readQueueStats(agent: AgentName): Promise<QueueStats>;
-  protected abstract readQueues(): Promise<AgentName[]>;
+  protected abstract readDeadLetter(agent: QueueName, id: string): Promise<DeadLetterRecord | undefined>;
+  protected abstract removeDeadLetters(agent: QueueName, ids: MessageId[]): Promise<number>;
+  protected abstract readQueueStats(agent: QueueName): Promise<QueueStats>;
+  protected abstract readQueues(): Promise<QueueName[]>;
   protected abstract writeSubscription(subscription: Subscription, present: boolean): Promise<boolean>;
   protected abstract readSubscriptions(): Promise<Subscription[]>;
   protected abstract writeAgent(record: AgentRecord): Promise<void>;
@@ -102,7 +102,7 @@ export abstract class BaseStore implements MessageStore {
 
   // ---- sending -------------------------------------------------------------------------------------
   async enqueue(agent: string, message: Message, options: WriteOptions = {}): Promise<SendResult> {
-    const op = this.enqueueOp(toAgentName(agent), message, false);
+    const op = this.enqueueOp(toQueueName(agent), message, false);
     if (options.tx !== undefined) {
       this.transactions.add(toTransactionId(options.tx), op);
       return { id: message.id, duplicate: false };
@@ -147,7 +147,7 @@ export abstract class BaseStore implements MessageStore {
     return [...agents].sort();
   }
 
-  private enqueueOp(agent: AgentName, message: Message, replay: boolean): EnqueueOp {
+  private enqueueOp(agent: QueueName, message: Message, replay: boolean): EnqueueOp {
     return {
       kind: "enqueue",
       agent,
@@ -163,7 +163,7 @@ export abstract class BaseStore implements MessageStore {
 
   // ---- receiving -----------------------------------------------------------------------------------
   async receive(agent: string, options: ReceiveOptions = {}): Promise<Delivery[]> {
-    const queue = toAgentName(agent);
+    const queue = toQueueName(agent);
     const max = Math.min(toCount(options.max, "max", 1) ?? 1, this.policy.maxBatch);
     const leaseMs = Math.min(
       toCount(options.leaseMs, "leaseMs", 1) ?? this.policy.leaseMs,
@@ -226,10 +226,16 @@ export abstract class BaseStore implements MessageStore {
     if (options.reason !== undefined && typeof options.reason !== "string") {
       throw new ValidationError("reason must be a string", { code: "INVALID_ARGUMENT", field: "reason" });
     }
+    if (options.deadLetterReason !== undefined && !isDeadLetterReason(options.deadLetterReason)) {
+      throw new ValidationError(`deadLetterReason must be one of ${DEAD_LETTER_REASONS.join(", ")}`, {
+        code: "INVALID_ARGUMENT",
+        field: "deadLetterReason",
+      });
+    }
     const outcome = await this.nackLease(lease, {
       delayMs,
       reason: options.reason?.slice(0, 1024),
-      deadLetter: options.deadLetter === true,
+      deadLetter: options.deadLetterReason ?? (options.deadLetter === true ? "rejected" : undefined),
     });
     const actor = options.actor ?? this.actor;
     const at = Date.now();
@@ -309,14 +315,14 @@ export abstract class BaseStore implements MessageStore {
   // ---- dead letters --------------------------------------------------------------------------------
   async listDeadLetters(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
     const checked = this.checkDeadLetterFilter(filter);
-    const agents = checked.agent === undefined ? await this.readQueues() : [toAgentName(checked.agent)];
+    const agents = checked.agent === undefined ? await this.readQueues() : [toQueueName(checked.agent)];
     const records = await this.readDeadLetters(agents, checked);
     records.sort((a, b) => a.deadLetteredAt - b.deadLetteredAt);
     return records.slice(0, checked.limit ?? records.length).map(toDeadLetter);
   }
 
   async getDeadLetter(agent: string, id: string): Promise<DeadLetter | undefined> {
-    const record = await this.readDeadLetter(toAgentName(agent), id);
+    const record = await this.readDeadLetter(toQueueName(agent), id);
     return record === undefined ? undefined : toDeadLetter(record);
   }
 
@@ -437,7 +443,7 @@ export abstract class BaseStore implements MessageStore {
     this.trace(events);
   }
 
-  private traceLease(agent: AgentName, batch: LeaseBatch, actorName: string | undefined): void {
+  private traceLease(agent: QueueName, batch: LeaseBatch, actorName: string | undefined): void {
     if (this.policy.traceRetentionMs <= 0) return;
     const actor = actorName ?? this.actor;
     const at = Date.now();
@@ -472,10 +478,10 @@ export abstract class BaseStore implements MessageStore {
 
   // ---- stats and registry --------------------------------------------------------------------------
   async queueStats(agent: string): Promise<QueueStats> {
-    return this.readQueueStats(toAgentName(agent));
+    return this.readQueueStats(toQueueName(agent));
   }
 
-  async listQueues(): Promise<AgentName[]> {
+  async listQueues(): Promise<QueueName[]> {
     return (await this.readQueues()).sort();
   }
 

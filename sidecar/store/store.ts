@@ -1,6 +1,6 @@
 import type { Message } from "../../core/envelope.js";
 import type { MessageId, TransactionId } from "../../core/ids.js";
-import type { AgentName, Topic, TopicPattern } from "../../core/names.js";
+import type { AgentName, QueueName, Topic, TopicPattern } from "../../core/names.js";
 
 /**
  * The backend-neutral storage contract. Every backend (memory, Redis, Redis Cluster, later TiDB) implements it and
@@ -12,7 +12,10 @@ export interface MessageStore {
   /** True when an accepted message survives a crash of this process (false for memory). */
   readonly durable: boolean;
 
-  /** Queues a message for one agent. A repeated id or dedupekey within the dedupe window is accepted once. */
+  /**
+   * Queues a message for one agent. A repeated id or dedupekey within the dedupe window is accepted once. Wherever
+   * a queue is taken (here, receive, queueStats, the DLQ calls), a remote domain's outbox `bmn.out.<domain>` works.
+   */
   enqueue(agent: string, message: Message, options?: WriteOptions): Promise<SendResult>;
   /** Fans a message out to every agent with a subscription pattern matching `topic`. */
   publish(topic: string, message: Message, options?: WriteOptions): Promise<PublishResult>;
@@ -47,7 +50,7 @@ export interface MessageStore {
   traceByCorrelation(correlationId: string): Promise<TraceEvent[]>;
 
   queueStats(agent: string): Promise<QueueStats>;
-  listQueues(): Promise<AgentName[]>;
+  listQueues(): Promise<QueueName[]>;
 
   registerAgent(registration: AgentRegistration): Promise<AgentRecord>;
   /** Extends a registration; throws NOT_FOUND when the agent is unknown or its registration lapsed. */
@@ -119,7 +122,7 @@ export interface Delivery {
   leaseId: string;
   attempt: number;
   leaseExpiresAt: number;
-  agent: AgentName;
+  agent: QueueName;
   message: Message;
 }
 
@@ -133,6 +136,11 @@ export interface NackOptions {
   reason?: string | undefined;
   /** Skip the remaining attempts and dead-letter now, with reason `rejected`. */
   deadLetter?: boolean | undefined;
+  /**
+   * Skip the remaining attempts and dead-letter now with this reason (e.g. `forbidden`, `unroutable` from a
+   * gateway); `reason` is kept as the detail (the attempt's reason and `lastError`). Implies `deadLetter`.
+   */
+  deadLetterReason?: DeadLetterReason | undefined;
   actor?: string | undefined;
 }
 
@@ -161,7 +169,7 @@ export interface AttemptRecord {
 }
 
 export interface DeadLetter {
-  agent: AgentName;
+  agent: QueueName;
   message: Message;
   reason: DeadLetterReason;
   deadLetteredAt: number;
@@ -195,7 +203,7 @@ export interface TraceEvent {
   kind: TraceEventKind;
   at: number;
   actor: string;
-  agent?: AgentName;
+  agent?: QueueName;
   topic?: Topic;
   attempt?: number;
   reason?: string;
@@ -203,7 +211,7 @@ export interface TraceEvent {
 }
 
 export interface QueueStats {
-  agent: AgentName;
+  agent: QueueName;
   /** Visible now or once due: everything not leased and not dead-lettered. */
   depth: number;
   ready: number;

@@ -3,9 +3,11 @@ import { TransactionError, ValidationError } from "../../core/errors.js";
 import { transactionIdSchema, type TransactionId } from "../../core/ids.js";
 import {
   agentNameSchema,
+  queueNameSchema,
   topicPatternSchema,
   topicSchema,
   type AgentName,
+  type QueueName,
   type Topic,
   type TopicPattern,
 } from "../../core/names.js";
@@ -28,6 +30,11 @@ function check<S extends z.ZodType>(
 
 export function toAgentName(value: unknown, field = "agent"): AgentName {
   return check(agentNameSchema, value, field, "INVALID_ADDRESS");
+}
+
+/** An agent's queue or a remote domain's outbox (`bmn.out.<domain>`): what the store takes as a queue. */
+export function toQueueName(value: unknown, field = "agent"): QueueName {
+  return check(queueNameSchema, value, field, "INVALID_ADDRESS");
 }
 
 export function toTopic(value: unknown, field = "topic"): Topic {

@@ -1,4 +1,4 @@
-import type { AgentName } from "../../core/names.js";
+import type { QueueName } from "../../core/names.js";
 
 /**
  * In-process wake-ups for long-polling receivers. Backends call `notify(agent)` when a message becomes
@@ -7,7 +7,7 @@ import type { AgentName } from "../../core/names.js";
 export class WakeupHub {
   private readonly listeners = new Map<string, Set<() => void>>();
 
-  register(agent: AgentName): Waiter {
+  register(agent: QueueName): Waiter {
     let wake: () => void = () => undefined;
     let woken = false;
     const listener = (): void => {

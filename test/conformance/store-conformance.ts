@@ -7,6 +7,7 @@ import { describeDelivery } from "./delivery.js";
 import { describeDlq } from "./dlq.js";
 import { describeLeases } from "./leases.js";
 import { describeLongPoll } from "./long-poll.js";
+import { describeOutbox } from "./outbox.js";
 import { describePublish } from "./publish.js";
 import { describeRegistry } from "./registry.js";
 import { describeStats } from "./stats.js";
@@ -36,5 +37,6 @@ export function describeStoreConformance(backendName: string, factory: StoreFact
     describeRegistry(factory);
     describeBadInput(factory);
     describeConcurrency(factory);
+    describeOutbox(factory);
   });
 }

@@ -2,6 +2,7 @@ import type { ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { TracingContext } from "../../observability/message-tracing.js";
+import { agentInput, agentLeaseId } from "../agent-input.js";
 import { parseInput } from "../parse-input.js";
 import type { RouteContext } from "../route-context.js";
 
@@ -23,6 +24,7 @@ const extendBody = z.object({ leaseMs: z.number().int().min(1) }).strict();
 export function deliveryRoutes({ store, metrics, config, tracing, shutdown }: RouteContext & TracingContext) {
   return function plugin(app: FastifyInstance, _options: unknown, done: () => void): void {
     app.get<{ Params: { agent: string } }>("/v1/agents/:agent/messages", async (request, reply) => {
+      agentInput(request.params.agent);
       const query = parseInput(receiveQuery, request.query);
       const waitMs = Math.min(query.wait, config.limits.maxWaitSeconds) * 1_000;
       const deliveries = await store.receive(request.params.agent, {
@@ -60,7 +62,7 @@ export function deliveryRoutes({ store, metrics, config, tracing, shutdown }: Ro
 
     app.post<{ Params: { leaseId: string } }>("/v1/deliveries/:leaseId/ack", async (request, reply) => {
       const { tx } = parseInput(txQuery, request.query);
-      const { leaseId } = request.params;
+      const leaseId = agentLeaseId(request.params.leaseId);
       await tracing.ack(leaseId, request.headers, "http", () => store.ack(leaseId, { tx }));
       metrics.acked.inc();
       return reply.status(204).send();
@@ -68,7 +70,7 @@ export function deliveryRoutes({ store, metrics, config, tracing, shutdown }: Ro
 
     app.post<{ Params: { leaseId: string } }>("/v1/deliveries/:leaseId/nack", async (request, reply) => {
       const body = parseInput(nackBody, request.body ?? {});
-      const { leaseId } = request.params;
+      const leaseId = agentLeaseId(request.params.leaseId);
       const result = await tracing.nack(leaseId, body, request.headers, "http", () =>
         store.nack(leaseId, body),
       );
@@ -80,7 +82,7 @@ export function deliveryRoutes({ store, metrics, config, tracing, shutdown }: Ro
 
     app.post<{ Params: { leaseId: string } }>("/v1/deliveries/:leaseId/extend", async (request) => {
       const { leaseMs } = parseInput(extendBody, request.body);
-      return store.extendLease(request.params.leaseId, leaseMs);
+      return store.extendLease(agentLeaseId(request.params.leaseId), leaseMs);
     });
     done();
   };

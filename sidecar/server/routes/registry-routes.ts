@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { NotFoundError } from "../../../core/errors.js";
+import { agentInput } from "../agent-input.js";
 import { parseInput } from "../parse-input.js";
 import type { RouteContext } from "../route-context.js";
 
@@ -50,7 +51,7 @@ export function registryRoutes({ store }: RouteContext) {
     });
 
     app.get<{ Params: { agent: string } }>("/v1/agents/:agent/stats", async (request) =>
-      store.queueStats(request.params.agent),
+      store.queueStats(agentInput(request.params.agent)),
     );
 
     app.get("/v1/queues", async () => {

@@ -5,6 +5,7 @@ import { BmnError, isBmnError } from "../../../core/errors.js";
 import type { TracingContext } from "../../observability/message-tracing.js";
 import { toAgentName } from "../../store/validate.js";
 import { toBmnError } from "../http-errors.js";
+import { agentLeaseId } from "../agent-input.js";
 import { parseInput } from "../parse-input.js";
 import type { RouteContext } from "../route-context.js";
 
@@ -118,6 +119,7 @@ export function streamRoutes({ store, metrics, tracing }: RouteContext & Tracing
             return;
           }
           try {
+            agentLeaseId(frame.leaseId);
             if (frame.type === "ack") {
               const { leaseId } = frame;
               await tracing.ack(leaseId, undefined, "websocket", () => store.ack(leaseId));

@@ -1,5 +1,5 @@
 import type { MessageId } from "../../../core/ids.js";
-import type { AgentName } from "../../../core/names.js";
+import type { QueueName } from "../../../core/names.js";
 import { LeaseError } from "../../../core/errors.js";
 import { BaseStore, type BaseStoreOptions } from "../base-store.js";
 import type {
@@ -33,9 +33,9 @@ export interface InMemoryStoreOptions extends BaseStoreOptions {
 export class InMemoryStore extends BaseStore {
   readonly kind = "memory" as const;
   readonly durable = false;
-  private readonly queues = new Map<AgentName, MemoryQueue>();
+  private readonly queues = new Map<QueueName, MemoryQueue>();
   private readonly subscriptions = new Map<string, Subscription>();
-  private readonly agents = new Map<AgentName, AgentRecord>();
+  private readonly agents = new Map<QueueName, AgentRecord>();
   private readonly traces = new Map<string, { events: TraceEvent[]; expiresAt: number }>();
   private readonly correlations = new Map<string, { ids: Set<string>; expiresAt: number }>();
   private readonly hub = new WakeupHub();
@@ -45,7 +45,7 @@ export class InMemoryStore extends BaseStore {
     super(options);
   }
 
-  private queue(agent: AgentName): MemoryQueue {
+  private queue(agent: QueueName): MemoryQueue {
     let queue = this.queues.get(agent);
     if (queue === undefined) {
       queue = new MemoryQueue();
@@ -118,7 +118,7 @@ export class InMemoryStore extends BaseStore {
     return entry;
   }
 
-  protected leaseMessages(agent: AgentName, max: number, leaseMs: number): Promise<LeaseBatch> {
+  protected leaseMessages(agent: QueueName, max: number, leaseMs: number): Promise<LeaseBatch> {
     const now = Date.now();
     const queue = this.queue(agent);
     const batch: LeaseBatch = {
@@ -202,13 +202,13 @@ export class InMemoryStore extends BaseStore {
       at: now,
       ...(request.reason === undefined ? {} : { reason: request.reason }),
     });
-    const reason: DeadLetterReason | undefined = request.deadLetter
-      ? "rejected"
-      : entry.expiresAt !== undefined && entry.expiresAt <= now
+    const reason: DeadLetterReason | undefined =
+      request.deadLetter ??
+      (entry.expiresAt !== undefined && entry.expiresAt <= now
         ? "expired"
         : entry.attempts >= this.policy.maxAttempts
           ? "max-attempts"
-          : undefined;
+          : undefined);
     if (reason !== undefined) {
       this.deadLetter(queue, entry, reason, now);
       return Promise.resolve({ outcome: "dead-lettered", reason, attempt: entry.attempts });
@@ -234,11 +234,11 @@ export class InMemoryStore extends BaseStore {
     return Promise.resolve(entry.dueAt);
   }
 
-  protected watch(agent: AgentName): Promise<Waiter> {
+  protected watch(agent: QueueName): Promise<Waiter> {
     return Promise.resolve(this.hub.register(agent));
   }
 
-  protected readDeadLetters(agents: AgentName[], filter: DeadLetterFilter): Promise<DeadLetterRecord[]> {
+  protected readDeadLetters(agents: QueueName[], filter: DeadLetterFilter): Promise<DeadLetterRecord[]> {
     const records: DeadLetterRecord[] = [];
     for (const agent of agents) {
       for (const letter of this.queues.get(agent)?.deadLetters.values() ?? []) {
@@ -249,17 +249,17 @@ export class InMemoryStore extends BaseStore {
     return Promise.resolve(records);
   }
 
-  protected readDeadLetter(agent: AgentName, id: string): Promise<DeadLetterRecord | undefined> {
+  protected readDeadLetter(agent: QueueName, id: string): Promise<DeadLetterRecord | undefined> {
     const letter = this.queues.get(agent)?.deadLetters.get(id as MessageId);
     return Promise.resolve(letter === undefined ? undefined : toRecord(agent, letter));
   }
 
-  protected removeDeadLetters(agent: AgentName, ids: MessageId[]): Promise<number> {
+  protected removeDeadLetters(agent: QueueName, ids: MessageId[]): Promise<number> {
     const queue = this.queues.get(agent);
     return Promise.resolve(ids.filter((id) => queue?.deadLetters.delete(id) === true).length);
   }
 
-  protected readQueueStats(agent: AgentName): Promise<QueueStats> {
+  protected readQueueStats(agent: QueueName): Promise<QueueStats> {
     const queue = this.queues.get(agent);
     const now = Date.now();
     let ready = queue?.readyCount() ?? 0;
@@ -282,7 +282,7 @@ export class InMemoryStore extends BaseStore {
     });
   }
 
-  protected readQueues(): Promise<AgentName[]> {
+  protected readQueues(): Promise<QueueName[]> {
     return Promise.resolve([...this.queues.keys()]);
   }
 
@@ -309,7 +309,7 @@ export class InMemoryStore extends BaseStore {
     return Promise.resolve([...this.agents.values()]);
   }
 
-  protected deleteAgent(name: AgentName): Promise<boolean> {
+  protected deleteAgent(name: QueueName): Promise<boolean> {
     return Promise.resolve(this.agents.delete(name));
   }
 
@@ -367,7 +367,7 @@ export class InMemoryStore extends BaseStore {
 }
 
 function toRecord(
-  agent: AgentName,
+  agent: QueueName,
   letter: MemoryQueue["deadLetters"] extends Map<MessageId, infer V> ? V : never,
 ): DeadLetterRecord {
   const record: DeadLetterRecord = {

@@ -1,4 +1,4 @@
-import type { AgentName } from "../../../core/names.js";
+import type { QueueName } from "../../../core/names.js";
 
 /** The order every queue script expects its 12 keys in (see lua/lib.lua). */
 const QUEUE_KEY_SUFFIXES = [
@@ -30,7 +30,7 @@ export class RedisKeys {
 
   constructor(readonly prefix: string) {}
 
-  queue(agent: AgentName): string[] {
+  queue(agent: QueueName): string[] {
     let keys = this.queueKeyCache.get(agent);
     if (keys === undefined) {
       keys = QUEUE_KEY_SUFFIXES.map((suffix) => `${this.prefix}{${agent}}:${suffix}`);
@@ -40,16 +40,16 @@ export class RedisKeys {
     return keys;
   }
 
-  queueKey(agent: AgentName, name: QueueKeyName): string {
+  queueKey(agent: QueueName, name: QueueKeyName): string {
     return `${this.prefix}{${agent}}:${name}`;
   }
 
   /** The hash tag of an agent's queue, which decides its cluster slot. */
-  slotTag(agent: AgentName): string {
+  slotTag(agent: QueueName): string {
     return agent;
   }
 
-  notifyChannel(agent: AgentName): string {
+  notifyChannel(agent: QueueName): string {
     return `${this.notifyPrefix}${agent}`;
   }
 

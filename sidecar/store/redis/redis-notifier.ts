@@ -1,5 +1,5 @@
 import type { Cluster, Redis } from "ioredis";
-import type { AgentName } from "../../../core/names.js";
+import type { QueueName } from "../../../core/names.js";
 import { StoreUnavailableError } from "../../../core/errors.js";
 import { WakeupHub, type Waiter } from "../wakeup-hub.js";
 import type { RedisKeys } from "./redis-keys.js";
@@ -26,7 +26,7 @@ export class RedisNotifier {
     });
   }
 
-  async watch(agent: AgentName): Promise<Waiter> {
+  async watch(agent: QueueName): Promise<Waiter> {
     const waiter = this.hub.register(agent);
     try {
       await this.ensureSubscribed(this.keys.notifyChannel(agent));

@@ -2,7 +2,7 @@ import calculateSlot from "cluster-key-slot";
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
 import { LeaseError } from "../../../core/errors.js";
 import type { MessageId } from "../../../core/ids.js";
-import type { AgentName } from "../../../core/names.js";
+import type { QueueName } from "../../../core/names.js";
 import { BaseStore, type BaseStoreOptions } from "../base-store.js";
 import type {
   DeadLetterRecord,
@@ -111,7 +111,7 @@ export class RedisStore extends BaseStore {
     return store;
   }
 
-  private queueKeys(agent: AgentName): string[] {
+  private queueKeys(agent: QueueName): string[] {
     return this.keys.queue(agent);
   }
 
@@ -123,7 +123,7 @@ export class RedisStore extends BaseStore {
     }
   }
 
-  private rememberQueue(agent: AgentName): Promise<unknown> {
+  private rememberQueue(agent: QueueName): Promise<unknown> {
     if (this.knownQueues.has(agent)) return Promise.resolve();
     this.knownQueues.add(agent);
     return this.client.sadd(this.keys.queues, agent).catch((error: unknown) => {
@@ -213,8 +213,8 @@ export class RedisStore extends BaseStore {
   }
 
   private async runCommit(ops: WriteOp[], mode: "check" | "apply" | "replay"): Promise<WriteOutcome[]> {
-    const agents: AgentName[] = [];
-    const queueIndex = (agent: AgentName): number => {
+    const agents: QueueName[] = [];
+    const queueIndex = (agent: QueueName): number => {
       const index = agents.indexOf(agent);
       if (index >= 0) return index;
       agents.push(agent);
@@ -287,7 +287,7 @@ export class RedisStore extends BaseStore {
   }
 
   // ---- leases ----------------------------------------------------------------------------------------
-  protected async leaseMessages(agent: AgentName, max: number, leaseMs: number): Promise<LeaseBatch> {
+  protected async leaseMessages(agent: QueueName, max: number, leaseMs: number): Promise<LeaseBatch> {
     const reply = await this.call(() =>
       this.scripts.run("lease-12", this.queueKeys(agent), [
         max,
@@ -346,7 +346,7 @@ export class RedisStore extends BaseStore {
           lease.token,
           request.delayMs ?? -1,
           request.reason ?? "",
-          request.deadLetter ? "1" : "0",
+          request.deadLetter ?? "",
           this.policy.maxAttempts,
           this.policy.backoffBaseMs,
           this.policy.backoffMaxMs,
@@ -376,13 +376,13 @@ export class RedisStore extends BaseStore {
     return before + leaseMs;
   }
 
-  protected watch(agent: AgentName): Promise<Waiter> {
+  protected watch(agent: QueueName): Promise<Waiter> {
     return this.notifier.watch(agent);
   }
 
   // ---- dead letters ------------------------------------------------------------------------------------
   protected async readDeadLetters(
-    agents: AgentName[],
+    agents: QueueName[],
     filter: DeadLetterFilter,
   ): Promise<DeadLetterRecord[]> {
     const perAgent = await Promise.all(agents.map((agent) => this.readAgentDeadLetters(agent, filter)));
@@ -390,7 +390,7 @@ export class RedisStore extends BaseStore {
   }
 
   private async readAgentDeadLetters(
-    agent: AgentName,
+    agent: QueueName,
     filter: DeadLetterFilter,
   ): Promise<DeadLetterRecord[]> {
     const ids = await this.call(() => this.client.zrange(this.keys.queueKey(agent, "dlq"), 0, -1));
@@ -410,7 +410,7 @@ export class RedisStore extends BaseStore {
     return records;
   }
 
-  protected async readDeadLetter(agent: AgentName, id: string): Promise<DeadLetterRecord | undefined> {
+  protected async readDeadLetter(agent: QueueName, id: string): Promise<DeadLetterRecord | undefined> {
     const [json, info] = await this.call(() =>
       Promise.all([
         this.client.hget(this.keys.queueKey(agent, "dlqmsg"), id),
@@ -420,12 +420,12 @@ export class RedisStore extends BaseStore {
     return toDeadLetterRecord(agent, json, info);
   }
 
-  protected async removeDeadLetters(agent: AgentName, ids: MessageId[]): Promise<number> {
+  protected async removeDeadLetters(agent: QueueName, ids: MessageId[]): Promise<number> {
     return Number(await this.call(() => this.scripts.run("dlq-remove-12", this.queueKeys(agent), ids)));
   }
 
   // ---- stats, subscriptions, registry -----------------------------------------------------------------
-  protected async readQueueStats(agent: AgentName): Promise<QueueStats> {
+  protected async readQueueStats(agent: QueueName): Promise<QueueStats> {
     const key = (name: QueueKeyName): string => this.keys.queueKey(agent, name);
     // Counted as of the server's now, whether or not a receive has settled what time made due.
     const [time, readyNow, delayedAll, leasedAll, deadLettered] = await this.call(() =>
@@ -449,8 +449,8 @@ export class RedisStore extends BaseStore {
     return { agent, depth: ready + delayed, ready, delayed, inFlight: leasedAll - lapsed, deadLettered };
   }
 
-  protected async readQueues(): Promise<AgentName[]> {
-    return (await this.call(() => this.client.smembers(this.keys.queues))) as AgentName[];
+  protected async readQueues(): Promise<QueueName[]> {
+    return (await this.call(() => this.client.smembers(this.keys.queues))) as QueueName[];
   }
 
   protected async writeSubscription(subscription: Subscription, present: boolean): Promise<boolean> {
@@ -480,7 +480,7 @@ export class RedisStore extends BaseStore {
     return records.filter((record) => record.expiresAt > now);
   }
 
-  protected async deleteAgent(name: AgentName): Promise<boolean> {
+  protected async deleteAgent(name: QueueName): Promise<boolean> {
     return (await this.call(() => this.client.hdel(this.keys.agents, name))) === 1;
   }
 
@@ -552,7 +552,7 @@ function toOutcome(result: unknown): WriteOutcome {
 }
 
 function toDeadLetterRecord(
-  agent: AgentName,
+  agent: QueueName,
   json: string | null | undefined,
   info: string | null | undefined,
 ): DeadLetterRecord | undefined {

@@ -1,5 +1,5 @@
 import type { MessageId } from "../../../core/ids.js";
-import type { AgentName } from "../../../core/names.js";
+import type { QueueName } from "../../../core/names.js";
 import { LeaseError } from "../../../core/errors.js";
 import type { LeaseBatch, NackOutcome, NackRequest } from "../backend-types.js";
 import { fullJitterBackoffMs } from "../backoff.js";
@@ -101,7 +101,7 @@ export interface QueueProbe {
 export async function probeQueue(
   session: SqlSession,
   ctx: SqlContext,
-  agent: AgentName,
+  agent: QueueName,
 ): Promise<QueueProbe> {
   const m = ctx.tables.messages;
   const [row] = await session.rows(
@@ -163,7 +163,7 @@ interface DeadLetterRow {
 export async function leaseInTransaction(
   tx: SqlSession,
   ctx: SqlContext,
-  agent: AgentName,
+  agent: QueueName,
   max: number,
   leaseMs: number,
   due: DueWork,
@@ -190,7 +190,7 @@ export async function leaseInTransaction(
 async function settleExpiredLeases(
   tx: SqlSession,
   ctx: SqlContext,
-  agent: AgentName,
+  agent: QueueName,
   now: number,
   batch: LeaseBatch,
   dead: DeadLetterRow[],
@@ -234,7 +234,7 @@ async function settleExpiredLeases(
 async function settleExpiredTtl(
   tx: SqlSession,
   ctx: SqlContext,
-  agent: AgentName,
+  agent: QueueName,
   now: number,
   dead: DeadLetterRow[],
 ): Promise<void> {
@@ -252,7 +252,7 @@ async function settleExpiredTtl(
   }
 }
 
-async function promoteDue(tx: SqlSession, ctx: SqlContext, agent: AgentName, now: number): Promise<void> {
+async function promoteDue(tx: SqlSession, ctx: SqlContext, agent: QueueName, now: number): Promise<void> {
   const m = ctx.tables.messages;
   const rows = await tx.rows(
     `SELECT id FROM ${m} WHERE queue = ? AND state = 'delayed' AND due_at <= ?
@@ -272,7 +272,7 @@ async function promoteDue(tx: SqlSession, ctx: SqlContext, agent: AgentName, now
 async function claim(
   tx: SqlSession,
   ctx: SqlContext,
-  agent: AgentName,
+  agent: QueueName,
   max: number,
   leaseExpiresAt: number,
   batch: LeaseBatch,
@@ -315,7 +315,7 @@ async function claim(
 export async function deadLetterRows(
   tx: SqlSession,
   tables: SqlTables,
-  agent: AgentName,
+  agent: QueueName,
   rows: readonly DeadLetterRow[],
   now: number,
 ): Promise<void> {
@@ -334,7 +334,7 @@ export async function deadLetterRows(
 }
 
 export interface DeadLetterWrite {
-  agent: AgentName;
+  agent: QueueName;
   id: string;
   body: string;
   reason: DeadLetterReason;
@@ -395,13 +395,13 @@ export async function nackInTransaction(
   if (request.reason !== undefined && request.reason !== "") record.reason = request.reason;
   history.push(record);
   const expiresAt = numOrUndefined(row.expires_at);
-  const reason: DeadLetterReason | undefined = request.deadLetter
-    ? "rejected"
-    : expiresAt !== undefined && expiresAt <= now
+  const reason: DeadLetterReason | undefined =
+    request.deadLetter ??
+    (expiresAt !== undefined && expiresAt <= now
       ? "expired"
       : attempts >= policy.maxAttempts
         ? "max-attempts"
-        : undefined;
+        : undefined);
   if (reason !== undefined) {
     await deadLetterRows(
       tx,

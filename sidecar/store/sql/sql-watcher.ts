@@ -1,8 +1,8 @@
-import type { AgentName } from "../../../core/names.js";
+import type { QueueName } from "../../../core/names.js";
 import { WakeupHub, type Waiter } from "../wakeup-hub.js";
 
 /** Answers which of the given queues have something a receiver could take now. */
-export type VisibleWorkCheck = (agents: AgentName[]) => Promise<AgentName[]>;
+export type VisibleWorkCheck = (agents: QueueName[]) => Promise<QueueName[]>;
 
 /**
  * Wake-ups for long-polling receivers on a SQL store, which has no pub/sub:
@@ -13,7 +13,7 @@ export type VisibleWorkCheck = (agents: AgentName[]) => Promise<AgentName[]>;
  */
 export class SqlWatcher {
   private readonly hub = new WakeupHub();
-  private readonly watched = new Map<AgentName, number>();
+  private readonly watched = new Map<QueueName, number>();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -22,7 +22,7 @@ export class SqlWatcher {
     private readonly intervalMs: number,
   ) {}
 
-  watch(agent: AgentName): Waiter {
+  watch(agent: QueueName): Waiter {
     const waiter = this.hub.register(agent);
     this.watched.set(agent, (this.watched.get(agent) ?? 0) + 1);
     this.schedule();
@@ -40,7 +40,7 @@ export class SqlWatcher {
     };
   }
 
-  notify(agent: AgentName): void {
+  notify(agent: QueueName): void {
     this.hub.notify(agent);
   }
 

@@ -1,5 +1,5 @@
 import { LeaseError } from "../../../core/errors.js";
-import type { AgentName } from "../../../core/names.js";
+import type { QueueName } from "../../../core/names.js";
 import type { AckOp, EnqueueOp, WriteOp, WriteOutcome } from "../backend-types.js";
 import { formatLeaseId } from "../lease-id.js";
 import { NOW_MS, type SqlParam, type SqlSession } from "./sql-client.js";
@@ -22,7 +22,7 @@ function pairKey(agent: string, key: string): string {
 type DedupeMode = "insert" | "update-expired" | "upsert";
 
 interface DedupeWrite {
-  agent: AgentName;
+  agent: QueueName;
   key: string;
   until: number;
   mode: DedupeMode;
@@ -37,7 +37,7 @@ interface MessageInsert {
 export interface AppliedWrites {
   outcomes: WriteOutcome[];
   /** Queues that got a message (visible now or later), whose waiters should look again. */
-  touched: Set<AgentName>;
+  touched: Set<QueueName>;
 }
 
 /**
@@ -67,7 +67,7 @@ export async function applyWriteOps(
   const dedupeWrites = new Map<string, DedupeWrite>();
   const deadLetters = new Map<string, DeadLetterWrite | "delete">();
   const inserts: MessageInsert[] = [];
-  const touched = new Set<AgentName>();
+  const touched = new Set<QueueName>();
   const windowMs = ctx.policy.dedupeWindowMs;
 
   const touchDedupe = (op: EnqueueOp): void => {

@@ -1,7 +1,7 @@
 import { randomInt } from "node:crypto";
 import { LeaseError } from "../../../core/errors.js";
 import type { MessageId } from "../../../core/ids.js";
-import type { AgentName, TopicPattern } from "../../../core/names.js";
+import type { AgentName, QueueName, TopicPattern } from "../../../core/names.js";
 import { BaseStore, type BaseStoreOptions } from "../base-store.js";
 import type {
   DeadLetterRecord,
@@ -178,7 +178,7 @@ export class TiDBStore extends BaseStore {
     );
   }
 
-  private async rememberQueues(agents: AgentName[]): Promise<void> {
+  private async rememberQueues(agents: QueueName[]): Promise<void> {
     const unknown = [...new Set(agents)].filter((agent) => !this.knownQueues.has(agent));
     if (unknown.length === 0) return;
     for (const chunk of pow2Chunks(unknown)) {
@@ -192,7 +192,7 @@ export class TiDBStore extends BaseStore {
   }
 
   // ---- leases --------------------------------------------------------------------------------------------
-  protected async leaseMessages(agent: AgentName, max: number, leaseMs: number): Promise<LeaseBatch> {
+  protected async leaseMessages(agent: QueueName, max: number, leaseMs: number): Promise<LeaseBatch> {
     // An idle queue costs one read and no transaction.
     const probe = await this.client.withConnection((session) => probeQueue(session, this.ctx, agent));
     const due = dueWorkOf(probe);
@@ -249,14 +249,14 @@ export class TiDBStore extends BaseStore {
     return before + leaseMs;
   }
 
-  protected watch(agent: AgentName): Promise<Waiter> {
+  protected watch(agent: QueueName): Promise<Waiter> {
     return Promise.resolve(this.watcher.watch(agent));
   }
 
   /** Which of `agents` have a message ready, a delay that passed or a lease that lapsed (for the watcher). */
-  private async queuesWithVisibleWork(agents: AgentName[]): Promise<AgentName[]> {
+  private async queuesWithVisibleWork(agents: QueueName[]): Promise<QueueName[]> {
     const m = this.tables.messages;
-    const found: AgentName[] = [];
+    const found: QueueName[] = [];
     for (const chunk of chunks(agents, QUEUE_CHUNK)) {
       const list = padded(chunk);
       const rows = await this.client.rows(
@@ -266,14 +266,14 @@ export class TiDBStore extends BaseStore {
             AND due_at <= ${NOW_MS}`,
         [...list, ...list],
       );
-      for (const row of rows) found.push(text(row.queue) as AgentName);
+      for (const row of rows) found.push(text(row.queue) as QueueName);
     }
     return found;
   }
 
   // ---- dead letters --------------------------------------------------------------------------------------
   protected async readDeadLetters(
-    agents: AgentName[],
+    agents: QueueName[],
     filter: DeadLetterFilter,
   ): Promise<DeadLetterRecord[]> {
     const records: DeadLetterRecord[] = [];
@@ -296,7 +296,7 @@ export class TiDBStore extends BaseStore {
     return records;
   }
 
-  protected async readDeadLetter(agent: AgentName, id: string): Promise<DeadLetterRecord | undefined> {
+  protected async readDeadLetter(agent: QueueName, id: string): Promise<DeadLetterRecord | undefined> {
     const [row] = await this.client.rows(
       `SELECT queue, body, reason, dead_lettered_at, attempts, last_error FROM ${this.tables.deadLetters}
         WHERE queue = ? AND id = ?`,
@@ -305,7 +305,7 @@ export class TiDBStore extends BaseStore {
     return row === undefined ? undefined : toDeadLetterRecord(row);
   }
 
-  protected async removeDeadLetters(agent: AgentName, ids: MessageId[]): Promise<number> {
+  protected async removeDeadLetters(agent: QueueName, ids: MessageId[]): Promise<number> {
     let removed = 0;
     for (const chunk of chunks(ids, QUEUE_CHUNK)) {
       const list = padded(chunk);
@@ -319,7 +319,7 @@ export class TiDBStore extends BaseStore {
   }
 
   // ---- stats, subscriptions, registry --------------------------------------------------------------------
-  protected async readQueueStats(agent: AgentName): Promise<QueueStats> {
+  protected async readQueueStats(agent: QueueName): Promise<QueueStats> {
     const m = this.tables.messages;
     // Counted as of the server's now, whether or not a receive has settled what time made due.
     const [row] = await this.client.rows(
@@ -345,9 +345,9 @@ export class TiDBStore extends BaseStore {
     };
   }
 
-  protected async readQueues(): Promise<AgentName[]> {
+  protected async readQueues(): Promise<QueueName[]> {
     const rows = await this.client.rows(`SELECT queue FROM ${this.tables.queues}`);
-    return rows.map((row) => text(row.queue) as AgentName);
+    return rows.map((row) => text(row.queue) as QueueName);
   }
 
   protected async writeSubscription(subscription: Subscription, present: boolean): Promise<boolean> {
@@ -398,7 +398,7 @@ export class TiDBStore extends BaseStore {
     return records.filter((record) => record.expiresAt > now);
   }
 
-  protected async deleteAgent(name: AgentName): Promise<boolean> {
+  protected async deleteAgent(name: QueueName): Promise<boolean> {
     const result = await this.client.run(`DELETE FROM ${this.tables.agents} WHERE name = ?`, [name]);
     return result.affectedRows === 1;
   }
@@ -507,7 +507,7 @@ export class TiDBStore extends BaseStore {
 
 function toDeadLetterRecord(row: Row): DeadLetterRecord {
   const record: DeadLetterRecord = {
-    agent: text(row.queue) as AgentName,
+    agent: text(row.queue) as QueueName,
     json: text(row.body),
     reason: text(row.reason) as DeadLetterReason,
     deadLetteredAt: num(row.dead_lettered_at),

@@ -1,6 +1,6 @@
 -- Gives a lease back: redelivery after a delay or backoff, or the DLQ.
 -- KEYS: the 12 queue keys
--- ARGV: id, token, delayMs (-1 = backoff), reason, deadLetter ('1'/'0'), maxAttempts, backoffBaseMs,
+-- ARGV: id, token, delayMs (-1 = backoff), reason, deadLetter (a dead-letter reason to dead-letter now, or ''), maxAttempts, backoffBaseMs,
 --       backoffMaxMs, randomSeed, notifyChannel, dedupeWindowMs
 -- Returns {outcome ('retry' | 'dead-lettered'), attempt, redeliverAt or dead-letter reason, now}.
 local q = queue_keys(0)
@@ -13,7 +13,7 @@ local attempts, score, token = read_state(q, id)
 append_attempt(q, id, attempts, 'nacked', now, ARGV[4])
 local expires_at = redis.call('ZSCORE', q.ttl, id)
 local reason = nil
-if ARGV[5] == '1' then reason = 'rejected'
+if ARGV[5] ~= '' then reason = ARGV[5]
 elseif expires_at and tonumber(expires_at) <= now then reason = 'expired'
 elseif attempts >= tonumber(ARGV[6]) then reason = 'max-attempts' end
 if reason then
