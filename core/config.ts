@@ -53,6 +53,143 @@ export const storeConfigSchema = z
   })
   .strict();
 
+// ---- gateway (bmn gateway): cross-domain store-and-forward, see docs/gateways.md -------------------------
+
+const endpointUrl = z
+  .string()
+  .regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, { error: "must be an http:// or https:// URL" });
+const filePath = z.string().min(1, { error: "must name a file" });
+
+/** The gateway's own listener: TLS when certFile/keyFile are set, mTLS when requireClientCert is true. */
+export const gatewayTlsConfigSchema = z
+  .object({
+    certFile: filePath,
+    keyFile: filePath,
+    /** CA bundle that client certificates must chain to (mTLS). */
+    caFile: filePath.optional(),
+    requireClientCert: z.boolean({ error: "must be true or false" }).default(false),
+  })
+  .strict()
+  .refine((tls) => !tls.requireClientCert || tls.caFile !== undefined, {
+    error: "requireClientCert needs caFile (the CA client certificates must chain to)",
+    path: ["caFile"],
+  });
+
+/** How this gateway connects to a peer over https: the CA to trust and, for mTLS, its client certificate. */
+export const gatewayPeerTlsConfigSchema = z
+  .object({ caFile: filePath.optional(), certFile: filePath.optional(), keyFile: filePath.optional() })
+  .strict()
+  .refine((tls) => (tls.certFile === undefined) === (tls.keyFile === undefined), {
+    error: "certFile and keyFile go together",
+    path: ["keyFile"],
+  });
+
+export const gatewayPeerConfigSchema = z
+  .object({
+    domain: domainNameSchema,
+    endpoints: z
+      .array(endpointUrl)
+      .min(1, { error: "must list at least one endpoint URL" })
+      .max(16, { error: "must list at most 16 endpoints" }),
+    /** Shared secret of the link: sent as a Bearer token, and expected from that peer. */
+    token: z
+      .string({ error: "must be a string" })
+      .regex(/^[\x21-\x7e]{8,4096}$/, { error: "must be 8-4096 printable ASCII characters without spaces" }),
+    tls: gatewayPeerTlsConfigSchema.optional(),
+    /** Upper bound on bytes/s sent to this peer (after compression); unset means unlimited. */
+    bandwidthBytesPerSecond: z.number().int().min(1_024, { error: "must be at least 1024" }).optional(),
+  })
+  .strict();
+
+const gatewayRateLimitSchema = z
+  .object({
+    messagesPerSecond: z.number().positive({ error: "must be a positive number" }),
+    burst: z.number().int().min(1, { error: "must be a whole number of at least 1" }),
+  })
+  .strict();
+
+export const gatewayPolicyConfigSchema = z
+  .object({
+    /** Source domains whose messages may enter; unset means every peer. */
+    allowedSourceDomains: z.array(domainNameSchema).optional(),
+    /** `from` addresses that may send in: `name` (any domain) or `name@domain`; unset means anyone. */
+    allowedSourceAgents: z
+      .array(z.string().regex(/^[a-z0-9-]+(@[a-z0-9-]+)?$/, { error: "must be name or name@domain" }))
+      .optional(),
+    /** Message types that may enter: exact, or a prefix ending in `*` (`orders.*`); unset means any type. */
+    allowedMessageTypes: z.array(z.string().min(1, { error: "must not be empty" })).optional(),
+    /** Larger messages are refused with `too-large`. */
+    maxMessageBytes: z.number().int().min(1, { error: "must be a whole number of at least 1" }).optional(),
+    rateLimitPerPeer: gatewayRateLimitSchema.optional(),
+  })
+  .strict();
+
+export const gatewayConfigSchema = z
+  .object({
+    host: z.string().min(1).default("127.0.0.1"),
+    port: port.default(7430),
+    /** This replica's id in traces and logs; defaults to the host name and pid. */
+    id: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, { error: "must be 1-64 letters, digits, '.', '_' or '-'" })
+      .optional(),
+    tls: gatewayTlsConfigSchema.optional(),
+    peers: z
+      .array(gatewayPeerConfigSchema)
+      .default([])
+      .refine((peers) => new Set(peers.map((peer) => peer.domain)).size === peers.length, {
+        error: "must not list a domain twice",
+      }),
+    batching: z
+      .object({
+        maxMessages: z.number().int().min(1).max(10_000).default(256),
+        maxBytes: z
+          .number()
+          .int()
+          .min(1_024)
+          .max(64 * 1024 * 1024)
+          .default(1_048_576),
+        maxDelayMs: z.number().int().min(0).max(10_000).default(10),
+      })
+      .strict()
+      .prefault({}),
+    compression: z
+      .object({
+        algorithm: z
+          .enum(["none", "gzip", "brotli"], { error: "must be none, gzip or brotli" })
+          .default("brotli"),
+        minBytes: z.number().int().min(0).default(1_024),
+      })
+      .strict()
+      .prefault({}),
+    retry: z
+      .object({
+        /** Forward attempts per message before it is dead-lettered `max-attempts`; 0 = unbounded (TTL applies). */
+        maxForwardAttempts: z.number().int().min(0).default(0),
+        backoffBaseMs: positiveMs.default(200),
+        backoffMaxMs: positiveMs.default(30_000),
+      })
+      .strict()
+      .prefault({}),
+    breaker: z
+      .object({
+        failureThreshold: z.number().int().min(1).default(5),
+        openMs: positiveMs.default(30_000),
+      })
+      .strict()
+      .prefault({}),
+    requestTimeoutMs: positiveMs.default(10_000),
+    routeRefreshMs: positiveMs.default(2_000),
+    maxHops: z.number().int().min(1).max(64).default(8),
+    policy: gatewayPolicyConfigSchema.prefault({}),
+  })
+  .strict();
+
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
+export type GatewayPeerConfig = z.infer<typeof gatewayPeerConfigSchema>;
+export type GatewayPolicyConfig = z.infer<typeof gatewayPolicyConfigSchema>;
+
 export const sidecarConfigSchema = z
   .object({
     host: z.string().min(1).default("127.0.0.1"),
@@ -74,6 +211,17 @@ export const sidecarConfigSchema = z
         maxQueued: 4_096,
         maxWaitSeconds: 60,
       }),
+    /** How this sidecar routes messages; `crossDomain` sends `name@other` into that domain's outbox. */
+    routing: z
+      .object({
+        /**
+         * Accept messages for agents in other domains into the durable outbox `bmn.out.<domain>` (a gateway
+         * forwards them). Off: such messages answer 422 UNROUTABLE.
+         */
+        crossDomain: z.boolean().default(false),
+      })
+      .strict()
+      .default({ crossDomain: false }),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     otel: z
       .object({
@@ -83,6 +231,8 @@ export const sidecarConfigSchema = z
       })
       .strict()
       .default({ serviceName: "bmn-sidecar" }),
+    /** Read by `bmn gateway` only; a sidecar ignores it, so one file can configure both. */
+    gateway: gatewayConfigSchema.optional(),
   })
   .strict();
 

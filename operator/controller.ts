@@ -33,6 +33,8 @@ export interface ControllerOptions extends ReconcilerOptions {
   queue?: WorkQueueOptions;
   /** Reconcile failures, watch errors (both are retried) and failed Event writes. */
   onError?: (what: string, error: unknown) => void;
+  /** Every finished reconcile, for metrics. */
+  onReconciled?: (kind: string, seconds: number, outcome: "success" | "error") => void;
 }
 
 const MANAGED = `${LABEL_MANAGED_BY}=${MANAGED_BY}`;
@@ -191,5 +193,6 @@ export function controllerOptions(
     ...(options.resyncMs === undefined ? {} : { resyncMs: options.resyncMs }),
     ...(options.queue === undefined ? {} : { queue: options.queue }),
     ...(options.onError === undefined ? {} : { onError: options.onError }),
+    ...(options.onReconciled === undefined ? {} : { onReconciled: options.onReconciled }),
   };
 }

@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 
 export interface OperatorMetrics {
   readonly registry: Registry;
@@ -17,6 +17,8 @@ export interface OperatorMetrics {
   readonly errors: Counter<"source">;
   /** Times this process acquired the Lease. */
   readonly leadershipAcquired: Counter;
+  /** Finished reconciles by kind and outcome, with their duration. */
+  readonly reconciles: Histogram<"kind" | "outcome">;
 }
 
 export function createOperatorMetrics(): OperatorMetrics {
@@ -44,6 +46,13 @@ export function createOperatorMetrics(): OperatorMetrics {
     leadershipAcquired: new Counter({
       name: "bmn_operator_leadership_acquired_total",
       help: "Times this replica acquired the leader Lease",
+      registers: [registry],
+    }),
+    reconciles: new Histogram({
+      name: "bmn_operator_reconcile_duration_seconds",
+      help: "Finished reconciles by kind and outcome (success, error), and how long they took",
+      labelNames: ["kind", "outcome"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
   };

@@ -4,6 +4,7 @@
  * AgentEndpoint names) feed a per-object work queue whose handler is the kind's reconciler. A periodic resync
  * requeues every cached primary; a reconcile may ask to run again after a delay.
  */
+import { performance } from "node:perf_hooks";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { CRD_API_VERSION } from "../core/crds/common.js";
 import type { InformerPool, SharedInformer, WatchedResource } from "./informer-pool.js";
@@ -56,6 +57,8 @@ export interface ResourceControllerOptions {
   queue?: WorkQueueOptions;
   /** Reconcile failures (they are retried). */
   onError?: (what: string, error: unknown) => void;
+  /** Every finished reconcile, for metrics. */
+  onReconciled?: (kind: string, seconds: number, outcome: "success" | "error") => void;
 }
 
 export class ResourceController {
@@ -72,7 +75,17 @@ export class ResourceController {
     this.queue = new WorkQueue(
       async (key) => {
         const { namespace, name } = splitKey(key);
-        const result = await reconciler.reconcile(namespace, name);
+        const started = performance.now();
+        const finished = (outcome: "success" | "error"): void =>
+          options.onReconciled?.(primary.kind, (performance.now() - started) / 1_000, outcome);
+        let result: Awaited<ReturnType<Reconciler["reconcile"]>>;
+        try {
+          result = await reconciler.reconcile(namespace, name);
+        } catch (error) {
+          finished("error");
+          throw error;
+        }
+        finished("success");
         if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
       },
       {

@@ -119,6 +119,9 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
           ...(options.resyncMs === undefined ? {} : { resyncMs: options.resyncMs }),
           ...(options.defaultImage === undefined ? {} : { defaultImage: options.defaultImage }),
           onError,
+          onReconciled: (kind, seconds, outcome) => {
+            metrics.reconciles.observe({ kind, outcome }, seconds);
+          },
         });
         // A shutdown that began while the caches synced must not leave the controllers running.
         if (currentPhase() !== "starting") {

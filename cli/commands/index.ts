@@ -4,9 +4,11 @@ import { registerAck } from "./ack.js";
 import { registerAgents } from "./agents.js";
 import { registerCollab } from "./collab.js";
 import { registerDlq } from "./dlq.js";
+import { registerGateway } from "./gateway.js";
 import { registerHealth } from "./health.js";
 import { registerListen } from "./listen.js";
 import { registerNack } from "./nack.js";
+import { registerOperator } from "./operator.js";
 import { registerQueues } from "./queues.js";
 import { registerReceive } from "./receive.js";
 import { registerRegister } from "./register.js";
@@ -16,6 +18,7 @@ import { registerStart } from "./start.js";
 import { registerStats } from "./stats.js";
 import { registerStatus } from "./status.js";
 import { registerSubscribe } from "./subscribe.js";
+import { registerTopology } from "./topology.js";
 import { registerTrace } from "./trace.js";
 
 /**
@@ -36,6 +39,7 @@ export type RegisterCommand = (program: Command, env: CommandEnv) => void;
  */
 export const COMMANDS: readonly RegisterCommand[] = [
   registerStart,
+  registerGateway,
   registerSend,
   registerStatus,
   registerCollab,
@@ -52,6 +56,8 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerDlq,
   registerTrace,
   registerStats,
+  registerTopology,
+  registerOperator,
 ];
 
 export function registerCommands(program: Command, env: CommandEnv): Command {

@@ -62,7 +62,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   const shutdown = new AbortController();
   const context: RouteContext & TracingContext = {
     store,
-    router: new Router(store, config.domain),
+    router: new Router(store, config.domain, { crossDomain: config.routing.crossDomain }),
     metrics,
     config,
     tracing: options.tracing ?? new PropagatingTracing(),
