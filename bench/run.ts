@@ -14,15 +14,22 @@ import {
 import { printTimeBreakdown } from "./time-breakdown.js";
 import { runSidecarSuite, sidecarSettings } from "./sidecar-suite.js";
 import { runSqlSuite, sqlSuiteSettings } from "./sql-suite.js";
+import { crossDomainSettings, runCrossDomainSuite } from "./cross-domain-suite.js";
 
 // `--quick` runs a tenth of the work: a smoke test of the harness, not figures to quote.
 const quick = process.argv.includes("--quick");
-// `--sidecar` runs only the sidecar suite (bench/sidecar-suite.ts); without it both suites run.
-const sidecarOnly = process.argv.includes("--sidecar");
-// `--store` runs only the store suite.
-const storeOnly = process.argv.includes("--store");
-// `--sql` runs only the SQL store suite (bench/sql-suite.ts: TiDBStore on MariaDB vs RedisStore).
-const sqlOnly = process.argv.includes("--sql");
+// Suite flags select suites (several may be given); without any, every suite runs.
+// `--store`: the store suite. `--sql`: the SQL store suite (bench/sql-suite.ts: TiDBStore on MariaDB vs RedisStore).
+// `--sidecar`: the sidecar suite (bench/sidecar-suite.ts). `--cross-domain`: gateways between two domains
+// (bench/cross-domain-suite.ts).
+const selected = {
+  store: process.argv.includes("--store"),
+  sql: process.argv.includes("--sql"),
+  sidecar: process.argv.includes("--sidecar"),
+  crossDomain: process.argv.includes("--cross-domain"),
+};
+const runAll = !Object.values(selected).some(Boolean);
+const runs = (suite: keyof typeof selected): boolean => runAll || selected[suite];
 const scale = (count: number): number => (quick ? Math.ceil(count / 10) : count);
 const throughputSettings: ThroughputSettings = {
   ...THROUGHPUT_SETTINGS,
@@ -50,14 +57,18 @@ function machine(): string {
 async function main(): Promise<void> {
   const begin = performance.now();
   console.log(machine());
-  if (!sidecarOnly && !sqlOnly) await storeSuite();
-  if (!sidecarOnly && !storeOnly) {
+  if (runs("store")) await storeSuite();
+  if (runs("sql")) {
     console.log("\n== SQL store (TiDBStore on MariaDB) vs Redis store");
     await runSqlSuite(sqlSuiteSettings(quick));
   }
-  if (!storeOnly && !sqlOnly) {
+  if (runs("sidecar")) {
     console.log("\n== sidecar end to end on Redis");
     await runSidecarSuite(sidecarSettings(quick));
+  }
+  if (runs("crossDomain")) {
+    console.log("\n== cross-domain: two domains, two gateways, 10 ms RTT through Toxiproxy");
+    await runCrossDomainSuite(crossDomainSettings(quick));
   }
   console.log(`\ntotal ${((performance.now() - begin) / 1000).toFixed(0)} s`);
 }

@@ -84,6 +84,10 @@ export const gatewayPeerTlsConfigSchema = z
     path: ["keyFile"],
   });
 
+/** What a peer token may be: 8-4096 printable ASCII characters without spaces (a `Bearer` credential). */
+export const GATEWAY_TOKEN_PATTERN = /^[\x21-\x7e]{8,4096}$/;
+export const GATEWAY_TOKEN_RULE = "must be 8-4096 printable ASCII characters without spaces";
+
 export const gatewayPeerConfigSchema = z
   .object({
     domain: domainNameSchema,
@@ -94,12 +98,32 @@ export const gatewayPeerConfigSchema = z
     /** Shared secret of the link: sent as a Bearer token, and expected from that peer. */
     token: z
       .string({ error: "must be a string" })
-      .regex(/^[\x21-\x7e]{8,4096}$/, { error: "must be 8-4096 printable ASCII characters without spaces" }),
+      .regex(GATEWAY_TOKEN_PATTERN, { error: GATEWAY_TOKEN_RULE })
+      .optional(),
+    /**
+     * A file holding the token instead (a mounted Kubernetes Secret), read when the gateway starts; one trailing
+     * newline is ignored. Exactly one of `token` and `tokenFile`.
+     */
+    tokenFile: filePath.optional(),
     tls: gatewayPeerTlsConfigSchema.optional(),
     /** Upper bound on bytes/s sent to this peer (after compression); unset means unlimited. */
     bandwidthBytesPerSecond: z.number().int().min(1_024, { error: "must be at least 1024" }).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((peer, context) => {
+    if (peer.token !== undefined && peer.tokenFile !== undefined)
+      context.addIssue({
+        code: "custom",
+        message: "must not be set together with token: give exactly one of token and tokenFile",
+        path: ["tokenFile"],
+      });
+    else if (peer.token === undefined && peer.tokenFile === undefined)
+      context.addIssue({
+        code: "custom",
+        message: "is required: give exactly one of token and tokenFile (a file holding the token)",
+        path: ["token"],
+      });
+  });
 
 const gatewayRateLimitSchema = z
   .object({
@@ -185,9 +209,15 @@ export const gatewayConfigSchema = z
   })
   .strict();
 
-export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+/** The `gateway` section as parsed: each peer has `token` or `tokenFile`. */
+export type ParsedGatewayConfig = z.infer<typeof gatewayConfigSchema>;
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
-export type GatewayPeerConfig = z.infer<typeof gatewayPeerConfigSchema>;
+/** A peer as the gateway runs with it: `tokenFile` has been read into `token` (sidecar/gateway/peer-token.ts). */
+export type GatewayPeerConfig = Omit<z.infer<typeof gatewayPeerConfigSchema>, "token" | "tokenFile"> & {
+  token: string;
+};
+/** The `gateway` section the gateway runs with: parsed, and every peer's token resolved. */
+export type GatewayConfig = Omit<ParsedGatewayConfig, "peers"> & { peers: GatewayPeerConfig[] };
 export type GatewayPolicyConfig = z.infer<typeof gatewayPolicyConfigSchema>;
 
 export const sidecarConfigSchema = z
@@ -218,7 +248,16 @@ export const sidecarConfigSchema = z
          * Accept messages for agents in other domains into the durable outbox `bmn.out.<domain>` (a gateway
          * forwards them). Off: such messages answer 422 UNROUTABLE.
          */
-        crossDomain: z.boolean().default(false),
+        crossDomain: z.boolean({ error: "must be true or false" }).default(false),
+        /**
+         * Admin URLs of this domain's gateways (each serves `GET /v1/topology`), which the sidecar's own
+         * `GET /v1/topology` asks for links and routes; unset: it shows only the outbox backlog in its store.
+         */
+        gateways: z
+          .array(endpointUrl)
+          .max(16, { error: "must list at most 16 gateway URLs" })
+          .refine((urls) => new Set(urls).size === urls.length, { error: "must not list a URL twice" })
+          .optional(),
       })
       .strict()
       .default({ crossDomain: false }),

@@ -6,6 +6,7 @@ export const ERROR_STATUS = {
   INVALID_JSON: 400,
   UNSUPPORTED_MEDIA_TYPE: 415,
   TOO_LARGE: 413,
+  UNAUTHENTICATED: 401,
   LEASE_NOT_FOUND: 404,
   LEASE_EXPIRED: 409,
   TX_NOT_FOUND: 404,
@@ -84,6 +85,13 @@ export class TransactionError extends BmnError {
     options: BmnErrorOptions = {},
   ) {
     super(code, message, options);
+  }
+}
+
+/** A caller without valid credentials (a gateway peer with a missing or forged token, or an unknown domain). */
+export class UnauthenticatedError extends BmnError {
+  constructor(message: string, options: BmnErrorOptions = {}) {
+    super("UNAUTHENTICATED", message, options);
   }
 }
 

@@ -11,6 +11,7 @@ interface StartFlags {
   domain?: string;
   store?: string;
   redisUrl?: string;
+  crossDomain?: boolean;
   verbose?: boolean;
 }
 
@@ -24,6 +25,10 @@ export const registerStart: RegisterCommand = (program) => {
     .option("--domain <domain>", "this sidecar's MessageDomain (BMN_DOMAIN, default local)")
     .option("--store <type>", "memory, redis or tidb (BMN_STORE, default memory)")
     .option("--redis-url <url>", "redis:// URL (BMN_REDIS_URL)")
+    .option(
+      "--cross-domain",
+      "accept messages for name@other-domain into that domain's outbox for a gateway (BMN_ROUTING_CROSS_DOMAIN)",
+    )
     .action(async (flags: StartFlags, command: Command) => {
       const verbose =
         (command.optsWithGlobals<{ verbose?: boolean }>().verbose ?? false) || flags.verbose === true;
@@ -35,6 +40,7 @@ export const registerStart: RegisterCommand = (program) => {
           type: flags.store,
           ...(flags.redisUrl === undefined ? {} : { redis: { url: flags.redisUrl } }),
         },
+        ...(flags.crossDomain === true ? { routing: { crossDomain: true } } : {}),
         ...(verbose ? { logLevel: "debug" } : {}),
       };
       let sidecar: RunningSidecar;

@@ -23,7 +23,8 @@ export const gatewayPeerSchema = z
         z
           .string()
           .max(2_048)
-          .regex(/^(https?|wss?):\/\/[^\s/]+(\/\S*)?$/, { error: "must be an http(s):// or ws(s):// URL" }),
+          // What the gateway accepts (core/config.ts): the inter-domain protocol is HTTP(S).
+          .regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, { error: "must be an http:// or https:// URL" }),
       )
       .min(1, { error: "must list at least one endpoint" })
       .max(16),
@@ -47,7 +48,10 @@ export const gatewayBatchingSchema = z
 
 export const gatewayRetrySchema = z
   .object({
-    /** Attempts to forward one batch before the gateway backs off the peer; 0 means keep trying. */
+    /**
+     * Forward attempts per message before it is dead-lettered `max-attempts` in the source domain; 0 means keep
+     * trying (the message's TTL still applies). The gateway's `retry.maxForwardAttempts`.
+     */
     maxAttempts: z.number().int().min(0).max(1_000).default(0),
     backoff: backoffSchema.prefault({ baseMs: 200, maxMs: 30_000 }),
   })

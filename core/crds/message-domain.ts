@@ -87,12 +87,25 @@ export const dlqSchema = z
   })
   .strict();
 
+/** How the domain's sidecars route messages. */
+export const domainRoutingSchema = z
+  .object({
+    /**
+     * Sidecars accept messages for `name@other-domain` into the outbox `bmn.out.<other>`, which the domain's
+     * Gateway forwards (the sidecar config's `routing.crossDomain`). Without a Gateway serving the domain such
+     * messages wait in the outbox until their TTL; off, they are refused 422 UNROUTABLE at send.
+     */
+    crossDomain: z.boolean().default(false),
+  })
+  .strict();
+
 export const messageDomainSpecSchema = z
   .object({
     store: domainStoreSchema.prefault({}),
     delivery: deliveryDefaultsSchema.prefault({}),
     dlq: dlqSchema.prefault({}),
     policy: boundaryPolicySchema.prefault({}),
+    routing: domainRoutingSchema.prefault({}),
     /** Sidecar image for this domain's agents and gateways, unless they name their own. */
     sidecarImage: z.string().min(1).max(512).optional(),
   })

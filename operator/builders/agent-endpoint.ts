@@ -36,7 +36,8 @@ import {
 } from "./message-domain.js";
 
 const APP = "bmn-agent";
-export const SIDECAR_COMMAND = ["node", "cli/bin/bmn.js", "start"];
+/** `bmn start`, as arguments of the image's entrypoint (`node dist/cli/bmn.js`, see Dockerfile). */
+export const SIDECAR_ARGS = ["start"];
 
 export interface AgentEndpointChildren {
   deployment: Deployment;
@@ -135,7 +136,7 @@ export function sidecarContainer(
     name: SIDECAR_CONTAINER_NAME,
     image:
       spec.sidecar.image ?? resolveDomainSpec(domain).sidecarImage ?? options.defaultImage ?? DEFAULT_IMAGE,
-    command: [...SIDECAR_COMMAND],
+    args: [...SIDECAR_ARGS],
     ports: [{ name: "bmn", containerPort: SIDECAR_PORT, protocol: "TCP" }],
     env: [
       ...domainStoreEnv(domain),

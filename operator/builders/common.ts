@@ -130,11 +130,6 @@ export function digest(data: unknown): string {
   return createHash("sha256").update(JSON.stringify(data)).digest("hex").slice(0, 16);
 }
 
-/** `BMN_PEER_TOKEN_EU_WEST` for peer `eu-west`. */
-export function envName(prefix: string, name: string): string {
-  return `${prefix}${name.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
-}
-
 /** Parses a custom resource's spec with defaults applied; a BuildError names the offending `spec.` field. */
 export function parseSpec<S extends z.ZodType>(schema: S, spec: unknown): z.output<S> {
   const parsed = schema.safeParse(spec);

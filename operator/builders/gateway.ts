@@ -1,24 +1,25 @@
-import { stringify } from "yaml";
+import type { SidecarConfigInput } from "../../core/config.js";
 import { gatewaySpecSchema, type GatewaySpec } from "../../core/crds/gateway.js";
 import type {
   ConfigMap,
   Container,
   Deployment,
-  EnvVar,
   Gateway,
   HorizontalPodAutoscaler,
   MessageDomain,
   PodDisruptionBudget,
   Service,
+  Volume,
+  VolumeMount,
 } from "../k8s-types.js";
 import {
   ANNOTATION_CONFIG_HASH,
   type BuildOptions,
   childMeta,
   commonLabels,
+  CONFIG_MOUNT_PATH,
   DEFAULT_IMAGE,
   digest,
-  envName,
   LABEL_DOMAIN,
   selectorLabels,
   cpuAutoscaler,
@@ -26,16 +27,26 @@ import {
   queueDepthMetricSpec,
 } from "./common.js";
 import {
-  domainConfigHash,
-  domainConfigVolume,
+  checkSidecarConfig,
+  domainSidecarConfig,
   ownDomainName,
-  domainStoreEnv,
+  domainStoreSecretEnv,
   resolveDomainSpec,
 } from "./message-domain.js";
 
 const APP = "bmn-gateway";
-const GATEWAY_CONFIG_KEY = "gateway.yaml";
-const GATEWAY_CONFIG_PATH = "/etc/bmn-gateway";
+/** Key of the gateway's config (a sidecar config with a `gateway` section, JSON) in its ConfigMap. */
+export const GATEWAY_CONFIG_KEY = "config.json";
+/** Where the gateway's ConfigMap is mounted: the file `--config` names. */
+export const GATEWAY_CONFIG_FILE = `${CONFIG_MOUNT_PATH}/${GATEWAY_CONFIG_KEY}`;
+/** Where the peers' token Secrets are projected: `<dir>/<peer domain>/token`. */
+export const PEER_TOKEN_DIR = "/etc/bmn-peer-tokens";
+/** The gateway listens on every address of the pod: peers and the kubelet's probes reach it on the pod IP. */
+export const GATEWAY_LISTEN_HOST = "0.0.0.0";
+const CONFIG_VOLUME = "bmn-gateway-config";
+const TOKEN_VOLUME = "bmn-peer-tokens";
+/** The image's user (uid/gid 1000, `node`): the projected token files are readable by this group only. */
+const TOKEN_FS_GROUP = 1_000;
 
 export const DEFAULT_GATEWAY_RESOURCES = {
   requests: { cpu: "100m", memory: "128Mi" },
@@ -43,10 +54,10 @@ export const DEFAULT_GATEWAY_RESOURCES = {
 };
 
 /**
- * PLACEHOLDER until the gateway exists: `bmn gateway` is not a command yet. The Deployment is otherwise
- * complete, so only this line changes when it does.
+ * `bmn gateway --config /etc/bmn/config.json`, as arguments of the image's entrypoint (`node dist/cli/bmn.js`,
+ * see Dockerfile), the way the Helm chart runs `bmn operator`.
  */
-export const GATEWAY_COMMAND = ["node", "cli/bin/bmn.js", "gateway"];
+export const GATEWAY_ARGS = ["gateway", "--config", GATEWAY_CONFIG_FILE];
 
 export interface GatewayChildren {
   configMap: ConfigMap;
@@ -61,11 +72,94 @@ export function gatewayChildName(gateway: Gateway): string {
   return `${gateway.metadata.name}-bmn-gateway`;
 }
 
+/** The file a peer's token is projected to from its `tokenSecretRef`. */
+export function peerTokenFile(peer: string): string {
+  return `${PEER_TOKEN_DIR}/${peer}/token`;
+}
+
 function resolveGatewaySpec(gateway: Gateway): GatewaySpec {
   return parseSpec(gatewaySpecSchema, gateway.spec);
 }
 
-/** Deployment, Service, PDB, optional HPA and a ConfigMap of gateway settings (tokens stay in Secrets). */
+/**
+ * The config `bmn gateway` runs with: the domain's sidecar config (domain, store options, delivery, limits;
+ * never the store URL, which comes from the Secret as env) plus a `gateway` section from the Gateway (listener,
+ * peers with a `tokenFile` each, batching, compression, retry, breaker) and the domain's boundary policy.
+ * Checked against `sidecarConfigSchema`, so what the operator renders is what the program accepts.
+ */
+export function gatewaySidecarConfig(gateway: Gateway, domain: MessageDomain): SidecarConfigInput {
+  const spec = resolveGatewaySpec(gateway);
+  ownDomainName(spec.domain, domain);
+  const { policy } = resolveDomainSpec(domain);
+  const config: SidecarConfigInput = {
+    ...domainSidecarConfig(domain),
+    gateway: {
+      host: GATEWAY_LISTEN_HOST,
+      port: spec.port,
+      peers: spec.peers.map((peer) => ({
+        domain: peer.name,
+        endpoints: [...peer.endpoints],
+        tokenFile: peerTokenFile(peer.name),
+      })),
+      batching: { ...spec.batching },
+      compression: { algorithm: spec.compression },
+      retry: {
+        maxForwardAttempts: spec.retry.maxAttempts,
+        backoffBaseMs: spec.retry.backoff.baseMs,
+        backoffMaxMs: spec.retry.backoff.maxMs,
+      },
+      breaker: { ...spec.breaker },
+      policy: {
+        ...(policy.allowedSourceDomains === undefined
+          ? {}
+          : { allowedSourceDomains: [...policy.allowedSourceDomains] }),
+        ...(policy.allowedSourceAgents === undefined
+          ? {}
+          : { allowedSourceAgents: [...policy.allowedSourceAgents] }),
+        ...(policy.allowedMessageTypes === undefined
+          ? {}
+          : { allowedMessageTypes: [...policy.allowedMessageTypes] }),
+        maxMessageBytes: policy.maxMessageBytes,
+        ...(policy.rateLimitPerPeer === undefined
+          ? {}
+          : {
+              rateLimitPerPeer: {
+                messagesPerSecond: policy.rateLimitPerPeer.messagesPerSecond,
+                // Without a burst, one second's worth.
+                burst: policy.rateLimitPerPeer.burst ?? policy.rateLimitPerPeer.messagesPerSecond,
+              },
+            }),
+      },
+    },
+  };
+  checkSidecarConfig(config);
+  return config;
+}
+
+/** One projected volume holding every peer's token, each from its own Secret key, at `peerTokenFile(peer)`. */
+function peerTokenVolume(spec: GatewaySpec): { volume: Volume; mount: VolumeMount } | undefined {
+  if (spec.peers.length === 0) return undefined;
+  return {
+    volume: {
+      name: TOKEN_VOLUME,
+      projected: {
+        defaultMode: 0o440,
+        sources: spec.peers.map((peer) => ({
+          secret: {
+            name: peer.tokenSecretRef.name,
+            items: [{ key: peer.tokenSecretRef.key, path: `${peer.name}/token` }],
+          },
+        })),
+      },
+    },
+    mount: { name: TOKEN_VOLUME, mountPath: PEER_TOKEN_DIR, readOnly: true },
+  };
+}
+
+/**
+ * ConfigMap (the gateway's config file), Deployment, Service, PDB and optional HPA. Secrets stay Secrets: peer
+ * tokens are projected files, the store URL an env `secretKeyRef`.
+ */
 export function buildGatewayChildren(
   gateway: Gateway,
   domain: MessageDomain,
@@ -77,19 +171,9 @@ export function buildGatewayChildren(
   const labels = commonLabels(APP, "gateway", gateway, { [LABEL_DOMAIN]: domainName });
   const selector = selectorLabels(APP, gateway);
 
-  const settings = {
-    port: spec.port,
-    peers: spec.peers.map((peer) => ({
-      name: peer.name,
-      endpoints: peer.endpoints,
-      tokenEnv: envName("BMN_PEER_TOKEN_", peer.name),
-    })),
-    batching: spec.batching,
-    compression: spec.compression,
-    retry: spec.retry,
-    breaker: spec.breaker,
+  const configData = {
+    [GATEWAY_CONFIG_KEY]: `${JSON.stringify(gatewaySidecarConfig(gateway, domain), null, 2)}\n`,
   };
-  const configData = { [GATEWAY_CONFIG_KEY]: stringify(settings) };
   const configMap: ConfigMap = {
     apiVersion: "v1",
     kind: "ConfigMap",
@@ -97,27 +181,25 @@ export function buildGatewayChildren(
     data: configData,
   };
 
-  const tokenEnv: EnvVar[] = spec.peers.map((peer) => ({
-    name: envName("BMN_PEER_TOKEN_", peer.name),
-    valueFrom: { secretKeyRef: { ...peer.tokenSecretRef } },
-  }));
-  const domainVolume = domainConfigVolume(domain);
+  const tokens = peerTokenVolume(spec);
   const container: Container = {
     name: "gateway",
     image: spec.image ?? resolveDomainSpec(domain).sidecarImage ?? options.defaultImage ?? DEFAULT_IMAGE,
-    command: [...GATEWAY_COMMAND],
+    args: [...GATEWAY_ARGS],
     ports: [{ name: "gateway", containerPort: spec.port, protocol: "TCP" }],
-    env: [
-      ...domainStoreEnv(domain),
-      { name: "BMN_GATEWAY_CONFIG", value: `${GATEWAY_CONFIG_PATH}/${GATEWAY_CONFIG_KEY}` },
-      ...tokenEnv,
-    ],
+    env: domainStoreSecretEnv(domain),
     resources: spec.resources ?? DEFAULT_GATEWAY_RESOURCES,
-    readinessProbe: { httpGet: { path: "/readyz", port: "gateway" }, periodSeconds: 5, failureThreshold: 3 },
-    livenessProbe: { httpGet: { path: "/healthz", port: "gateway" }, periodSeconds: 10, failureThreshold: 6 },
+    // `/healthz` answers 200 once the gateway listens and its store answers.
+    readinessProbe: { httpGet: { path: "/healthz", port: "gateway" }, periodSeconds: 5, failureThreshold: 3 },
+    livenessProbe: {
+      httpGet: { path: "/healthz", port: "gateway" },
+      initialDelaySeconds: 10,
+      periodSeconds: 10,
+      failureThreshold: 6,
+    },
     volumeMounts: [
-      domainVolume.mount,
-      { name: "bmn-gateway-config", mountPath: GATEWAY_CONFIG_PATH, readOnly: true },
+      { name: CONFIG_VOLUME, mountPath: CONFIG_MOUNT_PATH, readOnly: true },
+      ...(tokens === undefined ? [] : [tokens.mount]),
     ],
     securityContext: { runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true },
   };
@@ -133,11 +215,21 @@ export function buildGatewayChildren(
       template: {
         metadata: {
           labels,
-          annotations: { [ANNOTATION_CONFIG_HASH]: digest([domainConfigHash(domain), configData]) },
+          annotations: {
+            // The config is read at start: a changed ConfigMap rolls the pods.
+            [ANNOTATION_CONFIG_HASH]: digest(configData),
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": String(spec.port),
+            "prometheus.io/path": "/metrics",
+          },
         },
         spec: {
+          securityContext: { fsGroup: TOKEN_FS_GROUP },
           containers: [container],
-          volumes: [domainVolume.volume, { name: "bmn-gateway-config", configMap: { name } }],
+          volumes: [
+            { name: CONFIG_VOLUME, configMap: { name } },
+            ...(tokens === undefined ? [] : [tokens.volume]),
+          ],
         },
       },
     },

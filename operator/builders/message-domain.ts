@@ -67,8 +67,17 @@ export function domainSidecarConfig(domain: MessageDomain): SidecarConfigInput {
       dedupeWindowMs: delivery.dedupeWindowSeconds * 1_000,
     },
     limits: { maxMessageBytes: spec.policy.maxMessageBytes },
+    routing: { crossDomain: spec.routing.crossDomain },
   };
-  // Fail here, in the operator, rather than in every sidecar at start.
+  checkSidecarConfig(config);
+  return config;
+}
+
+/**
+ * Fails here, in the operator, rather than in every pod at start: a config the builders render must be one
+ * `sidecarConfigSchema` (what `bmn start` and `bmn gateway` load) accepts.
+ */
+export function checkSidecarConfig(config: SidecarConfigInput): void {
   const checked = sidecarConfigSchema.safeParse(config);
   if (!checked.success) {
     const issue = checked.error.issues[0];
@@ -77,7 +86,6 @@ export function domainSidecarConfig(domain: MessageDomain): SidecarConfigInput {
       `sidecar config ${(issue?.path ?? []).map(String).join(".")}`,
     );
   }
-  return config;
 }
 
 /** The ConfigMap holding a domain's resolved configuration. */
@@ -108,15 +116,25 @@ export function buildDomainConfigMap(domain: MessageDomain): ConfigMap {
  * the store URL as a Secret reference (never its value).
  */
 export function domainStoreEnv(domain: MessageDomain): EnvVar[] {
+  return [
+    { name: "BMN_CONFIG", value: `${CONFIG_MOUNT_PATH}/${SIDECAR_CONFIG_KEY}` },
+    ...domainStoreSecretEnv(domain),
+  ];
+}
+
+/**
+ * The store URL as a Secret reference (`BMN_REDIS_URL` or `BMN_TIDB_URL`, which override the config file), or
+ * nothing for a memory store.
+ */
+export function domainStoreSecretEnv(domain: MessageDomain): EnvVar[] {
   const { store } = resolveDomainSpec(domain);
-  const env: EnvVar[] = [{ name: "BMN_CONFIG", value: `${CONFIG_MOUNT_PATH}/${SIDECAR_CONFIG_KEY}` }];
-  if (store.type !== "memory" && store.connection !== undefined) {
-    env.push({
+  if (store.type === "memory" || store.connection === undefined) return [];
+  return [
+    {
       name: store.type === "redis" ? "BMN_REDIS_URL" : "BMN_TIDB_URL",
       valueFrom: { secretKeyRef: { ...store.connection.secretRef } },
-    });
-  }
-  return env;
+    },
+  ];
 }
 
 /** The volume and mount that put the domain ConfigMap at `CONFIG_MOUNT_PATH`. */

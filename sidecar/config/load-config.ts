@@ -35,6 +35,8 @@ const ENV_KEYS: Record<string, { path: string[]; parse: (value: string) => unkno
   BMN_LOG_LEVEL: { path: ["logLevel"], parse: String },
   BMN_MAX_MESSAGE_BYTES: { path: ["limits", "maxMessageBytes"], parse: toNumber },
   BMN_OTEL_ENDPOINT: { path: ["otel", "endpoint"], parse: String },
+  /** `true`/`false` (also `1`/`0`, `yes`/`no`): accept `name@other` into the outbox for a gateway. */
+  BMN_ROUTING_CROSS_DOMAIN: { path: ["routing", "crossDomain"], parse: toBoolean },
 };
 
 /**
@@ -85,6 +87,14 @@ export function readConfigFile(path: string): Tree {
 function toNumber(value: string): unknown {
   const number = Number(value);
   return Number.isFinite(number) && value.trim() !== "" ? number : value;
+}
+
+/** A boolean variable's value; anything else is passed on as written, so the schema names the key. */
+function toBoolean(value: string): unknown {
+  const normalized = value.trim().toLowerCase();
+  if (["true", "1", "yes", "on"].includes(normalized)) return true;
+  if (["false", "0", "no", "off"].includes(normalized)) return false;
+  return value;
 }
 
 function setPath(tree: Tree, path: string[], value: unknown): void {

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
-import { BmnError } from "../../core/errors.js";
+import { BmnError, UnauthenticatedError } from "../../core/errors.js";
 import { installErrorHandling } from "../server/http-errors.js";
 import { decodeBody } from "./compression.js";
 import type { GatewayContext } from "./gateway-context.js";
@@ -104,10 +104,8 @@ export function buildGatewayServer(
         { source: request.headers["bmn-source-domain"] },
         `refused a peer request: ${auth.message}`,
       );
-      void reply
-        .status(401)
-        .header("www-authenticate", "Bearer")
-        .send({ errorCode: "UNAUTHENTICATED", message: auth.message });
+      const error = new UnauthenticatedError(auth.message);
+      void reply.status(error.status).header("www-authenticate", "Bearer").send(error.toJSON());
       return;
     }
     request.bmnPeer = auth.peer.domain;

@@ -42,6 +42,8 @@ export interface ForwarderDeps {
   routesReady: () => boolean;
   /** Injectable for tests. */
   random?: () => number;
+  /** How a send waits for the link's bandwidth bucket (tests: a virtual clock); a real timer by default. */
+  bandwidthSleep?: (ms: number) => Promise<void>;
 }
 
 /** How long an idle forwarder long-polls its outbox before looking again. */
@@ -66,6 +68,11 @@ export class DestinationForwarder {
   private readonly limits: BatchLimits;
   /** Set by a 413: the next batches carry at most this many messages. */
   private maxMessagesOverride: number | undefined;
+  /**
+   * The acks and dead-letters of the last answered batch, still running: they overlap with leasing, encoding and
+   * sending the next batch (one batch settling at most; awaited before the next answer is settled and on stop).
+   */
+  private settling: Promise<void> = Promise.resolve();
 
   constructor(
     readonly destination: DomainName,
@@ -142,6 +149,7 @@ export class DestinationForwarder {
       }
     } finally {
       clearInterval(keeper);
+      await this.settling;
       await this.releaseAll();
     }
   }
@@ -160,7 +168,12 @@ export class DestinationForwarder {
       this.backedUp = received >= limits.maxMessages;
       if (received === 0) return;
     }
-    const firstTakenAt = Date.now();
+    // Linger counts from when the oldest pending message entered the outbox (its `time`, clamped to now), not from
+    // when this forwarder leased it: a message that already waited behind the batch in flight has used up that
+    // much of its batching delay. A message from the future (clock skew) lingers at most maxDelayMs.
+    const now = Date.now();
+    let firstTakenAt = now;
+    for (const held of this.pending) firstTakenAt = Math.min(firstTakenAt, held.enteredAt);
     for (;;) {
       const wait = lingerMs(this.pending, limits, { backedUp: this.backedUp, firstTakenAt, now: Date.now() });
       if (wait <= 0 || this.isStopping()) return;
@@ -301,7 +314,11 @@ export class DestinationForwarder {
     const bucket = this.deps.bandwidth.get(peer.domain);
     if (bucket !== undefined) {
       const wait = bucket.take(encoded.body.length);
-      if (wait > 0) await this.pause(wait, false);
+      if (wait > 0) {
+        metrics.bandwidthDelays.inc({ peer: peer.domain });
+        metrics.bandwidthDelaySeconds.inc({ peer: peer.domain }, wait / 1_000);
+        await (this.deps.bandwidthSleep?.(wait) ?? this.pause(wait, false));
+      }
     }
     let response;
     try {
@@ -346,7 +363,9 @@ export class DestinationForwarder {
     const results = new Map<string, BatchResult>();
     for (const result of response.body.results) results.set(result.id, result);
     const retry: Held[] = [];
-    await Promise.all(
+    // The previous batch's settling has had this whole round trip to finish; at most one batch settles at a time.
+    await this.settling;
+    this.settling = Promise.all(
       batch.map(async (held, index) => {
         const result = results.get(held.delivery.message.id);
         const span = spans[index];
@@ -371,7 +390,13 @@ export class DestinationForwarder {
         });
         await this.settle(held, undefined);
       }),
+    ).then(
+      () => undefined,
+      (error: unknown) => {
+        this.deps.log.warn({ err: error, destination: this.destination }, "settling a batch failed");
+      },
     );
+    // `retry` is complete here: unanswered messages are pushed before any settle awaits.
     // Keep the batch's order for the messages to retry.
     retry.sort((a, b) => batch.indexOf(a) - batch.indexOf(b));
     return { kind: "settled", retry };

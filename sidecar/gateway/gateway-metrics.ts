@@ -22,6 +22,9 @@ export class GatewayMetrics {
   /** Messages received from peers by status: accepted, duplicate, refused. */
   readonly received: Counter<"peer" | "status">;
   readonly forwardAttempts: Counter<"peer" | "outcome">;
+  /** Sends that waited for the link's bandwidth limit (`bandwidthBytesPerSecond`), and how long in total. */
+  readonly bandwidthDelays: Counter<"peer">;
+  readonly bandwidthDelaySeconds: Counter<"peer">;
 
   constructor(options: {
     backlog: () => Promise<OutboxBacklog[]>;
@@ -74,6 +77,18 @@ export class GatewayMetrics {
       name: "bmn_gateway_forward_attempts_total",
       help: "Batch sends to peers, by outcome: ok, failed, throttled",
       labelNames: ["peer", "outcome"],
+      registers,
+    });
+    this.bandwidthDelays = new Counter({
+      name: "bmn_gateway_bandwidth_delays_total",
+      help: "Batch sends that waited for the peer link's bandwidth limit (bandwidthBytesPerSecond)",
+      labelNames: ["peer"],
+      registers,
+    });
+    this.bandwidthDelaySeconds = new Counter({
+      name: "bmn_gateway_bandwidth_delay_seconds_total",
+      help: "Time batch sends waited for the peer link's bandwidth limit, in seconds",
+      labelNames: ["peer"],
       registers,
     });
     let snapshot: { at: number; backlog: Promise<OutboxBacklog[]> } | undefined;

@@ -15,6 +15,7 @@ import { GatewayMetrics, type OutboxBacklog } from "./gateway-metrics.js";
 import { GatewayTracing } from "./gateway-tracing.js";
 import { LinkMonitor } from "./link-monitor.js";
 import { PeerClient } from "./peer-client.js";
+import { resolvePeerTokens } from "./peer-token.js";
 import { RoutingTable } from "./routing-table.js";
 import { TokenBucket } from "./token-bucket.js";
 import { linkStateValue, type Topology, type TopologyOutbox } from "./topology.js";
@@ -43,6 +44,8 @@ export interface StartGatewayOptions {
   tracing?: TracingOptions;
   /** Deterministic jitter for tests. */
   random?: () => number;
+  /** The clock of the per-link bandwidth limit and how sends wait for it (tests: virtual time); real time by default. */
+  bandwidthClock?: { now(): number; sleep(ms: number): Promise<void> };
 }
 
 /** How often (at most) the gateway looks for outboxes of new destinations; `routeRefreshMs` when shorter. */
@@ -53,7 +56,8 @@ export async function startGateway(
   sidecar: SidecarConfig,
   options: StartGatewayOptions = {},
 ): Promise<RunningGateway> {
-  const config = gatewayConfigSchema.parse(sidecar.gateway ?? {});
+  // Peer tokens from files (mounted Secrets) are read here, once: rotating one means restarting the gateway.
+  const config = resolvePeerTokens(gatewayConfigSchema.parse(sidecar.gateway ?? {}));
   const domain = sidecar.domain;
   const id = config.id ?? `${hostname()}-${process.pid}`;
   const actor = `gateway:${domain}/${id}`;
@@ -78,7 +82,10 @@ export async function startGateway(
     const rate = peer.bandwidthBytesPerSecond;
     // One second's worth of burst, and at least one full batch so a batch never waits for more than it needs.
     if (rate !== undefined)
-      bandwidth.set(peer.domain, new TokenBucket(rate, Math.max(rate, config.batching.maxBytes)));
+      bandwidth.set(
+        peer.domain,
+        new TokenBucket(rate, Math.max(rate, config.batching.maxBytes), bandwidthNow(options.bandwidthClock)),
+      );
   }
   const rateLimits = new Map<string, TokenBucket>();
   const limit = config.policy.rateLimitPerPeer;
@@ -187,6 +194,7 @@ export async function startGateway(
       log,
       routesReady: () => monitor.ready,
       ...(options.random === undefined ? {} : { random: options.random }),
+      ...bandwidthSleepOption(options.bandwidthClock),
     });
     forwarders.set(destination, forwarder);
     forwarder.start();
@@ -255,4 +263,14 @@ export async function startGateway(
       return closing;
     },
   };
+}
+
+function bandwidthNow(clock: StartGatewayOptions["bandwidthClock"]): () => number {
+  return clock === undefined ? Date.now : () => clock.now();
+}
+
+function bandwidthSleepOption(clock: StartGatewayOptions["bandwidthClock"]): {
+  bandwidthSleep?: (ms: number) => Promise<void>;
+} {
+  return clock === undefined ? {} : { bandwidthSleep: (ms) => clock.sleep(ms) };
 }

@@ -19,6 +19,7 @@ import { messageRoutes } from "./routes/message-routes.js";
 import { registryRoutes } from "./routes/registry-routes.js";
 import { statsRoutes } from "./routes/stats-routes.js";
 import { streamRoutes } from "./routes/stream-routes.js";
+import { topologyRoutes } from "./routes/topology-routes.js";
 import { traceRoutes } from "./routes/trace-routes.js";
 import { transactionRoutes } from "./routes/transaction-routes.js";
 
@@ -142,6 +143,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     dlqRoutes,
     traceRoutes,
     statsRoutes,
+    topologyRoutes,
   ]) {
     await app.register(routes(context));
   }

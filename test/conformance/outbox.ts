@@ -1,7 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { outboxQueueName, type DomainName } from "../../core/names.js";
 import { DEAD_LETTER_REASONS, type MessageStore } from "../../sidecar/store/store.js";
-import { expectBmnError, FAST, idsOf, msg, receiveAll, receiveOne, useStores, waitFor } from "./helpers.js";
+import {
+  expectBmnError,
+  FAST,
+  idsOf,
+  isoIn,
+  msg,
+  receiveAll,
+  receiveOne,
+  useStores,
+  waitFor,
+} from "./helpers.js";
 import type { StoreFactory } from "./store-conformance.js";
 
 /** The longest domain name there is (63 characters), so its outbox name is the longest queue name (71). */
@@ -46,7 +56,8 @@ export function describeOutbox(factory: StoreFactory): void {
       await store.enqueue(LONG_OUTBOX, message);
       const delivery = await receiveOne(store, LONG_OUTBOX);
       expect(delivery.agent).toBe(LONG_OUTBOX);
-      await store.nack(delivery.leaseId, { reason: "peer down" });
+      // As a gateway gives up after its retry.maxForwardAttempts (the store's own limit does not apply).
+      await store.nack(delivery.leaseId, { deadLetterReason: "max-attempts", reason: "peer down" });
       const [letter] = await store.listDeadLetters({ agent: LONG_OUTBOX });
       expect(letter).toMatchObject({ agent: LONG_OUTBOX, reason: "max-attempts", lastError: "peer down" });
       expect(await store.listQueues()).toContain(LONG_OUTBOX);
@@ -150,6 +161,90 @@ export function describeOutbox(factory: StoreFactory): void {
       const store = await open();
       await expectBmnError(() => store.subscribe(OUTBOX, "a.#"), "INVALID_ADDRESS", "agent");
       await expectBmnError(() => store.registerAgent({ name: OUTBOX }), "INVALID_ADDRESS", "name");
+    });
+  });
+
+  describe("outbox queues and the delivery attempt limit", () => {
+    it("lease expiries beyond maxAttempts do not dead-letter an outbox message; the attempt count still rises", async () => {
+      const store = await open({ ...FAST, maxAttempts: 2 });
+      const message = msg({ to: "bob@other" });
+      await store.enqueue(OUTBOX, message);
+      // A gateway that crashes while holding the message, four times over: each lease runs out unsettled.
+      for (let attempt = 1; attempt <= 4; attempt++) {
+        const delivery = await receiveOne(store, OUTBOX, { waitMs: 3_000, leaseMs: 50 });
+        expect(delivery).toMatchObject({ attempt, message: { id: message.id } });
+      }
+      const last = await receiveOne(store, OUTBOX, { waitMs: 3_000, leaseMs: 60_000 });
+      expect(last.attempt).toBe(5);
+      expect(await store.listDeadLetters()).toEqual([]);
+      expect(await store.queueStats(OUTBOX)).toMatchObject({ inFlight: 1, deadLettered: 0 });
+      await store.ack(last.leaseId);
+
+      // The same policy still applies to an agent's queue in the same store.
+      const local = msg();
+      await store.enqueue("alice", local);
+      await receiveOne(store, "alice", { leaseMs: 50 });
+      await receiveOne(store, "alice", { waitMs: 3_000, leaseMs: 50 });
+      const letter = await waitFor(async () => {
+        expect(await store.receive("alice", { max: 10, waitMs: 20 })).toEqual([]);
+        return store.getDeadLetter("alice", local.id);
+      });
+      expect(letter.reason).toBe("max-attempts");
+    });
+
+    it("nacks beyond maxAttempts retry an outbox message until the gateway dead-letters it itself", async () => {
+      const store = await open({ ...FAST, maxAttempts: 2 });
+      const message = msg({ to: "bob@other" });
+      await store.enqueue(OUTBOX, message);
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        const delivery = await receiveOne(store, OUTBOX, { waitMs: 3_000 });
+        expect(delivery.attempt).toBe(attempt);
+        expect(
+          await store.nack(delivery.leaseId, { delayMs: 0, reason: `peer down ${attempt}` }),
+        ).toMatchObject({ outcome: "retry" });
+      }
+      const fourth = await receiveOne(store, OUTBOX, { waitMs: 3_000 });
+      expect(fourth.attempt).toBe(4);
+      expect(
+        await store.nack(fourth.leaseId, { deadLetterReason: "max-attempts", reason: "4 forward attempts" }),
+      ).toEqual({ outcome: "dead-lettered", reason: "max-attempts" });
+      const letter = await store.getDeadLetter(OUTBOX, message.id);
+      expect(letter).toMatchObject({ reason: "max-attempts", lastError: "4 forward attempts" });
+      expect(letter?.attempts.map(({ attempt, outcome }) => ({ attempt, outcome }))).toEqual([
+        { attempt: 1, outcome: "nacked" },
+        { attempt: 2, outcome: "nacked" },
+        { attempt: 3, outcome: "nacked" },
+        { attempt: 4, outcome: "nacked" },
+      ]);
+    });
+
+    it("the TTL still applies: an outbox message whose lease ran out after its expiresat is dead-lettered expired", async () => {
+      const store = await open({ ...FAST, maxAttempts: 1 });
+      const expiresat = isoIn(500);
+      const message = msg({ to: "bob@other", expiresat });
+      await store.enqueue(OUTBOX, message);
+      const delivery = await receiveOne(store, OUTBOX, { leaseMs: 50 });
+      expect(delivery.attempt).toBe(1);
+      // Nothing receives until the TTL has passed (a clock condition), so no redelivery can come in between.
+      await waitFor(() => Date.now() > Date.parse(expiresat) + 10, 3_000, "the TTL to pass");
+      const letter = await waitFor(async () => {
+        expect(await store.receive(OUTBOX, { max: 10, waitMs: 20 })).toEqual([]);
+        return store.getDeadLetter(OUTBOX, message.id);
+      });
+      expect(letter).toMatchObject({
+        reason: "expired",
+        attempts: [{ attempt: 1, outcome: "lease-expired" }],
+      });
+
+      // And a nack after the TTL passed dead-letters expired, not max-attempts.
+      const later = msg({ to: "bob@other", expiresat: isoIn(300) });
+      await store.enqueue(OUTBOX, later);
+      const held = await receiveOne(store, OUTBOX, { leaseMs: 60_000 });
+      await waitFor(() => Date.now() > Date.parse(later.expiresat ?? "") + 10, 3_000, "the TTL to pass");
+      expect(await store.nack(held.leaseId, { delayMs: 0 })).toEqual({
+        outcome: "dead-lettered",
+        reason: "expired",
+      });
     });
   });
 

@@ -1,8 +1,16 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import { gatewayConfigSchema, sidecarConfigSchema } from "../../core/config.js";
 import { startControllers, type RunningControllers } from "../../operator/controllers.js";
 import { GatewayReconciler } from "../../operator/reconcile-gateway.js";
 import { waitFor } from "../conformance/helpers.js";
+import { freePort } from "../harness/free-port.js";
 import type { ControlPlane } from "../harness/kube-control-plane.js";
 import { startControlPlaneWithCrds } from "../harness/kube-with-crds.js";
 
@@ -26,11 +34,16 @@ const kubectl = (args: readonly string[], input?: string): ReturnType<ControlPla
   return plane.kubectl(args, input === undefined ? {} : { input });
 };
 
+const BMN = fileURLToPath(new URL("../../cli/bin/bmn.js", import.meta.url));
+
 interface Container {
   name: string;
   image: string;
   command?: string[];
+  args?: string[];
   env?: { name: string; valueFrom?: unknown }[];
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+  readinessProbe?: { httpGet?: { path: string; port: string | number } };
 }
 interface Obj {
   metadata: {
@@ -41,11 +54,12 @@ interface Obj {
   };
   spec?: {
     replicas?: number;
-    template?: { spec: { containers: Container[] } };
+    template?: { spec: { containers: Container[]; volumes?: { name: string; [key: string]: unknown }[] } };
     maxUnavailable?: number;
     metrics?: { type: string }[];
     maxReplicas?: number;
   };
+  data?: Record<string, string>;
   status?: {
     observedGeneration?: number;
     replicas?: number;
@@ -79,7 +93,7 @@ const domain = (image: string): object => ({
   apiVersion: "beastmode.network/v1alpha1",
   kind: "MessageDomain",
   metadata: { name: "team-a" },
-  spec: { sidecarImage: image },
+  spec: { sidecarImage: image, routing: { crossDomain: true }, policy: { allowedSourceDomains: ["team-b"] } },
 });
 
 const gateway = (name: string, spec: object = {}): object => ({
@@ -145,11 +159,6 @@ describe("Gateway controller on a real control plane", () => {
     expect(deployment?.spec?.replicas).toBe(2);
     const container = deployment?.spec?.template?.spec.containers[0];
     expect(container?.image).toBe("registry.example/bmn:1");
-    expect(container?.command?.at(-1)).toBe("gateway");
-    expect(container?.env).toContainEqual({
-      name: "BMN_PEER_TOKEN_TEAM_B",
-      valueFrom: { secretKeyRef: { name: "peer-tokens", key: "team-b" } },
-    });
     expect((await get("poddisruptionbudget", CHILD))?.spec?.maxUnavailable).toBe(1);
     expect(await get("horizontalpodautoscaler", CHILD)).toBeUndefined();
 
@@ -184,6 +193,116 @@ describe("Gateway controller on a real control plane", () => {
       `created PodDisruptionBudget ${CHILD}`,
       `created Service ${CHILD}`,
     ]);
+  });
+
+  it("renders the gateway's config into its ConfigMap, projects the peer token and runs bmn gateway --config", async () => {
+    const configMap = await waitFor(() => get("configmap", CHILD), WAIT_MS, "the ConfigMap");
+    expect(Object.keys(configMap.data ?? {})).toEqual(["config.json"]);
+    const rendered = sidecarConfigSchema.parse(JSON.parse(configMap.data?.["config.json"] ?? ""));
+    expect(rendered).toMatchObject({
+      domain: "team-a",
+      store: { type: "memory" },
+      routing: { crossDomain: true },
+    });
+    const section = gatewayConfigSchema.parse(rendered.gateway);
+    expect(section).toMatchObject({
+      host: "0.0.0.0",
+      port: 7430,
+      peers: [
+        {
+          domain: "team-b",
+          endpoints: ["https://gw.team-b.example:7430"],
+          tokenFile: "/etc/bmn-peer-tokens/team-b/token",
+        },
+      ],
+      compression: { algorithm: "gzip" },
+      policy: { allowedSourceDomains: ["team-b"] },
+    });
+    expect(section.peers[0]?.token).toBeUndefined();
+    // The domain's sidecars accept name@team-b into the outbox this gateway forwards.
+    const domainConfig = await waitFor(
+      () => get("configmap", "bmn-domain-team-a"),
+      WAIT_MS,
+      "the domain ConfigMap",
+    );
+    expect(sidecarConfigSchema.parse(parseYaml(domainConfig.data?.["bmn.yaml"] ?? "")).routing).toEqual({
+      crossDomain: true,
+    });
+
+    const deployment = await get("deployment", CHILD);
+    const pod = deployment?.spec?.template?.spec;
+    const container = pod?.containers[0];
+    expect(container?.command).toBeUndefined(); // the image's entrypoint is bmn
+    expect(container?.args).toEqual(["gateway", "--config", "/etc/bmn/config.json"]);
+    expect(container?.env ?? []).toEqual([]); // a memory store: no Secret env; never a token
+    expect(container?.readinessProbe?.httpGet).toMatchObject({ path: "/healthz", port: "gateway" });
+    expect(container?.volumeMounts).toEqual([
+      { name: "bmn-gateway-config", mountPath: "/etc/bmn", readOnly: true },
+      { name: "bmn-peer-tokens", mountPath: "/etc/bmn-peer-tokens", readOnly: true },
+    ]);
+    expect(pod?.volumes).toEqual([
+      { name: "bmn-gateway-config", configMap: { name: CHILD, defaultMode: 0o644 } },
+      {
+        name: "bmn-peer-tokens",
+        projected: {
+          defaultMode: 0o440,
+          sources: [{ secret: { name: "peer-tokens", items: [{ key: "team-b", path: "team-b/token" }] } }],
+        },
+      },
+    ]);
+    const service = await get("service", CHILD);
+    expect(service?.spec).toMatchObject({ ports: [{ name: "gateway", port: 7430, targetPort: "gateway" }] });
+
+    // The same file and arguments, with the in-cluster paths replaced by temp files, run a real gateway.
+    const dir = await mkdtemp(join(tmpdir(), "bmn-op-gw-"));
+    try {
+      const tokenFile = join(dir, "team-b-token");
+      await writeFile(tokenFile, "shared-token-of-a-and-b\n"); // as `kubectl create secret --from-file` keeps it
+      const port = await freePort();
+      const configFile = join(dir, "config.json");
+      const local = JSON.parse(configMap.data?.["config.json"] ?? "") as {
+        logLevel?: string;
+        gateway: { host: string; port: number; peers: { tokenFile: string }[] };
+      };
+      local.gateway.host = "127.0.0.1";
+      local.gateway.port = port;
+      for (const peer of local.gateway.peers) peer.tokenFile = tokenFile;
+      local.logLevel = "silent";
+      await writeFile(configFile, JSON.stringify(local));
+      const args = (container?.args ?? []).map((arg) => (arg === "/etc/bmn/config.json" ? configFile : arg));
+      const child = spawn(process.execPath, [BMN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+      const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+      try {
+        const listening = await new Promise<string>((resolve, reject) => {
+          let stdout = "";
+          let stderr = "";
+          child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+          child.stdout.on("data", (chunk: Buffer) => {
+            stdout += chunk.toString("utf8");
+            const line = stdout.split("\n").find((candidate) => candidate.includes("listening on"));
+            if (line !== undefined) resolve(line);
+          });
+          child.on("exit", (code) => {
+            reject(new Error(`bmn gateway exited with ${String(code)}: ${stderr}`));
+          });
+        });
+        expect(listening).toBe(`bmn gateway team-a listening on http://127.0.0.1:${String(port)}`);
+        const base = `http://127.0.0.1:${String(port)}`;
+        expect((await fetch(`${base}/healthz`)).status).toBe(200);
+        // The token was read from the file (its newline dropped): team-b is let in with it, and only with it.
+        const routes = (token: string): Promise<Response> =>
+          fetch(`${base}/v1/gateway/routes`, {
+            headers: { authorization: `Bearer ${token}`, "bmn-source-domain": "team-b" },
+          });
+        expect((await routes("shared-token-of-a-and-b")).status).toBe(200);
+        expect((await routes("shared-token-of-a-and-c")).status).toBe(401);
+      } finally {
+        child.kill("SIGTERM");
+        expect(await exited).toBe(0);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("adds an HPA on CPU and queue depth when autoscaling is asked for, and deletes it when not", async () => {

@@ -11,7 +11,7 @@ import {
   sidecarContainer,
 } from "../../operator/builders/agent-endpoint.js";
 import { BuildError, SIDECAR_CONTAINER_NAME } from "../../operator/builders/common.js";
-import { buildGatewayChildren, GATEWAY_COMMAND } from "../../operator/builders/gateway.js";
+import { buildGatewayChildren, GATEWAY_ARGS } from "../../operator/builders/gateway.js";
 import {
   buildDomainConfigMap,
   domainConfigMapName,
@@ -150,7 +150,7 @@ describe("MessageDomain → ConfigMap", () => {
 });
 
 describe("Gateway → Deployment, Service, PDB, HPA", () => {
-  it("builds owned children with the placeholder command and Secret-held tokens", () => {
+  it("builds owned children running bmn gateway, with Secret-held tokens and store URL", () => {
     const children = buildGatewayChildren(gateway(), redisDomain);
     for (const child of [
       children.configMap,
@@ -161,15 +161,22 @@ describe("Gateway → Deployment, Service, PDB, HPA", () => {
       expectOwnedBy(child, "Gateway", "edge", "uid-gateway");
     expect(children.horizontalPodAutoscaler).toBeUndefined();
     const container = children.deployment.spec.template.spec.containers[0];
-    expect(container?.command).toEqual(GATEWAY_COMMAND);
-    expect(container?.env).toContainEqual({
-      name: "BMN_PEER_TOKEN_TEAM_B",
-      valueFrom: { secretKeyRef: { name: "b-peer", key: "token" } },
+    expect(container?.command).toBeUndefined(); // the image's entrypoint runs bmn
+    expect(container?.args).toEqual(GATEWAY_ARGS);
+    expect(container?.args).toEqual(["gateway", "--config", "/etc/bmn/config.json"]);
+    expect(children.deployment.spec.template.spec.volumes).toContainEqual({
+      name: "bmn-peer-tokens",
+      projected: {
+        defaultMode: 0o440,
+        sources: [{ secret: { name: "b-peer", items: [{ key: "token", path: "team-b/token" }] } }],
+      },
     });
-    expect(container?.env).toContainEqual({
-      name: "BMN_REDIS_URL",
-      valueFrom: { secretKeyRef: { name: "team-a-redis", key: "url" } },
-    });
+    expect(container?.env).toEqual([
+      {
+        name: "BMN_REDIS_URL",
+        valueFrom: { secretKeyRef: { name: "team-a-redis", key: "url" } },
+      },
+    ]);
     expect(children.deployment.spec.replicas).toBe(2);
     expect(children.deployment.spec.selector.matchLabels).toEqual(children.service.spec.selector);
     expect(children.podDisruptionBudget.spec).toEqual({
@@ -177,8 +184,11 @@ describe("Gateway → Deployment, Service, PDB, HPA", () => {
       maxUnavailable: 1,
     });
     expect(children.service.spec.ports[0]).toMatchObject({ port: 7430, targetPort: "gateway" });
-    expect(children.configMap.data["gateway.yaml"]).toContain("compression: gzip");
-    expect(JSON.stringify(children)).not.toContain("token:");
+    expect(children.configMap.data["config.json"]).toContain('"algorithm": "gzip"');
+    expect(JSON.stringify(children)).not.toMatch(/redis:\/\//);
+    expect(JSON.parse(children.configMap.data["config.json"] ?? "")).toMatchObject({
+      gateway: { peers: [{ domain: "team-b", tokenFile: "/etc/bmn-peer-tokens/team-b/token" }] },
+    });
   });
 
   it("with autoscaling: an autoscaling/v2 CPU HPA on the Deployment, which then has no replica count", () => {

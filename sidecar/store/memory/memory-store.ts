@@ -12,6 +12,7 @@ import type {
   WriteOp,
   WriteOutcome,
 } from "../backend-types.js";
+import { attemptsExhausted } from "../attempt-limit.js";
 import { fullJitterBackoffMs } from "../backoff.js";
 import { formatLeaseId, type LeaseRef } from "../lease-id.js";
 import type {
@@ -128,7 +129,7 @@ export class InMemoryStore extends BaseStore {
       deadLettered: [],
       nextDueAt: undefined,
     };
-    this.settleDue(queue, now, batch);
+    this.settleDue(agent, queue, now, batch);
     while (batch.deliveries.length < max) {
       const entry = queue.takeReady();
       if (entry === undefined) break;
@@ -155,12 +156,12 @@ export class InMemoryStore extends BaseStore {
   }
 
   /** Moves what time has made due: expired leases back to backoff or the DLQ, expired TTLs to the DLQ, due delays to ready. */
-  private settleDue(queue: MemoryQueue, now: number, batch: LeaseBatch): void {
+  private settleDue(agent: QueueName, queue: MemoryQueue, now: number, batch: LeaseBatch): void {
     for (const entry of [...queue.timed]) {
       if (entry.state === "leased" && entry.dueAt <= now) {
         entry.history.push({ attempt: entry.attempts, outcome: "lease-expired", at: now });
         batch.expiredLeases.push({ id: entry.id, attempt: entry.attempts });
-        if (entry.attempts >= this.policy.maxAttempts) {
+        if (attemptsExhausted(agent, entry.attempts, this.policy)) {
           this.deadLetter(queue, entry, "max-attempts", now);
           batch.deadLettered.push({ id: entry.id, reason: "max-attempts" });
           continue;
@@ -206,7 +207,7 @@ export class InMemoryStore extends BaseStore {
       request.deadLetter ??
       (entry.expiresAt !== undefined && entry.expiresAt <= now
         ? "expired"
-        : entry.attempts >= this.policy.maxAttempts
+        : attemptsExhausted(lease.agent, entry.attempts, this.policy)
           ? "max-attempts"
           : undefined);
     if (reason !== undefined) {

@@ -3,6 +3,7 @@ import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
 import { LeaseError } from "../../../core/errors.js";
 import type { MessageId } from "../../../core/ids.js";
 import type { QueueName } from "../../../core/names.js";
+import { attemptLimitOf } from "../attempt-limit.js";
 import { BaseStore, type BaseStoreOptions } from "../base-store.js";
 import type {
   DeadLetterRecord,
@@ -292,7 +293,7 @@ export class RedisStore extends BaseStore {
       this.scripts.run("lease-12", this.queueKeys(agent), [
         max,
         leaseMs,
-        this.policy.maxAttempts,
+        attemptLimitOf(agent, this.policy),
         this.policy.backoffBaseMs,
         this.policy.backoffMaxMs,
         randomSeed(),
@@ -347,7 +348,7 @@ export class RedisStore extends BaseStore {
           request.delayMs ?? -1,
           request.reason ?? "",
           request.deadLetter ?? "",
-          this.policy.maxAttempts,
+          attemptLimitOf(lease.agent, this.policy),
           this.policy.backoffBaseMs,
           this.policy.backoffMaxMs,
           randomSeed(),

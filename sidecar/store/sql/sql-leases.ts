@@ -2,6 +2,7 @@ import type { MessageId } from "../../../core/ids.js";
 import type { QueueName } from "../../../core/names.js";
 import { LeaseError } from "../../../core/errors.js";
 import type { LeaseBatch, NackOutcome, NackRequest } from "../backend-types.js";
+import { attemptsExhausted } from "../attempt-limit.js";
 import { fullJitterBackoffMs } from "../backoff.js";
 import { formatLeaseId, type LeaseRef } from "../lease-id.js";
 import type { AttemptRecord, DeadLetterReason, DeliveryPolicy } from "../store.js";
@@ -208,8 +209,9 @@ async function settleExpiredLeases(
     history.push({ attempt: attempts, outcome: "lease-expired", at: now });
     batch.expiredLeases.push({ id: id as MessageId, attempt: attempts });
     const expiresAt = numOrUndefined(row.expires_at);
-    if (attempts >= policy.maxAttempts || (expiresAt !== undefined && expiresAt <= now)) {
-      const reason = attempts >= policy.maxAttempts ? "max-attempts" : "expired";
+    const exhausted = attemptsExhausted(agent, attempts, policy);
+    if (exhausted || (expiresAt !== undefined && expiresAt <= now)) {
+      const reason = exhausted ? "max-attempts" : "expired";
       dead.push({ id, body: text(row.body), reason, history });
       continue;
     }
@@ -399,7 +401,7 @@ export async function nackInTransaction(
     request.deadLetter ??
     (expiresAt !== undefined && expiresAt <= now
       ? "expired"
-      : attempts >= policy.maxAttempts
+      : attemptsExhausted(lease.agent, attempts, policy)
         ? "max-attempts"
         : undefined);
   if (reason !== undefined) {

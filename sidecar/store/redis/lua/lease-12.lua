@@ -1,6 +1,7 @@
 -- Settles what time made due, then leases up to max ready messages.
 -- KEYS: the 12 queue keys
--- ARGV: max, leaseMs, maxAttempts, backoffBaseMs, backoffMaxMs, randomSeed, scanLimit, dedupeWindowMs
+-- ARGV: max, leaseMs, maxAttempts (0 = no limit: outbox queues), backoffBaseMs, backoffMaxMs, randomSeed,
+--       scanLimit, dedupeWindowMs
 -- Returns {now, deliveries {id, token, attempt, expiry, json, ...}, expired {id, attempt, ...},
 --          deadLettered {id, reason, ...}, nextDueAt (-1 = none)}
 local q = queue_keys(0)
@@ -15,7 +16,7 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', q.leased, '-inf', now, 'LIMIT', 
   append_attempt(q, id, attempts, 'lease-expired', now, nil)
   expired[#expired + 1] = id
   expired[#expired + 1] = attempts
-  if attempts >= max_attempts then
+  if max_attempts > 0 and attempts >= max_attempts then
     dead_letter(q, id, 'max-attempts', now, window)
     dead[#dead + 1] = id
     dead[#dead + 1] = 'max-attempts'

@@ -1,6 +1,7 @@
 -- Gives a lease back: redelivery after a delay or backoff, or the DLQ.
 -- KEYS: the 12 queue keys
--- ARGV: id, token, delayMs (-1 = backoff), reason, deadLetter (a dead-letter reason to dead-letter now, or ''), maxAttempts, backoffBaseMs,
+-- ARGV: id, token, delayMs (-1 = backoff), reason, deadLetter (a dead-letter reason to dead-letter now, or ''),
+--       maxAttempts (0 = no limit: outbox queues), backoffBaseMs,
 --       backoffMaxMs, randomSeed, notifyChannel, dedupeWindowMs
 -- Returns {outcome ('retry' | 'dead-lettered'), attempt, redeliverAt or dead-letter reason, now}.
 local q = queue_keys(0)
@@ -15,7 +16,7 @@ local expires_at = redis.call('ZSCORE', q.ttl, id)
 local reason = nil
 if ARGV[5] ~= '' then reason = ARGV[5]
 elseif expires_at and tonumber(expires_at) <= now then reason = 'expired'
-elseif attempts >= tonumber(ARGV[6]) then reason = 'max-attempts' end
+elseif tonumber(ARGV[6]) > 0 and attempts >= tonumber(ARGV[6]) then reason = 'max-attempts' end
 if reason then
   dead_letter(q, id, reason, now, tonumber(ARGV[11]))
   return { 'dead-lettered', attempts, reason, now }
