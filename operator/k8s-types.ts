@@ -64,13 +64,15 @@ export interface ContainerPort {
   protocol?: "TCP" | "UDP";
 }
 
-export interface Probe {
-  httpGet: { path: string; port: number | string };
+/** One of httpGet (answers) or tcpSocket (the port accepts connections). */
+export type Probe = (
+  { httpGet: { path: string; port: number | string } } | { tcpSocket: { port: number | string } }
+) & {
   initialDelaySeconds?: number;
   periodSeconds?: number;
   timeoutSeconds?: number;
   failureThreshold?: number;
-}
+};
 
 export type ResourceList = Record<string, number | string>;
 

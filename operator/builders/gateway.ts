@@ -191,8 +191,10 @@ export function buildGatewayChildren(
     resources: spec.resources ?? DEFAULT_GATEWAY_RESOURCES,
     // `/healthz` answers 200 once the gateway listens and its store answers.
     readinessProbe: { httpGet: { path: "/healthz", port: "gateway" }, periodSeconds: 5, failureThreshold: 3 },
+    // Liveness only asks that the process accepts connections: /healthz fails while the store is down, and
+    // restarting gateways would not bring the store back.
     livenessProbe: {
-      httpGet: { path: "/healthz", port: "gateway" },
+      tcpSocket: { port: "gateway" },
       initialDelaySeconds: 10,
       periodSeconds: 10,
       failureThreshold: 6,

@@ -233,8 +233,8 @@ describe("AgentEndpoint → Deployment with the sidecar, Service, HPA", () => {
     ]);
     const sidecar = containers[2];
     expect(sidecar?.ports).toEqual([{ name: "bmn", containerPort: 7420, protocol: "TCP" }]);
-    expect(sidecar?.readinessProbe?.httpGet).toEqual({ path: "/readyz", port: "bmn" });
-    expect(sidecar?.livenessProbe?.httpGet).toEqual({ path: "/healthz", port: "bmn" });
+    expect(sidecar?.readinessProbe).toMatchObject({ httpGet: { path: "/readyz", port: "bmn" } });
+    expect(sidecar?.livenessProbe).toMatchObject({ httpGet: { path: "/healthz", port: "bmn" } });
     expect(sidecar?.resources).toEqual({
       requests: { cpu: "50m", memory: "64Mi" },
       limits: { memory: "128Mi" },

@@ -238,7 +238,9 @@ describe("Gateway → the config bmn gateway runs with", () => {
     const container = children.deployment.spec.template.spec.containers[0];
     expect(config.gateway).toMatchObject({ host: "0.0.0.0", port: 7440 });
     expect(container?.ports).toEqual([{ name: "gateway", containerPort: 7440, protocol: "TCP" }]);
-    expect(container?.readinessProbe?.httpGet).toEqual({ path: "/healthz", port: "gateway" });
+    expect(container?.readinessProbe).toMatchObject({ httpGet: { path: "/healthz", port: "gateway" } });
+    // Liveness must not follow the store: a store outage would otherwise restart every gateway.
+    expect(container?.livenessProbe).toMatchObject({ tcpSocket: { port: "gateway" } });
     expect(children.service.spec.ports).toEqual([
       { name: "gateway", port: 7440, targetPort: "gateway", protocol: "TCP" },
     ]);
