@@ -88,6 +88,8 @@ export class BmnProcess {
   private child: ChildProcess | undefined;
   private exited: Promise<void> = Promise.resolve();
   private captured = "";
+  /** Line counters of watch(), fed with whole lines of every run's output (not cut to MAX_CAPTURED_CHARS). */
+  private readonly watchers = new Set<{ pattern: RegExp; count: number }>();
 
   constructor(
     readonly label: string,
@@ -119,6 +121,19 @@ export class BmnProcess {
     return this.captured;
   }
 
+  /**
+   * Counts the output lines (stdout and stderr, this run and later ones) that match `pattern` from now on, e.g. a
+   * gateway's "forward failed" warnings; call the answer for the count so far and `.stop()` when done.
+   */
+  watch(pattern: RegExp): { (): number; stop: () => void } {
+    const watcher = { pattern, count: 0 };
+    this.watchers.add(watcher);
+    const stop = (): void => {
+      this.watchers.delete(watcher);
+    };
+    return Object.assign(() => watcher.count, { stop });
+  }
+
   /** Starts the process (a no-op while it runs) and waits until it is ready. */
   async start(): Promise<void> {
     if (this.alive) return;
@@ -129,11 +144,23 @@ export class BmnProcess {
     });
     running.add(child);
     this.child = child;
-    const collect = (chunk: Buffer): void => {
-      this.captured = (this.captured + chunk.toString("utf8")).slice(-MAX_CAPTURED_CHARS);
+    // One collector per stream: a line may arrive in pieces, and the two streams' pieces must not mix.
+    const collector = (): ((chunk: Buffer) => void) => {
+      let partialLine = "";
+      return (chunk) => {
+        const text = chunk.toString("utf8");
+        this.captured = (this.captured + text).slice(-MAX_CAPTURED_CHARS);
+        const lines = (partialLine + text).split("\n");
+        partialLine = lines.pop() ?? "";
+        if (this.watchers.size === 0) return;
+        for (const line of lines) {
+          for (const watcher of this.watchers) if (watcher.pattern.test(line)) watcher.count++;
+        }
+      };
     };
+    const collect = collector();
     child.stdout.on("data", collect);
-    child.stderr.on("data", collect);
+    child.stderr.on("data", collector());
     child.once("error", (error) => {
       collect(Buffer.from(`spawn failed: ${error.message}\n`));
       running.delete(child);
@@ -634,6 +661,8 @@ export class DedupingAgent {
   readonly processed: ProcessedMessage[] = [];
   private receiving = false;
   private loops: Promise<void> = Promise.resolve();
+  /** Acks given up because the lease was about to run out (those deliveries come back as duplicates). */
+  acksAbandoned = 0;
 
   constructor(
     private readonly sidecarUrl: () => string,
@@ -719,9 +748,16 @@ export class DedupingAgent {
     }
   }
 
-  /** Acks, retrying while the sidecar is unreachable; a lease that expired meanwhile comes back as a duplicate. */
+  /**
+   * Acks, retrying while the sidecar cannot (unreachable, or 503 while its store is down or its store breaker is
+   * open, 5 s by default) until the lease is about to run out, as a well-behaved agent does: an ack given up
+   * earlier means a redelivery after the lease, which would count as a duplicate without any cross-domain fault.
+   * (It used to give up after 20 tries 50 ms apart, so a Redis restart that opened the sidecar's store breaker
+   * showed up as duplicates 30 s later.) A lease that expires anyway comes back and counts as a duplicate.
+   */
   private async ack(leaseId: string): Promise<void> {
-    for (let attempt = 0; attempt < 20; attempt++) {
+    const deadline = Date.now() + this.leaseSeconds * 1_000 - 1_000;
+    for (let attempt = 0; Date.now() < deadline; attempt++) {
       try {
         const response = await fetch(`${this.sidecarUrl()}/v1/deliveries/${leaseId}/ack`, {
           method: "POST",
@@ -730,10 +766,11 @@ export class DedupingAgent {
         await response.text();
         if (response.status < 500) return;
       } catch {
-        // Try again.
+        // Unreachable or timed out: try again.
       }
-      await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
+      await new Promise((resolve) => setTimeout(resolve, Math.min(500, POLL_INTERVAL_MS * 2 ** attempt)));
     }
+    this.acksAbandoned++;
   }
 }
 
