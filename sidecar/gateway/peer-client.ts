@@ -71,6 +71,7 @@ export class PeerClient {
       failureThreshold: options.breaker.failureThreshold,
       openMs: options.breaker.openMs,
       isFailure: (error) => error instanceof PeerUnavailableError,
+      guards: `peer ${peer.domain}`,
       ...(options.now === undefined ? {} : { now: options.now }),
     });
   }

@@ -14,6 +14,8 @@ export interface CircuitBreakerOptions {
   now?: (() => number) | undefined;
   /** Which errors count as failures. Default: STORE_UNAVAILABLE only (see `isStoreUnavailable`). */
   isFailure?: ((error: unknown) => boolean) | undefined;
+  /** What the circuit guards, named in the refusal's message (default "store"). */
+  guards?: string | undefined;
 }
 
 export type StateChangeListener = (to: CircuitState, from: CircuitState) => void;
@@ -23,8 +25,8 @@ export class CircuitOpenError extends StoreUnavailableError {
   /** How long until the circuit may let calls through again; the HTTP layer sends it as `Retry-After`. */
   readonly retryAfterMs: number;
 
-  constructor(retryAfterMs: number, options: BmnErrorOptions = {}) {
-    super(`store circuit breaker is open; retry after ${retryAfterMs} ms`, options);
+  constructor(retryAfterMs: number, options: BmnErrorOptions & { guards?: string | undefined } = {}) {
+    super(`${options.guards ?? "store"} circuit breaker is open; retry after ${retryAfterMs} ms`, options);
     this.retryAfterMs = retryAfterMs;
   }
 }
@@ -58,6 +60,7 @@ export interface CircuitPermit {
 export class CircuitBreaker {
   readonly failureThreshold: number;
   readonly openMs: number;
+  private readonly guards: string;
   readonly halfOpenProbes: number;
   private readonly now: () => number;
   private readonly isFailure: (error: unknown) => boolean;
@@ -75,6 +78,7 @@ export class CircuitBreaker {
   constructor(options: CircuitBreakerOptions = {}) {
     this.failureThreshold = positiveInteger(options.failureThreshold ?? 5, "failureThreshold");
     this.openMs = nonNegative(options.openMs ?? 5_000, "openMs");
+    this.guards = options.guards ?? "store";
     this.halfOpenProbes = positiveInteger(options.halfOpenProbes ?? 1, "halfOpenProbes");
     this.now = options.now ?? Date.now;
     this.isFailure = options.isFailure ?? isStoreUnavailable;
@@ -124,10 +128,11 @@ export class CircuitBreaker {
   /** Admits one call or throws CircuitOpenError. For callers that cannot wrap the call in `execute`. */
   acquire(): CircuitPermit {
     this.refresh();
-    if (this.current === "open") throw new CircuitOpenError(Math.max(1, this.openUntil - this.now()));
+    if (this.current === "open")
+      throw new CircuitOpenError(Math.max(1, this.openUntil - this.now()), { guards: this.guards });
     if (this.current === "half-open") {
       if (this.probesInFlight + this.probeSuccesses >= this.halfOpenProbes)
-        throw new CircuitOpenError(this.probeRetryHintMs());
+        throw new CircuitOpenError(this.probeRetryHintMs(), { guards: this.guards });
       this.probesInFlight++;
     }
     return this.permit(this.generation, this.current === "half-open");
