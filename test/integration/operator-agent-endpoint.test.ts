@@ -1,10 +1,8 @@
-import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentEndpointController } from "../../operator/controller.js";
 import { AgentEndpointReconciler } from "../../operator/reconcile-agent-endpoint.js";
 import { waitFor } from "../conformance/helpers.js";
-import type { ControlPlane } from "../harness/kube-control-plane.js";
-import { startControlPlaneWithCrds } from "../harness/kube-with-crds.js";
+import { operatorTestKit } from "../harness/operator-test-kit.js";
 
 /**
  * The AgentEndpoint controller against a real kube-apiserver + kube-controller-manager (built by
@@ -14,15 +12,7 @@ import { startControlPlaneWithCrds } from "../harness/kube-with-crds.js";
 const NAMESPACE = "bmn-operator-test";
 const WAIT_MS = 20_000;
 
-let plane: ControlPlane | undefined;
-let kubeConfig: KubeConfig | undefined;
 let controller: AgentEndpointController | undefined;
-const errors: string[] = [];
-
-const kubectl = (args: readonly string[], input?: string): ReturnType<ControlPlane["kubectl"]> => {
-  if (plane === undefined) throw new Error("the control plane did not start");
-  return plane.kubectl(args, input === undefined ? {} : { input });
-};
 
 interface Obj {
   metadata: {
@@ -46,20 +36,8 @@ interface Obj {
   };
 }
 
-/** `kubectl get -o json`, or undefined when the object does not exist. */
-async function get(kind: string, name: string): Promise<Obj | undefined> {
-  const result = await kubectl(["get", "-n", NAMESPACE, kind, name, "-o", "json"]);
-  if (result.code !== 0) {
-    if (result.stderr.includes("NotFound")) return undefined;
-    throw new Error(result.stderr);
-  }
-  return JSON.parse(result.stdout) as Obj;
-}
-
-async function mustApply(manifest: object): Promise<void> {
-  const applied = await kubectl(["apply", "-n", NAMESPACE, "-f", "-"], JSON.stringify(manifest));
-  expect(applied, applied.stderr).toMatchObject({ code: 0 });
-}
+const kit = operatorTestKit<Obj>(NAMESPACE);
+const { kubectl, get, mustApply, errors } = kit;
 
 const domain = {
   apiVersion: "beastmode.network/v1alpha1",
@@ -81,24 +59,18 @@ const endpoint = (image: string, replicas: number): object => ({
 });
 
 beforeAll(async () => {
-  plane = await startControlPlaneWithCrds();
-  const namespace = await kubectl(["create", "namespace", NAMESPACE]);
-  expect(namespace, namespace.stderr).toMatchObject({ code: 0 });
-
-  kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(plane.kubeconfigPath);
-  controller = new AgentEndpointController(kubeConfig, {
+  controller = new AgentEndpointController(await kit.start(), {
     namespace: NAMESPACE,
     resyncMs: 0,
     queue: { baseDelayMs: 100, maxDelayMs: 2_000 },
-    onError: (what, error) => errors.push(`${what}: ${String(error)}`),
+    onError: kit.onError,
   });
   await controller.start();
 });
 
 afterAll(async () => {
   await controller?.stop();
-  await plane?.stop();
+  await kit.stop();
 });
 
 describe("AgentEndpoint controller on a real control plane", () => {
@@ -197,7 +169,7 @@ describe("AgentEndpoint controller on a real control plane", () => {
   });
 
   it("changes nothing when reconciled twice", async () => {
-    if (kubeConfig === undefined) throw new Error("no kubeconfig");
+    const kubeConfig = kit.kubeConfig();
     // Wait until the deployment controller has settled the Deployment's own status.
     await waitFor(
       async () => {
@@ -248,7 +220,7 @@ describe("AgentEndpoint controller on a real control plane", () => {
       expect.objectContaining({ type: "Ready", status: "False" }),
     );
     expect(await get("deployment", "orphan")).toBeUndefined();
-    if (kubeConfig === undefined) throw new Error("no kubeconfig");
+    const kubeConfig = kit.kubeConfig();
     expect(await new AgentEndpointReconciler(kubeConfig).reconcile(NAMESPACE, "absent")).toEqual({
       found: false,
       statusWritten: false,

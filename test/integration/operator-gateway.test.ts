@@ -3,7 +3,6 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { gatewayConfigSchema, sidecarConfigSchema } from "../../core/config.js";
@@ -11,8 +10,7 @@ import { startControllers, type RunningControllers } from "../../operator/contro
 import { GatewayReconciler } from "../../operator/reconcile-gateway.js";
 import { waitFor } from "../conformance/helpers.js";
 import { freePort } from "../harness/free-port.js";
-import type { ControlPlane } from "../harness/kube-control-plane.js";
-import { startControlPlaneWithCrds } from "../harness/kube-with-crds.js";
+import { operatorTestKit } from "../harness/operator-test-kit.js";
 
 /**
  * The Gateway controller on a real kube-apiserver + kube-controller-manager, run by `startControllers` with
@@ -24,15 +22,7 @@ const WAIT_MS = 20_000;
 const GC_WAIT_MS = 60_000;
 const CHILD = "edge-bmn-gateway";
 
-let plane: ControlPlane | undefined;
-let kubeConfig: KubeConfig | undefined;
 let controllers: RunningControllers | undefined;
-const errors: string[] = [];
-
-const kubectl = (args: readonly string[], input?: string): ReturnType<ControlPlane["kubectl"]> => {
-  if (plane === undefined) throw new Error("the control plane did not start");
-  return plane.kubectl(args, input === undefined ? {} : { input });
-};
 
 const BMN = fileURLToPath(new URL("../../cli/bin/bmn.js", import.meta.url));
 
@@ -67,27 +57,8 @@ interface Obj {
   };
 }
 
-async function get(kind: string, name: string): Promise<Obj | undefined> {
-  const result = await kubectl(["get", "-n", NAMESPACE, kind, name, "-o", "json"]);
-  if (result.code !== 0) {
-    if (result.stderr.includes("NotFound")) return undefined;
-    throw new Error(result.stderr);
-  }
-  return JSON.parse(result.stdout) as Obj;
-}
-
-async function mustApply(manifest: object): Promise<void> {
-  const applied = await kubectl(["apply", "-n", NAMESPACE, "-f", "-"], JSON.stringify(manifest));
-  expect(applied, applied.stderr).toMatchObject({ code: 0 });
-}
-
-async function eventsFor(name: string): Promise<{ reason: string; type: string; message: string }[]> {
-  const result = await kubectl([
-    ...["get", "events", "-n", NAMESPACE, "--field-selector", `involvedObject.name=${name}`, "-o", "json"],
-  ]);
-  expect(result, result.stderr).toMatchObject({ code: 0 });
-  return (JSON.parse(result.stdout) as { items: { reason: string; type: string; message: string }[] }).items;
-}
+const kit = operatorTestKit<Obj>(NAMESPACE);
+const { kubectl, get, mustApply, eventsFor, errors } = kit;
 
 const domain = (image: string): object => ({
   apiVersion: "beastmode.network/v1alpha1",
@@ -117,23 +88,18 @@ const gateway = (name: string, spec: object = {}): object => ({
 const CHILD_KINDS = ["deployment", "service", "poddisruptionbudget", "configmap"] as const;
 
 beforeAll(async () => {
-  plane = await startControlPlaneWithCrds();
-  const namespace = await kubectl(["create", "namespace", NAMESPACE]);
-  expect(namespace, namespace.stderr).toMatchObject({ code: 0 });
-  kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(plane.kubeconfigPath);
-  controllers = await startControllers(kubeConfig, {
+  controllers = await startControllers(await kit.start(), {
     namespace: NAMESPACE,
     resyncMs: 0,
     queueDepthMetric: { type: "External", targetAverageValue: "100" },
     queue: { baseDelayMs: 100, maxDelayMs: 2_000 },
-    onError: (what, error) => errors.push(`${what}: ${String(error)}`),
+    onError: kit.onError,
   });
 });
 
 afterAll(async () => {
   await controllers?.stop();
-  await plane?.stop();
+  await kit.stop();
 });
 
 describe("Gateway controller on a real control plane", () => {
@@ -356,7 +322,7 @@ describe("Gateway controller on a real control plane", () => {
   });
 
   it("writes nothing when reconciled twice", async () => {
-    if (kubeConfig === undefined) throw new Error("no kubeconfig");
+    const kubeConfig = kit.kubeConfig();
     await waitFor(
       async () => {
         const deployment = await get("deployment", CHILD);
@@ -408,7 +374,7 @@ describe("Gateway controller on a real control plane", () => {
       expect.objectContaining({ type: "Degraded", status: "True", reason: "DomainNotFound" }),
     );
     expect(await get("deployment", "stray-bmn-gateway")).toBeUndefined();
-    if (kubeConfig === undefined) throw new Error("no kubeconfig");
+    const kubeConfig = kit.kubeConfig();
     await new GatewayReconciler(kubeConfig).reconcile(NAMESPACE, "stray");
     const warnings = (await eventsFor("stray")).filter((e) => e.reason === "DomainNotFound");
     expect(warnings).toEqual([expect.objectContaining({ type: "Warning" })]);

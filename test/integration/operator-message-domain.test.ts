@@ -1,4 +1,3 @@
-import { KubeConfig } from "@kubernetes/client-node";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startControllers, type RunningControllers } from "../../operator/controllers.js";
@@ -6,8 +5,7 @@ import { MessageDomainReconciler } from "../../operator/reconcile-message-domain
 import { connectingStoreProbe } from "../../operator/store-probe.js";
 import { waitFor } from "../conformance/helpers.js";
 import { freePort } from "../harness/free-port.js";
-import type { ControlPlane } from "../harness/kube-control-plane.js";
-import { startControlPlaneWithCrds } from "../harness/kube-with-crds.js";
+import { operatorTestKit } from "../harness/operator-test-kit.js";
 import { startRedis, type RedisServerHandle } from "../harness/redis-server.js";
 
 /**
@@ -19,16 +17,8 @@ const NAMESPACE = "bmn-domain-test";
 const WAIT_MS = 20_000;
 const GC_WAIT_MS = 60_000;
 
-let plane: ControlPlane | undefined;
-let kubeConfig: KubeConfig | undefined;
 let controllers: RunningControllers | undefined;
 let redis: RedisServerHandle | undefined;
-const errors: string[] = [];
-
-const kubectl = (args: readonly string[], input?: string): ReturnType<ControlPlane["kubectl"]> => {
-  if (plane === undefined) throw new Error("the control plane did not start");
-  return plane.kubectl(args, input === undefined ? {} : { input });
-};
 
 interface Condition {
   type: string;
@@ -48,35 +38,8 @@ interface Obj {
   status?: { observedGeneration?: number; configMapName?: string; conditions?: Condition[] };
 }
 
-async function get(kind: string, name: string): Promise<Obj | undefined> {
-  const result = await kubectl(["get", "-n", NAMESPACE, kind, name, "-o", "json"]);
-  if (result.code !== 0) {
-    if (result.stderr.includes("NotFound")) return undefined;
-    throw new Error(result.stderr);
-  }
-  return JSON.parse(result.stdout) as Obj;
-}
-
-async function mustApply(manifest: object): Promise<void> {
-  const applied = await kubectl(["apply", "-n", NAMESPACE, "-f", "-"], JSON.stringify(manifest));
-  expect(applied, applied.stderr).toMatchObject({ code: 0 });
-}
-
-/** Events about one object: reason and type of each. */
-async function eventsFor(name: string): Promise<{ reason: string; type: string; message: string }[]> {
-  const result = await kubectl([
-    "get",
-    "events",
-    "-n",
-    NAMESPACE,
-    "--field-selector",
-    `involvedObject.name=${name}`,
-    "-o",
-    "json",
-  ]);
-  expect(result, result.stderr).toMatchObject({ code: 0 });
-  return (JSON.parse(result.stdout) as { items: { reason: string; type: string; message: string }[] }).items;
-}
+const kit = operatorTestKit<Obj>(NAMESPACE);
+const { kubectl, get, mustApply, eventsFor, errors } = kit;
 
 function condition(object: Obj | undefined, type: string): Condition | undefined {
   return object?.status?.conditions?.find((c) => c.type === type);
@@ -117,24 +80,20 @@ const secret = (name: string, url: string): object => ({
 });
 
 beforeAll(async () => {
-  [plane, redis] = await Promise.all([startControlPlaneWithCrds(), startRedis()]);
-  const namespace = await kubectl(["create", "namespace", NAMESPACE]);
-  expect(namespace, namespace.stderr).toMatchObject({ code: 0 });
-  kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(plane.kubeconfigPath);
+  const [kubeConfig] = await Promise.all([kit.start(), startRedis().then((started) => (redis = started))]);
   controllers = await startControllers(kubeConfig, {
     namespace: NAMESPACE,
     resyncMs: 0,
     notReadyRequeueMs: 250,
     storeProbe: connectingStoreProbe({ timeoutMs: 1_000 }),
     queue: { baseDelayMs: 100, maxDelayMs: 2_000 },
-    onError: (what, error) => errors.push(`${what}: ${String(error)}`),
+    onError: kit.onError,
   });
 });
 
 afterAll(async () => {
   await controllers?.stop();
-  await Promise.all([plane?.stop(), redis?.cleanup()]);
+  await Promise.all([kit.stop(), redis?.cleanup()]);
 });
 
 describe("MessageDomain controller on a real control plane", () => {
@@ -232,7 +191,7 @@ describe("MessageDomain controller on a real control plane", () => {
   });
 
   it("writes nothing when reconciled twice", async () => {
-    if (kubeConfig === undefined) throw new Error("no kubeconfig");
+    const kubeConfig = kit.kubeConfig();
     const reconciler = new MessageDomainReconciler(kubeConfig);
     await reconciler.reconcile(NAMESPACE, "team-a");
     const [domainBefore, configMapBefore] = await Promise.all([
@@ -271,7 +230,7 @@ describe("MessageDomain controller on a real control plane", () => {
     await waitFor(() => get("configmap", "bmn-domain-team-r"), WAIT_MS, "the ConfigMap");
 
     // Requeued every 250 ms while the Secret is missing, yet one Warning only: events follow changes.
-    if (kubeConfig === undefined) throw new Error("no kubeconfig");
+    const kubeConfig = kit.kubeConfig();
     await new MessageDomainReconciler(kubeConfig).reconcile(NAMESPACE, "team-r");
     const warnings = (await eventsFor("team-r")).filter((e) => e.reason === "SecretNotFound");
     expect(warnings).toEqual([expect.objectContaining({ type: "Warning" })]);

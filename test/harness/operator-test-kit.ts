@@ -1,0 +1,99 @@
+import { KubeConfig } from "@kubernetes/client-node";
+import { expect } from "vitest";
+import type { ControlPlane, KubectlResult } from "./kube-control-plane.js";
+import { startControlPlaneWithCrds } from "./kube-with-crds.js";
+
+/** An Event as `kubectl get events -o json` lists it. */
+export interface KubeEvent {
+  reason: string;
+  type: string;
+  message: string;
+}
+
+/**
+ * What the operator's controller tests share: a real control plane with the CRDs, one namespace in it, a
+ * kubeconfig for the controllers, the errors they report, and kubectl helpers scoped to that namespace.
+ * `Obj` is the shape the test reads objects as.
+ */
+export interface OperatorTestKit<Obj> {
+  readonly namespace: string;
+  /** What the controllers reported through `onError`, as "what: error". */
+  readonly errors: string[];
+  /** The controllers' `onError`: records into `errors`. */
+  readonly onError: (what: string, error: unknown) => void;
+  /** Starts the control plane, creates the namespace and returns the kubeconfig (for beforeAll). */
+  readonly start: () => Promise<KubeConfig>;
+  /** Stops the control plane (for afterAll); does nothing when it did not start. */
+  readonly stop: () => Promise<void>;
+  /** The kubeconfig `start()` loaded; throws before it. */
+  readonly kubeConfig: () => KubeConfig;
+  /** kubectl against the control plane; throws when it did not start. */
+  readonly kubectl: (args: readonly string[], input?: string) => Promise<KubectlResult>;
+  /** `kubectl get -o json` in the namespace, or undefined when the object does not exist. */
+  readonly get: (kind: string, name: string) => Promise<Obj | undefined>;
+  /** `kubectl apply` in the namespace, expecting it to succeed. */
+  readonly mustApply: (manifest: object) => Promise<void>;
+  /** The Events about one object in the namespace. */
+  readonly eventsFor: (name: string) => Promise<KubeEvent[]>;
+}
+
+export function operatorTestKit<Obj>(namespace: string): OperatorTestKit<Obj> {
+  let plane: ControlPlane | undefined;
+  let loaded: KubeConfig | undefined;
+  const errors: string[] = [];
+
+  const kubectl = (args: readonly string[], input?: string): Promise<KubectlResult> => {
+    if (plane === undefined) throw new Error("the control plane did not start");
+    return plane.kubectl(args, input === undefined ? {} : { input });
+  };
+
+  return {
+    namespace,
+    errors,
+    onError: (what, error) => errors.push(`${what}: ${String(error)}`),
+    start: async () => {
+      plane = await startControlPlaneWithCrds();
+      const created = await kubectl(["create", "namespace", namespace]);
+      expect(created, created.stderr).toMatchObject({ code: 0 });
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromFile(plane.kubeconfigPath);
+      loaded = kubeConfig;
+      return kubeConfig;
+    },
+    stop: async () => {
+      await plane?.stop();
+    },
+    kubeConfig: () => {
+      if (loaded === undefined) throw new Error("no kubeconfig");
+      return loaded;
+    },
+    kubectl,
+    get: async (kind, name) => {
+      const result = await kubectl(["get", "-n", namespace, kind, name, "-o", "json"]);
+      if (result.code !== 0) {
+        if (result.stderr.includes("NotFound")) return undefined;
+        throw new Error(result.stderr);
+      }
+      return JSON.parse(result.stdout) as Obj;
+    },
+    mustApply: async (manifest) => {
+      const applied = await kubectl(["apply", "-n", namespace, "-f", "-"], JSON.stringify(manifest));
+      expect(applied, applied.stderr).toMatchObject({ code: 0 });
+    },
+    eventsFor: async (name) => {
+      const selector = `involvedObject.name=${name}`;
+      const result = await kubectl([
+        "get",
+        "events",
+        "-n",
+        namespace,
+        "--field-selector",
+        selector,
+        "-o",
+        "json",
+      ]);
+      expect(result, result.stderr).toMatchObject({ code: 0 });
+      return (JSON.parse(result.stdout) as { items: KubeEvent[] }).items;
+    },
+  };
+}
