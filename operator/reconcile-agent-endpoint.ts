@@ -5,18 +5,16 @@
  */
 import type { V1Deployment } from "@kubernetes/client-node";
 import { AGENT_ENDPOINT_KIND, type AgentEndpointStatus } from "../core/crds/agent-endpoint.js";
-import { CRD_API_VERSION } from "../core/crds/common.js";
-import { MESSAGE_DOMAIN_KIND } from "../core/crds/message-domain.js";
 import {
   agentChildName,
   agentEndpointSelector,
   buildAgentEndpointChildren,
   type AgentEndpointChildren,
 } from "./builders/agent-endpoint.js";
-import { BuildError } from "./builders/common.js";
-import { blockedConditions, deploymentConditions } from "./deployment-conditions.js";
-import type { AgentEndpoint, MessageDomain } from "./k8s-types.js";
-import { BaseReconciler, isBeingDeleted, type ReconcileResult } from "./reconciler.js";
+import { deploymentConditions } from "./deployment-conditions.js";
+import { DomainMemberReconciler } from "./domain-member-reconciler.js";
+import type { AgentEndpoint } from "./k8s-types.js";
+import type { BaseReconciler, ReconcileResult } from "./reconciler.js";
 
 export { deploymentConditions } from "./deployment-conditions.js";
 export { FIELD_MANAGER, isNotFound } from "./kube-objects.js";
@@ -30,38 +28,18 @@ const OPTIONAL_CHILDREN = [
   { key: "horizontalPodAutoscaler", apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler" },
 ] as const satisfies readonly { key: keyof AgentEndpointChildren; apiVersion: string; kind: string }[];
 
-export class AgentEndpointReconciler extends BaseReconciler {
+export class AgentEndpointReconciler extends DomainMemberReconciler {
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
-    const endpoint = await this.readResource<AgentEndpoint>(
-      CRD_API_VERSION,
+    // Being deleted: garbage collection takes the children, and there is no finalizer to run.
+    const prepared = await this.prepare<AgentEndpoint, AgentEndpointChildren>(
       AGENT_ENDPOINT_KIND,
       namespace,
       name,
+      (endpoint, domain) => buildAgentEndpointChildren(endpoint, domain, this.options),
+      (endpoint, updates) => this.write(endpoint, updates, {}),
     );
-    if (endpoint === undefined) return { found: false, statusWritten: false };
-    // Being deleted: garbage collection takes the children, and there is no finalizer to run.
-    if (isBeingDeleted(endpoint)) return { found: true, statusWritten: false };
-
-    const domainName = endpoint.spec.domain;
-    const domain = await this.readResource<MessageDomain>(
-      CRD_API_VERSION,
-      MESSAGE_DOMAIN_KIND,
-      namespace,
-      domainName,
-    );
-    if (domain === undefined) {
-      const message = `MessageDomain ${domainName} not found in namespace ${namespace}`;
-      return this.write(endpoint, blockedConditions("DomainNotFound", message), {});
-    }
-
-    let children: AgentEndpointChildren;
-    try {
-      children = buildAgentEndpointChildren(endpoint, domain, this.options);
-    } catch (error) {
-      if (error instanceof BuildError)
-        return this.write(endpoint, blockedConditions("InvalidSpec", error.message), {});
-      throw error;
-    }
+    if (prepared.done !== undefined) return prepared.done;
+    const { resource: endpoint, children } = prepared;
 
     const deployment = await this.applyChild<V1Deployment>(endpoint, children.deployment);
     for (const optional of OPTIONAL_CHILDREN) {

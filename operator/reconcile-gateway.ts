@@ -4,14 +4,12 @@
  * longer asked for, and write status from the Deployment, as for an AgentEndpoint.
  */
 import type { V1Deployment } from "@kubernetes/client-node";
-import { CRD_API_VERSION } from "../core/crds/common.js";
 import { GATEWAY_KIND, type GatewayStatus } from "../core/crds/gateway.js";
-import { MESSAGE_DOMAIN_KIND } from "../core/crds/message-domain.js";
-import { BuildError } from "./builders/common.js";
 import { buildGatewayChildren, gatewayChildName, type GatewayChildren } from "./builders/gateway.js";
-import { blockedConditions, deploymentConditions } from "./deployment-conditions.js";
-import type { Gateway, MessageDomain } from "./k8s-types.js";
-import { BaseReconciler, isBeingDeleted, type ReconcileResult } from "./reconciler.js";
+import { deploymentConditions } from "./deployment-conditions.js";
+import { DomainMemberReconciler } from "./domain-member-reconciler.js";
+import type { Gateway } from "./k8s-types.js";
+import type { BaseReconciler, ReconcileResult } from "./reconciler.js";
 
 export const GATEWAY_PLURAL = "gateways";
 
@@ -20,32 +18,17 @@ function desiredReplicas(children: GatewayChildren, deployment: V1Deployment): n
   return children.deployment.spec.replicas ?? deployment.spec?.replicas ?? 1;
 }
 
-export class GatewayReconciler extends BaseReconciler {
+export class GatewayReconciler extends DomainMemberReconciler {
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
-    const gateway = await this.readResource<Gateway>(CRD_API_VERSION, GATEWAY_KIND, namespace, name);
-    if (gateway === undefined) return { found: false, statusWritten: false };
-    if (isBeingDeleted(gateway)) return { found: true, statusWritten: false };
-
-    const domainName = gateway.spec.domain;
-    const domain = await this.readResource<MessageDomain>(
-      CRD_API_VERSION,
-      MESSAGE_DOMAIN_KIND,
+    const prepared = await this.prepare<Gateway, GatewayChildren>(
+      GATEWAY_KIND,
       namespace,
-      domainName,
+      name,
+      (gateway, domain) => buildGatewayChildren(gateway, domain, this.options),
+      (gateway, updates) => this.write(gateway, updates, {}),
     );
-    if (domain === undefined) {
-      const message = `MessageDomain ${domainName} not found in namespace ${namespace}`;
-      return this.write(gateway, blockedConditions("DomainNotFound", message), {});
-    }
-
-    let children: GatewayChildren;
-    try {
-      children = buildGatewayChildren(gateway, domain, this.options);
-    } catch (error) {
-      if (error instanceof BuildError)
-        return this.write(gateway, blockedConditions("InvalidSpec", error.message), {});
-      throw error;
-    }
+    if (prepared.done !== undefined) return prepared.done;
+    const { resource: gateway, children } = prepared;
 
     // The ConfigMap first: the Deployment's pods mount it.
     await this.applyChild(gateway, children.configMap);
