@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { isBmnError } from "../../core/errors.js";
 import { loadConfig } from "../../sidecar/config/load-config.js";
 import { startGateway, type RunningGateway } from "../../sidecar/gateway/start-gateway.js";
+import { closeOnSignal } from "../close-on-signal.js";
 import { CliError } from "../errors.js";
 import type { RegisterCommand } from "./index.js";
 
@@ -69,25 +70,7 @@ Examples:
         process.stderr.write(
           "WARNING: in-memory store: the gateway shares nothing with a sidecar in another process. Use --store redis.\n",
         );
-      let stopping = false;
-      const stop = (signal: string): void => {
-        if (stopping) return;
-        stopping = true;
-        process.stderr.write(`bmn: ${signal} received, draining the gateway\n`);
-        gateway.close().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            process.stderr.write(`bmn: shutdown failed: ${(error as Error).message}\n`);
-            process.exit(1);
-          },
-        );
-      };
-      process.once("SIGINT", () => {
-        stop("SIGINT");
-      });
-      process.once("SIGTERM", () => {
-        stop("SIGTERM");
-      });
+      closeOnSignal("draining the gateway", () => gateway.close());
     });
 };
 

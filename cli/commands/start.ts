@@ -3,6 +3,7 @@ import type { RegisterCommand } from "./index.js";
 import { loadConfig } from "../../sidecar/config/load-config.js";
 import { isBmnError } from "../../core/errors.js";
 import { startSidecar, type RunningSidecar } from "../../sidecar/start-sidecar.js";
+import { closeOnSignal } from "../close-on-signal.js";
 import { CliError } from "../errors.js";
 
 interface StartFlags {
@@ -51,25 +52,7 @@ export const registerStart: RegisterCommand = (program) => {
       }
       const config = sidecar.config;
       printBanner(sidecar.url, config.store.type, config.domain, sidecar.store.durable);
-      let stopping = false;
-      const stop = (signal: string): void => {
-        if (stopping) return;
-        stopping = true;
-        process.stderr.write(`bmn: ${signal} received, draining in-flight requests\n`);
-        sidecar.close().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            process.stderr.write(`bmn: shutdown failed: ${(error as Error).message}\n`);
-            process.exit(1);
-          },
-        );
-      };
-      process.once("SIGINT", () => {
-        stop("SIGINT");
-      });
-      process.once("SIGTERM", () => {
-        stop("SIGTERM");
-      });
+      closeOnSignal("draining in-flight requests", () => sidecar.close());
     });
 };
 
