@@ -603,32 +603,40 @@ export async function sendMessages(
   await Promise.all(
     Array.from({ length: senders }, async () => {
       for (let message = messages[next++]; message !== undefined; message = messages[next++]) {
-        for (let attempt = 0; ; attempt++) {
-          try {
-            const response = await fetch(`${sidecarUrl()}/v1/messages`, {
-              method: "POST",
-              headers: { "content-type": "application/json" },
-              body: JSON.stringify(message),
-              signal: AbortSignal.timeout(10_000),
-            });
-            const body = await response.text();
-            if (response.status === 202) break;
-            if (response.status < 500 && response.status !== 429) {
-              throw new Error(`send ${message.id} answered ${response.status}: ${body}`);
-            }
-          } catch (error) {
-            if (error instanceof Error && error.message.startsWith(`send ${message.id} answered`))
-              throw error;
-            // The sidecar is down or timed out: try again with the same id.
-          }
-          await new Promise((resolve) => setTimeout(resolve, Math.min(500, 10 * 2 ** attempt)));
-        }
+        await sendOne(sidecarUrl, message);
         accepted.add(message.id);
       }
     }),
   );
   return accepted;
 }
+
+/**
+ * Sends one message through `sidecarUrl()`, retrying with the same id (dedupe makes that safe) while the sidecar
+ * is down, times out or answers 5xx/429; throws when it refuses the message (another 4xx).
+ */
+export async function sendOne(sidecarUrl: () => string, message: OutgoingMessage): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const response = await fetch(`${sidecarUrl()}/v1/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(message),
+        signal: AbortSignal.timeout(10_000),
+      });
+      const body = await response.text();
+      if (response.status === 202) return;
+      if (response.status < 500 && response.status !== 429)
+        throw new SendRefused(`send ${message.id} answered ${response.status}: ${body}`);
+    } catch (error) {
+      if (error instanceof SendRefused) throw error;
+      // Sidecar unreachable or timed out: the same id again.
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(500, 10 * 2 ** attempt)));
+  }
+}
+
+class SendRefused extends Error {}
 
 export interface DeliveryCounts {
   expected: number;

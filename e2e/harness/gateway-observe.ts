@@ -4,7 +4,7 @@ import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import type { Topology, TopologyLink } from "../../sidecar/gateway/topology.js";
 import type { FaultyLink } from "../../test/harness/toxiproxy.js";
-import type { DeliveryCounts, OutgoingMessage } from "./domains.js";
+import { sendOne, type DeliveryCounts, type OutgoingMessage } from "./domains.js";
 
 /**
  * What the cross-domain fault tests observe from the outside, through the processes' own interfaces: a gateway's
@@ -204,29 +204,6 @@ export async function sendInOrder(
   );
   return sent;
 }
-
-async function sendOne(sidecarUrl: () => string, message: OutgoingMessage): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const response = await fetch(`${sidecarUrl()}/v1/messages`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(message),
-        signal: AbortSignal.timeout(10_000),
-      });
-      const body = await response.text();
-      if (response.status === 202) return;
-      if (response.status < 500 && response.status !== 429)
-        throw new SendRefused(`send ${message.id} answered ${response.status}: ${body}`);
-    } catch (error) {
-      if (error instanceof SendRefused) throw error;
-      // Sidecar unreachable or timed out: the same id again.
-    }
-    await new Promise((resolve) => setTimeout(resolve, Math.min(500, 10 * 2 ** attempt)));
-  }
-}
-
-class SendRefused extends Error {}
 
 /**
  * Prints one scenario's counts as one JSON line (`{"suite", "scenario", expected, delivered, duplicates, lost,
