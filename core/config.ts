@@ -148,6 +148,20 @@ export const gatewayPolicyConfigSchema = z
   })
   .strict();
 
+/** How a gateway batches forwarded messages; the Gateway CRD's `spec.batching` is the same schema. */
+export const gatewayBatchingSchema = z
+  .object({
+    maxMessages: z.number().int().min(1).max(10_000).default(256),
+    maxBytes: z
+      .number()
+      .int()
+      .min(1_024)
+      .max(64 * 1024 * 1024)
+      .default(DEFAULT_MAX_MESSAGE_BYTES),
+    maxDelayMs: z.number().int().min(0).max(10_000).default(10),
+  })
+  .strict();
+
 export const gatewayConfigSchema = z
   .object({
     host: z.string().min(1).default("127.0.0.1"),
@@ -164,19 +178,7 @@ export const gatewayConfigSchema = z
       .refine((peers) => new Set(peers.map((peer) => peer.domain)).size === peers.length, {
         error: "must not list a domain twice",
       }),
-    batching: z
-      .object({
-        maxMessages: z.number().int().min(1).max(10_000).default(256),
-        maxBytes: z
-          .number()
-          .int()
-          .min(1_024)
-          .max(64 * 1024 * 1024)
-          .default(1_048_576),
-        maxDelayMs: z.number().int().min(0).max(10_000).default(10),
-      })
-      .strict()
-      .prefault({}),
+    batching: gatewayBatchingSchema.prefault({}),
     compression: z
       .object({
         algorithm: z

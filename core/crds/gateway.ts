@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DEFAULT_MAX_MESSAGE_BYTES } from "../envelope.js";
+import { gatewayBatchingSchema } from "../config.js";
 import { domainNameSchema } from "../names.js";
 import {
   autoscalingSchema,
@@ -33,18 +33,8 @@ export const gatewayPeerSchema = z
   .strict();
 export type GatewayPeer = z.infer<typeof gatewayPeerSchema>;
 
-export const gatewayBatchingSchema = z
-  .object({
-    maxMessages: z.number().int().min(1).max(10_000).default(256),
-    maxBytes: z
-      .number()
-      .int()
-      .min(1_024)
-      .max(64 * 1024 * 1024)
-      .default(DEFAULT_MAX_MESSAGE_BYTES),
-    maxDelayMs: z.number().int().min(0).max(10_000).default(10),
-  })
-  .strict();
+/** The gateway's own batching schema (core/config.ts). */
+export { gatewayBatchingSchema };
 
 export const gatewayRetrySchema = z
   .object({
