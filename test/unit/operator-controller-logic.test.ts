@@ -10,13 +10,19 @@ afterEach(() => {
 });
 
 describe("the work queue's delayed requeue", () => {
-  it("runs a key again after the delay, once, and add() replaces a pending delay", async () => {
+  /** A queue on fake timers that records the keys it runs. */
+  const recordingQueue = (): { queue: WorkQueue; runs: string[] } => {
     vi.useFakeTimers();
     const runs: string[] = [];
     const queue = new WorkQueue((key) => {
       runs.push(key);
       return Promise.resolve();
     });
+    return { queue, runs };
+  };
+
+  it("runs a key again after the delay, once, and add() replaces a pending delay", async () => {
+    const { queue, runs } = recordingQueue();
     queue.addAfter("ns/a", 1_000);
     queue.addAfter("ns/a", 5_000); // the pending timer is kept
     await vi.advanceTimersByTimeAsync(999);
@@ -36,12 +42,7 @@ describe("the work queue's delayed requeue", () => {
   });
 
   it("drops delayed keys on stop", async () => {
-    vi.useFakeTimers();
-    const runs: string[] = [];
-    const queue = new WorkQueue((key) => {
-      runs.push(key);
-      return Promise.resolve();
-    });
+    const { queue, runs } = recordingQueue();
     queue.addAfter("ns/a", 1_000);
     expect(queue.size).toBe(1);
     await queue.stop();
