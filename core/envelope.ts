@@ -74,7 +74,11 @@ const jsonData = z.custom<z.core.util.JSONType>().superRefine((value, ctx) => {
   const issue = jsonDataIssue(value);
   if (issue !== undefined) ctx.addIssue({ code: "custom", message: issue });
 });
-const timestamp = z.iso.datetime({ offset: true, error: "must be an RFC 3339 timestamp" });
+// RFC 3339 allows a lowercase "t" and "z"; they are stored uppercased, as every other producer writes them.
+const timestamp = z
+  .string({ error: "must be an RFC 3339 timestamp" })
+  .transform((text) => text.toUpperCase())
+  .pipe(z.iso.datetime({ offset: true, error: "must be an RFC 3339 timestamp" }));
 const nonEmpty = (max: number) =>
   z
     .string()

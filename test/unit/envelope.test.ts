@@ -593,6 +593,17 @@ describe("message helpers", () => {
     expect(dedupeKeyOf(createMessage({ type: "demo", id: "abc", dedupekey: "order:42" }))).toBe("order:42");
   });
 
+  it("accepts RFC 3339's lowercase t and z, stored uppercased, and still refuses a non-timestamp", () => {
+    const message = createMessage({
+      type: "demo",
+      time: "2026-11-28t20:15:00.5z",
+      expiresat: "2026-11-28t21:00:00+01:00",
+    });
+    expect(message.time).toBe("2026-11-28T20:15:00.5Z");
+    expect(message.expiresat).toBe("2026-11-28T21:00:00+01:00");
+    expect(() => createMessage({ type: "demo", time: "28 Nov 2026" })).toThrow(/time must be an RFC 3339/);
+  });
+
   it("binaryDataOf is undefined without data_base64", () => {
     expect(binaryDataOf(createMessage({ type: "demo", data: "text" }))).toBeUndefined();
   });
