@@ -7,6 +7,7 @@
  * On graceful shutdown the leader empties `holderIdentity`, and a standby takes over at its next try.
  */
 import { ApiException, KubernetesObjectApi, type KubeConfig } from "@kubernetes/client-node";
+import { raceTimeout } from "../core/race-timeout.js";
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -57,20 +58,8 @@ function microTime(ms: number): string {
 }
 
 /** Rejects when `promise` takes longer than `ms`, so one hung request cannot outlive the renew deadline. */
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          reject(new Error(`${what} timed out after ${ms} ms`));
-        }, ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return raceTimeout(promise, ms, () => new Error(`${what} timed out after ${ms} ms`));
 }
 
 export class LeaderElector {

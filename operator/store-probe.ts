@@ -5,6 +5,7 @@
  */
 import { Redis } from "ioredis";
 import { createConnection } from "mysql2/promise";
+import { raceTimeout } from "../core/race-timeout.js";
 
 export type ProbedStoreType = "redis" | "tidb";
 
@@ -15,20 +16,8 @@ export interface StoreProbe {
 
 const DEFAULT_TIMEOUT_MS = 3_000;
 
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => {
-          reject(new Error(`${what} did not answer within ${ms} ms`));
-        }, ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return raceTimeout(promise, ms, () => new Error(`${what} did not answer within ${ms} ms`));
 }
 
 async function pingRedis(url: string, timeoutMs: number): Promise<void> {

@@ -1,4 +1,5 @@
 import { StoreUnavailableError } from "../../core/errors.js";
+import { raceTimeout } from "../../core/race-timeout.js";
 
 /** setTimeout clamps larger delays to 1 ms, so longer timeouts are capped here (about 24.8 days). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -12,19 +13,11 @@ export async function withTimeout<T>(operation: () => Promise<T>, ms: number): P
   const pending = invoke(operation);
   if (!Number.isFinite(ms)) return pending;
   const limit = Math.min(Math.max(0, Math.ceil(ms)), MAX_TIMER_MS);
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      pending,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          reject(new StoreUnavailableError(`store call timed out after ${limit} ms`));
-        }, limit);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return await raceTimeout(
+    pending,
+    limit,
+    () => new StoreUnavailableError(`store call timed out after ${limit} ms`),
+  );
 }
 
 /** Calls `operation` now, turning a synchronous throw into a rejection (with the value thrown, unchanged). */

@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from "ioredis";
 import type { QueueName } from "../../../core/names.js";
 import { StoreUnavailableError } from "../../../core/errors.js";
+import { raceTimeout } from "../../../core/race-timeout.js";
 import { WakeupHub, type Waiter } from "../wakeup-hub.js";
 import type { RedisKeys } from "./redis-keys.js";
 
@@ -53,18 +54,10 @@ export class RedisNotifier {
   }
 }
 
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          reject(new StoreUnavailableError(`redis did not confirm a subscription within ${ms} ms`));
-        }, ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return raceTimeout(
+    promise,
+    ms,
+    () => new StoreUnavailableError(`redis did not confirm a subscription within ${ms} ms`),
+  );
 }
