@@ -39,12 +39,19 @@ const ENV_KEYS: Record<string, { path: string[]; parse: (value: string) => unkno
   BMN_ROUTING_CROSS_DOMAIN: { path: ["routing", "crossDomain"], parse: toBoolean },
 };
 
+/** Keys only the `bmn` CLI reads; one file may configure both, so the sidecar skips them (and the CLI skips ours). */
+const CLI_ONLY_KEYS = new Set(["url", "agent", "verbose"]);
+
 /**
  * The sidecar's configuration: defaults, then the file named by `BMN_CONFIG` (YAML or JSON), then `BMN_*`
  * environment variables, then explicit overrides (CLI flags), each overriding the one before.
  */
 export function loadConfig(overrides: Tree = {}, env: NodeJS.ProcessEnv = process.env): SidecarConfig {
-  const file = env.BMN_CONFIG === undefined || env.BMN_CONFIG === "" ? {} : readConfigFile(env.BMN_CONFIG);
+  const file = Object.fromEntries(
+    Object.entries(
+      env.BMN_CONFIG === undefined || env.BMN_CONFIG === "" ? {} : readConfigFile(env.BMN_CONFIG),
+    ).filter(([key]) => !CLI_ONLY_KEYS.has(key)),
+  );
   const fromEnv: Tree = {};
   for (const [name, { path, parse }] of Object.entries(ENV_KEYS)) {
     const value = env[name];

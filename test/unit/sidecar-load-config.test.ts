@@ -1,0 +1,35 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../sidecar/config/load-config.js";
+
+const dir = mkdtempSync(join(tmpdir(), "bmn-load-config-"));
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function configFile(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe("loadConfig and a config file shared with the CLI", () => {
+  it("skips the CLI's keys (url, agent, verbose) and reads the sidecar's", () => {
+    const path = configFile(
+      "shared.yaml",
+      "url: http://127.0.0.1:7999\nagent: alice\nverbose: true\nport: 7999\ndomain: team-a\n",
+    );
+    const config = loadConfig({}, { BMN_CONFIG: path });
+    expect(config).toMatchObject({ port: 7999, domain: "team-a" });
+    expect(config).not.toHaveProperty("url");
+    expect(config).not.toHaveProperty("agent");
+  });
+
+  it("still refuses an unknown key, naming it", () => {
+    const path = configFile("typo.yaml", "agent: alice\nprot: 7999\n");
+    expect(() => loadConfig({}, { BMN_CONFIG: path })).toThrow(ConfigError);
+    expect(() => loadConfig({}, { BMN_CONFIG: path })).toThrow(/prot/);
+  });
+});
