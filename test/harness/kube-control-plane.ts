@@ -7,6 +7,7 @@ import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { onProcessExit } from "./exit-hooks.js";
+import { captureOutput } from "./captured-output.js";
 import { freePort } from "./free-port.js";
 import { createKubePki, type KubePki } from "./kube-pki.js";
 
@@ -146,13 +147,7 @@ function spawnComponent(name: string, binary: string, args: readonly string[]): 
   });
   running.add(child);
   child.once("error", () => running.delete(child));
-  let output = "";
-  // Keep draining both pipes for the whole lifetime: a full pipe would block the component's next log write.
-  const capture = (chunk: Buffer): void => {
-    output = (output + chunk.toString("utf8")).slice(-MAX_CAPTURED_CHARS);
-  };
-  child.stdout.on("data", capture);
-  child.stderr.on("data", capture);
+  const output = captureOutput(child, MAX_CAPTURED_CHARS);
   const exited = new Promise<void>((resolve) => {
     const done = (): void => {
       running.delete(child);
@@ -165,7 +160,7 @@ function spawnComponent(name: string, binary: string, args: readonly string[]): 
     name,
     child,
     exited,
-    output: () => output,
+    output,
     async stop() {
       if (!running.has(child)) return;
       child.kill("SIGTERM");

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createConnection } from "mysql2/promise";
 import { onProcessExit } from "./exit-hooks.js";
+import { captureOutput } from "./captured-output.js";
 
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 20_000;
@@ -93,13 +94,7 @@ export async function spawnMariaDb(
   // Without this a spawn failure (e.g. ENOENT) would be an unhandled 'error' event.
   child.once("error", () => running.delete(child));
 
-  let output = "";
-  // Keep draining both pipes for the whole lifetime: a full pipe would block the server on its next log write.
-  const capture = (chunk: Buffer): void => {
-    output = (output + chunk.toString("utf8")).slice(-MAX_CAPTURED_CHARS);
-  };
-  child.stdout.on("data", capture);
-  child.stderr.on("data", capture);
+  const output = captureOutput(child, MAX_CAPTURED_CHARS);
 
   let exitStatus: string | undefined;
   const exited = new Promise<void>((resolve) => {
@@ -113,18 +108,18 @@ export async function spawnMariaDb(
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     if (exitStatus !== undefined) {
-      throw new MariaDbStartError(`mariadbd exited before it was ready (${exitStatus})`, output);
+      throw new MariaDbStartError(`mariadbd exited before it was ready (${exitStatus})`, output());
     }
     if (await answers(port, dataDir)) break;
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
-      throw new MariaDbStartError(`mariadbd was not ready within ${READY_TIMEOUT_MS} ms`, output);
+      throw new MariaDbStartError(`mariadbd was not ready within ${READY_TIMEOUT_MS} ms`, output());
     }
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, POLL_PAUSE_MS))]);
   }
 
   const pid = child.pid;
-  if (pid === undefined) throw new MariaDbStartError("mariadbd has no pid", output);
+  if (pid === undefined) throw new MariaDbStartError("mariadbd has no pid", output());
   return {
     pid,
     get alive() {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { onProcessExit } from "./exit-hooks.js";
+import { captureOutput } from "./captured-output.js";
 
 const READY_LINE = "Ready to accept connections";
 const READY_TIMEOUT_MS = 15_000;
@@ -40,15 +41,10 @@ export async function spawnRedis(args: readonly string[]): Promise<RedisProcess>
   // Without this a spawn failure (e.g. ENOENT) would be an unhandled 'error' event.
   child.once("error", () => running.delete(child));
 
-  let output = "";
   let onOutput = (): void => undefined;
-  // Keep draining both pipes for the whole lifetime: a full pipe would block redis on its next log write.
-  const capture = (chunk: Buffer): void => {
-    output = (output + chunk.toString("utf8")).slice(-MAX_CAPTURED_CHARS);
+  const output = captureOutput(child, MAX_CAPTURED_CHARS, () => {
     onOutput();
-  };
-  child.stdout.on("data", capture);
-  child.stderr.on("data", capture);
+  });
 
   const exited = new Promise<void>((resolve) => {
     child.once("exit", () => {
@@ -61,7 +57,7 @@ export async function spawnRedis(args: readonly string[]): Promise<RedisProcess>
     const fail = (message: string): void => {
       cleanup();
       child.kill("SIGKILL");
-      reject(new RedisStartError(message, output));
+      reject(new RedisStartError(message, output()));
     };
     const onExit = (code: number | null, signal: NodeJS.Signals | null): void => {
       fail(`redis-server exited before it was ready (code ${String(code)}, signal ${String(signal)})`);
@@ -79,7 +75,7 @@ export async function spawnRedis(args: readonly string[]): Promise<RedisProcess>
       child.off("error", onError);
     };
     onOutput = (): void => {
-      if (output.includes(READY_LINE)) {
+      if (output().includes(READY_LINE)) {
         cleanup();
         resolve();
       }
@@ -89,7 +85,7 @@ export async function spawnRedis(args: readonly string[]): Promise<RedisProcess>
   });
 
   const pid = child.pid;
-  if (pid === undefined) throw new RedisStartError("redis-server has no pid", output);
+  if (pid === undefined) throw new RedisStartError("redis-server has no pid", output());
 
   let sentTerm = false;
   return {

@@ -5,6 +5,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Toxiproxy, type Proxy, type ToxicDirection, type ToxicType } from "toxiproxy-node-client";
 import { onProcessExit } from "./exit-hooks.js";
+import { captureOutput } from "./captured-output.js";
 import { freePort } from "./free-port.js";
 
 /**
@@ -344,13 +345,7 @@ async function spawnToxiproxy(
     stdio: ["ignore", "pipe", "pipe"],
   });
   running.add(child);
-  let output = "";
-  // Keep draining both pipes: a full pipe would block the server on its next log write.
-  const capture = (chunk: Buffer): void => {
-    output = (output + chunk.toString("utf8")).slice(-MAX_CAPTURED_CHARS);
-  };
-  child.stdout.on("data", capture);
-  child.stderr.on("data", capture);
+  const output = captureOutput(child, MAX_CAPTURED_CHARS);
   const exited = new Promise<void>((resolve) => {
     child.once("exit", () => {
       running.delete(child);
@@ -367,7 +362,7 @@ async function spawnToxiproxy(
   for (;;) {
     if (spawnError !== undefined) throw new Error(`could not spawn ${binary}: ${spawnError.message}`);
     if (!running.has(child)) {
-      throw new Error(`toxiproxy-server exited before it was ready:\n${output}`);
+      throw new Error(`toxiproxy-server exited before it was ready:\n${output()}`);
     }
     try {
       const response = await fetch(`http://${HOST}:${port}/version`);
@@ -379,7 +374,7 @@ async function spawnToxiproxy(
     }
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error(`toxiproxy-server was not ready within ${READY_TIMEOUT_MS} ms:\n${output}`);
+      throw new Error(`toxiproxy-server was not ready within ${READY_TIMEOUT_MS} ms:\n${output()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
   }
