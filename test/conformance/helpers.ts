@@ -45,19 +45,20 @@ export function idsOf(deliveries: readonly Delivery[]): string[] {
 
 /**
  * Polls `probe` until it answers something other than `undefined`/`false`, or fails after `timeoutMs`.
- * The pause between polls only paces the loop; the condition is what the test waits for.
+ * The pause between polls (`pollMs`) only paces the loop; the condition is what the test waits for.
  */
 export async function waitFor<T>(
   probe: () => Promise<T | undefined | false> | T | undefined | false,
   timeoutMs = 3_000,
   what = "condition",
+  pollMs = 5,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }
 

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { waitFor } from "../conformance/helpers.js";
 import type { ControlPlane, KubectlResult } from "../harness/kube-control-plane.js";
 import { startControlPlaneWithCrds } from "../harness/kube-with-crds.js";
 import { spawnOperator, type OperatorProcess } from "../harness/operator-process.js";
@@ -61,18 +62,12 @@ async function kubectlAsOperator(args: readonly string[]): Promise<KubectlResult
 }
 
 /** Polls `probe` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-async function until<T>(
+function until<T>(
   probe: () => Promise<T | undefined | false>,
   what: string,
   timeoutMs = WAIT_MS,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
+  return waitFor(probe, timeoutMs, what, POLL_MS);
 }
 
 async function leaseHolder(): Promise<string> {
