@@ -45,28 +45,9 @@ done
 etcd_ldflags="-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=module-$etcd_version"
 helm_ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
 
-# build NAME MODULE_DIR PACKAGE LDFLAGS
-build() {
-  local name="$1" dir="$2" pkg="$3" ldflags="$4"
-  local dest="$out/$name"
-  if [[ -x "$dest" ]]; then
-    printf '%-24s %s cached 0s\n' "$name" "$dest"
-    return
-  fi
-  local tmp="$out/.$name.tmp.$$"
-  local start end
-  start=$(date +%s.%N)
-  if ! (cd "$dir" && nice -n "$nice_level" go build -trimpath -ldflags "$ldflags" -o "$tmp" "$pkg"); then
-    rm -f "$tmp"
-    echo "build.sh: building $name ($pkg) failed" >&2
-    exit 1
-  fi
-  mv -f "$tmp" "$dest"
-  end=$(date +%s.%N)
-  printf '%-24s %s built %.0fs\n' "$name" "$dest" "$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')"
-}
-
-trap 'rm -f "$out"/.*.tmp.$$' EXIT
+name_width=24
+# shellcheck source=../go-build.sh
+source "$here/../go-build.sh"
 
 build etcd "$here" go.etcd.io/etcd/server/v3 "$etcd_ldflags"
 build kube-apiserver "$here" k8s.io/kubernetes/cmd/kube-apiserver "$k8s_ldflags"

@@ -32,29 +32,10 @@ mkdir -p "$out"
 nice_level="${BMN_BUILD_NICE:-10}"
 ldflags="-s -w -X github.com/Shopify/toxiproxy/v2.Version=$version"
 
-# build NAME PACKAGE
-build() {
-  local name="$1" pkg="$2"
-  local dest="$out/$name"
-  if [[ -x "$dest" ]]; then
-    printf '%-18s %s cached 0s\n' "$name" "$dest"
-    return
-  fi
-  local tmp="$out/.$name.tmp.$$"
-  local start end
-  start=$(date +%s.%N)
-  if ! (cd "$here" && nice -n "$nice_level" go build -trimpath -ldflags "$ldflags" -o "$tmp" "$pkg"); then
-    rm -f "$tmp"
-    echo "build.sh: building $name ($pkg) failed" >&2
-    exit 1
-  fi
-  mv -f "$tmp" "$dest"
-  end=$(date +%s.%N)
-  printf '%-18s %s built %.0fs\n' "$name" "$dest" "$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')"
-}
+name_width=18
+# shellcheck source=../go-build.sh
+source "$here/../go-build.sh"
 
-trap 'rm -f "$out"/.*.tmp.$$' EXIT
-
-build toxiproxy-server github.com/Shopify/toxiproxy/v2/cmd/server
-build toxiproxy-cli github.com/Shopify/toxiproxy/v2/cmd/cli
+build toxiproxy-server "$here" github.com/Shopify/toxiproxy/v2/cmd/server "$ldflags"
+build toxiproxy-cli "$here" github.com/Shopify/toxiproxy/v2/cmd/cli "$ldflags"
 echo "dir $out"
