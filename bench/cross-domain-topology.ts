@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { GatewayConfigInput, SidecarConfigInput } from "../core/config.js";
+import { captureOutput } from "../test/harness/captured-output.js";
 import { onProcessExit } from "../test/harness/exit-hooks.js";
 import { freePort } from "../test/harness/free-port.js";
 import { startRedis, type RedisServerHandle } from "../test/harness/redis-server.js";
@@ -35,7 +36,7 @@ export type CompressionChoice = "none" | "gzip" | "brotli";
 
 /** A `bmn start` or `bmn gateway` in a process of its own, ready when `readyPath` answers 200. */
 export class BmnChild {
-  private output = "";
+  private readonly output: () => string;
   private readonly exited: Promise<void>;
 
   private constructor(
@@ -43,11 +44,7 @@ export class BmnChild {
     readonly port: number,
     private readonly child: ChildProcess,
   ) {
-    const collect = (chunk: Buffer): void => {
-      this.output = (this.output + chunk.toString("utf8")).slice(-20_000);
-    };
-    child.stdout?.on("data", collect);
-    child.stderr?.on("data", collect);
+    this.output = captureOutput(child, 20_000);
     this.exited = new Promise((resolve) => {
       child.once("exit", () => {
         running.delete(child);
@@ -96,7 +93,7 @@ export class BmnChild {
   private async untilReady(path: string): Promise<void> {
     const deadline = Date.now() + READY_TIMEOUT_MS;
     while (Date.now() < deadline) {
-      if (!this.alive()) throw new Error(`${this.label} exited before it was ready:\n${this.output}`);
+      if (!this.alive()) throw new Error(`${this.label} exited before it was ready:\n${this.output()}`);
       try {
         const response = await fetch(`${this.url}${path}`, { signal: AbortSignal.timeout(2_000) });
         await response.text();
@@ -106,7 +103,7 @@ export class BmnChild {
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    throw new Error(`${this.label} not ready within ${READY_TIMEOUT_MS} ms:\n${this.output}`);
+    throw new Error(`${this.label} not ready within ${READY_TIMEOUT_MS} ms:\n${this.output()}`);
   }
 
   /** SIGTERM (drain), SIGKILL after 10 s; idempotent. */

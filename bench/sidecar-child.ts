@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { captureOutput } from "../test/harness/captured-output.js";
 import { onProcessExit } from "../test/harness/exit-hooks.js";
 import { freePort } from "../test/harness/free-port.js";
 
@@ -17,18 +18,14 @@ onProcessExit(() => {
  * generator does not share its event loop.
  */
 export class ChildServer {
-  private output = "";
+  private readonly output: () => string;
 
   private constructor(
     readonly label: string,
     readonly port: number,
     private readonly child: ChildProcess,
   ) {
-    const collect = (chunk: Buffer): void => {
-      this.output = (this.output + chunk.toString("utf8")).slice(-20_000);
-    };
-    child.stdout?.on("data", collect);
-    child.stderr?.on("data", collect);
+    this.output = captureOutput(child, 20_000);
   }
 
   /**
@@ -93,7 +90,7 @@ export class ChildServer {
   private async untilReady(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (!this.alive()) throw new Error(`${this.label} exited before it was ready:\n${this.output}`);
+      if (!this.alive()) throw new Error(`${this.label} exited before it was ready:\n${this.output()}`);
       try {
         if ((await fetch(`${this.url}/readyz`)).status === 200) return;
       } catch {
@@ -101,7 +98,7 @@ export class ChildServer {
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    throw new Error(`${this.label} not ready within ${timeoutMs} ms:\n${this.output}`);
+    throw new Error(`${this.label} not ready within ${timeoutMs} ms:\n${this.output()}`);
   }
 
   /** SIGTERM (the sidecar drains and exits, writing a --cpu-prof profile), SIGKILL after 10 s. */

@@ -6,7 +6,7 @@ import type { Readable } from "node:stream";
  * chunk. Returns the output captured so far.
  */
 export function captureOutput(
-  child: { stdout: Readable; stderr: Readable },
+  child: { stdout: Readable | null; stderr: Readable | null },
   maxChars: number,
   onChunk?: () => void,
 ): () => string {
@@ -15,7 +15,7 @@ export function captureOutput(
     output = (output + chunk.toString("utf8")).slice(-maxChars);
     onChunk?.();
   };
-  child.stdout.on("data", capture);
-  child.stderr.on("data", capture);
+  child.stdout?.on("data", capture);
+  child.stderr?.on("data", capture);
   return () => output;
 }
