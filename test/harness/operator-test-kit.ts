@@ -1,7 +1,22 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { expect } from "vitest";
+import { waitFor } from "../conformance/helpers.js";
 import type { ControlPlane, KubectlResult } from "./kube-control-plane.js";
 import { startControlPlaneWithCrds } from "./kube-with-crds.js";
+
+/** The metadata the operator tests read from an object. */
+export interface ObjectMetadata {
+  uid: string;
+  generation?: number;
+  resourceVersion: string;
+  ownerReferences?: { kind: string; name: string; uid: string; controller?: boolean }[];
+}
+
+/** What a Deployment and its owner report once the Deployment settled. */
+interface Settling {
+  metadata: { generation?: number };
+  status?: { observedGeneration?: number; replicas?: number };
+}
 
 /** An Event as `kubectl get events -o json` lists it. */
 export interface KubeEvent {
@@ -35,6 +50,17 @@ export interface OperatorTestKit<Obj> {
   readonly mustApply: (manifest: object) => Promise<void>;
   /** The Events about one object in the namespace. */
   readonly eventsFor: (name: string) => Promise<KubeEvent[]>;
+  /**
+   * Waits until the deployment controller has settled the Deployment's own status (observed its generation, at
+   * `replicas`) and its owner (`ownerKind`/`ownerName`) reports `replicas` too.
+   */
+  readonly untilDeploymentSettled: (
+    deployment: string,
+    ownerKind: string,
+    ownerName: string,
+    replicas: number,
+    timeoutMs: number,
+  ) => Promise<void>;
 }
 
 export function operatorTestKit<Obj>(namespace: string): OperatorTestKit<Obj> {
@@ -45,6 +71,15 @@ export function operatorTestKit<Obj>(namespace: string): OperatorTestKit<Obj> {
   const kubectl = (args: readonly string[], input?: string): Promise<KubectlResult> => {
     if (plane === undefined) throw new Error("the control plane did not start");
     return plane.kubectl(args, input === undefined ? {} : { input });
+  };
+
+  const read = async <T>(kind: string, name: string): Promise<T | undefined> => {
+    const result = await kubectl(["get", "-n", namespace, kind, name, "-o", "json"]);
+    if (result.code !== 0) {
+      if (result.stderr.includes("NotFound")) return undefined;
+      throw new Error(result.stderr);
+    }
+    return JSON.parse(result.stdout) as T;
   };
 
   return {
@@ -68,14 +103,7 @@ export function operatorTestKit<Obj>(namespace: string): OperatorTestKit<Obj> {
       return loaded;
     },
     kubectl,
-    get: async (kind, name) => {
-      const result = await kubectl(["get", "-n", namespace, kind, name, "-o", "json"]);
-      if (result.code !== 0) {
-        if (result.stderr.includes("NotFound")) return undefined;
-        throw new Error(result.stderr);
-      }
-      return JSON.parse(result.stdout) as Obj;
-    },
+    get: (kind, name) => read<Obj>(kind, name),
     mustApply: async (manifest) => {
       const applied = await kubectl(["apply", "-n", namespace, "-f", "-"], JSON.stringify(manifest));
       expect(applied, applied.stderr).toMatchObject({ code: 0 });
@@ -94,6 +122,21 @@ export function operatorTestKit<Obj>(namespace: string): OperatorTestKit<Obj> {
       ]);
       expect(result, result.stderr).toMatchObject({ code: 0 });
       return (JSON.parse(result.stdout) as { items: KubeEvent[] }).items;
+    },
+    untilDeploymentSettled: async (deployment, ownerKind, ownerName, replicas, timeoutMs) => {
+      await waitFor(
+        async () => {
+          const child = await read<Settling>("deployment", deployment);
+          const owner = await read<Settling>(ownerKind, ownerName);
+          return (
+            child?.status?.observedGeneration === child?.metadata.generation &&
+            child?.status?.replicas === replicas &&
+            owner?.status?.replicas === replicas
+          );
+        },
+        timeoutMs,
+        "the Deployment to settle",
+      );
     },
   };
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentEndpointController } from "../../operator/controller.js";
 import { AgentEndpointReconciler } from "../../operator/reconcile-agent-endpoint.js";
 import { waitFor } from "../conformance/helpers.js";
-import { operatorTestKit } from "../harness/operator-test-kit.js";
+import { operatorTestKit, type ObjectMetadata } from "../harness/operator-test-kit.js";
 
 /**
  * The AgentEndpoint controller against a real kube-apiserver + kube-controller-manager (built by
@@ -15,12 +15,7 @@ const WAIT_MS = 20_000;
 let controller: AgentEndpointController | undefined;
 
 interface Obj {
-  metadata: {
-    uid: string;
-    generation?: number;
-    resourceVersion: string;
-    ownerReferences?: { kind: string; name: string; uid: string; controller?: boolean }[];
-  };
+  metadata: ObjectMetadata;
   spec: Record<string, unknown> & {
     replicas?: number;
     template?: {
@@ -171,19 +166,7 @@ describe("AgentEndpoint controller on a real control plane", () => {
   it("changes nothing when reconciled twice", async () => {
     const kubeConfig = kit.kubeConfig();
     // Wait until the deployment controller has settled the Deployment's own status.
-    await waitFor(
-      async () => {
-        const deployment = await get("deployment", "reviewer");
-        const ae = await get("agentendpoint", "reviewer");
-        return (
-          deployment?.status?.observedGeneration === deployment?.metadata.generation &&
-          deployment?.status?.replicas === 3 &&
-          ae?.status?.replicas === 3
-        );
-      },
-      WAIT_MS,
-      "the Deployment to settle",
-    );
+    await kit.untilDeploymentSettled("reviewer", "agentendpoint", "reviewer", 3, WAIT_MS);
     const reconciler = new AgentEndpointReconciler(kubeConfig);
     const deploymentBefore = await get("deployment", "reviewer");
     await reconciler.reconcile(NAMESPACE, "reviewer");

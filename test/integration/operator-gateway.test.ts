@@ -10,7 +10,7 @@ import { startControllers, type RunningControllers } from "../../operator/contro
 import { GatewayReconciler } from "../../operator/reconcile-gateway.js";
 import { waitFor } from "../conformance/helpers.js";
 import { freePort } from "../harness/free-port.js";
-import { operatorTestKit } from "../harness/operator-test-kit.js";
+import { operatorTestKit, type ObjectMetadata } from "../harness/operator-test-kit.js";
 
 /**
  * The Gateway controller on a real kube-apiserver + kube-controller-manager, run by `startControllers` with
@@ -36,12 +36,7 @@ interface Container {
   readinessProbe?: { httpGet?: { path: string; port: string | number } };
 }
 interface Obj {
-  metadata: {
-    uid: string;
-    generation?: number;
-    resourceVersion: string;
-    ownerReferences?: { kind: string; name: string; uid: string; controller?: boolean }[];
-  };
+  metadata: ObjectMetadata;
   spec?: {
     replicas?: number;
     template?: { spec: { containers: Container[]; volumes?: { name: string; [key: string]: unknown }[] } };
@@ -323,19 +318,7 @@ describe("Gateway controller on a real control plane", () => {
 
   it("writes nothing when reconciled twice", async () => {
     const kubeConfig = kit.kubeConfig();
-    await waitFor(
-      async () => {
-        const deployment = await get("deployment", CHILD);
-        const gw = await get("gateway", "edge");
-        return (
-          deployment?.status?.observedGeneration === deployment?.metadata.generation &&
-          deployment?.status?.replicas === 3 &&
-          gw?.status?.replicas === 3
-        );
-      },
-      WAIT_MS,
-      "the Deployment to settle",
-    );
+    await kit.untilDeploymentSettled(CHILD, "gateway", "edge", 3, WAIT_MS);
     const reconciler = new GatewayReconciler(kubeConfig);
     await reconciler.reconcile(NAMESPACE, "edge");
     const versions = async (): Promise<(string | undefined)[]> =>

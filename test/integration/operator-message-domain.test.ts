@@ -5,7 +5,7 @@ import { MessageDomainReconciler } from "../../operator/reconcile-message-domain
 import { connectingStoreProbe } from "../../operator/store-probe.js";
 import { waitFor } from "../conformance/helpers.js";
 import { freePort } from "../harness/free-port.js";
-import { operatorTestKit } from "../harness/operator-test-kit.js";
+import { operatorTestKit, type ObjectMetadata } from "../harness/operator-test-kit.js";
 import { startRedis, type RedisServerHandle } from "../harness/redis-server.js";
 
 /**
@@ -28,12 +28,7 @@ interface Condition {
   observedGeneration?: number;
 }
 interface Obj {
-  metadata: {
-    uid: string;
-    generation?: number;
-    resourceVersion: string;
-    ownerReferences?: { kind: string; name: string; uid: string; controller?: boolean }[];
-  };
+  metadata: ObjectMetadata;
   data?: Record<string, string>;
   status?: { observedGeneration?: number; configMapName?: string; conditions?: Condition[] };
 }
