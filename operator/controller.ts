@@ -99,7 +99,37 @@ export function followDomain(): RelatedResource {
 }
 
 export function messageDomainDefinition(reconciler: Reconciler): ControllerDefinition {
-  return { primary: MESSAGE_DOMAINS, reconciler, children: [CHILDREN.configMaps] };
+  return {
+    primary: MESSAGE_DOMAINS,
+    reconciler,
+    children: [CHILDREN.configMaps],
+    related: [followGateways()],
+  };
+}
+
+/**
+ * Requeues a MessageDomain when a Gateway serving it comes, goes or changes its spec (the domain's ConfigMap
+ * lists its gateways); status-only updates of a Gateway are skipped.
+ */
+export function followGateways(): RelatedResource {
+  const seen = new Map<string, { generation: number | undefined; domain: unknown }>();
+  return {
+    resource: GATEWAYS,
+    keys(gateway: KubernetesObject & { spec?: { domain?: unknown } }, verb) {
+      const name = gateway.metadata?.name;
+      const namespace = gateway.metadata?.namespace;
+      if (name === undefined || namespace === undefined) return [];
+      const key = objectKey(namespace, name);
+      const before = seen.get(key);
+      const now = { generation: gateway.metadata?.generation, domain: gateway.spec?.domain };
+      if (verb === "delete") seen.delete(key);
+      else seen.set(key, now);
+      if (verb === "update" && before?.generation === now.generation) return [];
+      // A Gateway moved to another domain changes both domains' lists.
+      const domains = new Set([before?.domain, now.domain].filter((domain) => typeof domain === "string"));
+      return [...domains].map((domain) => objectKey(namespace, domain));
+    },
+  };
 }
 
 export function gatewayDefinition(reconciler: Reconciler): ControllerDefinition {

@@ -74,6 +74,11 @@ export class KubeObjects {
     }
   }
 
+  /** Every object of a kind in one namespace (one page: the operator lists small sets such as a domain's Gateways). */
+  async list<T extends KubernetesObject>(apiVersion: string, kind: string, namespace: string): Promise<T[]> {
+    return (await this.api.list<T>(apiVersion, kind, namespace)).items;
+  }
+
   /** Server-side apply, forced, with `FIELD_MANAGER`. Reads first, to tell the caller what changed. */
   async apply<T extends KubernetesObject>(child: ChildObject): Promise<Applied<T>> {
     const before = await this.read(headerOf(child));

@@ -8,10 +8,12 @@ import { ApiException, type KubeConfig, type V1Secret } from "@kubernetes/client
 import { CRD_API_VERSION } from "../core/crds/common.js";
 import { MESSAGE_DOMAIN_KIND, type MessageDomainStatus } from "../core/crds/message-domain.js";
 import { BuildError } from "./builders/common.js";
+import { GATEWAY_KIND } from "../core/crds/gateway.js";
+import { gatewayServiceUrl } from "./builders/gateway.js";
 import { buildDomainConfigMap, resolveDomainSpec } from "./builders/message-domain.js";
 import { blockedConditions } from "./deployment-conditions.js";
 import { domainConditions, lookupSecret, type SecretLookup, type StoreCheck } from "./domain-conditions.js";
-import type { ConfigMap, MessageDomain } from "./k8s-types.js";
+import type { ConfigMap, Gateway, MessageDomain } from "./k8s-types.js";
 import {
   BaseReconciler,
   isBeingDeleted,
@@ -36,6 +38,21 @@ export class MessageDomainReconciler extends BaseReconciler {
     this.storeProbe = options.storeProbe ?? connectingStoreProbe();
   }
 
+  /** The admin URLs of the Gateways serving this domain, for the sidecars' `routing.gateways`. */
+  private async gatewayUrlsOf(namespace: string, domainName: string): Promise<string[]> {
+    const gateways = await this.objects.list<Gateway>(CRD_API_VERSION, GATEWAY_KIND, namespace);
+    return gateways.flatMap((gateway) => {
+      if (isBeingDeleted(gateway) || gateway.spec.domain !== domainName) return [];
+      try {
+        return [gatewayServiceUrl(gateway)];
+      } catch (error) {
+        // An invalid Gateway is reported on its own status; the domain goes on without it.
+        if (error instanceof BuildError) return [];
+        throw error;
+      }
+    });
+  }
+
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
     const domain = await this.readResource<MessageDomain>(
       CRD_API_VERSION,
@@ -46,9 +63,10 @@ export class MessageDomainReconciler extends BaseReconciler {
     if (domain === undefined) return { found: false, statusWritten: false };
     if (isBeingDeleted(domain)) return { found: true, statusWritten: false };
 
+    const gatewayUrls = await this.gatewayUrlsOf(namespace, name);
     let configMap: ConfigMap;
     try {
-      configMap = buildDomainConfigMap(domain);
+      configMap = buildDomainConfigMap(domain, gatewayUrls);
     } catch (error) {
       if (error instanceof BuildError)
         return this.write(domain, blockedConditions("InvalidSpec", error.message), {});

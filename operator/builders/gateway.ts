@@ -81,6 +81,12 @@ function resolveGatewaySpec(gateway: Gateway): GatewaySpec {
   return parseSpec(gatewaySpecSchema, gateway.spec);
 }
 
+/** Where the domain's sidecars reach this gateway's admin API (`/v1/topology`): its Service, in-cluster. */
+export function gatewayServiceUrl(gateway: Gateway): string {
+  const { port } = resolveGatewaySpec(gateway);
+  return `http://${gatewayChildName(gateway)}.${gateway.metadata.namespace}.svc:${String(port)}`;
+}
+
 /**
  * The config `bmn gateway` runs with: the domain's sidecar config (domain, store options, delivery, limits;
  * never the store URL, which comes from the Secret as env) plus a `gateway` section from the Gateway (listener,

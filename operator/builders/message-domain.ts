@@ -20,6 +20,9 @@ export const SIDECAR_CONFIG_KEY = "bmn.yaml";
 /** Key of the domain's full resolved spec (policy, DLQ retention, TTL) for gateways and future readers. */
 export const DOMAIN_SPEC_KEY = "domain.yaml";
 
+/** `routing.gateways` takes at most this many URLs (core/config.ts). */
+const MAX_TOPOLOGY_GATEWAYS = 16;
+
 export function domainConfigMapName(domain: string): string {
   return `bmn-domain-${domain}`;
 }
@@ -48,9 +51,13 @@ export function resolveDomainSpec(domain: MessageDomain): MessageDomainSpec {
 
 /**
  * The sidecar config (`core/config.ts`'s schema) a domain implies. Secret-held values (the store URL) are
- * left out: containers get them as env references (`domainStoreEnv`), which override the file.
+ * left out: containers get them as env references (`domainStoreEnv`), which override the file. `gatewayUrls`
+ * (the domain's gateways) become `routing.gateways`, so a sidecar's `GET /v1/topology` shows their links.
  */
-export function domainSidecarConfig(domain: MessageDomain): SidecarConfigInput {
+export function domainSidecarConfig(
+  domain: MessageDomain,
+  gatewayUrls: readonly string[] = [],
+): SidecarConfigInput {
   const spec = resolveDomainSpec(domain);
   const { delivery, store } = spec;
   const config: SidecarConfigInput = {
@@ -67,7 +74,13 @@ export function domainSidecarConfig(domain: MessageDomain): SidecarConfigInput {
       dedupeWindowMs: delivery.dedupeWindowSeconds * 1_000,
     },
     limits: { maxMessageBytes: spec.policy.maxMessageBytes },
-    routing: { crossDomain: spec.routing.crossDomain },
+    routing: {
+      crossDomain: spec.routing.crossDomain,
+      // Sorted so that the ConfigMap, and the pods rolled from its hash, change only when the set does.
+      ...(gatewayUrls.length === 0
+        ? {}
+        : { gateways: [...new Set(gatewayUrls)].sort().slice(0, MAX_TOPOLOGY_GATEWAYS) }),
+    },
   };
   checkSidecarConfig(config);
   return config;
@@ -88,12 +101,12 @@ export function checkSidecarConfig(config: SidecarConfigInput): void {
   }
 }
 
-/** The ConfigMap holding a domain's resolved configuration. */
-export function buildDomainConfigMap(domain: MessageDomain): ConfigMap {
+/** The ConfigMap holding a domain's resolved configuration; `gatewayUrls` as for `domainSidecarConfig`. */
+export function buildDomainConfigMap(domain: MessageDomain, gatewayUrls: readonly string[] = []): ConfigMap {
   const name = domainNameOf(domain);
   const spec = resolveDomainSpec(domain);
   const data = {
-    [SIDECAR_CONFIG_KEY]: stringify(domainSidecarConfig(domain)),
+    [SIDECAR_CONFIG_KEY]: stringify(domainSidecarConfig(domain, gatewayUrls)),
     [DOMAIN_SPEC_KEY]: stringify(spec),
   };
   return {

@@ -156,6 +156,43 @@ describe("Gateway controller on a real control plane", () => {
     ]);
   });
 
+  it("lists the domain's gateways in the domain ConfigMap, so sidecars' /v1/topology can ask them", async () => {
+    const edgeUrl = `http://${CHILD}.${NAMESPACE}.svc:7430`;
+    const routingOf = (configMap: Obj | undefined): { gateways?: string[] } | undefined =>
+      (parseYaml(configMap?.data?.["bmn.yaml"] ?? "") as { routing?: { gateways?: string[] } } | null)
+        ?.routing;
+    // "gone" was deleted in the first test; only "edge" serves team-a now.
+    await waitFor(
+      async () => {
+        const gateways = routingOf(await get("configmap", "bmn-domain-team-a"))?.gateways;
+        return gateways?.length === 1 && gateways[0] === edgeUrl ? gateways : undefined;
+      },
+      WAIT_MS,
+      "the domain ConfigMap to list the edge gateway",
+    );
+    await mustApply(gateway("edge-2"));
+    const both = await waitFor(
+      async () => {
+        const gateways = routingOf(await get("configmap", "bmn-domain-team-a"))?.gateways;
+        return gateways?.length === 2 ? gateways : undefined;
+      },
+      WAIT_MS,
+      "the domain ConfigMap to list both gateways",
+    );
+    // Sorted, so the ConfigMap changes only when the set does.
+    expect(both).toEqual([`http://edge-2-bmn-gateway.${NAMESPACE}.svc:7430`, edgeUrl]);
+    const deleted = await kubectl(["delete", "-n", NAMESPACE, "gateway", "edge-2", "--wait=false"]);
+    expect(deleted, deleted.stderr).toMatchObject({ code: 0 });
+    await waitFor(
+      async () => {
+        const gateways = routingOf(await get("configmap", "bmn-domain-team-a"))?.gateways;
+        return gateways?.length === 1 && gateways[0] === edgeUrl ? gateways : undefined;
+      },
+      WAIT_MS,
+      "the domain ConfigMap to drop the deleted gateway",
+    );
+  });
+
   it("renders the gateway's config into its ConfigMap, projects the peer token and runs bmn gateway --config", async () => {
     const configMap = await waitFor(() => get("configmap", CHILD), WAIT_MS, "the ConfigMap");
     expect(Object.keys(configMap.data ?? {})).toEqual(["config.json"]);
@@ -188,6 +225,7 @@ describe("Gateway controller on a real control plane", () => {
     );
     expect(sidecarConfigSchema.parse(parseYaml(domainConfig.data?.["bmn.yaml"] ?? "")).routing).toEqual({
       crossDomain: true,
+      gateways: [`http://${CHILD}.${NAMESPACE}.svc:7430`],
     });
 
     const deployment = await get("deployment", CHILD);

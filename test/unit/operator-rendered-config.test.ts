@@ -18,6 +18,8 @@ import { BuildError } from "../../operator/builders/common.js";
 import {
   buildGatewayChildren,
   GATEWAY_CONFIG_KEY,
+  gatewayChildName,
+  gatewayServiceUrl,
   gatewaySidecarConfig,
 } from "../../operator/builders/gateway.js";
 import { buildDomainConfigMap, SIDECAR_CONFIG_KEY } from "../../operator/builders/message-domain.js";
@@ -401,6 +403,17 @@ describe("MessageDomain and AgentEndpoint → the config bmn start runs with", (
       buildDomainConfigMap(domain({ routing: { crossDomain: true } })).data[SIDECAR_CONFIG_KEY] ?? "",
     ) as unknown;
     expect(sidecarConfigSchema.parse(on).routing).toEqual({ crossDomain: true });
+  });
+
+  it("lists the domain's gateways as routing.gateways, sorted and without repeats", () => {
+    const urls = ["http://b-bmn-gateway.ns.svc:7430", "http://a-bmn-gateway.ns.svc:7430"];
+    const rendered = parseYaml(
+      buildDomainConfigMap(domain(), [...urls, urls[0] ?? ""]).data[SIDECAR_CONFIG_KEY] ?? "",
+    ) as unknown;
+    expect(sidecarConfigSchema.parse(rendered).routing.gateways).toEqual([...urls].sort());
+    expect(gatewayServiceUrl(gateway({ peers: PEERS, port: 7440 }))).toBe(
+      `http://${gatewayChildName(gateway({ peers: PEERS }))}.${NAMESPACE}.svc:7440`,
+    );
   });
 });
 
