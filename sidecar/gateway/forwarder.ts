@@ -365,32 +365,33 @@ export class DestinationForwarder {
     const retry: Held[] = [];
     // The previous batch's settling has had this whole round trip to finish; at most one batch settles at a time.
     await this.settling;
-    this.settling = Promise.all(
-      batch.map(async (held, index) => {
-        const result = results.get(held.delivery.message.id);
-        const span = spans[index];
-        if (result === undefined) {
-          span?.end("unanswered");
-          retry.push(held);
-          return;
-        }
-        span?.end(result.status);
-        if (result.status === "refused") {
-          const via = [...viaOf(held.delivery.message), ownDomain, peer.domain].join(" -> ");
-          metrics.forwarded.inc({ peer: peer.domain, outcome: "refused" });
-          await this.settle(held, {
-            reason: result.reason ?? "rejected",
-            detail: `refused by domain ${peer.domain}: ${result.message ?? result.reason ?? "no reason given"} (hops: ${via})`,
-          });
-          return;
-        }
-        metrics.forwarded.inc({
-          peer: peer.domain,
-          outcome: result.status === "accepted" ? "forwarded" : "duplicate",
+    const accepted: Held[] = [];
+    const settles = batch.map(async (held, index) => {
+      const result = results.get(held.delivery.message.id);
+      const span = spans[index];
+      if (result === undefined) {
+        span?.end("unanswered");
+        retry.push(held);
+        return;
+      }
+      span?.end(result.status);
+      if (result.status === "refused") {
+        const via = [...viaOf(held.delivery.message), ownDomain, peer.domain].join(" -> ");
+        metrics.forwarded.inc({ peer: peer.domain, outcome: "refused" });
+        await this.settle(held, {
+          reason: result.reason ?? "rejected",
+          detail: `refused by domain ${peer.domain}: ${result.message ?? result.reason ?? "no reason given"} (hops: ${via})`,
         });
-        await this.settle(held, undefined);
-      }),
-    ).then(
+        return;
+      }
+      metrics.forwarded.inc({
+        peer: peer.domain,
+        outcome: result.status === "accepted" ? "forwarded" : "duplicate",
+      });
+      accepted.push(held);
+    });
+    // `accepted` is complete here (it is filled before any await); its acks go to the store as one batch.
+    this.settling = Promise.all([...settles, this.ackAll(accepted)]).then(
       () => undefined,
       (error: unknown) => {
         this.deps.log.warn({ err: error, destination: this.destination }, "settling a batch failed");
@@ -440,6 +441,25 @@ export class DestinationForwarder {
       reason,
       detail: `${detail} (hops: ${[...via, this.deps.ownDomain].join(" -> ")})`,
     });
+  }
+
+  /** Acks held messages with one store call; a lease lost meanwhile is not an error (as in `settle`). */
+  private async ackAll(batch: Held[]): Promise<void> {
+    if (batch.length === 0) return;
+    for (const held of batch) this.held.delete(held.delivery.leaseId);
+    try {
+      // A lease reported failed (LEASE_NOT_FOUND, LEASE_EXPIRED) was taken over by another replica, which will
+      // forward the message again; the peer dedupes by id. So failures need nothing here.
+      await this.deps.store.ackMany(
+        batch.map((held) => held.delivery.leaseId),
+        { actor: this.deps.actor },
+      );
+    } catch (error) {
+      this.deps.log.warn(
+        { err: error, destination: this.destination, count: batch.length },
+        "cannot settle outbox leases",
+      );
+    }
   }
 
   /** Acks (`outcome` undefined) or dead-letters a held message; a lease lost meanwhile is not an error. */

@@ -2,6 +2,7 @@ import type { Message } from "../../core/envelope.js";
 import type { TransactionId } from "../../core/ids.js";
 import type { QueueName } from "../../core/names.js";
 import type {
+  AckManyResult,
   AgentRecord,
   AgentRegistration,
   DeadLetter,
@@ -63,7 +64,7 @@ export const DEFAULT_RETRY_BACKOFF_MAX_MS = 1_000;
  * with backoff. So a retry goes through the breaker again, and an open circuit stops the retrying at once.
  *
  * - Only STORE_UNAVAILABLE counts against the breaker and is retried; client errors pass straight through.
- * - Transaction bookkeeping (begin, savepoint, rollback, and `enqueue`/`ack` with `tx`) is buffered in this
+ * - Transaction bookkeeping (begin, savepoint, rollback, and `enqueue`/`ack`/`ackMany` with `tx`) is buffered in this
  *   process until `commit` (docs/store-contract.md), so it bypasses timeout and breaker: a local success must
  *   not count as the backend being healthy. `commit` and `publish` with `tx` (which reads subscriptions) are
  *   guarded.
@@ -184,6 +185,11 @@ export class ResilientStore implements MessageStore {
   ack(leaseId: string, options?: SettleOptions): Promise<void> {
     if (options?.tx !== undefined) return this.inner.ack(leaseId, options);
     return this.guard("ack", () => this.inner.ack(leaseId, options));
+  }
+
+  ackMany(leaseIds: readonly string[], options?: SettleOptions): Promise<AckManyResult> {
+    if (options?.tx !== undefined) return this.inner.ackMany(leaseIds, options);
+    return this.guard("ackMany", () => this.inner.ackMany(leaseIds, options));
   }
 
   nack(leaseId: string, options?: NackOptions): Promise<NackResult> {

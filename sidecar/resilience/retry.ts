@@ -85,6 +85,8 @@ export const RETRYABLE_OPERATIONS: Readonly<Record<StoreOperation, boolean>> = {
   // into a client error. The caller sees STORE_UNAVAILABLE and may ack again, reading LEASE_NOT_FOUND as
   // "probably done"; an unsettled lease just expires and the message is redelivered (at-least-once).
   ack: false,
+  // NOT retried, as `ack`: a lease the lost attempt settled would be reported failed (LEASE_NOT_FOUND).
+  ackMany: false,
   // NOT retried: a nack counts an attempt and may dead-letter; if it landed, the repeat is LEASE_NOT_FOUND.
   nack: false,
   // Sets expiry to now + leaseMs under the same token: repeating it is harmless.

@@ -16,6 +16,8 @@ import type {
 import { formatLeaseId, parseLeaseId, type LeaseRef } from "./lease-id.js";
 import {
   DEFAULT_DELIVERY_POLICY,
+  type AckFailureCode,
+  type AckManyResult,
   type AgentRecord,
   type AgentRegistration,
   type DeadLetter,
@@ -77,6 +79,11 @@ export abstract class BaseStore implements MessageStore {
   /** Applies every op or none; an ack whose lease is no longer held throws LeaseError and applies nothing. */
   protected abstract applyWrites(ops: WriteOp[]): Promise<WriteOutcome[]>;
   protected abstract leaseMessages(agent: QueueName, max: number, leaseMs: number): Promise<LeaseBatch>;
+  /**
+   * Acks each lease in list order, as many single acks would (a repeated lease is LEASE_NOT_FOUND the second time);
+   * returns per lease undefined (acked) or why it was not. A lease that does not hold changes nothing.
+   */
+  protected abstract ackLeases(leases: readonly LeaseRef[]): Promise<(AckFailureCode | undefined)[]>;
   protected abstract nackLease(lease: LeaseRef, request: NackRequest): Promise<NackOutcome>;
   protected abstract extendLeaseUntil(lease: LeaseRef, leaseMs: number): Promise<number>;
   /** Registers for wake-ups on `agent`'s queue; resolves once a notification cannot be missed. */
@@ -218,6 +225,40 @@ export abstract class BaseStore implements MessageStore {
         agent: lease.agent,
       },
     ]);
+  }
+
+  async ackMany(leaseIds: readonly string[], options: SettleOptions = {}): Promise<AckManyResult> {
+    if (!Array.isArray(leaseIds)) {
+      throw new ValidationError("leaseIds must be an array of lease ids", {
+        code: "INVALID_ARGUMENT",
+        field: "leaseIds",
+      });
+    }
+    const leases = leaseIds.map((leaseId: unknown, index) => toLeaseRef(leaseId, `leaseIds.${index}`));
+    if (options.tx !== undefined) {
+      const tx = this.transactions.check(toTransactionId(options.tx));
+      // Checked at commit, like `ack` with `tx`: a lease that no longer holds then fails the whole commit.
+      for (const lease of leases) this.transactions.add(tx, { kind: "ack", lease });
+      return { acked: leases.map(formatLeaseId), failed: [] };
+    }
+    const result: AckManyResult = { acked: [], failed: [] };
+    if (leases.length === 0) return result;
+    const problems = await this.ackLeases(leases);
+    const actor = options.actor ?? this.actor;
+    const at = Date.now();
+    const events: TraceEvent[] = [];
+    leases.forEach((lease, index) => {
+      const leaseId = formatLeaseId(lease);
+      const code = problems[index];
+      if (code !== undefined) {
+        result.failed.push({ leaseId, code });
+        return;
+      }
+      result.acked.push(leaseId);
+      events.push({ messageId: lease.id, kind: "acked", at, actor, agent: lease.agent });
+    });
+    this.trace(events);
+    return result;
   }
 
   async nack(leaseId: string, options: NackOptions = {}): Promise<NackResult> {
@@ -552,6 +593,16 @@ export abstract class BaseStore implements MessageStore {
   async close(): Promise<void> {
     this.transactions.close();
     await this.closeBackend();
+  }
+}
+
+/** A lease id of a batch call: a malformed one is a ValidationError naming its place in the list. */
+function toLeaseRef(leaseId: unknown, field: string): LeaseRef {
+  try {
+    return parseLeaseId(leaseId);
+  } catch {
+    const shown = typeof leaseId === "string" ? JSON.stringify(leaseId.slice(0, 200)) : typeof leaseId;
+    throw new ValidationError(`${field} ${shown} is not a lease id`, { code: "INVALID_ARGUMENT", field });
   }
 }
 

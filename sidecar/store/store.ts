@@ -23,6 +23,12 @@ export interface MessageStore {
   /** Leases up to `max` messages, waiting up to `waitMs` for the first one without busy polling. */
   receive(agent: string, options?: ReceiveOptions): Promise<Delivery[]>;
   ack(leaseId: string, options?: SettleOptions): Promise<void>;
+  /**
+   * Acks many leases at once, with the outcome of each: the same as one `ack` per lease id in list order (trace
+   * events, dedupe bookkeeping), in as few backend round trips as the backend allows. A lease that no longer
+   * holds is reported in `failed` with the code `ack` would throw; the others are acked all the same.
+   */
+  ackMany(leaseIds: readonly string[], options?: SettleOptions): Promise<AckManyResult>;
   nack(leaseId: string, options?: NackOptions): Promise<NackResult>;
   extendLease(leaseId: string, leaseMs: number): Promise<{ leaseExpiresAt: number }>;
 
@@ -129,6 +135,16 @@ export interface Delivery {
 export interface SettleOptions {
   tx?: string | undefined;
   actor?: string | undefined;
+}
+
+/** Why one lease of an `ackMany` was not acked: the code a single `ack` of it would throw. */
+export type AckFailureCode = "LEASE_NOT_FOUND" | "LEASE_EXPIRED";
+
+export interface AckManyResult {
+  /** The lease ids acked, in the order given. */
+  acked: string[];
+  /** The lease ids not acked, in the order given, each with the reason. */
+  failed: { leaseId: string; code: AckFailureCode }[];
 }
 
 export interface NackOptions {

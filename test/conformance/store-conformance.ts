@@ -1,5 +1,6 @@
 import { describe } from "vitest";
 import type { DeliveryPolicy, MessageStore } from "../../sidecar/store/store.js";
+import { describeAckMany } from "./ack-many.js";
 import { describeBadInput } from "./bad-input.js";
 import { describeConcurrency } from "./concurrency.js";
 import { describeDedupe } from "./dedupe.js";
@@ -38,5 +39,6 @@ export function describeStoreConformance(backendName: string, factory: StoreFact
     describeBadInput(factory);
     describeConcurrency(factory);
     describeOutbox(factory);
+    describeAckMany(factory);
   });
 }

@@ -153,7 +153,16 @@ describe("RETRYABLE_OPERATIONS", () => {
         "listAgents",
       ].sort(),
     );
-    for (const once of ["receive", "ack", "nack", "commit", "replayDeadLetters", "purgeDeadLetters", "ping"])
+    for (const once of [
+      "receive",
+      "ack",
+      "ackMany",
+      "nack",
+      "commit",
+      "replayDeadLetters",
+      "purgeDeadLetters",
+      "ping",
+    ])
       expect(RETRYABLE_OPERATIONS[once as keyof typeof RETRYABLE_OPERATIONS], once).toBe(false);
   });
 });

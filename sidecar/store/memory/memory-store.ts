@@ -16,6 +16,7 @@ import { attemptsExhausted } from "../attempt-limit.js";
 import { fullJitterBackoffMs } from "../backoff.js";
 import { formatLeaseId, type LeaseRef } from "../lease-id.js";
 import type {
+  AckFailureCode,
   AgentRecord,
   DeadLetterFilter,
   DeadLetterReason,
@@ -60,6 +61,22 @@ export class InMemoryStore extends BaseStore {
     // Check every ack before changing anything, so the whole batch applies or none of it does.
     for (const op of ops) if (op.kind === "ack") this.heldEntry(op.lease, now);
     const outcomes = ops.map((op) => (op.kind === "ack" ? this.applyAck(op) : this.applyEnqueue(op, now)));
+    return Promise.resolve(outcomes);
+  }
+
+  protected ackLeases(leases: readonly LeaseRef[]): Promise<(AckFailureCode | undefined)[]> {
+    const now = Date.now();
+    const outcomes = leases.map((lease): AckFailureCode | undefined => {
+      try {
+        this.heldEntry(lease, now);
+      } catch (error) {
+        // heldEntry throws only LeaseError, whose codes are exactly the AckFailureCodes.
+        if (error instanceof LeaseError) return error.code as AckFailureCode;
+        throw error;
+      }
+      this.applyAck({ kind: "ack", lease });
+      return undefined;
+    });
     return Promise.resolve(outcomes);
   }
 

@@ -1,6 +1,6 @@
 import calculateSlot from "cluster-key-slot";
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
-import { LeaseError } from "../../../core/errors.js";
+import { BmnError, LeaseError } from "../../../core/errors.js";
 import type { MessageId } from "../../../core/ids.js";
 import type { QueueName } from "../../../core/names.js";
 import { attemptLimitOf } from "../attempt-limit.js";
@@ -16,6 +16,7 @@ import type {
 } from "../backend-types.js";
 import type { LeaseRef } from "../lease-id.js";
 import type {
+  AckFailureCode,
   AgentRecord,
   AttemptRecord,
   DeadLetterFilter,
@@ -288,6 +289,38 @@ export class RedisStore extends BaseStore {
   }
 
   // ---- leases ----------------------------------------------------------------------------------------
+  /** One script call per queue (its keys share one slot), at most ACK_MANY_LIMIT leases each. */
+  protected async ackLeases(leases: readonly LeaseRef[]): Promise<(AckFailureCode | undefined)[]> {
+    const byQueue = new Map<QueueName, number[]>();
+    leases.forEach((lease, index) => {
+      const indexes = byQueue.get(lease.agent) ?? [];
+      indexes.push(index);
+      byQueue.set(lease.agent, indexes);
+    });
+    const outcomes = new Array<AckFailureCode | undefined>(leases.length).fill(undefined);
+    const settleQueue = async (agent: QueueName, indexes: number[]): Promise<void> => {
+      // Chunks of one queue in turn, so a lease repeated across chunks is settled once, as in one script.
+      for (let start = 0; start < indexes.length; start += ACK_MANY_LIMIT) {
+        const chunk = indexes.slice(start, start + ACK_MANY_LIMIT);
+        const args: (string | number)[] = [this.policy.dedupeWindowMs];
+        for (const index of chunk) {
+          const lease = leases[index];
+          if (lease !== undefined) args.push(lease.id, lease.token);
+        }
+        const reply = await this.call(() => this.scripts.run("ack-many-12", this.queueKeys(agent), args));
+        const results = Array.isArray(reply) ? (reply as unknown[]) : [];
+        chunk.forEach((index, position) => {
+          const result = results[position];
+          if (result === "LEASE_NOT_FOUND" || result === "LEASE_EXPIRED") outcomes[index] = result;
+          else if (result !== "acked")
+            throw new BmnError("INTERNAL", `ack-many-12 answered ${JSON.stringify(result)}`);
+        });
+      }
+    };
+    await Promise.all([...byQueue].map(([agent, indexes]) => settleQueue(agent, indexes)));
+    return outcomes;
+  }
+
   protected async leaseMessages(agent: QueueName, max: number, leaseMs: number): Promise<LeaseBatch> {
     const reply = await this.call(() =>
       this.scripts.run("lease-12", this.queueKeys(agent), [
@@ -541,6 +574,8 @@ export class RedisStore extends BaseStore {
 }
 
 const DEFAULT_TIMEOUT_MS = 2_000;
+/** Leases settled by one ack-many script call at most, so a huge list never makes one script slow. */
+const ACK_MANY_LIMIT = 500;
 
 function randomSeed(): number {
   return Math.floor(Math.random() * 2 ** 31);

@@ -1,12 +1,13 @@
 import { LeaseError } from "../../../core/errors.js";
 import type { QueueName } from "../../../core/names.js";
 import type { AckOp, EnqueueOp, WriteOp, WriteOutcome } from "../backend-types.js";
-import { formatLeaseId } from "../lease-id.js";
+import { formatLeaseId, type LeaseRef } from "../lease-id.js";
 import { NOW_MS, type SqlParam, type SqlSession } from "./sql-client.js";
 import { WriteConflict } from "./sql-errors.js";
 import {
   leaseProblem,
   leaseRowOf,
+  type LeaseProblem,
   upsertDeadLetters,
   type DeadLetterWrite,
   type SqlContext,
@@ -181,6 +182,42 @@ async function applyAcks(
     pairs.flat(),
   );
   if (result.affectedRows !== targets.size) throw new WriteConflict("acked messages changed");
+}
+
+/**
+ * Acks many leases in one transaction, each as a single ack would in list order: one locking read of their rows
+ * (with the server time), one DELETE of those whose lease holds. A lease that does not hold changes nothing.
+ */
+export async function ackLeasesInTransaction(
+  tx: SqlSession,
+  tables: SqlTables,
+  leases: readonly LeaseRef[],
+): Promise<(LeaseProblem | undefined)[]> {
+  const pairs = padded([...new Set(leases.map((lease) => pairKey(lease.agent, lease.id)))]);
+  const rows = await tx.rows(
+    `SELECT ${NOW_MS} AS now, queue, id, state, token, nacked_token, due_at FROM ${tables.messages}
+      WHERE (queue, id) IN (${tuples(pairs.length, 2)}) FOR UPDATE`,
+    pairs.flatMap((key) => key.split("\u0000")),
+  );
+  const now = rows[0] === undefined ? 0 : num(rows[0].now);
+  const byKey = new Map(rows.map((row) => [pairKey(text(row.queue), text(row.id)), leaseRowOf(row)]));
+  const acked = new Set<string>();
+  const outcomes = leases.map((lease): LeaseProblem | undefined => {
+    const key = pairKey(lease.agent, lease.id);
+    // Acked earlier in this list: its row is gone, as a second single ack would find.
+    const problem = acked.has(key) ? "LEASE_NOT_FOUND" : leaseProblem(byKey.get(key), lease.token, now);
+    if (problem === undefined) acked.add(key);
+    return problem;
+  });
+  if (acked.size > 0) {
+    const deletes = padded([...acked]);
+    const result = await tx.run(
+      `DELETE FROM ${tables.messages} WHERE (queue, id) IN (${tuples(deletes.length, 2)})`,
+      deletes.flatMap((key) => key.split("\u0000")),
+    );
+    if (result.affectedRows !== acked.size) throw new WriteConflict("acked messages changed");
+  }
+  return outcomes;
 }
 
 async function writeDeadLetters(

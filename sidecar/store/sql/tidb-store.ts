@@ -13,6 +13,7 @@ import type {
 } from "../backend-types.js";
 import { formatLeaseId, type LeaseRef } from "../lease-id.js";
 import type {
+  AckFailureCode,
   AgentRecord,
   DeadLetterFilter,
   DeadLetterReason,
@@ -39,7 +40,7 @@ import {
 import { defaultTablePrefix, sqlTables, type SqlTables } from "./sql-tables.js";
 import { chunks, marks, num, padded, pow2Chunks, text, textOrUndefined, tuples } from "./sql-util.js";
 import { SqlWatcher } from "./sql-watcher.js";
-import { applyWriteOps } from "./sql-writes.js";
+import { ackLeasesInTransaction, applyWriteOps } from "./sql-writes.js";
 
 export interface TiDBStoreOptions extends BaseStoreOptions {
   domain?: string | undefined;
@@ -176,6 +177,11 @@ export class TiDBStore extends BaseStore {
       await this.client.withConnection((session) => explainLease(session, this.tables, lease)),
       formatLeaseId(lease),
     );
+  }
+
+  /** One transaction: a locking read of every lease's row and one DELETE of those that hold. */
+  protected async ackLeases(leases: readonly LeaseRef[]): Promise<(AckFailureCode | undefined)[]> {
+    return this.client.transaction((tx) => ackLeasesInTransaction(tx, this.tables, leases));
   }
 
   private async rememberQueues(agents: QueueName[]): Promise<void> {
