@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./envelope.js";
-import { domainNameSchema } from "./names.js";
+import { agentNameSchema, domainNameSchema, topicPatternSchema } from "./names.js";
 
 const port = z
   .number({ error: "must be a whole number from 0 to 65535" })
@@ -272,6 +272,14 @@ export const sidecarConfigSchema = z
       })
       .strict()
       .default({ serviceName: "bmn-sidecar" }),
+    /**
+     * Subscriptions the sidecar makes at start (idempotent; it never removes any): how an AgentEndpoint's
+     * `spec.subscriptions` reach the store. Env: `BMN_AGENT` with `BMN_SUBSCRIPTIONS` (comma-separated patterns).
+     */
+    subscriptions: z
+      .array(z.object({ agent: agentNameSchema, pattern: topicPatternSchema }).strict())
+      .max(256, { error: "must list at most 256 subscriptions" })
+      .default([]),
     /** Read by `bmn gateway` only; a sidecar ignores it, so one file can configure both. */
     gateway: gatewayConfigSchema.optional(),
   })

@@ -52,6 +52,8 @@ export async function startSidecar(
   };
   let server: FastifyInstance;
   try {
+    // Before listening: a pod is not ready until its agent's subscriptions exist, so no publish misses them.
+    for (const { agent, pattern } of config.subscriptions) await store.subscribe(agent, pattern);
     server = await buildServer({
       store,
       config,

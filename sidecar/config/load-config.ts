@@ -57,6 +57,8 @@ export function loadConfig(overrides: Tree = {}, env: NodeJS.ProcessEnv = proces
     const value = env[name];
     if (value !== undefined && value !== "") setPath(fromEnv, path, parse(value));
   }
+  const subscriptions = subscriptionsFromEnv(env);
+  if (subscriptions !== undefined) fromEnv.subscriptions = subscriptions;
   const merged = merge(merge(file, fromEnv), overrides);
   const result = sidecarConfigSchema.safeParse(merged);
   if (!result.success) {
@@ -89,6 +91,21 @@ export function readConfigFile(path: string): Tree {
   if (typeof value !== "object" || Array.isArray(value))
     throw new ConfigError(`config file ${path} must hold an object`);
   return value as Tree;
+}
+
+/** `BMN_SUBSCRIPTIONS` (comma-separated patterns) for the agent `BMN_AGENT` names, as the operator sets them. */
+function subscriptionsFromEnv(env: NodeJS.ProcessEnv): { agent: string; pattern: string }[] | undefined {
+  const patterns = (env.BMN_SUBSCRIPTIONS ?? "")
+    .split(",")
+    .map((pattern) => pattern.trim())
+    .filter((pattern) => pattern !== "");
+  if (patterns.length === 0) return undefined;
+  const agent = env.BMN_AGENT;
+  if (agent === undefined || agent === "")
+    throw new ConfigError("BMN_SUBSCRIPTIONS needs BMN_AGENT: the agent the patterns subscribe", {
+      field: "subscriptions",
+    });
+  return patterns.map((pattern) => ({ agent, pattern }));
 }
 
 function toNumber(value: string): unknown {

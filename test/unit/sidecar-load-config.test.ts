@@ -33,3 +33,23 @@ describe("loadConfig and a config file shared with the CLI", () => {
     expect(() => loadConfig({}, { BMN_CONFIG: path })).toThrow(/prot/);
   });
 });
+
+describe("loadConfig and startup subscriptions", () => {
+  it("turns BMN_AGENT and BMN_SUBSCRIPTIONS into subscriptions, as the operator sets them", () => {
+    const config = loadConfig({}, { BMN_AGENT: "reviewer", BMN_SUBSCRIPTIONS: "code.review.*, alerts.#" });
+    expect(config.subscriptions).toEqual([
+      { agent: "reviewer", pattern: "code.review.*" },
+      { agent: "reviewer", pattern: "alerts.#" },
+    ]);
+    expect(loadConfig({}, {}).subscriptions).toEqual([]);
+  });
+
+  it("refuses patterns without an agent, and a bad pattern naming the key", () => {
+    expect(() => loadConfig({}, { BMN_SUBSCRIPTIONS: "alerts.#" })).toThrow(
+      /BMN_SUBSCRIPTIONS needs BMN_AGENT/,
+    );
+    expect(() => loadConfig({}, { BMN_AGENT: "reviewer", BMN_SUBSCRIPTIONS: "a..b" })).toThrow(
+      /config key subscriptions\.0\.pattern /,
+    );
+  });
+});
