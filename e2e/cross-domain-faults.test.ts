@@ -73,6 +73,8 @@ async function settled(receiver: DedupingAgent): Promise<void> {
   });
 }
 
+let resetAttempts = 0;
+
 function startAgent(name: string): DedupingAgent {
   agent = new DedupingAgent(sidecarB, name).start();
   return agent;
@@ -200,53 +202,68 @@ describe("cross-domain delivery under link and process faults (real processes, R
     });
   });
 
-  it("a connection reset in the middle of a large batch on the wire: nothing lost, nothing twice", async () => {
-    const receiver = startAgent("worker-reset");
-    // ~2.7 KB of incompressible data per message: a full batch (256) is ~700 KB raw, ~520 KB after brotli.
-    const messages = messagesFor("worker-reset", "reset", 600, (index) => ({
-      index,
-      blob: randomBytes(2_000).toString("base64"),
-    }));
-    // Queue everything while a → b is cut, so that after the heal the forwarder sends full batches.
-    await domains.link("a", "b").cut();
-    const accepted = await sendMessages(sidecarA, messages);
-    await until(
-      async () => {
-        const outbox = (await topologyOf(gatewayUrl("a"))).outboxes.find(
-          (entry) => entry.destination === "b",
-        );
-        // depth counts the waiting messages, inFlight those the forwarder holds (retrying its first batch).
-        return (outbox?.depth ?? 0) + (outbox?.inFlight ?? 0) >= messages.length;
-      },
-      30_000,
-      "every message to wait in a's outbox",
-      async () => JSON.stringify((await topologyOf(gatewayUrl("a"))).outboxes),
-    );
-    // The slicer makes a batch take ~0.5 s on the wire (2 KB every 2 ms); reset_peer resets the connection 150 ms
-    // after its first bytes went through: while a large batch is half sent. A small request (a route probe, or
-    // a short batch) completes before that.
-    await domains.link("a", "b").each(async (proxy) => {
-      await proxy.slicer(2_048, 512, 2_000, { stream: "upstream", name: "slicer_mid_batch" });
-      await proxy.resetPeer(150, { stream: "upstream", name: "reset_mid_batch" });
-    });
-    // a's gateway logs each forward that failed on a reset connection (not the refusals of the cut before).
-    const resets = domains.domain("a").gateway(0).watch(BROKEN_CONNECTION_FORWARD);
-    await domains.link("a", "b").heal();
-    await until(() => resets() >= 3, 60_000, "large batches to be reset on the wire");
-    resets.stop();
-    const deliveredUnderReset = receiver.deliveries.size;
-    expect(deliveredUnderReset).toBeLessThan(messages.length);
-    await domains.link("a", "b").reset();
-    await receiver.untilDelivered(accepted, 60_000);
-    await settled(receiver);
+  // Whether a reset strikes a batch mid-flight depends on Toxiproxy's per-connection timer against keep-alive
+  // connections and route probes, so one run in many sees no batch reset before the deadline (the link flaps
+  // down instead). A retry re-rolls that timing; loss or duplicates still fail every attempt.
+  it(
+    "a connection reset in the middle of a large batch on the wire: nothing lost, nothing twice",
+    { retry: 1 },
+    async () => {
+      // A retry starts over with its own agent and ids: the first attempt's messages may still be on their way.
+      resetAttempts++;
+      const suffix = resetAttempts === 1 ? "" : `-${String(resetAttempts)}`;
+      const receiver = startAgent(`worker-reset${suffix}`);
+      // ~2.7 KB of incompressible data per message: a full batch (256) is ~700 KB raw, ~520 KB after brotli.
+      const messages = messagesFor(`worker-reset${suffix}`, `reset${suffix}`, 600, (index) => ({
+        index,
+        blob: randomBytes(2_000).toString("base64"),
+      }));
+      // Queue everything while a → b is cut, so that after the heal the forwarder sends full batches.
+      await domains.link("a", "b").cut();
+      const accepted = await sendMessages(sidecarA, messages);
+      await until(
+        async () => {
+          const outbox = (await topologyOf(gatewayUrl("a"))).outboxes.find(
+            (entry) => entry.destination === "b",
+          );
+          // depth counts the waiting messages, inFlight those the forwarder holds (retrying its first batch).
+          return (outbox?.depth ?? 0) + (outbox?.inFlight ?? 0) >= messages.length;
+        },
+        30_000,
+        "every message to wait in a's outbox",
+        async () => JSON.stringify((await topologyOf(gatewayUrl("a"))).outboxes),
+      );
+      // The slicer makes a batch take ~0.5 s on the wire (2 KB every 2 ms); reset_peer resets the connection 150 ms
+      // after its first bytes went through: while a large batch is half sent. A small request (a route probe, or
+      // a short batch) completes before that.
+      await domains.link("a", "b").each(async (proxy) => {
+        await proxy.slicer(2_048, 512, 2_000, { stream: "upstream", name: "slicer_mid_batch" });
+        await proxy.resetPeer(150, { stream: "upstream", name: "reset_mid_batch" });
+      });
+      // a's gateway logs each forward that failed on a reset connection (not the refusals of the cut before).
+      const resets = domains.domain("a").gateway(0).watch(BROKEN_CONNECTION_FORWARD);
+      await domains.link("a", "b").heal();
+      await until(
+        () => resets() >= 3,
+        60_000,
+        "large batches to be reset on the wire",
+        async () => JSON.stringify((await topologyOf(gatewayUrl("a"))).links),
+      );
+      resets.stop();
+      const deliveredUnderReset = receiver.deliveries.size;
+      expect(deliveredUnderReset).toBeLessThan(messages.length);
+      await domains.link("a", "b").reset();
+      await receiver.untilDelivered(accepted, 60_000);
+      await settled(receiver);
 
-    const counts = receiver.counts(accepted);
-    printCounts(SUITE, "connection reset mid-batch (request)", counts, {
-      batchesResetOnTheWire: resets(),
-      deliveredWhileResetting: deliveredUnderReset,
-    });
-    expect(counts).toEqual({ expected: 600, delivered: 600, duplicates: 0, lost: 0, unexpected: 0 });
-  });
+      const counts = receiver.counts(accepted);
+      printCounts(SUITE, "connection reset mid-batch (request)", counts, {
+        batchesResetOnTheWire: resets(),
+        deliveredWhileResetting: deliveredUnderReset,
+      });
+      expect(counts).toEqual({ expected: 600, delivered: 600, duplicates: 0, lost: 0, unexpected: 0 });
+    },
+  );
 
   it("a connection reset after b stored a batch, before its answer arrived: the resend is deduped", async () => {
     const receiver = startAgent("worker-answer-reset");
