@@ -203,8 +203,8 @@ describe("cross-domain delivery under link and process faults (real processes, R
   });
 
   // Whether a reset strikes a batch mid-flight depends on Toxiproxy's per-connection timer against keep-alive
-  // connections and route probes, so one run in many sees no batch reset before the deadline (the link flaps
-  // down instead). A retry re-rolls that timing; loss or duplicates still fail every attempt.
+  // connections and route probes, so the time until three batches are reset varies from seconds to over a
+  // minute (the link flaps down in between). A retry re-rolls that timing; loss or duplicates still fail every attempt.
   it(
     "a connection reset in the middle of a large batch on the wire: nothing lost, nothing twice",
     { retry: 1 },
@@ -245,7 +245,8 @@ describe("cross-domain delivery under link and process faults (real processes, R
       await domains.link("a", "b").heal();
       await until(
         () => resets() >= 3,
-        60_000,
+        // Usually 5–30 s, but the time for three resets to strike varies widely with load (see above).
+        120_000,
         "large batches to be reset on the wire",
         async () => JSON.stringify((await topologyOf(gatewayUrl("a"))).links),
       );
