@@ -207,7 +207,7 @@ describe("cross-domain delivery under link and process faults (real processes, R
   // minute (the link flaps down in between). A retry re-rolls that timing; loss or duplicates still fail every attempt.
   it(
     "a connection reset in the middle of a large batch on the wire: nothing lost, nothing twice",
-    { retry: 1 },
+    { retry: 1, timeout: 300_000 },
     async () => {
       // A retry starts over with its own agent and ids: the first attempt's messages may still be on their way.
       resetAttempts++;
