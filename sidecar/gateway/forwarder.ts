@@ -378,7 +378,7 @@ export class DestinationForwarder {
       if (result.status === "refused") {
         const via = [...viaOf(held.delivery.message), ownDomain, peer.domain].join(" -> ");
         metrics.forwarded.inc({ peer: peer.domain, outcome: "refused" });
-        await this.settle(held, {
+        await this.deadLetterOne(held, {
           reason: result.reason ?? "rejected",
           detail: `refused by domain ${peer.domain}: ${result.message ?? result.reason ?? "no reason given"} (hops: ${via})`,
         });
@@ -437,13 +437,13 @@ export class DestinationForwarder {
       outcome: "failed",
     });
     const via = viaOf(held.delivery.message);
-    await this.settle(held, {
+    await this.deadLetterOne(held, {
       reason,
       detail: `${detail} (hops: ${[...via, this.deps.ownDomain].join(" -> ")})`,
     });
   }
 
-  /** Acks held messages with one store call; a lease lost meanwhile is not an error (as in `settle`). */
+  /** Acks held messages with one store call; a lease lost meanwhile is not an error (as in `deadLetterOne`). */
   private async ackAll(batch: Held[]): Promise<void> {
     if (batch.length === 0) return;
     for (const held of batch) this.held.delete(held.delivery.leaseId);
@@ -462,26 +462,22 @@ export class DestinationForwarder {
     }
   }
 
-  /** Acks (`outcome` undefined) or dead-letters a held message; a lease lost meanwhile is not an error. */
-  private async settle(
+  /** Dead-letters one held message in the source store; a lease lost meanwhile is not an error. Acks go through `ackAll`. */
+  private async deadLetterOne(
     held: Held,
-    deadLetter: { reason: DeadLetterReason; detail: string } | undefined,
+    deadLetter: { reason: DeadLetterReason; detail: string },
   ): Promise<void> {
     this.held.delete(held.delivery.leaseId);
     try {
-      if (deadLetter === undefined)
-        await this.deps.store.ack(held.delivery.leaseId, { actor: this.deps.actor });
-      else {
-        await this.deps.store.nack(held.delivery.leaseId, {
-          deadLetterReason: deadLetter.reason,
-          reason: deadLetter.detail,
-          actor: this.deps.actor,
-        });
-        this.deps.log.warn(
-          { id: held.delivery.message.id, destination: this.destination, reason: deadLetter.reason },
-          `dead-lettered: ${deadLetter.detail}`,
-        );
-      }
+      await this.deps.store.nack(held.delivery.leaseId, {
+        deadLetterReason: deadLetter.reason,
+        reason: deadLetter.detail,
+        actor: this.deps.actor,
+      });
+      this.deps.log.warn(
+        { id: held.delivery.message.id, destination: this.destination, reason: deadLetter.reason },
+        `dead-lettered: ${deadLetter.detail}`,
+      );
     } catch (error) {
       if (error instanceof BmnError && (error.code === "LEASE_NOT_FOUND" || error.code === "LEASE_EXPIRED")) {
         // Another replica took the message over (it will forward it; the peer dedupes by id).
