@@ -1,5 +1,5 @@
 import { toMessage, serializeMessage, timeOf, type Message } from "../../core/envelope.js";
-import { BmnError } from "../../core/errors.js";
+import { TooLargeError } from "../../core/errors.js";
 import { outboxQueueName, splitAddress } from "../../core/names.js";
 import type { GatewayContext } from "./gateway-context.js";
 import type { BatchResult } from "./wire-protocol.js";
@@ -51,12 +51,15 @@ function decide(context: GatewayContext, peerDomain: string, raw: unknown): Deci
       : "";
   let message: Message;
   try {
-    message = toMessage(raw, { maxBytes: context.sidecar.limits.maxMessageBytes });
+    // No size limit here: the size is measured once below, for both the store's limit and the policy's.
+    message = toMessage(raw, { maxBytes: Number.POSITIVE_INFINITY });
   } catch (error) {
-    if (error instanceof BmnError && error.code === "TOO_LARGE")
-      return refuse(rawId, "too-large", error.message);
     return refuse(rawId, "invalid", error instanceof Error ? error.message : "invalid message");
   }
+  const size = Buffer.byteLength(serializeMessage(message));
+  const { maxMessageBytes } = context.sidecar.limits;
+  if (size > maxMessageBytes)
+    return refuse(message.id, "too-large", new TooLargeError(size, maxMessageBytes).message);
   const via = viaOf(message);
   const loop = loopCheck(via, context.domain, context.config.maxHops);
   if (loop !== undefined) return refuse(message.id, "unroutable", loop);
@@ -64,7 +67,6 @@ function decide(context: GatewayContext, peerDomain: string, raw: unknown): Deci
   if (expiresAt !== undefined && expiresAt <= Date.now())
     return refuse(message.id, "expired", `message expired at ${message.expiresat ?? ""}`);
   const origin = via[0] ?? peerDomain;
-  const size = Buffer.byteLength(serializeMessage(message));
   const refusal = context.policy.check(message, origin, peerDomain, size);
   if (refusal !== undefined)
     return refuse(message.id, refusal.reason, `domain ${context.domain}: ${refusal.message}`);
