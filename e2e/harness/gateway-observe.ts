@@ -3,8 +3,11 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import type { Topology, TopologyLink } from "../../sidecar/gateway/topology.js";
+import { until } from "../../test/harness/poll-until.js";
 import type { FaultyLink } from "../../test/harness/toxiproxy.js";
 import { sendOne, type DeliveryCounts, type OutgoingMessage } from "./domains.js";
+
+export { until };
 
 /**
  * What the cross-domain fault tests observe from the outside, through the processes' own interfaces: a gateway's
@@ -13,36 +16,7 @@ import { sendOne, type DeliveryCounts, type OutgoingMessage } from "./domains.js
  */
 
 const BMN = fileURLToPath(new URL("../../cli/bin/bmn.js", import.meta.url));
-const POLL_INTERVAL_MS = 50;
 const execFileAsync = promisify(execFile);
-
-/**
- * Polls `probe` every 50 ms until it answers something other than undefined/false; throws after `timeoutMs`
- * with `what` and the last value `describe` gives (for diagnosis). Errors of the probe count as "not yet".
- */
-export async function until<T>(
-  probe: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs: number,
-  what: string,
-  describe?: () => Promise<string> | string,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      const state = describe === undefined ? "" : `; last state: ${await describe()}`;
-      const cause = lastError instanceof Error ? `; last error: ${lastError.message}` : "";
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${state}${cause}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
-  }
-}
 
 async function getJson<T>(url: string): Promise<T> {
   const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });

@@ -1,3 +1,4 @@
+import { until } from "../../harness/poll-until.js";
 import type { GatewayConfigInput } from "../../../core/config.js";
 import type { Message } from "../../../core/envelope.js";
 import { loadConfig } from "../../../sidecar/config/load-config.js";
@@ -192,25 +193,11 @@ export async function receiveAll(
   return received;
 }
 
-/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
-export async function eventually<T>(
+/** Polls `check` every 20 ms until it returns a value other than undefined, or fails after `timeoutMs`. */
+export function eventually<T>(
   check: () => Promise<T | undefined> | T | undefined,
   what: string,
   timeoutMs = 10_000,
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last instanceof Error ? `: ${last.message}` : ""}`,
-      );
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  return until(check, timeoutMs, what, undefined, 20);
 }
