@@ -5,7 +5,7 @@ import { messageFactory, payloadBytes, serializedBytes } from "./payload.js";
 import { withPrivateRedis } from "./private-redis.js";
 import { RawStreamQueue } from "./raw-streams.js";
 import { usedMemory } from "./redis-info.js";
-import type { MessageStore } from "../sidecar/store/store.js";
+import type { MessageStore } from "../store/store.js";
 import { BENCH_AGENT, StoreQueue } from "./store-queue.js";
 import { fixed, printTable, ratio } from "./table.js";
 

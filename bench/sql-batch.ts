@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import type { Message } from "../core/envelope.js";
-import type { TiDBStore } from "../sidecar/store/sql/tidb-store.js";
+import type { TiDBStore } from "../store/sql/tidb-store.js";
 import { messageFactory } from "./payload.js";
 import { median, summarize } from "./stats.js";
 import { BENCH_AGENT } from "./store-queue.js";

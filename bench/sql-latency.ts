@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { performance } from "node:perf_hooks";
-import type { MessageStore } from "../sidecar/store/store.js";
+import type { MessageStore } from "../store/store.js";
 import { messageFactory } from "./payload.js";
 import { summarize } from "./stats.js";
 import { BENCH_AGENT } from "./store-queue.js";

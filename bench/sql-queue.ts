@@ -1,4 +1,4 @@
-import { TiDBStore } from "../sidecar/store/sql/tidb-store.js";
+import { TiDBStore } from "../store/sql/tidb-store.js";
 import { StoreQueue } from "./store-queue.js";
 
 /** Tables of one case get a prefix of their own, so every case starts from empty tables (like FLUSHALL). */

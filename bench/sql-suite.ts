@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { performance } from "node:perf_hooks";
 import { createConnection, type Connection } from "mysql2/promise";
-import { TiDBStore } from "../sidecar/store/sql/tidb-store.js";
+import { TiDBStore } from "../store/sql/tidb-store.js";
 import { startMariaDb } from "../test/harness/mariadb-server.js";
 import { withPrivateRedis } from "./private-redis.js";
 import { printSqlBatch, runSqlBatch, type SqlBatchSettings } from "./sql-batch.js";

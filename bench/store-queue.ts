@@ -1,6 +1,6 @@
 import type { Message } from "../core/envelope.js";
-import { RedisStore } from "../sidecar/store/redis/redis-store.js";
-import type { MessageStore } from "../sidecar/store/store.js";
+import { RedisStore } from "../store/redis/redis-store.js";
+import type { MessageStore } from "../store/store.js";
 import type { BenchQueue, Received } from "./bench-queue.js";
 
 export const BENCH_AGENT = "bench-agent";

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
-import { DEFAULT_URL } from "./client/index.js";
+import { DEFAULT_URL } from "../client/index.js";
 import { UsageError } from "./errors.js";
 
 /** What the global flags, the environment and the config file decide. */

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { BmnClient, type HttpEvent } from "./client/index.js";
+import { BmnClient, type HttpEvent } from "../client/index.js";
 import { resolveSettings, type GlobalFlags, type Settings } from "./config.js";
 
 /** Everything a command touches outside itself, so tests can run the CLI in-process. */

@@ -1,4 +1,4 @@
-import { BmnClientError, ClientTimeoutError, SidecarUnreachableError } from "./client/index.js";
+import { BmnClientError, ClientTimeoutError, SidecarUnreachableError } from "../client/index.js";
 
 /** A failure the user can fix; its message is the one line `bmn` prints. */
 export class CliError extends Error {

@@ -1,4 +1,4 @@
-import type { AgentRecord, DeadLetter, Message, TraceEvent } from "./client/index.js";
+import type { AgentRecord, DeadLetter, Message, TraceEvent } from "../client/index.js";
 
 const SUMMARY_MAX = 200;
 

@@ -1,4 +1,4 @@
-import type { MessageInput, SendResult } from "./client/index.js";
+import type { MessageInput, SendResult } from "../client/index.js";
 import type { Context } from "./context.js";
 import { UsageError } from "./errors.js";
 import { legacyBroadcastTopic, legacyPriorityToBmn, parseIntFlag } from "./legacy.js";

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
-import { DEFAULT_URL } from "./client/index.js";
+import { DEFAULT_URL } from "../client/index.js";
 import { registerCommands } from "./commands/index.js";
 import { createCommandEnv, type CommandEnv, type Io } from "./context.js";
 import { CliError, describeCommanderMessage, describeError } from "./errors.js";

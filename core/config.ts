@@ -214,7 +214,7 @@ export const gatewayConfigSchema = z
 /** The `gateway` section as parsed: each peer has `token` or `tokenFile`. */
 export type ParsedGatewayConfig = z.infer<typeof gatewayConfigSchema>;
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
-/** A peer as the gateway runs with it: `tokenFile` has been read into `token` (sidecar/gateway/peer-token.ts). */
+/** A peer as the gateway runs with it: `tokenFile` has been read into `token` (gateway/peer-token.ts). */
 export type GatewayPeerConfig = Omit<z.infer<typeof gatewayPeerConfigSchema>, "token" | "tokenFile"> & {
   token: string;
 };

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Topology } from "../sidecar/gateway/topology.js";
+import type { Topology } from "../gateway/topology.js";
 import { DedupingAgent, Domains, sendMessages, type OutgoingMessage } from "./harness/domains.js";
 import {
   linkTo,

@@ -1,13 +1,13 @@
 import { hostname } from "node:os";
 import type { FastifyInstance } from "fastify";
 import type { SidecarConfig } from "../core/config.js";
-import type { MessageTracing } from "./observability/message-tracing.js";
-import { createTracing, type TracingOptions } from "./observability/tracing.js";
-import { SidecarMetrics } from "./observability/metrics.js";
-import { ResilientStore } from "./resilience/resilient-store.js";
+import type { MessageTracing } from "../runtime/observability/message-tracing.js";
+import { createTracing, type TracingOptions } from "../runtime/observability/tracing.js";
+import { SidecarMetrics } from "./sidecar-metrics.js";
+import { ResilientStore } from "../store/resilient-store.js";
 import { buildServer } from "./server/build-server.js";
-import { createStore } from "./store/create-store.js";
-import type { MessageStore } from "./store/store.js";
+import { createStore } from "../store/create-store.js";
+import type { MessageStore } from "../store/store.js";
 
 export interface RunningSidecar {
   url: string;

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { DEAD_LETTER_REASONS, type DeadLetterSelection } from "../client/index.js";
+import { DEAD_LETTER_REASONS, type DeadLetterSelection } from "../../client/index.js";
 import type { CommandEnv } from "../context.js";
 import { UsageError } from "../errors.js";
 import { deadLetterDetail, deadLetterRows } from "../format.js";

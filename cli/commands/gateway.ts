@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { isBmnError } from "../../core/errors.js";
-import { loadConfig } from "../../sidecar/config/load-config.js";
-import { startGateway, type RunningGateway } from "../../sidecar/gateway/start-gateway.js";
+import { loadConfig } from "../../runtime/config/load-config.js";
+import { startGateway, type RunningGateway } from "../../gateway/start-gateway.js";
 import { closeOnSignal } from "../close-on-signal.js";
 import { CliError } from "../errors.js";
 import type { RegisterCommand } from "./index.js";

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { isBmnClientError, type ReadyStatus, type SidecarInfo } from "../client/index.js";
+import { isBmnClientError, type ReadyStatus, type SidecarInfo } from "../../client/index.js";
 import type { CommandEnv } from "../context.js";
 import { CliError } from "../errors.js";
 

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { MessageInput } from "../client/index.js";
+import type { MessageInput } from "../../client/index.js";
 import type { CommandEnv } from "../context.js";
 import { messageLine } from "../format.js";
 import { parseIntFlag, parseSecondsFlag } from "../legacy.js";

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { RegisterCommand } from "./index.js";
-import { loadConfig } from "../../sidecar/config/load-config.js";
+import { loadConfig } from "../../runtime/config/load-config.js";
 import { isBmnError } from "../../core/errors.js";
 import { startSidecar, type RunningSidecar } from "../../sidecar/start-sidecar.js";
 import { closeOnSignal } from "../close-on-signal.js";

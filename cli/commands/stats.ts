@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { AnalyticsAnswer, AnalyticsParams } from "../client/index.js";
+import type { AnalyticsAnswer, AnalyticsParams } from "../../client/index.js";
 import type { CommandEnv } from "../context.js";
 import { UsageError } from "../errors.js";
 import { table } from "../format.js";
@@ -7,7 +7,7 @@ import { parseIntFlag } from "../legacy.js";
 import { closeMatches, quoteList } from "../suggest.js";
 import { checkReason } from "./dlq.js";
 
-/** The sidecar's named analytics queries (sidecar/store/sql/analytics). */
+/** The sidecar's named analytics queries (store/sql/analytics). */
 export const STATS_QUERIES = ["throughput", "latency", "deadLetters", "topTalkers", "stuckLeases"] as const;
 const BUCKETS = [1, 5, 15, 60, 1_440];
 

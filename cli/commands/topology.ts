@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { Topology } from "../../sidecar/gateway/topology.js";
+import type { Topology } from "../../gateway/topology.js";
 import {
   sidecarTopologySchema,
   type GatewayTopologyView,

@@ -28,7 +28,7 @@ export type Backoff = z.infer<typeof backoffSchema>;
 
 /**
  * A domain's delivery defaults, in the units people write in manifests (seconds). The defaults equal the
- * store's own (`DEFAULT_DELIVERY_POLICY` in sidecar/store/store.ts; a unit test keeps them equal).
+ * store's own (`DEFAULT_DELIVERY_POLICY` in store/store.ts; a unit test keeps them equal).
  */
 export const deliveryDefaultsSchema = z
   .object({

@@ -2,7 +2,7 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
-import type { Topology, TopologyLink } from "../../sidecar/gateway/topology.js";
+import type { Topology, TopologyLink } from "../../gateway/topology.js";
 import { until } from "../../test/harness/poll-until.js";
 import type { FaultyLink } from "../../test/harness/toxiproxy.js";
 import { sendOne, type DeliveryCounts, type OutgoingMessage } from "./domains.js";

@@ -9,7 +9,7 @@ import {
   type DomainName,
   type QueueName,
 } from "../../core/names.js";
-import type { MessageStore } from "../store/store.js";
+import type { MessageStore } from "../../store/store.js";
 
 export interface RouteResult {
   id: MessageId;

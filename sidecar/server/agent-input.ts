@@ -1,7 +1,7 @@
 import { LeaseError } from "../../core/errors.js";
 import { isOutboxQueue, type AgentName } from "../../core/names.js";
-import { parseLeaseId } from "../store/lease-id.js";
-import { toAgentName } from "../store/validate.js";
+import { parseLeaseId } from "../../store/lease-id.js";
+import { toAgentName } from "../../store/validate.js";
 
 /**
  * The agent a path or body names. The store also takes outbox queues (`bmn.out.<domain>`), which only gateways

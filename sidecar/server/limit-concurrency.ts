@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { ConcurrencyLimiter } from "../resilience/concurrency-limiter.js";
+import type { ConcurrencyLimiter } from "../../runtime/resilience/concurrency-limiter.js";
 
 const releases = new WeakMap<FastifyRequest, () => void>();
 

@@ -1,7 +1,7 @@
 import type { SidecarConfig } from "../../core/config.js";
-import type { SidecarMetrics } from "../observability/metrics.js";
+import type { SidecarMetrics } from "../sidecar-metrics.js";
 import type { Router } from "../routing/router.js";
-import type { MessageStore } from "../store/store.js";
+import type { MessageStore } from "../../store/store.js";
 
 /** What every route plugin is handed. */
 export interface RouteContext {

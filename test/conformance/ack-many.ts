@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { outboxQueueName, type DomainName } from "../../core/names.js";
-import type { Delivery, MessageStore } from "../../sidecar/store/store.js";
+import type { Delivery, MessageStore } from "../../store/store.js";
 import { expectBmnError, FAST, idsOf, msg, receiveAll, receiveOne, useStores, waitFor } from "./helpers.js";
 import type { StoreFactory } from "./store-conformance.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Message } from "../../core/envelope.js";
 import { BmnError } from "../../core/errors.js";
-import type { MessageStore } from "../../sidecar/store/store.js";
+import type { MessageStore } from "../../store/store.js";
 import {
   expectBmnError,
   idsOf,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Delivery, MessageStore } from "../../sidecar/store/store.js";
+import type { Delivery, MessageStore } from "../../store/store.js";
 import { msg, useStores } from "./helpers.js";
 import type { StoreFactory } from "./store-conformance.js";
 

@@ -1,5 +1,5 @@
 import { expect } from "vitest";
-import type { MessageStore } from "../../sidecar/store/store.js";
+import type { MessageStore } from "../../store/store.js";
 import type { ServerHandle } from "../harness/server-handle.js";
 import { msg, receiveAll, untilPingable } from "./helpers.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createMessage, type Message } from "../../core/envelope.js";
-import { DEFAULT_DELIVERY_POLICY } from "../../sidecar/store/store.js";
+import { DEFAULT_DELIVERY_POLICY } from "../../store/store.js";
 import { FAST, idsOf, isoIn, msg, receiveAll, receiveOne, since, useStores, waitFor } from "./helpers.js";
 import type { StoreFactory } from "./store-conformance.js";
 

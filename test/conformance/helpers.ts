@@ -1,7 +1,7 @@
 import { afterEach, expect } from "vitest";
 import { createMessage, type Message } from "../../core/envelope.js";
 import { BmnError, type ErrorCode } from "../../core/errors.js";
-import type { Delivery, DeliveryPolicy, MessageStore } from "../../sidecar/store/store.js";
+import type { Delivery, DeliveryPolicy, MessageStore } from "../../store/store.js";
 import type { StoreFactory } from "./store-conformance.js";
 
 /**

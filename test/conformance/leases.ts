@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { DeadLetter, MessageStore } from "../../sidecar/store/store.js";
+import type { DeadLetter, MessageStore } from "../../store/store.js";
 import { expectBmnError, FAST, msg, receiveOne, since, useStores, waitFor } from "./helpers.js";
 import type { StoreFactory } from "./store-conformance.js";
 

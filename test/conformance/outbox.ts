@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { outboxQueueName, type DomainName } from "../../core/names.js";
-import { DEAD_LETTER_REASONS, type MessageStore } from "../../sidecar/store/store.js";
+import { DEAD_LETTER_REASONS, type MessageStore } from "../../store/store.js";
 import {
   expectBmnError,
   FAST,

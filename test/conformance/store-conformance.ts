@@ -1,5 +1,5 @@
 import { describe } from "vitest";
-import type { DeliveryPolicy, MessageStore } from "../../sidecar/store/store.js";
+import type { DeliveryPolicy, MessageStore } from "../../store/store.js";
 import { describeAckMany } from "./ack-many.js";
 import { describeBadInput } from "./bad-input.js";
 import { describeConcurrency } from "./concurrency.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { TraceEvent } from "../../sidecar/store/store.js";
+import type { TraceEvent } from "../../store/store.js";
 import { expectSubsequence, FAST, isoIn, msg, receiveOne, useStores } from "./helpers.js";
 import type { StoreFactory } from "./store-conformance.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { DeliveryPolicy, MessageStore } from "../../sidecar/store/store.js";
+import type { DeliveryPolicy, MessageStore } from "../../store/store.js";
 import { expectBmnError, FAST, idsOf, msg, receiveAll, receiveOne, since, useStores } from "./helpers.js";
 import type { StoreFactory } from "./store-conformance.js";
 

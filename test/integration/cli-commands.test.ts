@@ -5,11 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BmnClient, type Message } from "../../cli/client/index.js";
+import { BmnClient, type Message } from "../../client/index.js";
 import { StoreUnavailableError } from "../../core/errors.js";
-import { loadConfig } from "../../sidecar/config/load-config.js";
+import { loadConfig } from "../../runtime/config/load-config.js";
 import { startSidecar, type RunningSidecar } from "../../sidecar/start-sidecar.js";
-import { InMemoryStore } from "../../sidecar/store/memory/memory-store.js";
+import { InMemoryStore } from "../../store/memory/memory-store.js";
 import { freePort } from "../harness/free-port.js";
 import { BACKENDS, useSidecar } from "./sidecar/sidecar-fixture.js";
 

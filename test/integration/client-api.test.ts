@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { BmnClient, BmnClientError, SidecarUnreachableError } from "../../cli/client/index.js";
+import { BmnClient, BmnClientError, SidecarUnreachableError } from "../../client/index.js";
 import { freePort } from "../harness/free-port.js";
 import { BACKENDS, useSidecar } from "./sidecar/sidecar-fixture.js";
 

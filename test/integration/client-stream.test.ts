@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { BmnClient, BmnClientError, type ReceivedMessage } from "../../cli/client/index.js";
+import { BmnClient, BmnClientError, type ReceivedMessage } from "../../client/index.js";
 import { BACKENDS, useSidecar } from "./sidecar/sidecar-fixture.js";
 
 const fresh = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;

@@ -1,7 +1,7 @@
 import { Cluster } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMessage } from "../../core/envelope.js";
-import { RedisStore } from "../../sidecar/store/redis/redis-store.js";
+import { RedisStore } from "../../store/redis/redis-store.js";
 import { receiveAll } from "../conformance/helpers.js";
 import { startRedisCluster, type RedisClusterHandle } from "../harness/redis-cluster.js";
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { BmnError } from "../../core/errors.js";
-import { RedisStore } from "../../sidecar/store/redis/redis-store.js";
+import { RedisStore } from "../../store/redis/redis-store.js";
 import { expectBmnError, msg, receiveAll, untilPingable } from "../conformance/helpers.js";
 import { expectCrashRecovery } from "../conformance/crash-recovery.js";
 import { startRedis, type RedisServerHandle } from "../harness/redis-server.js";

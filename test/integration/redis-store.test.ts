@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from "vitest";
-import { RedisStore } from "../../sidecar/store/redis/redis-store.js";
+import { RedisStore } from "../../store/redis/redis-store.js";
 import { describeStoreConformance } from "../conformance/store-conformance.js";
 import { startRedis, type RedisServerHandle } from "../harness/redis-server.js";
 

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { CircuitOpenError } from "../../sidecar/resilience/circuit-breaker.js";
-import { ResilientStore } from "../../sidecar/resilience/resilient-store.js";
-import { RedisStore } from "../../sidecar/store/redis/redis-store.js";
-import type { MessageStore } from "../../sidecar/store/store.js";
+import { CircuitOpenError } from "../../runtime/resilience/circuit-breaker.js";
+import { ResilientStore } from "../../store/resilient-store.js";
+import { RedisStore } from "../../store/redis/redis-store.js";
+import type { MessageStore } from "../../store/store.js";
 import {
   expectBmnError,
   idsOf,

@@ -1,8 +1,8 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../sidecar/config/load-config.js";
+import { loadConfig } from "../../runtime/config/load-config.js";
 import { startSidecar } from "../../sidecar/start-sidecar.js";
-import { TiDBStore } from "../../sidecar/store/sql/tidb-store.js";
+import { TiDBStore } from "../../store/sql/tidb-store.js";
 import { expectBmnError, msg, receiveAll, waitFor } from "../conformance/helpers.js";
 import { freePort } from "../harness/free-port.js";
 import { startMariaDb, type MariaDbServerHandle } from "../harness/mariadb-server.js";

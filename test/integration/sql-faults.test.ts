@@ -1,10 +1,10 @@
 import { createConnection, type Connection } from "mysql2/promise";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Delivery } from "../../sidecar/store/store.js";
-import { migrate, SCHEMA_VERSION, SchemaVersionError } from "../../sidecar/store/sql/migrate.js";
-import { SqlClient } from "../../sidecar/store/sql/sql-client.js";
-import { sqlTables } from "../../sidecar/store/sql/sql-tables.js";
-import { TiDBStore, type TiDBStoreOptions } from "../../sidecar/store/sql/tidb-store.js";
+import type { Delivery } from "../../store/store.js";
+import { migrate, SCHEMA_VERSION, SchemaVersionError } from "../../store/sql/migrate.js";
+import { SqlClient } from "../../store/sql/sql-client.js";
+import { sqlTables } from "../../store/sql/sql-tables.js";
+import { TiDBStore, type TiDBStoreOptions } from "../../store/sql/tidb-store.js";
 import { expectBmnError, msg, receiveAll, since, waitFor, untilPingable } from "../conformance/helpers.js";
 import { expectCrashRecovery } from "../conformance/crash-recovery.js";
 import { startMariaDb, type MariaDbServerHandle } from "../harness/mariadb-server.js";

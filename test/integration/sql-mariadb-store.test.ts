@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from "vitest";
-import { TiDBStore } from "../../sidecar/store/sql/tidb-store.js";
+import { TiDBStore } from "../../store/sql/tidb-store.js";
 import { describeStoreConformance } from "../conformance/store-conformance.js";
 import { startMariaDb, type MariaDbServerHandle } from "../harness/mariadb-server.js";
 

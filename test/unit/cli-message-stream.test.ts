@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { BmnClientError, MessageStream, type Delivery, type Message } from "../../cli/client/index.js";
-import type { LeaseOps } from "../../cli/client/message-stream.js";
+import { BmnClientError, MessageStream, type Delivery, type Message } from "../../client/index.js";
+import type { LeaseOps } from "../../client/message-stream.js";
 
 /** An in-memory stand-in for the sidecar: a queue, and a log of every settle call. */
 class FakeSidecar implements LeaseOps {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { BmnClientError, ClientTimeoutError, SidecarUnreachableError } from "../../cli/client/index.js";
+import { BmnClientError, ClientTimeoutError, SidecarUnreachableError } from "../../client/index.js";
 import type { Io } from "../../cli/context.js";
 import { describeCommanderMessage, describeError, UsageError } from "../../cli/errors.js";
 import { runCli } from "../../cli/program.js";

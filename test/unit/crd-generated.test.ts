@@ -12,7 +12,7 @@ import { messageDomainSpecSchema } from "../../core/crds/message-domain.js";
 import { CrdSchemaError, toStructuralSchema, type JSONSchemaProps } from "../../operator/crd-schema.js";
 import { buildCrd, KINDS, renderCrdFiles } from "../../operator/crds.js";
 import type { CustomResourceDefinition } from "../../operator/k8s-types.js";
-import { DEFAULT_DELIVERY_POLICY } from "../../sidecar/store/store.js";
+import { DEFAULT_DELIVERY_POLICY } from "../../store/store.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const crdDir = join(root, "crds");

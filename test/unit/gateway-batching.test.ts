@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { isFull, lingerMs, takeBatch } from "../../sidecar/gateway/batch-builder.js";
-import { forwardBackoffMs } from "../../sidecar/gateway/forward-backoff.js";
-import { TokenBucket } from "../../sidecar/gateway/token-bucket.js";
+import { isFull, lingerMs, takeBatch } from "../../gateway/batch-builder.js";
+import { forwardBackoffMs } from "../../gateway/forward-backoff.js";
+import { TokenBucket } from "../../gateway/token-bucket.js";
 
 const limits = { maxMessages: 3, maxBytes: 100, maxDelayMs: 10 };
 const items = (...sizes: number[]) => sizes.map((sizeBytes, index) => ({ sizeBytes, index }));

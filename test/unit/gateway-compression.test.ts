@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { decodeBody, encodeBody } from "../../sidecar/gateway/compression.js";
+import { decodeBody, encodeBody } from "../../gateway/compression.js";
 
 /** A batch like agents send: ids, trace context, addresses, types and some prose in `data`. */
 export function agentLikeBatch(count: number): Buffer {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { gatewayConfigSchema, gatewayPolicyConfigSchema, sidecarConfigSchema } from "../../core/config.js";
 import { createMessage } from "../../core/envelope.js";
-import { BoundaryPolicy } from "../../sidecar/gateway/boundary-policy.js";
-import { authenticatePeer } from "../../sidecar/gateway/peer-auth.js";
+import { BoundaryPolicy } from "../../gateway/boundary-policy.js";
+import { authenticatePeer } from "../../gateway/peer-auth.js";
 
 const policyOf = (input: Record<string, unknown>) =>
   new BoundaryPolicy(gatewayPolicyConfigSchema.parse(input));

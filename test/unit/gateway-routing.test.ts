@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { RoutingTable } from "../../sidecar/gateway/routing-table.js";
-import { loopCheck, viaOf, withVia } from "../../sidecar/gateway/via.js";
+import { RoutingTable } from "../../gateway/routing-table.js";
+import { loopCheck, viaOf, withVia } from "../../gateway/via.js";
 import { createMessage } from "../../core/envelope.js";
 
 describe("routing table (distance vector)", () => {

@@ -1,4 +1,4 @@
-import { InMemoryStore } from "../../sidecar/store/memory/memory-store.js";
+import { InMemoryStore } from "../../store/memory/memory-store.js";
 import { describeStoreConformance } from "../conformance/store-conformance.js";
 
 describeStoreConformance("memory", {

@@ -31,8 +31,8 @@ import type {
   MessageDomain,
   Volume,
 } from "../../operator/k8s-types.js";
-import { ConfigError, loadConfig } from "../../sidecar/config/load-config.js";
-import { resolvePeerTokens } from "../../sidecar/gateway/peer-token.js";
+import { ConfigError, loadConfig } from "../../runtime/config/load-config.js";
+import { resolvePeerTokens } from "../../gateway/peer-token.js";
 
 /**
  * What the operator renders is what the programs accept: the ConfigMaps parse with `sidecarConfigSchema` (and

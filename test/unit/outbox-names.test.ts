@@ -10,8 +10,8 @@ import {
   type DomainName,
 } from "../../core/names.js";
 import { Router } from "../../sidecar/routing/router.js";
-import { formatLeaseId, parseLeaseId } from "../../sidecar/store/lease-id.js";
-import { InMemoryStore } from "../../sidecar/store/memory/memory-store.js";
+import { formatLeaseId, parseLeaseId } from "../../store/lease-id.js";
+import { InMemoryStore } from "../../store/memory/memory-store.js";
 import type { MessageId } from "../../core/ids.js";
 
 const domain = (name: string): DomainName => name as DomainName;

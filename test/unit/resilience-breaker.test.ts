@@ -6,7 +6,7 @@ import {
   retryAfterMsOf,
   type CircuitBreakerOptions,
   type CircuitState,
-} from "../../sidecar/resilience/circuit-breaker.js";
+} from "../../runtime/resilience/circuit-breaker.js";
 
 /** A breaker on a fake clock, with every transition recorded. */
 function setup(options: CircuitBreakerOptions = {}): {

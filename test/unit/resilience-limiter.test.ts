@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BmnError } from "../../core/errors.js";
-import { ConcurrencyLimiter } from "../../sidecar/resilience/concurrency-limiter.js";
-import { OverloadedError } from "../../sidecar/resilience/overloaded-error.js";
+import { ConcurrencyLimiter } from "../../runtime/resilience/concurrency-limiter.js";
+import { OverloadedError } from "../../runtime/resilience/overloaded-error.js";
 
 interface Deferred<T> {
   promise: Promise<T>;

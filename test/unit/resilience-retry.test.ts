@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { BmnError, LeaseError, StoreUnavailableError, ValidationError } from "../../core/errors.js";
-import { CircuitOpenError } from "../../sidecar/resilience/circuit-breaker.js";
+import { CircuitOpenError } from "../../runtime/resilience/circuit-breaker.js";
 import {
   RETRYABLE_OPERATIONS,
   isRetryableError,
   withRetry,
   type RetryOptions,
-} from "../../sidecar/resilience/retry.js";
+} from "../../runtime/resilience/retry.js";
 
 /** Retry options with a recording fake sleep and jitter pinned to the ceiling (random = 1). */
 function options(overrides: Partial<RetryOptions> = {}): RetryOptions & { slept: number[] } {

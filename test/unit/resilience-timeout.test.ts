@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { BmnError, LeaseError, StoreUnavailableError } from "../../core/errors.js";
-import { withTimeout } from "../../sidecar/resilience/timeout.js";
+import { withTimeout } from "../../runtime/resilience/timeout.js";
 
 /** A promise settled from outside. */
 function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void; reject: (error: Error) => void } {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../sidecar/config/load-config.js";
+import { ConfigError, loadConfig } from "../../runtime/config/load-config.js";
 
 const dir = mkdtempSync(join(tmpdir(), "bmn-load-config-"));
 afterAll(() => {

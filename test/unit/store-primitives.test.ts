@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { BmnError, LeaseError, StoreUnavailableError, TransactionError } from "../../core/errors.js";
-import { backoffCeilingMs, fullJitterBackoffMs } from "../../sidecar/store/backoff.js";
-import { formatLeaseId, parseLeaseId } from "../../sidecar/store/lease-id.js";
-import { TransactionBuffer } from "../../sidecar/store/transaction-buffer.js";
+import { backoffCeilingMs, fullJitterBackoffMs } from "../../runtime/resilience/backoff.js";
+import { formatLeaseId, parseLeaseId } from "../../store/lease-id.js";
+import { TransactionBuffer } from "../../store/transaction-buffer.js";
 import type { AgentName } from "../../core/names.js";
 import type { MessageId } from "../../core/ids.js";
 

@@ -1,14 +1,14 @@
 import { TraceFlags } from "@opentelemetry/api";
 import { describe, expect, it } from "vitest";
 import { createMessage } from "../../core/envelope.js";
-import { withTraceContext } from "../../sidecar/observability/propagating-tracing.js";
+import { withTraceContext } from "../../runtime/observability/propagating-tracing.js";
 import {
   formatTraceparent,
   isValidTraceparent,
   newTraceparent,
   parseTraceparent,
   traceHeadersFromHttp,
-} from "../../sidecar/observability/trace-context.js";
+} from "../../runtime/observability/trace-context.js";
 
 const TRACE_ID = "0af7651916cd43dd8448eb211c80319c";
 const SPAN_ID = "b7ad6b7169203331";

@@ -5,12 +5,12 @@ import { sidecarConfigSchema } from "../../core/config.js";
 import { createMessage, type Message } from "../../core/envelope.js";
 import { LeaseError } from "../../core/errors.js";
 import type { AgentName } from "../../core/names.js";
-import type { MessageTracing } from "../../sidecar/observability/message-tracing.js";
-import { PropagatingTracing } from "../../sidecar/observability/propagating-tracing.js";
-import { RecentDeliveries } from "../../sidecar/observability/recent-deliveries.js";
-import { parseTraceparent } from "../../sidecar/observability/trace-context.js";
-import { createTracing, tracesUrl } from "../../sidecar/observability/tracing.js";
-import type { Delivery } from "../../sidecar/store/store.js";
+import type { MessageTracing } from "../../runtime/observability/message-tracing.js";
+import { PropagatingTracing } from "../../runtime/observability/propagating-tracing.js";
+import { RecentDeliveries } from "../../runtime/observability/recent-deliveries.js";
+import { parseTraceparent } from "../../runtime/observability/trace-context.js";
+import { createTracing, tracesUrl } from "../../runtime/observability/tracing.js";
+import type { Delivery } from "../../store/store.js";
 
 const TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;

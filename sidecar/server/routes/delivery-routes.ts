@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import type { TracingContext } from "../../observability/message-tracing.js";
+import type { TracingContext } from "../../../runtime/observability/message-tracing.js";
 import { agentInput, agentLeaseId } from "../agent-input.js";
 import { parseInput } from "../parse-input.js";
 import type { RouteContext } from "../route-context.js";

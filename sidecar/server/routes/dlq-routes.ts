@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { NotFoundError } from "../../../core/errors.js";
-import { DEAD_LETTER_REASONS } from "../../store/store.js";
+import { DEAD_LETTER_REASONS } from "../../../store/store.js";
 import { parseInput } from "../parse-input.js";
 import type { RouteContext } from "../route-context.js";
 

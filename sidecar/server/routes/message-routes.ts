@@ -3,7 +3,7 @@ import { z } from "zod";
 import type { Message } from "../../../core/envelope.js";
 import { BmnError, ValidationError, isBmnError } from "../../../core/errors.js";
 import { uuidv7 } from "../../../core/ids.js";
-import type { TracingContext } from "../../observability/message-tracing.js";
+import type { TracingContext } from "../../../runtime/observability/message-tracing.js";
 import { messageFromRequest } from "../message-input.js";
 import { parseInput } from "../parse-input.js";
 import type { RouteContext } from "../route-context.js";

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { NotFoundError } from "../../../core/errors.js";
-import type { SqlAnalytics } from "../../store/sql/analytics/sql-analytics.js";
-import type { MessageStore } from "../../store/store.js";
+import type { SqlAnalytics } from "../../../store/sql/analytics/sql-analytics.js";
+import type { MessageStore } from "../../../store/store.js";
 import type { RouteContext } from "../route-context.js";
 
 /** The SQL analytics of the store, looking through wrappers (`ResilientStore.inner`); undefined on other stores. */

@@ -1,13 +1,13 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { isOutboxQueue, outboxDomain } from "../../../core/names.js";
-import type { MessageStore } from "../../store/store.js";
+import type { MessageStore } from "../../../store/store.js";
 import type { RouteContext } from "../route-context.js";
 
 /** How long the sidecar waits for each gateway's `/v1/topology`; a slower gateway is shown as unreachable. */
 export const GATEWAY_TOPOLOGY_TIMEOUT_MS = 2_000;
 
-// ---- what a gateway answers on GET /v1/topology (sidecar/gateway/topology.ts), as the sidecar reads it -------
+// ---- what a gateway answers on GET /v1/topology (gateway/topology.ts), as the sidecar reads it -------
 
 const count = z.number().int().min(0);
 

@@ -1,16 +1,16 @@
 import { until } from "../../harness/poll-until.js";
 import type { GatewayConfigInput } from "../../../core/config.js";
 import type { Message } from "../../../core/envelope.js";
-import { loadConfig } from "../../../sidecar/config/load-config.js";
+import { loadConfig } from "../../../runtime/config/load-config.js";
 import {
   startGateway,
   type RunningGateway,
   type StartGatewayOptions,
-} from "../../../sidecar/gateway/start-gateway.js";
+} from "../../../gateway/start-gateway.js";
 import { startSidecar, type RunningSidecar } from "../../../sidecar/start-sidecar.js";
-import { InMemoryStore } from "../../../sidecar/store/memory/memory-store.js";
-import { RedisStore } from "../../../sidecar/store/redis/redis-store.js";
-import type { MessageStore } from "../../../sidecar/store/store.js";
+import { InMemoryStore } from "../../../store/memory/memory-store.js";
+import { RedisStore } from "../../../store/redis/redis-store.js";
+import type { MessageStore } from "../../../store/store.js";
 import { freePort } from "../../harness/free-port.js";
 import type { RedisServerHandle } from "../../harness/redis-server.js";
 

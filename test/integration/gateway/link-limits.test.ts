@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { gunzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
-import type { RunningGateway } from "../../../sidecar/gateway/start-gateway.js";
+import type { RunningGateway } from "../../../gateway/start-gateway.js";
 import { eventually, receiveAll, send, startTopology, tokenFor, type Topology } from "./gateway-fixture.js";
 
 /** One request the recording proxy saw. */

@@ -1,7 +1,7 @@
 import { InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRedis, type RedisServerHandle } from "../../harness/redis-server.js";
-import { GATEWAY_SPAN_NAMES } from "../../../sidecar/gateway/gateway-tracing.js";
+import { GATEWAY_SPAN_NAMES } from "../../../gateway/gateway-tracing.js";
 import { eventually, receiveAll, send, startTopology, type Topology } from "./gateway-fixture.js";
 
 describe.each(["memory", "redis"] as const)(

@@ -1,7 +1,7 @@
 import { brotliCompressSync, gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../../sidecar/config/load-config.js";
-import { startGateway } from "../../../sidecar/gateway/start-gateway.js";
+import { loadConfig } from "../../../runtime/config/load-config.js";
+import { startGateway } from "../../../gateway/start-gateway.js";
 import {
   eventually,
   receiveAll,

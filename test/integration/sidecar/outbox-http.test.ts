@@ -2,10 +2,10 @@ import type { FastifyInstance } from "fastify";
 import { afterEach, describe, expect, it } from "vitest";
 import { createMessage, type Message } from "../../../core/envelope.js";
 import { outboxQueueName, splitAddress, type DomainName } from "../../../core/names.js";
-import { loadConfig } from "../../../sidecar/config/load-config.js";
+import { loadConfig } from "../../../runtime/config/load-config.js";
 import { buildServer } from "../../../sidecar/server/build-server.js";
-import { InMemoryStore } from "../../../sidecar/store/memory/memory-store.js";
-import type { MessageStore } from "../../../sidecar/store/store.js";
+import { InMemoryStore } from "../../../store/memory/memory-store.js";
+import type { MessageStore } from "../../../store/store.js";
 
 const OUTBOX = outboxQueueName("beta" as DomainName);
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../../sidecar/config/load-config.js";
+import { loadConfig } from "../../../runtime/config/load-config.js";
 import { startSidecar } from "../../../sidecar/start-sidecar.js";
-import { InMemoryStore } from "../../../sidecar/store/memory/memory-store.js";
-import { RedisStore } from "../../../sidecar/store/redis/redis-store.js";
+import { InMemoryStore } from "../../../store/memory/memory-store.js";
+import { RedisStore } from "../../../store/redis/redis-store.js";
 import { waitFor } from "../../conformance/helpers.js";
 import { startRedis } from "../../harness/redis-server.js";
 import { BACKENDS, http, useSidecar } from "./sidecar-fixture.js";

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll } from "vitest";
-import { loadConfig } from "../../../sidecar/config/load-config.js";
+import { loadConfig } from "../../../runtime/config/load-config.js";
 import { startSidecar, type RunningSidecar } from "../../../sidecar/start-sidecar.js";
-import { InMemoryStore } from "../../../sidecar/store/memory/memory-store.js";
-import { RedisStore } from "../../../sidecar/store/redis/redis-store.js";
-import type { PolicyOverrides } from "../../../sidecar/store/base-store.js";
-import type { MessageStore } from "../../../sidecar/store/store.js";
+import { InMemoryStore } from "../../../store/memory/memory-store.js";
+import { RedisStore } from "../../../store/redis/redis-store.js";
+import type { PolicyOverrides } from "../../../store/base-store.js";
+import type { MessageStore } from "../../../store/store.js";
 import { startRedis, type RedisServerHandle } from "../../harness/redis-server.js";
 
 export type Backend = "memory" | "redis";

@@ -4,11 +4,11 @@ import { SpanKind } from "@opentelemetry/api";
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from "@opentelemetry/sdk-trace-base";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
-import { loadConfig } from "../../../sidecar/config/load-config.js";
+import { loadConfig } from "../../../runtime/config/load-config.js";
 import { startSidecar, type RunningSidecar } from "../../../sidecar/start-sidecar.js";
-import { InMemoryStore } from "../../../sidecar/store/memory/memory-store.js";
-import { RedisStore } from "../../../sidecar/store/redis/redis-store.js";
-import type { MessageStore } from "../../../sidecar/store/store.js";
+import { InMemoryStore } from "../../../store/memory/memory-store.js";
+import { RedisStore } from "../../../store/redis/redis-store.js";
+import type { MessageStore } from "../../../store/store.js";
 import { startRedis, type RedisServerHandle } from "../../harness/redis-server.js";
 import { BACKENDS, http, type Backend } from "./sidecar-fixture.js";
 

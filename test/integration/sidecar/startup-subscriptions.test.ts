@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { loadConfig } from "../../../sidecar/config/load-config.js";
+import { loadConfig } from "../../../runtime/config/load-config.js";
 import { startSidecar, type RunningSidecar } from "../../../sidecar/start-sidecar.js";
-import { InMemoryStore } from "../../../sidecar/store/memory/memory-store.js";
+import { InMemoryStore } from "../../../store/memory/memory-store.js";
 
 /** `subscriptions` in the config (BMN_AGENT + BMN_SUBSCRIPTIONS on Kubernetes) exist once the sidecar listens. */
 describe("startup subscriptions", () => {

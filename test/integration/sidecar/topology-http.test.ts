@@ -3,14 +3,14 @@ import type { AddressInfo, Socket } from "node:net";
 import type { FastifyInstance } from "fastify";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createMessage } from "../../../core/envelope.js";
-import { loadConfig } from "../../../sidecar/config/load-config.js";
-import type { Topology } from "../../../sidecar/gateway/topology.js";
+import { loadConfig } from "../../../runtime/config/load-config.js";
+import type { Topology } from "../../../gateway/topology.js";
 import { buildServer } from "../../../sidecar/server/build-server.js";
 import {
   GATEWAY_TOPOLOGY_TIMEOUT_MS,
   type SidecarTopology,
 } from "../../../sidecar/server/routes/topology-routes.js";
-import { InMemoryStore } from "../../../sidecar/store/memory/memory-store.js";
+import { InMemoryStore } from "../../../store/memory/memory-store.js";
 import { freePort } from "../../harness/free-port.js";
 
 /** A gateway topology of domain `alpha` as `GET /v1/topology` on a gateway answers it. */

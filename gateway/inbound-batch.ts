@@ -1,0 +1,90 @@
+import { toMessage, serializeMessage, timeOf, type Message } from "../core/envelope.js";
+import { TooLargeError } from "../core/errors.js";
+import { outboxQueueName, splitAddress } from "../core/names.js";
+import type { GatewayContext } from "./gateway-context.js";
+import type { BatchResult } from "./wire-protocol.js";
+import { loopCheck, viaOf } from "./via.js";
+
+type Decision =
+  | { kind: "refuse"; result: BatchResult }
+  | { kind: "enqueue"; queue: string; message: Message; local: boolean };
+
+/**
+ * Stores one batch a peer sent: every message is checked on its own (valid, not looping, admitted by the boundary
+ * policy, routable), then every admitted one is enqueued: to its agent when it is addressed to this domain, to the
+ * outbox of its destination otherwise (multi-hop). Resolves only when every enqueue has resolved, i.e. the
+ * messages are durable in the store; a store failure rejects the whole batch (the peer resends; dedupe by id
+ * keeps the ones that did land from entering twice).
+ */
+export async function storeBatch(
+  context: GatewayContext,
+  peerDomain: string,
+  messages: readonly unknown[],
+): Promise<BatchResult[]> {
+  const decisions = messages.map((raw) => decide(context, peerDomain, raw));
+  const outcomes = await Promise.all(
+    decisions.map(async (decision): Promise<BatchResult> => {
+      if (decision.kind === "refuse") return decision.result;
+      const span = context.tracing.receive(decision.message, peerDomain);
+      try {
+        const result = await context.store.enqueue(decision.queue, span.message, { actor: context.actor });
+        span.end(result.duplicate ? "duplicate" : "accepted");
+        return { id: decision.message.id, status: result.duplicate ? "duplicate" : "accepted" };
+      } catch (error) {
+        span.end("failed", error instanceof Error ? error.message : String(error));
+        throw error;
+      }
+    }),
+  );
+  for (const outcome of outcomes) context.metrics.received.inc({ peer: peerDomain, status: outcome.status });
+  return outcomes;
+}
+
+function refuse(id: string, reason: NonNullable<BatchResult["reason"]>, message: string): Decision {
+  return { kind: "refuse", result: { id, status: "refused", reason, message } };
+}
+
+function decide(context: GatewayContext, peerDomain: string, raw: unknown): Decision {
+  const rawId =
+    typeof raw === "object" && raw !== null && typeof (raw as { id?: unknown }).id === "string"
+      ? (raw as { id: string }).id
+      : "";
+  let message: Message;
+  try {
+    // No size limit here: the size is measured once below, for both the store's limit and the policy's.
+    message = toMessage(raw, { maxBytes: Number.POSITIVE_INFINITY });
+  } catch (error) {
+    return refuse(rawId, "invalid", error instanceof Error ? error.message : "invalid message");
+  }
+  const size = Buffer.byteLength(serializeMessage(message));
+  const { maxMessageBytes } = context.sidecar.limits;
+  if (size > maxMessageBytes)
+    return refuse(message.id, "too-large", new TooLargeError(size, maxMessageBytes).message);
+  const via = viaOf(message);
+  const loop = loopCheck(via, context.domain, context.config.maxHops);
+  if (loop !== undefined) return refuse(message.id, "unroutable", loop);
+  const expiresAt = timeOf(message.expiresat);
+  if (expiresAt !== undefined && expiresAt <= Date.now())
+    return refuse(message.id, "expired", `message expired at ${message.expiresat ?? ""}`);
+  const origin = via[0] ?? peerDomain;
+  const refusal = context.policy.check(message, origin, peerDomain, size);
+  if (refusal !== undefined)
+    return refuse(message.id, refusal.reason, `domain ${context.domain}: ${refusal.message}`);
+  if (message.to === undefined)
+    return refuse(
+      message.id,
+      "unroutable",
+      "only messages addressed to an agent (to: name@domain) cross domains",
+    );
+  const { name, domain } = splitAddress(message.to);
+  if (domain === undefined)
+    return refuse(
+      message.id,
+      "unroutable",
+      `to ${message.to} names no domain; a cross-domain address is name@domain`,
+    );
+  if (domain === context.domain) return { kind: "enqueue", queue: name, message, local: true };
+  if (context.routing.nextHop(domain) === undefined && !context.routing.wasKnown(domain))
+    return refuse(message.id, "unroutable", `domain ${context.domain} has no route to domain ${domain}`);
+  return { kind: "enqueue", queue: outboxQueueName(domain), message, local: false };
+}

@@ -1,0 +1,43 @@
+import type { SidecarConfig } from "../core/config.js";
+import { BmnError } from "../core/errors.js";
+import { InMemoryStore } from "./memory/memory-store.js";
+import { RedisStore } from "./redis/redis-store.js";
+import { TiDBStore } from "./sql/tidb-store.js";
+import type { MessageStore } from "./store.js";
+
+/** Opens the store the config names; swapping backends is a config change, never a code change. */
+export async function createStore(config: SidecarConfig, actor: string): Promise<MessageStore> {
+  const common = { policy: config.delivery, actor, domain: config.domain };
+  switch (config.store.type) {
+    case "memory":
+      return new InMemoryStore(common);
+    case "redis": {
+      const redis = config.store.redis ?? {};
+      const options = {
+        ...common,
+        ...(redis.keyPrefix === undefined ? {} : { keyPrefix: redis.keyPrefix }),
+        ...(redis.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: redis.commandTimeoutMs }),
+      };
+      if (redis.cluster !== undefined && redis.cluster.length > 0) {
+        const nodes = redis.cluster.map((node) => {
+          const [host = "127.0.0.1", port = "6379"] = node.split(":");
+          return { host, port: Number(port) };
+        });
+        return RedisStore.connect({ cluster: nodes }, options);
+      }
+      return RedisStore.connect({ url: redis.url ?? "redis://127.0.0.1:6379" }, options);
+    }
+    case "tidb": {
+      const tidb = config.store.tidb ?? {};
+      const urls = tidb.urls ?? (tidb.url === undefined ? [] : [tidb.url]);
+      if (urls.length === 0) {
+        throw new BmnError(
+          "INVALID_ARGUMENT",
+          "store type tidb needs store.tidb.url or store.tidb.urls (or BMN_TIDB_URL), e.g. mysql://user:password@host:4000/bmn",
+          { field: "store.tidb.url" },
+        );
+      }
+      return TiDBStore.connect(urls, common);
+    }
+  }
+}

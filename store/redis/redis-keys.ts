@@ -1,0 +1,84 @@
+import type { QueueName } from "../../core/names.js";
+
+/** The order every queue script expects its 12 keys in (see lua/lib.lua). */
+const QUEUE_KEY_SUFFIXES = [
+  "ready",
+  "delayed",
+  "leased",
+  "msg",
+  "state",
+  "ttl",
+  "dedupe",
+  "dlq",
+  "dlqmsg",
+  "dlqinfo",
+  "hist",
+  "seq",
+] as const;
+
+const MAX_CACHED_QUEUES = 10_000;
+
+export type QueueKeyName = (typeof QUEUE_KEY_SUFFIXES)[number];
+
+/**
+ * Key layout. Every key of one agent's queue carries the hash tag `{agent}`, so a queue lives in one cluster slot
+ * and each state change is one script. Names are validated DNS labels, so they cannot break out of the tag.
+ */
+export class RedisKeys {
+  /** Key lists are built on every script call; caching them keeps that off the hot path. */
+  private readonly queueKeyCache = new Map<string, string[]>();
+
+  constructor(readonly prefix: string) {}
+
+  queue(agent: QueueName): string[] {
+    let keys = this.queueKeyCache.get(agent);
+    if (keys === undefined) {
+      keys = QUEUE_KEY_SUFFIXES.map((suffix) => `${this.prefix}{${agent}}:${suffix}`);
+      if (this.queueKeyCache.size >= MAX_CACHED_QUEUES) this.queueKeyCache.clear();
+      this.queueKeyCache.set(agent, keys);
+    }
+    return keys;
+  }
+
+  queueKey(agent: QueueName, name: QueueKeyName): string {
+    return `${this.prefix}{${agent}}:${name}`;
+  }
+
+  /** The hash tag of an agent's queue, which decides its cluster slot. */
+  slotTag(agent: QueueName): string {
+    return agent;
+  }
+
+  notifyChannel(agent: QueueName): string {
+    return `${this.notifyPrefix}${agent}`;
+  }
+
+  get notifyPrefix(): string {
+    return `${this.prefix}notify:`;
+  }
+
+  get queues(): string {
+    return `${this.prefix}queues`;
+  }
+
+  get subscriptions(): string {
+    return `${this.prefix}subscriptions`;
+  }
+
+  get agents(): string {
+    return `${this.prefix}agents`;
+  }
+
+  get transactionLog(): string {
+    return `${this.prefix}txlog`;
+  }
+
+  /** Trace keys are tagged by message id, so one message's events sit together whatever the queue. */
+  trace(messageId: string): string {
+    return `${this.prefix}trace:{${messageId}}`;
+  }
+
+  correlation(correlationId: string): string {
+    return `${this.prefix}corr:{${Buffer.from(correlationId).toString("base64url")}}`;
+  }
+}

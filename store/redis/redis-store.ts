@@ -1,0 +1,620 @@
+import calculateSlot from "cluster-key-slot";
+import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
+import { BmnError, LeaseError } from "../../core/errors.js";
+import type { MessageId } from "../../core/ids.js";
+import type { QueueName } from "../../core/names.js";
+import { attemptLimitOf } from "../attempt-limit.js";
+import { BaseStore, type BaseStoreOptions } from "../base-store.js";
+import type {
+  DeadLetterRecord,
+  LeaseBatch,
+  LeasedMessage,
+  NackOutcome,
+  NackRequest,
+  WriteOp,
+  WriteOutcome,
+} from "../backend-types.js";
+import type { LeaseRef } from "../lease-id.js";
+import type {
+  AckFailureCode,
+  AgentRecord,
+  AttemptRecord,
+  DeadLetterFilter,
+  DeadLetterReason,
+  QueueStats,
+  Subscription,
+  TraceEvent,
+} from "../store.js";
+import type { Waiter } from "../wakeup-hub.js";
+import { leaseReplyCode, toStoreError } from "./redis-errors.js";
+import { RedisKeys, type QueueKeyName } from "./redis-keys.js";
+import { RedisNotifier } from "./redis-notifier.js";
+import { ScriptRunner } from "./script-runner.js";
+
+export type RedisConnection = { url: string } | { cluster: ClusterNode[] };
+
+export interface RedisStoreOptions extends BaseStoreOptions {
+  domain?: string | undefined;
+  /** Defaults to `bmn:<domain>:`. */
+  keyPrefix?: string | undefined;
+  /** A command that gets no answer within this fails with STORE_UNAVAILABLE. */
+  commandTimeoutMs?: number | undefined;
+}
+
+/** How many due entries one lease call settles at most, so a huge backlog never makes one script slow. */
+const SCAN_LIMIT = 500;
+
+type Client = Redis | Cluster;
+
+/** The Redis backend, standalone or Cluster: each state change of a queue is one Lua script on that queue's slot. */
+export class RedisStore extends BaseStore {
+  readonly kind = "redis" as const;
+  readonly durable = true;
+  private readonly keys: RedisKeys;
+  private readonly scripts: ScriptRunner;
+  private readonly notifier: RedisNotifier;
+  private readonly knownQueues = new Set<string>();
+
+  private constructor(
+    private readonly client: Client,
+    private readonly subscriber: Client,
+    options: RedisStoreOptions,
+  ) {
+    super(options);
+    this.keys = new RedisKeys(options.keyPrefix ?? `bmn:${options.domain ?? "local"}:`);
+    this.scripts = new ScriptRunner(client);
+    this.notifier = new RedisNotifier(subscriber, this.keys, options.commandTimeoutMs ?? DEFAULT_TIMEOUT_MS);
+  }
+
+  static async connect(connection: RedisConnection, options: RedisStoreOptions = {}): Promise<RedisStore> {
+    const timeout = options.commandTimeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const redisOptions: RedisOptions = {
+      lazyConnect: true,
+      // Fail fast while disconnected instead of queueing: callers get STORE_UNAVAILABLE and retry.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: timeout,
+      connectTimeout: timeout,
+      retryStrategy: (times) => Math.min(50 * 2 ** times, 1_000),
+    };
+    const client: Client =
+      "url" in connection
+        ? new Redis(connection.url, { ...redisOptions, enableAutoPipelining: true })
+        : new Cluster(connection.cluster, {
+            lazyConnect: true,
+            enableOfflineQueue: false,
+            enableAutoPipelining: true,
+            redisOptions,
+            clusterRetryStrategy: (times) => Math.min(50 * 2 ** times, 1_000),
+          });
+    // The subscriber keeps its offline queue: subscriptions made while it reconnects are sent when it is back.
+    const subscriber: Client =
+      "url" in connection
+        ? new Redis(connection.url, {
+            ...redisOptions,
+            enableOfflineQueue: true,
+            maxRetriesPerRequest: null,
+            commandTimeout: undefined,
+          })
+        : new Cluster(connection.cluster, {
+            lazyConnect: true,
+            redisOptions: { ...redisOptions, maxRetriesPerRequest: null },
+          });
+    for (const connectionClient of [client, subscriber]) connectionClient.on("error", () => undefined);
+    try {
+      await Promise.all([client.connect(), subscriber.connect()]);
+    } catch (error) {
+      client.disconnect();
+      subscriber.disconnect();
+      throw toStoreError(error);
+    }
+    const store = new RedisStore(client, subscriber, options);
+    await store.replayTransactionLog();
+    return store;
+  }
+
+  private queueKeys(agent: QueueName): string[] {
+    return this.keys.queue(agent);
+  }
+
+  private async call<T>(operation: () => Promise<T>, lease?: LeaseRef): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      throw toStoreError(error, lease);
+    }
+  }
+
+  private rememberQueue(agent: QueueName): Promise<unknown> {
+    if (this.knownQueues.has(agent)) return Promise.resolve();
+    this.knownQueues.add(agent);
+    return this.client.sadd(this.keys.queues, agent).catch((error: unknown) => {
+      this.knownQueues.delete(agent);
+      throw error;
+    });
+  }
+
+  // ---- writes ----------------------------------------------------------------------------------------
+  protected async applyWrites(ops: WriteOp[]): Promise<WriteOutcome[]> {
+    return this.call(async () => {
+      const first = ops[0];
+      if (ops.length === 1 && first?.kind === "enqueue") {
+        const [, result] = await Promise.all([
+          this.rememberQueue(first.agent),
+          this.scripts.run("enqueue-12", this.queueKeys(first.agent), [
+            first.message.id,
+            first.json,
+            first.priority,
+            first.dedupeKey,
+            this.policy.dedupeWindowMs,
+            first.notBefore ?? 0,
+            first.expiresAt ?? 0,
+            first.replay ? "1" : "0",
+            this.keys.notifyChannel(first.agent),
+          ]),
+        ]);
+        return [toOutcome(result)];
+      }
+      if (ops.length === 1 && first?.kind === "ack") {
+        try {
+          await this.scripts.run("ack-12", this.queueKeys(first.lease.agent), [
+            first.lease.id,
+            first.lease.token,
+            this.policy.dedupeWindowMs,
+          ]);
+        } catch (error) {
+          throw toStoreError(error, first.lease);
+        }
+        return [{ duplicate: false }];
+      }
+      return this.commitMany(ops);
+    });
+  }
+
+  /**
+   * Several writes in one atomic step. On one Redis, or when every queue touched shares a cluster slot, that is
+   * one script. Across cluster slots no script can be atomic, so the commit checks every ack first, logs the
+   * writes, applies them slot by slot, and drops the log; a crash in between is finished by `replayTransactionLog`
+   * (enqueues are idempotent by dedupe, acks of leases already gone are skipped).
+   */
+  private async commitMany(ops: WriteOp[]): Promise<WriteOutcome[]> {
+    await Promise.all(ops.flatMap((op) => (op.kind === "enqueue" ? [this.rememberQueue(op.agent)] : [])));
+    const groups = this.groupBySlot(ops);
+    if (groups.length === 1) return this.runCommit(ops, "apply");
+    for (const group of groups)
+      await this.runCommit(
+        group.map(({ op }) => op),
+        "check",
+      );
+    const logId = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    await this.client.hset(this.keys.transactionLog, logId, JSON.stringify(ops.map(serializableOp)));
+    const outcomes: WriteOutcome[] = new Array<WriteOutcome>(ops.length);
+    for (const group of groups) {
+      const results = await this.runCommit(
+        group.map(({ op }) => op),
+        "replay",
+      );
+      group.forEach(({ index }, position) => {
+        outcomes[index] = results[position] ?? { duplicate: false };
+      });
+    }
+    await this.client.hdel(this.keys.transactionLog, logId);
+    return outcomes;
+  }
+
+  private groupBySlot(ops: WriteOp[]): { op: WriteOp; index: number }[][] {
+    if (!(this.client instanceof Cluster)) return [ops.map((op, index) => ({ op, index }))];
+    const groups = new Map<number, { op: WriteOp; index: number }[]>();
+    ops.forEach((op, index) => {
+      const slot = calculateSlot(this.keys.slotTag(op.kind === "ack" ? op.lease.agent : op.agent));
+      const group = groups.get(slot) ?? [];
+      group.push({ op, index });
+      groups.set(slot, group);
+    });
+    return [...groups.values()];
+  }
+
+  private async runCommit(ops: WriteOp[], mode: "check" | "apply" | "replay"): Promise<WriteOutcome[]> {
+    const agents: QueueName[] = [];
+    const queueIndex = (agent: QueueName): number => {
+      const index = agents.indexOf(agent);
+      if (index >= 0) return index;
+      agents.push(agent);
+      return agents.length - 1;
+    };
+    const encoded = ops.map((op) =>
+      op.kind === "ack"
+        ? {
+            kind: "ack",
+            q: queueIndex(op.lease.agent),
+            agent: op.lease.agent,
+            id: op.lease.id,
+            token: op.lease.token,
+          }
+        : {
+            kind: "enqueue",
+            q: queueIndex(op.agent),
+            agent: op.agent,
+            id: op.message.id,
+            json: op.json,
+            priority: op.priority,
+            dedupeKey: op.dedupeKey,
+            notBefore: op.notBefore ?? 0,
+            expiresAt: op.expiresAt ?? 0,
+            replay: op.replay ? "1" : "0",
+          },
+    );
+    let results: unknown;
+    try {
+      results = await this.scripts.run(
+        "commit",
+        agents.flatMap((agent) => this.queueKeys(agent)),
+        [
+          JSON.stringify(encoded),
+          this.policy.dedupeWindowMs,
+          this.keys.notifyPrefix,
+          mode === "check" ? "1" : "0",
+          mode === "replay" ? "1" : "0",
+        ],
+      );
+    } catch (error) {
+      const code = leaseReplyCode(error);
+      if (code !== undefined) {
+        const ack = ops.find((op) => op.kind === "ack");
+        throw new LeaseError(
+          code,
+          ack?.kind === "ack" ? `${ack.lease.agent}.${ack.lease.id}.${ack.lease.token}` : "?",
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    return (Array.isArray(results) ? results : []).map(toOutcome);
+  }
+
+  /** Finishes commits that a crashed process logged but did not complete. */
+  private async replayTransactionLog(): Promise<void> {
+    const pending = await this.call(() => this.client.hgetall(this.keys.transactionLog));
+    for (const [logId, json] of Object.entries(pending)) {
+      const ops = (JSON.parse(json) as WriteOp[]).map(reviveOp);
+      for (const group of this.groupBySlot(ops))
+        await this.call(() =>
+          this.runCommit(
+            group.map(({ op }) => op),
+            "replay",
+          ),
+        );
+      await this.call(() => this.client.hdel(this.keys.transactionLog, logId));
+    }
+  }
+
+  // ---- leases ----------------------------------------------------------------------------------------
+  /** One script call per queue (its keys share one slot), at most ACK_MANY_LIMIT leases each. */
+  protected async ackLeases(leases: readonly LeaseRef[]): Promise<(AckFailureCode | undefined)[]> {
+    const byQueue = new Map<QueueName, number[]>();
+    leases.forEach((lease, index) => {
+      const indexes = byQueue.get(lease.agent) ?? [];
+      indexes.push(index);
+      byQueue.set(lease.agent, indexes);
+    });
+    const outcomes = new Array<AckFailureCode | undefined>(leases.length).fill(undefined);
+    const settleQueue = async (agent: QueueName, indexes: number[]): Promise<void> => {
+      // Chunks of one queue in turn, so a lease repeated across chunks is settled once, as in one script.
+      for (let start = 0; start < indexes.length; start += ACK_MANY_LIMIT) {
+        const chunk = indexes.slice(start, start + ACK_MANY_LIMIT);
+        const args: (string | number)[] = [this.policy.dedupeWindowMs];
+        for (const index of chunk) {
+          const lease = leases[index];
+          if (lease !== undefined) args.push(lease.id, lease.token);
+        }
+        const reply = await this.call(() => this.scripts.run("ack-many-12", this.queueKeys(agent), args));
+        const results = Array.isArray(reply) ? (reply as unknown[]) : [];
+        chunk.forEach((index, position) => {
+          const result = results[position];
+          if (result === "LEASE_NOT_FOUND" || result === "LEASE_EXPIRED") outcomes[index] = result;
+          else if (result !== "acked")
+            throw new BmnError("INTERNAL", `ack-many-12 answered ${JSON.stringify(result)}`);
+        });
+      }
+    };
+    await Promise.all([...byQueue].map(([agent, indexes]) => settleQueue(agent, indexes)));
+    return outcomes;
+  }
+
+  protected async leaseMessages(agent: QueueName, max: number, leaseMs: number): Promise<LeaseBatch> {
+    const reply = await this.call(() =>
+      this.scripts.run("lease-12", this.queueKeys(agent), [
+        max,
+        leaseMs,
+        attemptLimitOf(agent, this.policy),
+        this.policy.backoffBaseMs,
+        this.policy.backoffMaxMs,
+        randomSeed(),
+        SCAN_LIMIT,
+        this.policy.dedupeWindowMs,
+      ]),
+    );
+    const [now, deliveries, expired, dead, nextDue] = reply as [
+      unknown,
+      string[],
+      (string | number)[],
+      string[],
+      string,
+    ];
+    const batch: LeaseBatch = {
+      now: Number(now),
+      deliveries: [],
+      expiredLeases: [],
+      deadLettered: [],
+      nextDueAt: Number(nextDue) < 0 ? undefined : Number(nextDue),
+    };
+    for (let i = 0; i < deliveries.length; i += 5) {
+      const leased: LeasedMessage = {
+        id: deliveries[i] as MessageId,
+        token: String(deliveries[i + 1]),
+        attempt: Number(deliveries[i + 2]),
+        leaseExpiresAt: Number(deliveries[i + 3]),
+        json: String(deliveries[i + 4]),
+      };
+      batch.deliveries.push(leased);
+    }
+    for (let i = 0; i < expired.length; i += 2) {
+      batch.expiredLeases.push({ id: String(expired[i]) as MessageId, attempt: Number(expired[i + 1]) });
+    }
+    for (let i = 0; i < dead.length; i += 2) {
+      batch.deadLettered.push({
+        id: String(dead[i]) as MessageId,
+        reason: String(dead[i + 1]) as DeadLetterReason,
+      });
+    }
+    return batch;
+  }
+
+  protected async nackLease(lease: LeaseRef, request: NackRequest): Promise<NackOutcome> {
+    // Times are reported on this process's clock from before the call: never later than the server's due time.
+    const before = Date.now();
+    const reply = await this.call(
+      () =>
+        this.scripts.run("nack-12", this.queueKeys(lease.agent), [
+          lease.id,
+          lease.token,
+          request.delayMs ?? -1,
+          request.reason ?? "",
+          request.deadLetter ?? "",
+          attemptLimitOf(lease.agent, this.policy),
+          this.policy.backoffBaseMs,
+          this.policy.backoffMaxMs,
+          randomSeed(),
+          this.keys.notifyChannel(lease.agent),
+          this.policy.dedupeWindowMs,
+        ]),
+      lease,
+    );
+    const [outcome, attempt, detail, now] = reply as [string, unknown, string, unknown];
+    if (outcome === "dead-lettered")
+      return { outcome, attempt: Number(attempt), reason: detail as DeadLetterReason };
+    return {
+      outcome: "retry",
+      attempt: Number(attempt),
+      redeliverAt: before + (Number(detail) - Number(now)),
+    };
+  }
+
+  protected async extendLeaseUntil(lease: LeaseRef, leaseMs: number): Promise<number> {
+    // A lease's end as seen here errs early, never late.
+    const before = Date.now();
+    await this.call(
+      () => this.scripts.run("extend-12", this.queueKeys(lease.agent), [lease.id, lease.token, leaseMs]),
+      lease,
+    );
+    return before + leaseMs;
+  }
+
+  protected watch(agent: QueueName): Promise<Waiter> {
+    return this.notifier.watch(agent);
+  }
+
+  // ---- dead letters ------------------------------------------------------------------------------------
+  protected async readDeadLetters(
+    agents: QueueName[],
+    filter: DeadLetterFilter,
+  ): Promise<DeadLetterRecord[]> {
+    const perAgent = await Promise.all(agents.map((agent) => this.readAgentDeadLetters(agent, filter)));
+    return perAgent.flat();
+  }
+
+  private async readAgentDeadLetters(
+    agent: QueueName,
+    filter: DeadLetterFilter,
+  ): Promise<DeadLetterRecord[]> {
+    const ids = await this.call(() => this.client.zrange(this.keys.queueKey(agent, "dlq"), 0, -1));
+    if (ids.length === 0) return [];
+    const [jsons, infos] = await this.call(() =>
+      Promise.all([
+        this.client.hmget(this.keys.queueKey(agent, "dlqmsg"), ...ids),
+        this.client.hmget(this.keys.queueKey(agent, "dlqinfo"), ...ids),
+      ]),
+    );
+    const records: DeadLetterRecord[] = [];
+    ids.forEach((_, index) => {
+      const record = toDeadLetterRecord(agent, jsons[index], infos[index]);
+      if (record !== undefined && (filter.reason === undefined || record.reason === filter.reason))
+        records.push(record);
+    });
+    return records;
+  }
+
+  protected async readDeadLetter(agent: QueueName, id: string): Promise<DeadLetterRecord | undefined> {
+    const [json, info] = await this.call(() =>
+      Promise.all([
+        this.client.hget(this.keys.queueKey(agent, "dlqmsg"), id),
+        this.client.hget(this.keys.queueKey(agent, "dlqinfo"), id),
+      ]),
+    );
+    return toDeadLetterRecord(agent, json, info);
+  }
+
+  protected async removeDeadLetters(agent: QueueName, ids: MessageId[]): Promise<number> {
+    return Number(await this.call(() => this.scripts.run("dlq-remove-12", this.queueKeys(agent), ids)));
+  }
+
+  // ---- stats, subscriptions, registry -----------------------------------------------------------------
+  protected async readQueueStats(agent: QueueName): Promise<QueueStats> {
+    const key = (name: QueueKeyName): string => this.keys.queueKey(agent, name);
+    // Counted as of the server's now, whether or not a receive has settled what time made due.
+    const [time, readyNow, delayedAll, leasedAll, deadLettered] = await this.call(() =>
+      Promise.all([
+        this.client.time(),
+        this.client.zcard(key("ready")),
+        this.client.zcard(key("delayed")),
+        this.client.zcard(key("leased")),
+        this.client.zcard(key("dlq")),
+      ]),
+    );
+    const now = Number(time[0]) * 1_000 + Math.floor(Number(time[1]) / 1_000);
+    const [due, lapsed] = await this.call(() =>
+      Promise.all([
+        this.client.zcount(key("delayed"), "-inf", now),
+        this.client.zcount(key("leased"), "-inf", now),
+      ]),
+    );
+    const ready = readyNow + due;
+    const delayed = delayedAll - due + lapsed;
+    return { agent, depth: ready + delayed, ready, delayed, inFlight: leasedAll - lapsed, deadLettered };
+  }
+
+  protected async readQueues(): Promise<QueueName[]> {
+    return (await this.call(() => this.client.smembers(this.keys.queues))) as QueueName[];
+  }
+
+  protected async writeSubscription(subscription: Subscription, present: boolean): Promise<boolean> {
+    const member = `${subscription.agent} ${subscription.pattern}`;
+    if (present) return (await this.call(() => this.client.sadd(this.keys.subscriptions, member))) === 0;
+    return (await this.call(() => this.client.srem(this.keys.subscriptions, member))) === 1;
+  }
+
+  protected async readSubscriptions(): Promise<Subscription[]> {
+    const members = await this.call(() => this.client.smembers(this.keys.subscriptions));
+    return members.map((member) => {
+      const [agent, pattern] = member.split(" ");
+      return { agent, pattern } as Subscription;
+    });
+  }
+
+  protected async writeAgent(record: AgentRecord): Promise<void> {
+    await this.call(() => this.client.hset(this.keys.agents, record.name, JSON.stringify(record)));
+  }
+
+  protected async readAgents(): Promise<AgentRecord[]> {
+    const all = await this.call(() => this.client.hgetall(this.keys.agents));
+    const now = Date.now();
+    const records = Object.values(all).map((json) => JSON.parse(json) as AgentRecord);
+    const lapsed = records.filter((record) => record.expiresAt <= now).map((record) => record.name);
+    if (lapsed.length > 0) await this.call(() => this.client.hdel(this.keys.agents, ...lapsed));
+    return records.filter((record) => record.expiresAt > now);
+  }
+
+  protected async deleteAgent(name: QueueName): Promise<boolean> {
+    return (await this.call(() => this.client.hdel(this.keys.agents, name))) === 1;
+  }
+
+  // ---- trace -------------------------------------------------------------------------------------------
+  protected async appendTrace(events: TraceEvent[]): Promise<void> {
+    const retention = this.policy.traceRetentionMs;
+    // One RPUSH and one PEXPIRE per message, whatever the number of its events in this call.
+    const perMessage = new Map<string, string[]>();
+    const correlations = new Map<string, Set<string>>();
+    for (const event of events) {
+      const list = perMessage.get(event.messageId) ?? [];
+      list.push(JSON.stringify(event));
+      perMessage.set(event.messageId, list);
+      if (event.correlationId !== undefined) {
+        const ids = correlations.get(event.correlationId) ?? new Set<string>();
+        ids.add(event.messageId);
+        correlations.set(event.correlationId, ids);
+      }
+    }
+    const writes: Promise<unknown>[] = [];
+    for (const [id, list] of perMessage) {
+      const key = this.keys.trace(id);
+      writes.push(this.client.rpush(key, ...list), this.client.pexpire(key, retention));
+    }
+    for (const [correlationId, ids] of correlations) {
+      const key = this.keys.correlation(correlationId);
+      writes.push(this.client.sadd(key, ...ids), this.client.pexpire(key, retention));
+    }
+    await Promise.all(writes);
+  }
+
+  protected async readTrace(id: string): Promise<TraceEvent[]> {
+    const entries = await this.call(() => this.client.lrange(this.keys.trace(id), 0, -1));
+    return entries.map((json) => JSON.parse(json) as TraceEvent);
+  }
+
+  protected async readCorrelation(correlationId: string): Promise<string[]> {
+    return this.call(() => this.client.smembers(this.keys.correlation(correlationId)));
+  }
+
+  async ping(): Promise<void> {
+    await this.call(async () => {
+      if (this.client instanceof Cluster) {
+        await Promise.all(this.client.nodes("master").map((node) => node.ping()));
+      } else {
+        await this.client.ping();
+      }
+    });
+  }
+
+  protected async closeBackend(): Promise<void> {
+    this.notifier.wakeAll();
+    await Promise.allSettled([this.client.quit(), this.subscriber.quit()]);
+    this.client.disconnect();
+    this.subscriber.disconnect();
+  }
+}
+
+const DEFAULT_TIMEOUT_MS = 2_000;
+/** Leases settled by one ack-many script call at most, so a huge list never makes one script slow. */
+const ACK_MANY_LIMIT = 500;
+
+function randomSeed(): number {
+  return Math.floor(Math.random() * 2 ** 31);
+}
+
+function toOutcome(result: unknown): WriteOutcome {
+  if (result === "duplicate") return { duplicate: true };
+  if (result === "expired") return { duplicate: false, deadLettered: "expired" };
+  return { duplicate: false };
+}
+
+function toDeadLetterRecord(
+  agent: QueueName,
+  json: string | null | undefined,
+  info: string | null | undefined,
+): DeadLetterRecord | undefined {
+  if (json === null || json === undefined || info === null || info === undefined) return undefined;
+  const parsed = JSON.parse(info) as {
+    reason: DeadLetterReason;
+    at: number;
+    attempts: AttemptRecord[] | Record<string, never>;
+    lastError?: string;
+  };
+  const record: DeadLetterRecord = {
+    agent,
+    json,
+    reason: parsed.reason,
+    deadLetteredAt: parsed.at,
+    attempts: Array.isArray(parsed.attempts) ? parsed.attempts : [],
+  };
+  if (parsed.lastError !== undefined) record.lastError = parsed.lastError;
+  return record;
+}
+
+/** Logged ops drop the parsed message; the JSON text is all a replay needs. */
+function serializableOp(op: WriteOp): unknown {
+  return op.kind === "ack" ? op : { ...op, message: { id: op.message.id } };
+}
+
+function reviveOp(op: WriteOp): WriteOp {
+  return op;
+}

@@ -1,0 +1,525 @@
+import { randomInt } from "node:crypto";
+import { LeaseError } from "../../core/errors.js";
+import type { MessageId } from "../../core/ids.js";
+import type { AgentName, QueueName, TopicPattern } from "../../core/names.js";
+import { BaseStore, type BaseStoreOptions } from "../base-store.js";
+import type {
+  DeadLetterRecord,
+  LeaseBatch,
+  NackOutcome,
+  NackRequest,
+  WriteOp,
+  WriteOutcome,
+} from "../backend-types.js";
+import { formatLeaseId, type LeaseRef } from "../lease-id.js";
+import type {
+  AckFailureCode,
+  AgentRecord,
+  DeadLetterFilter,
+  DeadLetterReason,
+  QueueStats,
+  Subscription,
+  TraceEvent,
+} from "../store.js";
+import type { Waiter } from "../wakeup-hub.js";
+import { SqlAnalytics } from "./analytics/sql-analytics.js";
+import { migrate } from "./migrate.js";
+import { EndpointPool, type EndpointHealth } from "./endpoint-pool.js";
+import { NOW_MS, type Row, type SqlClient, type SqlParam } from "./sql-client.js";
+import {
+  dueWorkOf,
+  explainLease,
+  isIssuableToken,
+  leaseInTransaction,
+  nackInTransaction,
+  nextDueOf,
+  parseHistory,
+  probeQueue,
+  type SqlContext,
+} from "./sql-leases.js";
+import { defaultTablePrefix, sqlTables, type SqlTables } from "./sql-tables.js";
+import { chunks, marks, num, padded, pow2Chunks, text, textOrUndefined, tuples } from "./sql-util.js";
+import { SqlWatcher } from "./sql-watcher.js";
+import { ackLeasesInTransaction, applyWriteOps } from "./sql-writes.js";
+
+export interface TiDBStoreOptions extends BaseStoreOptions {
+  domain?: string | undefined;
+  /** Prefix of every table of this store; defaults to `bmn_<domain>_` (hyphens as underscores). */
+  tablePrefix?: string | undefined;
+  /** A statement or connect without an answer within this fails with STORE_UNAVAILABLE (default 5 s). */
+  commandTimeoutMs?: number | undefined;
+  /** Connections in the pool (default 10). */
+  poolSize?: number | undefined;
+  /** TiDB only: pessimistic (default) or optimistic transactions. MariaDB always locks pessimistically. */
+  txnMode?: "pessimistic" | "optimistic" | undefined;
+  /** How often waiting receivers check for messages written by other processes (default 500 ms). */
+  pollIntervalMs?: number | undefined;
+  /** Attempts of a transaction that keeps hitting write conflicts before TX_CONFLICT (default 8). */
+  maxTxAttempts?: number | undefined;
+  /** How often expired dedupe keys, trace events and registrations are deleted (default 60 s). */
+  janitorIntervalMs?: number | undefined;
+  /** Longest wait between two probes of an unhealthy endpoint (default 5 s). */
+  probeMaxMs?: number | undefined;
+}
+
+const DEFAULTS = {
+  commandTimeoutMs: 5_000,
+  poolSize: 10,
+  pollIntervalMs: 500,
+  maxTxAttempts: 8,
+  janitorIntervalMs: 60_000,
+  probeMaxMs: 5_000,
+};
+/** Rows one janitor statement deletes at most, so cleanup never holds locks for long. */
+const JANITOR_BATCH = 1_000;
+/** Queues per statement when reading or watching many at once. */
+const QUEUE_CHUNK = 256;
+
+/**
+ * The SQL backend for TiDB and MariaDB (config type `tidb`). Each state change of a queue is one SQL transaction;
+ * time is the database server's clock; competing consumers claim rows with locking selects (SKIP LOCKED on
+ * MariaDB). See docs/sql-store.md.
+ */
+export class TiDBStore extends BaseStore {
+  readonly kind = "tidb" as const;
+  readonly durable = true;
+  readonly tables: SqlTables;
+  private readonly ctx: SqlContext;
+  private readonly watcher: SqlWatcher;
+  private readonly knownQueues = new Set<string>();
+  private readonly janitor: NodeJS.Timeout;
+  /** Trace events not yet written, and the write in progress; reads of the trace wait for both. */
+  private traceBuffer: TraceEvent[] = [];
+  private traceFlush: Promise<void> | undefined;
+  private traceOrd = 0;
+  private readonly traceTag = randomInt(0, 2 ** 20) * 2 ** 32;
+  private analyticsLayer: SqlAnalytics | undefined;
+
+  private constructor(
+    readonly client: EndpointPool,
+    tables: SqlTables,
+    options: TiDBStoreOptions,
+  ) {
+    super(options);
+    this.tables = tables;
+    this.ctx = { tables, lockClause: client.lockClause, policy: this.policy };
+    this.watcher = new SqlWatcher(
+      (agents) => this.queuesWithVisibleWork(agents),
+      options.pollIntervalMs ?? DEFAULTS.pollIntervalMs,
+    );
+    this.janitor = setInterval(
+      () => void this.cleanUp(),
+      options.janitorIntervalMs ?? DEFAULTS.janitorIntervalMs,
+    );
+    this.janitor.unref();
+  }
+
+  /**
+   * Connects to `mysql://user:password@host:port/database`, creating the database if needed, and migrates.
+   * Several URLs are endpoints of one database (TiDB servers of one cluster): see `EndpointPool`.
+   */
+  static async connect(urls: string | readonly string[], options: TiDBStoreOptions = {}): Promise<TiDBStore> {
+    const tables = sqlTables(options.tablePrefix ?? defaultTablePrefix(options.domain ?? "local"));
+    const client = await EndpointPool.open(typeof urls === "string" ? [urls] : urls, {
+      probeMaxMs: options.probeMaxMs ?? DEFAULTS.probeMaxMs,
+      poolSize: options.poolSize ?? DEFAULTS.poolSize,
+      commandTimeoutMs: options.commandTimeoutMs ?? DEFAULTS.commandTimeoutMs,
+      txnMode: options.txnMode ?? "pessimistic",
+      maxTxAttempts: options.maxTxAttempts ?? DEFAULTS.maxTxAttempts,
+    });
+    try {
+      await migrate(client, tables);
+    } catch (error) {
+      await client.close();
+      throw error;
+    }
+    return new TiDBStore(client, tables, options);
+  }
+
+  get dialect(): SqlClient["dialect"] {
+    return this.client.dialect;
+  }
+
+  /** Each endpoint and whether it takes calls now (see docs/sql-store.md, "Endpoints and failover"). */
+  endpoints(): EndpointHealth[] {
+    return this.client.health();
+  }
+
+  /** The read-only named queries over this store's tables (see docs/sql-store.md, "Analytics"). */
+  analytics(): SqlAnalytics {
+    this.analyticsLayer ??= new SqlAnalytics(this.client, this.tables, () => this.settledTrace());
+    return this.analyticsLayer;
+  }
+
+  // ---- writes --------------------------------------------------------------------------------------------
+  protected async applyWrites(ops: WriteOp[]): Promise<WriteOutcome[]> {
+    const first = ops[0];
+    if (ops.length === 1 && first?.kind === "ack") {
+      await this.ackOne(first.lease);
+      return [{ duplicate: false }];
+    }
+    await this.rememberQueues(ops.flatMap((op) => (op.kind === "enqueue" ? [op.agent] : [])));
+    const applied = await this.client.transaction((tx) => applyWriteOps(tx, this.ctx, ops));
+    for (const agent of applied.touched) this.watcher.notify(agent);
+    return applied.outcomes;
+  }
+
+  /** A single ack outside a transaction: one guarded DELETE; only a refusal costs a second look. */
+  private async ackOne(lease: LeaseRef): Promise<void> {
+    if (!isIssuableToken(lease.token)) throw new LeaseError("LEASE_NOT_FOUND", formatLeaseId(lease));
+    const result = await this.client.run(
+      `DELETE FROM ${this.tables.messages} WHERE queue = ? AND id = ? AND state = 'leased'
+        AND token = CAST(? AS SIGNED) AND due_at > ${NOW_MS}`,
+      [lease.agent, lease.id, lease.token],
+    );
+    if (result.affectedRows === 1) return;
+    throw new LeaseError(
+      await this.client.withConnection((session) => explainLease(session, this.tables, lease)),
+      formatLeaseId(lease),
+    );
+  }
+
+  /** One transaction: a locking read of every lease's row and one DELETE of those that hold. */
+  protected async ackLeases(leases: readonly LeaseRef[]): Promise<(AckFailureCode | undefined)[]> {
+    return this.client.transaction((tx) => ackLeasesInTransaction(tx, this.tables, leases));
+  }
+
+  private async rememberQueues(agents: QueueName[]): Promise<void> {
+    const unknown = [...new Set(agents)].filter((agent) => !this.knownQueues.has(agent));
+    if (unknown.length === 0) return;
+    for (const chunk of pow2Chunks(unknown)) {
+      await this.client.run(
+        `INSERT IGNORE INTO ${this.tables.queues} (queue) VALUES ${tuples(chunk.length, 1)}`,
+        chunk,
+        { idempotent: true },
+      );
+    }
+    for (const agent of unknown) this.knownQueues.add(agent);
+  }
+
+  // ---- leases --------------------------------------------------------------------------------------------
+  protected async leaseMessages(agent: QueueName, max: number, leaseMs: number): Promise<LeaseBatch> {
+    // An idle queue costs one read and no transaction.
+    const probe = await this.client.withConnection((session) => probeQueue(session, this.ctx, agent));
+    const due = dueWorkOf(probe);
+    if (!probe.hasReady && !due.leases && !due.ttl && !due.delayed) {
+      return {
+        now: probe.now,
+        deliveries: [],
+        expiredLeases: [],
+        deadLettered: [],
+        nextDueAt: nextDueOf(probe),
+      };
+    }
+    const batch = await this.client.transaction((tx) =>
+      leaseInTransaction(tx, this.ctx, agent, max, leaseMs, due),
+    );
+    // Only a caller that got nothing needs to know when to look again.
+    if (batch.deliveries.length === 0) {
+      const again = await this.client.withConnection((session) => probeQueue(session, this.ctx, agent));
+      batch.nextDueAt = nextDueOf(again);
+    }
+    return batch;
+  }
+
+  protected async nackLease(lease: LeaseRef, request: NackRequest): Promise<NackOutcome> {
+    if (!isIssuableToken(lease.token)) throw new LeaseError("LEASE_NOT_FOUND", formatLeaseId(lease));
+    // Times are reported on this process's clock from before the call: never later than the server's.
+    const before = Date.now();
+    const outcome = await this.client.transaction((tx) => nackInTransaction(tx, this.ctx, lease, request));
+    if (outcome.outcome === "dead-lettered") {
+      const result: NackOutcome = { outcome: "dead-lettered", attempt: outcome.attempt };
+      if (outcome.reason !== undefined) result.reason = outcome.reason;
+      return result;
+    }
+    // Wakes waiting receivers either to take it now or to re-arm their timer for the new due time.
+    this.watcher.notify(lease.agent);
+    return { outcome: "retry", attempt: outcome.attempt, redeliverAt: before + outcome.delayMs };
+  }
+
+  protected async extendLeaseUntil(lease: LeaseRef, leaseMs: number): Promise<number> {
+    if (!isIssuableToken(lease.token)) throw new LeaseError("LEASE_NOT_FOUND", formatLeaseId(lease));
+    const before = Date.now();
+    const result = await this.client.run(
+      `UPDATE ${this.tables.messages} SET due_at = ${NOW_MS} + ?
+        WHERE queue = ? AND id = ? AND state = 'leased' AND token = CAST(? AS SIGNED) AND due_at > ${NOW_MS}`,
+      [leaseMs, lease.agent, lease.id, lease.token],
+      { idempotent: true },
+    );
+    if (result.affectedRows !== 1) {
+      throw new LeaseError(
+        await this.client.withConnection((session) => explainLease(session, this.tables, lease)),
+        formatLeaseId(lease),
+      );
+    }
+    return before + leaseMs;
+  }
+
+  protected watch(agent: QueueName): Promise<Waiter> {
+    return Promise.resolve(this.watcher.watch(agent));
+  }
+
+  /** Which of `agents` have a message ready, a delay that passed or a lease that lapsed (for the watcher). */
+  private async queuesWithVisibleWork(agents: QueueName[]): Promise<QueueName[]> {
+    const m = this.tables.messages;
+    const found: QueueName[] = [];
+    for (const chunk of chunks(agents, QUEUE_CHUNK)) {
+      const list = padded(chunk);
+      const rows = await this.client.rows(
+        `SELECT queue FROM ${m} WHERE queue IN (${marks(list.length)}) AND state = 'ready'
+          UNION
+          SELECT queue FROM ${m} WHERE queue IN (${marks(list.length)}) AND state IN ('delayed', 'leased')
+            AND due_at <= ${NOW_MS}`,
+        [...list, ...list],
+      );
+      for (const row of rows) found.push(text(row.queue) as QueueName);
+    }
+    return found;
+  }
+
+  // ---- dead letters --------------------------------------------------------------------------------------
+  protected async readDeadLetters(
+    agents: QueueName[],
+    filter: DeadLetterFilter,
+  ): Promise<DeadLetterRecord[]> {
+    const records: DeadLetterRecord[] = [];
+    for (const chunk of chunks(agents, QUEUE_CHUNK)) {
+      const list = padded(chunk);
+      const params: SqlParam[] = [...list];
+      let sql = `SELECT queue, body, reason, dead_lettered_at, attempts, last_error FROM ${this.tables.deadLetters}
+        WHERE queue IN (${marks(list.length)})`;
+      if (filter.reason !== undefined) {
+        sql += " AND reason = ?";
+        params.push(filter.reason);
+      }
+      sql += " ORDER BY dead_lettered_at, queue, id";
+      if (filter.limit !== undefined) {
+        sql += " LIMIT ?";
+        params.push(filter.limit);
+      }
+      for (const row of await this.client.rows(sql, params)) records.push(toDeadLetterRecord(row));
+    }
+    return records;
+  }
+
+  protected async readDeadLetter(agent: QueueName, id: string): Promise<DeadLetterRecord | undefined> {
+    const [row] = await this.client.rows(
+      `SELECT queue, body, reason, dead_lettered_at, attempts, last_error FROM ${this.tables.deadLetters}
+        WHERE queue = ? AND id = ?`,
+      [agent, id],
+    );
+    return row === undefined ? undefined : toDeadLetterRecord(row);
+  }
+
+  protected async removeDeadLetters(agent: QueueName, ids: MessageId[]): Promise<number> {
+    let removed = 0;
+    for (const chunk of chunks(ids, QUEUE_CHUNK)) {
+      const list = padded(chunk);
+      const result = await this.client.run(
+        `DELETE FROM ${this.tables.deadLetters} WHERE queue = ? AND id IN (${marks(list.length)})`,
+        [agent, ...list],
+      );
+      removed += result.affectedRows;
+    }
+    return removed;
+  }
+
+  // ---- stats, subscriptions, registry --------------------------------------------------------------------
+  protected async readQueueStats(agent: QueueName): Promise<QueueStats> {
+    const m = this.tables.messages;
+    // Counted as of the server's now, whether or not a receive has settled what time made due.
+    const [row] = await this.client.rows(
+      `SELECT
+        (SELECT COUNT(*) FROM ${m} WHERE queue = ? AND state = 'ready') AS ready_now,
+        (SELECT COUNT(*) FROM ${m} WHERE queue = ? AND state = 'delayed') AS delayed_all,
+        (SELECT COUNT(*) FROM ${m} WHERE queue = ? AND state = 'delayed' AND due_at <= ${NOW_MS}) AS delayed_due,
+        (SELECT COUNT(*) FROM ${m} WHERE queue = ? AND state = 'leased') AS leased_all,
+        (SELECT COUNT(*) FROM ${m} WHERE queue = ? AND state = 'leased' AND due_at <= ${NOW_MS}) AS leased_lapsed,
+        (SELECT COUNT(*) FROM ${this.tables.deadLetters} WHERE queue = ?) AS dead`,
+      [agent, agent, agent, agent, agent, agent],
+    );
+    const count = (name: string): number => num(row?.[name] ?? 0);
+    const ready = count("ready_now") + count("delayed_due");
+    const delayed = count("delayed_all") - count("delayed_due") + count("leased_lapsed");
+    return {
+      agent,
+      depth: ready + delayed,
+      ready,
+      delayed,
+      inFlight: count("leased_all") - count("leased_lapsed"),
+      deadLettered: count("dead"),
+    };
+  }
+
+  protected async readQueues(): Promise<QueueName[]> {
+    const rows = await this.client.rows(`SELECT queue FROM ${this.tables.queues}`);
+    return rows.map((row) => text(row.queue) as QueueName);
+  }
+
+  protected async writeSubscription(subscription: Subscription, present: boolean): Promise<boolean> {
+    const params = [subscription.agent, subscription.pattern];
+    if (present) {
+      const result = await this.client.run(
+        `INSERT IGNORE INTO ${this.tables.subscriptions} (agent, pattern) VALUES (?, ?)`,
+        params,
+      );
+      return result.affectedRows === 0;
+    }
+    const result = await this.client.run(
+      `DELETE FROM ${this.tables.subscriptions} WHERE agent = ? AND pattern = ?`,
+      params,
+    );
+    return result.affectedRows === 1;
+  }
+
+  protected async readSubscriptions(): Promise<Subscription[]> {
+    const rows = await this.client.rows(`SELECT agent, pattern FROM ${this.tables.subscriptions}`);
+    return rows.map((row) => ({
+      agent: text(row.agent) as AgentName,
+      pattern: text(row.pattern) as TopicPattern,
+    }));
+  }
+
+  protected async writeAgent(record: AgentRecord): Promise<void> {
+    await this.client.run(
+      `INSERT INTO ${this.tables.agents} (name, body, expires_at) VALUES (?, ?, ?)
+        ON DUPLICATE KEY UPDATE body = VALUES(body), expires_at = VALUES(expires_at)`,
+      [record.name, JSON.stringify(record), record.expiresAt],
+      { idempotent: true },
+    );
+  }
+
+  protected async readAgents(): Promise<AgentRecord[]> {
+    const rows = await this.client.rows(`SELECT body FROM ${this.tables.agents}`);
+    const now = Date.now();
+    const records = rows.map((row) => JSON.parse(text(row.body)) as AgentRecord);
+    const lapsed = records.filter((record) => record.expiresAt <= now);
+    if (lapsed.length > 0) {
+      // Guarded on the expiry, so a registration renewed meanwhile by another process survives.
+      await this.client.run(
+        `DELETE FROM ${this.tables.agents} WHERE expires_at <= ? LIMIT ${JANITOR_BATCH}`,
+        [now],
+      );
+    }
+    return records.filter((record) => record.expiresAt > now);
+  }
+
+  protected async deleteAgent(name: QueueName): Promise<boolean> {
+    const result = await this.client.run(`DELETE FROM ${this.tables.agents} WHERE name = ?`, [name]);
+    return result.affectedRows === 1;
+  }
+
+  // ---- trace ---------------------------------------------------------------------------------------------
+  /**
+   * Buffers events and writes them in batches (one multi-row INSERT per flush), so tracing costs no round trip
+   * per event. Reads of the trace flush first, so a process always reads its own events.
+   */
+  protected appendTrace(events: TraceEvent[]): Promise<void> {
+    this.traceBuffer.push(...events);
+    return this.flushTrace();
+  }
+
+  private flushTrace(): Promise<void> {
+    if (this.traceFlush !== undefined) return this.traceFlush.then(() => this.flushTrace());
+    if (this.traceBuffer.length === 0) return Promise.resolve();
+    const events = this.traceBuffer;
+    this.traceBuffer = [];
+    const flush = this.writeTrace(events).finally(() => {
+      this.traceFlush = undefined;
+    });
+    this.traceFlush = flush;
+    return flush;
+  }
+
+  private async writeTrace(events: TraceEvent[]): Promise<void> {
+    const expiresAt = Date.now() + this.policy.traceRetentionMs;
+    const rows = events.map((event): SqlParam[] => [
+      event.messageId,
+      event.at,
+      this.traceTag + this.traceOrd++,
+      event.correlationId ?? null,
+      expiresAt,
+      JSON.stringify(event),
+      // Extracted for the analytics (migration 2); the columns are sized for them.
+      event.kind.slice(0, 16),
+      event.agent ?? null,
+      event.actor.slice(0, 255),
+    ]);
+    for (const chunk of pow2Chunks(rows)) {
+      await this.client.run(
+        `INSERT INTO ${this.tables.trace} (message_id, at_ms, ord, correlation_id, expires_at, body, kind, agent, actor)
+          VALUES ${tuples(chunk.length, 9)}`,
+        chunk.flat(),
+      );
+    }
+  }
+
+  /** Waits for trace writes of this process that were buffered or in flight, ignoring their failures. */
+  private async settledTrace(): Promise<void> {
+    await this.flushTrace().catch(() => undefined);
+  }
+
+  protected async readTrace(id: string): Promise<TraceEvent[]> {
+    await this.settledTrace();
+    const rows = await this.client.rows(
+      `SELECT body FROM ${this.tables.trace} WHERE message_id = ? AND expires_at > ? ORDER BY at_ms, ord`,
+      [id, Date.now()],
+    );
+    return rows.map((row) => JSON.parse(text(row.body)) as TraceEvent);
+  }
+
+  protected async readCorrelation(correlationId: string): Promise<string[]> {
+    await this.settledTrace();
+    const rows = await this.client.rows(
+      `SELECT DISTINCT message_id FROM ${this.tables.trace} WHERE correlation_id = ? AND expires_at > ?`,
+      [correlationId, Date.now()],
+    );
+    return rows.map((row) => text(row.message_id));
+  }
+
+  // ---- housekeeping --------------------------------------------------------------------------------------
+  /** Deletes what only takes space: dedupe keys past their window, old trace events, lapsed registrations. */
+  private async cleanUp(): Promise<void> {
+    const now = Date.now();
+    try {
+      const [row] = await this.client.rows(`SELECT ${NOW_MS} AS now`);
+      const serverNow = num(row?.now ?? now);
+      await this.client.run(`DELETE FROM ${this.tables.dedupe} WHERE until_at <= ? LIMIT ${JANITOR_BATCH}`, [
+        serverNow,
+      ]);
+      await this.client.run(`DELETE FROM ${this.tables.trace} WHERE expires_at <= ? LIMIT ${JANITOR_BATCH}`, [
+        now,
+      ]);
+      await this.client.run(
+        `DELETE FROM ${this.tables.agents} WHERE expires_at <= ? LIMIT ${JANITOR_BATCH}`,
+        [now],
+      );
+    } catch {
+      // Best effort: the next run tries again.
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.client.rows("SELECT 1 AS ok");
+  }
+
+  protected async closeBackend(): Promise<void> {
+    clearInterval(this.janitor);
+    this.watcher.close();
+    await this.settledTrace();
+    await this.client.close();
+  }
+}
+
+function toDeadLetterRecord(row: Row): DeadLetterRecord {
+  const record: DeadLetterRecord = {
+    agent: text(row.queue) as QueueName,
+    json: text(row.body),
+    reason: text(row.reason) as DeadLetterReason,
+    deadLetteredAt: num(row.dead_lettered_at),
+    attempts: parseHistory(row.attempts),
+  };
+  const lastError = textOrUndefined(row.last_error);
+  if (lastError !== undefined) record.lastError = lastError;
+  return record;
+}
