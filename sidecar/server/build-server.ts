@@ -14,6 +14,7 @@ import { AgentBinding, bindStoreToAgents } from "./agent-bound-store.js";
 import { installAgentIdentity } from "./agent-identity.js";
 import { installApiToken, resolveApiToken } from "./api-token.js";
 import { limitConcurrency } from "./limit-concurrency.js";
+import { closeRefusedUpgrades } from "./refused-upgrades.js";
 import { limitStreams } from "./stream-limits.js";
 import { isJsonContentType } from "./message-input.js";
 import type { RouteContext } from "./route-context.js";
@@ -148,6 +149,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   });
 
   await app.register(websocket, { options: { maxPayload: config.limits.maxMessageBytes } });
+  closeRefusedUpgrades(app);
   limitStreams(app, {
     maxBufferedBytes: config.server.maxStreamBufferedBytes,
     onClosed: (code) => metrics.streamsClosed.inc({ code: String(code) }),
