@@ -247,7 +247,9 @@ export const httpServerLimitsSchema = z
 export type HttpServerLimits = z.infer<typeof httpServerLimitsSchema>;
 
 /** What an agent API token may be: the same rule as a gateway peer token. */
-const apiToken = z.string({ error: "must be a string" }).regex(GATEWAY_TOKEN_PATTERN, { error: GATEWAY_TOKEN_RULE });
+const apiToken = z
+  .string({ error: "must be a string" })
+  .regex(GATEWAY_TOKEN_PATTERN, { error: GATEWAY_TOKEN_RULE });
 
 export const sidecarConfigSchema = z
   .object({
@@ -270,7 +272,11 @@ export const sidecarConfigSchema = z
         apiTokenFile: filePath.optional(),
         limits: httpServerLimitsSchema.prefault({}),
         /** Bytes a WebSocket stream may have queued unsent; a client that does not read is closed past it. */
-        maxStreamBufferedBytes: z.number().int().min(65_536).default(8 * 1024 * 1024),
+        maxStreamBufferedBytes: z
+          .number()
+          .int()
+          .min(65_536)
+          .default(8 * 1024 * 1024),
         /** Distinct `agent` label values a metric keeps; the rest are counted under `_other`. */
         maxAgentLabels: z.number().int().min(1).default(256),
       })

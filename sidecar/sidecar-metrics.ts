@@ -1,10 +1,4 @@
-import {
-  Counter,
-  Gauge,
-  Histogram,
-  Registry,
-  collectDefaultMetrics,
-} from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { MessageStore, QueueStats } from "../store/store.js";
 
 /** How many queues the depth gauges report at most, so a scrape stays cheap with many agents. */

@@ -61,7 +61,10 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     // Long-polls keep a socket quiet for up to maxWaitSeconds: its idle timeout must outlast them.
     serverFactory: limitedServerFactory({
       ...config.server.limits,
-      idleTimeoutMs: Math.max(config.server.limits.idleTimeoutMs, (config.limits.maxWaitSeconds + 10) * 1_000),
+      idleTimeoutMs: Math.max(
+        config.server.limits.idleTimeoutMs,
+        (config.limits.maxWaitSeconds + 10) * 1_000,
+      ),
     }),
     // Per-request info lines would dominate the log at thousands of messages a second; routes log what matters.
     logController: new LogController({ disableRequestLogging: true }),

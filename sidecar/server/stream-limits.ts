@@ -46,7 +46,10 @@ export function limitStreams(app: FastifyInstance, limits: StreamLimits): void {
     const limitedSend: Send = (data, callback) => {
       if (typeof data === "string" && data.startsWith('{"type":"error"')) {
         const now = Date.now();
-        tokens = Math.min(ERROR_REPLY_BURST, tokens + ((now - refilledAt) / 1_000) * ERROR_REPLIES_PER_SECOND);
+        tokens = Math.min(
+          ERROR_REPLY_BURST,
+          tokens + ((now - refilledAt) / 1_000) * ERROR_REPLIES_PER_SECOND,
+        );
         refilledAt = now;
         if (tokens < 1) {
           dropped += 1;

@@ -98,8 +98,8 @@ describe("sidecar API token", () => {
       if (saved === undefined) delete process.env.BMN_API_TOKEN;
       else process.env.BMN_API_TOKEN = saved;
     }
-    await expect(new BmnClient({ url: sidecar.url, apiToken: "wrong-token" }).send({ to: "alice", type: "t" })).rejects.toMatchObject(
-      { errorCode: "UNAUTHENTICATED", status: 401 },
-    );
+    await expect(
+      new BmnClient({ url: sidecar.url, apiToken: "wrong-token" }).send({ to: "alice", type: "t" }),
+    ).rejects.toMatchObject({ errorCode: "UNAUTHENTICATED", status: 401 });
   });
 });

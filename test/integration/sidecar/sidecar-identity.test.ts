@@ -124,17 +124,30 @@ describe("a sidecar bound to its agent", () => {
     }
     expect(
       await http(bound.url, "POST", "/v1/messages", {
-        headers: { "ce-specversion": "1.0", "ce-type": "t", "ce-to": "dave", "ce-from": "bob", "ce-id": "x1" },
+        headers: {
+          "ce-specversion": "1.0",
+          "ce-type": "t",
+          "ce-to": "dave",
+          "ce-from": "bob",
+          "ce-id": "x1",
+        },
         body: "{}",
       }),
     ).toMatchObject({ status: 403 });
     expect(
       await http(bound.url, "POST", "/v1/messages:batch", {
-        json: { messages: [{ to: "dave", type: "t" }, { to: "dave", from: "bob", type: "t" }] },
+        json: {
+          messages: [
+            { to: "dave", type: "t" },
+            { to: "dave", from: "bob", type: "t" },
+          ],
+        },
       }),
     ).toMatchObject({ status: 403, body: { errorCode: "FORBIDDEN" } });
     expect(
-      await http(bound.url, "POST", "/v1/requests?timeout=1", { json: { to: "dave", from: "bob", type: "t" } }),
+      await http(bound.url, "POST", "/v1/requests?timeout=1", {
+        json: { to: "dave", from: "bob", type: "t" },
+      }),
     ).toMatchObject(forbidden("from"));
     // The refused batch wrote nothing; only the first, stamped send reached dave.
     const left = await http<{ deliveries: Delivery[] }>(open.url, "GET", "/v1/agents/dave/messages?max=10");
@@ -148,8 +161,14 @@ describe("a sidecar bound to its agent", () => {
     const delivery = await leaseFor("bob");
     const stream = openRawStream(`${wsBase}/v1/agents/alice/stream`);
     expect(await stream.refused).toBeUndefined();
-    for (const type of ["ack", "nack"]) stream.socket.send(JSON.stringify({ type, leaseId: delivery.leaseId }));
-    await until(() => stream.frames.length >= 2, 5_000, "two error frames", () => JSON.stringify(stream.frames));
+    for (const type of ["ack", "nack"])
+      stream.socket.send(JSON.stringify({ type, leaseId: delivery.leaseId }));
+    await until(
+      () => stream.frames.length >= 2,
+      5_000,
+      "two error frames",
+      () => JSON.stringify(stream.frames),
+    );
     expect(stream.frames).toEqual([
       expect.objectContaining({ type: "error", errorCode: "FORBIDDEN", field: "leaseId" }),
       expect.objectContaining({ type: "error", errorCode: "FORBIDDEN", field: "leaseId" }),
