@@ -105,7 +105,7 @@ export class BmnClient {
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
       onHttp: options.onHttp,
-      apiToken: options.apiToken ?? (process.env.BMN_API_TOKEN || undefined),
+      apiToken: options.apiToken ?? envToken(),
     });
   }
 
@@ -379,4 +379,10 @@ export class BmnClient {
 /** Drops undefined properties, so JSON bodies carry only what the caller set. */
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** `BMN_API_TOKEN`, the sidecar's API token, when set and not empty. */
+function envToken(): string | undefined {
+  const token = process.env.BMN_API_TOKEN;
+  return token === "" ? undefined : token;
 }

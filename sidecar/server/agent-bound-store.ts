@@ -50,10 +50,15 @@ export class AgentBinding {
 
   /** The agent a DLQ filter names; with one served agent an unnamed filter means that agent. */
   deadLetterAgent(agent: string | undefined): string {
-    const [only, ...others] = this.agents;
-    if (agent === undefined && only !== undefined && others.length === 0) return only;
+    if (agent === undefined) {
+      const [only, ...others] = this.agents;
+      if (only !== undefined && others.length === 0) return only;
+      throw new BmnError("FORBIDDEN", `agent is required: this sidecar acts for ${this.list()}`, {
+        field: "agent",
+      });
+    }
     this.check(agent, "agent");
-    return agent as string;
+    return agent;
   }
 
   private list(): string {

@@ -7,8 +7,13 @@ import type { AgentBinding } from "./agent-bound-store.js";
  * decoded it), never the raw URL. The store wrapper (agent-bound-store.ts) checks bodies, queries and leases.
  */
 export function installAgentIdentity(app: FastifyInstance, binding: AgentBinding): void {
-  app.addHook("onRequest", async (request) => {
+  app.addHook("onRequest", (request, _reply, done) => {
     const params = request.params as Record<string, unknown> | undefined;
-    if (params !== undefined && Object.hasOwn(params, "agent")) binding.check(params.agent, "agent");
+    try {
+      if (params !== undefined && Object.hasOwn(params, "agent")) binding.check(params.agent, "agent");
+      done();
+    } catch (error) {
+      done(error as Error);
+    }
   });
 }

@@ -23,15 +23,21 @@ export function resolveApiToken(server: {
  */
 export function installApiToken(app: FastifyInstance, token: string): void {
   const matches = tokenMatcher(token);
-  app.addHook("onRequest", async (request) => {
+  app.addHook("onRequest", (request, _reply, done) => {
     const route = request.routeOptions.url;
     // Unmatched requests reach only the 404 handler, which reveals nothing.
-    if (route === undefined || OPEN_ROUTES.has(route)) return;
+    if (route === undefined || OPEN_ROUTES.has(route)) {
+      done();
+      return;
+    }
     const presented = presentedToken(request.headers, API_TOKEN_HEADER);
     if (presented === undefined)
-      throw new UnauthenticatedError(
-        `this API needs a token: send Authorization: Bearer <token> or ${API_TOKEN_HEADER}`,
+      done(
+        new UnauthenticatedError(
+          `this API needs a token: send Authorization: Bearer <token> or ${API_TOKEN_HEADER}`,
+        ),
       );
-    if (!matches(presented)) throw new UnauthenticatedError("the API token is not valid");
+    else if (!matches(presented)) done(new UnauthenticatedError("the API token is not valid"));
+    else done();
   });
 }

@@ -155,7 +155,9 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   closeRefusedUpgrades(app);
   limitStreams(app, {
     maxBufferedBytes: config.server.maxStreamBufferedBytes,
-    onClosed: (code) => metrics.streamsClosed.inc({ code: String(code) }),
+    onClosed: (code) => {
+      metrics.streamsClosed.inc({ code: String(code) });
+    },
   });
   for (const routes of [
     healthRoutes,

@@ -3,8 +3,8 @@ import { connect, type Socket } from "node:net";
 /** A TCP connection that records what it receives and whether the peer has closed it. */
 export interface RawSocket {
   socket: Socket;
-  received(): string;
-  isClosed(): boolean;
+  received: () => string;
+  isClosed: () => boolean;
 }
 
 /** Connects to `url`'s host and port and writes `initial` (e.g. a partial request) once connected. */
@@ -23,6 +23,6 @@ export async function openRawSocket(url: string, initial = ""): Promise<RawSocke
       resolve();
     });
   });
-  if (initial !== "" && !closed) socket.write(initial);
+  if (initial !== "" && !socket.destroyed) socket.write(initial);
   return { socket, received: () => data, isClosed: () => closed };
 }
