@@ -61,11 +61,11 @@ describe("sidecar bounds", () => {
     expect(fourth.received()).toContain('"status":"ok"');
   });
 
-  it("closes the socket of a refused WebSocket upgrade", async () => {
-    const sidecar = await start({});
+  it("closes the socket of a WebSocket upgrade it refuses", async () => {
+    const sidecar = await start({ agents: ["alice"] });
     const upgrade = await openRawSocket(
       sidecar.url,
-      "GET /v1/nowhere/stream HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+      "GET /v1/agents/bob/stream HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
     );
     sockets.push(upgrade);
@@ -75,7 +75,7 @@ describe("sidecar bounds", () => {
       "the refused upgrade's socket to be closed",
       upgrade.received,
     );
-    expect(upgrade.received()).toMatch(/^HTTP\/1.1 404/);
+    expect(upgrade.received()).toMatch(/^HTTP\/1.1 403/);
   });
 
   it("pending request/reply calls do not use up the in-flight limit", async () => {
