@@ -5,7 +5,7 @@ import type { MessageTracing } from "../runtime/observability/message-tracing.js
 import { createTracing, type TracingOptions } from "../runtime/observability/tracing.js";
 import { SidecarMetrics } from "./sidecar-metrics.js";
 import { ResilientStore } from "../store/resilient-store.js";
-import { buildServer } from "./server/build-server.js";
+import { buildServer, type SidecarServer } from "./server/build-server.js";
 import { buildProbeServer } from "./server/probe-server.js";
 import { createStore } from "../store/create-store.js";
 import type { MessageStore } from "../store/store.js";
@@ -69,7 +69,7 @@ export async function startSidecar(
     });
     await server.listen({ host: config.host, port: config.port });
     if (config.server.probePort !== undefined) {
-      probe = await buildProbeServer({ store, metrics, limits: config.server.limits });
+      probe = await buildProbeServer((server as SidecarServer).bmn, config.server.limits);
       await probe.listen({ host: config.server.probeHost, port: config.server.probePort });
     }
   } catch (error) {

@@ -1,36 +1,30 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
 import type { HttpServerLimits } from "../../core/config.js";
 import { installErrorHandling } from "../../runtime/http/http-errors.js";
 import { limitedServerFactory } from "../../runtime/http/server-limits.js";
-import type { MessageStore } from "../../store/store.js";
-import type { SidecarMetrics } from "../sidecar-metrics.js";
+import type { RouteContext } from "./route-context.js";
+import { healthRoutes } from "./routes/health-routes.js";
 
-export interface ProbeServerOptions {
-  store: MessageStore;
-  metrics: SidecarMetrics;
-  limits: HttpServerLimits;
-  logger?: FastifyServerOptions["logger"];
-}
+const PROBE_ROUTES = new Set(["/healthz", "/readyz", "/metrics"]);
 
 /**
  * The probe listener (`server.probePort`): `/healthz`, `/readyz` and `/metrics` for the kubelet and Prometheus on
  * the pod IP, and nothing else (404), while the agent API stays on 127.0.0.1. No token: it serves no agent data.
  */
-export async function buildProbeServer(options: ProbeServerOptions): Promise<FastifyInstance> {
-  const { store, metrics } = options;
-  const app = Fastify({
-    logger: options.logger ?? false,
-    serverFactory: limitedServerFactory(options.limits),
-  });
+export async function buildProbeServer(
+  context: RouteContext,
+  limits: HttpServerLimits,
+): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, serverFactory: limitedServerFactory(limits) });
   installErrorHandling(app, () => 1);
-  app.get("/healthz", () => ({ status: "ok" }));
-  app.get("/readyz", async () => {
-    await store.ping();
-    return { status: "ready", store: store.kind };
+  // The agent API's own health routes, so both listeners answer alike; any other route among them is a 404 here.
+  app.addHook("onRoute", (route) => {
+    if (!PROBE_ROUTES.has(route.url))
+      route.handler = (_request, reply) => {
+        reply.callNotFound();
+      };
   });
-  app.get("/metrics", async (_request, reply) =>
-    reply.header("content-type", metrics.registry.contentType).send(await metrics.registry.metrics()),
-  );
+  await app.register(healthRoutes(context));
   await app.ready();
   return app;
 }
