@@ -154,6 +154,31 @@ describe("a sidecar bound to its agent", () => {
     expect(left.body.deliveries).toEqual([]);
   });
 
+  it("serves request/reply for its agent, whose reply inbox is its own", async () => {
+    const pending = http<{ reply: { data?: unknown } }>(bound.url, "POST", "/v1/requests?timeout=30", {
+      json: { to: "oracle", type: "question" },
+    });
+    const question = await until(
+      async () =>
+        (await http<{ deliveries: Delivery[] }>(open.url, "GET", "/v1/agents/oracle/messages")).body
+          .deliveries[0],
+      10_000,
+      "the question to reach oracle",
+    );
+    const asked = question.message as Delivery["message"] & { replyto?: string; correlationid?: string };
+    expect(asked.from).toBe("alice");
+    await http(open.url, "POST", "/v1/messages", {
+      json: {
+        to: asked.replyto,
+        from: "oracle",
+        type: "answer",
+        correlationid: asked.correlationid,
+        data: 42,
+      },
+    });
+    expect(await pending).toMatchObject({ status: 200, body: { reply: { data: 42 } } });
+  });
+
   it("refuses another agent's WebSocket stream before the upgrade, and its leases over its own stream", async () => {
     const wsBase = bound.url.replace("http", "ws");
     expect(await openRawStream(`${wsBase}/v1/agents/bob/stream`).refused).toBe(403);
