@@ -52,6 +52,7 @@ export class SidecarMetrics {
     options: { breakerState?: () => number; defaultMetrics?: boolean; maxAgentLabels?: number } = {},
   ) {
     const registers = [this.registry];
+    const maxAgentLabels = options.maxAgentLabels ?? 256;
     if (options.defaultMetrics === true) collectDefaultMetrics({ register: this.registry, prefix: "bmn_" });
     this.sent = new Counter({
       name: "bmn_messages_sent_total",
@@ -66,7 +67,7 @@ export class SidecarMetrics {
         labelNames: ["agent"],
         registers,
       }),
-      options.maxAgentLabels ?? 256,
+      maxAgentLabels,
     );
     this.streamsClosed = new Counter({
       name: "bmn_streams_closed_total",
@@ -123,7 +124,13 @@ export class SidecarMetrics {
         async collect() {
           const stats = await readStats();
           this.reset();
-          for (const stat of stats) this.set({ agent: stat.agent }, value(stat));
+          // Past the label cap, queues are summed under `_other`.
+          let other: number | undefined;
+          stats.forEach((stat, index) => {
+            if (index < maxAgentLabels) this.set({ agent: stat.agent }, value(stat));
+            else other = (other ?? 0) + value(stat);
+          });
+          if (other !== undefined) this.set({ agent: OTHER_AGENTS_LABEL }, other);
         },
       });
     };
