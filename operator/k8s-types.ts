@@ -1,11 +1,12 @@
 /**
- * The few Kubernetes object shapes the operator builds, typed minimally (fields this project sets or reads).
- * They stand in for `@kubernetes/client-node`'s models until the running operator brings that dependency.
+ * The few Kubernetes object shapes the pure builders produce, typed minimally (fields this project sets or
+ * reads), so a builder's output is exactly what is applied. `@kubernetes/client-node`'s models are used only
+ * where the operator talks to the apiserver.
  */
 import type { AgentEndpointSpec, AgentEndpointStatus } from "../core/crds/agent-endpoint.js";
 import type { GatewaySpec, GatewayStatus } from "../core/crds/gateway.js";
 import type { MessageDomainSpec, MessageDomainStatus } from "../core/crds/message-domain.js";
-import type { JSONSchemaProps } from "./crd-schema.js";
+import type { JSONSchemaProps } from "./generate/crd-schema.js";
 
 export interface OwnerReference {
   apiVersion: string;

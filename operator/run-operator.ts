@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { startControllers, type RunningControllers } from "./controllers.js";
+import { startControllers, type RunningControllers } from "./controllers/start-controllers.js";
 import { LeaderElector } from "./leader-election.js";
 import { createOperatorMetrics, startOperatorServer, type OperatorServer } from "./operator-server.js";
 

@@ -3,6 +3,8 @@ import { agentNameSchema, domainNameSchema, topicPatternSchema } from "../names.
 import { autoscalingSchema, baseStatusShape, replicasSchema, resourceRequirementsSchema } from "./common.js";
 
 export const AGENT_ENDPOINT_KIND = "AgentEndpoint";
+/** The resource name in API paths and RBAC rules. */
+export const AGENT_ENDPOINT_PLURAL = "agentendpoints";
 
 const TOPIC_PATTERN_SEGMENT = "(\\*|#|[A-Za-z0-9_-]{1,64})";
 

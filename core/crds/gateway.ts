@@ -12,6 +12,8 @@ import {
 import { backoffSchema } from "./delivery.js";
 
 export const GATEWAY_KIND = "Gateway";
+/** The resource name in API paths and RBAC rules. */
+export const GATEWAY_PLURAL = "gateways";
 
 /** A remote domain's gateway: where to reach it and the Secret key holding the token for that peer. */
 export const gatewayPeerSchema = z

@@ -18,7 +18,7 @@ import {
   domainStoreEnv,
   SIDECAR_CONFIG_KEY,
 } from "../../operator/builders/message-domain.js";
-import { findCondition, setCondition, setConditions } from "../../operator/conditions.js";
+import { findCondition, setCondition, setConditions } from "../../operator/status/conditions.js";
 import type { AgentEndpoint, Gateway, MessageDomain, ObjectMeta } from "../../operator/k8s-types.js";
 
 const NAMESPACE = "agents";
