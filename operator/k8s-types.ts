@@ -109,6 +109,8 @@ export interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
   volumes?: Volume[];
+  securityContext?: Record<string, unknown>;
+  automountServiceAccountToken?: boolean;
   [other: string]: unknown;
 }
 
@@ -148,6 +150,24 @@ export interface Service {
   kind: "Service";
   metadata: ObjectMeta;
   spec: { type: "ClusterIP"; selector: Record<string, string>; ports: ServicePort[] };
+}
+
+export interface NetworkPolicyPort {
+  port: number | string;
+  protocol: "TCP";
+}
+
+/** One ingress rule: `from` absent means from anywhere; `podSelector: {}` means every pod of the namespace. */
+export interface NetworkPolicyIngressRule {
+  from?: { podSelector: { matchLabels?: Record<string, string> } }[];
+  ports: NetworkPolicyPort[];
+}
+
+export interface NetworkPolicy {
+  apiVersion: "networking.k8s.io/v1";
+  kind: "NetworkPolicy";
+  metadata: ObjectMeta;
+  spec: { podSelector: LabelSelector; policyTypes: ["Ingress"]; ingress: NetworkPolicyIngressRule[] };
 }
 
 export interface PodDisruptionBudget {

@@ -8,6 +8,8 @@ import {
   replicasSchema,
   resourceRequirementsSchema,
   secretDataKeySchema,
+  networkPolicySettingsSchema,
+  securityContextSchema,
 } from "./common.js";
 import { backoffSchema } from "./delivery.js";
 
@@ -80,6 +82,12 @@ export const gatewaySpecSchema = z
     autoscaling: autoscalingSchema.optional(),
     image: z.string().min(1).max(512).optional(),
     resources: resourceRequirementsSchema.optional(),
+    /** Keys that replace the gateway pod's restricted defaults (see docs/operator.md). */
+    podSecurityContext: securityContextSchema.optional(),
+    /** Keys that replace the gateway container's restricted defaults. */
+    securityContext: securityContextSchema.optional(),
+    /** The default NetworkPolicy for the gateway's pods (see docs/operator.md); `enabled: false` leaves it out. */
+    networkPolicy: networkPolicySettingsSchema.prefault({}),
   })
   .strict();
 export type GatewaySpec = z.infer<typeof gatewaySpecSchema>;

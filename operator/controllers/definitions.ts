@@ -42,6 +42,12 @@ export const CHILDREN = {
     plural: "horizontalpodautoscalers",
     labelSelector: MANAGED,
   },
+  networkPolicies: {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    plural: "networkpolicies",
+    labelSelector: MANAGED,
+  },
 } as const satisfies Record<string, WatchedResource>;
 
 /**
@@ -111,21 +117,35 @@ export function followGateways(): RelatedResource {
 }
 
 export function gatewayDefinition(reconciler: Reconciler): ControllerDefinition {
-  const { configMaps, deployments, services, podDisruptionBudgets, horizontalPodAutoscalers } = CHILDREN;
+  const {
+    configMaps,
+    deployments,
+    services,
+    podDisruptionBudgets,
+    horizontalPodAutoscalers,
+    networkPolicies,
+  } = CHILDREN;
   return {
     primary: GATEWAYS,
     reconciler,
-    children: [configMaps, deployments, services, podDisruptionBudgets, horizontalPodAutoscalers],
+    children: [
+      configMaps,
+      deployments,
+      services,
+      podDisruptionBudgets,
+      horizontalPodAutoscalers,
+      networkPolicies,
+    ],
     related: [followDomain()],
   };
 }
 
 export function agentEndpointDefinition(reconciler: Reconciler): ControllerDefinition {
-  const { deployments, services, horizontalPodAutoscalers } = CHILDREN;
+  const { deployments, services, horizontalPodAutoscalers, networkPolicies } = CHILDREN;
   return {
     primary: AGENT_ENDPOINTS,
     reconciler,
-    children: [deployments, services, horizontalPodAutoscalers],
+    children: [deployments, services, horizontalPodAutoscalers, networkPolicies],
     related: [followDomain()],
   };
 }

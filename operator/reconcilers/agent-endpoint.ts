@@ -33,6 +33,7 @@ import {
 const OPTIONAL_CHILDREN = [
   { key: "service", apiVersion: "v1", kind: "Service" },
   { key: "horizontalPodAutoscaler", apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler" },
+  { key: "networkPolicy", apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy" },
 ] as const satisfies readonly { key: keyof AgentEndpointChildren; apiVersion: string; kind: string }[];
 
 export class AgentEndpointReconciler extends BaseReconciler {

@@ -23,6 +23,7 @@ import {
 /** The children of a Gateway the spec may drop, and that are then deleted when this owner controls them. */
 const OPTIONAL_CHILDREN = [
   { key: "horizontalPodAutoscaler", apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler" },
+  { key: "networkPolicy", apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy" },
 ] as const satisfies readonly { key: keyof GatewayChildren; apiVersion: string; kind: string }[];
 
 /** The replica count the Deployment should reach: the spec's, or the HPA's when it owns the count. */
