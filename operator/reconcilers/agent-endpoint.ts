@@ -15,7 +15,6 @@ import {
   agentChildName,
   agentEndpointSelector,
   buildAgentEndpointChildren,
-  type AgentEndpointChildren,
 } from "../builders/agent-endpoint.js";
 import type { AgentEndpoint, MessageDomain } from "../k8s-types.js";
 import type { ConditionUpdate } from "../status/conditions.js";
@@ -24,17 +23,13 @@ import {
   BaseReconciler,
   BEING_DELETED,
   buildOrBlock,
+  HORIZONTAL_POD_AUTOSCALER,
   isBeingDeleted,
+  NETWORK_POLICY,
   NOT_FOUND,
   type ReconcileResult,
+  SERVICE,
 } from "./base.js";
-
-/** The children of an AgentEndpoint the spec may drop, and that are then deleted when this owner controls them. */
-const OPTIONAL_CHILDREN = [
-  { key: "service", apiVersion: "v1", kind: "Service" },
-  { key: "horizontalPodAutoscaler", apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler" },
-  { key: "networkPolicy", apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy" },
-] as const satisfies readonly { key: keyof AgentEndpointChildren; apiVersion: string; kind: string }[];
 
 export class AgentEndpointReconciler extends BaseReconciler {
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
@@ -53,16 +48,15 @@ export class AgentEndpointReconciler extends BaseReconciler {
 
     // Apply.
     const deployment = await this.applyChild<V1Deployment>(endpoint, children.deployment);
-    for (const optional of OPTIONAL_CHILDREN) {
-      const wanted = children[optional.key];
-      if (wanted !== undefined) await this.applyChild(endpoint, wanted);
-      else
-        await this.deleteChild(endpoint, {
-          apiVersion: optional.apiVersion,
-          kind: optional.kind,
-          metadata: { name: agentChildName(endpoint), namespace },
-        });
-    }
+    const childName = agentChildName(endpoint);
+    await this.applyOrDelete(endpoint, children.service, SERVICE, childName);
+    await this.applyOrDelete(
+      endpoint,
+      children.horizontalPodAutoscaler,
+      HORIZONTAL_POD_AUTOSCALER,
+      childName,
+    );
+    await this.applyOrDelete(endpoint, children.networkPolicy, NETWORK_POLICY, childName);
 
     // Status.
     const desired = children.deployment.spec.replicas ?? 0;

@@ -49,6 +49,18 @@ export interface ReconcilerOptions extends BuildOptions {
 
 type AnyResource = CustomResource<string, unknown, BaseStatus>;
 
+/** The kind of a child the spec may drop. */
+export interface OptionalKind {
+  apiVersion: string;
+  kind: string;
+}
+export const SERVICE: OptionalKind = { apiVersion: "v1", kind: "Service" };
+export const HORIZONTAL_POD_AUTOSCALER: OptionalKind = {
+  apiVersion: "autoscaling/v2",
+  kind: "HorizontalPodAutoscaler",
+};
+export const NETWORK_POLICY: OptionalKind = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy" };
+
 export function eventSubject(resource: AnyResource): EventSubject {
   return {
     apiVersion: resource.apiVersion,
@@ -119,6 +131,20 @@ export abstract class BaseReconciler implements Reconciler {
     const { object, change } = await this.objects.apply<T>(child);
     await this.record(owner, [childEvent(change, object)]);
     return object;
+  }
+
+  /**
+   * Applies an optional child the spec asks for, or deletes the one of that kind and name the spec no longer
+   * asks for (when this owner controls it).
+   */
+  protected async applyOrDelete(
+    owner: AnyResource,
+    wanted: ChildObject | undefined,
+    kind: OptionalKind,
+    name: string,
+  ): Promise<void> {
+    if (wanted !== undefined) await this.applyChild(owner, wanted);
+    else await this.deleteChild(owner, { ...kind, metadata: { name, namespace: owner.metadata.namespace } });
   }
 
   /** Deletes a child the spec no longer asks for, when this owner controls it. */

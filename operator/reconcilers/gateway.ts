@@ -15,16 +15,12 @@ import {
   BaseReconciler,
   BEING_DELETED,
   buildOrBlock,
+  HORIZONTAL_POD_AUTOSCALER,
   isBeingDeleted,
+  NETWORK_POLICY,
   NOT_FOUND,
   type ReconcileResult,
 } from "./base.js";
-
-/** The children of a Gateway the spec may drop, and that are then deleted when this owner controls them. */
-const OPTIONAL_CHILDREN = [
-  { key: "horizontalPodAutoscaler", apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler" },
-  { key: "networkPolicy", apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy" },
-] as const satisfies readonly { key: keyof GatewayChildren; apiVersion: string; kind: string }[];
 
 /** The replica count the Deployment should reach: the spec's, or the HPA's when it owns the count. */
 function desiredReplicas(children: GatewayChildren, deployment: V1Deployment): number {
@@ -51,16 +47,9 @@ export class GatewayReconciler extends BaseReconciler {
     const deployment = await this.applyChild<V1Deployment>(gateway, children.deployment);
     await this.applyChild(gateway, children.service);
     await this.applyChild(gateway, children.podDisruptionBudget);
-    for (const optional of OPTIONAL_CHILDREN) {
-      const wanted = children[optional.key];
-      if (wanted !== undefined) await this.applyChild(gateway, wanted);
-      else
-        await this.deleteChild(gateway, {
-          apiVersion: optional.apiVersion,
-          kind: optional.kind,
-          metadata: { name: gatewayChildName(gateway), namespace },
-        });
-    }
+    const childName = gatewayChildName(gateway);
+    await this.applyOrDelete(gateway, children.horizontalPodAutoscaler, HORIZONTAL_POD_AUTOSCALER, childName);
+    await this.applyOrDelete(gateway, children.networkPolicy, NETWORK_POLICY, childName);
 
     // Status.
     const { updates, replicas, readyReplicas } = deploymentConditions(
