@@ -160,6 +160,24 @@ describe("the Helm chart on a real kube-apiserver", () => {
     },
   );
 
+  it("with operator.watchNamespace the operator's ServiceAccount may write children in that namespace only", async () => {
+    for (const namespace of ["bmn-scoped", "watched", "elsewhere"])
+      await kubectl(["create", "namespace", namespace]);
+    const rendered = await template("bmn-scoped", ["operator.watchNamespace=watched"]);
+    const applied = await kubectl(["apply", "--server-side", "-f", "-"], rendered);
+    expect(applied, applied.stderr).toMatchObject({ code: 0 });
+    const as = "--as=system:serviceaccount:bmn-scoped:bmn-beast-mode-network";
+    const canI = async (...question: string[]): Promise<string> =>
+      (await kubectl(["auth", "can-i", as, ...question])).stdout.trim();
+    for (const verb of ["create", "patch", "delete"])
+      for (const resource of ["deployments.apps", "networkpolicies.networking.k8s.io", "services"]) {
+        expect(await canI(verb, resource, "-n", "watched"), `${verb} ${resource} in watched`).toBe("yes");
+        expect(await canI(verb, resource, "-n", "elsewhere"), `${verb} ${resource} elsewhere`).toBe("no");
+      }
+    expect(await canI("watch", "agentendpoints.beastmode.network", "-n", "watched")).toBe("yes");
+    expect(await canI("watch", "agentendpoints.beastmode.network", "--all-namespaces")).toBe("no");
+  });
+
   it("the operator pod is admitted in a namespace that enforces Pod Security restricted", async () => {
     const namespace = "bmn-restricted";
     const created = await kubectl(["create", "namespace", namespace]);
