@@ -3,7 +3,7 @@
  * resolves (`SecretResolved`), whether the store answers (`StoreReachable`), and from those `Ready`,
  * `Progressing` and `Degraded`. Pure, so every case is unit-tested without an apiserver or a store.
  */
-import type { MessageDomainSpec } from "../core/crds/message-domain.js";
+import type { MessageDomainSpec } from "../../core/crds/message-domain.js";
 import {
   CONDITION_DEGRADED,
   CONDITION_PROGRESSING,

@@ -4,9 +4,9 @@
  * nothing writes nothing.
  */
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
-import { CRD_API_VERSION, CRD_GROUP, CRD_VERSION, type Condition } from "../core/crds/common.js";
+import { CRD_API_VERSION, CRD_GROUP, CRD_VERSION, type Condition } from "../../core/crds/common.js";
 import { setConditions, type ConditionUpdate } from "./conditions.js";
-import { FIELD_MANAGER } from "./kube-objects.js";
+import { FIELD_MANAGER } from "../kube-objects.js";
 
 export interface BaseStatus {
   observedGeneration?: number | undefined;

@@ -6,34 +6,10 @@
  */
 import { performance } from "node:perf_hooks";
 import type { KubernetesObject } from "@kubernetes/client-node";
-import { CRD_API_VERSION } from "../core/crds/common.js";
 import type { InformerPool, SharedInformer, WatchedResource } from "./informer-pool.js";
-import type { Reconciler } from "./reconciler.js";
+import type { Reconciler } from "../reconcilers/base.js";
+import { keyOf, ownerKey, splitKey } from "./object-keys.js";
 import { WorkQueue, type WorkQueueOptions } from "./work-queue.js";
-
-export function objectKey(namespace: string, name: string): string {
-  return `${namespace}/${name}`;
-}
-
-export function splitKey(key: string): { namespace: string; name: string } {
-  const slash = key.indexOf("/");
-  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
-}
-
-/** The key of the custom resource of `kind` (default AgentEndpoint) controlling a child object, if any. */
-export function ownerKey(child: KubernetesObject, kind = "AgentEndpoint"): string | undefined {
-  const namespace = child.metadata?.namespace;
-  const owner = child.metadata?.ownerReferences?.find(
-    (ref) => ref.controller === true && ref.apiVersion === CRD_API_VERSION && ref.kind === kind,
-  );
-  return namespace === undefined || owner === undefined ? undefined : objectKey(namespace, owner.name);
-}
-
-function keyOf(object: KubernetesObject): string | undefined {
-  const name = object.metadata?.name;
-  const namespace = object.metadata?.namespace;
-  return name === undefined || namespace === undefined ? undefined : objectKey(namespace, name);
-}
 
 export type WatchVerb = "add" | "update" | "delete";
 

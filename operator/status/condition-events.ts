@@ -2,9 +2,9 @@
  * Which Events a status change deserves. Only transitions count, judged against the status the resource
  * already has, so a resync (or an operator restart) that finds the same state records nothing.
  */
-import type { Condition } from "../core/crds/common.js";
+import type { Condition } from "../../core/crds/common.js";
 import { CONDITION_DEGRADED, findCondition, type ConditionUpdate } from "./conditions.js";
-import type { ApplyChange } from "./kube-objects.js";
+import type { ApplyChange } from "../kube-objects.js";
 import type { OperatorEvent } from "./event-recorder.js";
 
 /** `Degraded` is bad when True; every other condition this operator reports is bad when False. */

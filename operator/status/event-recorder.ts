@@ -5,7 +5,7 @@
  */
 import { hostname } from "node:os";
 import { KubernetesObjectApi, type KubeConfig } from "@kubernetes/client-node";
-import { FIELD_MANAGER } from "./kube-objects.js";
+import { FIELD_MANAGER } from "../kube-objects.js";
 
 export type EventType = "Normal" | "Warning";
 

@@ -1,18 +1,25 @@
 /**
  * What every reconciler shares: the result type, the options, and a base class holding the apiserver
- * clients, with helpers to apply a child (recording an Event when it was created or changed), delete a child
- * the spec no longer wants, and write status (recording Events for condition transitions).
+ * clients, with one helper per step of a reconcile: get a resource, run the pure builders (an invalid spec
+ * becomes conditions), apply a child (recording an Event when it was created or changed), delete a child the
+ * spec no longer wants, and write status (recording Events for condition transitions).
  */
 import type { KubeConfig, KubernetesObject } from "@kubernetes/client-node";
-import type { Condition } from "../core/crds/common.js";
-import type { BuildOptions } from "./builders/common.js";
-import { childEvent, conditionEvents } from "./condition-events.js";
-import type { ConditionUpdate } from "./conditions.js";
-import { EventRecorder, type EventSink, type EventSubject, type OperatorEvent } from "./event-recorder.js";
-import type { CustomResource } from "./k8s-types.js";
-import { isNotFound, KubeObjects, type ChildObject, type ObjectHeader } from "./kube-objects.js";
+import { BuildError, type BuildOptions } from "../builders/common.js";
+import { CRD_API_VERSION, type Condition } from "../../core/crds/common.js";
+import { blockedConditions } from "../status/deployment-conditions.js";
+import { childEvent, conditionEvents } from "../status/condition-events.js";
+import type { ConditionUpdate } from "../status/conditions.js";
+import {
+  EventRecorder,
+  type EventSink,
+  type EventSubject,
+  type OperatorEvent,
+} from "../status/event-recorder.js";
+import type { CustomResource } from "../k8s-types.js";
+import { isNotFound, KubeObjects, type ChildObject, type ObjectHeader } from "../kube-objects.js";
 import type { StoreProbe } from "./store-probe.js";
-import { nextStatus, StatusWriter, type BaseStatus } from "./status-writer.js";
+import { nextStatus, StatusWriter, type BaseStatus } from "../status/status-writer.js";
 
 export interface ReconcileResult {
   /** False when the resource does not exist (garbage collection removes its children). */
@@ -42,6 +49,18 @@ export interface ReconcilerOptions extends BuildOptions {
 
 type AnyResource = CustomResource<string, unknown, BaseStatus>;
 
+/** The kind of a child the spec may drop. */
+export interface OptionalKind {
+  apiVersion: string;
+  kind: string;
+}
+export const SERVICE: OptionalKind = { apiVersion: "v1", kind: "Service" };
+export const HORIZONTAL_POD_AUTOSCALER: OptionalKind = {
+  apiVersion: "autoscaling/v2",
+  kind: "HorizontalPodAutoscaler",
+};
+export const NETWORK_POLICY: OptionalKind = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy" };
+
 export function eventSubject(resource: AnyResource): EventSubject {
   return {
     apiVersion: resource.apiVersion,
@@ -57,6 +76,21 @@ export function eventSubject(resource: AnyResource): EventSubject {
 /** True once the resource has a deletionTimestamp: garbage collection takes the children then. */
 export function isBeingDeleted(resource: { metadata: object }): boolean {
   return (resource.metadata as { deletionTimestamp?: unknown }).deletionTimestamp !== undefined;
+}
+
+/** The result of a reconcile that found nothing: the resource is gone, garbage collection takes its children. */
+export const NOT_FOUND: ReconcileResult = { found: false, statusWritten: false };
+/** The result of a reconcile of a resource being deleted: no finalizer to run, garbage collection does the rest. */
+export const BEING_DELETED: ReconcileResult = { found: true, statusWritten: false };
+
+/** Runs pure builders; a BuildError (the spec is invalid) comes back as `InvalidSpec` conditions instead. */
+export function buildOrBlock<C>(build: () => C): { children: C } | { blocked: ConditionUpdate[] } {
+  try {
+    return { children: build() };
+  } catch (error) {
+    if (error instanceof BuildError) return { blocked: blockedConditions("InvalidSpec", error.message) };
+    throw error;
+  }
 }
 
 export abstract class BaseReconciler implements Reconciler {
@@ -83,13 +117,13 @@ export abstract class BaseReconciler implements Reconciler {
   abstract reconcile(namespace: string, name: string): Promise<ReconcileResult>;
 
   /** Reads a custom resource of this group in `namespace`; undefined when absent. */
-  protected async readResource<R extends AnyResource>(
-    apiVersion: string,
+  protected async get<R extends AnyResource>(
     kind: string,
     namespace: string,
     name: string,
   ): Promise<R | undefined> {
-    return await this.objects.read<R & KubernetesObject>({ apiVersion, kind, metadata: { name, namespace } });
+    const header = { apiVersion: CRD_API_VERSION, kind, metadata: { name, namespace } };
+    return await this.objects.read<R & KubernetesObject>(header);
   }
 
   /** Applies a child and records an Event when it was created or changed. */
@@ -97,6 +131,20 @@ export abstract class BaseReconciler implements Reconciler {
     const { object, change } = await this.objects.apply<T>(child);
     await this.record(owner, [childEvent(change, object)]);
     return object;
+  }
+
+  /**
+   * Applies an optional child the spec asks for, or deletes the one of that kind and name the spec no longer
+   * asks for (when this owner controls it).
+   */
+  protected async applyOrDelete(
+    owner: AnyResource,
+    wanted: ChildObject | undefined,
+    kind: OptionalKind,
+    name: string,
+  ): Promise<void> {
+    if (wanted !== undefined) await this.applyChild(owner, wanted);
+    else await this.deleteChild(owner, { ...kind, metadata: { name, namespace: owner.metadata.namespace } });
   }
 
   /** Deletes a child the spec no longer asks for, when this owner controls it. */

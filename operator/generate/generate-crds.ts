@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { renderCrdFiles } from "./crds.js";
 
-const outDir = join(dirname(fileURLToPath(import.meta.url)), "..", "crds");
+const outDir = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "crds");
 mkdirSync(outDir, { recursive: true });
 const files = renderCrdFiles();
 const wanted = new Set(files.map(({ file }) => file));

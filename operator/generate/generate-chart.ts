@@ -4,7 +4,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CHART_DIR, renderChartFiles } from "./chart-files.js";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const files = renderChartFiles(root);
 const chartCrds = join(root, CHART_DIR, "crds");
 mkdirSync(chartCrds, { recursive: true });

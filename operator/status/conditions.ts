@@ -1,4 +1,5 @@
-import type { Condition, ConditionStatus } from "../core/crds/common.js";
+/** Status conditions: the types every resource reports, and how one update changes a list of conditions. */
+import type { Condition, ConditionStatus } from "../../core/crds/common.js";
 
 /** The condition types every Beast Mode Network resource reports. */
 export const CONDITION_READY = "Ready";
@@ -14,7 +15,7 @@ export interface ConditionUpdate {
 }
 
 /** metav1.Time: RFC 3339 in UTC with whole seconds. */
-export function metaTime(now: Date): string {
+function metaTime(now: Date): string {
   return `${now.toISOString().slice(0, 19)}Z`;
 }
 
@@ -23,10 +24,6 @@ export function findCondition(
   type: string,
 ): Condition | undefined {
   return conditions?.find((condition) => condition.type === type);
-}
-
-export function isConditionTrue(conditions: readonly Condition[] | undefined, type: string): boolean {
-  return findCondition(conditions, type)?.status === "True";
 }
 
 /**
@@ -66,16 +63,4 @@ export function setConditions(
     (list, update) => setCondition(list, update, context),
     [...(conditions ?? [])],
   );
-}
-
-export function removeCondition(conditions: readonly Condition[] | undefined, type: string): Condition[] {
-  return (conditions ?? []).filter((condition) => condition.type !== type);
-}
-
-/** True when two condition lists say the same thing, so a status write can be skipped. */
-export function conditionsEqual(
-  a: readonly Condition[] | undefined,
-  b: readonly Condition[] | undefined,
-): boolean {
-  return JSON.stringify(a ?? []) === JSON.stringify(b ?? []);
 }

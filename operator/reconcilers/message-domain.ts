@@ -1,28 +1,39 @@
 /**
- * One reconcile of one MessageDomain: publish the resolved config as a ConfigMap (server-side apply, owner
- * reference), check that the Secret holding the store URL exists and has the key, check that the store
- * answers, and write status (`Ready`, `Progressing`, `Degraded`, `SecretResolved`, `StoreReachable`). While
+ * One reconcile of one MessageDomain, in order: get it, stop if it is being deleted, build its ConfigMap (the
+ * resolved config) and apply it (server-side apply, owner reference), check that the Secret holding the store
+ * URL exists and has the key, check that the store answers, and write status (`Ready`, `Progressing`, `Degraded`, `SecretResolved`, `StoreReachable`). While
  * the Secret or the store is missing it asks to be reconciled again later: no watch sees a store come up.
  */
 import { ApiException, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
-import { CRD_API_VERSION } from "../core/crds/common.js";
-import { MESSAGE_DOMAIN_KIND, type MessageDomainStatus } from "../core/crds/message-domain.js";
-import { BuildError } from "./builders/common.js";
-import { GATEWAY_KIND } from "../core/crds/gateway.js";
-import { gatewayServiceUrl } from "./builders/gateway.js";
-import { buildDomainConfigMap, resolveDomainSpec } from "./builders/message-domain.js";
-import { blockedConditions } from "./deployment-conditions.js";
-import { domainConditions, lookupSecret, type SecretLookup, type StoreCheck } from "./domain-conditions.js";
-import type { ConfigMap, Gateway, MessageDomain } from "./k8s-types.js";
+import { CRD_API_VERSION } from "../../core/crds/common.js";
+import {
+  MESSAGE_DOMAIN_KIND,
+  MESSAGE_DOMAIN_PLURAL,
+  type MessageDomainStatus,
+} from "../../core/crds/message-domain.js";
+import { BuildError } from "../builders/common.js";
+import { GATEWAY_KIND } from "../../core/crds/gateway.js";
+import { gatewayServiceUrl } from "../builders/gateway.js";
+import { buildDomainConfigMap, resolveDomainSpec } from "../builders/message-domain.js";
+import {
+  domainConditions,
+  lookupSecret,
+  type SecretLookup,
+  type StoreCheck,
+} from "../status/domain-conditions.js";
+import type { Gateway, MessageDomain } from "../k8s-types.js";
+import type { ConditionUpdate } from "../status/conditions.js";
 import {
   BaseReconciler,
+  BEING_DELETED,
+  buildOrBlock,
   isBeingDeleted,
+  NOT_FOUND,
   type ReconcileResult,
   type ReconcilerOptions,
-} from "./reconciler.js";
+} from "./base.js";
 import { connectingStoreProbe, type StoreProbe } from "./store-probe.js";
 
-export const MESSAGE_DOMAIN_PLURAL = "messagedomains";
 const DEFAULT_NOT_READY_REQUEUE_MS = 30_000;
 
 function errorMessage(error: unknown): string {
@@ -54,25 +65,22 @@ export class MessageDomainReconciler extends BaseReconciler {
   }
 
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
-    const domain = await this.readResource<MessageDomain>(
-      CRD_API_VERSION,
-      MESSAGE_DOMAIN_KIND,
-      namespace,
-      name,
-    );
-    if (domain === undefined) return { found: false, statusWritten: false };
-    if (isBeingDeleted(domain)) return { found: true, statusWritten: false };
+    // Get.
+    const domain = await this.get<MessageDomain>(MESSAGE_DOMAIN_KIND, namespace, name);
+    if (domain === undefined) return NOT_FOUND;
+    // Deletion: garbage collection takes the ConfigMap, and there is no finalizer to run.
+    if (isBeingDeleted(domain)) return BEING_DELETED;
 
+    // Build.
     const gatewayUrls = await this.gatewayUrlsOf(namespace, name);
-    let configMap: ConfigMap;
-    try {
-      configMap = buildDomainConfigMap(domain, gatewayUrls);
-    } catch (error) {
-      if (error instanceof BuildError)
-        return this.write(domain, blockedConditions("InvalidSpec", error.message), {});
-      throw error;
-    }
+    const built = buildOrBlock(() => buildDomainConfigMap(domain, gatewayUrls));
+    if ("blocked" in built) return this.write(domain, built.blocked, {});
+    const configMap = built.children;
+
+    // Apply.
     await this.applyChild(domain, configMap);
+
+    // Status: the Secret and the store, which no watch sees.
 
     const spec = resolveDomainSpec(domain);
     const ref = spec.store.type === "memory" ? undefined : spec.store.connection?.secretRef;
@@ -110,7 +118,7 @@ export class MessageDomainReconciler extends BaseReconciler {
 
   private async write(
     domain: MessageDomain,
-    updates: Parameters<BaseReconciler["writeStatus"]>[2],
+    updates: readonly ConditionUpdate[],
     extra: Pick<MessageDomainStatus, "configMapName">,
   ): Promise<ReconcileResult> {
     return this.writeStatus<MessageDomainStatus>(domain, MESSAGE_DOMAIN_PLURAL, updates, extra);

@@ -98,3 +98,12 @@ export function blockedConditions(reason: string, message: string): ConditionUpd
     { type: CONDITION_DEGRADED, status: "True", reason, message },
   ];
 }
+
+/** Conditions for a resource whose MessageDomain does not exist (yet). */
+export function domainNotFoundConditions(resource: {
+  metadata: { namespace: string };
+  spec: { domain: string };
+}): ConditionUpdate[] {
+  const message = `MessageDomain ${resource.spec.domain} not found in namespace ${resource.metadata.namespace}`;
+  return blockedConditions("DomainNotFound", message);
+}

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { z } from "zod";
-import { chartValuesSchema } from "../core/chart-values.js";
+import { chartValuesSchema } from "../../core/chart-values.js";
 
 export const CHART_DIR = join("charts", "beast-mode-network");
 const CRD_DIR = "crds";

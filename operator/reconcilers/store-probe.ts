@@ -5,7 +5,7 @@
  */
 import { Redis } from "ioredis";
 import { createConnection } from "mysql2/promise";
-import { raceTimeout } from "../core/race-timeout.js";
+import { raceTimeout } from "../../core/race-timeout.js";
 
 export type ProbedStoreType = "redis" | "tidb";
 
