@@ -131,6 +131,14 @@ class MariaDbServer implements MariaDbServerHandle {
     await this.current.signal("SIGKILL");
   }
 
+  pause(): void {
+    this.current.pause();
+  }
+
+  resume(): void {
+    this.current.resume();
+  }
+
   async start(): Promise<void> {
     if (this.removed) throw new Error(`mariadbd on port ${this.port} was cleaned up; it cannot be restarted`);
     if (this.current.alive) return;

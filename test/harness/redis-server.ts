@@ -97,6 +97,14 @@ class RedisServer implements RedisServerHandle {
     await this.current.signal("SIGKILL");
   }
 
+  pause(): void {
+    this.current.pause();
+  }
+
+  resume(): void {
+    this.current.resume();
+  }
+
   async start(): Promise<void> {
     if (this.removed) throw new Error(`redis on port ${this.port} was cleaned up; it cannot be restarted`);
     if (this.current.alive) return;

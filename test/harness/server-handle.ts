@@ -11,6 +11,10 @@ export interface ServerHandle {
   kill(): Promise<void>;
   /** Start again on the same port and data dir (after stop or kill); a no-op while running. */
   start(): Promise<void>;
+  /** SIGSTOP: the server keeps its port and connections but answers nothing until resume(). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
   /** stop() then start(). */
   restart(): Promise<void>;
   /** Stop and remove the temp data dir; the handle cannot be started again afterwards. */
