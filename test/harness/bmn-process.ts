@@ -155,7 +155,7 @@ export class BmnProcess {
             signal: AbortSignal.timeout(2_000),
           });
           await response.text();
-          if (response.status === 200 && child.alive) return;
+          if (response.status === 200 && child.isAlive()) return;
         } catch {
           // Not listening yet, or the store is not answering yet.
         }

@@ -111,6 +111,11 @@ export class GroupChild {
     return this.exitStatus === undefined;
   }
 
+  /** The same as alive, as a call: the answer may change across an await, which a property read hides from TS. */
+  isAlive(): boolean {
+    return this.alive;
+  }
+
   /** How it exited, once it has. */
   get status(): ExitStatus | undefined {
     return this.exitStatus;

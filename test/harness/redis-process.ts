@@ -41,7 +41,9 @@ export async function spawnRedis(args: readonly string[]): Promise<RedisProcess>
   });
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), READY_TIMEOUT_MS);
+    timer = setTimeout(() => {
+      resolve("timeout");
+    }, READY_TIMEOUT_MS);
   });
   const outcome = await Promise.race([ready.then(() => "ready" as const), child.exited, timedOut]);
   clearTimeout(timer);

@@ -336,7 +336,7 @@ async function spawnToxiproxy(binary: string, port: number): Promise<GroupChild>
       const response = await fetch(`http://${HOST}:${port}/version`);
       await response.text();
       // A server that lost the race for the port exits at once; make sure the answer came from ours.
-      if (response.ok && child.alive) return child;
+      if (response.ok && child.isAlive()) return child;
     } catch {
       // Not listening yet.
     }
