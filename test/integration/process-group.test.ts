@@ -83,7 +83,9 @@ describe("process-group helper", () => {
     parent.stdout.on("data", (chunk: Buffer) => {
       printed += chunk.toString("utf8");
     });
-    const grandchild = Number(await until(() => /pid (\d+)/.exec(printed)?.[1], 30_000, "the parent's report"));
+    const grandchild = Number(
+      await until(() => /pid (\d+)/.exec(printed)?.[1], 30_000, "the parent's report"),
+    );
     expect(exists(grandchild)).toBe(true);
     const exited = new Promise((resolve) => parent.once("exit", resolve));
     parent.kill("SIGTERM");
