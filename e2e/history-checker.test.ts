@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { printTable } from "../test/harness/text-table.js";
+import {
+  BackendUnderTest,
+  COUNT_COLUMNS,
+  faultsOf,
+  tableRows,
+  type Backend,
+  type CellResult,
+  type CellSettings,
+} from "./history/cells.js";
+
+/**
+ * The Jepsen-style history check (docs/testing-faults.md): workers record every send, receive, ack and nack against
+ * real sidecars while a fault strikes, and the checker (e2e/history/checker.ts) asserts that nothing accepted was
+ * lost, nothing unexpected was delivered, and no ack on an expired or superseded lease was accepted.
+ * BMN_HISTORY_SECONDS sets the seconds of traffic per cell (default 3; a soak run might use 60).
+ */
+
+const settings: CellSettings = {
+  trafficSeconds: Number(process.env.BMN_HISTORY_SECONDS ?? "3"),
+  leaseMs: 2_000,
+  drainTimeoutMs: 30_000,
+};
+const results: CellResult[] = [];
+
+afterAll(() => {
+  printTable(
+    `history check, ${settings.trafficSeconds} s of traffic per cell, lease ${settings.leaseMs} ms`,
+    ["backend", "fault", ...COUNT_COLUMNS.map(([, header]) => header)],
+    tableRows(results),
+  );
+});
+
+const BACKENDS: readonly Backend[] = ["memory", "redis", "sql"];
+
+describe.each(BACKENDS)("history check on the %s store", (backend) => {
+  let under: BackendUnderTest | undefined;
+  beforeAll(async () => {
+    under = await BackendUnderTest.start(backend);
+  });
+  afterAll(async () => {
+    await under?.stop();
+  });
+
+  it.each(faultsOf(backend))("%s: nothing lost, nothing unexpected, stale acks refused", async (fault) => {
+    if (under === undefined) throw new Error(`${backend} did not start`);
+    const cell = await under.runCell(fault, settings);
+    results.push(cell);
+    const { counts } = cell.result;
+    console.log(`${backend} × ${fault}: ${JSON.stringify(counts)}\n  ${cell.notes.join("\n  ")}`);
+    // The cell must have exercised the bus: messages went through both ways.
+    expect(counts.sentOk).toBeGreaterThan(0);
+    expect(counts.acked).toBeGreaterThan(0);
+    expect(
+      { lost: counts.lost, unexpected: counts.unexpected, fenced: counts.fencedViolations },
+      cell.notes.join("\n"),
+    ).toEqual({
+      lost: 0,
+      unexpected: 0,
+      fenced: 0,
+    });
+  });
+});

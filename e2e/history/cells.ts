@@ -1,0 +1,247 @@
+import { existsSync } from "node:fs";
+import { Redis } from "ioredis";
+import { freePort } from "../../test/harness/free-port.js";
+import { startMariaDb } from "../../test/harness/mariadb-server.js";
+import { until } from "../../test/harness/poll-until.js";
+import { startRedis } from "../../test/harness/redis-server.js";
+import type { ServerHandle } from "../../test/harness/server-handle.js";
+import { BmnProcess } from "../../test/harness/bmn-process.js";
+import { checkHistory, type CheckResult } from "./checker.js";
+import { Workload, type Endpoint } from "./workers.js";
+
+export type Backend = "memory" | "redis" | "sql";
+export type Fault = "none" | "sidecar-kill" | "store-kill" | "store-pause" | "maxmemory" | "clock-skew";
+
+/** Debian's libfaketime (packages faketime, libfaketime); the multi-threaded one, as node runs threads. */
+export const LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+
+/** Which faults apply to a backend: the memory store dies with its sidecar, so it is exempt from crash faults. */
+export function faultsOf(backend: Backend): Fault[] {
+  const skew: Fault[] = existsSync(LIBFAKETIME) ? ["clock-skew"] : [];
+  if (backend === "memory") return ["none", ...skew];
+  const crash: Fault[] = ["none", "sidecar-kill", "store-kill", "store-pause"];
+  return backend === "redis" ? [...crash, "maxmemory", ...skew] : [...crash, ...skew];
+}
+
+export interface CellSettings {
+  /** Seconds of traffic per cell. */
+  trafficSeconds: number;
+  /** Lease the receivers ask for; the store pause lasts longer than this. */
+  leaseMs: number;
+  /** How long the final drain may take before the unsettled messages count as lost. */
+  drainTimeoutMs: number;
+}
+
+export interface CellResult {
+  backend: Backend;
+  fault: Fault;
+  result: CheckResult;
+  /** Diagnosis: a few unsettled ids and answer details. */
+  notes: string[];
+}
+
+/** A backend's store and sidecars, shared by the cells of that backend (each cell uses an agent of its own). */
+export class BackendUnderTest {
+  private constructor(
+    readonly backend: Backend,
+    readonly store: ServerHandle | undefined,
+    readonly storeEnv: Record<string, string>,
+    readonly sidecars: BmnProcess[],
+  ) {}
+
+  static async start(backend: Backend): Promise<BackendUnderTest> {
+    let store: ServerHandle | undefined;
+    let storeEnv: Record<string, string>;
+    if (backend === "memory") {
+      storeEnv = { BMN_STORE: "memory" };
+    } else if (backend === "redis") {
+      store = await startRedis({ appendOnly: true, appendFsyncAlways: true });
+      storeEnv = { BMN_STORE: "redis", BMN_REDIS_URL: store.url };
+    } else {
+      store = await startMariaDb({ durable: true });
+      storeEnv = { BMN_STORE: "tidb", BMN_TIDB_URL: store.url };
+    }
+    const under = new BackendUnderTest(backend, store, storeEnv, []);
+    try {
+      // The memory store lives in its sidecar, so it gets one; the others get two sharing the store.
+      const count = backend === "memory" ? 1 : 2;
+      for (let index = 0; index < count; index++) under.sidecars.push(await under.startSidecar(`s${index}`));
+      return under;
+    } catch (error) {
+      await under.stop();
+      throw error;
+    }
+  }
+
+  /** A sidecar on this backend's store; `extraEnv` e.g. runs it under libfaketime. */
+  async startSidecar(label: string, extraEnv: Record<string, string> = {}): Promise<BmnProcess> {
+    return BmnProcess.start({
+      label: `${this.backend} sidecar ${label}`,
+      port: await freePort(),
+      args: (port) => ["start", "--port", String(port)],
+      env: { ...this.storeEnv, ...extraEnv },
+      readyPath: "/readyz",
+    });
+  }
+
+  async stop(): Promise<void> {
+    for (const sidecar of this.sidecars) await sidecar.stop();
+    await this.store?.cleanup();
+  }
+
+  /** Runs one cell: traffic with the fault in the middle, a final drain, then the checker. */
+  async runCell(fault: Fault, settings: CellSettings): Promise<CellResult> {
+    const skewed = fault === "clock-skew" ? await this.startSkewedSidecars() : ([] as readonly BmnProcess[]);
+    const sidecars = skewed.length > 0 ? skewed : this.sidecars;
+    const endpoints: Endpoint[] = sidecars.map((sidecar, index) => ({
+      label: `s${index}`,
+      url: () => sidecar.url,
+    }));
+    const agent = `h-${this.backend}-${fault}`;
+    const workload = new Workload({
+      agent,
+      leaseMs: settings.leaseMs,
+      requestTimeoutMs: settings.leaseMs + 3_000,
+      payloadBytes: fault === "maxmemory" ? 2_048 : 64,
+      nackShare: 0.05,
+    });
+    const notes: string[] = [];
+    const lifter = fault === "maxmemory" ? await this.limitMemory() : undefined;
+    try {
+      const begin = Date.now();
+      workload.start(endpoints, { senders: 2, receivers: 2 });
+      // The fault strikes a third into the traffic, and traffic goes on for a while after it healed.
+      await pause((settings.trafficSeconds * 1_000) / 3);
+      await this.strike(fault, settings, sidecars);
+      const trafficEnd = Math.max(begin + settings.trafficSeconds * 1_000, Date.now() + 500);
+      await pause(trafficEnd - Date.now());
+      workload.stopSending();
+      await lifter?.();
+      // Final drain: every ok send acked, then one more lease of receiving so late redeliveries are seen.
+      try {
+        await until(() => workload.settledAll(), settings.drainTimeoutMs, "every ok send to be acked");
+      } catch {
+        notes.push(`unsettled after the drain: ${workload.unsettled().slice(0, 5).join(", ")}`);
+      }
+      await pause(settings.leaseMs + 1_000);
+    } finally {
+      await workload.stop();
+      for (const sidecar of skewed) await sidecar.stop();
+    }
+    const result = checkHistory(workload.history.events);
+    notes.push(...details(workload, result));
+    return { backend: this.backend, fault, result, notes };
+  }
+
+  private async strike(fault: Fault, settings: CellSettings, sidecars: readonly BmnProcess[]): Promise<void> {
+    if (fault === "sidecar-kill") {
+      const victim = sidecars[0];
+      if (victim === undefined) throw new Error("no sidecar to kill");
+      await victim.kill();
+      await victim.start();
+    } else if (fault === "store-kill") {
+      const store = this.requireStore(fault);
+      await store.kill();
+      await store.start();
+    } else if (fault === "store-pause") {
+      const store = this.requireStore(fault);
+      store.pause();
+      // The store answers nothing for longer than a lease: that pause is the fault itself.
+      await pause(settings.leaseMs + 1_000);
+      store.resume();
+    }
+  }
+
+  private requireStore(fault: Fault): ServerHandle {
+    if (this.store === undefined) throw new Error(`${fault} needs a store process (${this.backend})`);
+    return this.store;
+  }
+
+  /**
+   * Sidecars with clocks 5 s apart from the store's and each other's: on a shared store one runs 5 s behind and
+   * one 5 s ahead; the memory store's only sidecar runs 5 s ahead.
+   */
+  private async startSkewedSidecars(): Promise<BmnProcess[]> {
+    const offsets = this.backend === "memory" ? ["+5s"] : ["-5s", "+5s"];
+    const started: BmnProcess[] = [];
+    try {
+      for (const offset of offsets) {
+        started.push(await this.startSidecar(`skew${offset}`, { LD_PRELOAD: LIBFAKETIME, FAKETIME: offset }));
+      }
+      return started;
+    } catch (error) {
+      for (const sidecar of started) await sidecar.stop();
+      throw error;
+    }
+  }
+
+  /**
+   * Redis at `maxmemory` with noeviction: the limit is set about 1 MB above what Redis uses now, so sends start
+   * failing within the cell. Answers the function that lifts the limit again (before the drain).
+   */
+  private async limitMemory(): Promise<() => Promise<void>> {
+    const store = this.requireStore("maxmemory");
+    const admin = new Redis(store.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    admin.on("error", () => undefined);
+    await admin.connect();
+    const info = await admin.info("memory");
+    const used = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? Number.NaN);
+    if (!Number.isFinite(used)) throw new Error(`no used_memory in INFO: ${info}`);
+    await admin.config("SET", "maxmemory-policy", "noeviction");
+    await admin.config("SET", "maxmemory", String(used + 1_048_576));
+    return async () => {
+      try {
+        await admin.config("SET", "maxmemory", "0");
+      } finally {
+        admin.disconnect();
+      }
+    };
+  }
+}
+
+/** Examples of what the checker flagged, and how sends answered, for the failure message and the log. */
+function details(workload: Workload, result: CheckResult): string[] {
+  const notes: string[] = [];
+  const answers = new Map<string, number>();
+  for (const event of workload.history.events) {
+    if (event.kind !== "send" || event.type === "invoke" || event.type === "ok") continue;
+    const key = `${event.type} ${event.detail ?? ""}`;
+    answers.set(key, (answers.get(key) ?? 0) + 1);
+  }
+  if (answers.size > 0) {
+    notes.push(`send answers: ${[...answers].map(([key, count]) => `${key} ×${count}`).join(", ")}`);
+  }
+  if (result.lost.length > 0) notes.push(`lost e.g. ${result.lost.slice(0, 5).join(", ")}`);
+  if (result.unexpected.length > 0) notes.push(`unexpected e.g. ${result.unexpected.slice(0, 5).join(", ")}`);
+  if (result.fenced.length > 0) notes.push(`fenced e.g. ${JSON.stringify(result.fenced.slice(0, 3))}`);
+  if (result.duplicatedAfterAck.length > 0) {
+    notes.push(`duplicated after ack e.g. ${result.duplicatedAfterAck.slice(0, 5).join(", ")}`);
+  }
+  return notes;
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
+
+export const COUNT_COLUMNS = [
+  ["sentOk", "sent ok"],
+  ["sentFail", "fail"],
+  ["sentUnknown", "unknown"],
+  ["delivered", "delivered"],
+  ["acked", "acked"],
+  ["lost", "lost"],
+  ["duplicatedAfterAck", "dup after ack"],
+  ["unexpected", "unexpected"],
+  ["recovered", "recovered"],
+  ["fencedViolations", "fenced viol."],
+] as const;
+
+/** One row per cell: backend × fault and the checker's counts. */
+export function tableRows(results: readonly CellResult[]): string[][] {
+  return results.map((cell) => [
+    cell.backend,
+    cell.fault,
+    ...COUNT_COLUMNS.map(([key]) => String(cell.result.counts[key])),
+  ]);
+}
