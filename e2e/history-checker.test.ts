@@ -14,12 +14,12 @@ import {
  * The Jepsen-style history check (docs/testing-faults.md): workers record every send, receive, ack and nack against
  * real sidecars while a fault strikes, and the checker (e2e/history/checker.ts) asserts that nothing accepted was
  * lost, nothing unexpected was delivered, and no ack on an expired or superseded lease was accepted.
- * BMN_HISTORY_SECONDS sets the seconds of traffic per cell (default 3; a soak run might use 60).
+ * BMN_HISTORY_SECONDS sets the seconds of traffic per cell (default 2; a soak run might use 60).
  */
 
 const settings: CellSettings = {
-  trafficSeconds: Number(process.env.BMN_HISTORY_SECONDS ?? "3"),
-  leaseMs: 2_000,
+  trafficSeconds: Number(process.env.BMN_HISTORY_SECONDS ?? "2"),
+  leaseMs: 1_500,
   drainTimeoutMs: 30_000,
 };
 const results: CellResult[] = [];
