@@ -19,17 +19,6 @@ export class MariaDbStartError extends Error {
   }
 }
 
-export interface MariaDbProcess {
-  readonly pid: number;
-  /** False once the process has exited, for whatever reason. */
-  readonly alive: boolean;
-  /** Sends the signal (if still running) and waits for the process to exit. */
-  signal(signal: "SIGTERM" | "SIGKILL"): Promise<void>;
-  /** SIGSTOP: mariadbd keeps its port and answers nothing until resume(). */
-  pause(): void;
-  resume(): void;
-}
-
 function findExecutable(candidates: readonly string[], what: string): string {
   for (const candidate of candidates) {
     if (candidate.includes("/")) {
@@ -81,7 +70,7 @@ export async function spawnMariaDb(
   args: readonly string[],
   port: number,
   dataDir: string,
-): Promise<MariaDbProcess> {
+): Promise<GroupChild> {
   const child = GroupChild.spawn({
     label: "mariadbd",
     command: mariadbdPath(),
@@ -105,23 +94,7 @@ export async function spawnMariaDb(
     await Promise.race([child.exited, new Promise((resolve) => setTimeout(resolve, POLL_PAUSE_MS))]);
   }
 
-  const pid = child.pid;
-  if (pid === undefined) throw new MariaDbStartError("mariadbd has no pid", child.output());
-  return {
-    pid,
-    get alive() {
-      return child.alive;
-    },
-    async signal(signal) {
-      await (signal === "SIGKILL" ? child.kill() : child.stop());
-    },
-    pause: () => {
-      child.pause();
-    },
-    resume: () => {
-      child.resume();
-    },
-  };
+  return child;
 }
 
 /** True when our server (serving `dataDir`) accepts a root login on the loopback port and runs a statement. */

@@ -3,17 +3,6 @@ import { GroupChild } from "./process-group.js";
 const READY_LINE = "Ready to accept connections";
 const READY_TIMEOUT_MS = 15_000;
 
-export interface RedisProcess {
-  readonly pid: number;
-  /** False once the process has exited, for whatever reason. */
-  readonly alive: boolean;
-  /** Sends the signal (if still running) and waits for the process to exit. */
-  signal(signal: "SIGTERM" | "SIGKILL"): Promise<void>;
-  /** SIGSTOP: redis keeps its port and answers nothing until resume(). */
-  pause(): void;
-  resume(): void;
-}
-
 /** Raised when redis-server exits or stays silent before it is ready; carries the log for diagnosis. */
 export class RedisStartError extends Error {
   constructor(
@@ -26,7 +15,7 @@ export class RedisStartError extends Error {
 }
 
 /** Spawns redis-server with the given arguments and resolves once it accepts connections. */
-export async function spawnRedis(args: readonly string[]): Promise<RedisProcess> {
+export async function spawnRedis(args: readonly string[]): Promise<GroupChild> {
   let onReady = (): void => undefined;
   const ready = new Promise<void>((resolve) => {
     onReady = resolve;
@@ -56,21 +45,5 @@ export async function spawnRedis(args: readonly string[]): Promise<RedisProcess>
     throw new RedisStartError(why, child.output());
   }
 
-  const pid = child.pid;
-  if (pid === undefined) throw new RedisStartError("redis-server has no pid", child.output());
-  return {
-    pid,
-    get alive() {
-      return child.alive;
-    },
-    async signal(signal) {
-      await (signal === "SIGKILL" ? child.kill() : child.stop());
-    },
-    pause: () => {
-      child.pause();
-    },
-    resume: () => {
-      child.resume();
-    },
-  };
+  return child;
 }
