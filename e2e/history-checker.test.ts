@@ -48,7 +48,9 @@ describe.each(BACKENDS)("history check on the %s store", (backend) => {
     const cell = await under.runCell(fault, settings);
     results.push(cell);
     const { counts } = cell.result;
-    console.log(`${backend} × ${fault}: ${JSON.stringify(counts)}\n  ${cell.notes.join("\n  ")}`);
+    console.log(
+      `${backend} × ${fault} (${cell.seconds.toFixed(1)} s): ${JSON.stringify(counts)}\n  ${cell.notes.join("\n  ")}`,
+    );
     // The cell must have exercised the bus: messages went through both ways.
     expect(counts.sentOk).toBeGreaterThan(0);
     expect(counts.acked).toBeGreaterThan(0);

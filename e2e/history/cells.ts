@@ -36,6 +36,8 @@ export interface CellSettings {
 export interface CellResult {
   backend: Backend;
   fault: Fault;
+  /** Wall time of the cell, for the log only. */
+  seconds: number;
   result: CheckResult;
   /** Diagnosis: a few unsettled ids and answer details. */
   notes: string[];
@@ -65,8 +67,8 @@ export class BackendUnderTest {
     const under = new BackendUnderTest(backend, store, storeEnv, []);
     try {
       // The memory store lives in its sidecar, so it gets one; the others get two sharing the store.
-      const count = backend === "memory" ? 1 : 2;
-      for (let index = 0; index < count; index++) under.sidecars.push(await under.startSidecar(`s${index}`));
+      const labels = backend === "memory" ? ["s0"] : ["s0", "s1"];
+      under.sidecars.push(...(await startAll(labels.map((label) => () => under.startSidecar(label)))));
       return under;
     } catch (error) {
       await under.stop();
@@ -92,6 +94,7 @@ export class BackendUnderTest {
 
   /** Runs one cell: traffic with the fault in the middle, a final drain, then the checker. */
   async runCell(fault: Fault, settings: CellSettings): Promise<CellResult> {
+    const cellBegin = Date.now();
     const skewed = fault === "clock-skew" ? await this.startSkewedSidecars() : ([] as readonly BmnProcess[]);
     const sidecars = skewed.length > 0 ? skewed : this.sidecars;
     const endpoints: Endpoint[] = sidecars.map((sidecar, index) => ({
@@ -117,7 +120,7 @@ export class BackendUnderTest {
       const trafficEnd = Math.max(begin + settings.trafficSeconds * 1_000, Date.now() + 500);
       await pause(trafficEnd - Date.now());
       workload.stopSending();
-      await lifter?.();
+      if (lifter !== undefined) notes.push(await lifter());
       // Final drain: every ok send acked, then one more lease of receiving so late redeliveries are seen.
       try {
         await until(() => workload.settledAll(), settings.drainTimeoutMs, "every ok send to be acked");
@@ -131,7 +134,7 @@ export class BackendUnderTest {
     }
     const result = checkHistory(workload.history.events);
     notes.push(...details(workload, result));
-    return { backend: this.backend, fault, result, notes };
+    return { backend: this.backend, fault, seconds: (Date.now() - cellBegin) / 1_000, result, notes };
   }
 
   private async strike(fault: Fault, settings: CellSettings, sidecars: readonly BmnProcess[]): Promise<void> {
@@ -164,23 +167,19 @@ export class BackendUnderTest {
    */
   private async startSkewedSidecars(): Promise<BmnProcess[]> {
     const offsets = this.backend === "memory" ? ["+5s"] : ["-5s", "+5s"];
-    const started: BmnProcess[] = [];
-    try {
-      for (const offset of offsets) {
-        started.push(await this.startSidecar(`skew${offset}`, { LD_PRELOAD: LIBFAKETIME, FAKETIME: offset }));
-      }
-      return started;
-    } catch (error) {
-      for (const sidecar of started) await sidecar.stop();
-      throw error;
-    }
+    return startAll(
+      offsets.map(
+        (offset) => () => this.startSidecar(`skew${offset}`, { LD_PRELOAD: LIBFAKETIME, FAKETIME: offset }),
+      ),
+    );
   }
 
   /**
    * Redis at `maxmemory` with noeviction: the limit is set 256 KiB above what Redis uses now, so sends start
-   * failing within the cell. Answers the function that lifts the limit again (before the drain).
+   * failing within the cell. Answers the function that lifts the limit again (before the drain) and tells how
+   * much memory Redis used by then.
    */
-  private async limitMemory(): Promise<() => Promise<void>> {
+  private async limitMemory(): Promise<() => Promise<string>> {
     const store = this.requireStore("maxmemory");
     const admin = new Redis(store.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
     admin.on("error", () => undefined);
@@ -189,10 +188,14 @@ export class BackendUnderTest {
     const used = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? Number.NaN);
     if (!Number.isFinite(used)) throw new Error(`no used_memory in INFO: ${info}`);
     await admin.config("SET", "maxmemory-policy", "noeviction");
-    await admin.config("SET", "maxmemory", String(used + 262_144));
+    const limit = used + 262_144;
+    await admin.config("SET", "maxmemory", String(limit));
     return async () => {
       try {
+        const after = await admin.info("memory");
+        const usedAfter = /used_memory:(\d+)/.exec(after)?.[1] ?? "?";
         await admin.config("SET", "maxmemory", "0");
+        return `redis used_memory ${usedAfter} B at the end of the traffic, maxmemory ${limit} B`;
       } finally {
         admin.disconnect();
       }
@@ -221,6 +224,16 @@ function details(workload: Workload, result: CheckResult): string[] {
     notes.push(`duplicated after ack e.g. ${result.duplicatedAfterAck.slice(0, 5).join(", ")}`);
   }
   return notes;
+}
+
+/** Starts the sidecars side by side; if one fails, stops the others and rethrows. */
+async function startAll(starts: readonly (() => Promise<BmnProcess>)[]): Promise<BmnProcess[]> {
+  const results = await Promise.allSettled(starts.map((start) => start()));
+  const started = results.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+  const failed = results.find((result) => result.status === "rejected");
+  if (failed === undefined) return started;
+  for (const sidecar of started) await sidecar.stop();
+  throw failed.reason;
 }
 
 function pause(ms: number): Promise<void> {
