@@ -14,7 +14,8 @@ import {
  * The Jepsen-style history check (docs/testing-faults.md): workers record every send, receive, ack and nack against
  * real sidecars while a fault strikes, and the checker (e2e/history/checker.ts) asserts that nothing accepted was
  * lost, nothing unexpected was delivered, and no ack on an expired or superseded lease was accepted.
- * BMN_HISTORY_SECONDS sets the seconds of traffic per cell (default 2; a soak run might use 60).
+ * BMN_HISTORY_SECONDS sets the seconds of traffic per cell (default 2; a soak run might use 60), and
+ * BMN_HISTORY_CELLS picks cells.
  */
 
 const settings: CellSettings = {
@@ -32,7 +33,15 @@ afterAll(() => {
   );
 });
 
-const BACKENDS: readonly Backend[] = ["memory", "redis", "sql"];
+/** BMN_HISTORY_CELLS=redis:store-kill,sql picks cells (backend, or backend:fault); default all. */
+const picked = (process.env.BMN_HISTORY_CELLS ?? "").split(",").filter((cell) => cell !== "");
+function selected(backend: Backend, fault: string): boolean {
+  return picked.length === 0 || picked.some((cell) => cell === backend || cell === `${backend}:${fault}`);
+}
+
+const BACKENDS = (["memory", "redis", "sql"] as const).filter((backend) =>
+  faultsOf(backend).some((fault) => selected(backend, fault)),
+);
 
 describe.each(BACKENDS)("history check on the %s store", (backend) => {
   let under: BackendUnderTest | undefined;
@@ -43,24 +52,27 @@ describe.each(BACKENDS)("history check on the %s store", (backend) => {
     await under?.stop();
   });
 
-  it.each(faultsOf(backend))("%s: nothing lost, nothing unexpected, stale acks refused", async (fault) => {
-    if (under === undefined) throw new Error(`${backend} did not start`);
-    const cell = await under.runCell(fault, settings);
-    results.push(cell);
-    const { counts } = cell.result;
-    console.log(
-      `${backend} × ${fault} (${cell.seconds.toFixed(1)} s): ${JSON.stringify(counts)}\n  ${cell.notes.join("\n  ")}`,
-    );
-    // The cell must have exercised the bus: messages went through both ways.
-    expect(counts.sentOk).toBeGreaterThan(0);
-    expect(counts.acked).toBeGreaterThan(0);
-    expect(
-      { lost: counts.lost, unexpected: counts.unexpected, fenced: counts.fencedViolations },
-      cell.notes.join("\n"),
-    ).toEqual({
-      lost: 0,
-      unexpected: 0,
-      fenced: 0,
-    });
-  });
+  it.each(faultsOf(backend).filter((fault) => selected(backend, fault)))(
+    "%s: nothing lost, nothing unexpected, stale acks refused",
+    async (fault) => {
+      if (under === undefined) throw new Error(`${backend} did not start`);
+      const cell = await under.runCell(fault, settings);
+      results.push(cell);
+      const { counts } = cell.result;
+      console.log(
+        `${backend} × ${fault} (${cell.seconds.toFixed(1)} s): ${JSON.stringify(counts)}\n  ${cell.notes.join("\n  ")}`,
+      );
+      // The cell must have exercised the bus: messages went through both ways.
+      expect(counts.sentOk).toBeGreaterThan(0);
+      expect(counts.acked).toBeGreaterThan(0);
+      expect(
+        { lost: counts.lost, unexpected: counts.unexpected, fenced: counts.fencedViolations },
+        cell.notes.join("\n"),
+      ).toEqual({
+        lost: 0,
+        unexpected: 0,
+        fenced: 0,
+      });
+    },
+  );
 });

@@ -116,7 +116,9 @@ export class BackendUnderTest {
       workload.start(endpoints, { senders: 2, receivers: 2 });
       // The fault strikes a third into the traffic, and traffic goes on for a while after it healed.
       await pause((settings.trafficSeconds * 1_000) / 3);
+      const struck = Date.now();
       await this.strike(fault, settings, sidecars);
+      notes.push(`fault ${fault} from ${struck - begin} ms to ${Date.now() - begin} ms after traffic began`);
       const trafficEnd = Math.max(begin + settings.trafficSeconds * 1_000, Date.now() + 500);
       await pause(trafficEnd - Date.now());
       workload.stopSending();
@@ -218,6 +220,19 @@ function details(workload: Workload, result: CheckResult): string[] {
     }
   }
   if (result.lost.length > 0) notes.push(`lost e.g. ${result.lost.slice(0, 5).join(", ")}`);
+  const origin = workload.history.events[0]?.at ?? 0;
+  for (const messageId of [...result.lost, ...result.unexpected].slice(0, 3)) {
+    notes.push(`history of ${messageId} (ms since the first event):`);
+    for (const event of workload.history.events) {
+      const deliveredHere = event.deliveries?.find((delivery) => delivery.messageId === messageId);
+      if (event.messageId !== messageId && deliveredHere === undefined) continue;
+      const lease = event.leaseId ?? deliveredHere?.leaseId ?? "";
+      const detail = event.detail ?? "";
+      notes.push(
+        `  ${(event.at - origin).toFixed(0)} ${event.worker} ${event.kind} ${event.type} #${event.op} ${lease} ${detail}`,
+      );
+    }
+  }
   if (result.unexpected.length > 0) notes.push(`unexpected e.g. ${result.unexpected.slice(0, 5).join(", ")}`);
   if (result.fenced.length > 0) notes.push(`fenced e.g. ${JSON.stringify(result.fenced.slice(0, 3))}`);
   if (result.duplicatedAfterAck.length > 0) {
