@@ -136,6 +136,7 @@ export class BackendUnderTest {
     }
     const result = checkHistory(workload.history.events);
     notes.push(...details(workload, result));
+    notes.push(...(await probeLost(endpoints, agent, result.lost)));
     return { backend: this.backend, fault, seconds: (Date.now() - cellBegin) / 1_000, result, notes };
   }
 
@@ -237,6 +238,35 @@ function details(workload: Workload, result: CheckResult): string[] {
   if (result.fenced.length > 0) notes.push(`fenced e.g. ${JSON.stringify(result.fenced.slice(0, 3))}`);
   if (result.duplicatedAfterAck.length > 0) {
     notes.push(`duplicated after ack e.g. ${result.duplicatedAfterAck.slice(0, 5).join(", ")}`);
+  }
+  return notes;
+}
+
+/**
+ * Diagnosis of lost messages, after the check: the same id is sent again. The bus remembers the ids it acked
+ * (dedupe window), so `duplicate: true` with an empty queue means an ack of the message was applied even though
+ * no ack answered ok. (This enqueues the message again where it was not remembered; the cell is over by then.)
+ */
+async function probeLost(
+  endpoints: readonly Endpoint[],
+  agent: string,
+  lost: readonly string[],
+): Promise<string[]> {
+  const endpoint = endpoints[0];
+  if (endpoint === undefined) return [];
+  const notes: string[] = [];
+  for (const messageId of lost.slice(0, 3)) {
+    try {
+      const response = await fetch(`${endpoint.url()}/v1/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ id: messageId, to: agent, type: "history-probe" }),
+        signal: AbortSignal.timeout(5_000),
+      });
+      notes.push(`re-send of ${messageId} answered ${response.status} ${await response.text()}`);
+    } catch (error) {
+      notes.push(`re-send of ${messageId} failed: ${String(error)}`);
+    }
   }
   return notes;
 }
