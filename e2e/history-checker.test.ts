@@ -39,12 +39,7 @@ afterAll(() => {
  * not it.fails: the bug shows only when the fault strikes while an ack is in flight, so the cell does not fail
  * every time.
  */
-const KNOWN_BUGS: Partial<Record<`${Backend}:${Fault}`, string>> = {
-  "redis:store-kill":
-    "after a Redis crash the client library re-sends in-flight scripts (ioredis autoResendUnfulfilledCommands, " +
-    "on by default in store/redis/redis-store.ts), so an ack applied just before the crash runs again and " +
-    "answers 404 LEASE_NOT_FOUND: the agent is told its ack failed, yet the message never comes back",
-};
+const KNOWN_BUGS: Partial<Record<`${Backend}:${Fault}`, string>> = {};
 
 /** BMN_HISTORY_CELLS=redis:store-kill,sql picks cells (backend, or backend:fault); default all. */
 const picked = (process.env.BMN_HISTORY_CELLS ?? "").split(",").filter((cell) => cell !== "");
