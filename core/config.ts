@@ -39,6 +39,8 @@ export const storeConfigSchema = z
         cluster: z.array(z.string().regex(/^[^:\s]+:\d+$/, { error: "must be host:port" })).optional(),
         keyPrefix: z.string().optional(),
         commandTimeoutMs: positiveMs.optional(),
+        /** Start even though Redis may evict keys (maxmemory-policy other than noeviction); loses messages. */
+        allowEviction: z.boolean().optional(),
       })
       .strict()
       .optional(),

@@ -17,6 +17,8 @@ export const ERROR_STATUS = {
   OVERLOADED: 429,
   TIMEOUT: 504,
   STORE_UNAVAILABLE: 503,
+  /** The store is at its memory limit: nothing was written; receive, ack and purge still work. */
+  STORE_FULL: 503,
   INTERNAL: 500,
 } as const;
 
@@ -98,6 +100,12 @@ export class UnauthenticatedError extends BmnError {
 export class NotFoundError extends BmnError {
   constructor(message: string, options: BmnErrorOptions = {}) {
     super("NOT_FOUND", message, options);
+  }
+}
+
+export class StoreFullError extends BmnError {
+  constructor(message: string, options: BmnErrorOptions = {}) {
+    super("STORE_FULL", message, options);
   }
 }
 

@@ -7,16 +7,19 @@ import type {
   AgentRegistration,
   DeadLetter,
   DeadLetterFilter,
+  DeadLetterPage,
   Delivery,
   MessageStore,
   NackOptions,
   NackResult,
   PublishResult,
+  QueuePage,
   QueueStats,
   ReceiveOptions,
   SavepointId,
   SendResult,
   SettleOptions,
+  StoreMemoryStatus,
   Subscription,
   TraceEvent,
   WriteOptions,
@@ -160,6 +163,23 @@ export class ResilientStore implements MessageStore {
   }
 
   // ---- sending -------------------------------------------------------------------------------------
+  /**
+   * Administrative and observability reads: timeout and retry, but outside the breaker, both ways. A slow list
+   * over many queues must not open the circuit that sends and receives depend on, and is not refused by it
+   * either (its own timeout bounds it).
+   */
+  private guardRead<T>(operation: StoreOperation, run: () => Promise<T>): Promise<T> {
+    const attempt = (): Promise<T> => withTimeout(run, this.timeoutMs);
+    if (!this.retryable[operation] || this.retries === 0) return attempt();
+    return withRetry(attempt, {
+      retries: this.retries,
+      backoffBaseMs: this.backoffBaseMs,
+      backoffMaxMs: this.backoffMaxMs,
+      sleep: this.options.sleep,
+      random: this.options.random,
+    });
+  }
+
   enqueue(agent: string, message: Message, options?: WriteOptions): Promise<SendResult> {
     if (options?.tx !== undefined) return this.inner.enqueue(agent, message, options);
     return this.guard("enqueue", () => this.inner.enqueue(agent, message, options));
@@ -210,7 +230,7 @@ export class ResilientStore implements MessageStore {
   }
 
   listSubscriptions(agent?: string): Promise<Subscription[]> {
-    return this.guard("listSubscriptions", () => this.inner.listSubscriptions(agent));
+    return this.guardRead("listSubscriptions", () => this.inner.listSubscriptions(agent));
   }
 
   // ---- transactions (buffered in this process until commit) -----------------------------------------
@@ -236,11 +256,15 @@ export class ResilientStore implements MessageStore {
 
   // ---- dead letters --------------------------------------------------------------------------------
   listDeadLetters(filter?: DeadLetterFilter): Promise<DeadLetter[]> {
-    return this.guard("listDeadLetters", () => this.inner.listDeadLetters(filter));
+    return this.guardRead("listDeadLetters", () => this.inner.listDeadLetters(filter));
+  }
+
+  listDeadLetterPage(filter?: DeadLetterFilter & { cursor?: string | undefined }): Promise<DeadLetterPage> {
+    return this.guardRead("listDeadLetterPage", () => this.inner.listDeadLetterPage(filter));
   }
 
   getDeadLetter(agent: string, id: string): Promise<DeadLetter | undefined> {
-    return this.guard("getDeadLetter", () => this.inner.getDeadLetter(agent, id));
+    return this.guardRead("getDeadLetter", () => this.inner.getDeadLetter(agent, id));
   }
 
   replayDeadLetters(
@@ -256,19 +280,27 @@ export class ResilientStore implements MessageStore {
 
   // ---- trace, stats, registry ----------------------------------------------------------------------
   traceOf(messageId: string): Promise<TraceEvent[]> {
-    return this.guard("traceOf", () => this.inner.traceOf(messageId));
+    return this.guardRead("traceOf", () => this.inner.traceOf(messageId));
   }
 
   traceByCorrelation(correlationId: string): Promise<TraceEvent[]> {
-    return this.guard("traceByCorrelation", () => this.inner.traceByCorrelation(correlationId));
+    return this.guardRead("traceByCorrelation", () => this.inner.traceByCorrelation(correlationId));
   }
 
   queueStats(agent: string): Promise<QueueStats> {
-    return this.guard("queueStats", () => this.inner.queueStats(agent));
+    return this.guardRead("queueStats", () => this.inner.queueStats(agent));
   }
 
   listQueues(): Promise<QueueName[]> {
-    return this.guard("listQueues", () => this.inner.listQueues());
+    return this.guardRead("listQueues", () => this.inner.listQueues());
+  }
+
+  listQueuePage(options?: { limit?: number | undefined; cursor?: string | undefined }): Promise<QueuePage> {
+    return this.guardRead("listQueuePage", () => this.inner.listQueuePage(options));
+  }
+
+  memoryStatus(): Promise<StoreMemoryStatus | undefined> {
+    return this.guardRead("memoryStatus", () => this.inner.memoryStatus());
   }
 
   registerAgent(registration: AgentRegistration): Promise<AgentRecord> {
@@ -284,7 +316,7 @@ export class ResilientStore implements MessageStore {
   }
 
   listAgents(filter?: { capability?: string }): Promise<AgentRecord[]> {
-    return this.guard("listAgents", () => this.inner.listAgents(filter));
+    return this.guardRead("listAgents", () => this.inner.listAgents(filter));
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------------

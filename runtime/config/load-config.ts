@@ -24,6 +24,7 @@ const ENV_KEYS: Record<string, { path: string[]; parse: (value: string) => unkno
     parse: (value) => value.split(",").map((node) => node.trim()),
   },
   /** One URL or several, comma-separated: endpoints of one database (commas inside a URL as %2C). */
+  BMN_REDIS_ALLOW_EVICTION: { path: ["store", "redis", "allowEviction"], parse: toBoolean },
   BMN_TIDB_URL: {
     path: ["store", "tidb", "urls"],
     parse: (value) =>

@@ -2,9 +2,13 @@ import type { MessageId } from "../../core/ids.js";
 import type { QueueName } from "../../core/names.js";
 import { LeaseError } from "../../core/errors.js";
 import { BaseStore, type BaseStoreOptions } from "../base-store.js";
+import { inRange, mergeScans } from "../backend-types.js";
 import type {
   AckOp,
+  DeadLetterQuery,
   DeadLetterRecord,
+  DeadLetterScan,
+  QueueScan,
   EnqueueOp,
   LeaseBatch,
   NackOutcome,
@@ -18,7 +22,6 @@ import { formatLeaseId, type LeaseRef } from "../lease-id.js";
 import type {
   AckFailureCode,
   AgentRecord,
-  DeadLetterFilter,
   DeadLetterReason,
   QueueStats,
   Subscription,
@@ -256,20 +259,22 @@ export class InMemoryStore extends BaseStore {
     return Promise.resolve(this.hub.register(agent));
   }
 
-  protected readDeadLetters(agents: QueueName[], filter: DeadLetterFilter): Promise<DeadLetterRecord[]> {
+  protected readDeadLetterPage(query: DeadLetterQuery): Promise<DeadLetterScan> {
+    const agents = query.agent === undefined ? [...this.queues.keys()] : [query.agent];
     const records: DeadLetterRecord[] = [];
     for (const agent of agents) {
-      for (const letter of this.queues.get(agent)?.deadLetters.values() ?? []) {
-        if (filter.reason !== undefined && letter.reason !== filter.reason) continue;
-        records.push(toRecord(agent, letter));
+      for (const [id, letter] of this.queues.get(agent)?.deadLetters ?? []) {
+        if (query.reason !== undefined && letter.reason !== query.reason) continue;
+        if (!inRange(query, { at: letter.deadLetteredAt, agent, id })) continue;
+        records.push(toRecord(agent, id, letter));
       }
     }
-    return Promise.resolve(records);
+    return Promise.resolve(mergeScans([{ records, next: undefined }], query.limit));
   }
 
   protected readDeadLetter(agent: QueueName, id: string): Promise<DeadLetterRecord | undefined> {
     const letter = this.queues.get(agent)?.deadLetters.get(id as MessageId);
-    return Promise.resolve(letter === undefined ? undefined : toRecord(agent, letter));
+    return Promise.resolve(letter === undefined ? undefined : toRecord(agent, id as MessageId, letter));
   }
 
   protected removeDeadLetters(agent: QueueName, ids: MessageId[]): Promise<number> {
@@ -302,6 +307,12 @@ export class InMemoryStore extends BaseStore {
 
   protected readQueues(): Promise<QueueName[]> {
     return Promise.resolve([...this.queues.keys()]);
+  }
+
+  protected readQueuePage(after: string | undefined, limit: number): Promise<QueueScan> {
+    const names = [...this.queues.keys()].filter((name) => after === undefined || name > after).sort();
+    const page = names.slice(0, limit);
+    return Promise.resolve({ queues: page, next: names.length > limit ? page.at(-1) : undefined });
   }
 
   protected writeSubscription(subscription: Subscription, present: boolean): Promise<boolean> {
@@ -386,10 +397,12 @@ export class InMemoryStore extends BaseStore {
 
 function toRecord(
   agent: QueueName,
+  id: MessageId,
   letter: MemoryQueue["deadLetters"] extends Map<MessageId, infer V> ? V : never,
 ): DeadLetterRecord {
   const record: DeadLetterRecord = {
     agent,
+    id,
     json: letter.json,
     reason: letter.reason,
     deadLetteredAt: letter.deadLetteredAt,

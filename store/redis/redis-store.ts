@@ -5,8 +5,13 @@ import type { MessageId } from "../../core/ids.js";
 import type { QueueName } from "../../core/names.js";
 import { attemptLimitOf } from "../attempt-limit.js";
 import { BaseStore, type BaseStoreOptions } from "../base-store.js";
+import { inRange, mergeScans, positionOf } from "../backend-types.js";
 import type {
+  DeadLetterPosition,
+  DeadLetterQuery,
   DeadLetterRecord,
+  DeadLetterScan,
+  QueueScan,
   LeaseBatch,
   LeasedMessage,
   NackOutcome,
@@ -19,9 +24,9 @@ import type {
   AckFailureCode,
   AgentRecord,
   AttemptRecord,
-  DeadLetterFilter,
   DeadLetterReason,
   QueueStats,
+  StoreMemoryStatus,
   Subscription,
   TraceEvent,
 } from "../store.js";
@@ -30,6 +35,7 @@ import { leaseReplyCode, toStoreError } from "./redis-errors.js";
 import { RedisKeys, type QueueKeyName } from "./redis-keys.js";
 import { RedisNotifier } from "./redis-notifier.js";
 import { ScriptRunner } from "./script-runner.js";
+import { mapBounded } from "../../runtime/resilience/map-bounded.js";
 
 export type RedisConnection = { url: string } | { cluster: ClusterNode[] };
 
@@ -39,6 +45,10 @@ export interface RedisStoreOptions extends BaseStoreOptions {
   keyPrefix?: string | undefined;
   /** A command that gets no answer within this fails with STORE_UNAVAILABLE. */
   commandTimeoutMs?: number | undefined;
+  /** Start even on an evicting maxmemory-policy (evicted keys are lost messages); a warning is logged. */
+  allowEviction?: boolean | undefined;
+  /** Where that warning goes; default process.emitWarning. */
+  warn?: ((message: string) => void) | undefined;
 }
 
 /** How many due entries one lease call settles at most, so a huge backlog never makes one script slow. */
@@ -109,8 +119,51 @@ export class RedisStore extends BaseStore {
       throw toStoreError(error);
     }
     const store = new RedisStore(client, subscriber, options);
-    await store.replayTransactionLog();
+    try {
+      await store.checkEvictionPolicy(options);
+      await store.replayTransactionLog();
+    } catch (error) {
+      await store.closeBackend();
+      throw error;
+    }
     return store;
+  }
+
+  /** Every node that holds data: the one server, or each cluster master. */
+  private dataNodes(): Redis[] {
+    return this.client instanceof Cluster ? this.client.nodes("master") : [this.client];
+  }
+
+  /**
+   * An evicting policy drops keys, which are accepted messages: refuse to start on one unless told to.
+   * CONFIG may be disabled (managed Redis); INFO memory names the policy too.
+   */
+  private async checkEvictionPolicy(options: RedisStoreOptions): Promise<void> {
+    for (const node of this.dataNodes()) {
+      const policy = await readPolicy(node);
+      if (policy === "noeviction") continue;
+      const why = `redis maxmemory-policy is ${policy}: redis may evict accepted messages; set it to noeviction`;
+      if (options.allowEviction !== true)
+        throw new BmnError(
+          "INVALID_ARGUMENT",
+          `${why} (or set store.redis.allowEviction / BMN_REDIS_ALLOW_EVICTION)`,
+          {
+            field: "store.redis.allowEviction",
+          },
+        );
+      (options.warn ?? ((message: string) => process.emitWarning(message)))(
+        `${why}; starting anyway because store.redis.allowEviction is set`,
+      );
+      return;
+    }
+  }
+
+  /** The fullest node's memory (a cluster is full when any master is). */
+  override async memoryStatus(): Promise<StoreMemoryStatus | undefined> {
+    const statuses = await this.call(() => Promise.all(this.dataNodes().map(readMemoryInfo)));
+    const ratio = (status: StoreMemoryStatus): number =>
+      status.maxBytes === 0 ? 0 : status.usedBytes / status.maxBytes;
+    return statuses.sort((a, b) => ratio(b) - ratio(a))[0];
   }
 
   private queueKeys(agent: QueueName): string[] {
@@ -415,33 +468,63 @@ export class RedisStore extends BaseStore {
   }
 
   // ---- dead letters ------------------------------------------------------------------------------------
-  protected async readDeadLetters(
-    agents: QueueName[],
-    filter: DeadLetterFilter,
-  ): Promise<DeadLetterRecord[]> {
-    const perAgent = await Promise.all(agents.map((agent) => this.readAgentDeadLetters(agent, filter)));
-    return perAgent.flat();
+  protected async readDeadLetterPage(query: DeadLetterQuery): Promise<DeadLetterScan> {
+    if (query.agent !== undefined) return this.scanAgentDeadLetters(query.agent, query);
+    // Without an agent every queue is looked at (cost grows with the number of queues, never with DLQ size).
+    const queues = await this.readQueues();
+    const scans = await mapBounded(queues, FAN_OUT, (agent) => this.scanAgentDeadLetters(agent, query));
+    return mergeScans(scans, query.limit);
   }
 
-  private async readAgentDeadLetters(
-    agent: QueueName,
-    filter: DeadLetterFilter,
-  ): Promise<DeadLetterRecord[]> {
-    const ids = await this.call(() => this.client.zrange(this.keys.queueKey(agent, "dlq"), 0, -1));
-    if (ids.length === 0) return [];
-    const [jsons, infos] = await this.call(() =>
-      Promise.all([
-        this.client.hmget(this.keys.queueKey(agent, "dlqmsg"), ...ids),
-        this.client.hmget(this.keys.queueKey(agent, "dlqinfo"), ...ids),
-      ]),
-    );
+  /**
+   * One queue's dead letters in (time, id) order, which is the sorted set's own order (ties sort by member).
+   * Reads at most DLQ_SCAN_BUDGET entries and fetches bodies only for those it answers.
+   */
+  private async scanAgentDeadLetters(agent: QueueName, query: DeadLetterQuery): Promise<DeadLetterScan> {
+    const key = this.keys.queueKey(agent, "dlq");
+    const min = query.after === undefined ? "-inf" : String(query.after.at);
+    const max = query.until === undefined ? "+inf" : String(query.until);
+    const batch = query.reason === undefined ? Math.min(query.limit + 1, DLQ_SCAN_BATCH) : DLQ_SCAN_BATCH;
     const records: DeadLetterRecord[] = [];
-    ids.forEach((_, index) => {
-      const record = toDeadLetterRecord(agent, jsons[index], infos[index]);
-      if (record !== undefined && (filter.reason === undefined || record.reason === filter.reason))
-        records.push(record);
-    });
-    return records;
+    let offset = 0;
+    let lastSeen: DeadLetterPosition | undefined;
+    while (offset < DLQ_SCAN_BUDGET) {
+      const raw = await this.call(() =>
+        this.client.zrangebyscore(key, min, max, "WITHSCORES", "LIMIT", offset, batch),
+      );
+      const entries: DeadLetterPosition[] = [];
+      for (let i = 0; i + 1 < raw.length; i += 2)
+        entries.push({ agent, id: String(raw[i]), at: Number(raw[i + 1]) });
+      offset += entries.length;
+      const candidates = entries.filter((entry) => inRange(query, entry));
+      const ids = candidates.map((entry) => entry.id);
+      const infos =
+        ids.length === 0
+          ? []
+          : await this.call(() => this.client.hmget(this.keys.queueKey(agent, "dlqinfo"), ...ids));
+      const chosen = ids
+        .filter((_, index) => {
+          const info = infos[index];
+          return info != null && (query.reason === undefined || reasonOf(info) === query.reason);
+        })
+        .slice(0, query.limit - records.length);
+      const jsons =
+        chosen.length === 0
+          ? []
+          : await this.call(() => this.client.hmget(this.keys.queueKey(agent, "dlqmsg"), ...chosen));
+      chosen.forEach((id, index) => {
+        const record = toDeadLetterRecord(agent, id, jsons[index], infos[ids.indexOf(id)]);
+        if (record !== undefined) records.push(record);
+      });
+      const lastRecord = records.at(-1);
+      if (records.length >= query.limit && lastRecord !== undefined) {
+        const exhausted = entries.length < batch && lastRecord.id === entries.at(-1)?.id;
+        return { records, next: exhausted ? undefined : positionOf(lastRecord) };
+      }
+      if (entries.length < batch) return { records, next: undefined };
+      lastSeen = entries.at(-1);
+    }
+    return { records, next: lastSeen };
   }
 
   protected async readDeadLetter(agent: QueueName, id: string): Promise<DeadLetterRecord | undefined> {
@@ -451,7 +534,7 @@ export class RedisStore extends BaseStore {
         this.client.hget(this.keys.queueKey(agent, "dlqinfo"), id),
       ]),
     );
-    return toDeadLetterRecord(agent, json, info);
+    return toDeadLetterRecord(agent, id, json, info);
   }
 
   protected async removeDeadLetters(agent: QueueName, ids: MessageId[]): Promise<number> {
@@ -481,6 +564,20 @@ export class RedisStore extends BaseStore {
     const ready = readyNow + due;
     const delayed = delayedAll - due + lapsed;
     return { agent, depth: ready + delayed, ready, delayed, inFlight: leasedAll - lapsed, deadLettered };
+  }
+
+  /** SSCAN pages: each costs O(page), and a queue present throughout is listed at least once. */
+  protected async readQueuePage(after: string | undefined, limit: number): Promise<QueueScan> {
+    const queues = new Set<QueueName>();
+    let cursor = after ?? "0";
+    do {
+      const [next, members] = await this.call(() =>
+        this.client.sscan(this.keys.queues, cursor, "COUNT", limit - queues.size),
+      );
+      for (const member of members) queues.add(member as QueueName);
+      cursor = next;
+    } while (cursor !== "0" && queues.size < limit);
+    return { queues: [...queues], next: cursor === "0" ? undefined : cursor };
   }
 
   protected async readQueues(): Promise<QueueName[]> {
@@ -565,7 +662,7 @@ export class RedisStore extends BaseStore {
     });
   }
 
-  protected async closeBackend(): Promise<void> {
+  protected override async closeBackend(): Promise<void> {
     this.notifier.wakeAll();
     await Promise.allSettled([this.client.quit(), this.subscriber.quit()]);
     this.client.disconnect();
@@ -574,8 +671,39 @@ export class RedisStore extends BaseStore {
 }
 
 const DEFAULT_TIMEOUT_MS = 2_000;
+/** Dead letters one sorted-set read takes, and one page scan looks at, at most. */
+const DLQ_SCAN_BATCH = 500;
+const DLQ_SCAN_BUDGET = 5_000;
+/** Queues read at once when a call spans every queue. */
+const FAN_OUT = 16;
 /** Leases settled by one ack-many script call at most, so a huge list never makes one script slow. */
 const ACK_MANY_LIMIT = 500;
+
+async function readPolicy(node: Redis): Promise<string> {
+  try {
+    const reply = await node.config("GET", "maxmemory-policy");
+    const value = Array.isArray(reply) ? reply[1] : undefined;
+    if (typeof value === "string") return value;
+  } catch {
+    // CONFIG is often renamed or disabled on managed Redis; INFO answers the same question.
+  }
+  try {
+    return (await readMemoryInfo(node)).policy;
+  } catch (error) {
+    throw toStoreError(error);
+  }
+}
+
+async function readMemoryInfo(node: Redis): Promise<StoreMemoryStatus> {
+  const info = await node.info("memory");
+  const field = (name: string): string | undefined =>
+    new RegExp(`^${name}:(.*)$`, "m").exec(info)?.[1]?.trim();
+  return {
+    usedBytes: Number(field("used_memory") ?? 0),
+    maxBytes: Number(field("maxmemory") ?? 0),
+    policy: field("maxmemory_policy") ?? "unknown",
+  };
+}
 
 function randomSeed(): number {
   return Math.floor(Math.random() * 2 ** 31);
@@ -587,8 +715,13 @@ function toOutcome(result: unknown): WriteOutcome {
   return { duplicate: false };
 }
 
+function reasonOf(info: string): DeadLetterReason {
+  return (JSON.parse(info) as { reason: DeadLetterReason }).reason;
+}
+
 function toDeadLetterRecord(
   agent: QueueName,
+  id: string,
   json: string | null | undefined,
   info: string | null | undefined,
 ): DeadLetterRecord | undefined {
@@ -601,6 +734,7 @@ function toDeadLetterRecord(
   };
   const record: DeadLetterRecord = {
     agent,
+    id,
     json,
     reason: parsed.reason,
     deadLetteredAt: parsed.at,

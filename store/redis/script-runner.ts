@@ -22,7 +22,11 @@ export class ScriptRunner {
   private load(name: ScriptName): LoadedScript {
     let script = this.scripts.get(name);
     if (script === undefined) {
-      const source = `${LIBRARY}\n${readFileSync(new URL(`${name}.lua`, LUA_DIR), "utf8")}`;
+      const body = readFileSync(new URL(`${name}.lua`, LUA_DIR), "utf8");
+      // The shebang line (Redis 7 script flags) must stay first: a script declared as writing is refused whole
+      // under OOM, before any write, while `allow-oom` ones (receive, ack, nack, purge) run so consumers drain.
+      const shebang = body.startsWith("#!") ? body.slice(0, body.indexOf("\n") + 1) : "";
+      const source = `${shebang}${LIBRARY}\n${body.slice(shebang.length)}`;
       script = { source, sha: createHash("sha1").update(source).digest("hex") };
       this.scripts.set(name, script);
     }

@@ -3,8 +3,12 @@ import { LeaseError } from "../../core/errors.js";
 import type { MessageId } from "../../core/ids.js";
 import type { AgentName, QueueName, TopicPattern } from "../../core/names.js";
 import { BaseStore, type BaseStoreOptions } from "../base-store.js";
+import { positionOf } from "../backend-types.js";
 import type {
+  DeadLetterQuery,
   DeadLetterRecord,
+  DeadLetterScan,
+  QueueScan,
   LeaseBatch,
   NackOutcome,
   NackRequest,
@@ -15,7 +19,6 @@ import { formatLeaseId, type LeaseRef } from "../lease-id.js";
 import type {
   AckFailureCode,
   AgentRecord,
-  DeadLetterFilter,
   DeadLetterReason,
   QueueStats,
   Subscription,
@@ -278,33 +281,43 @@ export class TiDBStore extends BaseStore {
   }
 
   // ---- dead letters --------------------------------------------------------------------------------------
-  protected async readDeadLetters(
-    agents: QueueName[],
-    filter: DeadLetterFilter,
-  ): Promise<DeadLetterRecord[]> {
-    const records: DeadLetterRecord[] = [];
-    for (const chunk of chunks(agents, QUEUE_CHUNK)) {
-      const list = padded(chunk);
-      const params: SqlParam[] = [...list];
-      let sql = `SELECT queue, body, reason, dead_lettered_at, attempts, last_error FROM ${this.tables.deadLetters}
-        WHERE queue IN (${marks(list.length)})`;
-      if (filter.reason !== undefined) {
-        sql += " AND reason = ?";
-        params.push(filter.reason);
-      }
-      sql += " ORDER BY dead_lettered_at, queue, id";
-      if (filter.limit !== undefined) {
-        sql += " LIMIT ?";
-        params.push(filter.limit);
-      }
-      for (const row of await this.client.rows(sql, params)) records.push(toDeadLetterRecord(row));
+  protected async readDeadLetterPage(query: DeadLetterQuery): Promise<DeadLetterScan> {
+    const where: string[] = [];
+    const params: SqlParam[] = [];
+    if (query.agent !== undefined) {
+      where.push("queue = ?");
+      params.push(query.agent);
     }
-    return records;
+    if (query.reason !== undefined) {
+      where.push("reason = ?");
+      params.push(query.reason);
+    }
+    if (query.until !== undefined) {
+      where.push("dead_lettered_at <= ?");
+      params.push(query.until);
+    }
+    const after = query.after;
+    if (after !== undefined) {
+      // Spelled out rather than a row comparison, so the time index serves it.
+      where.push(
+        "(dead_lettered_at > ? OR (dead_lettered_at = ? AND (queue > ? OR (queue = ? AND id > ?))))",
+      );
+      params.push(after.at, after.at, after.agent, after.agent, after.id);
+    }
+    const rows = await this.client.rows(
+      `SELECT queue, id, body, reason, dead_lettered_at, attempts, last_error FROM ${this.tables.deadLetters}
+        ${where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`}
+        ORDER BY dead_lettered_at, queue, id LIMIT ?`,
+      [...params, query.limit + 1],
+    );
+    const records = rows.slice(0, query.limit).map(toDeadLetterRecord);
+    const last = records.at(-1);
+    return { records, next: rows.length > query.limit && last !== undefined ? positionOf(last) : undefined };
   }
 
   protected async readDeadLetter(agent: QueueName, id: string): Promise<DeadLetterRecord | undefined> {
     const [row] = await this.client.rows(
-      `SELECT queue, body, reason, dead_lettered_at, attempts, last_error FROM ${this.tables.deadLetters}
+      `SELECT queue, id, body, reason, dead_lettered_at, attempts, last_error FROM ${this.tables.deadLetters}
         WHERE queue = ? AND id = ?`,
       [agent, id],
     );
@@ -349,6 +362,15 @@ export class TiDBStore extends BaseStore {
       inFlight: count("leased_all") - count("leased_lapsed"),
       deadLettered: count("dead"),
     };
+  }
+
+  protected async readQueuePage(after: string | undefined, limit: number): Promise<QueueScan> {
+    const rows = await this.client.rows(
+      `SELECT queue FROM ${this.tables.queues} ${after === undefined ? "" : "WHERE queue > ?"} ORDER BY queue LIMIT ?`,
+      after === undefined ? [limit + 1] : [after, limit + 1],
+    );
+    const queues = rows.slice(0, limit).map((row) => text(row.queue) as QueueName);
+    return { queues, next: rows.length > limit ? queues.at(-1) : undefined };
   }
 
   protected async readQueues(): Promise<QueueName[]> {
@@ -514,6 +536,7 @@ export class TiDBStore extends BaseStore {
 function toDeadLetterRecord(row: Row): DeadLetterRecord {
   const record: DeadLetterRecord = {
     agent: text(row.queue) as QueueName,
+    id: text(row.id),
     json: text(row.body),
     reason: text(row.reason) as DeadLetterReason,
     deadLetteredAt: num(row.dead_lettered_at),
