@@ -42,6 +42,11 @@ export interface ResilientStoreOptions {
   /** Full-jitter exponential backoff between retries. Defaults 50 and 1000. */
   backoffBaseMs?: number | undefined;
   backoffMaxMs?: number | undefined;
+  /**
+   * For DLQ purge and replay, which work through any number of letters in bounded chunks. Default 60000. A
+   * timeout leaves a consistent, partly done purge or replay that the next call continues.
+   */
+  bulkTimeoutMs?: number | undefined;
   /** Defaults: failureThreshold 5, openMs 5000, halfOpenProbes 1. */
   breaker?: Pick<CircuitBreakerOptions, "failureThreshold" | "openMs" | "halfOpenProbes"> | undefined;
   /** Overrides of RETRYABLE_OPERATIONS (e.g. `{ enqueue: false }` for a store without a dedupe window). */
@@ -58,6 +63,7 @@ export interface ResilientStoreOptions {
 
 export const DEFAULT_STORE_TIMEOUT_MS = 2_000;
 export const DEFAULT_STORE_RETRIES = 2;
+export const DEFAULT_BULK_TIMEOUT_MS = 60_000;
 export const DEFAULT_RETRY_BACKOFF_BASE_MS = 50;
 export const DEFAULT_RETRY_BACKOFF_MAX_MS = 1_000;
 
@@ -79,6 +85,7 @@ export const DEFAULT_RETRY_BACKOFF_MAX_MS = 1_000;
 export class ResilientStore implements MessageStore {
   readonly breaker: CircuitBreaker;
   private readonly timeoutMs: number;
+  private readonly bulkTimeoutMs: number;
   private readonly retries: number;
   private readonly backoffBaseMs: number;
   private readonly backoffMaxMs: number;
@@ -91,6 +98,7 @@ export class ResilientStore implements MessageStore {
   ) {
     this.options = options;
     this.timeoutMs = positive(options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS, "timeoutMs");
+    this.bulkTimeoutMs = positive(options.bulkTimeoutMs ?? DEFAULT_BULK_TIMEOUT_MS, "bulkTimeoutMs");
     this.retries = count(options.retries ?? DEFAULT_STORE_RETRIES, "retries");
     this.backoffBaseMs = nonNegative(options.backoffBaseMs ?? DEFAULT_RETRY_BACKOFF_BASE_MS, "backoffBaseMs");
     this.backoffMaxMs = nonNegative(options.backoffMaxMs ?? DEFAULT_RETRY_BACKOFF_MAX_MS, "backoffMaxMs");
@@ -164,12 +172,17 @@ export class ResilientStore implements MessageStore {
 
   // ---- sending -------------------------------------------------------------------------------------
   /**
-   * Administrative and observability reads: timeout and retry, but outside the breaker, both ways. A slow list
+   * Administrative and observability calls (reads, DLQ purge and replay): timeout and retry where the operation
+   * allows it, but outside the breaker, both ways. A slow list
    * over many queues must not open the circuit that sends and receives depend on, and is not refused by it
    * either (its own timeout bounds it).
    */
-  private guardRead<T>(operation: StoreOperation, run: () => Promise<T>): Promise<T> {
-    const attempt = (): Promise<T> => withTimeout(run, this.timeoutMs);
+  private guardRead<T>(
+    operation: StoreOperation,
+    run: () => Promise<T>,
+    timeoutMs = this.timeoutMs,
+  ): Promise<T> {
+    const attempt = (): Promise<T> => withTimeout(run, timeoutMs);
     if (!this.retryable[operation] || this.retries === 0) return attempt();
     return withRetry(attempt, {
       retries: this.retries,
@@ -271,11 +284,15 @@ export class ResilientStore implements MessageStore {
     filter: DeadLetterFilter & { ids?: string[] },
     options?: { to?: string },
   ): Promise<number> {
-    return this.guard("replayDeadLetters", () => this.inner.replayDeadLetters(filter, options));
+    return this.guardRead(
+      "replayDeadLetters",
+      () => this.inner.replayDeadLetters(filter, options),
+      this.bulkTimeoutMs,
+    );
   }
 
   purgeDeadLetters(filter: DeadLetterFilter & { ids?: string[] }): Promise<number> {
-    return this.guard("purgeDeadLetters", () => this.inner.purgeDeadLetters(filter));
+    return this.guardRead("purgeDeadLetters", () => this.inner.purgeDeadLetters(filter), this.bulkTimeoutMs);
   }
 
   // ---- trace, stats, registry ----------------------------------------------------------------------

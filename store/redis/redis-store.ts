@@ -1,6 +1,6 @@
 import calculateSlot from "cluster-key-slot";
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
-import { BmnError, LeaseError } from "../../core/errors.js";
+import { BmnError, LeaseError, ValidationError } from "../../core/errors.js";
 import type { MessageId } from "../../core/ids.js";
 import type { QueueName } from "../../core/names.js";
 import { attemptLimitOf } from "../attempt-limit.js";
@@ -566,18 +566,36 @@ export class RedisStore extends BaseStore {
     return { agent, depth: ready + delayed, ready, delayed, inFlight: leasedAll - lapsed, deadLettered };
   }
 
-  /** SSCAN pages: each costs O(page), and a queue present throughout is listed at least once. */
+  /**
+   * SSCAN pages, each O(page). One SSCAN reply can be longer than a page (small sets come back whole), so the
+   * token is the SSCAN cursor plus how many of that reply were already answered.
+   */
   protected async readQueuePage(after: string | undefined, limit: number): Promise<QueueScan> {
-    const queues = new Set<QueueName>();
-    let cursor = after ?? "0";
-    do {
+    const [start = "0", skipText = "0"] = (after ?? "0:0").split(":");
+    if (!/^\d+$/.test(start) || !/^\d+$/.test(skipText))
+      throw new ValidationError("cursor is not one this API handed out", {
+        code: "INVALID_ARGUMENT",
+        field: "cursor",
+      });
+    const queues: QueueName[] = [];
+    let cursor = start;
+    let skip = Number(skipText);
+    for (;;) {
       const [next, members] = await this.call(() =>
-        this.client.sscan(this.keys.queues, cursor, "COUNT", limit - queues.size),
+        this.client.sscan(this.keys.queues, cursor, "COUNT", Math.max(limit, 10)),
       );
-      for (const member of members) queues.add(member as QueueName);
+      const room = limit - queues.length;
+      const fresh = members.slice(skip) as QueueName[];
+      if (fresh.length > room) {
+        queues.push(...fresh.slice(0, room));
+        return { queues, next: `${cursor}:${skip + room}` };
+      }
+      queues.push(...fresh);
+      skip = 0;
       cursor = next;
-    } while (cursor !== "0" && queues.size < limit);
-    return { queues: [...queues], next: cursor === "0" ? undefined : cursor };
+      if (cursor === "0") return { queues, next: undefined };
+      if (queues.length === limit) return { queues, next: `${cursor}:0` };
+    }
   }
 
   protected async readQueues(): Promise<QueueName[]> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isoIn, msg, receiveOne, useStores, waitFor } from "./helpers.js";
+import { expectBmnError, isoIn, msg, receiveOne, useStores, waitFor } from "./helpers.js";
 import type { StoreFactory } from "./store-conformance.js";
 
 export function describeStats(factory: StoreFactory): void {
@@ -84,6 +84,23 @@ export function describeStats(factory: StoreFactory): void {
       expect(stats).toMatchObject({ ready: 1, delayed: 0, depth: 1, inFlight: 0 });
       await receiveOne(store, "worker");
       expect(await store.queueStats("worker")).toMatchObject({ ready: 0, delayed: 0, depth: 0, inFlight: 1 });
+    });
+
+    it("listQueuePage answers every queue once over capped pages", async () => {
+      const store = await open();
+      const names = ["alpha", "bravo", "charlie", "delta", "echo"];
+      for (const name of names) await store.enqueue(name, msg());
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      for (let pages = 0; pages < 20; pages++) {
+        const page = await store.listQueuePage({ limit: 2, cursor });
+        seen.push(...page.queues);
+        cursor = page.nextCursor;
+        if (cursor === undefined) break;
+      }
+      expect(cursor).toBeUndefined();
+      expect([...seen].sort()).toEqual(names);
+      await expectBmnError(() => store.listQueuePage({ cursor: "%%%" }), "INVALID_ARGUMENT", "cursor");
     });
 
     it("listQueues names every agent that has had a message queued", async () => {
