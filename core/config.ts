@@ -21,6 +21,8 @@ export const deliveryConfigSchema = z
     dedupeWindowMs: z.number().int().min(0),
     traceRetentionMs: z.number().int().min(0),
     transactionTimeoutMs: positiveMs,
+    maxOpenTransactions: z.number().int().min(1),
+    maxTransactionOps: z.number().int().min(1),
     maxBatch: z.number().int().min(1).max(10_000),
   })
   .partial()

@@ -12,6 +12,10 @@ export const ERROR_STATUS = {
   TX_NOT_FOUND: 404,
   TX_CONFLICT: 409,
   TX_EXPIRED: 409,
+  /** A transaction already holds store.delivery.maxTransactionOps writes. */
+  TX_TOO_LARGE: 409,
+  /** store.delivery.maxOpenTransactions transactions are open already. */
+  TOO_MANY_TRANSACTIONS: 429,
   NOT_FOUND: 404,
   UNROUTABLE: 422,
   OVERLOADED: 429,
@@ -82,7 +86,7 @@ export class LeaseError extends BmnError {
 
 export class TransactionError extends BmnError {
   constructor(
-    code: "TX_NOT_FOUND" | "TX_CONFLICT" | "TX_EXPIRED",
+    code: "TX_NOT_FOUND" | "TX_CONFLICT" | "TX_EXPIRED" | "TX_TOO_LARGE" | "TOO_MANY_TRANSACTIONS",
     message: string,
     options: BmnErrorOptions = {},
   ) {

@@ -85,7 +85,10 @@ export abstract class BaseStore implements MessageStore {
       ...(Object.fromEntries(overrides) as Partial<DeliveryPolicy>),
     };
     this.actor = options.actor ?? "store";
-    this.transactions = new TransactionBuffer(this.policy.transactionTimeoutMs);
+    this.transactions = new TransactionBuffer(this.policy.transactionTimeoutMs, {
+      maxOpen: this.policy.maxOpenTransactions,
+      maxOps: this.policy.maxTransactionOps,
+    });
   }
 
   // ---- primitives each backend implements ----------------------------------------------------------
@@ -116,6 +119,8 @@ export abstract class BaseStore implements MessageStore {
   protected abstract readSubscriptions(): Promise<Subscription[]>;
   protected abstract writeAgent(record: AgentRecord): Promise<void>;
   protected abstract readAgents(): Promise<AgentRecord[]>;
+  /** One agent's registration, lapsed or not: registry writes cost O(1) whatever the number of agents. */
+  protected abstract readAgent(name: AgentName): Promise<AgentRecord | undefined>;
   protected abstract deleteAgent(name: AgentName): Promise<boolean>;
   protected abstract appendTrace(events: TraceEvent[]): Promise<void>;
   protected abstract readTrace(id: string): Promise<TraceEvent[]>;
@@ -143,7 +148,7 @@ export abstract class BaseStore implements MessageStore {
     const recipients = await this.subscribersOf(validTopic);
     const ops = recipients.map((agent) => this.enqueueOp(agent, message, false));
     if (tx !== undefined) {
-      for (const op of ops) this.transactions.add(tx, op);
+      this.transactions.addAll(tx, ops);
       return { id: message.id, recipients, duplicate: false };
     }
     // Each recipient is its own atomic step: dedupe per queue makes a retried publish fill in what it missed.
@@ -254,7 +259,10 @@ export abstract class BaseStore implements MessageStore {
     if (options.tx !== undefined) {
       const tx = this.transactions.check(toTransactionId(options.tx));
       // Checked at commit, like `ack` with `tx`: a lease that no longer holds then fails the whole commit.
-      for (const lease of leases) this.transactions.add(tx, { kind: "ack", lease });
+      this.transactions.addAll(
+        tx,
+        leases.map((lease) => ({ kind: "ack", lease })),
+      );
       return { acked: leases.map(formatLeaseId), failed: [] };
     }
     const result: AckManyResult = { acked: [], failed: [] };
@@ -629,9 +637,8 @@ export abstract class BaseStore implements MessageStore {
       return parsed.data;
     });
     const now = Date.now();
-    const existing = (await this.readAgents()).find(
-      (record) => record.name === name && record.expiresAt > now,
-    );
+    const known = await this.readAgent(name);
+    const existing = known !== undefined && known.expiresAt > now ? known : undefined;
     const record: AgentRecord = {
       name,
       capabilities: [...new Set(capabilities)].sort(),
@@ -648,9 +655,8 @@ export abstract class BaseStore implements MessageStore {
     const name = toAgentName(agent);
     const ttl = toCount(ttlMs, "ttlMs", 1);
     const now = Date.now();
-    const existing = (await this.readAgents()).find(
-      (record) => record.name === name && record.expiresAt > now,
-    );
+    const known = await this.readAgent(name);
+    const existing = known !== undefined && known.expiresAt > now ? known : undefined;
     if (existing === undefined)
       throw new NotFoundError(`agent ${name} is not registered (or its registration lapsed)`, {
         field: "agent",

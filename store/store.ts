@@ -95,6 +95,10 @@ export interface DeliveryPolicy {
   /** How long trace events are kept; 0 turns tracing off. */
   traceRetentionMs: number;
   transactionTimeoutMs: number;
+  /** Open transactions per process at most; more answer TOO_MANY_TRANSACTIONS (429). */
+  maxOpenTransactions: number;
+  /** Buffered writes per transaction at most; more answer TX_TOO_LARGE (409). */
+  maxTransactionOps: number;
   /** Upper bound on `max` for one receive. */
   maxBatch: number;
 }
@@ -108,6 +112,8 @@ export const DEFAULT_DELIVERY_POLICY: DeliveryPolicy = {
   dedupeWindowMs: 10 * 60_000,
   traceRetentionMs: 60 * 60_000,
   transactionTimeoutMs: 30_000,
+  maxOpenTransactions: 1_000,
+  maxTransactionOps: 1_000,
   maxBatch: 1_000,
 };
 

@@ -1,5 +1,5 @@
 import type { MessageId } from "../../core/ids.js";
-import type { QueueName } from "../../core/names.js";
+import type { AgentName, QueueName } from "../../core/names.js";
 import { LeaseError } from "../../core/errors.js";
 import { BaseStore, type BaseStoreOptions } from "../base-store.js";
 import { inRange, mergeScans } from "../backend-types.js";
@@ -44,6 +44,7 @@ export class InMemoryStore extends BaseStore {
   private readonly traces = new Map<string, { events: TraceEvent[]; expiresAt: number }>();
   private readonly correlations = new Map<string, { ids: Set<string>; expiresAt: number }>();
   private readonly hub = new WakeupHub();
+  private nextTracePruneAt = 0;
   private closed = false;
 
   constructor(options: InMemoryStoreOptions = {}) {
@@ -84,9 +85,9 @@ export class InMemoryStore extends BaseStore {
   }
 
   private applyAck(op: AckOp): WriteOutcome {
-    const queue = this.queue(op.lease.agent);
-    const entry = queue.entries.get(op.lease.id);
-    if (entry !== undefined) queue.remove(entry);
+    const queue = this.queues.get(op.lease.agent);
+    const entry = queue?.entries.get(op.lease.id);
+    if (entry !== undefined) queue?.remove(entry);
     return { duplicate: false };
   }
 
@@ -132,7 +133,7 @@ export class InMemoryStore extends BaseStore {
     if (entry.settledToken === lease.token) throw new LeaseError("LEASE_NOT_FOUND", formatLeaseId(lease));
     if (entry.state !== "leased" || entry.token !== lease.token || entry.dueAt <= now) {
       // A token we never issued for this message is unknown; an older one was superseded by redelivery.
-      if (Number(lease.token) >= this.queue(lease.agent).nextToken)
+      if (Number(lease.token) >= (this.queues.get(lease.agent)?.nextToken ?? 0))
         throw new LeaseError("LEASE_NOT_FOUND", formatLeaseId(lease));
       throw new LeaseError("LEASE_EXPIRED", formatLeaseId(lease));
     }
@@ -141,7 +142,6 @@ export class InMemoryStore extends BaseStore {
 
   protected leaseMessages(agent: QueueName, max: number, leaseMs: number): Promise<LeaseBatch> {
     const now = Date.now();
-    const queue = this.queue(agent);
     const batch: LeaseBatch = {
       now,
       deliveries: [],
@@ -149,6 +149,9 @@ export class InMemoryStore extends BaseStore {
       deadLettered: [],
       nextDueAt: undefined,
     };
+    // A read never creates a queue: only a write does.
+    const queue = this.queues.get(agent);
+    if (queue === undefined) return Promise.resolve(batch);
     this.settleDue(agent, queue, now, batch);
     while (batch.deliveries.length < max) {
       const entry = queue.takeReady();
@@ -338,6 +341,10 @@ export class InMemoryStore extends BaseStore {
     return Promise.resolve([...this.agents.values()]);
   }
 
+  protected readAgent(name: AgentName): Promise<AgentRecord | undefined> {
+    return Promise.resolve(this.agents.get(name));
+  }
+
   protected deleteAgent(name: QueueName): Promise<boolean> {
     return Promise.resolve(this.agents.delete(name));
   }
@@ -347,15 +354,18 @@ export class InMemoryStore extends BaseStore {
     const expiresAt = now + this.policy.traceRetentionMs;
     this.pruneTraces(now);
     for (const event of events) {
-      const trace = this.traces.get(event.messageId) ?? { events: [], expiresAt };
+      const known = this.traces.get(event.messageId);
+      // One that expired but was not pruned yet starts afresh.
+      const trace = known !== undefined && known.expiresAt > now ? known : { events: [], expiresAt };
       trace.events.push(event);
       trace.expiresAt = expiresAt;
       this.traces.set(event.messageId, trace);
       if (event.correlationId !== undefined) {
-        const correlation = this.correlations.get(event.correlationId) ?? {
-          ids: new Set<string>(),
-          expiresAt,
-        };
+        const knownCorrelation = this.correlations.get(event.correlationId);
+        const correlation =
+          knownCorrelation !== undefined && knownCorrelation.expiresAt > now
+            ? knownCorrelation
+            : { ids: new Set<string>(), expiresAt };
         correlation.ids.add(event.messageId);
         correlation.expiresAt = expiresAt;
         this.correlations.set(event.correlationId, correlation);
@@ -364,20 +374,28 @@ export class InMemoryStore extends BaseStore {
     return Promise.resolve();
   }
 
+  /**
+   * Drops expired traces at most once per tenth of the retention, so each operation costs O(1) amortised; reads
+   * skip what expired since.
+   */
   private pruneTraces(now: number): void {
+    if (now < this.nextTracePruneAt) return;
+    this.nextTracePruneAt = now + Math.max(1, Math.floor(this.policy.traceRetentionMs / 10));
     for (const [id, trace] of this.traces) if (trace.expiresAt <= now) this.traces.delete(id);
     for (const [id, correlation] of this.correlations)
       if (correlation.expiresAt <= now) this.correlations.delete(id);
   }
 
   protected readTrace(id: string): Promise<TraceEvent[]> {
-    this.pruneTraces(Date.now());
-    return Promise.resolve([...(this.traces.get(id)?.events ?? [])]);
+    const trace = this.traces.get(id);
+    return Promise.resolve(trace === undefined || trace.expiresAt <= Date.now() ? [] : [...trace.events]);
   }
 
   protected readCorrelation(correlationId: string): Promise<string[]> {
-    this.pruneTraces(Date.now());
-    return Promise.resolve([...(this.correlations.get(correlationId)?.ids ?? [])]);
+    const correlation = this.correlations.get(correlationId);
+    return Promise.resolve(
+      correlation === undefined || correlation.expiresAt <= Date.now() ? [] : [...correlation.ids],
+    );
   }
 
   ping(): Promise<void> {

@@ -2,7 +2,7 @@ import calculateSlot from "cluster-key-slot";
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
 import { BmnError, LeaseError, ValidationError } from "../../core/errors.js";
 import type { MessageId } from "../../core/ids.js";
-import type { QueueName } from "../../core/names.js";
+import type { AgentName, QueueName } from "../../core/names.js";
 import { attemptLimitOf } from "../attempt-limit.js";
 import { BaseStore, type BaseStoreOptions } from "../base-store.js";
 import { inRange, mergeScans, positionOf } from "../backend-types.js";
@@ -627,6 +627,11 @@ export class RedisStore extends BaseStore {
     const lapsed = records.filter((record) => record.expiresAt <= now).map((record) => record.name);
     if (lapsed.length > 0) await this.call(() => this.client.hdel(this.keys.agents, ...lapsed));
     return records.filter((record) => record.expiresAt > now);
+  }
+
+  protected async readAgent(name: AgentName): Promise<AgentRecord | undefined> {
+    const json = await this.call(() => this.client.hget(this.keys.agents, name));
+    return json === null ? undefined : (JSON.parse(json) as AgentRecord);
   }
 
   protected async deleteAgent(name: QueueName): Promise<boolean> {

@@ -411,6 +411,11 @@ export class TiDBStore extends BaseStore {
     );
   }
 
+  protected async readAgent(name: AgentName): Promise<AgentRecord | undefined> {
+    const [row] = await this.client.rows(`SELECT body FROM ${this.tables.agents} WHERE name = ?`, [name]);
+    return row === undefined ? undefined : (JSON.parse(text(row.body)) as AgentRecord);
+  }
+
   protected async readAgents(): Promise<AgentRecord[]> {
     const rows = await this.client.rows(`SELECT body FROM ${this.tables.agents}`);
     const now = Date.now();

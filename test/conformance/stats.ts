@@ -86,6 +86,20 @@ export function describeStats(factory: StoreFactory): void {
       expect(await store.queueStats("worker")).toMatchObject({ ready: 0, delayed: 0, depth: 0, inFlight: 1 });
     });
 
+    it("no read creates a queue", async () => {
+      const store = await open();
+      expect(await store.receive("ghost", { max: 5 })).toEqual([]);
+      expect(await store.receive("ghost", { waitMs: 20 })).toEqual([]);
+      await store.queueStats("ghost");
+      await store.listDeadLetters({ agent: "ghost" });
+      await store.getDeadLetter("ghost", msg().id);
+      await store.purgeDeadLetters({ agent: "ghost" });
+      await expectBmnError(() => store.ack("ghost.m-1.1"), "LEASE_NOT_FOUND");
+      await expectBmnError(() => store.nack("ghost.m-1.1"), "LEASE_NOT_FOUND");
+      expect(await store.listQueues()).toEqual([]);
+      expect((await store.listQueuePage()).queues).toEqual([]);
+    });
+
     it("listQueuePage answers every queue once over capped pages", async () => {
       const store = await open();
       const names = ["alpha", "bravo", "charlie", "delta", "echo"];

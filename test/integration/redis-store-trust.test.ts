@@ -7,6 +7,7 @@ import { RedisStore } from "../../store/redis/redis-store.js";
 import type { ResilientStore } from "../../store/resilient-store.js";
 import type { DeadLetterPage } from "../../store/store.js";
 import { expectBmnError, msg } from "../conformance/helpers.js";
+import { until } from "../harness/poll-until.js";
 import { startRedisWithArgs, type RedisServerHandle } from "../harness/redis-server.js";
 import { http } from "./sidecar/sidecar-fixture.js";
 
@@ -103,6 +104,41 @@ describe("redis store: a huge DLQ is read, purged and replayed in bounded pages"
     expect(all).toMatchObject({ status: 200, body: { purged: DLQ_SIZE - 3 } });
     expect(await admin.zcard("big:{victim}:dlq")).toBe(0);
     expect((await http(sidecar.url, "GET", "/healthz")).status).toBeLessThan(500);
+  });
+
+  it("long-polls on distinct names leave no Redis SUBSCRIBE channel behind", async () => {
+    const polls = Array.from({ length: 100 }, (_, i) => store.receive(`poller-${i}`, { waitMs: 30 }));
+    expect((await Promise.all(polls)).flat()).toEqual([]);
+    const channels = await until(
+      async () => {
+        const open = await admin.pubsub("CHANNELS", "big:notify:*");
+        return open.length === 0 ? open : undefined;
+      },
+      5_000,
+      "every notify channel to be unsubscribed",
+      async () => String((await admin.pubsub("CHANNELS", "big:notify:*")).length),
+    );
+    expect(channels).toEqual([]);
+    // A waiter still works after its channel came and went.
+    const waiting = store.receive("poller-1", { waitMs: 5_000 });
+    await until(
+      async () => (await admin.pubsub("NUMSUB", "big:notify:poller-1"))[1] === 1,
+      5_000,
+      "the waiter to subscribe again",
+    );
+    await store.enqueue("poller-1", msg());
+    expect(await waiting).toHaveLength(1);
+  });
+
+  it("registering and heartbeating an agent never reads the whole registry", async () => {
+    for (let i = 0; i < 100; i++) await store.registerAgent({ name: `reg-${i}` });
+    await admin.config("RESETSTAT");
+    for (let i = 0; i < 100; i++) {
+      await store.registerAgent({ name: `reg-${i}`, capabilities: ["x"] });
+      await store.heartbeat(`reg-${i}`);
+    }
+    expect(await admin.info("commandstats")).not.toMatch(/cmdstat_hgetall:/);
+    expect(await store.listAgents({ capability: "x" })).toHaveLength(100);
   });
 
   it("a Redis script error answers INTERNAL without the script hash or Redis's own text", async () => {
