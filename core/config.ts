@@ -23,6 +23,8 @@ export const deliveryConfigSchema = z
     transactionTimeoutMs: positiveMs,
     maxOpenTransactions: z.number().int().min(1),
     maxTransactionOps: z.number().int().min(1),
+    maxSubscriptionsPerAgent: z.number().int().min(1),
+    maxWildcardSubscriptionsPerAgent: z.number().int().min(0),
     maxBatch: z.number().int().min(1).max(10_000),
   })
   .partial()

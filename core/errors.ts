@@ -16,6 +16,8 @@ export const ERROR_STATUS = {
   TX_TOO_LARGE: 409,
   /** store.delivery.maxOpenTransactions transactions are open already. */
   TOO_MANY_TRANSACTIONS: 429,
+  /** An agent is at store.delivery.maxSubscriptionsPerAgent (or its wildcard cap). */
+  TOO_MANY_SUBSCRIPTIONS: 409,
   NOT_FOUND: 404,
   UNROUTABLE: 422,
   OVERLOADED: 429,

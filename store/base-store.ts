@@ -58,6 +58,16 @@ const DLQ_CHUNK = 500;
 
 export const DEFAULT_AGENT_TTL_MS = 5 * 60_000;
 
+export interface SubscriptionLimits {
+  max: number;
+  maxWildcard: number;
+}
+
+/** A pattern with `*` or `#` segments: it cannot be looked up by topic, so publish matches it one by one. */
+export function isWildcardPattern(pattern: string): boolean {
+  return pattern.split(".").some((segment) => segment === "*" || segment === "#");
+}
+
 export type PolicyOverrides = { [K in keyof DeliveryPolicy]?: DeliveryPolicy[K] | undefined };
 
 export interface BaseStoreOptions {
@@ -115,8 +125,19 @@ export abstract class BaseStore implements MessageStore {
   memoryStatus(): Promise<StoreMemoryStatus | undefined> {
     return Promise.resolve(undefined);
   }
-  protected abstract writeSubscription(subscription: Subscription, present: boolean): Promise<boolean>;
+  /** Adds a subscription unless the agent is at one of its caps (checked in the same atomic step where possible). */
+  protected abstract addSubscription(
+    subscription: Subscription,
+    limits: SubscriptionLimits,
+  ): Promise<"existed" | "added" | "limit" | "wildcard-limit">;
+  /** Removes a subscription; true when it was there. */
+  protected abstract removeSubscription(subscription: Subscription): Promise<boolean>;
   protected abstract readSubscriptions(): Promise<Subscription[]>;
+  /**
+   * The subscriptions a publish to `topic` must look at: those whose pattern is exactly `topic` and every wildcard
+   * one (capped per agent), never the whole list.
+   */
+  protected abstract readSubscribers(topic: Topic): Promise<Subscription[]>;
   protected abstract writeAgent(record: AgentRecord): Promise<void>;
   protected abstract readAgents(): Promise<AgentRecord[]>;
   /** One agent's registration, lapsed or not: registry writes cost O(1) whatever the number of agents. */
@@ -169,7 +190,7 @@ export abstract class BaseStore implements MessageStore {
 
   private async subscribersOf(topic: Topic): Promise<AgentName[]> {
     const agents = new Set<AgentName>();
-    for (const { agent, pattern } of await this.readSubscriptions()) {
+    for (const { agent, pattern } of await this.readSubscribers(topic)) {
       if (topicMatches(pattern, topic)) agents.add(agent);
     }
     return [...agents].sort();
@@ -325,11 +346,25 @@ export abstract class BaseStore implements MessageStore {
 
   // ---- subscriptions -------------------------------------------------------------------------------
   async subscribe(agent: string, pattern: string): Promise<void> {
-    await this.writeSubscription({ agent: toAgentName(agent), pattern: toTopicPattern(pattern) }, true);
+    const limits = {
+      max: this.policy.maxSubscriptionsPerAgent,
+      maxWildcard: this.policy.maxWildcardSubscriptionsPerAgent,
+    };
+    const outcome = await this.addSubscription(
+      { agent: toAgentName(agent), pattern: toTopicPattern(pattern) },
+      limits,
+    );
+    if (outcome === "limit" || outcome === "wildcard-limit") {
+      const what =
+        outcome === "limit" ? `${limits.max} subscriptions` : `${limits.maxWildcard} wildcard subscriptions`;
+      throw new BmnError("TOO_MANY_SUBSCRIPTIONS", `agent ${agent} has ${what} already, the most allowed`, {
+        field: "pattern",
+      });
+    }
   }
 
   async unsubscribe(agent: string, pattern: string): Promise<boolean> {
-    return this.writeSubscription({ agent: toAgentName(agent), pattern: toTopicPattern(pattern) }, false);
+    return this.removeSubscription({ agent: toAgentName(agent), pattern: toTopicPattern(pattern) });
   }
 
   async listSubscriptions(agent?: string): Promise<Subscription[]> {

@@ -99,6 +99,9 @@ export interface DeliveryPolicy {
   maxOpenTransactions: number;
   /** Buffered writes per transaction at most; more answer TX_TOO_LARGE (409). */
   maxTransactionOps: number;
+  /** Subscriptions per agent at most, and of those with `*` or `#`; more answer TOO_MANY_SUBSCRIPTIONS (409). */
+  maxSubscriptionsPerAgent: number;
+  maxWildcardSubscriptionsPerAgent: number;
   /** Upper bound on `max` for one receive. */
   maxBatch: number;
 }
@@ -114,6 +117,8 @@ export const DEFAULT_DELIVERY_POLICY: DeliveryPolicy = {
   transactionTimeoutMs: 30_000,
   maxOpenTransactions: 1_000,
   maxTransactionOps: 1_000,
+  maxSubscriptionsPerAgent: 256,
+  maxWildcardSubscriptionsPerAgent: 32,
   maxBatch: 1_000,
 };
 

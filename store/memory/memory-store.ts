@@ -1,7 +1,12 @@
 import type { MessageId } from "../../core/ids.js";
-import type { AgentName, QueueName } from "../../core/names.js";
+import type { AgentName, QueueName, Topic, TopicPattern } from "../../core/names.js";
 import { LeaseError } from "../../core/errors.js";
-import { BaseStore, type BaseStoreOptions } from "../base-store.js";
+import {
+  BaseStore,
+  isWildcardPattern,
+  type BaseStoreOptions,
+  type SubscriptionLimits,
+} from "../base-store.js";
 import { inRange, mergeScans } from "../backend-types.js";
 import type {
   AckOp,
@@ -39,7 +44,9 @@ export class InMemoryStore extends BaseStore {
   readonly kind = "memory" as const;
   readonly durable = false;
   private readonly queues = new Map<QueueName, MemoryQueue>();
-  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly subscriptionsByAgent = new Map<AgentName, Set<TopicPattern>>();
+  private readonly exactSubscribers = new Map<string, Set<AgentName>>();
+  private readonly wildcardSubscriptions = new Map<string, Subscription>();
   private readonly agents = new Map<QueueName, AgentRecord>();
   private readonly traces = new Map<string, { events: TraceEvent[]; expiresAt: number }>();
   private readonly correlations = new Map<string, { ids: Set<string>; expiresAt: number }>();
@@ -318,16 +325,53 @@ export class InMemoryStore extends BaseStore {
     return Promise.resolve({ queues: page, next: names.length > limit ? page.at(-1) : undefined });
   }
 
-  protected writeSubscription(subscription: Subscription, present: boolean): Promise<boolean> {
-    const key = `${subscription.agent} ${subscription.pattern}`;
-    const existed = this.subscriptions.has(key);
-    if (present) this.subscriptions.set(key, subscription);
-    else this.subscriptions.delete(key);
-    return Promise.resolve(existed);
+  protected addSubscription(
+    subscription: Subscription,
+    limits: SubscriptionLimits,
+  ): Promise<"existed" | "added" | "limit" | "wildcard-limit"> {
+    const { agent, pattern } = subscription;
+    const mine = this.subscriptionsByAgent.get(agent) ?? new Set<TopicPattern>();
+    if (mine.has(pattern)) return Promise.resolve("existed");
+    if (mine.size >= limits.max) return Promise.resolve("limit");
+    const wildcard = isWildcardPattern(pattern);
+    if (wildcard && [...mine].filter(isWildcardPattern).length >= limits.maxWildcard)
+      return Promise.resolve("wildcard-limit");
+    mine.add(pattern);
+    this.subscriptionsByAgent.set(agent, mine);
+    if (wildcard) this.wildcardSubscriptions.set(`${agent} ${pattern}`, subscription);
+    else {
+      const agents = this.exactSubscribers.get(pattern) ?? new Set<AgentName>();
+      agents.add(agent);
+      this.exactSubscribers.set(pattern, agents);
+    }
+    return Promise.resolve("added");
+  }
+
+  protected removeSubscription({ agent, pattern }: Subscription): Promise<boolean> {
+    const mine = this.subscriptionsByAgent.get(agent);
+    if (mine?.delete(pattern) !== true) return Promise.resolve(false);
+    if (mine.size === 0) this.subscriptionsByAgent.delete(agent);
+    this.wildcardSubscriptions.delete(`${agent} ${pattern}`);
+    const agents = this.exactSubscribers.get(pattern);
+    agents?.delete(agent);
+    if (agents?.size === 0) this.exactSubscribers.delete(pattern);
+    return Promise.resolve(true);
   }
 
   protected readSubscriptions(): Promise<Subscription[]> {
-    return Promise.resolve([...this.subscriptions.values()]);
+    return Promise.resolve(
+      [...this.subscriptionsByAgent].flatMap(([agent, patterns]) =>
+        [...patterns].map((pattern) => ({ agent, pattern })),
+      ),
+    );
+  }
+
+  protected readSubscribers(topic: Topic): Promise<Subscription[]> {
+    const exact = [...(this.exactSubscribers.get(topic) ?? [])].map((agent) => ({
+      agent,
+      pattern: topic as string as TopicPattern,
+    }));
+    return Promise.resolve([...exact, ...this.wildcardSubscriptions.values()]);
   }
 
   protected writeAgent(record: AgentRecord): Promise<void> {

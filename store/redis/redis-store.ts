@@ -2,9 +2,14 @@ import calculateSlot from "cluster-key-slot";
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
 import { BmnError, LeaseError, ValidationError } from "../../core/errors.js";
 import type { MessageId } from "../../core/ids.js";
-import type { AgentName, QueueName } from "../../core/names.js";
+import type { AgentName, QueueName, Topic, TopicPattern } from "../../core/names.js";
 import { attemptLimitOf } from "../attempt-limit.js";
-import { BaseStore, type BaseStoreOptions } from "../base-store.js";
+import {
+  BaseStore,
+  isWildcardPattern,
+  type BaseStoreOptions,
+  type SubscriptionLimits,
+} from "../base-store.js";
 import { inRange, mergeScans, positionOf } from "../backend-types.js";
 import type {
   DeadLetterPosition,
@@ -122,6 +127,7 @@ export class RedisStore extends BaseStore {
     try {
       await store.checkEvictionPolicy(options);
       await store.replayTransactionLog();
+      await store.migrateSubscriptions();
     } catch (error) {
       await store.closeBackend();
       throw error;
@@ -602,18 +608,61 @@ export class RedisStore extends BaseStore {
     return (await this.call(() => this.client.smembers(this.keys.queues))) as QueueName[];
   }
 
-  protected async writeSubscription(subscription: Subscription, present: boolean): Promise<boolean> {
-    const member = `${subscription.agent} ${subscription.pattern}`;
-    if (present) return (await this.call(() => this.client.sadd(this.keys.subscriptions, member))) === 0;
-    return (await this.call(() => this.client.srem(this.keys.subscriptions, member))) === 1;
+  protected async addSubscription(
+    { agent, pattern }: Subscription,
+    limits: SubscriptionLimits,
+  ): Promise<"existed" | "added" | "limit" | "wildcard-limit"> {
+    const wildcard = isWildcardPattern(pattern);
+    const reply = await this.call(() =>
+      this.scripts.run("subscribe", this.keys.subscriptionKeys(agent, pattern, wildcard), [
+        `${agent} ${pattern}`,
+        pattern,
+        agent,
+        wildcard ? "1" : "0",
+        limits.max,
+        limits.maxWildcard,
+      ]),
+    );
+    return reply as "existed" | "added" | "limit" | "wildcard-limit";
+  }
+
+  protected async removeSubscription({ agent, pattern }: Subscription): Promise<boolean> {
+    const wildcard = isWildcardPattern(pattern);
+    const reply = await this.call(() =>
+      this.scripts.run("unsubscribe", this.keys.subscriptionKeys(agent, pattern, wildcard), [
+        `${agent} ${pattern}`,
+        pattern,
+        agent,
+        wildcard ? "1" : "0",
+      ]),
+    );
+    return Number(reply) === 1;
   }
 
   protected async readSubscriptions(): Promise<Subscription[]> {
-    const members = await this.call(() => this.client.smembers(this.keys.subscriptions));
-    return members.map((member) => {
-      const [agent, pattern] = member.split(" ");
-      return { agent, pattern } as Subscription;
-    });
+    return toSubscriptions(await this.call(() => this.client.smembers(this.keys.allSubscriptions)));
+  }
+
+  protected async readSubscribers(topic: Topic): Promise<Subscription[]> {
+    const [exact, wildcard] = await this.call(() =>
+      Promise.all([
+        this.client.smembers(this.keys.exactSubscribers(topic)),
+        this.client.smembers(this.keys.wildcardSubscriptions),
+      ]),
+    );
+    return [
+      ...exact.map((agent) => ({ agent: agent as AgentName, pattern: topic as string as TopicPattern })),
+      ...toSubscriptions(wildcard),
+    ];
+  }
+
+  /** Moves subscriptions from the set older versions kept into the publish index, once, at start. */
+  private async migrateSubscriptions(): Promise<void> {
+    const legacy = await this.call(() => this.client.smembers(this.keys.legacySubscriptions));
+    if (legacy.length === 0) return;
+    const unlimited = { max: Number.MAX_SAFE_INTEGER, maxWildcard: Number.MAX_SAFE_INTEGER };
+    for (const subscription of toSubscriptions(legacy)) await this.addSubscription(subscription, unlimited);
+    await this.call(() => this.client.del(this.keys.legacySubscriptions));
   }
 
   protected async writeAgent(record: AgentRecord): Promise<void> {
@@ -736,6 +785,13 @@ function toOutcome(result: unknown): WriteOutcome {
   if (result === "duplicate") return { duplicate: true };
   if (result === "expired") return { duplicate: false, deadLettered: "expired" };
   return { duplicate: false };
+}
+
+function toSubscriptions(members: string[]): Subscription[] {
+  return members.map((member) => {
+    const [agent, pattern] = member.split(" ");
+    return { agent, pattern } as Subscription;
+  });
 }
 
 function reasonOf(info: string): DeadLetterReason {

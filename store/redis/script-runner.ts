@@ -6,7 +6,16 @@ const LUA_DIR = new URL("./lua/", import.meta.url);
 const LIBRARY = readFileSync(new URL("lib.lua", LUA_DIR), "utf8");
 
 export type ScriptName =
-  "enqueue-12" | "ack-12" | "ack-many-12" | "extend-12" | "nack-12" | "lease-12" | "commit" | "dlq-remove-12";
+  | "enqueue-12"
+  | "ack-12"
+  | "ack-many-12"
+  | "extend-12"
+  | "nack-12"
+  | "lease-12"
+  | "commit"
+  | "dlq-remove-12"
+  | "subscribe"
+  | "unsubscribe";
 
 interface LoadedScript {
   source: string;

@@ -1,8 +1,13 @@
 import { randomInt } from "node:crypto";
 import { LeaseError } from "../../core/errors.js";
 import type { MessageId } from "../../core/ids.js";
-import type { AgentName, QueueName, TopicPattern } from "../../core/names.js";
-import { BaseStore, type BaseStoreOptions } from "../base-store.js";
+import type { AgentName, QueueName, Topic, TopicPattern } from "../../core/names.js";
+import {
+  BaseStore,
+  isWildcardPattern,
+  type BaseStoreOptions,
+  type SubscriptionLimits,
+} from "../base-store.js";
 import { positionOf } from "../backend-types.js";
 import type {
   DeadLetterQuery,
@@ -378,20 +383,45 @@ export class TiDBStore extends BaseStore {
     return rows.map((row) => text(row.queue) as QueueName);
   }
 
-  protected async writeSubscription(subscription: Subscription, present: boolean): Promise<boolean> {
-    const params = [subscription.agent, subscription.pattern];
-    if (present) {
-      const result = await this.client.run(
-        `INSERT IGNORE INTO ${this.tables.subscriptions} (agent, pattern) VALUES (?, ?)`,
-        params,
-      );
-      return result.affectedRows === 0;
-    }
+  /** The caps are checked, then the row inserted: two racing subscribes may pass a cap by one. */
+  protected async addSubscription(
+    { agent, pattern }: Subscription,
+    limits: SubscriptionLimits,
+  ): Promise<"existed" | "added" | "limit" | "wildcard-limit"> {
+    const [row] = await this.client.rows(
+      `SELECT COUNT(*) AS total, COALESCE(SUM(wildcard), 0) AS wild,
+        COALESCE(SUM(pattern = ?), 0) AS present FROM ${this.tables.subscriptions} WHERE agent = ?`,
+      [pattern, agent],
+    );
+    if (num(row?.present ?? 0) > 0) return "existed";
+    if (num(row?.total ?? 0) >= limits.max) return "limit";
+    const wildcard = isWildcardPattern(pattern);
+    if (wildcard && num(row?.wild ?? 0) >= limits.maxWildcard) return "wildcard-limit";
+    const result = await this.client.run(
+      `INSERT IGNORE INTO ${this.tables.subscriptions} (agent, pattern, wildcard) VALUES (?, ?, ?)`,
+      [agent, pattern, wildcard ? 1 : 0],
+    );
+    return result.affectedRows === 0 ? "existed" : "added";
+  }
+
+  protected async removeSubscription({ agent, pattern }: Subscription): Promise<boolean> {
     const result = await this.client.run(
       `DELETE FROM ${this.tables.subscriptions} WHERE agent = ? AND pattern = ?`,
-      params,
+      [agent, pattern],
     );
     return result.affectedRows === 1;
+  }
+
+  protected async readSubscribers(topic: Topic): Promise<Subscription[]> {
+    const rows = await this.client.rows(
+      `SELECT agent, pattern FROM ${this.tables.subscriptions}
+        WHERE (wildcard = 0 AND pattern = ?) OR wildcard = 1`,
+      [topic],
+    );
+    return rows.map((row) => ({
+      agent: text(row.agent) as AgentName,
+      pattern: text(row.pattern) as TopicPattern,
+    }));
   }
 
   protected async readSubscriptions(): Promise<Subscription[]> {
