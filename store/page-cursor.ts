@@ -28,7 +28,7 @@ export function encodeQueueCursor(next: string): string {
 export function decodeQueueCursor(cursor: unknown): string {
   const parsed = parseCursor(cursor);
   if (typeof parsed === "object" && parsed !== null && "q" in parsed) {
-    const next = (parsed as { q: unknown }).q;
+    const next = parsed.q;
     if (typeof next === "string" && next.length <= 256) return next;
   }
   throw badCursor();

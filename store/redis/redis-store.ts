@@ -157,9 +157,12 @@ export class RedisStore extends BaseStore {
             field: "store.redis.allowEviction",
           },
         );
-      (options.warn ?? ((message: string) => process.emitWarning(message)))(
-        `${why}; starting anyway because store.redis.allowEviction is set`,
-      );
+      const warn =
+        options.warn ??
+        ((message: string): void => {
+          process.emitWarning(message);
+        });
+      warn(`${why}; starting anyway because store.redis.allowEviction is set`);
       return;
     }
   }
@@ -753,8 +756,8 @@ const ACK_MANY_LIMIT = 500;
 
 async function readPolicy(node: Redis): Promise<string> {
   try {
-    const reply = await node.config("GET", "maxmemory-policy");
-    const value = Array.isArray(reply) ? reply[1] : undefined;
+    const reply: unknown = await node.config("GET", "maxmemory-policy");
+    const value: unknown = Array.isArray(reply) ? reply[1] : undefined;
     if (typeof value === "string") return value;
   } catch {
     // CONFIG is often renamed or disabled on managed Redis; INFO answers the same question.
