@@ -136,7 +136,12 @@ export class ResilientStore implements MessageStore {
   }
 
   /** One attempt is timeout inside breaker; retryable operations repeat whole attempts. */
-  private guard<T>(operation: StoreOperation, run: () => Promise<T>, timeoutMs = this.timeoutMs): Promise<T> {
+  private guard<T>(
+    operation: StoreOperation,
+    run: () => Promise<T>,
+    timeoutMs = this.timeoutMs,
+    throughBreaker = true,
+  ): Promise<T> {
     const onCall = this.options.onCall;
     const timed =
       onCall === undefined
@@ -152,7 +157,10 @@ export class ResilientStore implements MessageStore {
               throw error;
             }
           };
-    const attempt = (): Promise<T> => this.breaker.execute(() => withTimeout(timed, timeoutMs));
+    const attempt = (): Promise<T> =>
+      throughBreaker
+        ? this.breaker.execute(() => withTimeout(timed, timeoutMs))
+        : withTimeout(timed, timeoutMs);
     if (!this.retryable[operation] || this.retries === 0) return attempt();
     const onRetry = this.options.onRetry;
     return withRetry(attempt, {
@@ -173,24 +181,15 @@ export class ResilientStore implements MessageStore {
   // ---- sending -------------------------------------------------------------------------------------
   /**
    * Administrative and observability calls (reads, DLQ purge and replay): timeout and retry where the operation
-   * allows it, but outside the breaker, both ways. A slow list
-   * over many queues must not open the circuit that sends and receives depend on, and is not refused by it
-   * either (its own timeout bounds it).
+   * allows it, but outside the breaker, both ways. A slow list over many queues must not open the circuit that
+   * sends and receives depend on, and is not refused by it either (its own timeout bounds it).
    */
   private guardRead<T>(
     operation: StoreOperation,
     run: () => Promise<T>,
     timeoutMs = this.timeoutMs,
   ): Promise<T> {
-    const attempt = (): Promise<T> => withTimeout(run, timeoutMs);
-    if (!this.retryable[operation] || this.retries === 0) return attempt();
-    return withRetry(attempt, {
-      retries: this.retries,
-      backoffBaseMs: this.backoffBaseMs,
-      backoffMaxMs: this.backoffMaxMs,
-      sleep: this.options.sleep,
-      random: this.options.random,
-    });
+    return this.guard(operation, run, timeoutMs, false);
   }
 
   enqueue(agent: string, message: Message, options?: WriteOptions): Promise<SendResult> {

@@ -612,34 +612,36 @@ export class RedisStore extends BaseStore {
   }
 
   protected async addSubscription(
-    { agent, pattern }: Subscription,
+    subscription: Subscription,
     limits: SubscriptionLimits,
   ): Promise<"existed" | "added" | "limit" | "wildcard-limit"> {
-    const wildcard = isWildcardPattern(pattern);
-    const reply = await this.call(() =>
-      this.scripts.run("subscribe", this.keys.subscriptionKeys(agent, pattern, wildcard), [
-        `${agent} ${pattern}`,
-        pattern,
-        agent,
-        wildcard ? "1" : "0",
-        limits.max,
-        limits.maxWildcard,
-      ]),
-    );
+    const reply = await this.runSubscriptionScript("subscribe", subscription, [
+      limits.max,
+      limits.maxWildcard,
+    ]);
     return reply as "existed" | "added" | "limit" | "wildcard-limit";
   }
 
-  protected async removeSubscription({ agent, pattern }: Subscription): Promise<boolean> {
+  protected async removeSubscription(subscription: Subscription): Promise<boolean> {
+    return Number(await this.runSubscriptionScript("unsubscribe", subscription, [])) === 1;
+  }
+
+  /** subscribe.lua and unsubscribe.lua take the same keys and leading arguments. */
+  private runSubscriptionScript(
+    name: "subscribe" | "unsubscribe",
+    { agent, pattern }: Subscription,
+    extra: number[],
+  ): Promise<unknown> {
     const wildcard = isWildcardPattern(pattern);
-    const reply = await this.call(() =>
-      this.scripts.run("unsubscribe", this.keys.subscriptionKeys(agent, pattern, wildcard), [
+    return this.call(() =>
+      this.scripts.run(name, this.keys.subscriptionKeys(agent, pattern, wildcard), [
         `${agent} ${pattern}`,
         pattern,
         agent,
         wildcard ? "1" : "0",
+        ...extra,
       ]),
     );
-    return Number(reply) === 1;
   }
 
   protected async readSubscriptions(): Promise<Subscription[]> {
