@@ -119,6 +119,7 @@ export abstract class BaseStore implements MessageStore {
   protected abstract readDeadLetter(agent: QueueName, id: string): Promise<DeadLetterRecord | undefined>;
   protected abstract removeDeadLetters(agent: QueueName, ids: MessageId[]): Promise<number>;
   protected abstract readQueueStats(agent: QueueName): Promise<QueueStats>;
+  protected abstract dropQueue(agent: QueueName): Promise<boolean>;
   protected abstract readQueues(): Promise<QueueName[]>;
   /** Up to `limit` queue names after the backend's continuation token `after`. */
   protected abstract readQueuePage(after: string | undefined, limit: number): Promise<QueueScan>;
@@ -642,6 +643,10 @@ export abstract class BaseStore implements MessageStore {
 
   async listQueues(): Promise<QueueName[]> {
     return (await this.readQueues()).sort();
+  }
+
+  async deleteQueue(agent: string): Promise<boolean> {
+    return this.dropQueue(toQueueName(agent));
   }
 
   async listQueuePage(

@@ -311,6 +311,10 @@ export class ResilientStore implements MessageStore {
     return this.guardRead("listQueues", () => this.inner.listQueues());
   }
 
+  deleteQueue(agent: string): Promise<boolean> {
+    return this.guard("deleteQueue", () => this.inner.deleteQueue(agent));
+  }
+
   listQueuePage(options?: { limit?: number | undefined; cursor?: string | undefined }): Promise<QueuePage> {
     return this.guardRead("listQueuePage", () => this.inner.listQueuePage(options));
   }

@@ -67,6 +67,11 @@ export interface MessageStore {
   queueStats(agent: string): Promise<QueueStats>;
   /** Every queue, sorted; for small deployments and tests. Lists that an API serves use `listQueuePage`. */
   listQueues(): Promise<QueueName[]>;
+  /**
+   * Deletes a queue with everything in it (messages, leases, dedupe window, dead letters); true when it existed.
+   * For queues whose owner is gone, such as the reply inbox of a finished request.
+   */
+  deleteQueue(agent: string): Promise<boolean>;
   /** Queue names one capped page at a time; the order is the backend's, stable across pages. */
   listQueuePage(options?: { limit?: number | undefined; cursor?: string | undefined }): Promise<QueuePage>;
 

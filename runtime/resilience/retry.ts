@@ -110,6 +110,8 @@ export const RETRYABLE_OPERATIONS: Readonly<Record<StoreOperation, boolean>> = {
   listDeadLetters: true,
   listDeadLetterPage: true,
   listQueuePage: true,
+  // Deleting what is gone already changes nothing.
+  deleteQueue: true,
   memoryStatus: true,
   getDeadLetter: true,
   // NOT retried: replay re-enqueues bypassing dedupe, then removes the dead letter, one letter at a time; a

@@ -315,6 +315,10 @@ export class InMemoryStore extends BaseStore {
     });
   }
 
+  protected dropQueue(agent: QueueName): Promise<boolean> {
+    return Promise.resolve(this.queues.delete(agent));
+  }
+
   protected readQueues(): Promise<QueueName[]> {
     return Promise.resolve([...this.queues.keys()]);
   }

@@ -607,6 +607,14 @@ export class RedisStore extends BaseStore {
     }
   }
 
+  protected async dropQueue(agent: QueueName): Promise<boolean> {
+    // The 12 keys share one slot, so one DEL removes them together; the listing goes after.
+    const deleted = await this.call(() => this.client.del(...this.queueKeys(agent)));
+    const listed = await this.call(() => this.client.srem(this.keys.queues, agent));
+    this.knownQueues.delete(agent);
+    return deleted > 0 || listed > 0;
+  }
+
   protected async readQueues(): Promise<QueueName[]> {
     return (await this.call(() => this.client.smembers(this.keys.queues))) as QueueName[];
   }

@@ -378,6 +378,19 @@ export class TiDBStore extends BaseStore {
     return { queues, next: rows.length > limit ? queues.at(-1) : undefined };
   }
 
+  /** Table by table; each DELETE is idempotent, so a call cut short is finished by the next one. */
+  protected async dropQueue(agent: QueueName): Promise<boolean> {
+    let deleted = 0;
+    for (const table of [
+      this.tables.messages,
+      this.tables.dedupe,
+      this.tables.deadLetters,
+      this.tables.queues,
+    ])
+      deleted += (await this.client.run(`DELETE FROM ${table} WHERE queue = ?`, [agent])).affectedRows;
+    return deleted > 0;
+  }
+
   protected async readQueues(): Promise<QueueName[]> {
     const rows = await this.client.rows(`SELECT queue FROM ${this.tables.queues}`);
     return rows.map((row) => text(row.queue) as QueueName);

@@ -86,6 +86,24 @@ export function describeStats(factory: StoreFactory): void {
       expect(await store.queueStats("worker")).toMatchObject({ ready: 0, delayed: 0, depth: 0, inFlight: 1 });
     });
 
+    it("deleteQueue drops a queue with its messages, leases, dedupe window and dead letters", async () => {
+      const store = await open({ maxAttempts: 1 });
+      const kept = msg();
+      await store.enqueue("inbox", kept);
+      await store.enqueue("inbox", msg({ expiresat: isoIn(-1_000) }));
+      const leased = await receiveOne(store, "inbox");
+      await store.enqueue("inbox", msg());
+      await store.enqueue("other", msg());
+      expect(await store.deleteQueue("inbox")).toBe(true);
+      expect(await store.listQueues()).toEqual(["other"]);
+      expect(await store.queueStats("inbox")).toMatchObject({ depth: 0, inFlight: 0, deadLettered: 0 });
+      await expectBmnError(() => store.ack(leased.leaseId), "LEASE_NOT_FOUND");
+      expect(await store.deleteQueue("inbox")).toBe(false);
+      // The dedupe window went with it: the same id is a new message there now.
+      expect(await store.enqueue("inbox", kept)).toMatchObject({ duplicate: false });
+      expect(await store.queueStats("other")).toMatchObject({ depth: 1 });
+    });
+
     it("no read creates a queue", async () => {
       const store = await open();
       expect(await store.receive("ghost", { max: 5 })).toEqual([]);
