@@ -104,7 +104,7 @@ export function messageRoutes(context: RouteContext & TracingContext) {
           for (const delivery of deliveries) {
             await store.ack(delivery.leaseId);
             if (delivery.message.correlationid === correlationid)
-              return reply.status(200).send({ reply: delivery.message });
+              return await reply.status(200).send({ reply: delivery.message });
           }
         }
         throw new BmnError("TIMEOUT", `no reply to ${message.id} within ${timeout} s`, { field: "timeout" });
