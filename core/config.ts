@@ -21,6 +21,10 @@ export const deliveryConfigSchema = z
     dedupeWindowMs: z.number().int().min(0),
     traceRetentionMs: z.number().int().min(0),
     transactionTimeoutMs: positiveMs,
+    maxOpenTransactions: z.number().int().min(1),
+    maxTransactionOps: z.number().int().min(1),
+    maxSubscriptionsPerAgent: z.number().int().min(1),
+    maxWildcardSubscriptionsPerAgent: z.number().int().min(0),
     maxBatch: z.number().int().min(1).max(10_000),
   })
   .partial()
@@ -39,6 +43,8 @@ export const storeConfigSchema = z
         cluster: z.array(z.string().regex(/^[^:\s]+:\d+$/, { error: "must be host:port" })).optional(),
         keyPrefix: z.string().optional(),
         commandTimeoutMs: positiveMs.optional(),
+        /** Start even though Redis may evict keys (maxmemory-policy other than noeviction); loses messages. */
+        allowEviction: z.boolean().optional(),
       })
       .strict()
       .optional(),

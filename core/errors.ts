@@ -13,11 +13,19 @@ export const ERROR_STATUS = {
   TX_NOT_FOUND: 404,
   TX_CONFLICT: 409,
   TX_EXPIRED: 409,
+  /** A transaction already holds store.delivery.maxTransactionOps writes. */
+  TX_TOO_LARGE: 409,
+  /** store.delivery.maxOpenTransactions transactions are open already. */
+  TOO_MANY_TRANSACTIONS: 429,
+  /** An agent is at store.delivery.maxSubscriptionsPerAgent (or its wildcard cap). */
+  TOO_MANY_SUBSCRIPTIONS: 409,
   NOT_FOUND: 404,
   UNROUTABLE: 422,
   OVERLOADED: 429,
   TIMEOUT: 504,
   STORE_UNAVAILABLE: 503,
+  /** The store is at its memory limit: nothing was written; receive, ack and purge still work. */
+  STORE_FULL: 503,
   INTERNAL: 500,
 } as const;
 
@@ -81,7 +89,7 @@ export class LeaseError extends BmnError {
 
 export class TransactionError extends BmnError {
   constructor(
-    code: "TX_NOT_FOUND" | "TX_CONFLICT" | "TX_EXPIRED",
+    code: "TX_NOT_FOUND" | "TX_CONFLICT" | "TX_EXPIRED" | "TX_TOO_LARGE" | "TOO_MANY_TRANSACTIONS",
     message: string,
     options: BmnErrorOptions = {},
   ) {
@@ -99,6 +107,12 @@ export class UnauthenticatedError extends BmnError {
 export class NotFoundError extends BmnError {
   constructor(message: string, options: BmnErrorOptions = {}) {
     super("NOT_FOUND", message, options);
+  }
+}
+
+export class StoreFullError extends BmnError {
+  constructor(message: string, options: BmnErrorOptions = {}) {
+    super("STORE_FULL", message, options);
   }
 }
 

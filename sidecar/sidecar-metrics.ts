@@ -1,8 +1,11 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { MessageStore, QueueStats } from "../store/store.js";
+import type { QueueName } from "../core/names.js";
+import { mapBounded } from "../runtime/resilience/map-bounded.js";
+import type { MessageStore, QueueStats, StoreMemoryStatus } from "../store/store.js";
 
 /** How many queues the depth gauges report at most, so a scrape stays cheap with many agents. */
 const MAX_QUEUES_REPORTED = 500;
+const STATS_FAN_OUT = 16;
 const SNAPSHOT_REUSE_MS = 500;
 /** The `agent` label value that stands for every agent past the cap. */
 export const OTHER_AGENTS_LABEL = "_other";
@@ -27,9 +30,11 @@ export class AgentCounter {
 }
 
 async function queueStatsOf(store: MessageStore): Promise<QueueStats[]> {
-  const queues = await store.listQueues().catch(() => []);
-  const stats = await Promise.all(
-    queues.slice(0, MAX_QUEUES_REPORTED).map((agent) => store.queueStats(agent).catch(() => undefined)),
+  const { queues } = await store
+    .listQueuePage({ limit: MAX_QUEUES_REPORTED })
+    .catch(() => ({ queues: [] as QueueName[] }));
+  const stats = await mapBounded(queues, STATS_FAN_OUT, (agent) =>
+    store.queueStats(agent).catch(() => undefined),
   );
   return stats.filter((stat) => stat !== undefined);
 }
@@ -137,5 +142,41 @@ export class SidecarMetrics {
     perAgent("bmn_queue_depth", "Messages waiting (ready or delayed) per agent", (stats) => stats.depth);
     perAgent("bmn_queue_in_flight", "Leased, unsettled messages per agent", (stats) => stats.inFlight);
     perAgent("bmn_queue_dead_letters", "Dead letters per agent", (stats) => stats.deadLettered);
+    // Where the backend has a memory limit (Redis): how close it is. Absent for other backends.
+    let memory: { at: number; status: Promise<StoreMemoryStatus | undefined> } | undefined;
+    const readMemory = (): Promise<StoreMemoryStatus | undefined> => {
+      if (memory === undefined || Date.now() - memory.at > SNAPSHOT_REUSE_MS)
+        memory = { at: Date.now(), status: store.memoryStatus().catch(() => undefined) };
+      return memory.status;
+    };
+    const memoryGauge = (name: string, help: string, value: (status: StoreMemoryStatus) => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers,
+        async collect() {
+          const status = await readMemory();
+          this.reset();
+          if (status !== undefined) this.set(value(status));
+        },
+      });
+    };
+    memoryGauge("bmn_store_memory_used_bytes", "Memory the store backend uses", (status) => status.usedBytes);
+    memoryGauge(
+      "bmn_store_memory_max_bytes",
+      "The store backend's memory limit; 0 means none",
+      (s) => s.maxBytes,
+    );
+    new Gauge({
+      name: "bmn_store_memory_policy",
+      help: "The store backend's eviction policy (always 1; the policy is the label)",
+      labelNames: ["policy"],
+      registers,
+      async collect() {
+        const status = await readMemory();
+        this.reset();
+        if (status !== undefined) this.set({ policy: status.policy }, 1);
+      },
+    });
   }
 }

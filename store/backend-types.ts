@@ -65,9 +65,81 @@ export interface NackOutcome extends NackResult {
 
 export interface DeadLetterRecord {
   agent: QueueName;
+  id: string;
   json: string;
   reason: DeadLetterReason;
   deadLetteredAt: number;
   attempts: AttemptRecord[];
   lastError?: string;
+}
+
+/** A place in the dead-letter order: by time, then queue, then id. */
+export interface DeadLetterPosition {
+  at: number;
+  agent: QueueName;
+  id: string;
+}
+
+export interface DeadLetterQuery {
+  /** One queue, or every queue. */
+  agent: QueueName | undefined;
+  reason: DeadLetterReason | undefined;
+  /** Strictly after this place. */
+  after: DeadLetterPosition | undefined;
+  /** Only letters dead-lettered at or before this time (epoch ms). */
+  until: number | undefined;
+  limit: number;
+}
+
+/** One bounded read of the dead-letter order. */
+export interface DeadLetterScan {
+  /** Matching records after `after`, in order, at most `limit`. */
+  records: DeadLetterRecord[];
+  /**
+   * Where the next read must start when there may be more: everything up to here was looked at. Undefined when
+   * nothing matching is left.
+   */
+  next: DeadLetterPosition | undefined;
+}
+
+export interface QueueScan {
+  queues: QueueName[];
+  /** The backend's own continuation token; undefined on the last page. */
+  next: string | undefined;
+}
+
+export function comparePositions(a: DeadLetterPosition, b: DeadLetterPosition): number {
+  if (a.at !== b.at) return a.at - b.at;
+  if (a.agent !== b.agent) return a.agent < b.agent ? -1 : 1;
+  if (a.id !== b.id) return a.id < b.id ? -1 : 1;
+  return 0;
+}
+
+export function positionOf(record: DeadLetterRecord): DeadLetterPosition {
+  return { at: record.deadLetteredAt, agent: record.agent, id: record.id };
+}
+
+/**
+ * Joins the scans of several queues into one step of the global order. A queue that may hold more caps what can
+ * be answered: records past its `next` could come after letters of that queue not yet looked at.
+ */
+export function mergeScans(scans: readonly DeadLetterScan[], limit: number): DeadLetterScan {
+  const frontier = scans
+    .map((scan) => scan.next)
+    .filter((next) => next !== undefined)
+    .sort(comparePositions)[0];
+  const records = scans
+    .flatMap((scan) => scan.records)
+    .filter((record) => frontier === undefined || comparePositions(positionOf(record), frontier) <= 0)
+    .sort((a, b) => comparePositions(positionOf(a), positionOf(b)));
+  const last = records[limit - 1];
+  if (records.length > limit && last !== undefined)
+    return { records: records.slice(0, limit), next: positionOf(last) };
+  return { records, next: frontier };
+}
+
+/** Whether a record at `position` belongs to a query's range. */
+export function inRange(query: DeadLetterQuery, position: DeadLetterPosition): boolean {
+  if (query.until !== undefined && position.at > query.until) return false;
+  return query.after === undefined || comparePositions(position, query.after) > 0;
 }

@@ -5,8 +5,12 @@ import type { MessageId, TransactionId } from "../core/ids.js";
 import type { AgentName, QueueName, Topic } from "../core/names.js";
 import { topicMatches } from "../core/topic-match.js";
 import type {
+  DeadLetterPosition,
+  DeadLetterQuery,
   DeadLetterRecord,
+  DeadLetterScan,
   EnqueueOp,
+  QueueScan,
   LeaseBatch,
   NackOutcome,
   NackRequest,
@@ -16,6 +20,11 @@ import type {
 import { formatLeaseId, parseLeaseId, type LeaseRef } from "./lease-id.js";
 import {
   DEFAULT_DELIVERY_POLICY,
+  DEFAULT_PAGE_SIZE,
+  MAX_PAGE_SIZE,
+  type DeadLetterPage,
+  type QueuePage,
+  type StoreMemoryStatus,
   type AckFailureCode,
   type AckManyResult,
   type AgentRecord,
@@ -42,8 +51,22 @@ import { toAgentName, toCount, toQueueName, toTopic, toTopicPattern, toTransacti
 import { capabilitySchema } from "../core/names.js";
 import { ValidationError } from "../core/errors.js";
 import type { Waiter } from "./wakeup-hub.js";
+import { decodeCursor, decodeQueueCursor, encodeCursor, encodeQueueCursor } from "./page-cursor.js";
+
+/** Dead letters one purge or replay step handles at most. */
+const DLQ_CHUNK = 500;
 
 export const DEFAULT_AGENT_TTL_MS = 5 * 60_000;
+
+export interface SubscriptionLimits {
+  max: number;
+  maxWildcard: number;
+}
+
+/** A pattern with `*` or `#` segments: it cannot be looked up by topic, so publish matches it one by one. */
+export function isWildcardPattern(pattern: string): boolean {
+  return pattern.split(".").some((segment) => segment === "*" || segment === "#");
+}
 
 export type PolicyOverrides = { [K in keyof DeliveryPolicy]?: DeliveryPolicy[K] | undefined };
 
@@ -72,7 +95,10 @@ export abstract class BaseStore implements MessageStore {
       ...(Object.fromEntries(overrides) as Partial<DeliveryPolicy>),
     };
     this.actor = options.actor ?? "store";
-    this.transactions = new TransactionBuffer(this.policy.transactionTimeoutMs);
+    this.transactions = new TransactionBuffer(this.policy.transactionTimeoutMs, {
+      maxOpen: this.policy.maxOpenTransactions,
+      maxOps: this.policy.maxTransactionOps,
+    });
   }
 
   // ---- primitives each backend implements ----------------------------------------------------------
@@ -88,18 +114,35 @@ export abstract class BaseStore implements MessageStore {
   protected abstract extendLeaseUntil(lease: LeaseRef, leaseMs: number): Promise<number>;
   /** Registers for wake-ups on `agent`'s queue; resolves once a notification cannot be missed. */
   protected abstract watch(agent: QueueName): Promise<Waiter>;
-  protected abstract readDeadLetters(
-    agents: QueueName[],
-    filter: DeadLetterFilter,
-  ): Promise<DeadLetterRecord[]>;
+  /** One bounded step along the dead-letter order (see DeadLetterScan). */
+  protected abstract readDeadLetterPage(query: DeadLetterQuery): Promise<DeadLetterScan>;
   protected abstract readDeadLetter(agent: QueueName, id: string): Promise<DeadLetterRecord | undefined>;
   protected abstract removeDeadLetters(agent: QueueName, ids: MessageId[]): Promise<number>;
   protected abstract readQueueStats(agent: QueueName): Promise<QueueStats>;
+  protected abstract dropQueue(agent: QueueName): Promise<boolean>;
   protected abstract readQueues(): Promise<QueueName[]>;
-  protected abstract writeSubscription(subscription: Subscription, present: boolean): Promise<boolean>;
+  /** Up to `limit` queue names after the backend's continuation token `after`. */
+  protected abstract readQueuePage(after: string | undefined, limit: number): Promise<QueueScan>;
+  memoryStatus(): Promise<StoreMemoryStatus | undefined> {
+    return Promise.resolve(undefined);
+  }
+  /** Adds a subscription unless the agent is at one of its caps (checked in the same atomic step where possible). */
+  protected abstract addSubscription(
+    subscription: Subscription,
+    limits: SubscriptionLimits,
+  ): Promise<"existed" | "added" | "limit" | "wildcard-limit">;
+  /** Removes a subscription; true when it was there. */
+  protected abstract removeSubscription(subscription: Subscription): Promise<boolean>;
   protected abstract readSubscriptions(): Promise<Subscription[]>;
+  /**
+   * The subscriptions a publish to `topic` must look at: those whose pattern is exactly `topic` and every wildcard
+   * one (capped per agent), never the whole list.
+   */
+  protected abstract readSubscribers(topic: Topic): Promise<Subscription[]>;
   protected abstract writeAgent(record: AgentRecord): Promise<void>;
   protected abstract readAgents(): Promise<AgentRecord[]>;
+  /** One agent's registration, lapsed or not: registry writes cost O(1) whatever the number of agents. */
+  protected abstract readAgent(name: AgentName): Promise<AgentRecord | undefined>;
   protected abstract deleteAgent(name: AgentName): Promise<boolean>;
   protected abstract appendTrace(events: TraceEvent[]): Promise<void>;
   protected abstract readTrace(id: string): Promise<TraceEvent[]>;
@@ -127,7 +170,7 @@ export abstract class BaseStore implements MessageStore {
     const recipients = await this.subscribersOf(validTopic);
     const ops = recipients.map((agent) => this.enqueueOp(agent, message, false));
     if (tx !== undefined) {
-      for (const op of ops) this.transactions.add(tx, op);
+      this.transactions.addAll(tx, ops);
       return { id: message.id, recipients, duplicate: false };
     }
     // Each recipient is its own atomic step: dedupe per queue makes a retried publish fill in what it missed.
@@ -148,7 +191,7 @@ export abstract class BaseStore implements MessageStore {
 
   private async subscribersOf(topic: Topic): Promise<AgentName[]> {
     const agents = new Set<AgentName>();
-    for (const { agent, pattern } of await this.readSubscriptions()) {
+    for (const { agent, pattern } of await this.readSubscribers(topic)) {
       if (topicMatches(pattern, topic)) agents.add(agent);
     }
     return [...agents].sort();
@@ -238,7 +281,10 @@ export abstract class BaseStore implements MessageStore {
     if (options.tx !== undefined) {
       const tx = this.transactions.check(toTransactionId(options.tx));
       // Checked at commit, like `ack` with `tx`: a lease that no longer holds then fails the whole commit.
-      for (const lease of leases) this.transactions.add(tx, { kind: "ack", lease });
+      this.transactions.addAll(
+        tx,
+        leases.map((lease) => ({ kind: "ack", lease })),
+      );
       return { acked: leases.map(formatLeaseId), failed: [] };
     }
     const result: AckManyResult = { acked: [], failed: [] };
@@ -301,11 +347,25 @@ export abstract class BaseStore implements MessageStore {
 
   // ---- subscriptions -------------------------------------------------------------------------------
   async subscribe(agent: string, pattern: string): Promise<void> {
-    await this.writeSubscription({ agent: toAgentName(agent), pattern: toTopicPattern(pattern) }, true);
+    const limits = {
+      max: this.policy.maxSubscriptionsPerAgent,
+      maxWildcard: this.policy.maxWildcardSubscriptionsPerAgent,
+    };
+    const outcome = await this.addSubscription(
+      { agent: toAgentName(agent), pattern: toTopicPattern(pattern) },
+      limits,
+    );
+    if (outcome === "limit" || outcome === "wildcard-limit") {
+      const what =
+        outcome === "limit" ? `${limits.max} subscriptions` : `${limits.maxWildcard} wildcard subscriptions`;
+      throw new BmnError("TOO_MANY_SUBSCRIPTIONS", `agent ${agent} has ${what} already, the most allowed`, {
+        field: "pattern",
+      });
+    }
   }
 
   async unsubscribe(agent: string, pattern: string): Promise<boolean> {
-    return this.writeSubscription({ agent: toAgentName(agent), pattern: toTopicPattern(pattern) }, false);
+    return this.removeSubscription({ agent: toAgentName(agent), pattern: toTopicPattern(pattern) });
   }
 
   async listSubscriptions(agent?: string): Promise<Subscription[]> {
@@ -355,11 +415,23 @@ export abstract class BaseStore implements MessageStore {
 
   // ---- dead letters --------------------------------------------------------------------------------
   async listDeadLetters(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
+    return (await this.listDeadLetterPage(filter)).deadLetters;
+  }
+
+  async listDeadLetterPage(
+    filter: DeadLetterFilter & { cursor?: string | undefined } = {},
+  ): Promise<DeadLetterPage> {
     const checked = this.checkDeadLetterFilter(filter);
-    const agents = checked.agent === undefined ? await this.readQueues() : [toQueueName(checked.agent)];
-    const records = await this.readDeadLetters(agents, checked);
-    records.sort((a, b) => a.deadLetteredAt - b.deadLetteredAt);
-    return records.slice(0, checked.limit ?? records.length).map(toDeadLetter);
+    const scan = await this.readDeadLetterPage({
+      agent: checked.agent,
+      reason: checked.reason,
+      after: filter.cursor === undefined ? undefined : decodeCursor(filter.cursor),
+      until: undefined,
+      limit: Math.min(checked.limit ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
+    });
+    const page: DeadLetterPage = { deadLetters: scan.records.map(toDeadLetter) };
+    if (scan.next !== undefined) page.nextCursor = encodeCursor(scan.next);
+    return page;
   }
 
   async getDeadLetter(agent: string, id: string): Promise<DeadLetter | undefined> {
@@ -373,54 +445,100 @@ export abstract class BaseStore implements MessageStore {
   ): Promise<number> {
     const target = options.to === undefined ? undefined : toAgentName(options.to, "to");
     let count = 0;
-    for (const letter of await this.selectDeadLetters(filter)) {
-      const op = this.enqueueOp(target ?? letter.agent, letter.message, true);
-      await this.applyWrites([op]);
-      // A replay to its own queue dropped the dead letter in the same step; elsewhere, drop it once queued there.
-      if (op.agent !== letter.agent) await this.removeDeadLetters(letter.agent, [letter.message.id]);
-      this.trace([
-        {
-          messageId: letter.message.id,
-          kind: "replayed",
-          at: Date.now(),
-          actor: this.actor,
-          agent: op.agent,
-          reason: letter.reason,
-        },
-      ]);
-      count++;
-    }
+    await this.forEachDeadLetterChunk(filter, async (letters) => {
+      for (const letter of letters) {
+        const op = this.enqueueOp(target ?? letter.agent, storedMessage(letter.json), true);
+        await this.applyWrites([op]);
+        // A replay to its own queue dropped the dead letter in the same step; elsewhere, drop it once queued there.
+        if (op.agent !== letter.agent) await this.removeDeadLetters(letter.agent, [op.message.id]);
+        this.trace([
+          {
+            messageId: op.message.id,
+            kind: "replayed",
+            at: Date.now(),
+            actor: this.actor,
+            agent: op.agent,
+            reason: letter.reason,
+          },
+        ]);
+        count++;
+      }
+    });
     return count;
   }
 
   async purgeDeadLetters(filter: DeadLetterFilter & { ids?: string[] | undefined }): Promise<number> {
     let count = 0;
-    for (const letter of await this.selectDeadLetters(filter)) {
-      count += await this.removeDeadLetters(letter.agent, [letter.message.id]);
-      this.trace([
-        {
-          messageId: letter.message.id,
-          kind: "purged",
-          at: Date.now(),
+    await this.forEachDeadLetterChunk(filter, async (letters) => {
+      const byAgent = new Map<QueueName, MessageId[]>();
+      for (const letter of letters) {
+        const ids = byAgent.get(letter.agent) ?? [];
+        ids.push(letter.id as MessageId);
+        byAgent.set(letter.agent, ids);
+      }
+      for (const [agent, ids] of byAgent) count += await this.removeDeadLetters(agent, ids);
+      const at = Date.now();
+      this.trace(
+        letters.map((letter) => ({
+          messageId: letter.id as MessageId,
+          kind: "purged" as const,
+          at,
           actor: this.actor,
           agent: letter.agent,
-        },
-      ]);
-    }
+        })),
+      );
+    });
     return count;
   }
 
-  private async selectDeadLetters(
+  /**
+   * Hands the selected dead letters to `act` in chunks of DLQ_CHUNK, so no call ever holds a whole DLQ. Named ids
+   * of a named agent are read one by one; otherwise the DLQ is walked in order, up to what was there at the start.
+   */
+  private async forEachDeadLetterChunk(
     filter: DeadLetterFilter & { ids?: string[] | undefined },
-  ): Promise<DeadLetter[]> {
-    const ids = filter.ids === undefined ? undefined : new Set(filter.ids);
-    const { limit, ...rest } = filter;
-    const all = await this.listDeadLetters(rest);
-    const chosen = ids === undefined ? all : all.filter((letter) => ids.has(letter.message.id));
-    return chosen.slice(0, toCount(limit, "limit", 1) ?? chosen.length);
+    act: (letters: DeadLetterRecord[]) => Promise<void>,
+  ): Promise<void> {
+    const checked = this.checkDeadLetterFilter(filter);
+    let remaining = checked.limit ?? Infinity;
+    const wanted = filter.ids === undefined ? undefined : new Set(filter.ids);
+    if (wanted !== undefined && checked.agent !== undefined) {
+      const agent = toQueueName(checked.agent);
+      const ids = [...wanted];
+      for (let start = 0; start < ids.length && remaining > 0; start += DLQ_CHUNK) {
+        const found = await Promise.all(
+          ids.slice(start, start + DLQ_CHUNK).map((id) => this.readDeadLetter(agent, id)),
+        );
+        const letters = found
+          .filter((record) => record !== undefined)
+          .filter((record) => checked.reason === undefined || record.reason === checked.reason)
+          .slice(0, remaining);
+        remaining -= letters.length;
+        if (letters.length > 0) await act(letters);
+      }
+      return;
+    }
+    const until = Date.now();
+    let after: DeadLetterPosition | undefined;
+    while (remaining > 0 && (wanted === undefined || wanted.size > 0)) {
+      const scan = await this.readDeadLetterPage({
+        agent: checked.agent === undefined ? undefined : toQueueName(checked.agent),
+        reason: checked.reason,
+        after,
+        until,
+        limit: DLQ_CHUNK,
+      });
+      const letters = scan.records
+        .filter((record) => wanted === undefined || wanted.delete(record.id))
+        .slice(0, remaining);
+      remaining -= letters.length;
+      if (letters.length > 0) await act(letters);
+      if (scan.next === undefined) return;
+      after = scan.next;
+    }
   }
 
-  private checkDeadLetterFilter(filter: DeadLetterFilter): DeadLetterFilter {
+  private checkDeadLetterFilter(filter: DeadLetterFilter): DeadLetterFilter & { agent?: QueueName } {
     const limit = toCount(filter.limit, "limit", 1);
     if (filter.reason !== undefined && !isDeadLetterReason(filter.reason)) {
       throw new ValidationError(`reason must be one of ${DEAD_LETTER_REASONS.join(", ")}`, {
@@ -428,7 +546,8 @@ export abstract class BaseStore implements MessageStore {
         field: "reason",
       });
     }
-    return { ...filter, limit };
+    const agent = filter.agent === undefined ? undefined : toQueueName(filter.agent);
+    return { reason: filter.reason, limit, ...(agent === undefined ? {} : { agent }) };
   }
 
   // ---- trace ---------------------------------------------------------------------------------------
@@ -526,6 +645,21 @@ export abstract class BaseStore implements MessageStore {
     return (await this.readQueues()).sort();
   }
 
+  async deleteQueue(agent: string): Promise<boolean> {
+    return this.dropQueue(toQueueName(agent));
+  }
+
+  async listQueuePage(
+    options: { limit?: number | undefined; cursor?: string | undefined } = {},
+  ): Promise<QueuePage> {
+    const limit = Math.min(toCount(options.limit, "limit", 1) ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+    const after = options.cursor === undefined ? undefined : decodeQueueCursor(options.cursor);
+    const scan = await this.readQueuePage(after, limit);
+    const page: QueuePage = { queues: scan.queues };
+    if (scan.next !== undefined) page.nextCursor = encodeQueueCursor(scan.next);
+    return page;
+  }
+
   async registerAgent(registration: AgentRegistration): Promise<AgentRecord> {
     const name = toAgentName(registration.name, "name");
     const ttlMs = toCount(registration.ttlMs, "ttlMs", 1) ?? DEFAULT_AGENT_TTL_MS;
@@ -543,9 +677,8 @@ export abstract class BaseStore implements MessageStore {
       return parsed.data;
     });
     const now = Date.now();
-    const existing = (await this.readAgents()).find(
-      (record) => record.name === name && record.expiresAt > now,
-    );
+    const known = await this.readAgent(name);
+    const existing = known !== undefined && known.expiresAt > now ? known : undefined;
     const record: AgentRecord = {
       name,
       capabilities: [...new Set(capabilities)].sort(),
@@ -562,9 +695,8 @@ export abstract class BaseStore implements MessageStore {
     const name = toAgentName(agent);
     const ttl = toCount(ttlMs, "ttlMs", 1);
     const now = Date.now();
-    const existing = (await this.readAgents()).find(
-      (record) => record.name === name && record.expiresAt > now,
-    );
+    const known = await this.readAgent(name);
+    const existing = known !== undefined && known.expiresAt > now ? known : undefined;
     if (existing === undefined)
       throw new NotFoundError(`agent ${name} is not registered (or its registration lapsed)`, {
         field: "agent",

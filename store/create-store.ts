@@ -17,6 +17,7 @@ export async function createStore(config: SidecarConfig, actor: string): Promise
         ...common,
         ...(redis.keyPrefix === undefined ? {} : { keyPrefix: redis.keyPrefix }),
         ...(redis.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: redis.commandTimeoutMs }),
+        ...(redis.allowEviction === undefined ? {} : { allowEviction: redis.allowEviction }),
       };
       if (redis.cluster !== undefined && redis.cluster.length > 0) {
         const nodes = redis.cluster.map((node) => {

@@ -7,16 +7,19 @@ import type {
   AgentRegistration,
   DeadLetter,
   DeadLetterFilter,
+  DeadLetterPage,
   Delivery,
   MessageStore,
   NackOptions,
   NackResult,
   PublishResult,
+  QueuePage,
   QueueStats,
   ReceiveOptions,
   SavepointId,
   SendResult,
   SettleOptions,
+  StoreMemoryStatus,
   Subscription,
   TraceEvent,
   WriteOptions,
@@ -39,6 +42,11 @@ export interface ResilientStoreOptions {
   /** Full-jitter exponential backoff between retries. Defaults 50 and 1000. */
   backoffBaseMs?: number | undefined;
   backoffMaxMs?: number | undefined;
+  /**
+   * For DLQ purge and replay, which work through any number of letters in bounded chunks. Default 60000. A
+   * timeout leaves a consistent, partly done purge or replay that the next call continues.
+   */
+  bulkTimeoutMs?: number | undefined;
   /** Defaults: failureThreshold 5, openMs 5000, halfOpenProbes 1. */
   breaker?: Pick<CircuitBreakerOptions, "failureThreshold" | "openMs" | "halfOpenProbes"> | undefined;
   /** Overrides of RETRYABLE_OPERATIONS (e.g. `{ enqueue: false }` for a store without a dedupe window). */
@@ -55,6 +63,7 @@ export interface ResilientStoreOptions {
 
 export const DEFAULT_STORE_TIMEOUT_MS = 2_000;
 export const DEFAULT_STORE_RETRIES = 2;
+export const DEFAULT_BULK_TIMEOUT_MS = 60_000;
 export const DEFAULT_RETRY_BACKOFF_BASE_MS = 50;
 export const DEFAULT_RETRY_BACKOFF_MAX_MS = 1_000;
 
@@ -76,6 +85,7 @@ export const DEFAULT_RETRY_BACKOFF_MAX_MS = 1_000;
 export class ResilientStore implements MessageStore {
   readonly breaker: CircuitBreaker;
   private readonly timeoutMs: number;
+  private readonly bulkTimeoutMs: number;
   private readonly retries: number;
   private readonly backoffBaseMs: number;
   private readonly backoffMaxMs: number;
@@ -88,6 +98,7 @@ export class ResilientStore implements MessageStore {
   ) {
     this.options = options;
     this.timeoutMs = positive(options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS, "timeoutMs");
+    this.bulkTimeoutMs = positive(options.bulkTimeoutMs ?? DEFAULT_BULK_TIMEOUT_MS, "bulkTimeoutMs");
     this.retries = count(options.retries ?? DEFAULT_STORE_RETRIES, "retries");
     this.backoffBaseMs = nonNegative(options.backoffBaseMs ?? DEFAULT_RETRY_BACKOFF_BASE_MS, "backoffBaseMs");
     this.backoffMaxMs = nonNegative(options.backoffMaxMs ?? DEFAULT_RETRY_BACKOFF_MAX_MS, "backoffMaxMs");
@@ -125,7 +136,12 @@ export class ResilientStore implements MessageStore {
   }
 
   /** One attempt is timeout inside breaker; retryable operations repeat whole attempts. */
-  private guard<T>(operation: StoreOperation, run: () => Promise<T>, timeoutMs = this.timeoutMs): Promise<T> {
+  private guard<T>(
+    operation: StoreOperation,
+    run: () => Promise<T>,
+    timeoutMs = this.timeoutMs,
+    throughBreaker = true,
+  ): Promise<T> {
     const onCall = this.options.onCall;
     const timed =
       onCall === undefined
@@ -141,7 +157,10 @@ export class ResilientStore implements MessageStore {
               throw error;
             }
           };
-    const attempt = (): Promise<T> => this.breaker.execute(() => withTimeout(timed, timeoutMs));
+    const attempt = (): Promise<T> =>
+      throughBreaker
+        ? this.breaker.execute(() => withTimeout(timed, timeoutMs))
+        : withTimeout(timed, timeoutMs);
     if (!this.retryable[operation] || this.retries === 0) return attempt();
     const onRetry = this.options.onRetry;
     return withRetry(attempt, {
@@ -160,6 +179,19 @@ export class ResilientStore implements MessageStore {
   }
 
   // ---- sending -------------------------------------------------------------------------------------
+  /**
+   * Administrative and observability calls (reads, DLQ purge and replay): timeout and retry where the operation
+   * allows it, but outside the breaker, both ways. A slow list over many queues must not open the circuit that
+   * sends and receives depend on, and is not refused by it either (its own timeout bounds it).
+   */
+  private guardRead<T>(
+    operation: StoreOperation,
+    run: () => Promise<T>,
+    timeoutMs = this.timeoutMs,
+  ): Promise<T> {
+    return this.guard(operation, run, timeoutMs, false);
+  }
+
   enqueue(agent: string, message: Message, options?: WriteOptions): Promise<SendResult> {
     if (options?.tx !== undefined) return this.inner.enqueue(agent, message, options);
     return this.guard("enqueue", () => this.inner.enqueue(agent, message, options));
@@ -210,7 +242,7 @@ export class ResilientStore implements MessageStore {
   }
 
   listSubscriptions(agent?: string): Promise<Subscription[]> {
-    return this.guard("listSubscriptions", () => this.inner.listSubscriptions(agent));
+    return this.guardRead("listSubscriptions", () => this.inner.listSubscriptions(agent));
   }
 
   // ---- transactions (buffered in this process until commit) -----------------------------------------
@@ -236,39 +268,59 @@ export class ResilientStore implements MessageStore {
 
   // ---- dead letters --------------------------------------------------------------------------------
   listDeadLetters(filter?: DeadLetterFilter): Promise<DeadLetter[]> {
-    return this.guard("listDeadLetters", () => this.inner.listDeadLetters(filter));
+    return this.guardRead("listDeadLetters", () => this.inner.listDeadLetters(filter));
+  }
+
+  listDeadLetterPage(filter?: DeadLetterFilter & { cursor?: string | undefined }): Promise<DeadLetterPage> {
+    return this.guardRead("listDeadLetterPage", () => this.inner.listDeadLetterPage(filter));
   }
 
   getDeadLetter(agent: string, id: string): Promise<DeadLetter | undefined> {
-    return this.guard("getDeadLetter", () => this.inner.getDeadLetter(agent, id));
+    return this.guardRead("getDeadLetter", () => this.inner.getDeadLetter(agent, id));
   }
 
   replayDeadLetters(
     filter: DeadLetterFilter & { ids?: string[] },
     options?: { to?: string },
   ): Promise<number> {
-    return this.guard("replayDeadLetters", () => this.inner.replayDeadLetters(filter, options));
+    return this.guardRead(
+      "replayDeadLetters",
+      () => this.inner.replayDeadLetters(filter, options),
+      this.bulkTimeoutMs,
+    );
   }
 
   purgeDeadLetters(filter: DeadLetterFilter & { ids?: string[] }): Promise<number> {
-    return this.guard("purgeDeadLetters", () => this.inner.purgeDeadLetters(filter));
+    return this.guardRead("purgeDeadLetters", () => this.inner.purgeDeadLetters(filter), this.bulkTimeoutMs);
   }
 
   // ---- trace, stats, registry ----------------------------------------------------------------------
   traceOf(messageId: string): Promise<TraceEvent[]> {
-    return this.guard("traceOf", () => this.inner.traceOf(messageId));
+    return this.guardRead("traceOf", () => this.inner.traceOf(messageId));
   }
 
   traceByCorrelation(correlationId: string): Promise<TraceEvent[]> {
-    return this.guard("traceByCorrelation", () => this.inner.traceByCorrelation(correlationId));
+    return this.guardRead("traceByCorrelation", () => this.inner.traceByCorrelation(correlationId));
   }
 
   queueStats(agent: string): Promise<QueueStats> {
-    return this.guard("queueStats", () => this.inner.queueStats(agent));
+    return this.guardRead("queueStats", () => this.inner.queueStats(agent));
   }
 
   listQueues(): Promise<QueueName[]> {
-    return this.guard("listQueues", () => this.inner.listQueues());
+    return this.guardRead("listQueues", () => this.inner.listQueues());
+  }
+
+  deleteQueue(agent: string): Promise<boolean> {
+    return this.guard("deleteQueue", () => this.inner.deleteQueue(agent));
+  }
+
+  listQueuePage(options?: { limit?: number | undefined; cursor?: string | undefined }): Promise<QueuePage> {
+    return this.guardRead("listQueuePage", () => this.inner.listQueuePage(options));
+  }
+
+  memoryStatus(): Promise<StoreMemoryStatus | undefined> {
+    return this.guardRead("memoryStatus", () => this.inner.memoryStatus());
   }
 
   registerAgent(registration: AgentRegistration): Promise<AgentRecord> {
@@ -284,7 +336,7 @@ export class ResilientStore implements MessageStore {
   }
 
   listAgents(filter?: { capability?: string }): Promise<AgentRecord[]> {
-    return this.guard("listAgents", () => this.inner.listAgents(filter));
+    return this.guardRead("listAgents", () => this.inner.listAgents(filter));
   }
 
   // ---- lifecycle -----------------------------------------------------------------------------------

@@ -43,9 +43,18 @@ export interface MessageStore {
   commit(tx: string): Promise<void>;
   rollback(tx: string): Promise<void>;
 
+  /** The first page of `listDeadLetterPage` (at most MAX_PAGE_SIZE records). */
   listDeadLetters(filter?: DeadLetterFilter): Promise<DeadLetter[]>;
+  /**
+   * Dead letters oldest first, one capped page at a time; pass `nextCursor` back as `cursor` for the next page.
+   * A page may hold fewer than `limit` records (even none) while `nextCursor` is set: the scan per call is bounded.
+   */
+  listDeadLetterPage(filter?: DeadLetterFilter & { cursor?: string | undefined }): Promise<DeadLetterPage>;
   getDeadLetter(agent: string, id: string): Promise<DeadLetter | undefined>;
-  /** Re-queues dead letters (to their agent, or to `to`) with a fresh attempt count; returns how many. */
+  /**
+   * Re-queues dead letters (to their agent, or to `to`) with a fresh attempt count; returns how many. Works in
+   * bounded chunks, so any DLQ size is fine; letters dead-lettered after the call began are left alone.
+   */
   replayDeadLetters(
     filter: DeadLetterFilter & { ids?: string[] | undefined },
     options?: { to?: string },
@@ -56,13 +65,24 @@ export interface MessageStore {
   traceByCorrelation(correlationId: string): Promise<TraceEvent[]>;
 
   queueStats(agent: string): Promise<QueueStats>;
+  /** Every queue, sorted; for small deployments and tests. Lists that an API serves use `listQueuePage`. */
   listQueues(): Promise<QueueName[]>;
+  /**
+   * Deletes a queue with everything in it (messages, leases, dedupe window, dead letters); true when it existed.
+   * For queues whose owner is gone, such as the reply inbox of a finished request.
+   */
+  deleteQueue(agent: string): Promise<boolean>;
+  /** Queue names one capped page at a time; the order is the backend's, stable across pages. */
+  listQueuePage(options?: { limit?: number | undefined; cursor?: string | undefined }): Promise<QueuePage>;
 
   registerAgent(registration: AgentRegistration): Promise<AgentRecord>;
   /** Extends a registration; throws NOT_FOUND when the agent is unknown or its registration lapsed. */
   heartbeat(agent: string, ttlMs?: number): Promise<AgentRecord>;
   deregisterAgent(agent: string): Promise<boolean>;
   listAgents(filter?: { capability?: string }): Promise<AgentRecord[]>;
+
+  /** How full the backend's memory is, where the backend has a limit (Redis); undefined elsewhere. */
+  memoryStatus(): Promise<StoreMemoryStatus | undefined>;
 
   /** Resolves when the backend answers; throws STORE_UNAVAILABLE otherwise. */
   ping(): Promise<void>;
@@ -80,6 +100,13 @@ export interface DeliveryPolicy {
   /** How long trace events are kept; 0 turns tracing off. */
   traceRetentionMs: number;
   transactionTimeoutMs: number;
+  /** Open transactions per process at most; more answer TOO_MANY_TRANSACTIONS (429). */
+  maxOpenTransactions: number;
+  /** Buffered writes per transaction at most; more answer TX_TOO_LARGE (409). */
+  maxTransactionOps: number;
+  /** Subscriptions per agent at most, and of those with `*` or `#`; more answer TOO_MANY_SUBSCRIPTIONS (409). */
+  maxSubscriptionsPerAgent: number;
+  maxWildcardSubscriptionsPerAgent: number;
   /** Upper bound on `max` for one receive. */
   maxBatch: number;
 }
@@ -93,6 +120,10 @@ export const DEFAULT_DELIVERY_POLICY: DeliveryPolicy = {
   dedupeWindowMs: 10 * 60_000,
   traceRetentionMs: 60 * 60_000,
   transactionTimeoutMs: 30_000,
+  maxOpenTransactions: 1_000,
+  maxTransactionOps: 1_000,
+  maxSubscriptionsPerAgent: 256,
+  maxWildcardSubscriptionsPerAgent: 32,
   maxBatch: 1_000,
 };
 
@@ -197,7 +228,32 @@ export interface DeadLetter {
 export interface DeadLetterFilter {
   agent?: string | undefined;
   reason?: DeadLetterReason | undefined;
+  /** Page size; defaults to DEFAULT_PAGE_SIZE and is capped at MAX_PAGE_SIZE for listing. */
   limit?: number | undefined;
+}
+
+/** Listing pages: what a page holds by default and at most. */
+export const DEFAULT_PAGE_SIZE = 100;
+export const MAX_PAGE_SIZE = 1_000;
+
+export interface DeadLetterPage {
+  deadLetters: DeadLetter[];
+  /** Opaque; absent on the last page. */
+  nextCursor?: string;
+}
+
+export interface QueuePage {
+  queues: QueueName[];
+  /** Opaque; absent on the last page. */
+  nextCursor?: string;
+}
+
+export interface StoreMemoryStatus {
+  usedBytes: number;
+  /** 0 when the backend has no limit. */
+  maxBytes: number;
+  /** The backend's eviction policy, e.g. Redis `noeviction`. */
+  policy: string;
 }
 
 export const TRACE_EVENT_KINDS = [

@@ -15,9 +15,17 @@ interface OpenTransaction {
 export class TransactionBuffer {
   private readonly open = new Map<TransactionId, OpenTransaction>();
 
-  constructor(private readonly defaultTimeoutMs: number) {}
+  constructor(
+    private readonly defaultTimeoutMs: number,
+    private readonly limits: { maxOpen: number; maxOps: number } = { maxOpen: Infinity, maxOps: Infinity },
+  ) {}
 
   begin(timeoutMs: number = this.defaultTimeoutMs): TransactionId {
+    if (this.open.size >= this.limits.maxOpen)
+      throw new TransactionError(
+        "TOO_MANY_TRANSACTIONS",
+        `${this.limits.maxOpen} transactions are open already; commit or roll one back first`,
+      );
     const id = newTransactionId();
     const timer = setTimeout(() => this.open.delete(id), timeoutMs);
     timer.unref();
@@ -32,7 +40,19 @@ export class TransactionBuffer {
   }
 
   add(id: TransactionId, op: WriteOp): void {
-    this.get(id).ops.push(op);
+    this.addAll(id, [op]);
+  }
+
+  /** Adds all or, when they would not fit, none. */
+  addAll(id: TransactionId, ops: readonly WriteOp[]): void {
+    const tx = this.get(id);
+    if (tx.ops.length + ops.length > this.limits.maxOps)
+      throw new TransactionError(
+        "TX_TOO_LARGE",
+        `transaction ${id} holds ${this.limits.maxOps} writes already, the most one transaction may hold`,
+        { field: "tx" },
+      );
+    tx.ops.push(...ops);
   }
 
   savepoint(id: TransactionId): number {

@@ -9,7 +9,7 @@ export function installErrorHandling(
   app.setErrorHandler((error: unknown, request, reply) => {
     const bmn = toBmnError(error);
     if (bmn.status >= 500) request.log.error({ err: error }, bmn.message);
-    if (bmn.code === "STORE_UNAVAILABLE" || bmn.code === "OVERLOADED") {
+    if (bmn.code === "STORE_UNAVAILABLE" || bmn.code === "STORE_FULL" || bmn.code === "OVERLOADED") {
       void reply.header("retry-after", String(retryAfterSeconds(error)));
     }
     return reply.status(bmn.status).send(bmn.toJSON());

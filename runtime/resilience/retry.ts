@@ -108,6 +108,11 @@ export const RETRYABLE_OPERATIONS: Readonly<Record<StoreOperation, boolean>> = {
   commit: false,
   // Reads.
   listDeadLetters: true,
+  listDeadLetterPage: true,
+  listQueuePage: true,
+  // Deleting what is gone already changes nothing.
+  deleteQueue: true,
+  memoryStatus: true,
   getDeadLetter: true,
   // NOT retried: replay re-enqueues bypassing dedupe, then removes the dead letter, one letter at a time; a
   // repeat after partial progress could queue a letter twice.

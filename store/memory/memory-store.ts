@@ -1,10 +1,19 @@
 import type { MessageId } from "../../core/ids.js";
-import type { QueueName } from "../../core/names.js";
+import type { AgentName, QueueName, Topic, TopicPattern } from "../../core/names.js";
 import { LeaseError } from "../../core/errors.js";
-import { BaseStore, type BaseStoreOptions } from "../base-store.js";
+import {
+  BaseStore,
+  isWildcardPattern,
+  type BaseStoreOptions,
+  type SubscriptionLimits,
+} from "../base-store.js";
+import { inRange, mergeScans } from "../backend-types.js";
 import type {
   AckOp,
+  DeadLetterQuery,
   DeadLetterRecord,
+  DeadLetterScan,
+  QueueScan,
   EnqueueOp,
   LeaseBatch,
   NackOutcome,
@@ -18,7 +27,6 @@ import { formatLeaseId, type LeaseRef } from "../lease-id.js";
 import type {
   AckFailureCode,
   AgentRecord,
-  DeadLetterFilter,
   DeadLetterReason,
   QueueStats,
   Subscription,
@@ -36,11 +44,14 @@ export class InMemoryStore extends BaseStore {
   readonly kind = "memory" as const;
   readonly durable = false;
   private readonly queues = new Map<QueueName, MemoryQueue>();
-  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly subscriptionsByAgent = new Map<AgentName, Set<TopicPattern>>();
+  private readonly exactSubscribers = new Map<string, Set<AgentName>>();
+  private readonly wildcardSubscriptions = new Map<string, Subscription>();
   private readonly agents = new Map<QueueName, AgentRecord>();
   private readonly traces = new Map<string, { events: TraceEvent[]; expiresAt: number }>();
   private readonly correlations = new Map<string, { ids: Set<string>; expiresAt: number }>();
   private readonly hub = new WakeupHub();
+  private nextTracePruneAt = 0;
   private closed = false;
 
   constructor(options: InMemoryStoreOptions = {}) {
@@ -81,9 +92,9 @@ export class InMemoryStore extends BaseStore {
   }
 
   private applyAck(op: AckOp): WriteOutcome {
-    const queue = this.queue(op.lease.agent);
-    const entry = queue.entries.get(op.lease.id);
-    if (entry !== undefined) queue.remove(entry);
+    const queue = this.queues.get(op.lease.agent);
+    const entry = queue?.entries.get(op.lease.id);
+    if (entry !== undefined) queue?.remove(entry);
     return { duplicate: false };
   }
 
@@ -129,7 +140,7 @@ export class InMemoryStore extends BaseStore {
     if (entry.settledToken === lease.token) throw new LeaseError("LEASE_NOT_FOUND", formatLeaseId(lease));
     if (entry.state !== "leased" || entry.token !== lease.token || entry.dueAt <= now) {
       // A token we never issued for this message is unknown; an older one was superseded by redelivery.
-      if (Number(lease.token) >= this.queue(lease.agent).nextToken)
+      if (Number(lease.token) >= (this.queues.get(lease.agent)?.nextToken ?? 0))
         throw new LeaseError("LEASE_NOT_FOUND", formatLeaseId(lease));
       throw new LeaseError("LEASE_EXPIRED", formatLeaseId(lease));
     }
@@ -138,7 +149,6 @@ export class InMemoryStore extends BaseStore {
 
   protected leaseMessages(agent: QueueName, max: number, leaseMs: number): Promise<LeaseBatch> {
     const now = Date.now();
-    const queue = this.queue(agent);
     const batch: LeaseBatch = {
       now,
       deliveries: [],
@@ -146,6 +156,9 @@ export class InMemoryStore extends BaseStore {
       deadLettered: [],
       nextDueAt: undefined,
     };
+    // A read never creates a queue: only a write does.
+    const queue = this.queues.get(agent);
+    if (queue === undefined) return Promise.resolve(batch);
     this.settleDue(agent, queue, now, batch);
     while (batch.deliveries.length < max) {
       const entry = queue.takeReady();
@@ -256,20 +269,22 @@ export class InMemoryStore extends BaseStore {
     return Promise.resolve(this.hub.register(agent));
   }
 
-  protected readDeadLetters(agents: QueueName[], filter: DeadLetterFilter): Promise<DeadLetterRecord[]> {
+  protected readDeadLetterPage(query: DeadLetterQuery): Promise<DeadLetterScan> {
+    const agents = query.agent === undefined ? [...this.queues.keys()] : [query.agent];
     const records: DeadLetterRecord[] = [];
     for (const agent of agents) {
-      for (const letter of this.queues.get(agent)?.deadLetters.values() ?? []) {
-        if (filter.reason !== undefined && letter.reason !== filter.reason) continue;
-        records.push(toRecord(agent, letter));
+      for (const [id, letter] of this.queues.get(agent)?.deadLetters ?? []) {
+        if (query.reason !== undefined && letter.reason !== query.reason) continue;
+        if (!inRange(query, { at: letter.deadLetteredAt, agent, id })) continue;
+        records.push(toRecord(agent, id, letter));
       }
     }
-    return Promise.resolve(records);
+    return Promise.resolve(mergeScans([{ records, next: undefined }], query.limit));
   }
 
   protected readDeadLetter(agent: QueueName, id: string): Promise<DeadLetterRecord | undefined> {
     const letter = this.queues.get(agent)?.deadLetters.get(id as MessageId);
-    return Promise.resolve(letter === undefined ? undefined : toRecord(agent, letter));
+    return Promise.resolve(letter === undefined ? undefined : toRecord(agent, id as MessageId, letter));
   }
 
   protected removeDeadLetters(agent: QueueName, ids: MessageId[]): Promise<number> {
@@ -300,20 +315,67 @@ export class InMemoryStore extends BaseStore {
     });
   }
 
+  protected dropQueue(agent: QueueName): Promise<boolean> {
+    return Promise.resolve(this.queues.delete(agent));
+  }
+
   protected readQueues(): Promise<QueueName[]> {
     return Promise.resolve([...this.queues.keys()]);
   }
 
-  protected writeSubscription(subscription: Subscription, present: boolean): Promise<boolean> {
-    const key = `${subscription.agent} ${subscription.pattern}`;
-    const existed = this.subscriptions.has(key);
-    if (present) this.subscriptions.set(key, subscription);
-    else this.subscriptions.delete(key);
-    return Promise.resolve(existed);
+  protected readQueuePage(after: string | undefined, limit: number): Promise<QueueScan> {
+    const names = [...this.queues.keys()].filter((name) => after === undefined || name > after).sort();
+    const page = names.slice(0, limit);
+    return Promise.resolve({ queues: page, next: names.length > limit ? page.at(-1) : undefined });
+  }
+
+  protected addSubscription(
+    subscription: Subscription,
+    limits: SubscriptionLimits,
+  ): Promise<"existed" | "added" | "limit" | "wildcard-limit"> {
+    const { agent, pattern } = subscription;
+    const mine = this.subscriptionsByAgent.get(agent) ?? new Set<TopicPattern>();
+    if (mine.has(pattern)) return Promise.resolve("existed");
+    if (mine.size >= limits.max) return Promise.resolve("limit");
+    const wildcard = isWildcardPattern(pattern);
+    if (wildcard && [...mine].filter(isWildcardPattern).length >= limits.maxWildcard)
+      return Promise.resolve("wildcard-limit");
+    mine.add(pattern);
+    this.subscriptionsByAgent.set(agent, mine);
+    if (wildcard) this.wildcardSubscriptions.set(`${agent} ${pattern}`, subscription);
+    else {
+      const agents = this.exactSubscribers.get(pattern) ?? new Set<AgentName>();
+      agents.add(agent);
+      this.exactSubscribers.set(pattern, agents);
+    }
+    return Promise.resolve("added");
+  }
+
+  protected removeSubscription({ agent, pattern }: Subscription): Promise<boolean> {
+    const mine = this.subscriptionsByAgent.get(agent);
+    if (mine?.delete(pattern) !== true) return Promise.resolve(false);
+    if (mine.size === 0) this.subscriptionsByAgent.delete(agent);
+    this.wildcardSubscriptions.delete(`${agent} ${pattern}`);
+    const agents = this.exactSubscribers.get(pattern);
+    agents?.delete(agent);
+    if (agents?.size === 0) this.exactSubscribers.delete(pattern);
+    return Promise.resolve(true);
   }
 
   protected readSubscriptions(): Promise<Subscription[]> {
-    return Promise.resolve([...this.subscriptions.values()]);
+    return Promise.resolve(
+      [...this.subscriptionsByAgent].flatMap(([agent, patterns]) =>
+        [...patterns].map((pattern) => ({ agent, pattern })),
+      ),
+    );
+  }
+
+  protected readSubscribers(topic: Topic): Promise<Subscription[]> {
+    const exact = [...(this.exactSubscribers.get(topic) ?? [])].map((agent) => ({
+      agent,
+      pattern: topic as string as TopicPattern,
+    }));
+    return Promise.resolve([...exact, ...this.wildcardSubscriptions.values()]);
   }
 
   protected writeAgent(record: AgentRecord): Promise<void> {
@@ -327,6 +389,10 @@ export class InMemoryStore extends BaseStore {
     return Promise.resolve([...this.agents.values()]);
   }
 
+  protected readAgent(name: AgentName): Promise<AgentRecord | undefined> {
+    return Promise.resolve(this.agents.get(name));
+  }
+
   protected deleteAgent(name: QueueName): Promise<boolean> {
     return Promise.resolve(this.agents.delete(name));
   }
@@ -336,15 +402,18 @@ export class InMemoryStore extends BaseStore {
     const expiresAt = now + this.policy.traceRetentionMs;
     this.pruneTraces(now);
     for (const event of events) {
-      const trace = this.traces.get(event.messageId) ?? { events: [], expiresAt };
+      const known = this.traces.get(event.messageId);
+      // One that expired but was not pruned yet starts afresh.
+      const trace = known !== undefined && known.expiresAt > now ? known : { events: [], expiresAt };
       trace.events.push(event);
       trace.expiresAt = expiresAt;
       this.traces.set(event.messageId, trace);
       if (event.correlationId !== undefined) {
-        const correlation = this.correlations.get(event.correlationId) ?? {
-          ids: new Set<string>(),
-          expiresAt,
-        };
+        const knownCorrelation = this.correlations.get(event.correlationId);
+        const correlation =
+          knownCorrelation !== undefined && knownCorrelation.expiresAt > now
+            ? knownCorrelation
+            : { ids: new Set<string>(), expiresAt };
         correlation.ids.add(event.messageId);
         correlation.expiresAt = expiresAt;
         this.correlations.set(event.correlationId, correlation);
@@ -353,20 +422,28 @@ export class InMemoryStore extends BaseStore {
     return Promise.resolve();
   }
 
+  /**
+   * Drops expired traces at most once per tenth of the retention, so each operation costs O(1) amortised; reads
+   * skip what expired since.
+   */
   private pruneTraces(now: number): void {
+    if (now < this.nextTracePruneAt) return;
+    this.nextTracePruneAt = now + Math.max(1, Math.floor(this.policy.traceRetentionMs / 10));
     for (const [id, trace] of this.traces) if (trace.expiresAt <= now) this.traces.delete(id);
     for (const [id, correlation] of this.correlations)
       if (correlation.expiresAt <= now) this.correlations.delete(id);
   }
 
   protected readTrace(id: string): Promise<TraceEvent[]> {
-    this.pruneTraces(Date.now());
-    return Promise.resolve([...(this.traces.get(id)?.events ?? [])]);
+    const trace = this.traces.get(id);
+    return Promise.resolve(trace === undefined || trace.expiresAt <= Date.now() ? [] : [...trace.events]);
   }
 
   protected readCorrelation(correlationId: string): Promise<string[]> {
-    this.pruneTraces(Date.now());
-    return Promise.resolve([...(this.correlations.get(correlationId)?.ids ?? [])]);
+    const correlation = this.correlations.get(correlationId);
+    return Promise.resolve(
+      correlation === undefined || correlation.expiresAt <= Date.now() ? [] : [...correlation.ids],
+    );
   }
 
   ping(): Promise<void> {
@@ -386,10 +463,12 @@ export class InMemoryStore extends BaseStore {
 
 function toRecord(
   agent: QueueName,
+  id: MessageId,
   letter: MemoryQueue["deadLetters"] extends Map<MessageId, infer V> ? V : never,
 ): DeadLetterRecord {
   const record: DeadLetterRecord = {
     agent,
+    id,
     json: letter.json,
     reason: letter.reason,
     deadLetteredAt: letter.deadLetteredAt,

@@ -1,4 +1,4 @@
-import { BmnError, LeaseError, StoreUnavailableError } from "../../core/errors.js";
+import { BmnError, LeaseError, StoreFullError, StoreUnavailableError } from "../../core/errors.js";
 import type { LeaseRef } from "../lease-id.js";
 import { formatLeaseId } from "../lease-id.js";
 
@@ -12,10 +12,18 @@ export function toStoreError(error: unknown, lease?: LeaseRef): Error {
   if (lease !== undefined && code !== undefined)
     return new LeaseError(code, formatLeaseId(lease), { cause: error });
   const isReply = error instanceof Error && error.name === "ReplyError";
-  if (isReply && !TRANSIENT_REPLIES.some((prefix) => message.startsWith(prefix))) {
-    return new BmnError("INTERNAL", `redis refused a command: ${message}`, { cause: error });
+  // Redis answers OOM before a write command or a script declared as writing, so nothing was written.
+  if (isReply && message.startsWith("OOM"))
+    return new StoreFullError("the store is at its memory limit; nothing was written", { cause: error });
+  // The reply text stays in `cause` for the log: it can hold script hashes and source lines.
+  const replyCode = /^[A-Z]+\b/.exec(message)?.[0] ?? "ERR";
+  if (isReply && !TRANSIENT_REPLIES.includes(replyCode)) {
+    return new BmnError("INTERNAL", `redis refused a command (${replyCode})`, { cause: error });
   }
-  return new StoreUnavailableError(`redis is unavailable: ${message}`, { cause: error });
+  return new StoreUnavailableError(
+    isReply ? `redis is unavailable (${replyCode})` : `redis is unavailable: ${message}`,
+    { cause: error },
+  );
 }
 
 /** LEASE_* replies from the commit script name no lease, so they carry the code alone. */

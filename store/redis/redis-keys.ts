@@ -61,8 +61,36 @@ export class RedisKeys {
     return `${this.prefix}queues`;
   }
 
-  get subscriptions(): string {
+  /** Where subscriptions lived before the publish index; moved at start (see RedisStore.migrateSubscriptions). */
+  get legacySubscriptions(): string {
     return `${this.prefix}subscriptions`;
+  }
+
+  /**
+   * The subscription keys share the hash tag `{subs}`, so one script keeps them consistent in a cluster: every
+   * "agent pattern", each agent's patterns (and wildcard ones, for the caps), the agents of each exact topic,
+   * and every wildcard "agent pattern" (what a publish must match one by one).
+   */
+  subscriptionKeys(agent: string, pattern: string, wildcard: boolean): string[] {
+    const base = `${this.prefix}{subs}:`;
+    return [
+      `${base}all`,
+      `${base}agent:${agent}`,
+      `${base}agentwild:${agent}`,
+      wildcard ? `${base}wild` : `${base}exact:${pattern}`,
+    ];
+  }
+
+  get allSubscriptions(): string {
+    return `${this.prefix}{subs}:all`;
+  }
+
+  get wildcardSubscriptions(): string {
+    return `${this.prefix}{subs}:wild`;
+  }
+
+  exactSubscribers(topic: string): string {
+    return `${this.prefix}{subs}:exact:${topic}`;
   }
 
   get agents(): string {

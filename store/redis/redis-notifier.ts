@@ -12,7 +12,8 @@ import type { RedisKeys } from "./redis-keys.js";
  */
 export class RedisNotifier {
   private readonly hub = new WakeupHub();
-  private readonly subscribed = new Map<string, Promise<void>>();
+  /** Channels subscribed, with how many waiters use each; the last one to go unsubscribes. */
+  private readonly subscribed = new Map<string, ChannelEntry>();
 
   constructor(
     private readonly subscriber: Redis | Cluster,
@@ -29,29 +30,65 @@ export class RedisNotifier {
 
   async watch(agent: QueueName): Promise<Waiter> {
     const waiter = this.hub.register(agent);
-    try {
-      await this.ensureSubscribed(this.keys.notifyChannel(agent));
-    } catch (error) {
+    const channel = this.keys.notifyChannel(agent);
+    const entry = this.acquire(channel);
+    let open = true;
+    const close = (): void => {
+      if (!open) return;
+      open = false;
       waiter.close();
+      this.release(channel, entry);
+    };
+    try {
+      await entry.ready;
+    } catch (error) {
+      close();
       throw error;
     }
-    return waiter;
+    return { wait: (untilMs, signal) => waiter.wait(untilMs, signal), close };
   }
 
-  private ensureSubscribed(channel: string): Promise<void> {
-    let pending = this.subscribed.get(channel);
-    if (pending === undefined) {
-      pending = withTimeout(this.subscriber.subscribe(channel), this.timeoutMs).then(() => undefined);
+  private acquire(channel: string): ChannelEntry {
+    let entry = this.subscribed.get(channel);
+    if (entry === undefined) {
+      const ready = withTimeout(this.subscriber.subscribe(channel), this.timeoutMs).then(() => undefined);
+      const created: ChannelEntry = { waiters: 0, ready };
       // A failed subscribe is retried by the next watcher instead of being cached.
-      pending.catch(() => this.subscribed.delete(channel));
-      this.subscribed.set(channel, pending);
+      ready.catch(() => {
+        if (this.subscribed.get(channel) === created) this.subscribed.delete(channel);
+      });
+      entry = created;
+      this.subscribed.set(channel, entry);
     }
-    return pending;
+    entry.waiters++;
+    return entry;
+  }
+
+  /**
+   * Unsubscribes when the last waiter of a channel goes, so distinct names leave nothing behind. Commands on the
+   * subscriber connection are sent in call order, so a later SUBSCRIBE of the same channel is never undone.
+   */
+  private release(channel: string, entry: ChannelEntry): void {
+    entry.waiters--;
+    // A failed subscribe already dropped its entry; a newer one belongs to other waiters.
+    if (entry.waiters > 0 || this.subscribed.get(channel) !== entry) return;
+    this.subscribed.delete(channel);
+    this.subscriber.unsubscribe(channel).catch(() => undefined);
+  }
+
+  /** Channels currently subscribed (for tests and metrics). */
+  get channelCount(): number {
+    return this.subscribed.size;
   }
 
   wakeAll(): void {
     this.hub.wakeAll();
   }
+}
+
+interface ChannelEntry {
+  waiters: number;
+  ready: Promise<void>;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -1,12 +1,22 @@
 import calculateSlot from "cluster-key-slot";
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
-import { BmnError, LeaseError } from "../../core/errors.js";
+import { BmnError, LeaseError, ValidationError } from "../../core/errors.js";
 import type { MessageId } from "../../core/ids.js";
-import type { QueueName } from "../../core/names.js";
+import type { AgentName, QueueName, Topic, TopicPattern } from "../../core/names.js";
 import { attemptLimitOf } from "../attempt-limit.js";
-import { BaseStore, type BaseStoreOptions } from "../base-store.js";
+import {
+  BaseStore,
+  isWildcardPattern,
+  type BaseStoreOptions,
+  type SubscriptionLimits,
+} from "../base-store.js";
+import { inRange, mergeScans, positionOf } from "../backend-types.js";
 import type {
+  DeadLetterPosition,
+  DeadLetterQuery,
   DeadLetterRecord,
+  DeadLetterScan,
+  QueueScan,
   LeaseBatch,
   LeasedMessage,
   NackOutcome,
@@ -19,9 +29,9 @@ import type {
   AckFailureCode,
   AgentRecord,
   AttemptRecord,
-  DeadLetterFilter,
   DeadLetterReason,
   QueueStats,
+  StoreMemoryStatus,
   Subscription,
   TraceEvent,
 } from "../store.js";
@@ -30,6 +40,7 @@ import { leaseReplyCode, toStoreError } from "./redis-errors.js";
 import { RedisKeys, type QueueKeyName } from "./redis-keys.js";
 import { RedisNotifier } from "./redis-notifier.js";
 import { ScriptRunner } from "./script-runner.js";
+import { mapBounded } from "../../runtime/resilience/map-bounded.js";
 
 export type RedisConnection = { url: string } | { cluster: ClusterNode[] };
 
@@ -39,6 +50,10 @@ export interface RedisStoreOptions extends BaseStoreOptions {
   keyPrefix?: string | undefined;
   /** A command that gets no answer within this fails with STORE_UNAVAILABLE. */
   commandTimeoutMs?: number | undefined;
+  /** Start even on an evicting maxmemory-policy (evicted keys are lost messages); a warning is logged. */
+  allowEviction?: boolean | undefined;
+  /** Where that warning goes; default process.emitWarning. */
+  warn?: ((message: string) => void) | undefined;
 }
 
 /** How many due entries one lease call settles at most, so a huge backlog never makes one script slow. */
@@ -118,8 +133,55 @@ export class RedisStore extends BaseStore {
       throw toStoreError(error);
     }
     const store = new RedisStore(client, subscriber, options);
-    await store.replayTransactionLog();
+    try {
+      await store.checkEvictionPolicy(options);
+      await store.replayTransactionLog();
+      await store.migrateSubscriptions();
+    } catch (error) {
+      await store.closeBackend();
+      throw error;
+    }
     return store;
+  }
+
+  /** Every node that holds data: the one server, or each cluster master. */
+  private dataNodes(): Redis[] {
+    return this.client instanceof Cluster ? this.client.nodes("master") : [this.client];
+  }
+
+  /**
+   * An evicting policy drops keys, which are accepted messages: refuse to start on one unless told to.
+   * CONFIG may be disabled (managed Redis); INFO memory names the policy too.
+   */
+  private async checkEvictionPolicy(options: RedisStoreOptions): Promise<void> {
+    for (const node of this.dataNodes()) {
+      const policy = await readPolicy(node);
+      if (policy === "noeviction") continue;
+      const why = `redis maxmemory-policy is ${policy}: redis may evict accepted messages; set it to noeviction`;
+      if (options.allowEviction !== true)
+        throw new BmnError(
+          "INVALID_ARGUMENT",
+          `${why} (or set store.redis.allowEviction / BMN_REDIS_ALLOW_EVICTION)`,
+          {
+            field: "store.redis.allowEviction",
+          },
+        );
+      const warn =
+        options.warn ??
+        ((message: string): void => {
+          process.emitWarning(message);
+        });
+      warn(`${why}; starting anyway because store.redis.allowEviction is set`);
+      return;
+    }
+  }
+
+  /** The fullest node's memory (a cluster is full when any master is). */
+  override async memoryStatus(): Promise<StoreMemoryStatus | undefined> {
+    const statuses = await this.call(() => Promise.all(this.dataNodes().map(readMemoryInfo)));
+    const ratio = (status: StoreMemoryStatus): number =>
+      status.maxBytes === 0 ? 0 : status.usedBytes / status.maxBytes;
+    return statuses.sort((a, b) => ratio(b) - ratio(a))[0];
   }
 
   private queueKeys(agent: QueueName): string[] {
@@ -424,33 +486,63 @@ export class RedisStore extends BaseStore {
   }
 
   // ---- dead letters ------------------------------------------------------------------------------------
-  protected async readDeadLetters(
-    agents: QueueName[],
-    filter: DeadLetterFilter,
-  ): Promise<DeadLetterRecord[]> {
-    const perAgent = await Promise.all(agents.map((agent) => this.readAgentDeadLetters(agent, filter)));
-    return perAgent.flat();
+  protected async readDeadLetterPage(query: DeadLetterQuery): Promise<DeadLetterScan> {
+    if (query.agent !== undefined) return this.scanAgentDeadLetters(query.agent, query);
+    // Without an agent every queue is looked at (cost grows with the number of queues, never with DLQ size).
+    const queues = await this.readQueues();
+    const scans = await mapBounded(queues, FAN_OUT, (agent) => this.scanAgentDeadLetters(agent, query));
+    return mergeScans(scans, query.limit);
   }
 
-  private async readAgentDeadLetters(
-    agent: QueueName,
-    filter: DeadLetterFilter,
-  ): Promise<DeadLetterRecord[]> {
-    const ids = await this.call(() => this.client.zrange(this.keys.queueKey(agent, "dlq"), 0, -1));
-    if (ids.length === 0) return [];
-    const [jsons, infos] = await this.call(() =>
-      Promise.all([
-        this.client.hmget(this.keys.queueKey(agent, "dlqmsg"), ...ids),
-        this.client.hmget(this.keys.queueKey(agent, "dlqinfo"), ...ids),
-      ]),
-    );
+  /**
+   * One queue's dead letters in (time, id) order, which is the sorted set's own order (ties sort by member).
+   * Reads at most DLQ_SCAN_BUDGET entries and fetches bodies only for those it answers.
+   */
+  private async scanAgentDeadLetters(agent: QueueName, query: DeadLetterQuery): Promise<DeadLetterScan> {
+    const key = this.keys.queueKey(agent, "dlq");
+    const min = query.after === undefined ? "-inf" : String(query.after.at);
+    const max = query.until === undefined ? "+inf" : String(query.until);
+    const batch = query.reason === undefined ? Math.min(query.limit + 1, DLQ_SCAN_BATCH) : DLQ_SCAN_BATCH;
     const records: DeadLetterRecord[] = [];
-    ids.forEach((_, index) => {
-      const record = toDeadLetterRecord(agent, jsons[index], infos[index]);
-      if (record !== undefined && (filter.reason === undefined || record.reason === filter.reason))
-        records.push(record);
-    });
-    return records;
+    let offset = 0;
+    let lastSeen: DeadLetterPosition | undefined;
+    while (offset < DLQ_SCAN_BUDGET) {
+      const raw = await this.call(() =>
+        this.client.zrangebyscore(key, min, max, "WITHSCORES", "LIMIT", offset, batch),
+      );
+      const entries: DeadLetterPosition[] = [];
+      for (let i = 0; i + 1 < raw.length; i += 2)
+        entries.push({ agent, id: String(raw[i]), at: Number(raw[i + 1]) });
+      offset += entries.length;
+      const candidates = entries.filter((entry) => inRange(query, entry));
+      const ids = candidates.map((entry) => entry.id);
+      const infos =
+        ids.length === 0
+          ? []
+          : await this.call(() => this.client.hmget(this.keys.queueKey(agent, "dlqinfo"), ...ids));
+      const chosen = ids
+        .filter((_, index) => {
+          const info = infos[index];
+          return info != null && (query.reason === undefined || reasonOf(info) === query.reason);
+        })
+        .slice(0, query.limit - records.length);
+      const jsons =
+        chosen.length === 0
+          ? []
+          : await this.call(() => this.client.hmget(this.keys.queueKey(agent, "dlqmsg"), ...chosen));
+      chosen.forEach((id, index) => {
+        const record = toDeadLetterRecord(agent, id, jsons[index], infos[ids.indexOf(id)]);
+        if (record !== undefined) records.push(record);
+      });
+      const lastRecord = records.at(-1);
+      if (records.length >= query.limit && lastRecord !== undefined) {
+        const exhausted = entries.length < batch && lastRecord.id === entries.at(-1)?.id;
+        return { records, next: exhausted ? undefined : positionOf(lastRecord) };
+      }
+      if (entries.length < batch) return { records, next: undefined };
+      lastSeen = entries.at(-1);
+    }
+    return { records, next: lastSeen };
   }
 
   protected async readDeadLetter(agent: QueueName, id: string): Promise<DeadLetterRecord | undefined> {
@@ -460,7 +552,7 @@ export class RedisStore extends BaseStore {
         this.client.hget(this.keys.queueKey(agent, "dlqinfo"), id),
       ]),
     );
-    return toDeadLetterRecord(agent, json, info);
+    return toDeadLetterRecord(agent, id, json, info);
   }
 
   protected async removeDeadLetters(agent: QueueName, ids: MessageId[]): Promise<number> {
@@ -492,22 +584,107 @@ export class RedisStore extends BaseStore {
     return { agent, depth: ready + delayed, ready, delayed, inFlight: leasedAll - lapsed, deadLettered };
   }
 
+  /**
+   * SSCAN pages, each O(page). One SSCAN reply can be longer than a page (small sets come back whole), so the
+   * token is the SSCAN cursor plus how many of that reply were already answered.
+   */
+  protected async readQueuePage(after: string | undefined, limit: number): Promise<QueueScan> {
+    const [start = "0", skipText = "0"] = (after ?? "0:0").split(":");
+    if (!/^\d+$/.test(start) || !/^\d+$/.test(skipText))
+      throw new ValidationError("cursor is not one this API handed out", {
+        code: "INVALID_ARGUMENT",
+        field: "cursor",
+      });
+    const queues: QueueName[] = [];
+    let cursor = start;
+    let skip = Number(skipText);
+    for (;;) {
+      const [next, members] = await this.call(() =>
+        this.client.sscan(this.keys.queues, cursor, "COUNT", Math.max(limit, 10)),
+      );
+      const room = limit - queues.length;
+      const fresh = members.slice(skip) as QueueName[];
+      if (fresh.length > room) {
+        queues.push(...fresh.slice(0, room));
+        return { queues, next: `${cursor}:${skip + room}` };
+      }
+      queues.push(...fresh);
+      skip = 0;
+      cursor = next;
+      if (cursor === "0") return { queues, next: undefined };
+      if (queues.length === limit) return { queues, next: `${cursor}:0` };
+    }
+  }
+
+  protected async dropQueue(agent: QueueName): Promise<boolean> {
+    // The 12 keys share one slot, so one DEL removes them together; the listing goes after.
+    const deleted = await this.call(() => this.client.del(...this.queueKeys(agent)));
+    const listed = await this.call(() => this.client.srem(this.keys.queues, agent));
+    this.knownQueues.delete(agent);
+    return deleted > 0 || listed > 0;
+  }
+
   protected async readQueues(): Promise<QueueName[]> {
     return (await this.call(() => this.client.smembers(this.keys.queues))) as QueueName[];
   }
 
-  protected async writeSubscription(subscription: Subscription, present: boolean): Promise<boolean> {
-    const member = `${subscription.agent} ${subscription.pattern}`;
-    if (present) return (await this.call(() => this.client.sadd(this.keys.subscriptions, member))) === 0;
-    return (await this.call(() => this.client.srem(this.keys.subscriptions, member))) === 1;
+  protected async addSubscription(
+    subscription: Subscription,
+    limits: SubscriptionLimits,
+  ): Promise<"existed" | "added" | "limit" | "wildcard-limit"> {
+    const reply = await this.runSubscriptionScript("subscribe", subscription, [
+      limits.max,
+      limits.maxWildcard,
+    ]);
+    return reply as "existed" | "added" | "limit" | "wildcard-limit";
+  }
+
+  protected async removeSubscription(subscription: Subscription): Promise<boolean> {
+    return Number(await this.runSubscriptionScript("unsubscribe", subscription, [])) === 1;
+  }
+
+  /** subscribe.lua and unsubscribe.lua take the same keys and leading arguments. */
+  private runSubscriptionScript(
+    name: "subscribe" | "unsubscribe",
+    { agent, pattern }: Subscription,
+    extra: number[],
+  ): Promise<unknown> {
+    const wildcard = isWildcardPattern(pattern);
+    return this.call(() =>
+      this.scripts.run(name, this.keys.subscriptionKeys(agent, pattern, wildcard), [
+        `${agent} ${pattern}`,
+        pattern,
+        agent,
+        wildcard ? "1" : "0",
+        ...extra,
+      ]),
+    );
   }
 
   protected async readSubscriptions(): Promise<Subscription[]> {
-    const members = await this.call(() => this.client.smembers(this.keys.subscriptions));
-    return members.map((member) => {
-      const [agent, pattern] = member.split(" ");
-      return { agent, pattern } as Subscription;
-    });
+    return toSubscriptions(await this.call(() => this.client.smembers(this.keys.allSubscriptions)));
+  }
+
+  protected async readSubscribers(topic: Topic): Promise<Subscription[]> {
+    const [exact, wildcard] = await this.call(() =>
+      Promise.all([
+        this.client.smembers(this.keys.exactSubscribers(topic)),
+        this.client.smembers(this.keys.wildcardSubscriptions),
+      ]),
+    );
+    return [
+      ...exact.map((agent) => ({ agent: agent as AgentName, pattern: topic as string as TopicPattern })),
+      ...toSubscriptions(wildcard),
+    ];
+  }
+
+  /** Moves subscriptions from the set older versions kept into the publish index, once, at start. */
+  private async migrateSubscriptions(): Promise<void> {
+    const legacy = await this.call(() => this.client.smembers(this.keys.legacySubscriptions));
+    if (legacy.length === 0) return;
+    const unlimited = { max: Number.MAX_SAFE_INTEGER, maxWildcard: Number.MAX_SAFE_INTEGER };
+    for (const subscription of toSubscriptions(legacy)) await this.addSubscription(subscription, unlimited);
+    await this.call(() => this.client.del(this.keys.legacySubscriptions));
   }
 
   protected async writeAgent(record: AgentRecord): Promise<void> {
@@ -521,6 +698,11 @@ export class RedisStore extends BaseStore {
     const lapsed = records.filter((record) => record.expiresAt <= now).map((record) => record.name);
     if (lapsed.length > 0) await this.call(() => this.client.hdel(this.keys.agents, ...lapsed));
     return records.filter((record) => record.expiresAt > now);
+  }
+
+  protected async readAgent(name: AgentName): Promise<AgentRecord | undefined> {
+    const json = await this.call(() => this.client.hget(this.keys.agents, name));
+    return json === null ? undefined : (JSON.parse(json) as AgentRecord);
   }
 
   protected async deleteAgent(name: QueueName): Promise<boolean> {
@@ -574,7 +756,7 @@ export class RedisStore extends BaseStore {
     });
   }
 
-  protected async closeBackend(): Promise<void> {
+  protected override async closeBackend(): Promise<void> {
     this.notifier.wakeAll();
     await Promise.allSettled([this.client.quit(), this.subscriber.quit()]);
     this.client.disconnect();
@@ -583,8 +765,39 @@ export class RedisStore extends BaseStore {
 }
 
 const DEFAULT_TIMEOUT_MS = 2_000;
+/** Dead letters one sorted-set read takes, and one page scan looks at, at most. */
+const DLQ_SCAN_BATCH = 500;
+const DLQ_SCAN_BUDGET = 5_000;
+/** Queues read at once when a call spans every queue. */
+const FAN_OUT = 16;
 /** Leases settled by one ack-many script call at most, so a huge list never makes one script slow. */
 const ACK_MANY_LIMIT = 500;
+
+async function readPolicy(node: Redis): Promise<string> {
+  try {
+    const reply: unknown = await node.config("GET", "maxmemory-policy");
+    const value: unknown = Array.isArray(reply) ? reply[1] : undefined;
+    if (typeof value === "string") return value;
+  } catch {
+    // CONFIG is often renamed or disabled on managed Redis; INFO answers the same question.
+  }
+  try {
+    return (await readMemoryInfo(node)).policy;
+  } catch (error) {
+    throw toStoreError(error);
+  }
+}
+
+async function readMemoryInfo(node: Redis): Promise<StoreMemoryStatus> {
+  const info = await node.info("memory");
+  const field = (name: string): string | undefined =>
+    new RegExp(`^${name}:(.*)$`, "m").exec(info)?.[1]?.trim();
+  return {
+    usedBytes: Number(field("used_memory") ?? 0),
+    maxBytes: Number(field("maxmemory") ?? 0),
+    policy: field("maxmemory_policy") ?? "unknown",
+  };
+}
 
 function randomSeed(): number {
   return Math.floor(Math.random() * 2 ** 31);
@@ -596,8 +809,20 @@ function toOutcome(result: unknown): WriteOutcome {
   return { duplicate: false };
 }
 
+function toSubscriptions(members: string[]): Subscription[] {
+  return members.map((member) => {
+    const [agent, pattern] = member.split(" ");
+    return { agent, pattern } as Subscription;
+  });
+}
+
+function reasonOf(info: string): DeadLetterReason {
+  return (JSON.parse(info) as { reason: DeadLetterReason }).reason;
+}
+
 function toDeadLetterRecord(
   agent: QueueName,
+  id: string,
   json: string | null | undefined,
   info: string | null | undefined,
 ): DeadLetterRecord | undefined {
@@ -610,6 +835,7 @@ function toDeadLetterRecord(
   };
   const record: DeadLetterRecord = {
     agent,
+    id,
     json,
     reason: parsed.reason,
     deadLetteredAt: parsed.at,

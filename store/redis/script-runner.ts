@@ -6,7 +6,16 @@ const LUA_DIR = new URL("./lua/", import.meta.url);
 const LIBRARY = readFileSync(new URL("lib.lua", LUA_DIR), "utf8");
 
 export type ScriptName =
-  "enqueue-12" | "ack-12" | "ack-many-12" | "extend-12" | "nack-12" | "lease-12" | "commit" | "dlq-remove-12";
+  | "enqueue-12"
+  | "ack-12"
+  | "ack-many-12"
+  | "extend-12"
+  | "nack-12"
+  | "lease-12"
+  | "commit"
+  | "dlq-remove-12"
+  | "subscribe"
+  | "unsubscribe";
 
 interface LoadedScript {
   source: string;
@@ -22,7 +31,11 @@ export class ScriptRunner {
   private load(name: ScriptName): LoadedScript {
     let script = this.scripts.get(name);
     if (script === undefined) {
-      const source = `${LIBRARY}\n${readFileSync(new URL(`${name}.lua`, LUA_DIR), "utf8")}`;
+      const body = readFileSync(new URL(`${name}.lua`, LUA_DIR), "utf8");
+      // The shebang line (Redis 7 script flags) must stay first: a script declared as writing is refused whole
+      // under OOM, before any write, while `allow-oom` ones (receive, ack, nack, purge) run so consumers drain.
+      const shebang = body.startsWith("#!") ? body.slice(0, body.indexOf("\n") + 1) : "";
+      const source = `${shebang}${LIBRARY}\n${body.slice(shebang.length)}`;
       script = { source, sha: createHash("sha1").update(source).digest("hex") };
       this.scripts.set(name, script);
     }

@@ -1,10 +1,19 @@
 import { randomInt } from "node:crypto";
 import { LeaseError } from "../../core/errors.js";
 import type { MessageId } from "../../core/ids.js";
-import type { AgentName, QueueName, TopicPattern } from "../../core/names.js";
-import { BaseStore, type BaseStoreOptions } from "../base-store.js";
+import type { AgentName, QueueName, Topic, TopicPattern } from "../../core/names.js";
+import {
+  BaseStore,
+  isWildcardPattern,
+  type BaseStoreOptions,
+  type SubscriptionLimits,
+} from "../base-store.js";
+import { positionOf } from "../backend-types.js";
 import type {
+  DeadLetterQuery,
   DeadLetterRecord,
+  DeadLetterScan,
+  QueueScan,
   LeaseBatch,
   NackOutcome,
   NackRequest,
@@ -15,7 +24,6 @@ import { formatLeaseId, type LeaseRef } from "../lease-id.js";
 import type {
   AckFailureCode,
   AgentRecord,
-  DeadLetterFilter,
   DeadLetterReason,
   QueueStats,
   Subscription,
@@ -278,33 +286,43 @@ export class TiDBStore extends BaseStore {
   }
 
   // ---- dead letters --------------------------------------------------------------------------------------
-  protected async readDeadLetters(
-    agents: QueueName[],
-    filter: DeadLetterFilter,
-  ): Promise<DeadLetterRecord[]> {
-    const records: DeadLetterRecord[] = [];
-    for (const chunk of chunks(agents, QUEUE_CHUNK)) {
-      const list = padded(chunk);
-      const params: SqlParam[] = [...list];
-      let sql = `SELECT queue, body, reason, dead_lettered_at, attempts, last_error FROM ${this.tables.deadLetters}
-        WHERE queue IN (${marks(list.length)})`;
-      if (filter.reason !== undefined) {
-        sql += " AND reason = ?";
-        params.push(filter.reason);
-      }
-      sql += " ORDER BY dead_lettered_at, queue, id";
-      if (filter.limit !== undefined) {
-        sql += " LIMIT ?";
-        params.push(filter.limit);
-      }
-      for (const row of await this.client.rows(sql, params)) records.push(toDeadLetterRecord(row));
+  protected async readDeadLetterPage(query: DeadLetterQuery): Promise<DeadLetterScan> {
+    const where: string[] = [];
+    const params: SqlParam[] = [];
+    if (query.agent !== undefined) {
+      where.push("queue = ?");
+      params.push(query.agent);
     }
-    return records;
+    if (query.reason !== undefined) {
+      where.push("reason = ?");
+      params.push(query.reason);
+    }
+    if (query.until !== undefined) {
+      where.push("dead_lettered_at <= ?");
+      params.push(query.until);
+    }
+    const after = query.after;
+    if (after !== undefined) {
+      // Spelled out rather than a row comparison, so the time index serves it.
+      where.push(
+        "(dead_lettered_at > ? OR (dead_lettered_at = ? AND (queue > ? OR (queue = ? AND id > ?))))",
+      );
+      params.push(after.at, after.at, after.agent, after.agent, after.id);
+    }
+    const rows = await this.client.rows(
+      `SELECT queue, id, body, reason, dead_lettered_at, attempts, last_error FROM ${this.tables.deadLetters}
+        ${where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`}
+        ORDER BY dead_lettered_at, queue, id LIMIT ?`,
+      [...params, query.limit + 1],
+    );
+    const records = rows.slice(0, query.limit).map(toDeadLetterRecord);
+    const last = records.at(-1);
+    return { records, next: rows.length > query.limit && last !== undefined ? positionOf(last) : undefined };
   }
 
   protected async readDeadLetter(agent: QueueName, id: string): Promise<DeadLetterRecord | undefined> {
     const [row] = await this.client.rows(
-      `SELECT queue, body, reason, dead_lettered_at, attempts, last_error FROM ${this.tables.deadLetters}
+      `SELECT queue, id, body, reason, dead_lettered_at, attempts, last_error FROM ${this.tables.deadLetters}
         WHERE queue = ? AND id = ?`,
       [agent, id],
     );
@@ -351,25 +369,72 @@ export class TiDBStore extends BaseStore {
     };
   }
 
+  protected async readQueuePage(after: string | undefined, limit: number): Promise<QueueScan> {
+    const rows = await this.client.rows(
+      `SELECT queue FROM ${this.tables.queues} ${after === undefined ? "" : "WHERE queue > ?"} ORDER BY queue LIMIT ?`,
+      after === undefined ? [limit + 1] : [after, limit + 1],
+    );
+    const queues = rows.slice(0, limit).map((row) => text(row.queue) as QueueName);
+    return { queues, next: rows.length > limit ? queues.at(-1) : undefined };
+  }
+
+  /** Table by table; each DELETE is idempotent, so a call cut short is finished by the next one. */
+  protected async dropQueue(agent: QueueName): Promise<boolean> {
+    let deleted = 0;
+    for (const table of [
+      this.tables.messages,
+      this.tables.dedupe,
+      this.tables.deadLetters,
+      this.tables.queues,
+    ])
+      deleted += (await this.client.run(`DELETE FROM ${table} WHERE queue = ?`, [agent])).affectedRows;
+    return deleted > 0;
+  }
+
   protected async readQueues(): Promise<QueueName[]> {
     const rows = await this.client.rows(`SELECT queue FROM ${this.tables.queues}`);
     return rows.map((row) => text(row.queue) as QueueName);
   }
 
-  protected async writeSubscription(subscription: Subscription, present: boolean): Promise<boolean> {
-    const params = [subscription.agent, subscription.pattern];
-    if (present) {
-      const result = await this.client.run(
-        `INSERT IGNORE INTO ${this.tables.subscriptions} (agent, pattern) VALUES (?, ?)`,
-        params,
-      );
-      return result.affectedRows === 0;
-    }
+  /** The caps are checked, then the row inserted: two racing subscribes may pass a cap by one. */
+  protected async addSubscription(
+    { agent, pattern }: Subscription,
+    limits: SubscriptionLimits,
+  ): Promise<"existed" | "added" | "limit" | "wildcard-limit"> {
+    const [row] = await this.client.rows(
+      `SELECT COUNT(*) AS total, COALESCE(SUM(wildcard), 0) AS wild,
+        COALESCE(SUM(pattern = ?), 0) AS present FROM ${this.tables.subscriptions} WHERE agent = ?`,
+      [pattern, agent],
+    );
+    if (num(row?.present ?? 0) > 0) return "existed";
+    if (num(row?.total ?? 0) >= limits.max) return "limit";
+    const wildcard = isWildcardPattern(pattern);
+    if (wildcard && num(row?.wild ?? 0) >= limits.maxWildcard) return "wildcard-limit";
+    const result = await this.client.run(
+      `INSERT IGNORE INTO ${this.tables.subscriptions} (agent, pattern, wildcard) VALUES (?, ?, ?)`,
+      [agent, pattern, wildcard ? 1 : 0],
+    );
+    return result.affectedRows === 0 ? "existed" : "added";
+  }
+
+  protected async removeSubscription({ agent, pattern }: Subscription): Promise<boolean> {
     const result = await this.client.run(
       `DELETE FROM ${this.tables.subscriptions} WHERE agent = ? AND pattern = ?`,
-      params,
+      [agent, pattern],
     );
     return result.affectedRows === 1;
+  }
+
+  protected async readSubscribers(topic: Topic): Promise<Subscription[]> {
+    const rows = await this.client.rows(
+      `SELECT agent, pattern FROM ${this.tables.subscriptions}
+        WHERE (wildcard = 0 AND pattern = ?) OR wildcard = 1`,
+      [topic],
+    );
+    return rows.map((row) => ({
+      agent: text(row.agent) as AgentName,
+      pattern: text(row.pattern) as TopicPattern,
+    }));
   }
 
   protected async readSubscriptions(): Promise<Subscription[]> {
@@ -387,6 +452,11 @@ export class TiDBStore extends BaseStore {
       [record.name, JSON.stringify(record), record.expiresAt],
       { idempotent: true },
     );
+  }
+
+  protected async readAgent(name: AgentName): Promise<AgentRecord | undefined> {
+    const [row] = await this.client.rows(`SELECT body FROM ${this.tables.agents} WHERE name = ?`, [name]);
+    return row === undefined ? undefined : (JSON.parse(text(row.body)) as AgentRecord);
   }
 
   protected async readAgents(): Promise<AgentRecord[]> {
@@ -514,6 +584,7 @@ export class TiDBStore extends BaseStore {
 function toDeadLetterRecord(row: Row): DeadLetterRecord {
   const record: DeadLetterRecord = {
     agent: text(row.queue) as QueueName,
+    id: text(row.id),
     json: text(row.body),
     reason: text(row.reason) as DeadLetterReason,
     deadLetteredAt: num(row.dead_lettered_at),

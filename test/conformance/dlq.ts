@@ -197,6 +197,59 @@ export function describeDlq(factory: StoreFactory): void {
       expect(await store.queueStats("agent-a")).toMatchObject({ deadLettered: 0, ready: 1 });
     });
 
+    it("pages through the DLQ with a cursor: same order as one listing, no record twice, none left out", async () => {
+      const store = await open({ maxAttempts: 1 });
+      const s = await seed(store);
+      const all = [s.aRejected.id, s.aExpired.id, s.bRejected.id, s.bMaxAttempts.id, s.aRejected2.id];
+      for (const filter of [{}, { agent: "agent-a" }, { reason: "rejected" as const }]) {
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        for (let pages = 0; pages < 10; pages++) {
+          const page = await store.listDeadLetterPage({ ...filter, limit: 2, cursor });
+          expect(page.deadLetters.length).toBeLessThanOrEqual(2);
+          seen.push(...ids(page.deadLetters));
+          cursor = page.nextCursor;
+          if (cursor === undefined) break;
+        }
+        expect(cursor).toBeUndefined();
+        expect(seen).toEqual(ids(await store.listDeadLetters(filter)));
+      }
+      expect(ids(await store.listDeadLetters({ limit: 5 }))).toEqual(all);
+    });
+
+    it("a cursor stays valid while records before it are purged", async () => {
+      const store = await open({ maxAttempts: 1 });
+      const s = await seed(store);
+      const first = await store.listDeadLetterPage({ limit: 2 });
+      expect(ids(first.deadLetters)).toEqual([s.aRejected.id, s.aExpired.id]);
+      expect(await store.purgeDeadLetters({ ids: [s.aRejected.id, s.aExpired.id] })).toBe(2);
+      const next = await store.listDeadLetterPage({ limit: 2, cursor: first.nextCursor });
+      expect(ids(next.deadLetters)).toEqual([s.bRejected.id, s.bMaxAttempts.id]);
+    });
+
+    it("a cursor the store did not hand out is INVALID_ARGUMENT (field cursor)", async () => {
+      const store = await open();
+      for (const cursor of [
+        "not a cursor",
+        "eyJ4IjoxfQ",
+        Buffer.from('[1,"Bad:Name","x"]').toString("base64url"),
+      ])
+        await expectBmnError(() => store.listDeadLetterPage({ cursor }), "INVALID_ARGUMENT", "cursor");
+    });
+
+    it("purge and replay honour limit, oldest first, and leave the rest", async () => {
+      const store = await open({ maxAttempts: 1 });
+      const s = await seed(store);
+      expect(await store.purgeDeadLetters({ limit: 2 })).toBe(2);
+      expect(ids(await store.listDeadLetters())).toEqual([
+        s.bRejected.id,
+        s.bMaxAttempts.id,
+        s.aRejected2.id,
+      ]);
+      expect(await store.replayDeadLetters({ agent: "agent-b", limit: 1 })).toBe(1);
+      expect(ids(await store.listDeadLetters())).toEqual([s.bMaxAttempts.id, s.aRejected2.id]);
+    });
+
     it("replay to an invalid agent throws INVALID_ADDRESS (field to) and leaves the DLQ intact", async () => {
       const store = await open({ maxAttempts: 1 });
       await seed(store);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { idsOf, msg, receiveAll, useStores } from "./helpers.js";
+import { expectBmnError, idsOf, msg, receiveAll, useStores } from "./helpers.js";
 import type { StoreFactory } from "./store-conformance.js";
 
 const sorted = (values: readonly string[]): string[] => [...values].sort();
@@ -64,6 +64,41 @@ export function describePublish(factory: StoreFactory): void {
       const result = await store.publish("orders.created", message);
       expect(result.recipients).toEqual(["worker"]);
       expect(idsOf(await receiveAll(store, "worker"))).toEqual([message.id]);
+    });
+
+    it("subscriptions per agent are capped, wildcard ones separately; re-subscribing at the cap is fine", async () => {
+      const store = await open({ maxSubscriptionsPerAgent: 3, maxWildcardSubscriptionsPerAgent: 1 });
+      await store.subscribe("capped", "a.#");
+      await expectBmnError(() => store.subscribe("capped", "b.*"), "TOO_MANY_SUBSCRIPTIONS", "pattern");
+      await store.subscribe("capped", "c.exact");
+      await store.subscribe("capped", "d.exact");
+      await store.subscribe("capped", "c.exact");
+      await expectBmnError(() => store.subscribe("capped", "e.exact"), "TOO_MANY_SUBSCRIPTIONS", "pattern");
+      // Another agent has caps of its own; a removed subscription frees its place.
+      await store.subscribe("other", "e.exact");
+      expect(await store.unsubscribe("capped", "d.exact")).toBe(true);
+      await store.subscribe("capped", "e.exact");
+      expect(sorted((await store.listSubscriptions("capped")).map((s) => s.pattern))).toEqual([
+        "a.#",
+        "c.exact",
+        "e.exact",
+      ]);
+      expect(sorted((await store.publish("e.exact", msg())).recipients)).toEqual(["capped", "other"]);
+      expect((await store.publish("a.b.c", msg())).recipients).toEqual(["capped"]);
+      expect((await store.publish("c.exact.more", msg())).recipients).toEqual([]);
+    });
+
+    it("an exact and a wildcard pattern of one agent on the same topic give one copy; unsubscribe stops each", async () => {
+      const store = await open();
+      await store.subscribe("both", "news.today");
+      await store.subscribe("both", "news.*");
+      expect((await store.publish("news.today", msg())).recipients).toEqual(["both"]);
+      expect(await receiveAll(store, "both")).toHaveLength(1);
+      expect(await store.unsubscribe("both", "news.today")).toBe(true);
+      expect((await store.publish("news.today", msg())).recipients).toEqual(["both"]);
+      expect(await store.unsubscribe("both", "news.*")).toBe(true);
+      expect(await store.unsubscribe("both", "news.*")).toBe(false);
+      expect((await store.publish("news.today", msg())).recipients).toEqual([]);
     });
 
     it("no subscriber: recipients [] and nothing queued", async () => {

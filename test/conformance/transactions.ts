@@ -34,6 +34,26 @@ export function describeTransactions(factory: StoreFactory): void {
   }
 
   describe("transactions", () => {
+    it("open transactions and writes per transaction are capped, with clear codes, and nothing half-added", async () => {
+      const store = await open({ maxOpenTransactions: 2, maxTransactionOps: 3 });
+      const first = await store.beginTransaction();
+      const second = await store.beginTransaction();
+      await expectBmnError(() => store.beginTransaction(), "TOO_MANY_TRANSACTIONS");
+      await store.rollback(second);
+      const third = await store.beginTransaction();
+      await store.subscribe("cap-a", "cap.#");
+      await store.subscribe("cap-b", "cap.#");
+      await store.enqueue("cap-a", msg(), { tx: first });
+      await store.publish("cap.x", msg(), { tx: first });
+      // Two recipients would make four writes: the publish is refused whole.
+      await expectBmnError(() => store.publish("cap.y", msg(), { tx: first }), "TX_TOO_LARGE");
+      await expectBmnError(() => store.enqueue("cap-a", msg(), { tx: first }), "TX_TOO_LARGE");
+      await store.commit(first);
+      expect(await receiveAll(store, "cap-a")).toHaveLength(2);
+      expect(await receiveAll(store, "cap-b")).toHaveLength(1);
+      await store.rollback(third);
+    });
+
     it("beginTransaction answers a tx-<uuid> id, distinct each time", async () => {
       const store = await open();
       const a = await store.beginTransaction();

@@ -169,12 +169,33 @@ describe("ResilientStore", () => {
     expect(resilient.retryAfterMs()).toBe(750);
   });
 
+  it.each<[StoreOperation, (store: MessageStore) => Promise<unknown>]>([
+    ["listQueues", (store) => store.listQueues()],
+    ["listQueuePage", (store) => store.listQueuePage()],
+    ["queueStats", (store) => store.queueStats("worker")],
+    ["listDeadLetterPage", (store) => store.listDeadLetterPage()],
+    ["listAgents", (store) => store.listAgents()],
+    ["traceOf", (store) => store.traceOf("m-1")],
+    ["purgeDeadLetters", (store) => store.purgeDeadLetters({})],
+  ])("a failing or slow administrative %s never opens the breaker for sends", async (name, call) => {
+    const { resilient, set, calls } = setup({ retries: 0 });
+    set("down");
+    for (let i = 0; i < 10; i++) await expectBmnError(() => call(resilient), "STORE_UNAVAILABLE");
+    expect(count(calls, name)).toBe(10);
+    expect(resilient.breakerState()).toBe("closed");
+    set("up");
+    await expect(resilient.enqueue("worker", msg())).resolves.toMatchObject({ duplicate: false });
+  });
+
   it("an open circuit stops the retrying at once", async () => {
     const { resilient, calls, set, slept } = setup({ retries: 10, breaker: { failureThreshold: 2 } });
     set("down");
-    const error = await expectBmnError(() => resilient.listAgents(), "STORE_UNAVAILABLE");
+    const error = await expectBmnError(
+      () => resilient.registerAgent({ name: "worker" }),
+      "STORE_UNAVAILABLE",
+    );
     expect(error).toBeInstanceOf(CircuitOpenError);
-    expect(count(calls, "listAgents")).toBe(2);
+    expect(count(calls, "registerAgent")).toBe(2);
     expect(slept).toHaveLength(2);
   });
 
@@ -186,7 +207,7 @@ describe("ResilientStore", () => {
     expect(resilient.breakerState()).toBe("half-open");
     expect(resilient.retryAfterMs()).toBeUndefined();
     // A failed probe opens it again.
-    await expectBmnError(() => resilient.queueStats("worker"), "STORE_UNAVAILABLE");
+    await expectBmnError(() => resilient.subscribe("worker", "a.b"), "STORE_UNAVAILABLE");
     expect(resilient.breakerState()).toBe("open");
     clock.now += 1_000;
     set("up");

@@ -10,15 +10,14 @@ const filter = {
   reason: z.enum(DEAD_LETTER_REASONS).optional(),
   limit: z.coerce.number().int().min(1).max(10_000).optional(),
 };
-const listQuery = z.object(filter);
+const listQuery = z.object({ ...filter, cursor: z.string().max(1_024).optional() });
 const selectBody = z.object({ ...filter, ids: z.array(z.string()).max(10_000).optional() }).strict();
 const replayBody = selectBody.extend({ to: z.string().optional() }).strict();
 
 export function dlqRoutes({ store }: RouteContext) {
   return function plugin(app: FastifyInstance, _options: unknown, done: () => void): void {
-    app.get("/v1/dlq", async (request) => ({
-      deadLetters: await store.listDeadLetters(parseInput(listQuery, request.query)),
-    }));
+    // One capped page (at most MAX_PAGE_SIZE records); `nextCursor` leads to the next one.
+    app.get("/v1/dlq", async (request) => store.listDeadLetterPage(parseInput(listQuery, request.query)));
 
     app.get<{ Params: { agent: string; id: string } }>("/v1/dlq/:agent/:id", async (request) => {
       const letter = await store.getDeadLetter(request.params.agent, request.params.id);

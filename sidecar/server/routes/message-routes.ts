@@ -94,19 +94,24 @@ export function messageRoutes(context: RouteContext & TracingContext) {
       reply.raw.on("close", () => {
         abort.abort();
       });
-      while (Date.now() < deadline && !abort.signal.aborted) {
-        const deliveries = await store.receive(inbox, {
-          max: 10,
-          waitMs: deadline - Date.now(),
-          signal: AbortSignal.any([abort.signal, shutdown]),
-        });
-        for (const delivery of deliveries) {
-          await store.ack(delivery.leaseId);
-          if (delivery.message.correlationid === correlationid)
-            return reply.status(200).send({ reply: delivery.message });
+      try {
+        while (Date.now() < deadline && !abort.signal.aborted) {
+          const deliveries = await store.receive(inbox, {
+            max: 10,
+            waitMs: deadline - Date.now(),
+            signal: AbortSignal.any([abort.signal, shutdown]),
+          });
+          for (const delivery of deliveries) {
+            await store.ack(delivery.leaseId);
+            if (delivery.message.correlationid === correlationid)
+              return await reply.status(200).send({ reply: delivery.message });
+          }
         }
+        throw new BmnError("TIMEOUT", `no reply to ${message.id} within ${timeout} s`, { field: "timeout" });
+      } finally {
+        // The inbox is this request's alone: once it is answered or given up, nothing may linger in the store.
+        await store.deleteQueue(inbox).catch(() => undefined);
       }
-      throw new BmnError("TIMEOUT", `no reply to ${message.id} within ${timeout} s`, { field: "timeout" });
     });
     done();
   };

@@ -3,6 +3,8 @@ import { z } from "zod";
 import { NotFoundError } from "../../../core/errors.js";
 import { agentInput } from "../agent-input.js";
 import { parseInput } from "../parse-input.js";
+import { mapBounded } from "../../../runtime/resilience/map-bounded.js";
+import { MAX_PAGE_SIZE } from "../../../store/store.js";
 import type { RouteContext } from "../route-context.js";
 
 const registerBody = z
@@ -16,6 +18,12 @@ const heartbeatBody = z.object({ ttlSeconds: z.number().min(1).max(86_400).optio
 const subscriptionBody = z.object({ pattern: z.string() }).strict();
 const patternQuery = z.object({ pattern: z.string() });
 const capabilityQuery = z.object({ capability: z.string().optional() });
+const pageQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
+  cursor: z.string().max(1_024).optional(),
+});
+/** Queue stats read at once for one page of `/v1/queues`. */
+const STATS_FAN_OUT = 16;
 
 const seconds = (value: number | undefined): number | undefined =>
   value === undefined ? undefined : Math.round(value * 1_000);
@@ -54,9 +62,10 @@ export function registryRoutes({ store }: RouteContext) {
       store.queueStats(agentInput(request.params.agent)),
     );
 
-    app.get("/v1/queues", async () => {
-      const queues = await store.listQueues();
-      return { queues: await Promise.all(queues.map((agent) => store.queueStats(agent))) };
+    app.get("/v1/queues", async (request) => {
+      const page = await store.listQueuePage(parseInput(pageQuery, request.query));
+      const queues = await mapBounded(page.queues, STATS_FAN_OUT, (agent) => store.queueStats(agent));
+      return page.nextCursor === undefined ? { queues } : { queues, nextCursor: page.nextCursor };
     });
 
     app.post<{ Params: { agent: string } }>("/v1/agents/:agent/subscriptions", async (request, reply) => {

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- Settles a lease by removing its message.
 -- KEYS: the 12 queue keys
 -- ARGV: id, token, dedupeWindowMs

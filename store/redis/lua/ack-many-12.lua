@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- Settles several leases of one queue, each as ack-12.lua would, in list order (a lease given twice is
 -- LEASE_NOT_FOUND the second time).
 -- KEYS: the 12 queue keys

@@ -1,3 +1,4 @@
+#!lua
 -- Applies a transaction's writes atomically across the queues it touches (one slot in a cluster).
 -- KEYS: 12 queue keys per queue touched, queue after queue
 -- ARGV[1]: json array of ops: {kind = 'enqueue', q = queueIndex, id, json, priority, dedupeKey, notBefore,

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- Removes dead letters.
 -- KEYS: the 12 queue keys
 -- ARGV: ids

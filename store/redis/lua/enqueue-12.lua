@@ -1,3 +1,4 @@
+#!lua
 -- Queues one message for one agent, with dedupe.
 -- KEYS: the 12 queue keys (see lib.lua)
 -- ARGV: id, json, priority, dedupeKey, dedupeWindowMs, notBeforeMs (0 = none), expiresAtMs (0 = none),

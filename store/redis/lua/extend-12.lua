@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- Moves a held lease's expiry to now + leaseMs.
 -- KEYS: the 12 queue keys
 -- ARGV: id, token, leaseMs

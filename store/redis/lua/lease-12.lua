@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- Settles what time made due, then leases up to max ready messages.
 -- KEYS: the 12 queue keys
 -- ARGV: max, leaseMs, maxAttempts (0 = no limit: outbox queues), backoffBaseMs, backoffMaxMs, randomSeed,

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- Gives a lease back: redelivery after a delay or backoff, or the DLQ.
 -- KEYS: the 12 queue keys
 -- ARGV: id, token, delayMs (-1 = backoff), reason, deadLetter (a dead-letter reason to dead-letter now, or ''),

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { until } from "../../harness/poll-until.js";
 import { BACKENDS, http, useSidecar } from "./sidecar-fixture.js";
 
 interface Deliveries {
@@ -7,6 +8,14 @@ interface Deliveries {
 
 describe.each(BACKENDS)("sidecar messages over HTTP (%s)", (backend) => {
   const fixture = useSidecar(backend);
+  /** A finished request's reply inbox is deleted (right after the answer is sent, hence the poll). */
+  const noReplyInboxLeft = (): Promise<unknown> =>
+    until(
+      async () => !(await fixture.sidecar.store.listQueues()).some((queue) => queue.startsWith("reply-")),
+      5_000,
+      "the reply inbox to be deleted",
+      async () => (await fixture.sidecar.store.listQueues()).join(","),
+    );
   const receive = (agent: string, query = "max=100") =>
     http<Deliveries>(fixture.url, "GET", `/v1/agents/${agent}/messages?${query}`);
 
@@ -131,6 +140,7 @@ describe.each(BACKENDS)("sidecar messages over HTTP (%s)", (backend) => {
     );
     await responder;
     expect(answer).toMatchObject({ status: 200, body: { reply: { type: "answer", data: 42 } } });
+    await noReplyInboxLeft();
   });
 
   it("request/reply answers 504 TIMEOUT when nobody replies", async () => {
@@ -138,6 +148,7 @@ describe.each(BACKENDS)("sidecar messages over HTTP (%s)", (backend) => {
       json: { to: "nobody-home", type: "q" },
     });
     expect(answer).toMatchObject({ status: 504, body: { errorCode: "TIMEOUT" } });
+    await noReplyInboxLeft();
   });
 
   describe("bad input", () => {
