@@ -88,6 +88,11 @@ export const gatewayPeerTlsConfigSchema = z
 export const GATEWAY_TOKEN_PATTERN = /^[\x21-\x7e]{8,4096}$/;
 export const GATEWAY_TOKEN_RULE = "must be 8-4096 printable ASCII characters without spaces";
 
+/** Domains a peer link is trusted for: DNS labels, or `*` for any domain. */
+const peerDomainAllowance = z
+  .array(z.union([z.literal("*"), domainNameSchema], { error: "must be a domain name or *" }))
+  .max(1_024, { error: "must list at most 1024 domains" });
+
 export const gatewayPeerConfigSchema = z
   .object({
     domain: domainNameSchema,
@@ -108,6 +113,13 @@ export const gatewayPeerConfigSchema = z
     tls: gatewayPeerTlsConfigSchema.optional(),
     /** Upper bound on bytes/s sent to this peer (after compression); unset means unlimited. */
     bandwidthBytesPerSecond: z.number().int().min(1_024, { error: "must be at least 1024" }).optional(),
+    /**
+     * Origin domains (first domain of a message's hop history) whose messages this peer may hand in; `*` is any.
+     * Unset: the peer's own domain only. A transit peer needs the domains behind it listed.
+     */
+    allowedOrigins: peerDomainAllowance.optional(),
+    /** Domains this peer may advertise routes to; `*` is any. Unset: the peer's own domain only. */
+    allowedRoutes: peerDomainAllowance.optional(),
   })
   .strict()
   .superRefine((peer, context) => {
@@ -162,6 +174,26 @@ export const gatewayBatchingSchema = z
   })
   .strict();
 
+/** Limits of the gateway's HTTP server, so that no client holds a connection or the server forever. */
+export const gatewayServerLimitsSchema = z
+  .object({
+    /** A whole request, headers and body, must arrive within this (else 408). */
+    requestTimeoutMs: positiveMs.default(30_000),
+    /** The request headers must arrive within this (else 408). */
+    headersTimeoutMs: positiveMs.default(10_000),
+    /** An idle keep-alive connection is closed after this. */
+    keepAliveTimeoutMs: positiveMs.default(5_000),
+    /** A connection without any traffic for this long is closed. */
+    idleTimeoutMs: positiveMs.default(60_000),
+    /** Open connections at most; further ones are closed at once. */
+    maxConnections: z.number().int().min(1).default(1_024),
+  })
+  .strict()
+  .refine((limits) => limits.headersTimeoutMs <= limits.requestTimeoutMs, {
+    error: "must not be longer than requestTimeoutMs",
+    path: ["headersTimeoutMs"],
+  });
+
 export const gatewayConfigSchema = z
   .object({
     host: z.string().min(1).default("127.0.0.1"),
@@ -207,6 +239,11 @@ export const gatewayConfigSchema = z
     requestTimeoutMs: positiveMs.default(10_000),
     routeRefreshMs: positiveMs.default(2_000),
     maxHops: z.number().int().min(1).max(64).default(8),
+    /** Routes taken from one peer's advertisement at most; the rest are ignored (and logged). */
+    maxRoutesPerPeer: z.number().int().min(1).max(65_536).default(256),
+    /** `/metrics` and `/v1/topology` answer without a peer token (Prometheus, the sidecar's topology); false: they need one. */
+    publicAdminRoutes: z.boolean({ error: "must be true or false" }).default(true),
+    server: gatewayServerLimitsSchema.prefault({}),
     policy: gatewayPolicyConfigSchema.prefault({}),
   })
   .strict();
