@@ -1,5 +1,3 @@
-import type { GatewayPeerConfig } from "../core/config.js";
-
 /** Which domains a peer link is trusted for: a set of names, or any domain (`*`). */
 export interface DomainAllowance {
   allows(domain: string): boolean;
@@ -20,9 +18,11 @@ export interface PeerTrust {
 }
 
 /** A peer's trust from its config: `allowedOrigins` and `allowedRoutes`, each the peer's own domain when unset. */
-export function peerTrust(
-  peer: Pick<GatewayPeerConfig, "domain" | "allowedOrigins" | "allowedRoutes">,
-): PeerTrust {
+export function peerTrust(peer: {
+  domain: string;
+  allowedOrigins?: readonly string[] | undefined;
+  allowedRoutes?: readonly string[] | undefined;
+}): PeerTrust {
   return {
     origins: allowance(peer.allowedOrigins, peer.domain),
     routes: allowance(peer.allowedRoutes, peer.domain),
