@@ -86,6 +86,8 @@ export class RoutingTable {
         ignored.push({ domain: String(route.domain).slice(0, DNS_LABEL_MAX), reason });
         continue;
       }
+      // The peer itself is its direct link, not a learned route (and not counted against the cap).
+      if (route.domain === peer) continue;
       const current = kept.get(route.domain);
       if (current !== undefined) {
         if (route.hops < current.hops) kept.set(route.domain, route);
@@ -150,7 +152,6 @@ export class RoutingTable {
       if (!isUp) continue;
       consider({ domain: peer, hops: 1, nextHop: peer, path: [peer] });
       for (const advertised of this.advertised.get(peer) ?? []) {
-        if (advertised.domain === peer) continue;
         consider({
           domain: advertised.domain,
           hops: advertised.hops + 1,
