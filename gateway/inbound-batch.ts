@@ -113,7 +113,7 @@ function originOf(
     };
   const origin = hops[0] ?? peerDomain;
   const trust = context.trust.get(peerDomain);
-  if (trust === undefined || !trust.origins.allows(origin))
+  if (trust?.origins.allows(origin) !== true)
     return {
       reason: "forbidden",
       message: `domain ${context.domain}: peer ${peerDomain} may not hand in messages from domain ${origin} (allowed: ${trust?.origins.description ?? "none"})`,

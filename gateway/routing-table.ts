@@ -83,7 +83,7 @@ export class RoutingTable {
     for (const route of routes) {
       const reason = this.refusal(peer, trust, route);
       if (reason !== undefined) {
-        ignored.push({ domain: String(route.domain).slice(0, DNS_LABEL_MAX), reason });
+        ignored.push({ domain: route.domain.slice(0, DNS_LABEL_MAX), reason });
         continue;
       }
       // The peer itself is its direct link, not a learned route (and not counted against the cap).

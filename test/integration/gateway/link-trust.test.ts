@@ -122,6 +122,17 @@ describe("gateway links are trusted only for the domains their config names", ()
     expect(gateway.routing.routes().map((route) => route.domain)).toEqual(["b"]);
   });
 
+  it("does not buffer an advertisement over the answer cap: the probe fails", async () => {
+    topology = await startTopology(["a"], []);
+    const a = topology.node("a");
+    evil = await startFakePeer("b");
+    evil.routes = ["x".repeat(9 * 1024 * 1024)];
+    const gateway = await a.startGateway(withEvilPeer(a, evil, [], { allowedRoutes: ["*"] }));
+    const error = await eventually(() => gateway.links.status.get("b")?.lastError, "a failed probe");
+    expect(error).toMatch(/over 8388608 bytes/);
+    expect(gateway.routing.isUp("b")).toBe(false);
+  });
+
   it("refuses messages a peer hands in for an origin outside its allowance, so allowedSourceAgents holds", async () => {
     topology = await startTopology(["a", "b"], [["a", "b"]], {
       perDomain: { b: { policy: { allowedSourceAgents: ["boss@c", "worker"] } } },

@@ -15,23 +15,23 @@ interface Exchange {
 async function open(port: number, bytes = ""): Promise<Exchange> {
   const socket = connect(port, "127.0.0.1");
   let text = "";
-  let ended = false;
+  const state = { ended: false };
   socket.on("data", (chunk: Buffer) => {
     text += chunk.toString("utf8");
   });
   socket.on("error", () => undefined);
   socket.once("close", () => {
-    ended = true;
+    state.ended = true;
   });
   await new Promise<void>((resolve) => {
     socket.once("connect", resolve).once("close", resolve);
   });
-  if (bytes !== "" && !ended) socket.write(bytes);
+  if (bytes !== "" && !state.ended) socket.write(bytes);
   return {
     socket,
     received: () => text,
     closed: (timeoutMs = 15_000) =>
-      eventually(() => (ended ? text : undefined), "the server to close the connection", timeoutMs),
+      eventually(() => (state.ended ? text : undefined), "the server to close the connection", timeoutMs),
   };
 }
 
