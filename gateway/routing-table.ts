@@ -41,8 +41,12 @@ export class RoutingTable {
   private readonly up = new Map<string, boolean>();
   private readonly trust = new Map<string, DomainAllowance>();
   private readonly advertised = new Map<string, AdvertisedRoute[]>();
-  /** Destinations that had a route and may come back (held, not unroutable) until `forget` drops them. */
+  /**
+   * Destinations that had a route and may come back (held, not unroutable), oldest first. Bounded: past
+   * `maxKnown`, the longest unrouted ones are forgotten, so a peer churning through names cannot grow it.
+   */
   private readonly everKnown = new Set<string>();
+  private readonly maxKnown: number;
 
   constructor(
     readonly ownDomain: string,
@@ -55,6 +59,7 @@ export class RoutingTable {
       this.trust.set(link.domain, link.routes);
       this.everKnown.add(link.domain);
     }
+    this.maxKnown = links.length + 4 * maxRoutesPerPeer * Math.max(1, links.length);
   }
 
   get peers(): string[] {
@@ -99,7 +104,7 @@ export class RoutingTable {
         });
     }
     this.advertised.set(peer, [...kept.values()]);
-    for (const route of this.routes()) this.everKnown.add(route.domain);
+    this.remember(this.routes().map((route) => route.domain));
     return { accepted: kept.size, ignored };
   }
 
@@ -122,9 +127,18 @@ export class RoutingTable {
     return undefined;
   }
 
-  /** Forgets that `domain` was ever reachable (its forwarder is gone): a message for it is unroutable from now on. */
-  forget(domain: string): void {
-    if (!this.up.has(domain)) this.everKnown.delete(domain);
+  /** Marks `domains` as known (most recent last) and forgets the oldest unrouted ones past `maxKnown`. */
+  private remember(domains: readonly string[]): void {
+    for (const domain of domains) {
+      this.everKnown.delete(domain);
+      this.everKnown.add(domain);
+    }
+    if (this.everKnown.size <= this.maxKnown) return;
+    const routed = new Set(domains);
+    for (const domain of this.everKnown) {
+      if (this.everKnown.size <= this.maxKnown) break;
+      if (!this.up.has(domain) && !routed.has(domain)) this.everKnown.delete(domain);
+    }
   }
 
   /** The link to `peer` died (failed probes, breaker open): its routes vanish. */

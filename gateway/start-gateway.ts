@@ -226,8 +226,9 @@ export async function startGateway(
   };
   /**
    * Stops the forwarders of destinations that lost their route (a peer stopped advertising them, or its link died)
-   * once they hold nothing and their outbox is empty, and forgets those destinations: per-destination state (a
-   * loop, a long-poll, a store subscription) lives only as long as the route or the messages waiting for it.
+   * once they hold nothing and their outbox is empty: per-destination state (a loop, a long-poll, a store
+   * subscription) lives only as long as the route or the messages waiting for it. A message for such a destination
+   * starts its forwarder again (discovery), which holds it until the route comes back.
    */
   const prune = async (): Promise<void> => {
     for (const [destination, forwarder] of [...forwarders]) {
@@ -235,7 +236,6 @@ export async function startGateway(
       if (await hasWaiting(destination as DomainName)) continue;
       if (isRouted(destination) || forwarders.get(destination) !== forwarder) continue;
       forwarders.delete(destination);
-      routing.forget(destination);
       await forwarder.drain();
     }
   };

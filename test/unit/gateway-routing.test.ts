@@ -145,14 +145,23 @@ describe("routing table: what a link is trusted to advertise", () => {
     expect(table.routes()).toHaveLength(11);
   });
 
-  it("forgets a vanished destination only when told, and never a configured peer", () => {
-    const table = new RoutingTable("a", 8, trusting("b"));
+  it("remembers vanished destinations (held, not unroutable) within a bound, never forgetting a peer", () => {
+    const table = new RoutingTable("a", 8, trusting("b"), 10);
     table.linkUp("b", [{ domain: "c", hops: 1, path: ["b", "c"] }]);
     table.linkUp("b", []);
     expect(table.wasKnown("c")).toBe(true);
-    table.forget("c");
-    table.forget("b");
+    // A peer churning through names: the set of remembered ones stays bounded (4 x cap x links), oldest out first.
+    for (let round = 0; round < 20; round++)
+      table.linkUp(
+        "b",
+        Array.from({ length: 10 }, (_, index) => {
+          const domain = `churn-${String(round)}-${String(index)}`;
+          return { domain, hops: 1, path: ["b", domain] };
+        }),
+      );
     expect(table.wasKnown("c")).toBe(false);
+    expect(table.wasKnown("churn-0-0")).toBe(false);
+    expect(table.wasKnown("churn-19-9")).toBe(true);
     expect(table.wasKnown("b")).toBe(true);
   });
 });
