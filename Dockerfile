@@ -6,7 +6,7 @@
 # readOnlyRootFilesystem. It cannot be built on the development machines (no Docker engine there); see README.md.
 
 # ---- build: compile TypeScript to dist/ -------------------------------------------------------------------
-FROM node:24-bookworm-slim AS build
+FROM node:26-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --ignore-scripts
@@ -14,9 +14,10 @@ COPY . .
 RUN npm run build && npm prune --omit=dev
 
 # ---- run: compiled code and production dependencies only, as a non-root user -------------------------------
-FROM node:24-bookworm-slim
-ENV NODE_ENV=production \
-    BMN_HOST=0.0.0.0
+FROM node:26-bookworm-slim
+# The agent API stays on loopback (BMN_HOST defaults to 127.0.0.1): in a pod only the agent beside it may
+# reach it; probes and /metrics have their own listener (BMN_PROBE_PORT), which the operator sets.
+ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules

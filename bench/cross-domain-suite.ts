@@ -6,7 +6,7 @@ import { countersDelta, readGatewayCounters, type GatewayCounters } from "./cros
 import {
   BENCH_BATCHING,
   TwoDomains,
-  type BmnChild,
+  type MeasuredProcess,
   type CompressionChoice,
 } from "./cross-domain-topology.js";
 import { messageFactory } from "./payload.js";
@@ -105,7 +105,7 @@ interface LatencyRow {
 
 let workerNumber = 0;
 
-/** The labels of the processes whose CPU is reported (BmnChild labels, in path order). */
+/** The labels of the processes whose CPU is reported (MeasuredProcess labels, in path order). */
 const PROCESS_LABELS = ["sidecar a", "gateway a", "gateway b", "sidecar b"] as const;
 
 /**
@@ -156,7 +156,7 @@ function paths(domains: TwoDomains, worker: string): Record<PathCase, { to: stri
   };
 }
 
-function processes(domains: TwoDomains): BmnChild[] {
+function processes(domains: TwoDomains): MeasuredProcess[] {
   return [domains.sidecarA, domains.gatewayA, domains.gatewayB, domains.sidecarB];
 }
 

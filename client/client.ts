@@ -38,6 +38,8 @@ export interface BmnClientOptions {
   agent?: string | undefined;
   /** Per-request timeout on top of any long-poll wait (default 10 s). */
   timeoutMs?: number | undefined;
+  /** The sidecar's API token (its `server.apiToken`), sent as a Bearer token. Default: `BMN_API_TOKEN`. */
+  apiToken?: string | undefined;
   /** Replaces the global fetch (tests, proxies). */
   fetch?: typeof fetch | undefined;
   /** Called before and after every HTTP exchange. */
@@ -103,6 +105,7 @@ export class BmnClient {
       timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
       fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
       onHttp: options.onHttp,
+      apiToken: options.apiToken ?? envToken(),
     });
   }
 
@@ -376,4 +379,10 @@ export class BmnClient {
 /** Drops undefined properties, so JSON bodies carry only what the caller set. */
 function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** `BMN_API_TOKEN`, the sidecar's API token, when set and not empty. */
+function envToken(): string | undefined {
+  const token = process.env.BMN_API_TOKEN;
+  return token === "" ? undefined : token;
 }

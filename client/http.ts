@@ -16,6 +16,8 @@ export interface TransportOptions {
   timeoutMs: number;
   fetch: typeof fetch;
   onHttp?: ((event: HttpEvent) => void) | undefined;
+  /** Sent as `Authorization: Bearer <token>` on every call. */
+  apiToken?: string | undefined;
 }
 
 /** The one place that speaks HTTP: JSON in, JSON out, the sidecar's error body turned into BmnClientError. */
@@ -39,6 +41,7 @@ export class HttpTransport {
     const body = options.body === undefined ? undefined : JSON.stringify(options.body);
     const headers: Record<string, string> = { accept: "application/json" };
     if (body !== undefined) headers["content-type"] = "application/json";
+    if (this.options.apiToken !== undefined) headers.authorization = `Bearer ${this.options.apiToken}`;
     const started = performance.now();
     const report = (event: Partial<HttpEvent>): void => {
       this.options.onHttp?.({

@@ -57,6 +57,12 @@ export const chartValuesSchema = z
           .describe(
             "Sidecar image when neither a resource nor its MessageDomain names one; empty: the operator's",
           ),
+        networkPolicies: z
+          .boolean()
+          .default(true)
+          .describe(
+            "Render the default NetworkPolicy for gateway and agent pods (each resource may opt out)",
+          ),
         resyncSeconds: z.int().min(0).default(300),
         logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
         leaderElection: leaderElectionSchema.default({

@@ -259,10 +259,70 @@ export type GatewayPeerConfig = Omit<z.infer<typeof gatewayPeerConfigSchema>, "t
 export type GatewayConfig = Omit<ParsedGatewayConfig, "peers"> & { peers: GatewayPeerConfig[] };
 export type GatewayPolicyConfig = z.infer<typeof gatewayPolicyConfigSchema>;
 
+/**
+ * Timeouts and a connection cap for an HTTP listener (runtime/http/server-limits.ts applies them); the sidecar,
+ * gateway and operator servers share the schema.
+ */
+export const httpServerLimitsSchema = z
+  .object({
+    /** Time to receive a whole request, headers and body: a slow body is cut off after this. */
+    requestTimeoutMs: positiveMs.default(30_000),
+    /** Time to receive the request headers. */
+    headersTimeoutMs: positiveMs.default(10_000),
+    /** A socket with no traffic for this long is closed (must exceed the longest long-poll). */
+    idleTimeoutMs: positiveMs.default(120_000),
+    /** An idle keep-alive connection is closed after this. */
+    keepAliveTimeoutMs: positiveMs.default(5_000),
+    /** Connections held at once; more are refused at accept. */
+    maxConnections: z.number().int().min(1).default(4_096),
+  })
+  .strict()
+  .refine((limits) => limits.headersTimeoutMs <= limits.requestTimeoutMs, {
+    error: "headersTimeoutMs must not exceed requestTimeoutMs",
+    path: ["headersTimeoutMs"],
+  });
+export type HttpServerLimits = z.infer<typeof httpServerLimitsSchema>;
+
+/** What an agent API token may be: the same rule as a gateway peer token. */
+const apiToken = z
+  .string({ error: "must be a string" })
+  .regex(GATEWAY_TOKEN_PATTERN, { error: GATEWAY_TOKEN_RULE });
+
 export const sidecarConfigSchema = z
   .object({
     host: z.string().min(1).default("127.0.0.1"),
     port: port.default(7420),
+    /**
+     * The agents this sidecar serves (`BMN_AGENT`, comma-separated). Set: it refuses to receive, settle, read
+     * the DLQ, subscribe or register for any other agent (403 FORBIDDEN) and stamps `from` on sends.
+     */
+    agents: z.array(agentNameSchema).min(1).max(64, { error: "must list at most 64 agents" }).optional(),
+    /** The HTTP listeners: timeouts, the probe listener and the agent API token. */
+    server: z
+      .object({
+        /** A second listener serving only /healthz, /readyz and /metrics (for the kubelet and Prometheus). */
+        probePort: port.optional(),
+        probeHost: z.string().min(1).default("0.0.0.0"),
+        /** The agent API token, checked on every route but /healthz and /readyz; or `apiTokenFile`. */
+        apiToken: apiToken.optional(),
+        /** A file holding the API token (a mounted Secret), read at start; one trailing newline is ignored. */
+        apiTokenFile: filePath.optional(),
+        limits: httpServerLimitsSchema.prefault({}),
+        /** Bytes a WebSocket stream may have queued unsent; a client that does not read is closed past it. */
+        maxStreamBufferedBytes: z
+          .number()
+          .int()
+          .min(65_536)
+          .default(8 * 1024 * 1024),
+        /** Distinct `agent` label values a metric keeps; the rest are counted under `_other`. */
+        maxAgentLabels: z.number().int().min(1).default(256),
+      })
+      .strict()
+      .refine((server) => server.apiToken === undefined || server.apiTokenFile === undefined, {
+        error: "apiToken and apiTokenFile must not both be set",
+        path: ["apiTokenFile"],
+      })
+      .prefault({}),
     domain: domainNameSchema.default("local" as z.infer<typeof domainNameSchema>),
     store: storeConfigSchema.default({ type: "memory" }),
     delivery: deliveryConfigSchema.default({}),
@@ -274,12 +334,7 @@ export const sidecarConfigSchema = z
         maxWaitSeconds: z.number().int().min(0).default(60),
       })
       .strict()
-      .default({
-        maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
-        maxInFlight: 1_024,
-        maxQueued: 4_096,
-        maxWaitSeconds: 60,
-      }),
+      .prefault({}),
     /** How this sidecar routes messages; `crossDomain` sends `name@other` into that domain's outbox. */
     routing: z
       .object({

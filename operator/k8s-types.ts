@@ -1,11 +1,12 @@
 /**
- * The few Kubernetes object shapes the operator builds, typed minimally (fields this project sets or reads).
- * They stand in for `@kubernetes/client-node`'s models until the running operator brings that dependency.
+ * The few Kubernetes object shapes the pure builders produce, typed minimally (fields this project sets or
+ * reads), so a builder's output is exactly what is applied. `@kubernetes/client-node`'s models are used only
+ * where the operator talks to the apiserver.
  */
 import type { AgentEndpointSpec, AgentEndpointStatus } from "../core/crds/agent-endpoint.js";
 import type { GatewaySpec, GatewayStatus } from "../core/crds/gateway.js";
 import type { MessageDomainSpec, MessageDomainStatus } from "../core/crds/message-domain.js";
-import type { JSONSchemaProps } from "./crd-schema.js";
+import type { JSONSchemaProps } from "./generate/crd-schema.js";
 
 export interface OwnerReference {
   apiVersion: string;
@@ -108,6 +109,8 @@ export interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
   volumes?: Volume[];
+  securityContext?: Record<string, unknown>;
+  automountServiceAccountToken?: boolean;
   [other: string]: unknown;
 }
 
@@ -147,6 +150,24 @@ export interface Service {
   kind: "Service";
   metadata: ObjectMeta;
   spec: { type: "ClusterIP"; selector: Record<string, string>; ports: ServicePort[] };
+}
+
+export interface NetworkPolicyPort {
+  port: number | string;
+  protocol: "TCP";
+}
+
+/** One ingress rule: `from` absent means from anywhere; `podSelector: {}` means every pod of the namespace. */
+export interface NetworkPolicyIngressRule {
+  from?: { podSelector: { matchLabels?: Record<string, string> } }[];
+  ports: NetworkPolicyPort[];
+}
+
+export interface NetworkPolicy {
+  apiVersion: "networking.k8s.io/v1";
+  kind: "NetworkPolicy";
+  metadata: ObjectMeta;
+  spec: { podSelector: LabelSelector; policyTypes: ["Ingress"]; ingress: NetworkPolicyIngressRule[] };
 }
 
 export interface PodDisruptionBudget {

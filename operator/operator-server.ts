@@ -3,9 +3,11 @@
  * `/readyz` (the leader's controllers have synced their caches, or this replica stands by for the Lease) and
  * `/metrics` (prom-client text format). Three read-only routes, so plain node:http is enough.
  */
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { httpServerLimitsSchema, type HttpServerLimits } from "../core/config.js";
+import { createLimitedServer } from "../runtime/http/server-limits.js";
 
 export interface OperatorMetrics {
   readonly registry: Registry;
@@ -67,6 +69,8 @@ export interface OperatorServerOptions {
   notReadyReason(): string | undefined;
   /** Why the operator is unhealthy, or undefined when it is healthy. */
   unhealthyReason(): string | undefined;
+  /** Timeouts and connection cap; the defaults of `httpServerLimitsSchema` otherwise. */
+  limits?: HttpServerLimits;
 }
 
 export interface OperatorServer {
@@ -76,7 +80,8 @@ export interface OperatorServer {
 }
 
 export async function startOperatorServer(options: OperatorServerOptions): Promise<OperatorServer> {
-  const server: Server = createServer((request, response) => {
+  const limits = options.limits ?? httpServerLimitsSchema.parse({});
+  const server: Server = createLimitedServer(limits, (request, response) => {
     const path = (request.url ?? "/").split("?")[0];
     const text = (status: number, body: string, type = "text/plain; charset=utf-8"): void => {
       response.writeHead(status, { "content-type": type, "cache-control": "no-store" });

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { startControllers, type RunningControllers } from "./controllers.js";
+import { startControllers, type RunningControllers } from "./controllers/start-controllers.js";
 import { LeaderElector } from "./leader-election.js";
 import { createOperatorMetrics, startOperatorServer, type OperatorServer } from "./operator-server.js";
 
@@ -31,6 +31,8 @@ export interface OperatorOptions {
   port: number;
   /** Image for sidecars when neither the resource nor its domain names one. */
   defaultImage?: string;
+  /** False: no default NetworkPolicy for any gateway or agent pod. Default true. */
+  networkPolicies?: boolean;
   resyncMs?: number;
 }
 
@@ -118,6 +120,7 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
           ...(options.watchNamespace === undefined ? {} : { namespace: options.watchNamespace }),
           ...(options.resyncMs === undefined ? {} : { resyncMs: options.resyncMs }),
           ...(options.defaultImage === undefined ? {} : { defaultImage: options.defaultImage }),
+          ...(options.networkPolicies === undefined ? {} : { networkPolicies: options.networkPolicies }),
           onError,
           onReconciled: (kind, seconds, outcome) => {
             metrics.reconciles.observe({ kind, outcome }, seconds);

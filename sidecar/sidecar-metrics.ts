@@ -4,6 +4,27 @@ import type { MessageStore, QueueStats } from "../store/store.js";
 /** How many queues the depth gauges report at most, so a scrape stays cheap with many agents. */
 const MAX_QUEUES_REPORTED = 500;
 const SNAPSHOT_REUSE_MS = 500;
+/** The `agent` label value that stands for every agent past the cap. */
+export const OTHER_AGENTS_LABEL = "_other";
+
+/**
+ * A counter whose `agent` label keeps at most `maxAgents` distinct values; later agents are counted under
+ * `_other`, so any number of agent names cannot grow the registry (and each scrape) without bound.
+ */
+export class AgentCounter {
+  private readonly seen = new Set<string>();
+
+  constructor(
+    private readonly counter: Counter<"agent">,
+    private readonly maxAgents: number,
+  ) {}
+
+  inc(labels: { agent: string }, value?: number): void {
+    const { agent } = labels;
+    if (!this.seen.has(agent) && this.seen.size < this.maxAgents) this.seen.add(agent);
+    this.counter.inc({ agent: this.seen.has(agent) ? agent : OTHER_AGENTS_LABEL }, value);
+  }
+}
 
 async function queueStatsOf(store: MessageStore): Promise<QueueStats[]> {
   const queues = await store.listQueues().catch(() => []);
@@ -17,16 +38,21 @@ async function queueStatsOf(store: MessageStore): Promise<QueueStats[]> {
 export class SidecarMetrics {
   readonly registry = new Registry();
   readonly sent: Counter<"mode">;
-  readonly delivered: Counter<"agent">;
+  readonly delivered: AgentCounter;
   readonly acked: Counter;
   readonly nacked: Counter;
   readonly deadLettered: Counter<"reason">;
   readonly requestDuration: Histogram<"method" | "route" | "status">;
   readonly storeCallDuration: Histogram<"operation" | "outcome">;
   readonly breakerState: Gauge;
+  readonly streamsClosed: Counter<"code">;
 
-  constructor(store: MessageStore, options: { breakerState?: () => number; defaultMetrics?: boolean } = {}) {
+  constructor(
+    store: MessageStore,
+    options: { breakerState?: () => number; defaultMetrics?: boolean; maxAgentLabels?: number } = {},
+  ) {
     const registers = [this.registry];
+    const maxAgentLabels = options.maxAgentLabels ?? 256;
     if (options.defaultMetrics === true) collectDefaultMetrics({ register: this.registry, prefix: "bmn_" });
     this.sent = new Counter({
       name: "bmn_messages_sent_total",
@@ -34,10 +60,19 @@ export class SidecarMetrics {
       labelNames: ["mode"],
       registers,
     });
-    this.delivered = new Counter({
-      name: "bmn_messages_delivered_total",
-      help: "Deliveries handed to agents (each lease counts once)",
-      labelNames: ["agent"],
+    this.delivered = new AgentCounter(
+      new Counter({
+        name: "bmn_messages_delivered_total",
+        help: "Deliveries handed to agents (each lease counts once); agents past the label cap count as _other",
+        labelNames: ["agent"],
+        registers,
+      }),
+      maxAgentLabels,
+    );
+    this.streamsClosed = new Counter({
+      name: "bmn_streams_closed_total",
+      help: "WebSocket streams the sidecar closed for a limit, by close code (4008 slow consumer, 4009 bad frames)",
+      labelNames: ["code"],
       registers,
     });
     this.acked = new Counter({ name: "bmn_messages_acked_total", help: "Deliveries acked", registers });
@@ -89,7 +124,13 @@ export class SidecarMetrics {
         async collect() {
           const stats = await readStats();
           this.reset();
-          for (const stat of stats) this.set({ agent: stat.agent }, value(stat));
+          // Past the label cap, queues are summed under `_other`.
+          let other: number | undefined;
+          stats.forEach((stat, index) => {
+            if (index < maxAgentLabels) this.set({ agent: stat.agent }, value(stat));
+            else other = (other ?? 0) + value(stat);
+          });
+          if (other !== undefined) this.set({ agent: OTHER_AGENTS_LABEL }, other);
         },
       });
     };

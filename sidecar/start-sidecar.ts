@@ -5,7 +5,8 @@ import type { MessageTracing } from "../runtime/observability/message-tracing.js
 import { createTracing, type TracingOptions } from "../runtime/observability/tracing.js";
 import { SidecarMetrics } from "./sidecar-metrics.js";
 import { ResilientStore } from "../store/resilient-store.js";
-import { buildServer } from "./server/build-server.js";
+import { buildServer, type SidecarServer } from "./server/build-server.js";
+import { buildProbeServer } from "./server/probe-server.js";
 import { createStore } from "../store/create-store.js";
 import type { MessageStore } from "../store/store.js";
 
@@ -14,6 +15,8 @@ export interface RunningSidecar {
   config: SidecarConfig;
   store: MessageStore;
   server: FastifyInstance;
+  /** The probe listener (`server.probePort`): /healthz, /readyz and /metrics only. */
+  probe?: { url: string; server: FastifyInstance };
   /** The sidecar's tracing; `forceFlush()` exports the spans ended so far. */
   tracing: MessageTracing;
   /** Stops accepting, lets in-flight requests finish, then closes the store. */
@@ -45,12 +48,14 @@ export async function startSidecar(
   });
   const metrics = new SidecarMetrics(store, {
     defaultMetrics: true,
+    maxAgentLabels: config.server.maxAgentLabels,
     breakerState: () => BREAKER_GAUGE[store.breakerState()],
   });
   latency.observe = (operation, outcome, seconds) => {
     metrics.storeCallDuration.observe({ operation, outcome }, seconds);
   };
-  let server: FastifyInstance;
+  let server: FastifyInstance | undefined;
+  let probe: FastifyInstance | undefined;
   try {
     // Before listening: a pod is not ready until its agent's subscriptions exist, so no publish misses them.
     for (const { agent, pattern } of config.subscriptions) await store.subscribe(agent, pattern);
@@ -63,26 +68,33 @@ export async function startSidecar(
       ...(options.logger === false ? { logger: false } : {}),
     });
     await server.listen({ host: config.host, port: config.port });
+    if (config.server.probePort !== undefined) {
+      probe = await buildProbeServer((server as SidecarServer).bmn, config.server.limits);
+      await probe.listen({ host: config.server.probeHost, port: config.server.probePort });
+    }
   } catch (error) {
+    await server?.close();
     await store.close();
     await tracing.shutdown().catch(() => undefined);
     throw error;
   }
   if (config.otel.endpoint !== undefined)
     server.log.info({ endpoint: config.otel.endpoint }, "exporting traces over OTLP/HTTP");
-  const address = server.server.address();
-  const port = typeof address === "object" && address !== null ? address.port : config.port;
-  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  const agentApi = server;
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${host}:${port}`,
+    url: listenUrl(agentApi, config.host, config.port),
     config,
     store,
-    server,
+    server: agentApi,
+    ...(probe === undefined
+      ? {}
+      : { probe: { url: listenUrl(probe, config.server.probeHost, 0), server: probe } }),
     tracing,
     close: () => {
       closing ??= (async () => {
-        await server.close();
+        await probe?.close();
+        await agentApi.close();
         await store.close();
         // Exports the spans still buffered; an unreachable collector costs at most the exporter's timeout.
         await tracing.shutdown().catch(() => undefined);
@@ -90,4 +102,11 @@ export async function startSidecar(
       return closing;
     },
   };
+}
+
+function listenUrl(server: FastifyInstance, configuredHost: string, configuredPort: number): string {
+  const address = server.server.address();
+  const port = typeof address === "object" && address !== null ? address.port : configuredPort;
+  const host = configuredHost.includes(":") ? `[${configuredHost}]` : configuredHost;
+  return `http://${host}:${String(port)}`;
 }

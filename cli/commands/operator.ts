@@ -23,6 +23,7 @@ interface OperatorFlags {
   host?: string;
   port: string;
   defaultImage?: string;
+  networkPolicies: boolean;
   resync: string;
   logLevel: string;
 }
@@ -65,6 +66,7 @@ export const registerOperator: RegisterCommand = (program) => {
     .option("--host <host>", "address of /healthz /readyz /metrics (BMN_HOST, default 127.0.0.1)")
     .option("--port <port>", "port of /healthz /readyz /metrics (0 picks one)", "8080")
     .option("--default-image <image>", "sidecar image when neither the resource nor its domain names one")
+    .option("--no-network-policies", "render no default NetworkPolicy for gateway and agent pods")
     .option("--resync <seconds>", "requeue every cached resource this often (0 turns it off)", "300")
     .option("--log-level <level>", "pino log level", "info")
     .action(async (flags: OperatorFlags, command: Command) => {
@@ -94,6 +96,7 @@ export const registerOperator: RegisterCommand = (program) => {
           host: flags.host ?? process.env.BMN_HOST ?? "127.0.0.1",
           port: port(flags.port),
           ...(flags.defaultImage === undefined ? {} : { defaultImage: flags.defaultImage }),
+          networkPolicies: flags.networkPolicies,
           resyncMs: seconds("--resync", flags.resync, true),
         });
       } catch (error) {

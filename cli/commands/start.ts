@@ -13,6 +13,7 @@ interface StartFlags {
   store?: string;
   redisUrl?: string;
   crossDomain?: boolean;
+  probePort?: string;
   verbose?: boolean;
 }
 
@@ -26,6 +27,10 @@ export const registerStart: RegisterCommand = (program) => {
     .option("--domain <domain>", "this sidecar's MessageDomain (BMN_DOMAIN, default local)")
     .option("--store <type>", "memory, redis or tidb (BMN_STORE, default memory)")
     .option("--redis-url <url>", "redis:// URL (BMN_REDIS_URL)")
+    .option(
+      "--probe-port <port>",
+      "also serve /healthz, /readyz and /metrics alone on this port (BMN_PROBE_PORT; host BMN_PROBE_HOST)",
+    )
     .option(
       "--cross-domain",
       "accept messages for name@other-domain into that domain's outbox for a gateway (BMN_ROUTING_CROSS_DOMAIN)",
@@ -42,6 +47,7 @@ export const registerStart: RegisterCommand = (program) => {
           ...(flags.redisUrl === undefined ? {} : { redis: { url: flags.redisUrl } }),
         },
         ...(flags.crossDomain === true ? { routing: { crossDomain: true } } : {}),
+        ...(flags.probePort === undefined ? {} : { server: { probePort: Number(flags.probePort) } }),
         ...(verbose ? { logLevel: "debug" } : {}),
       };
       let sidecar: RunningSidecar;
@@ -52,6 +58,11 @@ export const registerStart: RegisterCommand = (program) => {
       }
       const config = sidecar.config;
       printBanner(sidecar.url, config.store.type, config.domain, sidecar.store.durable);
+      if (sidecar.probe !== undefined) process.stderr.write(`probes and metrics on ${sidecar.probe.url}\n`);
+      if (config.agents !== undefined)
+        process.stderr.write(`acting only for agent(s) ${config.agents.join(", ")} (BMN_AGENT)\n`);
+      if (config.server.apiToken !== undefined || config.server.apiTokenFile !== undefined)
+        process.stderr.write("the API needs a token: clients send BMN_API_TOKEN\n");
       closeOnSignal("draining in-flight requests", () => sidecar.close());
     });
 };

@@ -79,8 +79,10 @@ async function sidecarTopology(env: CommandEnv, command: Command): Promise<Sidec
   const from = urlSource === "default" ? "" : ` (from ${urlSource})`;
   let body: unknown;
   try {
+    const token = process.env.BMN_API_TOKEN;
     const response = await fetch(new URL("/v1/topology", base), {
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      ...(token === undefined || token === "" ? {} : { headers: { authorization: `Bearer ${token}` } }),
     });
     if (response.status === 404)
       throw new CliError(

@@ -1,8 +1,19 @@
 import { z } from "zod";
 import { agentNameSchema, domainNameSchema, topicPatternSchema } from "../names.js";
-import { autoscalingSchema, baseStatusShape, replicasSchema, resourceRequirementsSchema } from "./common.js";
+import {
+  autoscalingSchema,
+  baseStatusShape,
+  replicasSchema,
+  resourceRequirementsSchema,
+  secretDataKeySchema,
+  objectNameSchema,
+  networkPolicySettingsSchema,
+  securityContextSchema,
+} from "./common.js";
 
 export const AGENT_ENDPOINT_KIND = "AgentEndpoint";
+/** The resource name in API paths and RBAC rules. */
+export const AGENT_ENDPOINT_PLURAL = "agentendpoints";
 
 const TOPIC_PATTERN_SEGMENT = "(\\*|#|[A-Za-z0-9_-]{1,64})";
 
@@ -27,6 +38,13 @@ export const sidecarSettingsSchema = z
     image: z.string().min(1).max(512).optional(),
     resources: resourceRequirementsSchema.default(DEFAULT_SIDECAR_RESOURCES),
     logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
+    /** Keys that replace the sidecar container's restricted defaults (see docs/operator.md). */
+    securityContext: securityContextSchema.optional(),
+    /**
+     * A Secret key holding a token the agent API then requires (`Authorization: Bearer`). It is mounted as a
+     * file in the sidecar only; the agent's own containers read it from the same Secret if they need it.
+     */
+    apiTokenSecretRef: z.object({ name: objectNameSchema, key: secretDataKeySchema }).strict().optional(),
   })
   .strict();
 export type SidecarSettings = z.infer<typeof sidecarSettingsSchema>;
@@ -58,6 +76,8 @@ export const agentEndpointSpecSchema = z
     replicas: replicasSchema.default(1),
     autoscaling: autoscalingSchema.optional(),
     service: agentServiceSchema.optional(),
+    /** The default NetworkPolicy for the agent's pods (see docs/operator.md); `enabled: false` leaves it out. */
+    networkPolicy: networkPolicySettingsSchema.prefault({}),
   })
   .strict();
 export type AgentEndpointSpec = z.infer<typeof agentEndpointSpecSchema>;

@@ -45,6 +45,23 @@ export const resourceRequirementsSchema = z
   .strict();
 export type ResourceRequirements = z.infer<typeof resourceRequirementsSchema>;
 
+/**
+ * A core/v1 PodSecurityContext or SecurityContext, kept opaque like a pod template: the apiserver validates it
+ * when the operator applies the Deployment. Its keys replace the operator's defaults one by one.
+ */
+export const securityContextSchema = z
+  .record(z.string(), z.unknown())
+  .meta({ "x-kubernetes-preserve-unknown-fields": true });
+export type SecurityContextOverride = z.infer<typeof securityContextSchema>;
+
+/** The NetworkPolicy the operator renders for a resource's pods. */
+export const networkPolicySettingsSchema = z
+  .object({
+    /** Default true; false leaves the pods without the operator's policy (other policies still apply). */
+    enabled: z.boolean().default(true),
+  })
+  .strict();
+
 export const replicasSchema = z.number().int().min(0).max(1_000);
 
 /**

@@ -8,10 +8,14 @@ import {
   replicasSchema,
   resourceRequirementsSchema,
   secretDataKeySchema,
+  networkPolicySettingsSchema,
+  securityContextSchema,
 } from "./common.js";
 import { backoffSchema } from "./delivery.js";
 
 export const GATEWAY_KIND = "Gateway";
+/** The resource name in API paths and RBAC rules. */
+export const GATEWAY_PLURAL = "gateways";
 
 /** A remote domain's gateway: where to reach it and the Secret key holding the token for that peer. */
 export const gatewayPeerSchema = z
@@ -78,6 +82,12 @@ export const gatewaySpecSchema = z
     autoscaling: autoscalingSchema.optional(),
     image: z.string().min(1).max(512).optional(),
     resources: resourceRequirementsSchema.optional(),
+    /** Keys that replace the gateway pod's restricted defaults (see docs/operator.md). */
+    podSecurityContext: securityContextSchema.optional(),
+    /** Keys that replace the gateway container's restricted defaults. */
+    securityContext: securityContextSchema.optional(),
+    /** The default NetworkPolicy for the gateway's pods (see docs/operator.md); `enabled: false` leaves it out. */
+    networkPolicy: networkPolicySettingsSchema.prefault({}),
   })
   .strict();
 export type GatewaySpec = z.infer<typeof gatewaySpecSchema>;

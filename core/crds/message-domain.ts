@@ -5,6 +5,8 @@ import { baseStatusShape, objectNameSchema, secretKeyRefSchema } from "./common.
 import { deliveryDefaultsSchema } from "./delivery.js";
 
 export const MESSAGE_DOMAIN_KIND = "MessageDomain";
+/** The resource name in API paths and RBAC rules. */
+export const MESSAGE_DOMAIN_PLURAL = "messagedomains";
 
 /** Where the domain keeps its messages. The connection URL lives in a Secret, never in the resource. */
 export const domainStoreSchema = z

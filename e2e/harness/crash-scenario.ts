@@ -1,6 +1,6 @@
 import { expect } from "vitest";
 import { waitFor } from "../../test/conformance/helpers.js";
-import { SidecarProcess } from "./sidecar-process.js";
+import { startSidecar, type SidecarProcess } from "./sidecar-process.js";
 import { Traffic, type TrafficCounts } from "./traffic.js";
 
 export interface CrashScenario {
@@ -21,7 +21,7 @@ export interface CrashScenario {
  */
 export async function runCrashScenario(scenario: CrashScenario): Promise<TrafficCounts> {
   const total = scenario.senders * scenario.perSender;
-  const sidecar = await SidecarProcess.start(scenario.sidecarEnv);
+  const sidecar = await startSidecar(scenario.sidecarEnv);
   scenario.onCleanup(() => sidecar.stop());
   const traffic = new Traffic(() => sidecar.url, "worker");
   const receiving = traffic.receive(4);

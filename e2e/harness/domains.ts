@@ -1,13 +1,16 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { rmSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { GatewayConfigInput, SidecarConfigInput } from "../../core/config.js";
+import { BmnProcess, PortInUseError, type BmnProcessOptions } from "../../test/harness/bmn-process.js";
 import { onProcessExit } from "../../test/harness/exit-hooks.js";
 import { freePort } from "../../test/harness/free-port.js";
-import { startRedis, type RedisServerHandle } from "../../test/harness/redis-server.js";
+import {
+  startRedis,
+  type RedisServerHandle,
+  type RedisServerOptions,
+} from "../../test/harness/redis-server.js";
 import { ToxiproxyServer, type FaultyLink } from "../../test/harness/toxiproxy.js";
 import { honestTrust } from "./link-trust.js";
 
@@ -23,21 +26,15 @@ import { honestTrust } from "./link-trust.js";
  *   (and for every link the same in the other direction: b's gateways reach a's through "b-to-a-gw<i>")
  */
 
-const BMN = fileURLToPath(new URL("../../cli/bin/bmn.js", import.meta.url));
 const HOST = "127.0.0.1";
 const READY_TIMEOUT_MS = 30_000;
-const STOP_TIMEOUT_MS = 10_000;
 const POLL_INTERVAL_MS = 50;
-const MAX_CAPTURED_CHARS = 20_000;
 const MAX_PORT_ATTEMPTS = 5;
 
-/** Every bmn child this process started and has not yet seen exit. */
-const running = new Set<ChildProcess>();
+/** Config dirs not yet removed by stop(); the processes themselves are ended by test/harness/process-group.ts. */
 const configDirs = new Set<string>();
 
-// A crashed or aborted test run must not leave sidecars or gateways behind.
 onProcessExit(() => {
-  for (const child of running) child.kill("SIGKILL");
   for (const dir of configDirs) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -76,164 +73,14 @@ export interface DomainsOptions {
   perDomain?: Readonly<Record<string, DomainOptions>>;
   /** The shared token of a link (both directions); default `token-<a>-<b>` with a, b sorted. */
   token?: (a: string, b: string) => string;
-}
-
-/** Raised when a process exits because its port was taken (freePort() is racy); the caller picks another. */
-class PortInUseError extends Error {}
-
-/**
- * A `bmn <command>` in a process of its own, which a test can SIGKILL and start again on the same port. Ready when
- * `readyPath` answers 200 (and, if given, `readyLine` was printed since this start).
- */
-export class BmnProcess {
-  private child: ChildProcess | undefined;
-  private exited: Promise<void> = Promise.resolve();
-  private captured = "";
-  /** Line counters of watch(), fed with whole lines of every run's output (not cut to MAX_CAPTURED_CHARS). */
-  private readonly watchers = new Set<{ pattern: RegExp; count: number }>();
-
-  constructor(
-    readonly label: string,
-    private portNumber: number,
-    private readonly argv: (port: number) => string[],
-    private readonly env: Record<string, string>,
-    private readonly readyPath: string,
-    private readonly readyLine?: RegExp,
-  ) {}
-
-  get port(): number {
-    return this.portNumber;
-  }
-
-  get url(): string {
-    return `http://${HOST}:${this.portNumber}`;
-  }
-
-  get pid(): number | undefined {
-    return this.alive ? this.child?.pid : undefined;
-  }
-
-  get alive(): boolean {
-    return this.child !== undefined && running.has(this.child);
-  }
-
-  /** stdout and stderr of the current (or last) run, for diagnosis. */
-  get output(): string {
-    return this.captured;
-  }
-
-  /**
-   * Counts the output lines (stdout and stderr, this run and later ones) that match `pattern` from now on, e.g. a
-   * gateway's "forward failed" warnings; call the answer for the count so far and `.stop()` when done.
-   */
-  watch(pattern: RegExp): { (): number; stop: () => void } {
-    const watcher = { pattern, count: 0 };
-    this.watchers.add(watcher);
-    const stop = (): void => {
-      this.watchers.delete(watcher);
-    };
-    return Object.assign(() => watcher.count, { stop });
-  }
-
-  /** Starts the process (a no-op while it runs) and waits until it is ready. */
-  async start(): Promise<void> {
-    if (this.alive) return;
-    this.captured = "";
-    const child = spawn(process.execPath, [BMN, ...this.argv(this.portNumber)], {
-      env: { ...process.env, BMN_LOG_LEVEL: "warn", ...this.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    running.add(child);
-    this.child = child;
-    // One collector per stream: a line may arrive in pieces, and the two streams' pieces must not mix.
-    const collector = (): ((chunk: Buffer) => void) => {
-      let partialLine = "";
-      return (chunk) => {
-        const text = chunk.toString("utf8");
-        this.captured = (this.captured + text).slice(-MAX_CAPTURED_CHARS);
-        const lines = (partialLine + text).split("\n");
-        partialLine = lines.pop() ?? "";
-        if (this.watchers.size === 0) return;
-        for (const line of lines) {
-          for (const watcher of this.watchers) if (watcher.pattern.test(line)) watcher.count++;
-        }
-      };
-    };
-    const collect = collector();
-    child.stdout.on("data", collect);
-    child.stderr.on("data", collector());
-    child.once("error", (error) => {
-      collect(Buffer.from(`spawn failed: ${error.message}\n`));
-      running.delete(child);
-    });
-    this.exited = new Promise((resolve) => {
-      child.once("exit", () => {
-        running.delete(child);
-        resolve();
-      });
-    });
-    await this.untilReady(child);
-  }
-
-  /** Moves to another port (only while stopped); used when the planned port was taken. */
-  setPort(port: number): void {
-    if (this.alive) throw new Error(`${this.label} is running; stop it before moving it`);
-    this.portNumber = port;
-  }
-
-  /** SIGKILL: no drain, no cleanup, exactly like a crash; waits for the exit. */
-  async kill(): Promise<void> {
-    await this.signal("SIGKILL");
-  }
-
-  /** SIGTERM (graceful drain), SIGKILL after 10 s; waits for the exit; idempotent. */
-  async stop(): Promise<void> {
-    await this.signal("SIGTERM");
-  }
-
-  /** kill() or stop(), then start() on the same port. */
-  async restart(how: "kill" | "stop" = "stop"): Promise<void> {
-    await (how === "kill" ? this.kill() : this.stop());
-    await this.start();
-  }
-
-  private async signal(signal: "SIGTERM" | "SIGKILL"): Promise<void> {
-    const child = this.child;
-    if (child === undefined || !running.has(child)) return;
-    child.kill(signal);
-    const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
-    await this.exited;
-    clearTimeout(timer);
-  }
-
-  private async untilReady(child: ChildProcess): Promise<void> {
-    const deadline = Date.now() + READY_TIMEOUT_MS;
-    for (;;) {
-      if (!running.has(child)) {
-        await this.exited;
-        const how = String(child.exitCode ?? child.signalCode ?? "?");
-        const message = `${this.label} exited (${how}) before it was ready:\n${this.captured}`;
-        throw this.captured.includes("EADDRINUSE") ? new PortInUseError(message) : new Error(message);
-      }
-      if (this.readyLine === undefined || this.readyLine.test(this.captured)) {
-        try {
-          const response = await fetch(`${this.url}${this.readyPath}`, {
-            signal: AbortSignal.timeout(2_000),
-          });
-          await response.text();
-          if (response.status === 200 && running.has(child)) return;
-        } catch {
-          // Not listening yet, or the store is not answering yet.
-        }
-      }
-      if (Date.now() > deadline) {
-        child.kill("SIGKILL");
-        await this.exited;
-        throw new Error(`${this.label} not ready within ${READY_TIMEOUT_MS} ms:\n${this.captured}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
-    }
-  }
+  /** Each domain's Redis; default appendonly with appendfsync always (a benchmark may want no persistence). */
+  redis?: RedisServerOptions;
+  /** Replaces TEST_GATEWAY_DEFAULTS (e.g. a benchmark measuring the documented defaults). */
+  gatewayDefaults?: GatewayOverrides;
+  /** The `bmn.js` every process runs (default cli/bin/bmn.js through tsx), e.g. one compiled by tsc. */
+  entry?: string;
+  /** Node flags per process label, e.g. `--cpu-prof`. */
+  nodeFlags?: (label: string) => readonly string[];
 }
 
 /** The proxies carrying one direction of a link, one per gateway replica of the target domain. */
@@ -315,6 +162,7 @@ export class Domains {
   private constructor(
     readonly toxiproxy: ToxiproxyServer,
     private readonly configDir: string,
+    private readonly options: DomainsOptions,
   ) {}
 
   static async start(options: DomainsOptions): Promise<Domains> {
@@ -329,7 +177,7 @@ export class Domains {
     const configDir = await mkdtemp(join(tmpdir(), "bmn-domains-"));
     configDirs.add(configDir);
     const toxiproxy = await ToxiproxyServer.start();
-    const domains = new Domains(toxiproxy, configDir);
+    const domains = new Domains(toxiproxy, configDir, options);
     try {
       await domains.build(options, names, links);
       const now = names.filter((name) => options.perDomain?.[name]?.startLater !== true);
@@ -377,13 +225,13 @@ export class Domains {
     for (const name of names) {
       const perDomain = options.perDomain?.[name] ?? {};
       const sidecarFile = join(this.configDir, `${name}-sidecar.json`);
-      const sidecar = new BmnProcess(
-        `sidecar ${name}`,
-        await freePort(),
-        (current) => ["start", "--port", String(current)],
-        { BMN_CONFIG: sidecarFile },
-        "/readyz",
-      );
+      const sidecar = this.bmnProcess({
+        label: `sidecar ${name}`,
+        port: await freePort(),
+        args: (current) => ["start", "--port", String(current)],
+        env: { BMN_CONFIG: sidecarFile },
+        readyPath: "/readyz",
+      });
       const peers = links
         .filter(([a, b]) => a === name || b === name)
         .map(([a, b]) => (a === name ? b : a))
@@ -396,17 +244,17 @@ export class Domains {
       const gateways = (gatewayPorts.get(name) ?? []).map((port, index) => {
         const id = `${name}-gw${index}`;
         const file = join(this.configDir, `${id}.json`);
-        const gateway = new BmnProcess(
-          `gateway ${id}`,
+        const gateway = this.bmnProcess({
+          label: `gateway ${id}`,
           port,
-          (current) => ["gateway", "--config", file, "--port", String(current)],
+          args: (current) => ["gateway", "--config", file, "--port", String(current)],
           // Also as BMN_CONFIG, in case the program's global --config option claims the flag.
-          { BMN_CONFIG: file },
-          "/healthz",
-          new RegExp(`bmn gateway ${name} listening on https?://`),
-        );
+          env: { BMN_CONFIG: file },
+          readyPath: "/healthz",
+          readyLine: new RegExp(`bmn gateway ${name} listening on https?://`),
+        });
         const section = {
-          ...TEST_GATEWAY_DEFAULTS,
+          ...(options.gatewayDefaults ?? TEST_GATEWAY_DEFAULTS),
           ...options.gateway,
           ...perDomain.gateway,
           host: HOST,
@@ -459,7 +307,7 @@ export class Domains {
   async startDomain(name: string): Promise<void> {
     const domain = this.domain(name);
     if (domain.started) return;
-    const redis = await startRedis({ appendOnly: true, appendFsyncAlways: true });
+    const redis = await startRedis(this.options.redis ?? { appendOnly: true, appendFsyncAlways: true });
     domain.redisHandle = redis;
     const store = { type: "redis" as const, redis: { url: redis.url } };
     // The sidecar and the gateways do not depend on each other: start them side by side.
@@ -480,22 +328,46 @@ export class Domains {
       });
     const gateways = this.gatewayPlans
       .filter((plan) => plan.domain === name)
-      .map(async (pending) => {
-        await this.startOnFreePort(pending.gateway, async (port) => {
-          const config: SidecarConfigInput = {
-            domain: name,
-            store,
-            routing: { crossDomain: true },
-            gateway: { ...pending.section, port },
-          };
-          await writeFile(pending.file, JSON.stringify(config, null, 2));
-          // The proxies toward this replica must follow it if it had to move.
-          for (const proxy of this.proxiesTo.get(replicaKey(name, pending.index)) ?? []) {
-            if (proxy.upstream !== `${HOST}:${port}`) await proxy.setUpstream(`${HOST}:${port}`);
-          }
-        });
-      });
+      .map((pending) => this.startGatewayPlan(pending, redis));
     await settleAll([...sidecars, ...gateways]);
+  }
+
+  /**
+   * Stops one gateway replica (SIGTERM: it drains), merges `overrides` into its config, and starts it again on the
+   * same port, e.g. with another compression algorithm.
+   */
+  async reconfigureGateway(domain: string, index: number, overrides: GatewayOverrides): Promise<void> {
+    const plan = this.gatewayPlans.find(
+      (candidate) => candidate.domain === domain && candidate.index === index,
+    );
+    if (plan === undefined) throw new Error(`domain ${domain} has no gateway #${index}`);
+    await plan.gateway.stop();
+    plan.section = { ...plan.section, ...overrides };
+    await this.startGatewayPlan(plan, this.domain(domain).redis);
+  }
+
+  private async startGatewayPlan(plan: GatewayPlan, redis: RedisServerHandle): Promise<void> {
+    await this.startOnFreePort(plan.gateway, async (port) => {
+      const config: SidecarConfigInput = {
+        domain: plan.domain,
+        store: { type: "redis", redis: { url: redis.url } },
+        routing: { crossDomain: true },
+        gateway: { ...plan.section, port },
+      };
+      await writeFile(plan.file, JSON.stringify(config, null, 2));
+      // The proxies toward this replica must follow it if it had to move.
+      for (const proxy of this.proxiesTo.get(replicaKey(plan.domain, plan.index)) ?? []) {
+        if (proxy.upstream !== `${HOST}:${port}`) await proxy.setUpstream(`${HOST}:${port}`);
+      }
+    });
+  }
+
+  private bmnProcess(options: Omit<BmnProcessOptions, "entry" | "nodeFlags">): BmnProcess {
+    return new BmnProcess({
+      ...options,
+      ...(this.options.entry === undefined ? {} : { entry: this.options.entry }),
+      nodeFlags: this.options.nodeFlags?.(options.label) ?? [],
+    });
   }
 
   /** kill -9 of one gateway replica (no drain; its outbox leases expire and another replica or restart resumes). */

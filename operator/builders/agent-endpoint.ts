@@ -7,9 +7,11 @@ import type {
   EnvVar,
   HorizontalPodAutoscaler,
   MessageDomain,
+  NetworkPolicy,
   PodTemplateSpec,
   Service,
   Volume,
+  VolumeMount,
 } from "../k8s-types.js";
 import {
   ANNOTATION_CONFIG_HASH,
@@ -24,9 +26,16 @@ import {
   selectorString,
   SIDECAR_CONTAINER_NAME,
   SIDECAR_PORT,
+  SIDECAR_PROBE_PORT,
   cpuAutoscaler,
   parseSpec,
 } from "./common.js";
+import { fromAnywhere, ingressOnlyPolicy } from "./network-policy.js";
+import {
+  RESTRICTED_CONTAINER_SECURITY_CONTEXT,
+  RESTRICTED_POD_SECURITY_CONTEXT,
+  withOverride,
+} from "./pod-security.js";
 import {
   domainConfigHash,
   domainConfigVolume,
@@ -38,6 +47,11 @@ import {
 const APP = "bmn-agent";
 /** `bmn start`, as arguments of the image's entrypoint (`node dist/cli/bmn.js`, see Dockerfile). */
 export const SIDECAR_ARGS = ["start"];
+const PROBE_PORT_NAME = "bmn-probe";
+const API_TOKEN_VOLUME = "bmn-api-token";
+export const API_TOKEN_DIR = "/etc/bmn-api-token";
+export const API_TOKEN_FILE = `${API_TOKEN_DIR}/token`;
+const API_TOKEN_MOUNT: VolumeMount = { name: API_TOKEN_VOLUME, mountPath: API_TOKEN_DIR, readOnly: true };
 
 export interface AgentEndpointChildren {
   deployment: Deployment;
@@ -45,6 +59,8 @@ export interface AgentEndpointChildren {
   service?: Service;
   /** Present when `spec.autoscaling` is set; it scales the AgentEndpoint through its scale subresource. */
   horizontalPodAutoscaler?: HorizontalPodAutoscaler;
+  /** Present unless turned off (`spec.networkPolicy.enabled`, or the operator's option). */
+  networkPolicy?: NetworkPolicy;
 }
 
 export function agentChildName(endpoint: AgentEndpoint): string {
@@ -96,11 +112,20 @@ function withDefaultEnv(container: Container, defaults: EnvVar[]): Container {
   return { ...container, env };
 }
 
+function withMounts(container: Container, mounts: readonly VolumeMount[]): Container {
+  if (mounts.length === 0) return container;
+  let volumeMounts = container.volumeMounts;
+  for (const mount of mounts) volumeMounts = upsertByName(volumeMounts, mount);
+  return { ...container, ...(volumeMounts === undefined ? {} : { volumeMounts }) };
+}
+
 export interface SidecarInjection {
   sidecar: Container;
   volumes: Volume[];
   /** Env added to the user's containers when absent, e.g. `BMN_URL`. */
   appEnv: EnvVar[];
+  /** Mounts added to (or replaced by name in) the user's containers, e.g. the agent API token. */
+  appMounts?: VolumeMount[];
 }
 
 /**
@@ -111,7 +136,7 @@ export interface SidecarInjection {
 export function injectSidecar(template: PodTemplateSpec, injection: SidecarInjection): PodTemplateSpec {
   const appContainers = template.spec.containers
     .filter((container) => container.name !== SIDECAR_CONTAINER_NAME)
-    .map((container) => withDefaultEnv(container, injection.appEnv));
+    .map((container) => withMounts(withDefaultEnv(container, injection.appEnv), injection.appMounts ?? []));
   let volumes = template.spec.volumes;
   for (const volume of injection.volumes) volumes = upsertByName(volumes, volume);
   return {
@@ -124,7 +149,22 @@ export function injectSidecar(template: PodTemplateSpec, injection: SidecarInjec
   };
 }
 
-/** The sidecar container for one agent of one domain. */
+/** The Secret volume holding the agent API token, when the AgentEndpoint names one. */
+function apiTokenVolume(spec: AgentEndpointSpec): Volume | undefined {
+  const ref = spec.sidecar.apiTokenSecretRef;
+  if (ref === undefined) return undefined;
+  return {
+    name: API_TOKEN_VOLUME,
+    // Readable by any user: the agent's pod may run under any user and fsGroup. Only this pod mounts it.
+    secret: { secretName: ref.name, items: [{ key: ref.key, path: "token" }], defaultMode: 0o444 },
+  };
+}
+
+/**
+ * The sidecar container for one agent of one domain. Its agent API listens on loopback only (the agent's
+ * containers share the pod's network); the kubelet's probes and Prometheus reach a second listener that
+ * serves nothing else.
+ */
 export function sidecarContainer(
   endpoint: AgentEndpoint,
   domain: MessageDomain,
@@ -132,33 +172,40 @@ export function sidecarContainer(
 ): Container {
   const spec = resolveSpec(endpoint);
   const { mount } = domainConfigVolume(domain);
+  const token = spec.sidecar.apiTokenSecretRef !== undefined;
   return {
     name: SIDECAR_CONTAINER_NAME,
     image:
       spec.sidecar.image ?? resolveDomainSpec(domain).sidecarImage ?? options.defaultImage ?? DEFAULT_IMAGE,
     args: [...SIDECAR_ARGS],
-    ports: [{ name: "bmn", containerPort: SIDECAR_PORT, protocol: "TCP" }],
+    ports: [{ name: PROBE_PORT_NAME, containerPort: SIDECAR_PROBE_PORT, protocol: "TCP" }],
     env: [
       ...domainStoreEnv(domain),
       { name: "BMN_PORT", value: String(SIDECAR_PORT) },
-      // The kubelet probes the pod IP, so the sidecar cannot stay on loopback (see docs/operator.md).
-      { name: "BMN_HOST", value: "0.0.0.0" },
+      { name: "BMN_HOST", value: "127.0.0.1" },
+      { name: "BMN_PROBE_HOST", value: "0.0.0.0" },
+      { name: "BMN_PROBE_PORT", value: String(SIDECAR_PROBE_PORT) },
       { name: "BMN_AGENT", value: spec.agent },
       { name: "BMN_SUBSCRIPTIONS", value: spec.subscriptions.join(",") },
+      ...(token ? [{ name: "BMN_API_TOKEN_FILE", value: API_TOKEN_FILE }] : []),
       ...(spec.sidecar.logLevel === undefined
         ? []
         : [{ name: "BMN_LOG_LEVEL", value: spec.sidecar.logLevel }]),
     ],
     resources: spec.sidecar.resources,
-    readinessProbe: { httpGet: { path: "/readyz", port: "bmn" }, periodSeconds: 5, failureThreshold: 3 },
+    readinessProbe: {
+      httpGet: { path: "/readyz", port: PROBE_PORT_NAME },
+      periodSeconds: 5,
+      failureThreshold: 3,
+    },
     livenessProbe: {
-      httpGet: { path: "/healthz", port: "bmn" },
+      httpGet: { path: "/healthz", port: PROBE_PORT_NAME },
       initialDelaySeconds: 5,
       periodSeconds: 10,
       failureThreshold: 6,
     },
-    volumeMounts: [mount],
-    securityContext: { runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true },
+    volumeMounts: [mount, ...(token ? [API_TOKEN_MOUNT] : [])],
+    securityContext: withOverride(RESTRICTED_CONTAINER_SECURITY_CONTEXT, spec.sidecar.securityContext),
   };
 }
 
@@ -178,13 +225,17 @@ export function buildAgentEndpointChildren(
   const selector = selectorLabels(APP, endpoint);
 
   const userTemplate = toPodTemplate(spec.template);
+  const tokenVolume = apiTokenVolume(spec);
   const injected = injectSidecar(userTemplate, {
     sidecar: sidecarContainer(endpoint, domain, options),
-    volumes: [domainConfigVolume(domain).volume],
+    volumes: [domainConfigVolume(domain).volume, ...(tokenVolume === undefined ? [] : [tokenVolume])],
     appEnv: [
       { name: "BMN_URL", value: `http://127.0.0.1:${SIDECAR_PORT}` },
       { name: "BMN_AGENT", value: spec.agent },
+      // The agent's containers present the same token to the sidecar.
+      ...(tokenVolume === undefined ? [] : [{ name: "BMN_API_TOKEN_FILE", value: API_TOKEN_FILE }]),
     ],
+    appMounts: tokenVolume === undefined ? [] : [API_TOKEN_MOUNT],
   });
   const template: PodTemplateSpec = {
     ...injected,
@@ -192,7 +243,21 @@ export function buildAgentEndpointChildren(
       ...injected.metadata,
       // Ours win: the selector must match.
       labels: { ...injected.metadata?.labels, ...labels },
-      annotations: { ...injected.metadata?.annotations, [ANNOTATION_CONFIG_HASH]: domainConfigHash(domain) },
+      annotations: {
+        // The sidecar's metrics, unless the user's template points Prometheus elsewhere.
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": String(SIDECAR_PROBE_PORT),
+        "prometheus.io/path": "/metrics",
+        ...injected.metadata?.annotations,
+        [ANNOTATION_CONFIG_HASH]: domainConfigHash(domain),
+      },
+    },
+    spec: {
+      ...injected.spec,
+      // Restricted by default; the template's own keys win.
+      securityContext: withOverride(RESTRICTED_POD_SECURITY_CONTEXT, injected.spec.securityContext),
+      // The sidecar never calls the apiserver: a token only where the template asks for one.
+      automountServiceAccountToken: injected.spec.automountServiceAccountToken ?? false,
     },
   };
 
@@ -223,6 +288,15 @@ export function buildAgentEndpointChildren(
         ],
       },
     };
+  }
+  if (spec.networkPolicy.enabled && options.networkPolicies !== false) {
+    // The agent API is on loopback; from outside only the probe port and the Service's port are open.
+    const servicePort = spec.service === undefined ? [] : [spec.service.targetPort ?? spec.service.port];
+    children.networkPolicy = ingressOnlyPolicy(
+      childMeta(endpoint, name, labels),
+      selector,
+      [SIDECAR_PROBE_PORT, ...servicePort].map(fromAnywhere),
+    );
   }
   if (spec.autoscaling !== undefined) {
     children.horizontalPodAutoscaler = cpuAutoscaler(

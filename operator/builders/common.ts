@@ -12,6 +12,8 @@ import type {
 
 /** The sidecar's fixed port (BRIEF: sidecar HTTP at 7420). */
 export const SIDECAR_PORT = 7420;
+/** The sidecar's probe and metrics listener in pods: its agent API stays on loopback. */
+export const SIDECAR_PROBE_PORT = 7421;
 export const SIDECAR_CONTAINER_NAME = "bmn-sidecar";
 /** Where the domain ConfigMap is mounted in sidecar and gateway containers. */
 export const CONFIG_MOUNT_PATH = "/etc/bmn";
@@ -38,6 +40,8 @@ export interface BuildOptions {
    * it as well as on CPU. Unset: CPU only.
    */
   queueDepthMetric?: QueueDepthMetric;
+  /** False: no resource gets the default NetworkPolicy, whatever its spec says. Default true. */
+  networkPolicies?: boolean;
 }
 
 export interface QueueDepthMetric {

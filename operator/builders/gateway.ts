@@ -7,6 +7,7 @@ import type {
   Gateway,
   HorizontalPodAutoscaler,
   MessageDomain,
+  NetworkPolicy,
   PodDisruptionBudget,
   Service,
   Volume,
@@ -26,6 +27,8 @@ import {
   parseSpec,
   queueDepthMetricSpec,
 } from "./common.js";
+import { fromAnywhere, ingressOnlyPolicy } from "./network-policy.js";
+import { IMAGE_USER_ID, RESTRICTED_CONTAINER_SECURITY_CONTEXT, withOverride } from "./pod-security.js";
 import {
   checkSidecarConfig,
   domainSidecarConfig,
@@ -46,7 +49,8 @@ export const GATEWAY_LISTEN_HOST = "0.0.0.0";
 const CONFIG_VOLUME = "bmn-gateway-config";
 const TOKEN_VOLUME = "bmn-peer-tokens";
 /** The image's user (uid/gid 1000, `node`): the projected token files are readable by this group only. */
-const TOKEN_FS_GROUP = 1_000;
+/** The group that may read the peer tokens (mode 0440): the image's user's group. */
+const TOKEN_FS_GROUP = IMAGE_USER_ID;
 
 export const DEFAULT_GATEWAY_RESOURCES = {
   requests: { cpu: "100m", memory: "128Mi" },
@@ -66,6 +70,8 @@ export interface GatewayChildren {
   podDisruptionBudget: PodDisruptionBudget;
   /** Present when `spec.autoscaling` is set. */
   horizontalPodAutoscaler?: HorizontalPodAutoscaler;
+  /** Present unless turned off (`spec.networkPolicy.enabled`, or the operator's option). */
+  networkPolicy?: NetworkPolicy;
 }
 
 export function gatewayChildName(gateway: Gateway): string {
@@ -209,7 +215,7 @@ export function buildGatewayChildren(
       { name: CONFIG_VOLUME, mountPath: CONFIG_MOUNT_PATH, readOnly: true },
       ...(tokens === undefined ? [] : [tokens.mount]),
     ],
-    securityContext: { runAsNonRoot: true, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true },
+    securityContext: withOverride(RESTRICTED_CONTAINER_SECURITY_CONTEXT, spec.securityContext),
   };
 
   const deployment: Deployment = {
@@ -232,7 +238,18 @@ export function buildGatewayChildren(
           },
         },
         spec: {
-          securityContext: { fsGroup: TOKEN_FS_GROUP },
+          securityContext: withOverride(
+            {
+              runAsNonRoot: true,
+              runAsUser: IMAGE_USER_ID,
+              runAsGroup: IMAGE_USER_ID,
+              fsGroup: TOKEN_FS_GROUP,
+              seccompProfile: { type: "RuntimeDefault" },
+            },
+            spec.podSecurityContext,
+          ),
+          // The gateway never calls the apiserver.
+          automountServiceAccountToken: false,
           containers: [container],
           volumes: [
             { name: CONFIG_VOLUME, configMap: { name } },
@@ -262,6 +279,11 @@ export function buildGatewayChildren(
   };
 
   const children: GatewayChildren = { configMap, deployment, service, podDisruptionBudget };
+  if (spec.networkPolicy.enabled && options.networkPolicies !== false)
+    // Peers, the Service and Prometheus all use the one port; nothing else listens.
+    children.networkPolicy = ingressOnlyPolicy(childMeta(gateway, name, labels), selector, [
+      fromAnywhere(spec.port),
+    ]);
   if (spec.autoscaling !== undefined) {
     children.horizontalPodAutoscaler = cpuAutoscaler(
       gateway,

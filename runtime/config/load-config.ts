@@ -16,22 +16,18 @@ type Tree = Record<string, unknown>;
 const ENV_KEYS: Record<string, { path: string[]; parse: (value: string) => unknown }> = {
   BMN_HOST: { path: ["host"], parse: String },
   BMN_PORT: { path: ["port"], parse: toNumber },
+  /** The agent(s) this sidecar serves, comma-separated; it refuses to act for any other. */
+  BMN_AGENT: { path: ["agents"], parse: toList },
+  BMN_PROBE_PORT: { path: ["server", "probePort"], parse: toNumber },
+  BMN_PROBE_HOST: { path: ["server", "probeHost"], parse: String },
+  BMN_API_TOKEN: { path: ["server", "apiToken"], parse: String },
+  BMN_API_TOKEN_FILE: { path: ["server", "apiTokenFile"], parse: String },
   BMN_DOMAIN: { path: ["domain"], parse: String },
   BMN_STORE: { path: ["store", "type"], parse: String },
   BMN_REDIS_URL: { path: ["store", "redis", "url"], parse: String },
-  BMN_REDIS_CLUSTER: {
-    path: ["store", "redis", "cluster"],
-    parse: (value) => value.split(",").map((node) => node.trim()),
-  },
+  BMN_REDIS_CLUSTER: { path: ["store", "redis", "cluster"], parse: toList },
   /** One URL or several, comma-separated: endpoints of one database (commas inside a URL as %2C). */
-  BMN_TIDB_URL: {
-    path: ["store", "tidb", "urls"],
-    parse: (value) =>
-      value
-        .split(",")
-        .map((url) => url.trim())
-        .filter((url) => url !== ""),
-  },
+  BMN_TIDB_URL: { path: ["store", "tidb", "urls"], parse: toList },
   BMN_LOG_LEVEL: { path: ["logLevel"], parse: String },
   BMN_MAX_MESSAGE_BYTES: { path: ["limits", "maxMessageBytes"], parse: toNumber },
   BMN_OTEL_ENDPOINT: { path: ["otel", "endpoint"], parse: String },
@@ -100,12 +96,19 @@ function subscriptionsFromEnv(env: NodeJS.ProcessEnv): { agent: string; pattern:
     .map((pattern) => pattern.trim())
     .filter((pattern) => pattern !== "");
   if (patterns.length === 0) return undefined;
-  const agent = env.BMN_AGENT;
-  if (agent === undefined || agent === "")
+  const agents = toList(env.BMN_AGENT ?? "");
+  if (agents.length === 0)
     throw new ConfigError("BMN_SUBSCRIPTIONS needs BMN_AGENT: the agent the patterns subscribe", {
       field: "subscriptions",
     });
-  return patterns.map((pattern) => ({ agent, pattern }));
+  return agents.flatMap((agent) => patterns.map((pattern) => ({ agent, pattern })));
+}
+
+function toList(value: string): string[] {
+  return value
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
 }
 
 function toNumber(value: string): unknown {

@@ -39,7 +39,8 @@ export function toBmnError(error: unknown): BmnError {
   if (known !== undefined) return new BmnError(known.code, known.message, { cause: error });
   if (error instanceof SyntaxError)
     return new BmnError("INVALID_JSON", `body is not valid JSON: ${error.message}`);
-  const status = fastifyError?.statusCode;
+  // Only fastify's own client errors are echoed: any other error's message (a store driver's) may hold internals.
+  const status = fastifyError?.code?.startsWith("FST_") === true ? fastifyError.statusCode : undefined;
   if (status !== undefined && status >= 400 && status < 500) {
     return new BmnError("INVALID_ARGUMENT", fastifyError?.message ?? "bad request", { cause: error });
   }

@@ -9,7 +9,13 @@ import { Router } from "../routing/router.js";
 import type { MessageStore } from "../../store/store.js";
 import { ConcurrencyLimiter } from "../../runtime/resilience/concurrency-limiter.js";
 import { installErrorHandling } from "../../runtime/http/http-errors.js";
+import { limitedServerFactory } from "../../runtime/http/server-limits.js";
+import { AgentBinding, bindStoreToAgents } from "./agent-bound-store.js";
+import { installAgentIdentity } from "./agent-identity.js";
+import { installApiToken, resolveApiToken } from "./api-token.js";
 import { limitConcurrency } from "./limit-concurrency.js";
+import { closeRefusedUpgrades } from "./refused-upgrades.js";
+import { limitStreams } from "./stream-limits.js";
 import { isJsonContentType } from "./message-input.js";
 import type { RouteContext } from "./route-context.js";
 import { deliveryRoutes } from "./routes/delivery-routes.js";
@@ -45,12 +51,21 @@ export interface SidecarServer extends FastifyInstance {
 /** The sidecar's HTTP and WebSocket API as a fastify instance, not yet listening (tests use `inject`). */
 export async function buildServer(options: BuildServerOptions): Promise<FastifyInstance> {
   const config = sidecarConfigSchema.parse(options.config ?? {});
-  const { store } = options;
+  // A bound sidecar's routes see the store through its binding: see agent-bound-store.ts.
+  const binding = config.agents === undefined ? undefined : new AgentBinding(config.agents, config.domain);
+  const store = binding === undefined ? options.store : bindStoreToAgents(options.store, binding);
+  const apiToken = resolveApiToken(config.server);
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel },
     bodyLimit: config.limits.maxMessageBytes,
-    // Long-polls hold requests open for up to maxWaitSeconds.
-    requestTimeout: 0,
+    // Long-polls keep a socket quiet for up to maxWaitSeconds: its idle timeout must outlast them.
+    serverFactory: limitedServerFactory({
+      ...config.server.limits,
+      idleTimeoutMs: Math.max(
+        config.server.limits.idleTimeoutMs,
+        (config.limits.maxWaitSeconds + 10) * 1_000,
+      ),
+    }),
     // Per-request info lines would dominate the log at thousands of messages a second; routes log what matters.
     logController: new LogController({ disableRequestLogging: true }),
   });
@@ -58,6 +73,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     options.metrics ??
     new SidecarMetrics(store, {
       defaultMetrics: true,
+      maxAgentLabels: config.server.maxAgentLabels,
       ...(options.breakerState === undefined ? {} : { breakerState: options.breakerState }),
     });
   const shutdown = new AbortController();
@@ -80,6 +96,9 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   });
 
   installErrorHandling(app, options.retryAfterSeconds ?? (() => 1));
+  // Authentication first (401), then identity (403), then the limiter: refused callers take no slot.
+  if (apiToken !== undefined) installApiToken(app, apiToken);
+  if (binding !== undefined) installAgentIdentity(app, binding);
   limitConcurrency(
     app,
     new ConcurrencyLimiter({ maxInFlight: config.limits.maxInFlight, maxQueued: config.limits.maxQueued }),
@@ -133,6 +152,13 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   });
 
   await app.register(websocket, { options: { maxPayload: config.limits.maxMessageBytes } });
+  closeRefusedUpgrades(app);
+  limitStreams(app, {
+    maxBufferedBytes: config.server.maxStreamBufferedBytes,
+    onClosed: (code) => {
+      metrics.streamsClosed.inc({ code: String(code) });
+    },
+  });
   for (const routes of [
     healthRoutes,
     messageRoutes,

@@ -5,7 +5,8 @@ const releases = new WeakMap<FastifyRequest, () => void>();
 
 /**
  * Holds each API request to a slot of the limiter, so overload answers 429 OVERLOADED with Retry-After instead
- * of growing memory. Long-polls and streams mostly wait, not work, so they are not counted.
+ * of growing memory. Long-polls, streams and request/reply calls (waiting for their reply) mostly wait, not
+ * work, so they are not counted: a burst of pending requests cannot starve sends.
  */
 export function limitConcurrency(app: FastifyInstance, limiter: ConcurrencyLimiter): void {
   app.addHook("preHandler", async (request) => {
@@ -13,7 +14,8 @@ export function limitConcurrency(app: FastifyInstance, limiter: ConcurrencyLimit
     if (
       !route.startsWith("/v1/") ||
       (route.endsWith("/messages") && request.method === "GET") ||
-      route.endsWith("/stream")
+      route.endsWith("/stream") ||
+      route === "/v1/requests"
     )
       return;
     await new Promise<void>((admitted, refused) => {

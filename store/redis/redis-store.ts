@@ -72,7 +72,11 @@ export class RedisStore extends BaseStore {
       lazyConnect: true,
       // Fail fast while disconnected instead of queueing: callers get STORE_UNAVAILABLE and retry.
       enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
+      // A call in flight when the connection drops fails at once and is never re-sent: Redis may have applied it
+      // (an ack run twice answers LEASE_NOT_FOUND; a receive run twice leases messages no one gets), so only the
+      // caller may decide to retry, and the resilience layer retries idempotent calls only.
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
       commandTimeout: timeout,
       connectTimeout: timeout,
       retryStrategy: (times) => Math.min(50 * 2 ** times, 1_000),
@@ -93,12 +97,17 @@ export class RedisStore extends BaseStore {
         ? new Redis(connection.url, {
             ...redisOptions,
             enableOfflineQueue: true,
+            autoResendUnfulfilledCommands: true,
             maxRetriesPerRequest: null,
             commandTimeout: undefined,
           })
         : new Cluster(connection.cluster, {
             lazyConnect: true,
-            redisOptions: { ...redisOptions, maxRetriesPerRequest: null },
+            redisOptions: {
+              ...redisOptions,
+              autoResendUnfulfilledCommands: true,
+              maxRetriesPerRequest: null,
+            },
           });
     for (const connectionClient of [client, subscriber]) connectionClient.on("error", () => undefined);
     try {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { accessSync, constants, readFileSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { request as httpRequest } from "node:http";
@@ -7,12 +7,11 @@ import { homedir, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { onProcessExit } from "./exit-hooks.js";
-import { captureOutput } from "./captured-output.js";
+import { GroupChild } from "./process-group.js";
 import { freePort } from "./free-port.js";
 import { createKubePki, type KubePki } from "./kube-pki.js";
 
 const HOST = "127.0.0.1";
-const MAX_CAPTURED_CHARS = 64 * 1024;
 const STOP_TIMEOUT_MS = 10_000;
 // freePort() is racy (another test worker may take the port first), so a lost race gets fresh ports.
 const MAX_PORT_ATTEMPTS = 3;
@@ -120,54 +119,37 @@ export class ControlPlaneStartError extends Error {
   }
 }
 
-/** Every component process this process started and has not yet seen exit. */
-const running = new Set<ChildProcess>();
 /** Temp dirs not yet removed by stop(). */
 const tempDirs = new Set<string>();
 
-// A crashed or aborted test run must leave neither processes nor temp dirs behind.
+// A crashed or aborted test run must leave no temp dirs behind (process-group.ts SIGKILLs the processes).
 onProcessExit(() => {
-  for (const child of running) child.kill("SIGKILL");
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 });
 
 interface Component {
   readonly name: string;
-  readonly child: ChildProcess;
-  readonly exited: Promise<void>;
+  readonly exited: Promise<unknown>;
   output(): string;
+  describeExit(): string;
   stop(): Promise<void>;
 }
 
 function spawnComponent(name: string, binary: string, args: readonly string[]): Component {
-  const child = spawn(binary, args, {
-    stdio: ["ignore", "pipe", "pipe"],
+  const child = GroupChild.spawn({
+    label: name,
+    command: binary,
+    args,
     // No KUBECONFIG or proxy settings from the developer's shell may leak into the components.
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? tmpdir() },
-  });
-  running.add(child);
-  child.once("error", () => running.delete(child));
-  const output = captureOutput(child, MAX_CAPTURED_CHARS);
-  const exited = new Promise<void>((resolve) => {
-    const done = (): void => {
-      running.delete(child);
-      resolve();
-    };
-    child.once("exit", done);
-    child.once("error", done);
+    stopTimeoutMs: STOP_TIMEOUT_MS,
   });
   return {
     name,
-    child,
-    exited,
-    output,
-    async stop() {
-      if (!running.has(child)) return;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
-      await exited;
-      clearTimeout(timer);
-    },
+    exited: child.exited,
+    output: () => child.output(),
+    describeExit: () => child.describeExit(),
+    stop: () => child.stop(),
   };
 }
 
@@ -221,7 +203,7 @@ async function waitHealthy(component: Component, probe: Probe, timeoutMs: number
   for (;;) {
     if (state.exited) {
       throw new ControlPlaneStartError(
-        `${component.name} exited before it was healthy (code ${String(component.child.exitCode)})`,
+        `${component.name} exited before it was healthy (${component.describeExit()})`,
         component.output(),
       );
     }

@@ -1,22 +1,12 @@
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createConnection } from "mysql2/promise";
-import { onProcessExit } from "./exit-hooks.js";
-import { captureOutput } from "./captured-output.js";
+import { GroupChild } from "./process-group.js";
 
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 20_000;
-const MAX_CAPTURED_CHARS = 64 * 1024;
 /** Paces the readiness poll; the condition waited for is a successful `SELECT 1`. */
 const POLL_PAUSE_MS = 50;
-
-/** Every mariadbd this process started and has not yet seen exit. */
-const running = new Set<ChildProcess>();
-
-// A crashed or aborted test run must not leave mariadbd orphans behind.
-onProcessExit(() => {
-  for (const child of running) child.kill("SIGKILL");
-});
 
 /** Raised when mariadbd exits or does not answer before it is ready; carries its log for diagnosis. */
 export class MariaDbStartError extends Error {
@@ -27,14 +17,6 @@ export class MariaDbStartError extends Error {
     super(`${message}\n--- mariadbd output ---\n${output}`);
     this.name = "MariaDbStartError";
   }
-}
-
-export interface MariaDbProcess {
-  readonly pid: number;
-  /** False once the process has exited, for whatever reason. */
-  readonly alive: boolean;
-  /** Sends the signal (if still running) and waits for the process to exit. */
-  signal(signal: "SIGTERM" | "SIGKILL"): Promise<void>;
 }
 
 function findExecutable(candidates: readonly string[], what: string): string {
@@ -88,52 +70,31 @@ export async function spawnMariaDb(
   args: readonly string[],
   port: number,
   dataDir: string,
-): Promise<MariaDbProcess> {
-  const child = spawn(mariadbdPath(), args, { stdio: ["ignore", "pipe", "pipe"] });
-  running.add(child);
-  // Without this a spawn failure (e.g. ENOENT) would be an unhandled 'error' event.
-  child.once("error", () => running.delete(child));
-
-  const output = captureOutput(child, MAX_CAPTURED_CHARS);
-
-  let exitStatus: string | undefined;
-  const exited = new Promise<void>((resolve) => {
-    child.once("exit", (code, signal) => {
-      running.delete(child);
-      exitStatus = `code ${String(code)}, signal ${String(signal)}`;
-      resolve();
-    });
+): Promise<GroupChild> {
+  const child = GroupChild.spawn({
+    label: "mariadbd",
+    command: mariadbdPath(),
+    args,
+    stopTimeoutMs: STOP_TIMEOUT_MS,
   });
 
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
-    if (exitStatus !== undefined) {
-      throw new MariaDbStartError(`mariadbd exited before it was ready (${exitStatus})`, output());
+    if (!child.alive) {
+      throw new MariaDbStartError(
+        `mariadbd exited before it was ready (${child.describeExit()})`,
+        child.output(),
+      );
     }
     if (await answers(port, dataDir)) break;
     if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new MariaDbStartError(`mariadbd was not ready within ${READY_TIMEOUT_MS} ms`, output());
+      await child.kill();
+      throw new MariaDbStartError(`mariadbd was not ready within ${READY_TIMEOUT_MS} ms`, child.output());
     }
-    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, POLL_PAUSE_MS))]);
+    await Promise.race([child.exited, new Promise((resolve) => setTimeout(resolve, POLL_PAUSE_MS))]);
   }
 
-  const pid = child.pid;
-  if (pid === undefined) throw new MariaDbStartError("mariadbd has no pid", output());
-  return {
-    pid,
-    get alive() {
-      return running.has(child);
-    },
-    async signal(signal) {
-      if (!running.has(child)) return;
-      child.kill(signal);
-      // A SIGTERM shutdown can stall; don't let a test hang on it.
-      const timer = setTimeout(() => child.kill("SIGKILL"), STOP_TIMEOUT_MS);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  return child;
 }
 
 /** True when our server (serving `dataDir`) accepts a root login on the loopback port and runs a statement. */

@@ -5,8 +5,9 @@ import { join } from "node:path";
 import { createConnection } from "mysql2/promise";
 import { onProcessExit } from "./exit-hooks.js";
 import { freePort } from "./free-port.js";
-import { installDataDir, MariaDbStartError, spawnMariaDb, type MariaDbProcess } from "./mariadb-process.js";
-import type { ServerHandle } from "./server-handle.js";
+import { installDataDir, MariaDbStartError, spawnMariaDb } from "./mariadb-process.js";
+import type { GroupChild } from "./process-group.js";
+import { ChildProcessServer, type ServerHandle } from "./server-handle.js";
 
 const HOST = "127.0.0.1";
 // freePort() is racy (another test worker may grab the port first), so a lost race gets a fresh port.
@@ -95,20 +96,17 @@ function serverArgs(dir: string, dataDir: string, port: number, durable: boolean
   ];
 }
 
-class MariaDbServer implements MariaDbServerHandle {
-  readonly host = HOST;
-  readonly url: string;
+class MariaDbServer extends ChildProcessServer implements MariaDbServerHandle {
   readonly database = DATABASE;
-  private removed = false;
 
   constructor(
     private readonly dir: string,
-    readonly dataDir: string,
-    readonly port: number,
+    dataDir: string,
+    port: number,
     private readonly args: readonly string[],
-    private current: MariaDbProcess,
+    child: GroupChild,
   ) {
-    this.url = `mysql://root@${HOST}:${port}/${DATABASE}`;
+    super(port, dataDir, `mysql://root@${HOST}:${port}/${DATABASE}`, child);
   }
 
   async createDatabase(): Promise<void> {
@@ -123,28 +121,11 @@ class MariaDbServer implements MariaDbServerHandle {
     }
   }
 
-  async stop(): Promise<void> {
-    await this.current.signal("SIGTERM");
+  protected spawnAgain(): Promise<GroupChild> {
+    return spawnMariaDb(this.args, this.port, this.dataDir);
   }
 
-  async kill(): Promise<void> {
-    await this.current.signal("SIGKILL");
-  }
-
-  async start(): Promise<void> {
-    if (this.removed) throw new Error(`mariadbd on port ${this.port} was cleaned up; it cannot be restarted`);
-    if (this.current.alive) return;
-    this.current = await spawnMariaDb(this.args, this.port, this.dataDir);
-  }
-
-  async restart(): Promise<void> {
-    await this.stop();
-    await this.start();
-  }
-
-  async cleanup(): Promise<void> {
-    this.removed = true;
-    await this.stop();
-    await removeDir(this.dir);
+  protected removeFiles(): Promise<void> {
+    return removeDir(this.dir);
   }
 }

@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { onProcessExit } from "./exit-hooks.js";
+import { GroupChild } from "./process-group.js";
 
 const BMN = fileURLToPath(new URL("../../cli/bin/bmn.js", import.meta.url));
 const MAX_LOG_LINES = 5_000;
@@ -28,75 +28,59 @@ export interface OperatorProcess {
   kill(signal: NodeJS.Signals): void;
 }
 
-const children = new Set<ChildProcess>();
-// However the test process ends, no operator outlives it.
-onProcessExit(() => {
-  for (const child of children) child.kill("SIGKILL");
-});
-
 /** Spawns `bmn operator <args> --identity <identity>` (through cli/bin/bmn.js, as the image runs it). */
 export function spawnOperator(identity: string, args: readonly string[]): OperatorProcess {
-  const child = spawn(process.execPath, [BMN, "operator", "--identity", identity, ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
+  const lines: LogLine[] = [];
+  const group = GroupChild.spawn({
+    label: `operator ${identity}`,
+    command: process.execPath,
+    args: [BMN, "operator", "--identity", identity, ...args],
     // Only what the process needs: no KUBECONFIG or proxies from the developer's shell.
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp" },
-  });
-  children.add(child);
-  const lines: LogLine[] = [];
-  let output = "";
-  let partial = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    output = (output + chunk).slice(-256 * 1024);
-    partial += chunk;
-    const parts = partial.split("\n");
-    partial = parts.pop() ?? "";
-    for (const part of parts) {
-      if (part.trim() === "") continue;
+    maxCapturedChars: 256 * 1024,
+    onLine: (line) => {
+      if (line.trim() === "") return;
       try {
-        lines.push(JSON.parse(part) as LogLine);
+        lines.push(JSON.parse(line) as LogLine);
       } catch {
-        lines.push({ msg: part });
+        lines.push({ msg: line });
       }
       if (lines.length > MAX_LOG_LINES) lines.shift();
-    }
+    },
   });
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
-    output = (output + chunk).slice(-256 * 1024);
-  });
-  const state = { exited: false };
-  const exited = new Promise<number | null>((resolve) => {
-    child.once("exit", (code) => {
-      state.exited = true;
-      children.delete(child);
-      resolve(code);
-    });
-  });
+  const output = (): string => group.output();
+  const state = {
+    get exited() {
+      return !group.alive;
+    },
+  };
+  const exited = group.exited.then((status) => status.code);
 
   const waitForLog = async (msg: string, timeoutMs = 30_000): Promise<LogLine> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const line = lines.find((candidate) => candidate.msg === msg);
       if (line !== undefined) return line;
-      if (state.exited) throw new Error(`operator ${identity} exited before logging "${msg}":\n${output}`);
+      if (state.exited) throw new Error(`operator ${identity} exited before logging "${msg}":\n${output()}`);
       if (Date.now() > deadline)
-        throw new Error(`operator ${identity} did not log "${msg}" within ${timeoutMs} ms:\n${output}`);
+        throw new Error(`operator ${identity} did not log "${msg}" within ${timeoutMs} ms:\n${output()}`);
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   };
 
   return {
-    child,
+    child: group.child,
     identity,
     exited,
     logs: () => lines,
-    output: () => output,
+    output,
     waitForLog,
     async port(timeoutMs) {
       const line = await waitForLog("operator server listening", timeoutMs);
       return line.port as number;
     },
     kill(signal) {
-      if (!state.exited) child.kill(signal);
+      group.signal(signal);
     },
   };
 }

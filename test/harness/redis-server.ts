@@ -3,9 +3,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { onProcessExit } from "./exit-hooks.js";
-import type { ServerHandle } from "./server-handle.js";
+import type { GroupChild } from "./process-group.js";
+import { ChildProcessServer, type ServerHandle } from "./server-handle.js";
 import { freePort } from "./free-port.js";
-import { RedisStartError, spawnRedis, type RedisProcess } from "./redis-process.js";
+import { RedisStartError, spawnRedis } from "./redis-process.js";
 
 const HOST = "127.0.0.1";
 // freePort() is racy (another test worker may grab the port first), so a lost race gets a fresh port.
@@ -75,42 +76,21 @@ function persistenceArgs(options: RedisServerOptions): string[] {
   return args;
 }
 
-class RedisServer implements RedisServerHandle {
-  readonly host = HOST;
-  readonly url: string;
-  private removed = false;
-
+class RedisServer extends ChildProcessServer {
   constructor(
-    readonly port: number,
-    readonly dataDir: string,
+    port: number,
+    dataDir: string,
     private readonly args: readonly string[],
-    private current: RedisProcess,
+    child: GroupChild,
   ) {
-    this.url = `redis://${HOST}:${port}`;
+    super(port, dataDir, `redis://${HOST}:${port}`, child);
   }
 
-  async stop(): Promise<void> {
-    await this.current.signal("SIGTERM");
+  protected spawnAgain(): Promise<GroupChild> {
+    return spawnRedis(this.args);
   }
 
-  async kill(): Promise<void> {
-    await this.current.signal("SIGKILL");
-  }
-
-  async start(): Promise<void> {
-    if (this.removed) throw new Error(`redis on port ${this.port} was cleaned up; it cannot be restarted`);
-    if (this.current.alive) return;
-    this.current = await spawnRedis(this.args);
-  }
-
-  async restart(): Promise<void> {
-    await this.stop();
-    await this.start();
-  }
-
-  async cleanup(): Promise<void> {
-    this.removed = true;
-    await this.stop();
-    await removeDataDir(this.dataDir);
+  protected removeFiles(): Promise<void> {
+    return removeDataDir(this.dataDir);
   }
 }

@@ -1,11 +1,9 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Toxiproxy, type Proxy, type ToxicDirection, type ToxicType } from "toxiproxy-node-client";
-import { onProcessExit } from "./exit-hooks.js";
-import { captureOutput } from "./captured-output.js";
+import { GroupChild } from "./process-group.js";
 import { freePort } from "./free-port.js";
 
 /**
@@ -18,21 +16,11 @@ import { freePort } from "./free-port.js";
 
 const HOST = "127.0.0.1";
 const READY_TIMEOUT_MS = 15_000;
-const STOP_TIMEOUT_MS = 10_000;
 const POLL_INTERVAL_MS = 25;
-const MAX_CAPTURED_CHARS = 64 * 1024;
 // freePort() is racy (another test worker may grab the port first), so a lost race gets a fresh port.
 const MAX_PORT_ATTEMPTS = 5;
 
 const TOOLS_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "tools");
-
-/** Every toxiproxy-server this process started and has not yet seen exit. */
-const running = new Set<ChildProcess>();
-
-// A crashed or aborted test run must not leave toxiproxy-server orphans behind.
-onProcessExit(() => {
-  for (const child of running) child.kill("SIGKILL");
-});
 
 /** The Toxiproxy version test/tools/toxiproxy/go.mod pins (without the leading "v"). */
 export function pinnedToxiproxyVersion(): string {
@@ -284,8 +272,7 @@ export class ToxiproxyServer {
 
   private constructor(
     readonly port: number,
-    private readonly child: ChildProcess,
-    private readonly exited: Promise<void>,
+    private readonly child: GroupChild,
   ) {
     this.client = new Toxiproxy(this.apiUrl);
   }
@@ -301,8 +288,7 @@ export class ToxiproxyServer {
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
       try {
-        const { child, exited } = await spawnToxiproxy(binary, port);
-        return new ToxiproxyServer(port, child, exited);
+        return new ToxiproxyServer(port, await spawnToxiproxy(binary, port));
       } catch (error) {
         const portTaken = error instanceof Error && error.message.includes("address already in use");
         if (!portTaken || attempt >= MAX_PORT_ATTEMPTS) throw error;
@@ -328,53 +314,35 @@ export class ToxiproxyServer {
 
   /** SIGTERM, wait for exit (SIGKILL after 10 s); idempotent. */
   async stop(): Promise<void> {
-    if (!running.has(this.child)) return;
-    this.child.kill("SIGTERM");
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), STOP_TIMEOUT_MS);
-    await this.exited;
-    clearTimeout(timer);
+    await this.child.stop();
   }
 }
 
-async function spawnToxiproxy(
-  binary: string,
-  port: number,
-): Promise<{ child: ChildProcess; exited: Promise<void> }> {
-  const child = spawn(binary, ["-host", HOST, "-port", String(port)], {
+async function spawnToxiproxy(binary: string, port: number): Promise<GroupChild> {
+  const child = GroupChild.spawn({
+    label: "toxiproxy-server",
+    command: binary,
+    args: ["-host", HOST, "-port", String(port)],
     env: { ...process.env, LOG_LEVEL: process.env.BMN_TOXIPROXY_LOG_LEVEL ?? "warn" },
-    stdio: ["ignore", "pipe", "pipe"],
   });
-  running.add(child);
-  const output = captureOutput(child, MAX_CAPTURED_CHARS);
-  const exited = new Promise<void>((resolve) => {
-    child.once("exit", () => {
-      running.delete(child);
-      resolve();
-    });
-  });
-  let spawnError: Error | undefined;
-  child.once("error", (error) => {
-    spawnError = error;
-    running.delete(child);
-  });
-
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
-    if (spawnError !== undefined) throw new Error(`could not spawn ${binary}: ${spawnError.message}`);
-    if (!running.has(child)) {
-      throw new Error(`toxiproxy-server exited before it was ready:\n${output()}`);
+    if (!child.alive) {
+      throw new Error(
+        `toxiproxy-server exited (${child.describeExit()}) before it was ready:\n${child.output()}`,
+      );
     }
     try {
       const response = await fetch(`http://${HOST}:${port}/version`);
       await response.text();
       // A server that lost the race for the port exits at once; make sure the answer came from ours.
-      if (response.ok && running.has(child)) return { child, exited };
+      if (response.ok && child.isAlive()) return child;
     } catch {
       // Not listening yet.
     }
     if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`toxiproxy-server was not ready within ${READY_TIMEOUT_MS} ms:\n${output()}`);
+      await child.kill();
+      throw new Error(`toxiproxy-server was not ready within ${READY_TIMEOUT_MS} ms:\n${child.output()}`);
     }
     await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
   }

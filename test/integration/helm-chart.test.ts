@@ -110,41 +110,107 @@ describe("the Helm chart on a real kube-apiserver", () => {
   });
 
   it.each([
-    { name: "default values", sets: [] as string[], binding: "ClusterRoleBinding" },
+    { name: "default values", sets: [] as string[], binding: "ClusterRoleBinding", role: "ClusterRole" },
     {
       name: "one watched namespace and Secret access in two",
       sets: ["operator.watchNamespace=apps", "rbac.secretNamespaces={apps,team-b}", "replicaCount=1"],
       binding: "RoleBinding",
+      role: "Role",
     },
-  ])("renders objects the apiserver accepts in a server-side dry run ($name)", async ({ sets, binding }) => {
-    for (const namespace of ["bmn-dry", "apps", "team-b"])
-      await kubectl(["create", "namespace", namespace]).then((result) => {
-        expect(result.code === 0 || result.stderr.includes("AlreadyExists"), result.stderr).toBe(true);
-      });
-    const rendered = await template("bmn-dry", sets);
-    const kinds = objects(rendered).map((object) => object.kind);
-    expect(kinds).toEqual(
-      expect.arrayContaining([
-        "CustomResourceDefinition",
-        "ServiceAccount",
-        "ClusterRole",
-        binding,
-        "Role",
-        "RoleBinding",
-        "Service",
-        "Deployment",
-      ]),
-    );
-    expect(kinds.filter((kind) => kind === "CustomResourceDefinition")).toHaveLength(3);
-    // No cluster-wide Secret access in any rendering: Secrets appear only in namespaced Roles.
-    for (const object of objects(rendered).filter((o) => o.kind === "ClusterRole"))
-      expect(JSON.stringify(object)).not.toContain("secrets");
+  ])(
+    "renders objects the apiserver accepts in a server-side dry run ($name)",
+    async ({ sets, binding, role }) => {
+      for (const namespace of ["bmn-dry", "apps", "team-b"])
+        await kubectl(["create", "namespace", namespace]).then((result) => {
+          expect(result.code === 0 || result.stderr.includes("AlreadyExists"), result.stderr).toBe(true);
+        });
+      const rendered = await template("bmn-dry", sets);
+      const kinds = objects(rendered).map((object) => object.kind);
+      expect(kinds).toEqual(
+        expect.arrayContaining([
+          "CustomResourceDefinition",
+          "ServiceAccount",
+          role,
+          binding,
+          "Role",
+          "RoleBinding",
+          "Service",
+          "Deployment",
+        ]),
+      );
+      expect(kinds.filter((kind) => kind === "CustomResourceDefinition")).toHaveLength(3);
+      // No cluster-wide Secret access in any rendering: Secrets appear only in namespaced Roles.
+      for (const object of objects(rendered).filter((o) => o.kind === "ClusterRole"))
+        expect(JSON.stringify(object)).not.toContain("secrets");
+      // Watching one namespace grants nothing cluster-wide: the operator's rules are a Role there.
+      if (role === "Role") {
+        expect(kinds).not.toContain("ClusterRole");
+        expect(kinds).not.toContain("ClusterRoleBinding");
+        const operatorRole = objects(rendered).find(
+          (o) => o.kind === "Role" && o.metadata.name === "bmn-beast-mode-network-operator",
+        );
+        expect(operatorRole?.metadata.namespace).toBe("apps");
+      }
 
-    const dryRun = await kubectl(["apply", "--dry-run=server", "-f", "-"], rendered);
-    expect(dryRun, dryRun.stderr).toMatchObject({ code: 0 });
-    expect(dryRun.stdout).toContain(
-      "deployment.apps/bmn-beast-mode-network-operator created (server dry run)",
-    );
+      const dryRun = await kubectl(["apply", "--dry-run=server", "-f", "-"], rendered);
+      expect(dryRun, dryRun.stderr).toMatchObject({ code: 0 });
+      expect(dryRun.stdout).toContain(
+        "deployment.apps/bmn-beast-mode-network-operator created (server dry run)",
+      );
+    },
+  );
+
+  it("with operator.watchNamespace the operator's ServiceAccount may write children in that namespace only", async () => {
+    for (const namespace of ["bmn-scoped", "watched", "elsewhere"])
+      await kubectl(["create", "namespace", namespace]);
+    const rendered = await template("bmn-scoped", ["operator.watchNamespace=watched"]);
+    const applied = await kubectl(["apply", "--server-side", "-f", "-"], rendered);
+    expect(applied, applied.stderr).toMatchObject({ code: 0 });
+    const as = "--as=system:serviceaccount:bmn-scoped:bmn-beast-mode-network";
+    const canI = async (...question: string[]): Promise<string> =>
+      (await kubectl(["auth", "can-i", as, ...question])).stdout.trim();
+    for (const verb of ["create", "patch", "delete"])
+      for (const resource of ["deployments.apps", "networkpolicies.networking.k8s.io", "services"]) {
+        expect(await canI(verb, resource, "-n", "watched"), `${verb} ${resource} in watched`).toBe("yes");
+        expect(await canI(verb, resource, "-n", "elsewhere"), `${verb} ${resource} elsewhere`).toBe("no");
+      }
+    expect(await canI("watch", "agentendpoints.beastmode.network", "-n", "watched")).toBe("yes");
+    expect(await canI("watch", "agentendpoints.beastmode.network", "--all-namespaces")).toBe("no");
+  });
+
+  it("the operator pod is admitted in a namespace that enforces Pod Security restricted", async () => {
+    const namespace = "bmn-restricted";
+    const created = await kubectl(["create", "namespace", namespace]);
+    expect(created, created.stderr).toMatchObject({ code: 0 });
+    const labelled = await kubectl([
+      "label",
+      "namespace",
+      namespace,
+      "pod-security.kubernetes.io/enforce=restricted",
+      "pod-security.kubernetes.io/enforce-version=latest",
+    ]);
+    expect(labelled, labelled.stderr).toMatchObject({ code: 0 });
+    const deployment = objects(await template(namespace, [])).find((o) => o.kind === "Deployment") as
+      (K8sObject & { spec: { template: { metadata: object; spec: object } } }) | undefined;
+    if (deployment === undefined) throw new Error("the chart rendered no Deployment");
+    // No kubelet here: a Pod created from the template with a server-side dry run goes through admission.
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { ...deployment.spec.template.metadata, name: "operator", namespace },
+      spec: deployment.spec.template.spec,
+    };
+    const admitted = await kubectl(["create", "--dry-run=server", "-f", "-"], JSON.stringify(pod));
+    expect(admitted, admitted.stderr).toMatchObject({ code: 0 });
+    // The check can fail: the same pod allowed to escalate privileges is refused.
+    const loosened = JSON.parse(JSON.stringify(pod)) as typeof pod & {
+      spec: { containers: { securityContext: Record<string, unknown> }[] };
+    };
+    for (const container of loosened.spec.containers)
+      container.securityContext.allowPrivilegeEscalation = true;
+    const refused = await kubectl(["create", "--dry-run=server", "-f", "-"], JSON.stringify(loosened));
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("violates PodSecurity");
   });
 
   it("installs with helm: CRDs, ServiceAccount, RBAC and the operator Deployment appear", async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AgentEndpointController } from "../../operator/controller.js";
-import { AgentEndpointReconciler } from "../../operator/reconcile-agent-endpoint.js";
+import { startControllers, type RunningControllers } from "../../operator/controllers/start-controllers.js";
+import { AgentEndpointReconciler } from "../../operator/reconcilers/agent-endpoint.js";
 import { waitFor } from "../conformance/helpers.js";
 import { operatorTestKit, type ObjectMetadata } from "../harness/operator-test-kit.js";
 
@@ -12,7 +12,7 @@ import { operatorTestKit, type ObjectMetadata } from "../harness/operator-test-k
 const NAMESPACE = "bmn-operator-test";
 const WAIT_MS = 20_000;
 
-let controller: AgentEndpointController | undefined;
+let controller: RunningControllers | undefined;
 
 interface Obj {
   metadata: ObjectMetadata;
@@ -54,13 +54,12 @@ const endpoint = (image: string, replicas: number): object => ({
 });
 
 beforeAll(async () => {
-  controller = new AgentEndpointController(await kit.start(), {
+  controller = await startControllers(await kit.start(), {
     namespace: NAMESPACE,
     resyncMs: 0,
     queue: { baseDelayMs: 100, maxDelayMs: 2_000 },
     onError: kit.onError,
   });
-  await controller.start();
 });
 
 afterAll(async () => {

@@ -6,8 +6,8 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { gatewayConfigSchema, sidecarConfigSchema } from "../../core/config.js";
-import { startControllers, type RunningControllers } from "../../operator/controllers.js";
-import { GatewayReconciler } from "../../operator/reconcile-gateway.js";
+import { startControllers, type RunningControllers } from "../../operator/controllers/start-controllers.js";
+import { GatewayReconciler } from "../../operator/reconcilers/gateway.js";
 import { waitFor } from "../conformance/helpers.js";
 import { freePort } from "../harness/free-port.js";
 import { operatorTestKit, type ObjectMetadata } from "../harness/operator-test-kit.js";
@@ -80,7 +80,7 @@ const gateway = (name: string, spec: object = {}): object => ({
   },
 });
 
-const CHILD_KINDS = ["deployment", "service", "poddisruptionbudget", "configmap"] as const;
+const CHILD_KINDS = ["deployment", "service", "poddisruptionbudget", "configmap", "networkpolicy"] as const;
 
 beforeAll(async () => {
   controllers = await startControllers(await kit.start(), {
@@ -107,7 +107,7 @@ describe("Gateway controller on a real control plane", () => {
     expect(deleted, deleted.stderr).toMatchObject({ code: 0 });
   });
 
-  it("creates Deployment, Service, PodDisruptionBudget and ConfigMap with owner references, and status", async () => {
+  it("creates Deployment, Service, PodDisruptionBudget, ConfigMap and NetworkPolicy with owner references, and status", async () => {
     await mustApply(gateway("edge"));
     const gw = await waitFor(() => get("gateway", "edge"), WAIT_MS, "the Gateway");
     for (const kind of CHILD_KINDS) {
@@ -151,6 +151,7 @@ describe("Gateway controller on a real control plane", () => {
     expect(created.sort()).toEqual([
       `created ConfigMap ${CHILD}`,
       `created Deployment ${CHILD}`,
+      `created NetworkPolicy ${CHILD}`,
       `created PodDisruptionBudget ${CHILD}`,
       `created Service ${CHILD}`,
     ]);

@@ -1,8 +1,8 @@
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startControllers, type RunningControllers } from "../../operator/controllers.js";
-import { MessageDomainReconciler } from "../../operator/reconcile-message-domain.js";
-import { connectingStoreProbe } from "../../operator/store-probe.js";
+import { startControllers, type RunningControllers } from "../../operator/controllers/start-controllers.js";
+import { MessageDomainReconciler } from "../../operator/reconcilers/message-domain.js";
+import { connectingStoreProbe } from "../../operator/reconcilers/store-probe.js";
 import { waitFor } from "../conformance/helpers.js";
 import { freePort } from "../harness/free-port.js";
 import { operatorTestKit, type ObjectMetadata } from "../harness/operator-test-kit.js";

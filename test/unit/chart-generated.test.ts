@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { chartValuesSchema } from "../../core/chart-values.js";
-import { CHART_DIR, renderChartFiles } from "../../operator/chart-files.js";
+import { CHART_DIR, renderChartFiles } from "../../operator/generate/chart-files.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const valuesYaml = (): unknown => parseYaml(readFileSync(join(root, CHART_DIR, "values.yaml"), "utf8"));

@@ -18,7 +18,7 @@ import {
   domainStoreEnv,
   SIDECAR_CONFIG_KEY,
 } from "../../operator/builders/message-domain.js";
-import { findCondition, setCondition, setConditions } from "../../operator/conditions.js";
+import { findCondition, setCondition, setConditions } from "../../operator/status/conditions.js";
 import type { AgentEndpoint, Gateway, MessageDomain, ObjectMeta } from "../../operator/k8s-types.js";
 
 const NAMESPACE = "agents";
@@ -222,7 +222,7 @@ describe("Gateway → Deployment, Service, PDB, HPA", () => {
 });
 
 describe("AgentEndpoint → Deployment with the sidecar, Service, HPA", () => {
-  it("injects the sidecar with port 7420, probes, domain config and resource defaults", () => {
+  it("injects the sidecar: agent API on loopback 7420, probes on 7421, domain config and resource defaults", () => {
     const { deployment } = buildAgentEndpointChildren(endpoint(), redisDomain);
     expectOwnedBy(deployment, "AgentEndpoint", "reviewer", "uid-endpoint");
     const containers = deployment.spec.template.spec.containers;
@@ -232,9 +232,23 @@ describe("AgentEndpoint → Deployment with the sidecar, Service, HPA", () => {
       SIDECAR_CONTAINER_NAME,
     ]);
     const sidecar = containers[2];
-    expect(sidecar?.ports).toEqual([{ name: "bmn", containerPort: 7420, protocol: "TCP" }]);
-    expect(sidecar?.readinessProbe).toMatchObject({ httpGet: { path: "/readyz", port: "bmn" } });
-    expect(sidecar?.livenessProbe).toMatchObject({ httpGet: { path: "/healthz", port: "bmn" } });
+    // Only the probe listener is a pod port: the agent API is not reachable from outside the pod.
+    expect(sidecar?.ports).toEqual([{ name: "bmn-probe", containerPort: 7421, protocol: "TCP" }]);
+    expect(sidecar?.readinessProbe).toMatchObject({ httpGet: { path: "/readyz", port: "bmn-probe" } });
+    expect(sidecar?.livenessProbe).toMatchObject({ httpGet: { path: "/healthz", port: "bmn-probe" } });
+    expect(sidecar?.env).toEqual(
+      expect.arrayContaining([
+        { name: "BMN_PORT", value: "7420" },
+        { name: "BMN_HOST", value: "127.0.0.1" },
+        { name: "BMN_PROBE_HOST", value: "0.0.0.0" },
+        { name: "BMN_PROBE_PORT", value: "7421" },
+      ]),
+    );
+    expect(deployment.spec.template.metadata?.annotations).toMatchObject({
+      "prometheus.io/scrape": "true",
+      "prometheus.io/port": "7421",
+      "prometheus.io/path": "/metrics",
+    });
     expect(sidecar?.resources).toEqual({
       requests: { cpu: "50m", memory: "64Mi" },
       limits: { memory: "128Mi" },

@@ -1,9 +1,9 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { followDomain } from "../../operator/controller.js";
-import { resourcePath } from "../../operator/informer-pool.js";
-import { ownerKey } from "../../operator/resource-controller.js";
-import { WorkQueue } from "../../operator/work-queue.js";
+import { followDomain } from "../../operator/controllers/definitions.js";
+import { resourcePath } from "../../operator/controllers/informer-pool.js";
+import { ownerKey } from "../../operator/controllers/object-keys.js";
+import { WorkQueue } from "../../operator/controllers/work-queue.js";
 
 afterEach(() => {
   vi.useRealTimers();

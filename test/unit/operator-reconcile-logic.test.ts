@@ -4,13 +4,13 @@ import { messageDomainSpecSchema, type MessageDomainSpecInput } from "../../core
 import { gatewaySpecSchema } from "../../core/crds/gateway.js";
 import { queueDepthMetricSpec } from "../../operator/builders/common.js";
 import { buildGatewayChildren } from "../../operator/builders/gateway.js";
-import { childEvent, conditionEvents } from "../../operator/condition-events.js";
-import { blockedConditions, deploymentConditions } from "../../operator/deployment-conditions.js";
-import { domainConditions, lookupSecret } from "../../operator/domain-conditions.js";
-import { EventDeduper } from "../../operator/event-recorder.js";
+import { childEvent, conditionEvents } from "../../operator/status/condition-events.js";
+import { blockedConditions, deploymentConditions } from "../../operator/status/deployment-conditions.js";
+import { domainConditions, lookupSecret } from "../../operator/status/domain-conditions.js";
+import { EventDeduper } from "../../operator/status/event-recorder.js";
 import type { Gateway, MessageDomain } from "../../operator/k8s-types.js";
 import { applyChange, controlledBy } from "../../operator/kube-objects.js";
-import { nextStatus, statusEqual } from "../../operator/status-writer.js";
+import { nextStatus, statusEqual } from "../../operator/status/status-writer.js";
 
 const spec = (input: MessageDomainSpecInput) => messageDomainSpecSchema.parse(input);
 const redisSpec = spec({

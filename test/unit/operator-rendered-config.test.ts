@@ -273,7 +273,7 @@ describe("Gateway → the config bmn gateway runs with", () => {
       expect(peer).not.toHaveProperty("token");
       expect(peer.tokenFile).toMatch(/^\/etc\/bmn-peer-tokens\/team-[bc]\/token$/);
     }
-    expect(children.deployment.spec.template.spec.securityContext).toEqual({ fsGroup: 1_000 });
+    expect(children.deployment.spec.template.spec.securityContext).toMatchObject({ fsGroup: 1_000 });
   });
 
   it("a gateway without peers mounts no token volume and still starts", () => {
@@ -382,14 +382,14 @@ describe("MessageDomain and AgentEndpoint → the config bmn start runs with", (
     return podView(sidecar, spec.volumes ?? [], [buildDomainConfigMap(md)]);
   }
 
-  it("loads the mounted bmn.yaml with the store URL and listener from env", () => {
+  it("loads the mounted bmn.yaml with the store URL and the loopback listener from env", () => {
     const view = sidecarPod(redisDomain({ routing: { crossDomain: true } }));
     expect(view.args).toEqual(SIDECAR_ARGS);
     expect(view.args).toEqual(["start"]);
     const config = loadConfig({}, view.env);
     expect(config).toMatchObject({
       domain: "team-a",
-      host: "0.0.0.0",
+      host: "127.0.0.1",
       port: 7420,
       store: { type: "redis", redis: { url: "redis://:pw@redis-a:6379" } },
       routing: { crossDomain: true },

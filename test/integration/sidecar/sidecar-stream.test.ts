@@ -117,19 +117,20 @@ describe.each(BACKENDS)("sidecar WebSocket stream (%s)", (backend) => {
     client.send("{not json");
     client.send({ type: "credit", n: 0 });
     client.send({ type: "dance" });
-    const frames = [];
-    for (let i = 0; i < 203; i++) frames.push(await client.next());
-    // Acks are answered when the store answers, bad frames at once, so only the counts are fixed.
-    const codes = frames.map((frame) => frame.errorCode).sort();
-    expect(codes.filter((code) => code === "LEASE_NOT_FOUND")).toHaveLength(200);
-    expect(codes.filter((code) => code !== "LEASE_NOT_FOUND")).toEqual([
-      "INVALID_ARGUMENT",
-      "INVALID_ARGUMENT",
-      "INVALID_JSON",
-    ]);
     const id = await send("flood");
     client.send({ type: "credit", n: 1 });
-    expect(await client.next()).toMatchObject({ type: "delivery", message: { id } });
+    // Error replies are rate-limited (stream-limits.ts): the flood gets some back, not one per bad frame.
+    const errors: Frame[] = [];
+    let frame = await client.next();
+    while (frame.type !== "delivery") {
+      errors.push(frame);
+      frame = await client.next();
+    }
+    expect(frame).toMatchObject({ type: "delivery", message: { id } });
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.length).toBeLessThan(203);
+    for (const error of errors)
+      expect(["LEASE_NOT_FOUND", "INVALID_ARGUMENT", "INVALID_JSON"]).toContain(error.errorCode);
     await client.close();
   });
 

@@ -1,0 +1,126 @@
+/**
+ * One reconcile of one MessageDomain, in order: get it, stop if it is being deleted, build its ConfigMap (the
+ * resolved config) and apply it (server-side apply, owner reference), check that the Secret holding the store
+ * URL exists and has the key, check that the store answers, and write status (`Ready`, `Progressing`, `Degraded`, `SecretResolved`, `StoreReachable`). While
+ * the Secret or the store is missing it asks to be reconciled again later: no watch sees a store come up.
+ */
+import { ApiException, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
+import { CRD_API_VERSION } from "../../core/crds/common.js";
+import {
+  MESSAGE_DOMAIN_KIND,
+  MESSAGE_DOMAIN_PLURAL,
+  type MessageDomainStatus,
+} from "../../core/crds/message-domain.js";
+import { BuildError } from "../builders/common.js";
+import { GATEWAY_KIND } from "../../core/crds/gateway.js";
+import { gatewayServiceUrl } from "../builders/gateway.js";
+import { buildDomainConfigMap, resolveDomainSpec } from "../builders/message-domain.js";
+import {
+  domainConditions,
+  lookupSecret,
+  type SecretLookup,
+  type StoreCheck,
+} from "../status/domain-conditions.js";
+import type { Gateway, MessageDomain } from "../k8s-types.js";
+import type { ConditionUpdate } from "../status/conditions.js";
+import {
+  BaseReconciler,
+  BEING_DELETED,
+  buildOrBlock,
+  isBeingDeleted,
+  NOT_FOUND,
+  type ReconcileResult,
+  type ReconcilerOptions,
+} from "./base.js";
+import { connectingStoreProbe, type StoreProbe } from "./store-probe.js";
+
+const DEFAULT_NOT_READY_REQUEUE_MS = 30_000;
+
+function errorMessage(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return errorMessage(error.errors[0]);
+  return error instanceof Error ? error.message : String(error);
+}
+
+export class MessageDomainReconciler extends BaseReconciler {
+  private readonly storeProbe: StoreProbe;
+
+  constructor(kubeConfig: KubeConfig, options: ReconcilerOptions = {}) {
+    super(kubeConfig, options);
+    this.storeProbe = options.storeProbe ?? connectingStoreProbe();
+  }
+
+  /** The admin URLs of the Gateways serving this domain, for the sidecars' `routing.gateways`. */
+  private async gatewayUrlsOf(namespace: string, domainName: string): Promise<string[]> {
+    const gateways = await this.objects.list<Gateway>(CRD_API_VERSION, GATEWAY_KIND, namespace);
+    return gateways.flatMap((gateway) => {
+      if (isBeingDeleted(gateway) || gateway.spec.domain !== domainName) return [];
+      try {
+        return [gatewayServiceUrl(gateway)];
+      } catch (error) {
+        // An invalid Gateway is reported on its own status; the domain goes on without it.
+        if (error instanceof BuildError) return [];
+        throw error;
+      }
+    });
+  }
+
+  async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
+    // Get.
+    const domain = await this.get<MessageDomain>(MESSAGE_DOMAIN_KIND, namespace, name);
+    if (domain === undefined) return NOT_FOUND;
+    // Deletion: garbage collection takes the ConfigMap, and there is no finalizer to run.
+    if (isBeingDeleted(domain)) return BEING_DELETED;
+
+    // Build.
+    const gatewayUrls = await this.gatewayUrlsOf(namespace, name);
+    const built = buildOrBlock(() => buildDomainConfigMap(domain, gatewayUrls));
+    if ("blocked" in built) return this.write(domain, built.blocked, {});
+    const configMap = built.children;
+
+    // Apply.
+    await this.applyChild(domain, configMap);
+
+    // Status: the Secret and the store, which no watch sees.
+
+    const spec = resolveDomainSpec(domain);
+    const ref = spec.store.type === "memory" ? undefined : spec.store.connection?.secretRef;
+    let lookup: SecretLookup;
+    try {
+      const secret =
+        ref === undefined
+          ? undefined
+          : await this.objects.read<V1Secret>({
+              apiVersion: "v1",
+              kind: "Secret",
+              metadata: { name: ref.name, namespace },
+            });
+      lookup = lookupSecret(spec, secret);
+    } catch (error) {
+      // RBAC grants Secret reads per namespace only; elsewhere say so instead of failing the reconcile.
+      if (ref === undefined || !(error instanceof ApiException && error.code === 403)) throw error;
+      lookup = { state: "forbidden", name: ref.name };
+    }
+    let store: StoreCheck | undefined;
+    if (lookup.state === "resolved" && spec.store.type !== "memory") {
+      try {
+        await this.storeProbe.check(spec.store.type, lookup.value);
+        store = { reachable: true };
+      } catch (error) {
+        store = { reachable: false, error: errorMessage(error) };
+      }
+    }
+    const { updates, retry } = domainConditions(spec, lookup, store);
+    const result = await this.write(domain, updates, { configMapName: configMap.metadata.name });
+    return retry
+      ? { ...result, requeueAfterMs: this.options.notReadyRequeueMs ?? DEFAULT_NOT_READY_REQUEUE_MS }
+      : result;
+  }
+
+  private async write(
+    domain: MessageDomain,
+    updates: readonly ConditionUpdate[],
+    extra: Pick<MessageDomainStatus, "configMapName">,
+  ): Promise<ReconcileResult> {
+    return this.writeStatus<MessageDomainStatus>(domain, MESSAGE_DOMAIN_PLURAL, updates, extra);
+  }
+}
