@@ -53,6 +53,30 @@ export const storeConfigSchema = z
   })
   .strict();
 
+/**
+ * Timeouts and a connection cap for an HTTP listener (runtime/http/server-limits.ts applies them); the sidecar,
+ * gateway and operator servers share the schema.
+ */
+export const httpServerLimitsSchema = z
+  .object({
+    /** Time to receive a whole request, headers and body: a slow body is cut off after this. */
+    requestTimeoutMs: positiveMs.default(30_000),
+    /** Time to receive the request headers. */
+    headersTimeoutMs: positiveMs.default(10_000),
+    /** A socket with no traffic for this long is closed (must exceed the longest long-poll). */
+    idleTimeoutMs: positiveMs.default(120_000),
+    /** An idle keep-alive connection is closed after this. */
+    keepAliveTimeoutMs: positiveMs.default(5_000),
+    /** Connections held at once; more are refused at accept. */
+    maxConnections: z.number().int().min(1).default(4_096),
+  })
+  .strict()
+  .refine((limits) => limits.headersTimeoutMs <= limits.requestTimeoutMs, {
+    error: "headersTimeoutMs must not exceed requestTimeoutMs",
+    path: ["headersTimeoutMs"],
+  });
+export type HttpServerLimits = z.infer<typeof httpServerLimitsSchema>;
+
 // ---- gateway (bmn gateway): cross-domain store-and-forward, see docs/gateways.md -------------------------
 
 const endpointUrl = z
@@ -174,26 +198,6 @@ export const gatewayBatchingSchema = z
   })
   .strict();
 
-/** Limits of the gateway's HTTP server, so that no client holds a connection or the server forever. */
-export const gatewayServerLimitsSchema = z
-  .object({
-    /** A whole request, headers and body, must arrive within this (else 408). */
-    requestTimeoutMs: positiveMs.default(30_000),
-    /** The request headers must arrive within this (else 408). */
-    headersTimeoutMs: positiveMs.default(10_000),
-    /** An idle keep-alive connection is closed after this. */
-    keepAliveTimeoutMs: positiveMs.default(5_000),
-    /** A connection without any traffic for this long is closed. */
-    idleTimeoutMs: positiveMs.default(60_000),
-    /** Open connections at most; further ones are closed at once. */
-    maxConnections: z.number().int().min(1).default(1_024),
-  })
-  .strict()
-  .refine((limits) => limits.headersTimeoutMs <= limits.requestTimeoutMs, {
-    error: "must not be longer than requestTimeoutMs",
-    path: ["headersTimeoutMs"],
-  });
-
 export const gatewayConfigSchema = z
   .object({
     host: z.string().min(1).default("127.0.0.1"),
@@ -243,7 +247,8 @@ export const gatewayConfigSchema = z
     maxRoutesPerPeer: z.number().int().min(1).max(65_536).default(256),
     /** `/metrics` and `/v1/topology` answer without a peer token (Prometheus, the sidecar's topology); false: they need one. */
     publicAdminRoutes: z.boolean({ error: "must be true or false" }).default(true),
-    server: gatewayServerLimitsSchema.prefault({}),
+    /** Limits of the gateway's HTTP server (timeouts, connection cap), as for the sidecar. */
+    server: httpServerLimitsSchema.prefault({}),
     policy: gatewayPolicyConfigSchema.prefault({}),
   })
   .strict();
@@ -258,30 +263,6 @@ export type GatewayPeerConfig = Omit<z.infer<typeof gatewayPeerConfigSchema>, "t
 /** The `gateway` section the gateway runs with: parsed, and every peer's token resolved. */
 export type GatewayConfig = Omit<ParsedGatewayConfig, "peers"> & { peers: GatewayPeerConfig[] };
 export type GatewayPolicyConfig = z.infer<typeof gatewayPolicyConfigSchema>;
-
-/**
- * Timeouts and a connection cap for an HTTP listener (runtime/http/server-limits.ts applies them); the sidecar,
- * gateway and operator servers share the schema.
- */
-export const httpServerLimitsSchema = z
-  .object({
-    /** Time to receive a whole request, headers and body: a slow body is cut off after this. */
-    requestTimeoutMs: positiveMs.default(30_000),
-    /** Time to receive the request headers. */
-    headersTimeoutMs: positiveMs.default(10_000),
-    /** A socket with no traffic for this long is closed (must exceed the longest long-poll). */
-    idleTimeoutMs: positiveMs.default(120_000),
-    /** An idle keep-alive connection is closed after this. */
-    keepAliveTimeoutMs: positiveMs.default(5_000),
-    /** Connections held at once; more are refused at accept. */
-    maxConnections: z.number().int().min(1).default(4_096),
-  })
-  .strict()
-  .refine((limits) => limits.headersTimeoutMs <= limits.requestTimeoutMs, {
-    error: "headersTimeoutMs must not exceed requestTimeoutMs",
-    path: ["headersTimeoutMs"],
-  });
-export type HttpServerLimits = z.infer<typeof httpServerLimitsSchema>;
 
 /** What an agent API token may be: the same rule as a gateway peer token. */
 const apiToken = z
