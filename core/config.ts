@@ -59,6 +59,30 @@ export const storeConfigSchema = z
   })
   .strict();
 
+/**
+ * Timeouts and a connection cap for an HTTP listener (runtime/http/server-limits.ts applies them); the sidecar,
+ * gateway and operator servers share the schema.
+ */
+export const httpServerLimitsSchema = z
+  .object({
+    /** Time to receive a whole request, headers and body: a slow body is cut off after this. */
+    requestTimeoutMs: positiveMs.default(30_000),
+    /** Time to receive the request headers. */
+    headersTimeoutMs: positiveMs.default(10_000),
+    /** A socket with no traffic for this long is closed (must exceed the longest long-poll). */
+    idleTimeoutMs: positiveMs.default(120_000),
+    /** An idle keep-alive connection is closed after this. */
+    keepAliveTimeoutMs: positiveMs.default(5_000),
+    /** Connections held at once; more are refused at accept. */
+    maxConnections: z.number().int().min(1).default(4_096),
+  })
+  .strict()
+  .refine((limits) => limits.headersTimeoutMs <= limits.requestTimeoutMs, {
+    error: "headersTimeoutMs must not exceed requestTimeoutMs",
+    path: ["headersTimeoutMs"],
+  });
+export type HttpServerLimits = z.infer<typeof httpServerLimitsSchema>;
+
 // ---- gateway (bmn gateway): cross-domain store-and-forward, see docs/gateways.md -------------------------
 
 const endpointUrl = z
@@ -94,6 +118,11 @@ export const gatewayPeerTlsConfigSchema = z
 export const GATEWAY_TOKEN_PATTERN = /^[\x21-\x7e]{8,4096}$/;
 export const GATEWAY_TOKEN_RULE = "must be 8-4096 printable ASCII characters without spaces";
 
+/** Domains a peer link is trusted for: DNS labels, or `*` for any domain. */
+const peerDomainAllowance = z
+  .array(z.union([z.literal("*"), domainNameSchema], { error: "must be a domain name or *" }))
+  .max(1_024, { error: "must list at most 1024 domains" });
+
 export const gatewayPeerConfigSchema = z
   .object({
     domain: domainNameSchema,
@@ -114,6 +143,13 @@ export const gatewayPeerConfigSchema = z
     tls: gatewayPeerTlsConfigSchema.optional(),
     /** Upper bound on bytes/s sent to this peer (after compression); unset means unlimited. */
     bandwidthBytesPerSecond: z.number().int().min(1_024, { error: "must be at least 1024" }).optional(),
+    /**
+     * Origin domains (first domain of a message's hop history) whose messages this peer may hand in; `*` is any.
+     * Unset: the peer's own domain only. A transit peer needs the domains behind it listed.
+     */
+    allowedOrigins: peerDomainAllowance.optional(),
+    /** Domains this peer may advertise routes to; `*` is any. Unset: the peer's own domain only. */
+    allowedRoutes: peerDomainAllowance.optional(),
   })
   .strict()
   .superRefine((peer, context) => {
@@ -213,6 +249,12 @@ export const gatewayConfigSchema = z
     requestTimeoutMs: positiveMs.default(10_000),
     routeRefreshMs: positiveMs.default(2_000),
     maxHops: z.number().int().min(1).max(64).default(8),
+    /** Routes taken from one peer's advertisement at most; the rest are ignored (and logged). */
+    maxRoutesPerPeer: z.number().int().min(1).max(65_536).default(256),
+    /** `/metrics` and `/v1/topology` answer without a peer token (Prometheus, the sidecar's topology); false: they need one. */
+    publicAdminRoutes: z.boolean({ error: "must be true or false" }).default(true),
+    /** Limits of the gateway's HTTP server (timeouts, connection cap), as for the sidecar. */
+    server: httpServerLimitsSchema.prefault({}),
     policy: gatewayPolicyConfigSchema.prefault({}),
   })
   .strict();
@@ -227,30 +269,6 @@ export type GatewayPeerConfig = Omit<z.infer<typeof gatewayPeerConfigSchema>, "t
 /** The `gateway` section the gateway runs with: parsed, and every peer's token resolved. */
 export type GatewayConfig = Omit<ParsedGatewayConfig, "peers"> & { peers: GatewayPeerConfig[] };
 export type GatewayPolicyConfig = z.infer<typeof gatewayPolicyConfigSchema>;
-
-/**
- * Timeouts and a connection cap for an HTTP listener (runtime/http/server-limits.ts applies them); the sidecar,
- * gateway and operator servers share the schema.
- */
-export const httpServerLimitsSchema = z
-  .object({
-    /** Time to receive a whole request, headers and body: a slow body is cut off after this. */
-    requestTimeoutMs: positiveMs.default(30_000),
-    /** Time to receive the request headers. */
-    headersTimeoutMs: positiveMs.default(10_000),
-    /** A socket with no traffic for this long is closed (must exceed the longest long-poll). */
-    idleTimeoutMs: positiveMs.default(120_000),
-    /** An idle keep-alive connection is closed after this. */
-    keepAliveTimeoutMs: positiveMs.default(5_000),
-    /** Connections held at once; more are refused at accept. */
-    maxConnections: z.number().int().min(1).default(4_096),
-  })
-  .strict()
-  .refine((limits) => limits.headersTimeoutMs <= limits.requestTimeoutMs, {
-    error: "headersTimeoutMs must not exceed requestTimeoutMs",
-    path: ["headersTimeoutMs"],
-  });
-export type HttpServerLimits = z.infer<typeof httpServerLimitsSchema>;
 
 /** What an agent API token may be: the same rule as a gateway peer token. */
 const apiToken = z

@@ -1,9 +1,15 @@
 import { readFileSync } from "node:fs";
-import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, {
+  LogController,
+  type FastifyInstance,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from "fastify";
 import { BmnError, UnauthenticatedError } from "../core/errors.js";
 import { installErrorHandling } from "../runtime/http/http-errors.js";
 import { decodeBody } from "./compression.js";
 import type { GatewayContext } from "./gateway-context.js";
+import { answerClientError, answerFrameworkError } from "./client-errors.js";
 import { authenticatePeer } from "./peer-auth.js";
 import { storeBatch } from "./inbound-batch.js";
 import {
@@ -19,11 +25,27 @@ export interface BuildGatewayServerOptions {
   logger?: FastifyServerOptions["logger"];
 }
 
+/** Who may call a route: anyone (`public`), or a configured peer with its token (`peer`, the default). */
+type RouteAccess = "public" | "peer";
+
 declare module "fastify" {
   interface FastifyRequest {
     /** The authenticated peer domain of an inter-domain request. */
     bmnPeer?: string;
   }
+  interface FastifyContextConfig {
+    /** Unset means `peer`: a route is open only when it says so. */
+    access?: RouteAccess;
+  }
+}
+
+/** Longest request line URL served; a longer one answers 414. */
+const MAX_URL_BYTES = 2_048;
+/** Largest request head (request line and headers); a larger one answers 431. */
+const MAX_HEADER_BYTES = 16 * 1_024;
+
+function routeAccess(request: FastifyRequest): RouteAccess {
+  return request.routeOptions.config.access ?? "peer";
 }
 
 /**
@@ -37,10 +59,24 @@ export function buildGatewayServer(
   options: BuildGatewayServerOptions = {},
 ): FastifyInstance {
   const tls = context.config.tls;
+  const limits = context.config.server;
+  // Node's own limits: headers and the whole request (body included) must arrive in time, checked every second.
+  const nodeServerOptions = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(1_000, limits.headersTimeoutMs),
+    maxHeaderSize: MAX_HEADER_BYTES,
+  };
   const base = {
     logger: options.logger ?? { level: context.sidecar.logLevel },
     bodyLimit: context.maxBatchBytes,
     logController: new LogController({ disableRequestLogging: true }),
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    http: nodeServerOptions,
+    clientErrorHandler: answerClientError,
+    frameworkErrors: answerFrameworkError,
   };
   // Fastify's https overload types the instance for https.Server; both serve the same routes.
   const app = (tls === undefined
@@ -48,6 +84,7 @@ export function buildGatewayServer(
     : Fastify({
         ...base,
         https: {
+          ...nodeServerOptions,
           cert: readFileSync(tls.certFile),
           key: readFileSync(tls.keyFile),
           ...(tls.caFile === undefined ? {} : { ca: readFileSync(tls.caFile) }),
@@ -55,6 +92,7 @@ export function buildGatewayServer(
           rejectUnauthorized: tls.requireClientCert,
         },
       })) as unknown as FastifyInstance;
+  app.server.maxConnections = limits.maxConnections;
 
   installErrorHandling(app, () => 1);
   app.removeAllContentTypeParsers();
@@ -91,19 +129,24 @@ export function buildGatewayServer(
     );
   });
 
-  // Authenticate before the body is read (and inflated): a caller without a token costs next to nothing.
+  // Authenticate before the body is read (and inflated): a caller without a token costs next to nothing. The check
+  // runs on the route the router matched (whatever spelling of the path reached it), and every route needs a
+  // peer's token unless it says `access: "public"`.
   app.addHook("onRequest", (request, reply, done) => {
-    const path = request.url.split("?")[0] ?? "";
-    if (!path.startsWith("/v1/gateway/")) {
+    if (request.url.length > MAX_URL_BYTES) {
+      void reply
+        .status(414)
+        .send(new BmnError("TOO_LARGE", `the URL is over ${MAX_URL_BYTES} bytes`).toJSON());
+      return;
+    }
+    // Unmatched: the not-found handler answers 404 and serves nothing.
+    if (request.is404 || routeAccess(request) === "public") {
       done();
       return;
     }
     const auth = authenticatePeer(request.headers, context.peers);
     if (!auth.ok) {
-      request.log.warn(
-        { source: request.headers["bmn-source-domain"] },
-        `refused a peer request: ${auth.message}`,
-      );
+      request.log.warn({ route: request.routeOptions.url }, `refused a peer request: ${auth.message}`);
       const error = new UnauthenticatedError(auth.message);
       void reply.status(error.status).header("www-authenticate", "Bearer").send(error.toJSON());
       return;
@@ -149,14 +192,15 @@ export function buildGatewayServer(
     routes: context.routing.advertisement(),
   }));
 
-  app.get("/v1/topology", () => context.topology());
+  const adminAccess: RouteAccess = context.config.publicAdminRoutes ? "public" : "peer";
+  app.get("/v1/topology", { config: { access: adminAccess } }, () => context.topology());
 
-  app.get("/healthz", async () => {
+  app.get("/healthz", { config: { access: "public" } }, async () => {
     await context.store.ping();
     return { status: "ok", domain: context.domain };
   });
 
-  app.get("/metrics", async (_request, reply) =>
+  app.get("/metrics", { config: { access: adminAccess } }, async (_request, reply) =>
     reply
       .header("content-type", context.metrics.registry.contentType)
       .send(await context.metrics.registry.metrics()),

@@ -4,6 +4,7 @@ import type { MessageStore } from "../store/store.js";
 import type { BoundaryPolicy } from "./boundary-policy.js";
 import type { GatewayMetrics } from "./gateway-metrics.js";
 import type { GatewayTracing } from "./gateway-tracing.js";
+import type { PeerTrust } from "./peer-trust.js";
 import type { RoutingTable } from "./routing-table.js";
 import type { TokenBucket } from "./token-bucket.js";
 import type { Topology } from "./topology.js";
@@ -18,6 +19,8 @@ export interface GatewayContext {
   store: MessageStore;
   policy: BoundaryPolicy;
   peers: ReadonlyMap<string, GatewayPeerConfig>;
+  /** Per peer domain: which origins it may inject and which domains it may advertise. */
+  trust: ReadonlyMap<string, PeerTrust>;
   /** Inbound rate limit per peer domain (messages), when the policy sets one. */
   rateLimits: ReadonlyMap<string, TokenBucket>;
   routing: RoutingTable;

@@ -1,9 +1,9 @@
 import { toMessage, serializeMessage, timeOf, type Message } from "../core/envelope.js";
 import { TooLargeError } from "../core/errors.js";
-import { outboxQueueName, splitAddress } from "../core/names.js";
+import { domainNameSchema, outboxQueueName, splitAddress } from "../core/names.js";
 import type { GatewayContext } from "./gateway-context.js";
 import type { BatchResult } from "./wire-protocol.js";
-import { loopCheck, viaOf } from "./via.js";
+import { VIA_ATTRIBUTE, loopCheck, viaOf } from "./via.js";
 
 type Decision =
   | { kind: "refuse"; result: BatchResult }
@@ -66,7 +66,9 @@ function decide(context: GatewayContext, peerDomain: string, raw: unknown): Deci
   const expiresAt = timeOf(message.expiresat);
   if (expiresAt !== undefined && expiresAt <= Date.now())
     return refuse(message.id, "expired", `message expired at ${message.expiresat ?? ""}`);
-  const origin = via[0] ?? peerDomain;
+  const identity = originOf(context, peerDomain, message, via);
+  if (typeof identity !== "string") return refuse(message.id, identity.reason, identity.message);
+  const origin = identity;
   const refusal = context.policy.check(message, origin, peerDomain, size);
   if (refusal !== undefined)
     return refuse(message.id, refusal.reason, `domain ${context.domain}: ${refusal.message}`);
@@ -87,4 +89,40 @@ function decide(context: GatewayContext, peerDomain: string, raw: unknown): Deci
   if (context.routing.nextHop(domain) === undefined && !context.routing.wasKnown(domain))
     return refuse(message.id, "unroutable", `domain ${context.domain} has no route to domain ${domain}`);
   return { kind: "enqueue", queue: outboxQueueName(domain), message, local: false };
+}
+
+/**
+ * The origin domain of a message handed in by the authenticated peer `peerDomain`, or why it is refused. Its hop
+ * history (`bmnvia`, written by the sender, so not trusted as such) must list domain names and end with that peer
+ * (the peer appends itself when it forwards); the origin, the first domain, must be one the link lets that peer
+ * inject; and a domain in `from` must be the origin. So a peer cannot pass a message off as another domain's.
+ */
+function originOf(
+  context: GatewayContext,
+  peerDomain: string,
+  message: Message,
+  via: readonly string[],
+): string | { reason: "invalid" | "forbidden"; message: string } {
+  const hops = via.length === 0 ? [peerDomain] : via;
+  if (!hops.every((domain) => domainNameSchema.safeParse(domain).success))
+    return { reason: "invalid", message: `${VIA_ATTRIBUTE} must list domain names` };
+  if (hops.at(-1) !== peerDomain)
+    return {
+      reason: "forbidden",
+      message: `domain ${context.domain}: the hop history must end with the sending peer ${peerDomain}`,
+    };
+  const origin = hops[0] ?? peerDomain;
+  const trust = context.trust.get(peerDomain);
+  if (trust?.origins.allows(origin) !== true)
+    return {
+      reason: "forbidden",
+      message: `domain ${context.domain}: peer ${peerDomain} may not hand in messages from domain ${origin} (allowed: ${trust?.origins.description ?? "none"})`,
+    };
+  const fromDomain = message.from?.split("@")[1];
+  if (fromDomain !== undefined && fromDomain !== origin)
+    return {
+      reason: "forbidden",
+      message: `domain ${context.domain}: from ${message.from ?? ""} names domain ${fromDomain}, but the message comes from domain ${origin}`,
+    };
+  return origin;
 }

@@ -27,6 +27,8 @@ export class LinkMonitor {
   private rounds = 0;
   private probing: Promise<void> | undefined;
   private readonly listeners = new Set<() => void>();
+  /** Per peer: how many advertised routes the last probe ignored. */
+  private readonly ignoredRoutes = new Map<string, number>();
 
   constructor(
     private readonly peers: ReadonlyMap<string, PeerClient>,
@@ -95,7 +97,14 @@ export class LinkMonitor {
       }
       if (status.state !== "up") this.log.info({ peer: peer.domain }, "link up");
       status.state = "up";
-      this.routing.linkUp(peer.domain, response.body.routes);
+      const outcome = this.routing.linkUp(peer.domain, response.body.routes);
+      // Logged when the number changes, not on every probe.
+      if (outcome.ignored.length !== (this.ignoredRoutes.get(peer.domain) ?? 0) && outcome.ignored.length > 0)
+        this.log.warn(
+          { peer: peer.domain, ignored: outcome.ignored.length, examples: outcome.ignored.slice(0, 5) },
+          "ignored routes the peer advertised",
+        );
+      this.ignoredRoutes.set(peer.domain, outcome.ignored.length);
     } catch (error) {
       status.consecutiveFailures++;
       status.lastError = error instanceof Error ? error.message : String(error);

@@ -1,13 +1,14 @@
-import { timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { GatewayPeerConfig } from "../core/config.js";
+import { tokenMatcher } from "../runtime/http/secret-token.js";
 import { SOURCE_DOMAIN_HEADER } from "./wire-protocol.js";
 
 export type PeerAuth = { ok: true; peer: GatewayPeerConfig } | { ok: false; message: string };
 
 /**
  * Checks that a request comes from a configured peer: `bmn-source-domain` names one of `peers`, and the Bearer
- * token equals that peer's token (compared in constant time).
+ * token equals that peer's token. The comparison is of SHA-256 digests in constant time, so it leaks neither the
+ * token's content nor its length, and an unknown domain costs the same as a wrong token.
  */
 export function authenticatePeer(
   headers: IncomingHttpHeaders,
@@ -21,14 +22,10 @@ export function authenticatePeer(
   const token = match?.[1];
   if (token === undefined) return { ok: false, message: "missing Bearer token in the authorization header" };
   const peer = peers.get(source);
+  // Compared even for an unknown domain, so that costs the same as a wrong token.
+  const matches = tokenMatcher(peer?.token ?? "")(token);
   // The same answer for an unknown domain and a wrong token: a caller learns nothing about which peers exist.
-  if (peer === undefined || !sameSecret(token, peer.token))
-    return { ok: false, message: `token is not valid for source domain ${source}` };
+  if (peer === undefined || !matches)
+    return { ok: false, message: `token is not valid for the given ${SOURCE_DOMAIN_HEADER}` };
   return { ok: true, peer };
-}
-
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }

@@ -13,6 +13,9 @@ import {
   type RoutesResponse,
 } from "./wire-protocol.js";
 
+/** Largest answer read from a peer (a batch's results, an advertisement of routes). */
+const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+
 /** A peer could not be reached or answered with a failure that retrying may cure (network, timeout, 5xx, 401). */
 export class PeerUnavailableError extends Error {
   constructor(
@@ -195,7 +198,16 @@ export class PeerClient {
         },
         (response) => {
           const chunks: Buffer[] = [];
-          response.on("data", (chunk: Buffer) => chunks.push(chunk));
+          let size = 0;
+          response.on("data", (chunk: Buffer) => {
+            size += chunk.length;
+            // A peer cannot make this gateway buffer without bound: an answer over the cap is a failed request.
+            if (size > MAX_RESPONSE_BYTES) {
+              response.destroy(new Error(`the answer is over ${String(MAX_RESPONSE_BYTES)} bytes`));
+              return;
+            }
+            chunks.push(chunk);
+          });
           response.on("error", (error) => {
             reject(
               new PeerUnavailableError(`peer ${this.domain}: ${error.message}`, undefined, { cause: error }),

@@ -1,11 +1,7 @@
 import { readFileSync } from "node:fs";
-import {
-  GATEWAY_TOKEN_PATTERN,
-  GATEWAY_TOKEN_RULE,
-  type GatewayConfig,
-  type ParsedGatewayConfig,
-} from "../core/config.js";
+import type { GatewayConfig, ParsedGatewayConfig } from "../core/config.js";
 import { ConfigError } from "../runtime/config/load-config.js";
+import { readTokenFile } from "../runtime/http/secret-token.js";
 
 /**
  * The gateway section with every peer's token in hand: a `tokenFile` (e.g. a mounted Kubernetes Secret) is read
@@ -23,21 +19,7 @@ export function resolvePeerTokens(
       const key = `gateway.peers.${String(index)}.tokenFile`;
       if (tokenFile === undefined)
         throw new ConfigError(`config key gateway.peers.${String(index)}.token is required`, { field: key });
-      let text: string;
-      try {
-        text = readFile(tokenFile);
-      } catch (cause) {
-        throw new ConfigError(`config key ${key}: cannot read ${tokenFile}: ${(cause as Error).message}`, {
-          field: key,
-          cause,
-        });
-      }
-      const fileToken = text.replace(/\r?\n$/, "");
-      if (!GATEWAY_TOKEN_PATTERN.test(fileToken))
-        throw new ConfigError(`config key ${key}: the token in ${tokenFile} ${GATEWAY_TOKEN_RULE}`, {
-          field: key,
-        });
-      return { ...peer, token: fileToken };
+      return { ...peer, token: readTokenFile(tokenFile, key, readFile) };
     }),
   };
 }

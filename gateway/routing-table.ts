@@ -1,4 +1,22 @@
+import { DNS_LABEL, DNS_LABEL_MAX } from "../core/names.js";
+import type { DomainAllowance } from "./peer-trust.js";
 import type { AdvertisedRoute } from "./wire-protocol.js";
+
+/** A configured link as the routing table sees it: the peer, and the domains it may advertise routes to. */
+export interface RoutingLink {
+  domain: string;
+  routes: DomainAllowance;
+}
+
+/** What `linkUp` took from an advertisement, and why it ignored the rest (for the log). */
+export interface AdvertisementOutcome {
+  accepted: number;
+  ignored: { domain: string; reason: string }[];
+}
+
+function isDomainName(name: unknown): name is string {
+  return typeof name === "string" && name.length <= DNS_LABEL_MAX && DNS_LABEL.test(name);
+}
 
 export interface Route {
   /** The destination domain. */
@@ -13,25 +31,35 @@ export interface Route {
 
 /**
  * Distance-vector routing over the links of one gateway. Direct peers (from config) are links; each link is up or
- * down, and an up link contributes the routes its peer advertises. A destination's route is the one with the
- * fewest hops (ties: the alphabetically first next hop), never through this domain (loop prevention) and never
- * longer than `maxHops`. Pure: the caller feeds probe results in and reads the table out.
+ * down, and an up link contributes the routes its peer advertises, as far as the link trusts it to (`routes`
+ * allowance, at most `maxRoutesPerPeer`, well-formed). A destination's route is the one with the fewest hops (ties:
+ * the alphabetically first next hop), never through this domain (loop prevention) and never longer than `maxHops`;
+ * a configured peer whose link is up is always reached over that link. Pure: the caller feeds probe results in and
+ * reads the table out.
  */
 export class RoutingTable {
   private readonly up = new Map<string, boolean>();
+  private readonly trust = new Map<string, DomainAllowance>();
   private readonly advertised = new Map<string, AdvertisedRoute[]>();
-  /** Every destination that ever had a route: a destination missing now may come back (held, not unroutable). */
+  /**
+   * Destinations that had a route and may come back (held, not unroutable), oldest first. Bounded: past
+   * `maxKnown`, the longest unrouted ones are forgotten, so a peer churning through names cannot grow it.
+   */
   private readonly everKnown = new Set<string>();
+  private readonly maxKnown: number;
 
   constructor(
     readonly ownDomain: string,
     readonly maxHops: number,
-    peers: readonly string[],
+    links: readonly RoutingLink[],
+    readonly maxRoutesPerPeer = 256,
   ) {
-    for (const peer of peers) {
-      this.up.set(peer, false);
-      this.everKnown.add(peer);
+    for (const link of links) {
+      this.up.set(link.domain, false);
+      this.trust.set(link.domain, link.routes);
+      this.everKnown.add(link.domain);
     }
+    this.maxKnown = links.length + 4 * maxRoutesPerPeer * Math.max(1, links.length);
   }
 
   get peers(): string[] {
@@ -46,12 +74,71 @@ export class RoutingTable {
     return this.up.get(peer) === true;
   }
 
-  /** A probe of `peer` answered with the routes it advertises: the link is up. */
-  linkUp(peer: string, routes: readonly AdvertisedRoute[]): void {
-    if (!this.up.has(peer)) return;
+  /**
+   * A probe of `peer` answered with the routes it advertises: the link is up, and the routes the link trusts it
+   * with replace what it advertised before. Ignored: malformed names and paths, routes to domains outside the
+   * link's allowance, to configured peers or to this domain, longer than `maxHops`, and any past the cap.
+   */
+  linkUp(peer: string, routes: readonly AdvertisedRoute[]): AdvertisementOutcome {
+    const trust = this.trust.get(peer);
+    if (trust === undefined) return { accepted: 0, ignored: [] };
     this.up.set(peer, true);
-    this.advertised.set(peer, [...routes]);
-    for (const route of this.routes()) this.everKnown.add(route.domain);
+    const kept = new Map<string, AdvertisedRoute>();
+    const ignored: AdvertisementOutcome["ignored"] = [];
+    for (const route of routes) {
+      const reason = this.refusal(peer, trust, route);
+      if (reason !== undefined) {
+        ignored.push({ domain: route.domain.slice(0, DNS_LABEL_MAX), reason });
+        continue;
+      }
+      // The peer itself is its direct link, not a learned route (and not counted against the cap).
+      if (route.domain === peer) continue;
+      const current = kept.get(route.domain);
+      if (current !== undefined) {
+        if (route.hops < current.hops) kept.set(route.domain, route);
+      } else if (kept.size < this.maxRoutesPerPeer) kept.set(route.domain, route);
+      else
+        ignored.push({
+          domain: route.domain,
+          reason: `over the cap of ${this.maxRoutesPerPeer} routes per peer`,
+        });
+    }
+    this.advertised.set(peer, [...kept.values()]);
+    this.remember(this.routes().map((route) => route.domain));
+    return { accepted: kept.size, ignored };
+  }
+
+  /** Why a route advertised by `peer` is not taken, or undefined. */
+  private refusal(peer: string, trust: DomainAllowance, route: AdvertisedRoute): string | undefined {
+    const { domain, hops, path } = route;
+    if (!isDomainName(domain)) return "the domain is not a DNS label";
+    if (!Array.isArray(path) || !path.every(isDomainName)) return "the path is not a list of DNS labels";
+    if (path[0] !== peer) return `the path does not start at the peer ${peer}`;
+    if (path.at(-1) !== domain) return "the path does not end at the domain";
+    if (!Number.isInteger(hops) || path.length !== hops + 1) return "hops do not match the path";
+    if (new Set(path).size !== path.length) return "the path has a loop";
+    if (hops + 1 > this.maxHops) return `over the hop limit of ${this.maxHops}`;
+    if (domain === peer) return undefined;
+    if (domain === this.ownDomain || path.includes(this.ownDomain))
+      return "the path leads through this domain";
+    // Configured links win over learned routes: a peer is reached over its own link, up or down (then it waits).
+    if (this.up.has(domain)) return "a configured link reaches that domain";
+    if (!trust.allows(domain)) return `the link to ${peer} may advertise only ${trust.description}`;
+    return undefined;
+  }
+
+  /** Marks `domains` as known (most recent last) and forgets the oldest unrouted ones past `maxKnown`. */
+  private remember(domains: readonly string[]): void {
+    for (const domain of domains) {
+      this.everKnown.delete(domain);
+      this.everKnown.add(domain);
+    }
+    if (this.everKnown.size <= this.maxKnown) return;
+    const routed = new Set(domains);
+    for (const domain of this.everKnown) {
+      if (this.everKnown.size <= this.maxKnown) break;
+      if (!this.up.has(domain) && !routed.has(domain)) this.everKnown.delete(domain);
+    }
   }
 
   /** The link to `peer` died (failed probes, breaker open): its routes vanish. */
@@ -79,7 +166,6 @@ export class RoutingTable {
       if (!isUp) continue;
       consider({ domain: peer, hops: 1, nextHop: peer, path: [peer] });
       for (const advertised of this.advertised.get(peer) ?? []) {
-        if (advertised.path[0] !== peer || advertised.path.length !== advertised.hops + 1) continue;
         consider({
           domain: advertised.domain,
           hops: advertised.hops + 1,
@@ -103,7 +189,7 @@ export class RoutingTable {
     return this.route(domain)?.nextHop ?? (this.isPeer(domain) ? domain : undefined);
   }
 
-  /** True when `domain` had a route at some point (or is a peer), so a missing route may come back. */
+  /** True when `domain` had a route (or is a peer) and was not forgotten since, so a missing route may come back. */
   wasKnown(domain: string): boolean {
     return this.everKnown.has(domain);
   }

@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import type { FastifyInstance } from "fastify";
 import { gatewayConfigSchema, type GatewayConfig, type SidecarConfig } from "../core/config.js";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "../core/envelope.js";
-import { outboxDomain, type DomainName } from "../core/names.js";
+import { outboxDomain, outboxQueueName, type DomainName } from "../core/names.js";
 import type { TracingOptions } from "../runtime/observability/tracing.js";
 import { ResilientStore } from "../store/resilient-store.js";
 import { createStore } from "../store/create-store.js";
@@ -16,6 +16,7 @@ import { GatewayTracing } from "./gateway-tracing.js";
 import { LinkMonitor } from "./link-monitor.js";
 import { PeerClient } from "./peer-client.js";
 import { resolvePeerTokens } from "./peer-token.js";
+import { peerTrust } from "./peer-trust.js";
 import { RoutingTable } from "./routing-table.js";
 import { TokenBucket } from "./token-bucket.js";
 import { linkStateValue, type Topology, type TopologyOutbox } from "./topology.js";
@@ -93,7 +94,13 @@ export async function startGateway(
     for (const peer of config.peers)
       rateLimits.set(peer.domain, new TokenBucket(limit.messagesPerSecond, limit.burst));
 
-  const routing = new RoutingTable(domain, config.maxHops, [...peers.keys()]);
+  const trust = new Map(config.peers.map((peer) => [peer.domain as string, peerTrust(peer)]));
+  const routing = new RoutingTable(
+    domain,
+    config.maxHops,
+    [...trust].map(([peerDomain, { routes }]) => ({ domain: peerDomain, routes })),
+    config.maxRoutesPerPeer,
+  );
   const forwarders = new Map<string, DestinationForwarder>();
   const backlog = async (): Promise<OutboxBacklog[]> => {
     const now = Date.now();
@@ -163,6 +170,7 @@ export async function startGateway(
     store,
     policy: new BoundaryPolicy(config.policy),
     peers: peerConfigs,
+    trust,
     rateLimits,
     routing,
     metrics,
@@ -199,14 +207,40 @@ export async function startGateway(
     forwarders.set(destination, forwarder);
     forwarder.start();
   };
+  /** A destination that is a peer or has a route keeps its forwarder; any other one only while messages wait. */
+  const isRouted = (destination: string): boolean =>
+    routing.isPeer(destination) || routing.route(destination) !== undefined;
+  const hasWaiting = async (destination: DomainName): Promise<boolean> => {
+    const stats = await store.queueStats(outboxQueueName(destination)).catch(() => undefined);
+    // A store that cannot answer: assume messages wait (keep or start the forwarder, it retries the store).
+    return stats === undefined || stats.depth > 0;
+  };
   const discover = async (): Promise<void> => {
     for (const peer of peers.keys()) ensureForwarder(peer as DomainName);
     for (const route of routing.routes()) ensureForwarder(route.domain as DomainName);
     for (const queue of await store.listQueues().catch(() => [])) {
       const destination = outboxDomain(queue);
-      if (destination !== undefined) ensureForwarder(destination);
+      if (destination === undefined || forwarders.has(destination) || destination === domain) continue;
+      if (isRouted(destination) || (await hasWaiting(destination))) ensureForwarder(destination);
     }
   };
+  /**
+   * Stops the forwarders of destinations that lost their route (a peer stopped advertising them, or its link died)
+   * once they hold nothing and their outbox is empty: per-destination state (a loop, a long-poll, a store
+   * subscription) lives only as long as the route or the messages waiting for it. A message for such a destination
+   * starts its forwarder again (discovery), which holds it until the route comes back.
+   */
+  const prune = async (): Promise<void> => {
+    for (const [destination, forwarder] of [...forwarders]) {
+      if (isRouted(destination) || forwarder.inFlight > 0) continue;
+      if (await hasWaiting(destination as DomainName)) continue;
+      if (isRouted(destination) || forwarders.get(destination) !== forwarder) continue;
+      forwarders.delete(destination);
+      await forwarder.drain();
+    }
+  };
+  let pruning: Promise<void> | undefined;
+  let closed = false;
 
   try {
     await server.listen({ host: config.host, port: config.port });
@@ -229,6 +263,14 @@ export async function startGateway(
   );
   monitor.onRound(() => {
     for (const route of routing.routes()) ensureForwarder(route.domain as DomainName);
+    if (closed) return;
+    pruning ??= prune()
+      .catch((error: unknown) => {
+        log.warn({ err: error }, "cannot stop the forwarders of vanished routes");
+      })
+      .finally(() => {
+        pruning = undefined;
+      });
   });
 
   const address = server.server.address();
@@ -249,8 +291,10 @@ export async function startGateway(
     topology,
     close: () => {
       closing ??= (async () => {
+        closed = true;
         clearInterval(discovery);
         await discovering;
+        await pruning;
         // Stop taking new batches from peers first, then finish and release our own.
         const serverClosed = server.close();
         await Promise.all([...forwarders.values()].map((forwarder) => forwarder.drain()));

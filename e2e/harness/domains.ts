@@ -12,6 +12,7 @@ import {
   type RedisServerOptions,
 } from "../../test/harness/redis-server.js";
 import { ToxiproxyServer, type FaultyLink } from "../../test/harness/toxiproxy.js";
+import { honestTrust } from "./link-trust.js";
 
 /**
  * Several MessageDomains on one machine, each a real Redis (appendfsync always), a real `bmn start` sidecar with
@@ -238,6 +239,7 @@ export class Domains {
           domain: peer,
           endpoints: this.link(name, peer).proxies.map((proxy) => proxy.url),
           token: token(name, peer),
+          ...honestTrust(name, peer, links),
         }));
       const gateways = (gatewayPorts.get(name) ?? []).map((port, index) => {
         const id = `${name}-gw${index}`;

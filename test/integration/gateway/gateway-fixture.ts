@@ -11,6 +11,7 @@ import { startSidecar, type RunningSidecar } from "../../../sidecar/start-sideca
 import { InMemoryStore } from "../../../store/memory/memory-store.js";
 import { RedisStore } from "../../../store/redis/redis-store.js";
 import type { MessageStore } from "../../../store/store.js";
+import { honestTrust } from "../../../e2e/harness/link-trust.js";
 import { freePort } from "../../harness/free-port.js";
 import type { RedisServerHandle } from "../../harness/redis-server.js";
 
@@ -98,6 +99,7 @@ export async function startTopology(
         domain: peer,
         endpoints: [urlOf(peer)],
         token: tokenFor(domain, peer),
+        ...honestTrust(domain, peer, links),
         ...(options.peerTls === undefined ? {} : { tls: options.peerTls }),
       }));
     const node: DomainNode = {

@@ -76,15 +76,18 @@ describe("gateway: retries, breaker, TTL, attempts, unroutable (memory stores)",
   });
 
   it("answers 429 with Retry-After over a peer's rate limit, and the sender still delivers everything", async () => {
+    // a's gateway starts once all 12 wait in the outbox, so its batches go out back to back, faster than the rate.
     topology = await startTopology(["a", "b"], [["a", "b"]], {
+      deferred: ["a"],
       perDomain: {
-        b: { policy: { rateLimitPerPeer: { messagesPerSecond: 50, burst: 5 } } },
+        b: { policy: { rateLimitPerPeer: { messagesPerSecond: 10, burst: 5 } } },
         a: { batching: { maxMessages: 5, maxDelayMs: 0 } },
       },
     });
     const a = topology.node("a");
     const b = topology.node("b");
     for (let n = 0; n < 12; n++) await send(a.sidecar, { to: "alice@b", type: "task", data: { n } });
+    await a.startGateway();
     const received = await receiveAll(b.sidecar, "alice", 12, 15_000);
     expect(received).toHaveLength(12);
     const metrics = await (await fetch(`${a.gatewayUrl}/metrics`)).text();

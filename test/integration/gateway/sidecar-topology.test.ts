@@ -100,13 +100,15 @@ describe("sidecar GET /v1/topology with a real gateway, and bmn topology without
       const current = await read();
       const outbox = current.outboxes.find((entry) => entry.destination === "b");
       // a's gateway holds what it is retrying (the rest waits behind it) and reports how long it has held it.
+      // ... and that its link to b is down, so b is no longer among the reachable domains.
       return outbox !== undefined &&
+        current.gateways[0]?.topology?.links[0]?.state === "down" &&
         outbox.depth + outbox.inFlight === 3 &&
         outbox.inFlight > 0 &&
         (outbox.oldestAgeMs ?? 0) > 0
         ? current
         : undefined;
-    }, "the three messages for b in the outbox, some held by a's gateway");
+    }, "the three messages for b in the outbox, some held by a's gateway, its link to b down");
     const [outbox] = view.outboxes;
     expect(view.outboxes).toHaveLength(1);
     expect(outbox).toMatchObject({ destination: "b", queue: "bmn.out.b", deadLettered: 0 });
@@ -114,7 +116,7 @@ describe("sidecar GET /v1/topology with a real gateway, and bmn topology without
     const table = await bmn(["--url", adminUrl, "topology"]);
     expect(table).toMatchObject({ code: 0, stderr: "" });
     const lines = table.stdout.split("\n");
-    expect(lines[0]).toBe("domain a (sidecar; cross-domain routing on); reachable: a, b");
+    expect(lines[0]).toBe("domain a (sidecar; cross-domain routing on); reachable: a");
     expect(lines).toContainEqual(expect.stringMatching(/^OUTBOX\s+DEPTH\s+READY/));
     expect(lines).toContainEqual(expect.stringMatching(/^b\s+\d+\s+\d+\s+\d+\s+\d+\s+0\s+\d+\.\ds\s/));
     expect(lines).toContain(`gateway ${a.gatewayUrl}:`);
