@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { isBmnError } from "../../core/errors.js";
 import { loadConfig } from "../../runtime/config/load-config.js";
-import { startGateway, type RunningGateway } from "../../gateway/start-gateway.js";
+import type { RunningGateway } from "../../gateway/start-gateway.js";
 import { closeOnSignal } from "../close-on-signal.js";
 import { CliError } from "../errors.js";
 import type { RegisterCommand } from "./index.js";
@@ -61,6 +61,8 @@ Examples:
       };
       let gateway: RunningGateway;
       try {
+        // Loaded here, not at the top, so other commands load no gateway code.
+        const { startGateway } = await import("../../gateway/start-gateway.js");
         gateway = await startGateway(loadConfig(overrides, env));
       } catch (error) {
         throw new CliError(gatewayFailure(error));

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import type { RegisterCommand } from "./index.js";
 import { loadConfig } from "../../runtime/config/load-config.js";
 import { isBmnError } from "../../core/errors.js";
-import { startSidecar, type RunningSidecar } from "../../sidecar/start-sidecar.js";
+import type { RunningSidecar } from "../../sidecar/start-sidecar.js";
 import { closeOnSignal } from "../close-on-signal.js";
 import { CliError } from "../errors.js";
 
@@ -52,6 +52,8 @@ export const registerStart: RegisterCommand = (program) => {
       };
       let sidecar: RunningSidecar;
       try {
+        // Loaded here, not at the top: every other command (bmn send, ...) stays free of server code.
+        const { startSidecar } = await import("../../sidecar/start-sidecar.js");
         sidecar = await startSidecar(loadConfig(overrides));
       } catch (error) {
         throw new CliError(startFailure(error));
