@@ -4,7 +4,7 @@ import {
   sidecarTopologySchema,
   type GatewayTopologyView,
   type SidecarTopology,
-} from "../../sidecar/server/routes/topology-routes.js";
+} from "../../core/api/topology-api.js";
 import type { CommandEnv } from "../context.js";
 import { CliError } from "../errors.js";
 import type { RegisterCommand } from "./index.js";

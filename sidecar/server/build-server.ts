@@ -12,6 +12,7 @@ import { installErrorHandling } from "../../runtime/http/http-errors.js";
 import { limitConcurrency } from "./limit-concurrency.js";
 import { isJsonContentType } from "./message-input.js";
 import type { RouteContext } from "./route-context.js";
+import { useZodSchemas } from "./zod-type-provider.js";
 import { deliveryRoutes } from "./routes/delivery-routes.js";
 import { dlqRoutes } from "./routes/dlq-routes.js";
 import { healthRoutes } from "./routes/health-routes.js";
@@ -79,6 +80,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     done(null, payload);
   });
 
+  useZodSchemas(app);
   installErrorHandling(app, options.retryAfterSeconds ?? (() => 1));
   limitConcurrency(
     app,

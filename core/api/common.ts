@@ -1,0 +1,46 @@
+import { z } from "zod";
+import { ERROR_STATUS } from "../errors.js";
+
+const DECIMAL = /^[0-9]{1,15}(\.[0-9]{1,9})?$/;
+
+/**
+ * A number in a query string or header: plain decimal digits only. `Number()` would also take `0x10`, `1e3`,
+ * `+5` and surrounding spaces, which no client means and which hide mistakes.
+ */
+export const decimalNumber = z
+  .string()
+  .regex(DECIMAL, { error: "must be a decimal number (digits, optionally a '.' and more digits)" })
+  .transform(Number);
+
+/** `decimalNumber` for whole numbers. */
+export const decimalInteger = z
+  .string()
+  .regex(/^[0-9]{1,15}$/, { error: "must be a whole decimal number (digits only)" })
+  .transform(Number);
+
+/** True for text with no control characters (C0, DEL or C1), which have no place in an attribute or a name. */
+export function hasNoControlCharacters(text: string): boolean {
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  return !/[\u0000-\u001f\u007f-\u009f]/.test(text);
+}
+
+export const errorCodeSchema = z.enum(Object.keys(ERROR_STATUS) as [keyof typeof ERROR_STATUS]);
+
+/** The body of every 4xx and 5xx answer. */
+export const errorBodySchema = z
+  .object({
+    errorCode: errorCodeSchema,
+    message: z.string(),
+    field: z.string().optional(),
+  })
+  .meta({ id: "Error" });
+export type ErrorBody = z.infer<typeof errorBodySchema>;
+
+export const count = z.number().int().min(0);
+/** Epoch milliseconds. */
+export const epochMs = z.number().int();
+
+/** The optional `?tx=` of calls that can join a transaction. */
+export const txQuerySchema = z.strictObject({ tx: z.string().min(1).max(64).optional() });
+
+export const emptyResponse = z.null().meta({ description: "no body" });
