@@ -13,8 +13,7 @@ describe("docs/openapi.json", () => {
   it("is a valid OpenAPI 3.1 document", async () => {
     const document = JSON.parse(renderOpenApi()) as Parameters<typeof validate>[0];
     const result = await validate(document);
-    expect(result.errors ?? []).toEqual([]);
-    expect(result.valid).toBe(true);
+    expect(result.valid ? [] : result.errors).toEqual([]);
   });
 
   it("lists every route of the contract, with an error answer for each", () => {
