@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ERROR_STATUS } from "../errors.js";
+import { CONTROL_CHARACTER_ERROR, hasNoControlCharacters } from "../text.js";
 
 const DECIMAL = /^[0-9]{1,15}(\.[0-9]{1,9})?$/;
 
@@ -18,11 +19,8 @@ export const decimalInteger = z
   .regex(/^[0-9]{1,15}$/, { error: "must be a whole decimal number (digits only)" })
   .transform(Number);
 
-/** True for text with no control characters (C0, DEL or C1), which have no place in an attribute or a name. */
-export function hasNoControlCharacters(text: string): boolean {
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  return !/[\u0000-\u001f\u007f-\u009f]/.test(text);
-}
+/** Free text a caller sets and others read (reasons, metadata): no control characters. */
+export const plainText = z.string().refine(hasNoControlCharacters, { error: CONTROL_CHARACTER_ERROR });
 
 export const errorCodeSchema = z.enum(Object.keys(ERROR_STATUS) as [keyof typeof ERROR_STATUS]);
 

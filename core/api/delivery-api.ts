@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { count, decimalInteger, decimalNumber, epochMs } from "./common.js";
+import { count, decimalInteger, decimalNumber, epochMs, plainText } from "./common.js";
 import { messageOutSchema } from "./message-api.js";
 
 export const agentParamsSchema = z.object({
@@ -27,7 +27,7 @@ export const deliveriesResponseSchema = z.object({ deliveries: z.array(deliveryS
 
 export const nackBodySchema = z.strictObject({
   delayMs: z.number().int().min(0).optional(),
-  reason: z.string().max(1_024).optional(),
+  reason: plainText.max(1_024).optional(),
   deadLetter: z.boolean().optional(),
 });
 export type NackBody = z.infer<typeof nackBodySchema>;

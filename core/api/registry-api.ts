@@ -1,9 +1,9 @@
 import { z } from "zod";
-import { count, epochMs } from "./common.js";
+import { count, epochMs, plainText } from "./common.js";
 
 export const registerBodySchema = z.strictObject({
-  capabilities: z.array(z.string()).max(256).optional(),
-  metadata: z.record(z.string(), z.string()).optional(),
+  capabilities: z.array(plainText).max(256).optional(),
+  metadata: z.record(plainText.max(256), plainText.max(4_096)).optional(),
   ttlSeconds: z.number().min(1).max(86_400).optional(),
 });
 export const heartbeatBodySchema = z.strictObject({ ttlSeconds: z.number().min(1).max(86_400).optional() });

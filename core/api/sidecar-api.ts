@@ -370,3 +370,25 @@ export const sidecarApi = {
 } as const satisfies Record<string, ApiRoute>;
 
 export type SidecarApi = typeof sidecarApi;
+
+/** The WebSocket route, which OpenAPI does not describe. */
+const STREAM_URL = "/v1/agents/:agent/stream";
+
+const routePatterns = [
+  ...Object.values(sidecarApi).map((route: ApiRoute) => ({ method: route.method, url: route.url })),
+  { method: "GET", url: STREAM_URL },
+].map(({ method, url }) => ({
+  method,
+  pattern: new RegExp(
+    `^${url
+      .split("::")
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/:[A-Za-z0-9_]+/g, "[^/]+"))
+      .join(":")}$`,
+  ),
+}));
+
+/** The methods the sidecar serves on a concrete path (for 405 answers and their `Allow` header). */
+export function sidecarMethodsOf(path: string): string[] {
+  const methods = routePatterns.filter(({ pattern }) => pattern.test(path)).map(({ method }) => method);
+  return [...new Set(methods)].sort();
+}

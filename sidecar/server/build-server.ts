@@ -1,5 +1,6 @@
 import websocket from "@fastify/websocket";
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { sidecarMethodsOf } from "../../core/api/sidecar-api.js";
 import { sidecarConfigSchema, type SidecarConfig, type SidecarConfigInput } from "../../core/config.js";
 import { BmnError } from "../../core/errors.js";
 import type { MessageTracing, TracingContext } from "../../runtime/observability/message-tracing.js";
@@ -9,6 +10,7 @@ import { Router } from "../routing/router.js";
 import type { MessageStore } from "../../store/store.js";
 import { ConcurrencyLimiter } from "../../runtime/resilience/concurrency-limiter.js";
 import { installErrorHandling } from "../../runtime/http/http-errors.js";
+import { protocolErrorOptions } from "../../runtime/http/protocol-errors.js";
 import { limitConcurrency } from "./limit-concurrency.js";
 import { isJsonContentType } from "./message-input.js";
 import type { RouteContext } from "./route-context.js";
@@ -23,6 +25,8 @@ import { streamRoutes } from "./routes/stream-routes.js";
 import { topologyRoutes } from "./routes/topology-routes.js";
 import { traceRoutes } from "./routes/trace-routes.js";
 import { transactionRoutes } from "./routes/transaction-routes.js";
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 export interface BuildServerOptions {
   store: MessageStore;
@@ -54,6 +58,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     requestTimeout: 0,
     // Per-request info lines would dominate the log at thousands of messages a second; routes log what matters.
     logController: new LogController({ disableRequestLogging: true }),
+    // Errors before routing (parser, bad URL) answer {errorCode, message} like every route.
+    ...protocolErrorOptions,
   });
   const metrics =
     options.metrics ??
@@ -81,7 +87,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   });
 
   useZodSchemas(app);
-  installErrorHandling(app, options.retryAfterSeconds ?? (() => 1));
+  installErrorHandling(app, options.retryAfterSeconds ?? (() => 1), sidecarMethodsOf);
   limitConcurrency(
     app,
     new ConcurrencyLimiter({ maxInFlight: config.limits.maxInFlight, maxQueued: config.limits.maxQueued }),
@@ -89,9 +95,16 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
     /^application\/([a-z0-9.+-]*\+)?json\b/i,
-    { parseAs: "string" },
+    { parseAs: "buffer" },
     (_request, body, done) => {
-      const text = body as string;
+      let text: string;
+      try {
+        // JSON is UTF-8 (RFC 8259); invalid bytes are refused, not silently replaced by U+FFFD.
+        text = strictUtf8.decode(body as Buffer);
+      } catch {
+        done(new BmnError("INVALID_JSON", "body is not valid UTF-8"), undefined);
+        return;
+      }
       if (text.trim() === "") {
         done(null, undefined);
         return;
