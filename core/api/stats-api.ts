@@ -29,7 +29,7 @@ export const analyticsAnswerSchema = z.object({
   domain: z.string(),
   query: z.enum(ANALYTICS_QUERY_NAMES),
   /** One object per row; each value a string, number, boolean or null. */
-  rows: z.array(z.looseObject({})),
+  rows: z.array(z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()]))),
   /** latency only: more samples matched than the sidecar reads; narrow the window. */
   truncated: z.boolean().optional(),
 });
