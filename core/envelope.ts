@@ -161,11 +161,6 @@ export interface ParseOptions {
   maxBytes?: number;
 }
 
-/** Turns zod's issues into one ValidationError naming the first offending field. */
-export function validationErrorFrom(error: z.ZodError, fieldPrefix = ""): ValidationError {
-  return validationErrorOf(error, { prefix: fieldPrefix, errorCode: "INVALID_MESSAGE", whole: "message" });
-}
-
 /** Validates an already-decoded object as a message. */
 export function toMessage(value: unknown, options: ParseOptions = {}): Message {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -177,7 +172,8 @@ export function toMessage(value: unknown, options: ParseOptions = {}): Message {
     throw new ValidationError(`__proto__ ${EXTENSION_NAME_ERROR}`, { field: "__proto__" });
   }
   const result = messageSchema.safeParse(value);
-  if (!result.success) throw validationErrorFrom(result.error);
+  if (!result.success)
+    throw validationErrorOf(result.error, { errorCode: "INVALID_MESSAGE", whole: "message" });
   checkSize(result.data, options.maxBytes);
   return result.data;
 }

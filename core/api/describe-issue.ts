@@ -9,7 +9,7 @@ export interface IssueDescription {
 }
 
 export interface DescribeOptions {
-  /** Put before the issue's path, e.g. `messages.3.` for one message of a batch. */
+  /** The path of the input within something larger, e.g. `messages.3` for one message of a batch. */
   prefix?: string;
   /** The code to answer; INVALID_ARGUMENT unless the caller knows better (INVALID_MESSAGE for messages). */
   errorCode?: ErrorCode;
@@ -29,7 +29,7 @@ export function describeIssue(
   if (issue === undefined) return { errorCode, message: `${options.whole ?? "input"} is invalid` };
   const path = issue.path.map(String);
   if (issue.code === "unrecognized_keys" && issue.keys[0] !== undefined) path.push(issue.keys[0]);
-  const field = (options.prefix ?? "") + path.join(".");
+  const field = [options.prefix ?? "", ...path].filter((part) => part !== "").join(".");
   const message = issue.code === "unrecognized_keys" ? "is not a known field" : issue.message;
   return field === ""
     ? { errorCode, message: `${options.whole ?? "input"} ${message}` }
