@@ -1,3 +1,4 @@
+import type { TRACE_EVENT_KINDS } from "../core/api/trace-api.js";
 import type { Message } from "../core/envelope.js";
 import type { MessageId, TransactionId } from "../core/ids.js";
 import type { AgentName, QueueName, Topic, TopicPattern } from "../core/names.js";
@@ -200,18 +201,8 @@ export interface DeadLetterFilter {
   limit?: number | undefined;
 }
 
-export const TRACE_EVENT_KINDS = [
-  "accepted",
-  "duplicate",
-  "enqueued",
-  "leased",
-  "acked",
-  "nacked",
-  "lease-expired",
-  "dead-lettered",
-  "replayed",
-  "purged",
-] as const;
+/** The kinds are part of the HTTP contract (core/api), which the store's trace follows. */
+export { TRACE_EVENT_KINDS } from "../core/api/trace-api.js";
 export type TraceEventKind = (typeof TRACE_EVENT_KINDS)[number];
 
 export interface TraceEvent {
