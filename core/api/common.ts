@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ERROR_STATUS } from "../errors.js";
 import { CONTROL_CHARACTER_ERROR, hasNoControlCharacters } from "../text.js";
 
-const DECIMAL = /^[0-9]{1,15}(\.[0-9]{1,9})?$/;
+const DECIMAL = /^[0-9]{1,15}(\.[0-9]{1,20})?$/;
 
 /**
  * A number in a query string or header: plain decimal digits only. `Number()` would also take `0x10`, `1e3`,
