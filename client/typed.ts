@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { BmnClient, CallOptions } from "./client.js";
+import { describeIssue } from "../core/api/describe-issue.js";
 import { BmnClientError } from "./errors.js";
 import { MessageStream, type MessagesOptions } from "./message-stream.js";
 import type { Message, MessageAttributes, SendResult } from "./types.js";
@@ -89,8 +90,7 @@ export class TypedClient<S extends Schemas> {
     }
     const result = schema.safeParse(data);
     if (!result.success) {
-      const first = result.error.issues[0];
-      const field = ["data", ...(first?.path.map(String) ?? [])].join(".");
+      const { field } = describeIssue(result.error.issues[0], { prefix: "data" });
       throw new BmnClientError("INVALID_MESSAGE", `data of ${type}: ${describeZodError(result.error)}`, {
         field,
         cause: result.error,

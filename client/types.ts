@@ -1,58 +1,48 @@
-import type { Message } from "../core/envelope.js";
+import type { z } from "zod";
+import type { HealthBody, InfoBody, ReadyBody } from "../core/api/health-api.js";
+import type { DeadLetterBody, attemptRecordSchema } from "../core/api/dlq-api.js";
+import type { DeliveryBody } from "../core/api/delivery-api.js";
+import type {
+  MessageInputBody,
+  MessageOut,
+  SendResultBody,
+  messageAttributesSchema,
+} from "../core/api/message-api.js";
+import type { AgentRecordBody, QueueStatsBody, SubscriptionBody } from "../core/api/registry-api.js";
+import type { AnalyticsAnswerBody } from "../core/api/stats-api.js";
+import type { TraceEventBody, traceResponseSchema } from "../core/api/trace-api.js";
 
-export type { Message };
+// What the sidecar answers: the types of core/api's response schemas, the same ones the sidecar serialises with.
+
+/** A CloudEvents 1.0 message as the sidecar delivers it. */
+export type Message = MessageOut;
+export type SendResult = SendResultBody;
+export type Delivery = DeliveryBody;
+export type Subscription = SubscriptionBody;
+export type AgentRecord = AgentRecordBody;
+export type QueueStats = QueueStatsBody;
+export type AttemptRecord = z.infer<typeof attemptRecordSchema>;
+export type DeadLetter = DeadLetterBody;
+export type TraceEvent = TraceEventBody;
+export type Trace = z.infer<typeof traceResponseSchema>;
+export type HealthStatus = HealthBody;
+export type ReadyStatus = ReadyBody;
+export type SidecarInfo = InfoBody;
+/** The answer of an analytics query: one object per row, columns depending on the query. */
+export type AnalyticsAnswer = AnalyticsAnswerBody;
 
 /**
  * The CloudEvents attributes a sender may set. Everything is optional except `type`; the sidecar fills in
  * `specversion`, `id`, `source` and `time` when they are missing. A message needs `to` or `topic`.
  */
-export interface MessageAttributes {
-  /** An agent address: `name`, or `name@domain`. */
-  to?: string;
-  /** A dot-separated topic; the message fans out to every agent subscribed to a matching pattern. */
-  topic?: string;
-  id?: string;
-  source?: string;
-  time?: string;
-  specversion?: "1.0";
-  datacontenttype?: string;
-  dataschema?: string;
-  subject?: string;
-  from?: string;
-  /** 0-9, higher first. The sidecar's default is 4. */
-  priority?: number;
-  correlationid?: string;
-  replyto?: string;
-  traceparent?: string;
-  tracestate?: string;
-  /** RFC 3339; past this the message is dead-lettered as `expired` instead of delivered. */
-  expiresat?: string;
-  /** RFC 3339; the message is not delivered before this. */
-  notbefore?: string;
-  dedupekey?: string;
-}
+/**
+ * The CloudEvents attributes a sender may set. The sidecar fills in `specversion`, `id`, `source` and `time` when
+ * they are missing. A message needs `to` or `topic`.
+ */
+export type MessageAttributes = z.input<typeof messageAttributesSchema>;
 
 /** A message to send. Extra CloudEvents extension attributes (lowercase alphanumerics) pass through. */
-export interface MessageInput extends MessageAttributes {
-  type: string;
-  data?: unknown;
-  data_base64?: string;
-  [extension: string]: unknown;
-}
-
-export interface SendResult {
-  id: string;
-  duplicate: boolean;
-  /** Set for topic publishes: the agents that got the message. */
-  recipients?: string[];
-}
-
-export interface Delivery {
-  leaseId: string;
-  attempt: number;
-  leaseExpiresAt: number;
-  message: Message;
-}
+export type MessageInput = MessageInputBody;
 
 export interface ReceiveOptions {
   /** Whose queue; defaults to the client's `agent`. */
@@ -75,20 +65,6 @@ export interface NackOptions {
   deadLetter?: boolean | undefined;
 }
 
-export interface Subscription {
-  agent: string;
-  pattern: string;
-}
-
-export interface AgentRecord {
-  name: string;
-  capabilities: string[];
-  metadata: Record<string, string>;
-  registeredAt: number;
-  lastSeenAt: number;
-  expiresAt: number;
-}
-
 export interface RegisterOptions {
   agent?: string | undefined;
   capabilities?: string[] | undefined;
@@ -96,33 +72,7 @@ export interface RegisterOptions {
   ttlSeconds?: number | undefined;
 }
 
-export interface QueueStats {
-  agent: string;
-  depth: number;
-  ready: number;
-  delayed: number;
-  inFlight: number;
-  deadLettered: number;
-}
-
 export { DEAD_LETTER_REASONS, type DeadLetterReason } from "../core/dead-letter.js";
-import type { DeadLetterReason } from "../core/dead-letter.js";
-
-export interface AttemptRecord {
-  attempt: number;
-  outcome: string;
-  at: number;
-  reason?: string;
-}
-
-export interface DeadLetter {
-  agent: string;
-  message: Message;
-  reason: DeadLetterReason;
-  deadLetteredAt: number;
-  attempts: AttemptRecord[];
-  lastError?: string;
-}
 
 export interface DeadLetterFilter {
   agent?: string | undefined;
@@ -132,39 +82,6 @@ export interface DeadLetterFilter {
 
 export interface DeadLetterSelection extends DeadLetterFilter {
   ids?: string[] | undefined;
-}
-
-export interface TraceEvent {
-  messageId: string;
-  kind: string;
-  at: number;
-  actor: string;
-  agent?: string;
-  topic?: string;
-  attempt?: number;
-  reason?: string;
-  correlationId?: string;
-}
-
-export interface Trace {
-  id: string;
-  events: TraceEvent[];
-}
-
-export interface HealthStatus {
-  status: string;
-}
-
-export interface ReadyStatus {
-  status: string;
-  store?: string;
-}
-
-export interface SidecarInfo {
-  domain: string;
-  store: string;
-  durable: boolean;
-  version: string;
 }
 
 /** One HTTP exchange, reported to `onHttp` (the CLI's `--verbose` prints these). */
@@ -191,13 +108,4 @@ export interface AnalyticsParams {
   limit?: number | undefined;
   /** stuckLeases: leases held longer than this many seconds (default 300). */
   olderThan?: number | undefined;
-}
-
-/** The answer of an analytics query: one object per row, columns depending on the query. */
-export interface AnalyticsAnswer {
-  query: string;
-  domain: string;
-  rows: Record<string, string | number | boolean | null>[];
-  /** latency only: more samples matched than the sidecar reads; narrow the window. */
-  truncated?: boolean;
 }

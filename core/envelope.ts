@@ -1,7 +1,9 @@
 import { z } from "zod";
+import { validationErrorOf } from "./api/describe-issue.js";
 import { TooLargeError, ValidationError } from "./errors.js";
 import { messageIdSchema, newMessageId } from "./ids.js";
 import { agentAddressSchema, topicSchema } from "./names.js";
+import { CONTROL_CHARACTER_ERROR, hasNoControlCharacters } from "./text.js";
 
 export const SPEC_VERSION = "1.0";
 export const DEFAULT_PRIORITY = 4;
@@ -83,7 +85,8 @@ const nonEmpty = (max: number) =>
   z
     .string()
     .min(1, { error: "must not be empty" })
-    .max(max, { error: `must be at most ${max} characters` });
+    .max(max, { error: `must be at most ${max} characters` })
+    .refine(hasNoControlCharacters, { error: CONTROL_CHARACTER_ERROR });
 
 export const messageSchema = z
   .looseObject({
@@ -114,7 +117,11 @@ export const messageSchema = z
         error: "must be a W3C traceparent (version-traceid-parentid-flags)",
       })
       .optional(),
-    tracestate: z.string().max(512).optional(),
+    tracestate: z
+      .string()
+      .max(512)
+      .refine(hasNoControlCharacters, { error: CONTROL_CHARACTER_ERROR })
+      .optional(),
     expiresat: timestamp.optional(),
     notbefore: timestamp.optional(),
     dedupekey: z
@@ -137,6 +144,8 @@ export const messageSchema = z
         (typeof value === "number" && !Number.isFinite(value))
       ) {
         ctx.addIssue({ code: "custom", path: [key], message: "must be a string, number or boolean" });
+      } else if (typeof value === "string" && !hasNoControlCharacters(value)) {
+        ctx.addIssue({ code: "custom", path: [key], message: CONTROL_CHARACTER_ERROR });
       }
     }
   });
@@ -152,17 +161,6 @@ export interface ParseOptions {
   maxBytes?: number;
 }
 
-/** Turns zod's issues into one ValidationError naming the first offending field. */
-export function validationErrorFrom(error: z.ZodError, fieldPrefix = ""): ValidationError {
-  const issue = error.issues[0];
-  const field = fieldPrefix + (issue?.path.map(String).join(".") ?? "");
-  const message = issue === undefined ? "is invalid" : issue.message;
-  return new ValidationError(field === "" ? message : `${field} ${message}`, {
-    ...(field === "" ? {} : { field }),
-    cause: error,
-  });
-}
-
 /** Validates an already-decoded object as a message. */
 export function toMessage(value: unknown, options: ParseOptions = {}): Message {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -174,7 +172,8 @@ export function toMessage(value: unknown, options: ParseOptions = {}): Message {
     throw new ValidationError(`__proto__ ${EXTENSION_NAME_ERROR}`, { field: "__proto__" });
   }
   const result = messageSchema.safeParse(value);
-  if (!result.success) throw validationErrorFrom(result.error);
+  if (!result.success)
+    throw validationErrorOf(result.error, { errorCode: "INVALID_MESSAGE", whole: "message" });
   checkSize(result.data, options.maxBytes);
   return result.data;
 }

@@ -1,11 +1,17 @@
 /** Stable error codes. Callers switch on `code`; the HTTP layer maps each to a status. */
 export const ERROR_STATUS = {
+  /** The request is not well-formed HTTP (bad method token, bad Content-Length, bad percent-encoding). */
+  BAD_REQUEST: 400,
   INVALID_MESSAGE: 400,
   INVALID_ARGUMENT: 400,
   INVALID_ADDRESS: 400,
   INVALID_JSON: 400,
   UNSUPPORTED_MEDIA_TYPE: 415,
   TOO_LARGE: 413,
+  METHOD_NOT_ALLOWED: 405,
+  REQUEST_TIMEOUT: 408,
+  URI_TOO_LONG: 414,
+  HEADERS_TOO_LARGE: 431,
   UNAUTHENTICATED: 401,
   FORBIDDEN: 403,
   LEASE_NOT_FOUND: 404,

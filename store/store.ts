@@ -1,3 +1,4 @@
+import type { TRACE_EVENT_KINDS } from "../core/api/trace-api.js";
 import type { Message } from "../core/envelope.js";
 import type { MessageId, TransactionId } from "../core/ids.js";
 import type { AgentName, QueueName, Topic, TopicPattern } from "../core/names.js";
@@ -232,9 +233,8 @@ export interface DeadLetterFilter {
   limit?: number | undefined;
 }
 
-/** Listing pages: what a page holds by default and at most. */
-export const DEFAULT_PAGE_SIZE = 100;
-export const MAX_PAGE_SIZE = 1_000;
+/** Listing pages: what a page holds by default and at most, as the HTTP contract states them. */
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../core/api/common.js";
 
 export interface DeadLetterPage {
   deadLetters: DeadLetter[];
@@ -256,18 +256,8 @@ export interface StoreMemoryStatus {
   policy: string;
 }
 
-export const TRACE_EVENT_KINDS = [
-  "accepted",
-  "duplicate",
-  "enqueued",
-  "leased",
-  "acked",
-  "nacked",
-  "lease-expired",
-  "dead-lettered",
-  "replayed",
-  "purged",
-] as const;
+/** The kinds are part of the HTTP contract (core/api), which the store's trace follows. */
+export { TRACE_EVENT_KINDS } from "../core/api/trace-api.js";
 export type TraceEventKind = (typeof TRACE_EVENT_KINDS)[number];
 
 export interface TraceEvent {

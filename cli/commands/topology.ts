@@ -1,10 +1,9 @@
 import type { Command } from "commander";
-import type { Topology } from "../../gateway/topology.js";
 import {
   sidecarTopologySchema,
   type GatewayTopologyView,
   type SidecarTopology,
-} from "../../sidecar/server/routes/topology-routes.js";
+} from "../../core/api/topology-api.js";
 import type { CommandEnv } from "../context.js";
 import { CliError } from "../errors.js";
 import type { RegisterCommand } from "./index.js";
@@ -54,7 +53,7 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value;
 }
 
-async function gatewayTopology(base: string): Promise<Topology> {
+async function gatewayTopology(base: string): Promise<GatewayTopologyView> {
   let url: URL;
   try {
     url = new URL("/v1/topology", base);
@@ -64,7 +63,7 @@ async function gatewayTopology(base: string): Promise<Topology> {
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
     if (!response.ok) throw new CliError(`the gateway at ${base} answered ${response.status}`);
-    return (await response.json()) as Topology;
+    return (await response.json()) as GatewayTopologyView;
   } catch (error) {
     if (error instanceof CliError) throw error;
     throw new CliError(
@@ -143,7 +142,7 @@ export function formatSidecarTopology(topology: SidecarTopology): string[] {
 }
 
 /** The human-readable topology: one block for links, one for routes. */
-export function formatTopology(topology: Topology | GatewayTopologyView): string[] {
+export function formatTopology(topology: GatewayTopologyView): string[] {
   const lines = [
     `domain ${topology.domain} (gateway ${topology.gateway}); reachable: ${topology.domains.join(", ")}`,
     "",

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
+import { describeIssue } from "../../core/api/describe-issue.js";
 import { sidecarConfigSchema, type SidecarConfig } from "../../core/config.js";
 import { BmnError } from "../../core/errors.js";
 
@@ -59,10 +60,9 @@ export function loadConfig(overrides: Tree = {}, env: NodeJS.ProcessEnv = proces
   const merged = merge(merge(file, fromEnv), overrides);
   const result = sidecarConfigSchema.safeParse(merged);
   if (!result.success) {
-    const issue = result.error.issues[0];
-    const key = issue?.path.map(String).join(".") ?? "";
-    throw new ConfigError(`config ${key === "" ? "" : `key ${key} `}${issue?.message ?? "is invalid"}`, {
-      field: key,
+    const { field, message } = describeIssue(result.error.issues[0], { whole: "config" });
+    throw new ConfigError(field === undefined ? message : `config key ${message}`, {
+      field: field ?? "",
       cause: result.error,
     });
   }

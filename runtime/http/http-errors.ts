@@ -5,6 +5,8 @@ import { BmnError, type ErrorCode } from "../../core/errors.js";
 export function installErrorHandling(
   app: FastifyInstance,
   retryAfterSeconds: (error: unknown) => number,
+  /** The methods the path has routes for: a path with routes for other methods answers 405, not 404. */
+  allowedMethods: (path: string) => string[] = () => [],
 ): void {
   app.setErrorHandler((error: unknown, request, reply) => {
     const bmn = toBmnError(error);
@@ -14,9 +16,23 @@ export function installErrorHandling(
     }
     return reply.status(bmn.status).send(bmn.toJSON());
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send(new BmnError("NOT_FOUND", `no route ${request.method} ${request.url}`).toJSON()),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const allowed = allowedMethods(request.url.split("?")[0] ?? "");
+    if (allowed.length > 0) {
+      return reply
+        .status(405)
+        .header("allow", allowed.join(", "))
+        .send(
+          new BmnError(
+            "METHOD_NOT_ALLOWED",
+            `${request.method} is not allowed here; use ${allowed.join(", ")}`,
+          ).toJSON(),
+        );
+    }
+    return reply
+      .status(404)
+      .send(new BmnError("NOT_FOUND", `no route ${request.method} ${request.url}`).toJSON());
+  });
 }
 
 const FASTIFY_CODES: Record<string, { code: ErrorCode; message: string }> = {

@@ -1,3 +1,4 @@
+import type { DeadLetterReason } from "../../core/dead-letter.js";
 import type { Message } from "../../core/envelope.js";
 import { BmnError, ValidationError } from "../../core/errors.js";
 import type { MessageId } from "../../core/ids.js";
@@ -16,7 +17,7 @@ export interface RouteResult {
   duplicate: boolean;
   /** For topic messages: the agents that got a copy. */
   recipients?: AgentName[];
-  deadLettered?: string;
+  deadLettered?: DeadLetterReason;
 }
 
 export interface RouterOptions {

@@ -1,5 +1,6 @@
 import websocket from "@fastify/websocket";
 import Fastify, { LogController, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { sidecarMethodsOf } from "../../core/api/sidecar-api.js";
 import { sidecarConfigSchema, type SidecarConfig, type SidecarConfigInput } from "../../core/config.js";
 import { BmnError } from "../../core/errors.js";
 import type { MessageTracing, TracingContext } from "../../runtime/observability/message-tracing.js";
@@ -13,11 +14,13 @@ import { limitedServerFactory } from "../../runtime/http/server-limits.js";
 import { AgentBinding, bindStoreToAgents } from "./agent-bound-store.js";
 import { installAgentIdentity } from "./agent-identity.js";
 import { installApiToken, resolveApiToken } from "./api-token.js";
+import { protocolErrorOptions } from "../../runtime/http/protocol-errors.js";
 import { limitConcurrency } from "./limit-concurrency.js";
 import { closeRefusedUpgrades } from "./refused-upgrades.js";
 import { limitStreams } from "./stream-limits.js";
 import { isJsonContentType } from "./message-input.js";
 import type { RouteContext } from "./route-context.js";
+import { useZodSchemas } from "./zod-type-provider.js";
 import { deliveryRoutes } from "./routes/delivery-routes.js";
 import { dlqRoutes } from "./routes/dlq-routes.js";
 import { healthRoutes } from "./routes/health-routes.js";
@@ -28,6 +31,8 @@ import { streamRoutes } from "./routes/stream-routes.js";
 import { topologyRoutes } from "./routes/topology-routes.js";
 import { traceRoutes } from "./routes/trace-routes.js";
 import { transactionRoutes } from "./routes/transaction-routes.js";
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 export interface BuildServerOptions {
   store: MessageStore;
@@ -68,6 +73,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     }),
     // Per-request info lines would dominate the log at thousands of messages a second; routes log what matters.
     logController: new LogController({ disableRequestLogging: true }),
+    // Errors before routing (parser, bad URL) answer {errorCode, message} like every route.
+    ...protocolErrorOptions,
   });
   const metrics =
     options.metrics ??
@@ -95,7 +102,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     done(null, payload);
   });
 
-  installErrorHandling(app, options.retryAfterSeconds ?? (() => 1));
+  useZodSchemas(app);
+  installErrorHandling(app, options.retryAfterSeconds ?? (() => 1), sidecarMethodsOf);
   // Authentication first (401), then identity (403), then the limiter: refused callers take no slot.
   if (apiToken !== undefined) installApiToken(app, apiToken);
   if (binding !== undefined) installAgentIdentity(app, binding);
@@ -106,9 +114,16 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(
     /^application\/([a-z0-9.+-]*\+)?json\b/i,
-    { parseAs: "string" },
+    { parseAs: "buffer" },
     (_request, body, done) => {
-      const text = body as string;
+      let text: string;
+      try {
+        // JSON is UTF-8 (RFC 8259); invalid bytes are refused, not silently replaced by U+FFFD.
+        text = strictUtf8.decode(body as Buffer);
+      } catch {
+        done(new BmnError("INVALID_JSON", "body is not valid UTF-8"), undefined);
+        return;
+      }
       if (text.trim() === "") {
         done(null, undefined);
         return;

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import { decimalInteger } from "../../core/api/common.js";
 import { createMessage, type Message } from "../../core/envelope.js";
 import { BmnError, ValidationError } from "../../core/errors.js";
 
@@ -50,11 +51,12 @@ function binaryMessage(
       });
     }
     if (NUMERIC_ATTRIBUTES.has(name)) {
-      const number = Number(value);
-      if (value.trim() === "" || !Number.isFinite(number)) {
-        throw new ValidationError(`header ${header} must be a number`, { field: header });
+      // Decimal digits only: Number() would also read "0x5", "5e0", "+5" and " 5 ".
+      const number = decimalInteger.safeParse(value);
+      if (!number.success) {
+        throw new ValidationError(`header ${header} must be a whole decimal number`, { field: header });
       }
-      attributes[name] = number;
+      attributes[name] = number.data;
     } else {
       attributes[name] = value;
     }

@@ -447,8 +447,14 @@ export function describeBadInput(factory: StoreFactory): void {
         const weird: Message = msg({
           correlationid: "'; DROP TABLE messages; -- {tag}:* \" ]] redis.call('FLUSHALL')",
           dedupekey: "canary:key/../x",
-          subject: "line1\nline2\r\n\u0000end",
-          data: { sql: "1' OR '1'='1", lua: "]]..redis.call('DEL', KEYS[1])..[[", key: "bmn:{canary}:q" },
+          subject: "line1 \\n line2 \\u0000 end ]] {x}",
+          // Control characters are refused in attributes, but data carries anything.
+          data: {
+            sql: "1' OR '1'='1",
+            lua: "]]..redis.call('DEL', KEYS[1])..[[",
+            key: "bmn:{canary}:q",
+            text: "line1\nline2\r\n\u0000end",
+          },
         });
         expect((await store.enqueue("worker", weird)).duplicate).toBe(false);
         const got = await receiveOne(store, "worker");

@@ -60,8 +60,19 @@ const topic = fc
   .array(topicSegment, { minLength: 1, maxLength: 5 })
   .map((segments) => segments.join("."))
   .filter((value) => value.length <= 255);
-/** Any string, including astral characters and lone surrogates, which JSON must carry faithfully. */
-const text = (minLength: number, maxLength: number) => fc.string({ unit: "binary", minLength, maxLength });
+// eslint-disable-next-line no-control-regex -- the characters attributes refuse
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/**
+ * Any string without control characters (attributes refuse them), including astral characters and lone
+ * surrogates, which JSON must carry faithfully.
+ */
+const text = (minLength: number, maxLength: number) =>
+  fc.string({ unit: "binary", minLength, maxLength }).filter((value) => !CONTROL.test(value));
+/** A string with at least one control character. */
+const withControl = fc
+  .tuple(fc.string({ maxLength: 8 }), fc.integer({ min: 0, max: 0x9f }), fc.string({ maxLength: 8 }))
+  .filter(([, code]) => code < 0x20 || code >= 0x7f)
+  .map(([before, code, after]) => `${before}${String.fromCharCode(code)}${after}`);
 
 const MIN_TIME = Date.UTC(1970, 0, 1);
 const MAX_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
@@ -337,6 +348,13 @@ const corruption: fc.Arbitrary<Corruption> = fc.oneof(
   badExtension,
   badExtensionValue,
   dataAndBinary,
+  fc
+    .tuple(
+      fc.constantFrom("type", "source", "subject", "correlationid", "datacontenttype", "tracestate"),
+      withControl,
+    )
+    .map(([field, value]) => setField(field, value)),
+  fc.tuple(extensionName, withControl).map(([name, value]) => setField(name, value)),
 );
 
 // ---------------------------------------------------------------------------------------------------------

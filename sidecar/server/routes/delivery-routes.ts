@@ -1,34 +1,21 @@
 import type { ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
-import { z } from "zod";
+import { sidecarApi } from "../../../core/api/sidecar-api.js";
 import type { TracingContext } from "../../../runtime/observability/message-tracing.js";
 import { agentInput, agentLeaseId } from "../agent-input.js";
-import { parseInput } from "../parse-input.js";
 import type { RouteContext } from "../route-context.js";
-
-const receiveQuery = z.object({
-  max: z.coerce.number().int().min(1).max(1_000).default(1),
-  wait: z.coerce.number().min(0).default(0),
-  lease: z.coerce.number().min(0.001).optional(),
-});
-const txQuery = z.object({ tx: z.string().optional() });
-const nackBody = z
-  .object({
-    delayMs: z.number().int().min(0).optional(),
-    reason: z.string().max(1_024).optional(),
-    deadLetter: z.boolean().optional(),
-  })
-  .strict();
-const extendBody = z.object({ leaseMs: z.number().int().min(1) }).strict();
+import { schemaOf } from "../route-schema.js";
+import type { ZodTypeProvider } from "../zod-type-provider.js";
 
 export function deliveryRoutes({ store, metrics, config, tracing, shutdown }: RouteContext & TracingContext) {
-  return function plugin(app: FastifyInstance, _options: unknown, done: () => void): void {
-    app.get<{ Params: { agent: string } }>("/v1/agents/:agent/messages", async (request, reply) => {
+  return function plugin(instance: FastifyInstance, _options: unknown, done: () => void): void {
+    const app = instance.withTypeProvider<ZodTypeProvider>();
+    app.get(sidecarApi.receive.url, { schema: schemaOf(sidecarApi.receive) }, async (request, reply) => {
       agentInput(request.params.agent);
-      const query = parseInput(receiveQuery, request.query);
-      const waitMs = Math.min(query.wait, config.limits.maxWaitSeconds) * 1_000;
+      const query = request.query;
+      const waitMs = Math.min(query.wait ?? 0, config.limits.maxWaitSeconds) * 1_000;
       const deliveries = await store.receive(request.params.agent, {
-        max: query.max,
+        max: query.max ?? 1,
         waitMs: Math.round(waitMs),
         ...(query.lease === undefined ? {} : { leaseMs: Math.round(query.lease * 1_000) }),
         // Only a poll that waits can be cut short; a plain receive skips the signal's cost on the hot path.
@@ -60,16 +47,16 @@ export function deliveryRoutes({ store, metrics, config, tracing, shutdown }: Ro
       };
     });
 
-    app.post<{ Params: { leaseId: string } }>("/v1/deliveries/:leaseId/ack", async (request, reply) => {
-      const { tx } = parseInput(txQuery, request.query);
+    app.post(sidecarApi.ack.url, { schema: schemaOf(sidecarApi.ack) }, async (request, reply) => {
+      const { tx } = request.query;
       const leaseId = agentLeaseId(request.params.leaseId);
       await tracing.ack(leaseId, request.headers, "http", () => store.ack(leaseId, { tx }));
       metrics.acked.inc();
       return reply.status(204).send();
     });
 
-    app.post<{ Params: { leaseId: string } }>("/v1/deliveries/:leaseId/nack", async (request, reply) => {
-      const body = parseInput(nackBody, request.body ?? {});
+    app.post(sidecarApi.nack.url, { schema: schemaOf(sidecarApi.nack) }, async (request, reply) => {
+      const body = request.body;
       const leaseId = agentLeaseId(request.params.leaseId);
       const result = await tracing.nack(leaseId, body, request.headers, "http", () =>
         store.nack(leaseId, body),
@@ -80,10 +67,9 @@ export function deliveryRoutes({ store, metrics, config, tracing, shutdown }: Ro
       return reply.status(204).send();
     });
 
-    app.post<{ Params: { leaseId: string } }>("/v1/deliveries/:leaseId/extend", async (request) => {
-      const { leaseMs } = parseInput(extendBody, request.body);
-      return store.extendLease(agentLeaseId(request.params.leaseId), leaseMs);
-    });
+    app.post(sidecarApi.extend.url, { schema: schemaOf(sidecarApi.extend) }, async (request) =>
+      store.extendLease(agentLeaseId(request.params.leaseId), request.body.leaseMs),
+    );
     done();
   };
 }

@@ -1,17 +1,16 @@
 import type { FastifyInstance } from "fastify";
-import { z } from "zod";
+import { sidecarApi } from "../../../core/api/sidecar-api.js";
 import type { Message } from "../../../core/envelope.js";
-import { BmnError, ValidationError, isBmnError } from "../../../core/errors.js";
+import { BmnError, isBmnError } from "../../../core/errors.js";
 import { uuidv7 } from "../../../core/ids.js";
 import type { TracingContext } from "../../../runtime/observability/message-tracing.js";
 import { messageFromRequest } from "../message-input.js";
-import { parseInput } from "../parse-input.js";
 import type { RouteContext } from "../route-context.js";
+import { schemaOf } from "../route-schema.js";
+import type { ZodTypeProvider } from "../zod-type-provider.js";
 import type { RouteResult } from "../../routing/router.js";
 
-const MAX_BATCH = 1_000;
-const txQuery = z.object({ tx: z.string().optional() });
-const requestQuery = z.object({ timeout: z.coerce.number().min(0.001).max(300).default(30) });
+const DEFAULT_REQUEST_TIMEOUT_S = 30;
 
 export function messageRoutes(context: RouteContext & TracingContext) {
   const { router, store, metrics, config, tracing, shutdown } = context;
@@ -24,9 +23,10 @@ export function messageRoutes(context: RouteContext & TracingContext) {
     if (result.deadLettered !== undefined) metrics.deadLettered.inc({ reason: result.deadLettered });
   };
 
-  return function plugin(app: FastifyInstance, _options: unknown, done: () => void): void {
-    app.post("/v1/messages", async (request, reply) => {
-      const { tx } = parseInput(txQuery, request.query);
+  return function plugin(instance: FastifyInstance, _options: unknown, done: () => void): void {
+    const app = instance.withTypeProvider<ZodTypeProvider>();
+    app.post(sidecarApi.send.url, { schema: schemaOf(sidecarApi.send) }, async (request, reply) => {
+      const { tx } = request.query;
       const message = messageFromRequest(request.headers, request.body, { source, maxBytes });
       const result = await tracing.send(message, request.headers, (traced) =>
         router.send(traced, { tx, actor: message.from }),
@@ -40,45 +40,43 @@ export function messageRoutes(context: RouteContext & TracingContext) {
     });
 
     // "::" is a literal ':' to the router (a single one would start a path parameter).
-    app.post("/v1/messages::batch", { bodyLimit: maxBytes * 16 }, async (request, reply) => {
-      const body = request.body as { messages?: unknown } | undefined;
-      if (!Array.isArray(body?.messages))
-        throw new ValidationError("messages must be an array of messages", { field: "messages" });
-      if (body.messages.length === 0 || body.messages.length > MAX_BATCH) {
-        throw new ValidationError(`messages must hold 1 to ${MAX_BATCH} messages`, { field: "messages" });
-      }
-      const messages = body.messages.map((raw, index) => {
+    app.post(
+      sidecarApi.sendBatch.url,
+      { schema: schemaOf(sidecarApi.sendBatch), bodyLimit: maxBytes * 16 },
+      async (request, reply) => {
+        const messages = request.body.messages.map((raw, index) => {
+          try {
+            const message = messageFromRequest({}, raw, { source, maxBytes });
+            router.check(message);
+            return message;
+          } catch (error) {
+            throw prefixField(error, `messages.${index}`);
+          }
+        });
+        // All or nothing: the batch is one transaction, committed in one atomic step.
+        const tx = await store.beginTransaction();
+        let results: RouteResult[];
         try {
-          const message = messageFromRequest({}, raw, { source, maxBytes });
-          router.check(message);
-          return message;
+          results = [];
+          for (const message of messages) {
+            results.push(
+              await tracing.send(message, request.headers, (traced) =>
+                router.send(traced, { tx, actor: message.from }),
+              ),
+            );
+          }
+          await store.commit(tx);
         } catch (error) {
-          throw prefixField(error, `messages.${index}`);
+          await store.rollback(tx).catch(() => undefined);
+          throw error;
         }
-      });
-      // All or nothing: the batch is one transaction, committed in one atomic step.
-      const tx = await store.beginTransaction();
-      let results: RouteResult[];
-      try {
-        results = [];
-        for (const message of messages) {
-          results.push(
-            await tracing.send(message, request.headers, (traced) =>
-              router.send(traced, { tx, actor: message.from }),
-            ),
-          );
-        }
-        await store.commit(tx);
-      } catch (error) {
-        await store.rollback(tx).catch(() => undefined);
-        throw error;
-      }
-      results.forEach(record);
-      return reply.status(202).send({ results });
-    });
+        results.forEach(record);
+        return reply.status(202).send({ results });
+      },
+    );
 
-    app.post("/v1/requests", async (request, reply) => {
-      const { timeout } = parseInput(requestQuery, request.query);
+    app.post(sidecarApi.request.url, { schema: schemaOf(sidecarApi.request) }, async (request, reply) => {
+      const timeout = request.query.timeout ?? DEFAULT_REQUEST_TIMEOUT_S;
       const inbox = `reply-${uuidv7().replaceAll("-", "").slice(-20)}`;
       const draft = messageFromRequest(request.headers, request.body, { source, maxBytes });
       const correlationid = draft.correlationid ?? draft.id;

@@ -1,8 +1,11 @@
 import type { FastifyInstance } from "fastify";
+import { sidecarApi } from "../../../core/api/sidecar-api.js";
 import { NotFoundError } from "../../../core/errors.js";
 import type { SqlAnalytics } from "../../../store/sql/analytics/sql-analytics.js";
 import type { MessageStore } from "../../../store/store.js";
 import type { RouteContext } from "../route-context.js";
+import { schemaOf } from "../route-schema.js";
+import type { ZodTypeProvider } from "../zod-type-provider.js";
 
 /** The SQL analytics of the store, looking through wrappers (`ResilientStore.inner`); undefined on other stores. */
 export function analyticsOf(store: MessageStore): SqlAnalytics | undefined {
@@ -30,12 +33,17 @@ function requireAnalytics(store: MessageStore): SqlAnalytics {
 
 /** Read-only SQL analytics: `GET /v1/stats` (what is available) and `GET /v1/stats/:query` (a named query). */
 export function statsRoutes({ store, config }: RouteContext) {
-  return function plugin(app: FastifyInstance, _options: unknown, done: () => void): void {
-    app.get("/v1/stats", async () => ({ domain: config.domain, ...(await requireAnalytics(store).info()) }));
+  return function plugin(instance: FastifyInstance, _options: unknown, done: () => void): void {
+    const app = instance.withTypeProvider<ZodTypeProvider>();
+    app.get(sidecarApi.analyticsInfo.url, { schema: schemaOf(sidecarApi.analyticsInfo) }, async () => ({
+      domain: config.domain,
+      ...(await requireAnalytics(store).info()),
+    }));
 
-    app.get<{ Params: { query: string } }>("/v1/stats/:query", async (request) => {
+    app.get(sidecarApi.analytics.url, { schema: schemaOf(sidecarApi.analytics) }, async (request) => {
       const result = await requireAnalytics(store).run(request.params.query, request.query);
-      return { domain: config.domain, ...result };
+      const rows: object[] = result.rows;
+      return { domain: config.domain, ...result, rows: rows.map((row) => ({ ...row })) };
     });
     done();
   };

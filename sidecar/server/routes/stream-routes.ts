@@ -4,6 +4,7 @@ import { z } from "zod";
 import { BmnError, isBmnError } from "../../../core/errors.js";
 import type { TracingContext } from "../../../runtime/observability/message-tracing.js";
 import { toAgentName } from "../../../store/validate.js";
+import { streamQuerySchema } from "../../../core/api/delivery-api.js";
 import { toBmnError } from "../../../runtime/http/http-errors.js";
 import { agentLeaseId } from "../agent-input.js";
 import { parseInput } from "../parse-input.js";
@@ -13,7 +14,6 @@ const MAX_CREDIT = 1_000;
 /** A receive that waits this long is renewed; short enough that a closed socket is noticed soon. */
 const POLL_WAIT_MS = 20_000;
 
-const streamQuery = z.object({ lease: z.coerce.number().min(0.001).optional() });
 const clientFrame = z.discriminatedUnion("type", [
   z.object({ type: z.literal("credit"), n: z.number().int().min(1).max(MAX_CREDIT) }),
   z.object({ type: z.literal("ack"), leaseId: z.string() }),
@@ -41,7 +41,7 @@ export function streamRoutes({ store, metrics, tracing }: RouteContext & Tracing
         let leaseMs: number | undefined;
         try {
           agent = toAgentName(request.params.agent);
-          const lease = parseInput(streamQuery, request.query).lease;
+          const lease = parseInput(streamQuerySchema, request.query, "query").lease;
           leaseMs = lease === undefined ? undefined : Math.round(lease * 1_000);
         } catch (error) {
           sendFrame(socket, errorFrame(error));
@@ -108,7 +108,7 @@ export function streamRoutes({ store, metrics, tracing }: RouteContext & Tracing
             } catch {
               throw new BmnError("INVALID_JSON", "frame is not valid JSON");
             }
-            frame = parseInput(clientFrame, value);
+            frame = parseInput(clientFrame, value, "frame");
           } catch (error) {
             sendFrame(socket, errorFrame(error));
             return;

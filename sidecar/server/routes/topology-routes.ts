@@ -1,96 +1,20 @@
 import type { FastifyInstance } from "fastify";
-import { z } from "zod";
+import { describeIssue } from "../../../core/api/describe-issue.js";
+import { sidecarApi } from "../../../core/api/sidecar-api.js";
+import {
+  gatewayTopologySchema,
+  type GatewayView,
+  type SidecarOutbox,
+  type SidecarTopology,
+} from "../../../core/api/topology-api.js";
 import { isOutboxQueue, outboxDomain } from "../../../core/names.js";
 import type { MessageStore } from "../../../store/store.js";
 import type { RouteContext } from "../route-context.js";
+import { schemaOf } from "../route-schema.js";
+import type { ZodTypeProvider } from "../zod-type-provider.js";
 
 /** How long the sidecar waits for each gateway's `/v1/topology`; a slower gateway is shown as unreachable. */
 export const GATEWAY_TOPOLOGY_TIMEOUT_MS = 2_000;
-
-// ---- what a gateway answers on GET /v1/topology (gateway/topology.ts), as the sidecar reads it -------
-
-const count = z.number().int().min(0);
-
-const routeSchema = z.object({
-  domain: z.string(),
-  hops: count,
-  nextHop: z.string(),
-  path: z.array(z.string()),
-});
-
-const linkSchema = z.object({
-  peer: z.string(),
-  endpoints: z.array(z.string()),
-  endpoint: z.string(),
-  state: z.enum(["up", "down", "unknown"]),
-  breaker: z.enum(["closed", "open", "half-open"]),
-  lastProbeAt: z.number().optional(),
-  lastRttMs: z.number().optional(),
-  consecutiveProbeFailures: count,
-  lastError: z.string().optional(),
-  backlog: z.object({ depth: count, inFlight: count, oldestAgeMs: z.number().min(0) }),
-});
-
-const gatewayOutboxSchema = z.object({
-  destination: z.string(),
-  depth: count,
-  inFlight: count,
-  oldestAgeMs: z.number().min(0),
-  nextHop: z.string().optional(),
-});
-
-/** One gateway's own view: its replica id, the domains it reaches, its links (state, breaker, backlog) and routes. */
-export const gatewayTopologySchema = z.object({
-  domain: z.string(),
-  gateway: z.string(),
-  domains: z.array(z.string()),
-  links: z.array(linkSchema),
-  routes: z.array(routeSchema),
-  outboxes: z.array(gatewayOutboxSchema),
-});
-
-// ---- what the sidecar answers --------------------------------------------------------------------------------
-
-/** The backlog towards one destination domain: the outbox `bmn.out.<destination>` in this sidecar's store. */
-export const sidecarOutboxSchema = z.object({
-  destination: z.string(),
-  queue: z.string(),
-  depth: count,
-  ready: count,
-  delayed: count,
-  inFlight: count,
-  deadLettered: count,
-  /** Age of the oldest message a gateway holds for the destination (the largest any gateway reports); null: none reports it. */
-  oldestAgeMs: z.number().min(0).nullable(),
-  /** The next hop a reachable gateway routes the destination to; null: no gateway asked, or none has a route. */
-  nextHop: z.string().nullable(),
-});
-
-/** One gateway of `routing.gateways`: its topology, or why it could not be read. */
-export const gatewayViewSchema = z.object({
-  url: z.string(),
-  reachable: z.boolean(),
-  error: z.string().optional(),
-  topology: gatewayTopologySchema.optional(),
-});
-
-/** `GET /v1/topology` on the sidecar. */
-export const sidecarTopologySchema = z.object({
-  domain: z.string(),
-  crossDomain: z.boolean(),
-  /** This domain and every domain a reachable gateway has a route to, sorted. */
-  domains: z.array(z.string()),
-  outboxes: z.array(sidecarOutboxSchema),
-  gateways: z.array(gatewayViewSchema),
-});
-
-export type GatewayTopologyView = z.infer<typeof gatewayTopologySchema>;
-export type SidecarOutbox = z.infer<typeof sidecarOutboxSchema>;
-export type GatewayView = z.infer<typeof gatewayViewSchema>;
-export type SidecarTopology = z.infer<typeof sidecarTopologySchema>;
-
-/** The response schema as JSON Schema: fastify serializes the answer with it (and only the fields it names). */
-const responseJsonSchema = z.toJSONSchema(sidecarTopologySchema, { target: "draft-7" });
 
 /** Reads one gateway's topology; never throws: a gateway that does not answer properly is `reachable: false`. */
 export async function fetchGatewayTopology(
@@ -109,12 +33,11 @@ export async function fetchGatewayTopology(
     }
     const parsed = gatewayTopologySchema.safeParse(await response.json());
     if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const field = issue?.path.map(String).join(".") ?? "";
+      const { message } = describeIssue(parsed.error.issues[0], { whole: "body" });
       return {
         url,
         reachable: false,
-        error: `answered something other than a gateway topology (${field === "" ? "body" : field} ${issue?.message ?? "is invalid"})`,
+        error: `answered something other than a gateway topology (${message})`,
       };
     }
     return { url, reachable: true, topology: parsed.data };
@@ -183,10 +106,11 @@ export function sidecarTopology(
  * answer within a short timeout is listed as unreachable; the answer is still 200.
  */
 export function topologyRoutes({ store, config }: RouteContext) {
-  return function plugin(app: FastifyInstance, _options: unknown, done: () => void): void {
+  return function plugin(instance: FastifyInstance, _options: unknown, done: () => void): void {
+    const app = instance.withTypeProvider<ZodTypeProvider>();
     app.get(
-      "/v1/topology",
-      { schema: { response: { 200: responseJsonSchema } } },
+      sidecarApi.topology.url,
+      { schema: schemaOf(sidecarApi.topology) },
       async (): Promise<SidecarTopology> => {
         const [backlog, gateways] = await Promise.all([
           outboxBacklog(store),

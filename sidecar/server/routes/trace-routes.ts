@@ -1,24 +1,23 @@
 import type { FastifyInstance } from "fastify";
-import { z } from "zod";
+import { sidecarApi } from "../../../core/api/sidecar-api.js";
 import { NotFoundError } from "../../../core/errors.js";
-import { parseInput } from "../parse-input.js";
 import type { RouteContext } from "../route-context.js";
-
-const correlationQuery = z.object({ correlationId: z.string().min(1).max(256) });
+import { schemaOf } from "../route-schema.js";
+import type { ZodTypeProvider } from "../zod-type-provider.js";
 
 export function traceRoutes({ store }: RouteContext) {
-  return function plugin(app: FastifyInstance, _options: unknown, done: () => void): void {
-    app.get<{ Params: { id: string } }>("/v1/messages/:id/trace", async (request) => {
+  return function plugin(instance: FastifyInstance, _options: unknown, done: () => void): void {
+    const app = instance.withTypeProvider<ZodTypeProvider>();
+    app.get(sidecarApi.trace.url, { schema: schemaOf(sidecarApi.trace) }, async (request) => {
       const events = await store.traceOf(request.params.id);
       if (events.length === 0)
         throw new NotFoundError(`no trace recorded for message ${request.params.id}`, { field: "id" });
       return { id: request.params.id, events };
     });
 
-    app.get("/v1/traces", async (request) => {
-      const { correlationId } = parseInput(correlationQuery, request.query);
-      return { events: await store.traceByCorrelation(correlationId) };
-    });
+    app.get(sidecarApi.traces.url, { schema: schemaOf(sidecarApi.traces) }, async (request) => ({
+      events: await store.traceByCorrelation(request.query.correlationId),
+    }));
     done();
   };
 }

@@ -1,35 +1,41 @@
 import type { FastifyInstance } from "fastify";
-import { z } from "zod";
-import { parseInput } from "../parse-input.js";
+import { sidecarApi } from "../../../core/api/sidecar-api.js";
 import type { RouteContext } from "../route-context.js";
-
-const beginBody = z.object({ timeoutMs: z.number().int().min(1).max(3_600_000).optional() }).strict();
-const savepointParams = z.object({ tx: z.string(), savepoint: z.coerce.number().int().min(0) });
+import { schemaOf } from "../route-schema.js";
+import type { ZodTypeProvider } from "../zod-type-provider.js";
 
 export function transactionRoutes({ store }: RouteContext) {
-  return function plugin(app: FastifyInstance, _options: unknown, done: () => void): void {
-    app.post("/v1/transactions", async (request, reply) => {
-      const { timeoutMs } = parseInput(beginBody, request.body ?? {});
-      const id = await store.beginTransaction(timeoutMs === undefined ? {} : { timeoutMs });
-      return reply.status(201).send({ id });
-    });
+  return function plugin(instance: FastifyInstance, _options: unknown, done: () => void): void {
+    const app = instance.withTypeProvider<ZodTypeProvider>();
+    app.post(
+      sidecarApi.beginTransaction.url,
+      { schema: schemaOf(sidecarApi.beginTransaction) },
+      async (request, reply) => {
+        const { timeoutMs } = request.body;
+        const id = await store.beginTransaction(timeoutMs === undefined ? {} : { timeoutMs });
+        return reply.status(201).send({ id });
+      },
+    );
 
-    app.post<{ Params: { tx: string } }>("/v1/transactions/:tx/savepoints", async (request, reply) =>
+    app.post(sidecarApi.savepoint.url, { schema: schemaOf(sidecarApi.savepoint) }, async (request, reply) =>
       reply.status(201).send({ savepoint: await store.savepoint(request.params.tx) }),
     );
 
-    app.post("/v1/transactions/:tx/savepoints/:savepoint/rollback", async (request, reply) => {
-      const { tx, savepoint } = parseInput(savepointParams, request.params);
-      await store.rollbackToSavepoint(tx, savepoint);
-      return reply.status(204).send();
-    });
+    app.post(
+      sidecarApi.rollbackToSavepoint.url,
+      { schema: schemaOf(sidecarApi.rollbackToSavepoint) },
+      async (request, reply) => {
+        await store.rollbackToSavepoint(request.params.tx, request.params.savepoint);
+        return reply.status(204).send();
+      },
+    );
 
-    app.post<{ Params: { tx: string } }>("/v1/transactions/:tx/commit", async (request, reply) => {
+    app.post(sidecarApi.commit.url, { schema: schemaOf(sidecarApi.commit) }, async (request, reply) => {
       await store.commit(request.params.tx);
       return reply.status(204).send();
     });
 
-    app.post<{ Params: { tx: string } }>("/v1/transactions/:tx/rollback", async (request, reply) => {
+    app.post(sidecarApi.rollback.url, { schema: schemaOf(sidecarApi.rollback) }, async (request, reply) => {
       await store.rollback(request.params.tx);
       return reply.status(204).send();
     });

@@ -1,17 +1,12 @@
 import { z } from "zod";
+import { ANALYTICS_QUERY_NAMES } from "../../../core/api/stats-api.js";
 import { DEAD_LETTER_REASONS } from "../../../core/dead-letter.js";
 import { ValidationError } from "../../../core/errors.js";
 import { agentNameSchema } from "../../../core/names.js";
 
-/** The named queries, in the order they are listed. */
-export const ANALYTICS_QUERIES = [
-  "throughput",
-  "latency",
-  "deadLetters",
-  "topTalkers",
-  "stuckLeases",
-] as const;
-export type AnalyticsQueryName = (typeof ANALYTICS_QUERIES)[number];
+/** The named queries, in the order they are listed (part of the HTTP contract, core/api). */
+export { ANALYTICS_QUERY_NAMES as ANALYTICS_QUERIES } from "../../../core/api/stats-api.js";
+export type AnalyticsQueryName = (typeof ANALYTICS_QUERY_NAMES)[number];
 
 /** Bucket sizes in minutes that the time-bucketed queries accept. */
 export const BUCKET_MINUTES = [1, 5, 15, 60, 1_440] as const;
@@ -24,7 +19,7 @@ export const DEFAULT_OLDER_THAN_S = 300;
 const MAX_OLDER_THAN_S = 30 * 86_400;
 
 export function isAnalyticsQuery(name: string): name is AnalyticsQueryName {
-  return (ANALYTICS_QUERIES as readonly string[]).includes(name);
+  return (ANALYTICS_QUERY_NAMES as readonly string[]).includes(name);
 }
 
 const digits = /^\d{1,15}$/;

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Io } from "../../../cli/context.js";
 import { runCli } from "../../../cli/program.js";
 import { buildServer } from "../../../sidecar/server/build-server.js";
-import type { SidecarTopology } from "../../../sidecar/server/routes/topology-routes.js";
+import type { SidecarTopology } from "../../../core/api/topology-api.js";
 import { freePort } from "../../harness/free-port.js";
 import {
   eventually,

@@ -6,10 +6,8 @@ import { createMessage } from "../../../core/envelope.js";
 import { loadConfig } from "../../../runtime/config/load-config.js";
 import type { Topology } from "../../../gateway/topology.js";
 import { buildServer } from "../../../sidecar/server/build-server.js";
-import {
-  GATEWAY_TOPOLOGY_TIMEOUT_MS,
-  type SidecarTopology,
-} from "../../../sidecar/server/routes/topology-routes.js";
+import type { SidecarTopology } from "../../../core/api/topology-api.js";
+import { GATEWAY_TOPOLOGY_TIMEOUT_MS } from "../../../sidecar/server/routes/topology-routes.js";
 import { InMemoryStore } from "../../../store/memory/memory-store.js";
 import { freePort } from "../../harness/free-port.js";
 

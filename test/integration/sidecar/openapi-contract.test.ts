@@ -1,0 +1,193 @@
+import { readFileSync } from "node:fs";
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from "fastify";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
+import { OPENAPI_PATH } from "../../../core/api/generate-openapi.js";
+import { openApiPath } from "../../../core/api/openapi.js";
+import { sidecarApi } from "../../../core/api/sidecar-api.js";
+import { buildServer } from "../../../sidecar/server/build-server.js";
+import { InMemoryStore } from "../../../store/memory/memory-store.js";
+
+type OperationId = keyof typeof sidecarApi;
+interface Operation {
+  responses: Record<string, { content?: Record<string, { schema: object }> }>;
+}
+interface Document {
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, object> };
+}
+
+/** The committed document: what users read is what is checked. */
+const document = JSON.parse(readFileSync(OPENAPI_PATH, "utf8")) as Document;
+
+/** A response schema of the document as a validator; its $refs point at the document's components. */
+function validatorOf(schema: object): z.ZodType {
+  const local = JSON.parse(
+    JSON.stringify(schema).replaceAll('"#/components/schemas/', '"#/$defs/'),
+  ) as object;
+  const defs = JSON.parse(
+    JSON.stringify(document.components.schemas).replaceAll('"#/components/schemas/', '"#/$defs/'),
+  ) as object;
+  return z.fromJSONSchema({ ...local, $defs: defs } as Parameters<typeof z.fromJSONSchema>[0]);
+}
+
+describe("the sidecar answers what docs/openapi.json says, on every route", () => {
+  let app: FastifyInstance;
+  const seen = new Map<OperationId, Set<number>>();
+
+  /** Calls one operation and checks the status and body against the document's answer for that status. */
+  async function call(id: OperationId, options: InjectOptions): Promise<LightMyRequestResponse> {
+    const route = sidecarApi[id];
+    const response = await app.inject({ method: route.method, ...options });
+    const operation = document.paths[openApiPath(route.url)]?.[route.method.toLowerCase()];
+    expect(operation, `${id} is in the document`).toBeDefined();
+    const answer = operation?.responses[String(response.statusCode)] ?? operation?.responses.default;
+    expect(answer, `${id} documents status ${response.statusCode}`).toBeDefined();
+    if (response.statusCode >= 400) expect(operation?.responses[String(response.statusCode)]).toBeUndefined();
+    const content = answer?.content;
+    if (content === undefined) {
+      expect(response.body, `${id} ${response.statusCode} has no body`).toBe("");
+    } else if (content["application/json"] !== undefined) {
+      expect(response.headers["content-type"]).toMatch(/^application\/json/);
+      const result = validatorOf(content["application/json"].schema).safeParse(response.json());
+      expect(result.error?.issues ?? [], `${id} ${response.statusCode}: ${response.body}`).toEqual([]);
+    } else {
+      expect(response.headers["content-type"]).toMatch(new RegExp(`^${Object.keys(content)[0] ?? ""}`));
+    }
+    const statuses = seen.get(id) ?? new Set<number>();
+    statuses.add(response.statusCode);
+    seen.set(id, statuses);
+    return response;
+  }
+
+  beforeAll(async () => {
+    app = await buildServer({ store: new InMemoryStore(), config: { logLevel: "silent" }, logger: false });
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it("health, info, metrics and the document itself", async () => {
+    await call("health", { url: "/healthz" });
+    await call("ready", { url: "/readyz" });
+    await call("info", { url: "/v1/info" });
+    await call("metrics", { url: "/metrics" });
+    const served = await call("openapi", { url: "/openapi.json" });
+    expect(served.json()).toEqual(document);
+    await call("topology", { url: "/v1/topology" });
+  });
+
+  it("messages, deliveries, leases and request/reply", async () => {
+    await call("send", { url: "/v1/messages", payload: { type: "t", to: "alice", data: { n: 1 } } });
+    await call("send", { url: "/v1/messages", payload: { type: "t", to: "Not Valid" } });
+    await call("send", {
+      url: "/v1/messages",
+      headers: { "ce-type": "t", "ce-to": "alice", "content-type": "text/plain" },
+      payload: "binary body",
+    });
+    await call("sendBatch", {
+      url: "/v1/messages:batch",
+      payload: {
+        messages: [
+          { type: "t", to: "alice" },
+          { type: "t", topic: "news.today" },
+        ],
+      },
+    });
+    await call("sendBatch", { url: "/v1/messages:batch", payload: { messages: [] } });
+
+    const received = await call("receive", { url: "/v1/agents/alice/messages?max=4" });
+    const [first, second, third] = received.json<{ deliveries: { leaseId: string }[] }>().deliveries;
+    expect(third).toBeDefined();
+    await call("receive", { url: "/v1/agents/alice/messages?max=0x10" });
+    await call("extend", {
+      method: "POST",
+      url: `/v1/deliveries/${first?.leaseId ?? ""}/extend`,
+      payload: { leaseMs: 5_000 },
+    });
+    await call("ack", { url: `/v1/deliveries/${first?.leaseId ?? ""}/ack` });
+    await call("ack", { url: `/v1/deliveries/${first?.leaseId ?? ""}/ack` });
+    await call("nack", { url: `/v1/deliveries/${second?.leaseId ?? ""}/nack`, payload: { delayMs: 0 } });
+    await call("nack", {
+      url: `/v1/deliveries/${third?.leaseId ?? ""}/nack`,
+      payload: { deadLetter: true, reason: "bad" },
+    });
+
+    const pending = call("request", { url: "/v1/requests?timeout=5", payload: { type: "ask", to: "bob" } });
+    let replied = false;
+    for (let attempt = 0; attempt < 50 && !replied; attempt++) {
+      const asked = await app.inject({ url: "/v1/agents/bob/messages?wait=1" });
+      const delivery = asked.json<{ deliveries: { message: { replyto: string; correlationid: string } }[] }>()
+        .deliveries[0];
+      if (delivery === undefined) continue;
+      await app.inject({
+        method: "POST",
+        url: "/v1/messages",
+        payload: {
+          type: "answer",
+          to: delivery.message.replyto,
+          correlationid: delivery.message.correlationid,
+        },
+      });
+      replied = true;
+    }
+    expect((await pending).statusCode).toBe(200);
+    await call("request", { url: "/v1/requests?timeout=0.01", payload: { type: "ask", to: "nobody" } });
+  });
+
+  it("registry, subscriptions and queues", async () => {
+    await call("register", { url: "/v1/agents/carol", payload: { capabilities: ["x"], ttlSeconds: 60 } });
+    await call("register", { url: "/v1/agents/carol", payload: { ttlSecond: 60 } });
+    await call("heartbeat", { url: "/v1/agents/carol/heartbeat", payload: {} });
+    await call("agents", { url: "/v1/agents?capability=x" });
+    await call("agentStats", { url: "/v1/agents/alice/stats" });
+    await call("queues", { url: "/v1/queues" });
+    await call("subscribe", { url: "/v1/agents/carol/subscriptions", payload: { pattern: "news.*" } });
+    await call("subscriptions", { url: "/v1/agents/carol/subscriptions" });
+    await call("unsubscribe", { url: "/v1/agents/carol/subscriptions?pattern=news.*" });
+    await call("unsubscribe", { url: "/v1/agents/carol/subscriptions?pattern=news.*" });
+    await call("deregister", { url: "/v1/agents/carol" });
+    await call("deregister", { url: "/v1/agents/carol" });
+  });
+
+  it("transactions and savepoints", async () => {
+    const begun = await call("beginTransaction", { url: "/v1/transactions", payload: {} });
+    const { id } = begun.json<{ id: string }>();
+    const marked = await call("savepoint", { url: `/v1/transactions/${id}/savepoints` });
+    const { savepoint } = marked.json<{ savepoint: number }>();
+    await call("send", { url: `/v1/messages?tx=${id}`, payload: { type: "t", to: "dave" } });
+    await call("rollbackToSavepoint", { url: `/v1/transactions/${id}/savepoints/${savepoint}/rollback` });
+    await call("rollbackToSavepoint", { url: `/v1/transactions/${id}/savepoints/1e0/rollback` });
+    await call("commit", { url: `/v1/transactions/${id}/commit` });
+    await call("commit", { url: `/v1/transactions/${id}/commit` });
+    const other = (await call("beginTransaction", { url: "/v1/transactions" })).json<{ id: string }>();
+    await call("rollback", { url: `/v1/transactions/${other.id}/rollback` });
+  });
+
+  it("dead letters and traces", async () => {
+    const listed = await call("listDeadLetters", { url: "/v1/dlq?agent=alice" });
+    const [letter] = listed.json<{ deadLetters: { agent: string; message: { id: string } }[] }>().deadLetters;
+    expect(letter).toBeDefined();
+    await call("showDeadLetter", { url: `/v1/dlq/${letter?.agent ?? ""}/${letter?.message.id ?? ""}` });
+    await call("showDeadLetter", { url: "/v1/dlq/alice/nope" });
+    await call("trace", { url: `/v1/messages/${letter?.message.id ?? ""}/trace` });
+    await call("trace", { url: "/v1/messages/nope/trace" });
+    await call("traces", { url: "/v1/traces?correlationId=x" });
+    await call("replayDeadLetters", { url: "/v1/dlq/replay", payload: { agent: "alice", to: "erin" } });
+    await call("purgeDeadLetters", { url: "/v1/dlq/purge", payload: { agent: "erin" } });
+    await call("purgeDeadLetters", { url: "/v1/dlq/purge", payload: { agent: 5 } });
+    await call("listDeadLetters", { url: "/v1/dlq?limit=+5" });
+  });
+
+  it("analytics answer 404 on the memory store, as documented", async () => {
+    expect((await call("analyticsInfo", { url: "/v1/stats" })).statusCode).toBe(404);
+    expect((await call("analytics", { url: "/v1/stats/latency" })).statusCode).toBe(404);
+  });
+
+  it("every operation of the document was exercised, and every one except analytics succeeded", () => {
+    const operations = Object.keys(sidecarApi) as OperationId[];
+    expect(operations.filter((id) => !seen.has(id))).toEqual([]);
+    const failedOnly = operations.filter((id) => ![...(seen.get(id) ?? [])].some((status) => status < 400));
+    expect(failedOnly.sort()).toEqual(["analytics", "analyticsInfo"]);
+  });
+});

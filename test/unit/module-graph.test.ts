@@ -1,0 +1,56 @@
+import { readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/**
+ * What loading `entry` loads: the repo files and the packages reached through static imports. Type-only imports
+ * and exports are erased by the compiler; dynamic `import()` is what a command does only when it runs, so neither
+ * is followed.
+ */
+function staticGraph(entry: string): { files: Set<string>; packages: Set<string> } {
+  const files = new Set<string>();
+  const packages = new Set<string>();
+  const pending = [resolve(root, entry)];
+  const statement = /^\s*(import|export)\s+(type\s+)?([^;]*?\s+from\s+)?["']([^"']+)["']/gm;
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (files.has(file)) continue;
+    files.add(file);
+    const source = readFileSync(file, "utf8");
+    for (const match of source.matchAll(statement)) {
+      const [, keyword, typeOnly, clause, specifier] = match;
+      if (specifier === undefined || typeOnly !== undefined) continue;
+      // `export { a } from` re-exports load the module; `export const x = "..."` is not a statement we match.
+      if (keyword === "export" && clause === undefined) continue;
+      if (specifier.startsWith(".")) pending.push(resolve(dirname(file), specifier.replace(/\.js$/, ".ts")));
+      else if (!specifier.startsWith("node:")) packages.add(packageName(specifier));
+    }
+  }
+  return { files: new Set([...files].map((file) => relative(root, file))), packages };
+}
+
+function packageName(specifier: string): string {
+  const parts = specifier.split("/");
+  return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : (parts[0] ?? specifier);
+}
+
+const under = (files: Set<string>, folder: string): string[] =>
+  [...files].filter((file) => file.startsWith(join(folder, "/")));
+
+describe("what each command loads", () => {
+  it("bmn send and the other client commands load no server, store or Kubernetes code", () => {
+    const { files, packages } = staticGraph("cli/bmn.ts");
+    for (const folder of ["sidecar", "gateway", "operator", "store"]) expect(under(files, folder)).toEqual([]);
+    for (const heavy of ["@kubernetes/client-node", "fastify", "ioredis", "mysql2", "prom-client"])
+      expect(packages).not.toContain(heavy);
+    expect([...packages].filter((name) => name.startsWith("@opentelemetry/"))).toEqual([]);
+  });
+
+  it("the graph follows static imports and skips type-only ones", () => {
+    const { files } = staticGraph("cli/commands/start.ts");
+    expect(files).toContain("runtime/config/load-config.ts");
+    expect(under(files, "sidecar")).toEqual([]);
+  });
+});
