@@ -1,6 +1,7 @@
 import { BmnClientError, isBmnClientError } from "./errors.js";
 import { HttpTransport } from "./http.js";
 import { MessageStream, type MessagesOptions } from "./message-stream.js";
+import { collect, paginate } from "./pages.js";
 import { Transaction } from "./transaction.js";
 import { TypedClient, type Schemas } from "./typed.js";
 import type {
@@ -67,18 +68,30 @@ const path = (...segments: string[]): string => segments.map((s) => `/${encodeUR
  * A client for one BMN sidecar over its HTTP API (docs/http-api.md). It fills in nothing itself: the sidecar fills
  * `id`, `source` and `time` of messages that lack them. Failures are BmnClientError with the sidecar's `errorCode`.
  */
+/** How many dead letters `dlq.list` answers when no `limit` is given. */
+const DEFAULT_LIST_LIMIT = 100;
+
 export class BmnClient {
   readonly url: string;
   readonly agent: string | undefined;
   private readonly http: HttpTransport;
 
   readonly dlq = {
-    list: async (filter: DeadLetterFilter = {}): Promise<DeadLetter[]> => {
-      const body = await this.http.call<{ deadLetters: DeadLetter[] }>("GET", "/v1/dlq", {
-        query: { agent: filter.agent, reason: filter.reason, limit: filter.limit },
-      });
-      return body.deadLetters;
-    },
+    /** Dead letters, oldest first: `limit` of them (default 100), fetched page by page. */
+    list: async (filter: DeadLetterFilter = {}): Promise<DeadLetter[]> =>
+      collect(this.dlq.all({ ...filter, limit: filter.limit ?? DEFAULT_LIST_LIMIT })),
+    /** Every dead letter that matches (up to `limit`), oldest first, one page per request as you iterate. */
+    all: (filter: DeadLetterFilter = {}): AsyncGenerator<DeadLetter, void, undefined> =>
+      paginate(async (cursor) => {
+        const body = await this.http.call<{ deadLetters: DeadLetter[]; nextCursor?: string }>(
+          "GET",
+          "/v1/dlq",
+          {
+            query: { agent: filter.agent, reason: filter.reason, cursor },
+          },
+        );
+        return { items: body.deadLetters, nextCursor: body.nextCursor };
+      }, filter.limit),
     show: async (agent: string, id: string): Promise<DeadLetter> =>
       this.http.call<DeadLetter>("GET", `/v1/dlq${path(agent, id)}`),
     /** Re-queues dead letters (to their agent, or to `to`) with a fresh attempt count; answers how many. */
@@ -303,9 +316,20 @@ export class BmnClient {
     });
   }
 
+  /** Every queue's counts, fetched page by page. */
   async queues(): Promise<QueueStats[]> {
-    const body = await this.http.call<{ queues: QueueStats[] }>("GET", "/v1/queues");
-    return body.queues;
+    return collect(
+      paginate(async (cursor) => {
+        const body = await this.http.call<{ queues: QueueStats[]; nextCursor?: string }>(
+          "GET",
+          "/v1/queues",
+          {
+            query: { cursor },
+          },
+        );
+        return { items: body.queues, nextCursor: body.nextCursor };
+      }),
+    );
   }
 
   // ---- transactions ----------------------------------------------------------------------------------------------

@@ -144,6 +144,27 @@ describe.each(BACKENDS)("BmnClient over HTTP (%s store)", (backend) => {
     expect(await bmn.dlq.list({ agent: target })).toEqual([]);
   });
 
+  it("lists a DLQ longer than one page by following nextCursor, oldest first", async () => {
+    const agent = fresh("expired");
+    const bmn = client(agent);
+    const past = new Date(Date.now() - 60_000).toISOString();
+    const sent = await bmn.sendBatch(
+      Array.from({ length: 230 }, (_, index) => ({
+        to: agent,
+        type: "late",
+        id: `late-${index}`,
+        expiresat: past,
+      })),
+    );
+    const letters = await bmn.dlq.list({ agent, limit: 1_000 });
+    // Oldest first; letters dead-lettered in the same millisecond come in id order.
+    expect(letters.map((letter) => letter.message.id)).toEqual(sent.map((result) => result.id).sort());
+    expect(letters.every((letter) => letter.reason === "expired")).toBe(true);
+    expect(await bmn.dlq.list({ agent })).toHaveLength(100);
+    const first = await bmn.dlq.all({ agent, limit: 3 }).next();
+    expect(first.value).toMatchObject({ message: { id: "late-0" } });
+  });
+
   it("registers, heartbeats, finds by capability and deregisters", async () => {
     const agent = fresh("reviewer");
     const bmn = client(agent);
