@@ -1,3 +1,4 @@
+import { validationErrorOf } from "../core/api/describe-issue.js";
 import { readFileSync } from "node:fs";
 import Fastify, {
   LogController,
@@ -158,14 +159,7 @@ export function buildGatewayServer(
   app.post(BATCHES_PATH, async (request, reply) => {
     const peer = request.bmnPeer ?? "";
     const parsed = batchRequestSchema.safeParse(request.body);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const field =
-        issue === undefined || issue.path.length === 0 ? "messages" : issue.path.map(String).join(".");
-      throw new BmnError("INVALID_ARGUMENT", `${field} ${issue?.message ?? "must be an array of messages"}`, {
-        field,
-      });
-    }
+    if (!parsed.success) throw validationErrorOf(parsed.error, { whole: "messages" });
     const { messages } = parsed.data;
     const bucket = context.rateLimits.get(peer);
     if (bucket !== undefined && messages.length > 0 && !bucket.tryTake(messages.length)) {
