@@ -10,7 +10,7 @@ import { BmnError, UnauthenticatedError } from "../core/errors.js";
 import { installErrorHandling } from "../runtime/http/http-errors.js";
 import { decodeBody } from "./compression.js";
 import type { GatewayContext } from "./gateway-context.js";
-import { answerClientError, answerFrameworkError } from "./client-errors.js";
+import { protocolErrorOptions } from "../runtime/http/protocol-errors.js";
 import { authenticatePeer } from "./peer-auth.js";
 import { storeBatch } from "./inbound-batch.js";
 import {
@@ -76,8 +76,8 @@ export function buildGatewayServer(
     keepAliveTimeout: limits.keepAliveTimeoutMs,
     connectionTimeout: limits.idleTimeoutMs,
     http: nodeServerOptions,
-    clientErrorHandler: answerClientError,
-    frameworkErrors: answerFrameworkError,
+    // Errors before routing (parser, timeouts, bad URL) answer {errorCode, message} like the sidecar's.
+    ...protocolErrorOptions,
   };
   // Fastify's https overload types the instance for https.Server; both serve the same routes.
   const app = (tls === undefined
@@ -137,7 +137,7 @@ export function buildGatewayServer(
     if (request.url.length > MAX_URL_BYTES) {
       void reply
         .status(414)
-        .send(new BmnError("TOO_LARGE", `the URL is over ${MAX_URL_BYTES} bytes`).toJSON());
+        .send(new BmnError("URI_TOO_LONG", `the URL is over ${MAX_URL_BYTES} bytes`).toJSON());
       return;
     }
     // Unmatched: the not-found handler answers 404 and serves nothing.

@@ -20,6 +20,10 @@ const PARSER_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
   },
   HPE_INVALID_METHOD: { code: "BAD_REQUEST", message: "the method is not a known HTTP method" },
   HPE_INVALID_URL: { code: "BAD_REQUEST", message: "the request target is not a valid URL" },
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: {
+    code: "TOO_LARGE",
+    message: "the chunk extensions are over the size limit",
+  },
   ERR_HTTP_REQUEST_TIMEOUT: { code: "REQUEST_TIMEOUT", message: "the request did not arrive in time" },
 };
 

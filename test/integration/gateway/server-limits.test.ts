@@ -74,14 +74,17 @@ describe("the gateway's HTTP server bounds what a client can hold", () => {
     );
     const answer = parse(await slow.closed());
     expect(answer.status).toBe(408);
-    expect(answer.body).toMatchObject({ errorCode: "TIMEOUT", message: expect.any(String) as unknown });
+    expect(answer.body).toMatchObject({
+      errorCode: "REQUEST_TIMEOUT",
+      message: expect.any(String) as unknown,
+    });
   });
 
   it("headers that never complete are timed out too", async () => {
     const slow = await open(b.gatewayPort, "GET /healthz HTTP/1.1\r\nhost: x\r\nx-slow: 1\r\n");
     const answer = parse(await slow.closed());
     expect(answer.status).toBe(408);
-    expect(answer.body).toMatchObject({ errorCode: "TIMEOUT" });
+    expect(answer.body).toMatchObject({ errorCode: "REQUEST_TIMEOUT" });
   });
 
   it("an idle keep-alive connection is closed", async () => {
@@ -94,34 +97,29 @@ describe("the gateway's HTTP server bounds what a client can hold", () => {
     [
       "headers over the size limit",
       431,
-      "TOO_LARGE",
+      "HEADERS_TOO_LARGE",
       `GET /healthz HTTP/1.1\r\nhost: x\r\nx-big: ${"y".repeat(20_000)}\r\n\r\n`,
     ],
     [
       "a URL over the limit",
       414,
-      "TOO_LARGE",
+      "URI_TOO_LONG",
       `GET /v1/gateway/routes?${"q".repeat(3_000)} HTTP/1.1\r\nhost: x\r\n\r\n`,
     ],
     [
       "a content-length that is not a number",
       400,
-      "INVALID_ARGUMENT",
+      "BAD_REQUEST",
       `POST /v1/gateway/batches HTTP/1.1\r\nhost: x\r\ncontent-length: abc\r\n\r\n`,
     ],
     [
       "two content-lengths",
       400,
-      "INVALID_ARGUMENT",
+      "BAD_REQUEST",
       `POST /v1/gateway/batches HTTP/1.1\r\nhost: x\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\n{}`,
     ],
-    [
-      "a URL that does not decode",
-      400,
-      "INVALID_ARGUMENT",
-      `GET /v1/gateway/%zz HTTP/1.1\r\nhost: x\r\n\r\n`,
-    ],
-    ["bytes that are not HTTP", 400, "INVALID_ARGUMENT", "HELLO\r\n\r\n"],
+    ["a URL that does not decode", 400, "BAD_REQUEST", `GET /v1/gateway/%zz HTTP/1.1\r\nhost: x\r\n\r\n`],
+    ["bytes that are not HTTP", 400, "BAD_REQUEST", "HELLO\r\n\r\n"],
   ])("%s answers %i with {errorCode, message}", async (_name, status, errorCode, request) => {
     const exchange = await open(b.gatewayPort, request);
     await eventually(() => (exchange.received().includes("}") ? true : undefined), "an answer");
