@@ -4,6 +4,11 @@ import { splitAddress, type AgentAddress } from "../../core/names.js";
 import { parseLeaseId } from "../../store/lease-id.js";
 import type { DeadLetterFilter, MessageStore } from "../../store/store.js";
 
+/** The store's calls (its methods, not `kind` and `durable`). */
+type StoreCall = {
+  [K in keyof MessageStore]: MessageStore[K] extends (...args: never[]) => unknown ? K : never;
+}[keyof MessageStore];
+
 /** The private inbox a `/v1/requests` call waits on (message-routes.ts); only this sidecar knows its name. */
 const REPLY_INBOX = /^reply-[0-9a-f]{20}$/;
 
@@ -91,7 +96,9 @@ export function bindStoreToAgents(store: MessageStore, binding: AgentBinding): M
     agent: binding.deadLetterAgent(selection.agent),
   });
 
-  const guarded: Partial<MessageStore> = {
+  // Every store call is listed: a check, or "unbound" where the call names no agent (or reads the whole domain,
+  // which only the pod's own containers can reach). A new store call does not compile until it is classified.
+  const guarded: { [K in StoreCall]: MessageStore[K] | "unbound" } = {
     enqueue: async (queue, message, options) => store.enqueue(queue, stamped(message), options),
     publish: async (topic, message, options) => store.publish(topic, stamped(message), options),
     receive: async (agent, options) => {
@@ -122,13 +129,27 @@ export function bindStoreToAgents(store: MessageStore, binding: AgentBinding): M
       binding.check(agent, "agent");
       return store.unsubscribe(agent, pattern);
     },
+    listSubscriptions: "unbound",
+    beginTransaction: "unbound",
+    savepoint: "unbound",
+    rollbackToSavepoint: "unbound",
+    commit: "unbound",
+    rollback: "unbound",
     listDeadLetters: async (selection = {}) => store.listDeadLetters(filter(selection)),
+    listDeadLetterPage: async (selection = {}) => store.listDeadLetterPage(filter(selection)),
     getDeadLetter: async (agent, id) => {
       binding.check(agent, "agent");
       return store.getDeadLetter(agent, id);
     },
     replayDeadLetters: async (selection, options) => store.replayDeadLetters(filter(selection), options),
     purgeDeadLetters: async (selection) => store.purgeDeadLetters(filter(selection)),
+    traceOf: "unbound",
+    traceByCorrelation: "unbound",
+    queueStats: "unbound",
+    listQueues: "unbound",
+    listQueuePage: "unbound",
+    // Only the request route calls it, on the reply inbox it made for its own request.
+    deleteQueue: "unbound",
     registerAgent: async (registration) => {
       binding.check(registration.name, "agent");
       return store.registerAgent(registration);
@@ -141,11 +162,17 @@ export function bindStoreToAgents(store: MessageStore, binding: AgentBinding): M
       binding.check(agent, "agent");
       return store.deregisterAgent(agent);
     },
+    listAgents: "unbound",
+    memoryStatus: "unbound",
+    ping: "unbound",
+    close: "unbound",
   };
   return new Proxy(store, {
     get(target, property, receiverObject) {
-      if (typeof property === "string" && Object.hasOwn(guarded, property))
-        return guarded[property as keyof MessageStore];
+      if (typeof property === "string" && Object.hasOwn(guarded, property)) {
+        const call = guarded[property as StoreCall];
+        if (call !== "unbound") return call;
+      }
       const value: unknown = Reflect.get(target, property, receiverObject);
       return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
