@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { programRegistry } from "../runtime/observability/metrics-registry.js";
 
 /** One destination outbox's backlog, as the forwarder sees it. */
 export interface OutboxBacklog {
@@ -11,7 +12,7 @@ export interface OutboxBacklog {
 
 /** The gateway's Prometheus metrics, in a registry of its own (several gateways may share a process in tests). */
 export class GatewayMetrics {
-  readonly registry = new Registry();
+  readonly registry: Registry;
   /** Bytes of batch bodies, before (`uncompressed`) and after (`wire`) compression, per peer and direction. */
   readonly bytes: Counter<"peer" | "direction" | "stage">;
   readonly batchMessages: Histogram<"peer">;
@@ -31,9 +32,8 @@ export class GatewayMetrics {
     linkStates: () => { peer: string; state: number }[];
     defaultMetrics?: boolean;
   }) {
+    this.registry = programRegistry("bmn_gateway_", options.defaultMetrics === true);
     const registers = [this.registry];
-    if (options.defaultMetrics === true)
-      collectDefaultMetrics({ register: this.registry, prefix: "bmn_gateway_" });
     this.bytes = new Counter({
       name: "bmn_gateway_bytes_total",
       help: "Batch body bytes per peer: direction sent or received, stage uncompressed (JSON) or wire (as sent)",

@@ -6,14 +6,15 @@ import {
   trace,
   type Tracer,
 } from "@opentelemetry/api";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
-import { BasicTracerProvider, BatchSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import type { SidecarConfig } from "../core/config.js";
 import type { Message } from "../core/envelope.js";
 import { stampTraceContext } from "../runtime/observability/propagating-tracing.js";
 import { parseTraceparent, traceHeadersOf } from "../runtime/observability/trace-context.js";
-import { tracesUrl, type TracingOptions } from "../runtime/observability/tracing.js";
+import {
+  programTracer,
+  type ProgramTracer,
+  type TracingOptions,
+} from "../runtime/observability/tracer-provider.js";
 import { viaOf } from "./via.js";
 
 export const GATEWAY_TRACER_NAME = "beast-mode-network/gateway";
@@ -34,45 +35,23 @@ export interface OpenSpan {
  */
 export class GatewayTracing {
   private constructor(
-    private readonly tracer: Tracer | undefined,
+    private readonly traced: ProgramTracer | undefined,
     private readonly domain: string,
-    private readonly provider: BasicTracerProvider | undefined,
-    private readonly external: TracingOptions["tracerProvider"],
   ) {}
 
   static create(
     config: Pick<SidecarConfig, "domain" | "otel">,
     options: TracingOptions = {},
   ): GatewayTracing {
-    if (options.tracerProvider !== undefined)
-      return new GatewayTracing(
-        options.tracerProvider.getTracer(GATEWAY_TRACER_NAME),
-        config.domain,
-        undefined,
-        options.tracerProvider,
-      );
-    const spanProcessors = [...(options.spanProcessors ?? [])];
-    if (options.exporter !== undefined) spanProcessors.push(new BatchSpanProcessor(options.exporter));
-    if (config.otel.endpoint !== undefined)
-      spanProcessors.push(
-        new BatchSpanProcessor(new OTLPTraceExporter({ url: tracesUrl(config.otel.endpoint) })),
-      );
-    if (spanProcessors.length === 0)
-      return new GatewayTracing(undefined, config.domain, undefined, undefined);
-    const provider = new BasicTracerProvider({
-      resource: defaultResource().merge(
-        resourceFromAttributes({
-          "service.name": `${config.otel.serviceName}-gateway`,
-          "bmn.domain": config.domain,
-        }),
-      ),
-      spanProcessors,
+    const traced = programTracer(config, options, {
+      tracerName: GATEWAY_TRACER_NAME,
+      serviceName: `${config.otel.serviceName}-gateway`,
     });
-    return new GatewayTracing(provider.getTracer(GATEWAY_TRACER_NAME), config.domain, provider, undefined);
+    return new GatewayTracing(traced, config.domain);
   }
 
   get enabled(): boolean {
-    return this.tracer !== undefined;
+    return this.traced !== undefined;
   }
 
   forward(message: Message, peer: string, destination: string): OpenSpan {
@@ -93,14 +72,11 @@ export class GatewayTracing {
   }
 
   async forceFlush(): Promise<void> {
-    await this.provider?.forceFlush();
-    const external = this.external as Partial<{ forceFlush: () => Promise<void> }> | undefined;
-    if (typeof external?.forceFlush === "function") await external.forceFlush();
+    await this.traced?.forceFlush();
   }
 
   async shutdown(): Promise<void> {
-    if (this.provider !== undefined) await this.provider.shutdown();
-    else await this.forceFlush();
+    await this.traced?.shutdown();
   }
 
   private start(
@@ -109,9 +85,9 @@ export class GatewayTracing {
     message: Message,
     attributes: Record<string, string>,
   ): OpenSpan {
-    if (this.tracer === undefined) return { message, end: () => undefined };
+    if (this.traced === undefined) return { message, end: () => undefined };
     const parent = parseTraceparent(message.traceparent, message.tracestate);
-    const span = this.tracer.startSpan(
+    const span = this.traced.tracer.startSpan(
       name,
       {
         kind,

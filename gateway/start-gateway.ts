@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { gatewayConfigSchema, type GatewayConfig, type SidecarConfig } from "../core/config.js";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "../core/envelope.js";
 import { outboxDomain, outboxQueueName, type DomainName } from "../core/names.js";
-import type { TracingOptions } from "../runtime/observability/tracing.js";
+import type { TracingOptions } from "../runtime/observability/tracer-provider.js";
 import { ResilientStore } from "../store/resilient-store.js";
 import { createStore } from "../store/create-store.js";
 import type { MessageStore } from "../store/store.js";

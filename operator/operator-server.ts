@@ -5,7 +5,8 @@
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { programRegistry } from "../runtime/observability/metrics-registry.js";
 import { httpServerLimitsSchema, type HttpServerLimits } from "../core/config.js";
 import { createLimitedServer } from "../runtime/http/server-limits.js";
 
@@ -24,9 +25,7 @@ export interface OperatorMetrics {
 }
 
 export function createOperatorMetrics(): OperatorMetrics {
-  // Own registry: nothing else in the process (tests, libraries) can leak metrics into it.
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: "bmn_operator_" });
+  const registry = programRegistry("bmn_operator_", true);
   return {
     registry,
     leader: new Gauge({

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { programRegistry } from "../runtime/observability/metrics-registry.js";
 import type { QueueName } from "../core/names.js";
 import { mapBounded } from "../runtime/resilience/map-bounded.js";
 import type { MessageStore, QueueStats, StoreMemoryStatus } from "../store/store.js";
@@ -41,7 +42,7 @@ async function queueStatsOf(store: MessageStore): Promise<QueueStats[]> {
 
 /** The sidecar's Prometheus metrics, in a registry of its own so several sidecars can share a process in tests. */
 export class SidecarMetrics {
-  readonly registry = new Registry();
+  readonly registry: Registry;
   readonly sent: Counter<"mode">;
   readonly delivered: AgentCounter;
   readonly acked: Counter;
@@ -56,9 +57,9 @@ export class SidecarMetrics {
     store: MessageStore,
     options: { breakerState?: () => number; defaultMetrics?: boolean; maxAgentLabels?: number } = {},
   ) {
+    this.registry = programRegistry("bmn_", options.defaultMetrics === true);
     const registers = [this.registry];
     const maxAgentLabels = options.maxAgentLabels ?? 256;
-    if (options.defaultMetrics === true) collectDefaultMetrics({ register: this.registry, prefix: "bmn_" });
     this.sent = new Counter({
       name: "bmn_messages_sent_total",
       help: "Messages accepted for sending, by mode (direct or topic); duplicates are not counted",

@@ -1,7 +1,9 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import type { HttpServerLimits } from "../../core/config.js";
 import { installErrorHandling } from "../../runtime/http/http-errors.js";
+import { protocolErrorOptions } from "../../runtime/http/protocol-errors.js";
 import { limitedServerFactory } from "../../runtime/http/server-limits.js";
+import { useZodSchemas } from "./zod-type-provider.js";
 import type { RouteContext } from "./route-context.js";
 import { healthRoutes } from "./routes/health-routes.js";
 
@@ -15,7 +17,13 @@ export async function buildProbeServer(
   context: RouteContext,
   limits: HttpServerLimits,
 ): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, serverFactory: limitedServerFactory(limits) });
+  const app = Fastify({
+    logger: false,
+    serverFactory: limitedServerFactory(limits),
+    ...protocolErrorOptions,
+  });
+  // The health routes declare their answers as zod schemas, as on the agent listener.
+  useZodSchemas(app);
   installErrorHandling(app, () => 1);
   // The agent API's own health routes, so both listeners answer alike; any other route among them is a 404 here.
   app.addHook("onRoute", (route) => {
