@@ -19,7 +19,7 @@ import {
   batchRequestSchema,
   type BatchResponse,
   type RoutesResponse,
-} from "./wire-protocol.js";
+} from "../core/api/gateway-api.js";
 
 export interface BuildGatewayServerOptions {
   /** A pino logger config or `false`. */

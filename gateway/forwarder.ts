@@ -15,7 +15,7 @@ import type { PeerClient } from "./peer-client.js";
 import type { RoutingTable } from "./routing-table.js";
 import type { TokenBucket } from "./token-bucket.js";
 import { viaOf, withVia } from "./via.js";
-import type { BatchResult } from "./wire-protocol.js";
+import type { BatchResult } from "../core/api/gateway-api.js";
 
 /** A leased outbox message this forwarder holds until the next hop acks it (or it is dead-lettered). */
 interface Held {

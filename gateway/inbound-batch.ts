@@ -2,7 +2,7 @@ import { toMessage, serializeMessage, timeOf, type Message } from "../core/envel
 import { TooLargeError } from "../core/errors.js";
 import { domainNameSchema, outboxQueueName, splitAddress } from "../core/names.js";
 import type { GatewayContext } from "./gateway-context.js";
-import type { BatchResult } from "./wire-protocol.js";
+import type { BatchResult } from "../core/api/gateway-api.js";
 import { VIA_ATTRIBUTE, loopCheck, viaOf } from "./via.js";
 
 type Decision =

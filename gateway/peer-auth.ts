@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { GatewayPeerConfig } from "../core/config.js";
 import { tokenMatcher } from "../runtime/http/secret-token.js";
-import { SOURCE_DOMAIN_HEADER } from "./wire-protocol.js";
+import { SOURCE_DOMAIN_HEADER } from "../core/api/gateway-api.js";
 
 export type PeerAuth = { ok: true; peer: GatewayPeerConfig } | { ok: false; message: string };
 

@@ -11,7 +11,7 @@ import {
   routesResponseSchema,
   type BatchResponse,
   type RoutesResponse,
-} from "./wire-protocol.js";
+} from "../core/api/gateway-api.js";
 
 /** Largest answer read from a peer (a batch's results, an advertisement of routes). */
 const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;

@@ -1,6 +1,6 @@
 import { DNS_LABEL, DNS_LABEL_MAX } from "../core/names.js";
 import type { DomainAllowance } from "./peer-trust.js";
-import type { AdvertisedRoute } from "./wire-protocol.js";
+import type { AdvertisedRoute } from "../core/api/gateway-api.js";
 
 /** A configured link as the routing table sees it: the peer, and the domains it may advertise routes to. */
 export interface RoutingLink {

@@ -1,6 +1,6 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { AdvertisedRoute } from "../../../gateway/wire-protocol.js";
+import type { AdvertisedRoute } from "../../../core/api/gateway-api.js";
 
 /**
  * A peer gateway that lies: a real HTTP server speaking the inter-domain protocol, advertising whatever routes a
