@@ -32,6 +32,8 @@ import {
 } from "./base.js";
 
 export class AgentEndpointReconciler extends BaseReconciler {
+  protected readonly plural = AGENT_ENDPOINT_PLURAL;
+
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
     // Get.
     const endpoint = await this.get<AgentEndpoint>(AGENT_ENDPOINT_KIND, namespace, name);

@@ -17,9 +17,16 @@ import {
   type OperatorEvent,
 } from "../status/event-recorder.js";
 import type { CustomResource } from "../k8s-types.js";
-import { isNotFound, KubeObjects, type ChildObject, type ObjectHeader } from "../kube-objects.js";
+import {
+  isNotFound,
+  KubeObjects,
+  type Applied,
+  type ChildObject,
+  type ObjectHeader,
+} from "../kube-objects.js";
 import type { StoreProbe } from "./store-probe.js";
 import { nextStatus, StatusWriter, type BaseStatus } from "../status/status-writer.js";
+import { applyFailure, ReportedApplyFailure } from "../status/apply-failure.js";
 
 export interface ReconcileResult {
   /** False when the resource does not exist (garbage collection removes its children). */
@@ -114,6 +121,9 @@ export abstract class BaseReconciler implements Reconciler {
       });
   }
 
+  /** The plural of the kind this reconciler writes status to. */
+  protected abstract readonly plural: string;
+
   abstract reconcile(namespace: string, name: string): Promise<ReconcileResult>;
 
   /** Reads a custom resource of this group in `namespace`; undefined when absent. */
@@ -126,11 +136,24 @@ export abstract class BaseReconciler implements Reconciler {
     return await this.objects.read<R & KubernetesObject>(header);
   }
 
-  /** Applies a child and records an Event when it was created or changed. */
+  /**
+   * Applies a child and records an Event when it was created or changed. When it cannot (a name taken by an
+   * object BMN does not control, or the apiserver refuses it), the owner's conditions say why (`NameConflict`
+   * or `ApplyFailed`, with the apiserver's message), a Warning Event is recorded on the transition, and a
+   * `ReportedApplyFailure` is thrown so that the work queue retries with its capped exponential backoff.
+   */
   protected async applyChild<T extends KubernetesObject>(owner: AnyResource, child: ChildObject): Promise<T> {
-    const { object, change } = await this.objects.apply<T>(child);
-    await this.record(owner, [childEvent(change, object)]);
-    return object;
+    let applied: Applied<T>;
+    try {
+      applied = await this.objects.apply<T>(child);
+    } catch (error) {
+      const failure = applyFailure(child, error);
+      if (failure === undefined) throw error;
+      await this.writeStatus(owner, this.plural, blockedConditions(failure.reason, failure.message), {});
+      throw new ReportedApplyFailure(failure, { cause: error });
+    }
+    await this.record(owner, [childEvent(applied.change, applied.object)]);
+    return applied.object;
   }
 
   /**

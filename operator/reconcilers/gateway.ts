@@ -28,6 +28,8 @@ function desiredReplicas(children: GatewayChildren, deployment: V1Deployment): n
 }
 
 export class GatewayReconciler extends BaseReconciler {
+  protected readonly plural = GATEWAY_PLURAL;
+
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
     // Get.
     const gateway = await this.get<Gateway>(GATEWAY_KIND, namespace, name);

@@ -42,6 +42,8 @@ function errorMessage(error: unknown): string {
 }
 
 export class MessageDomainReconciler extends BaseReconciler {
+  protected readonly plural = MESSAGE_DOMAIN_PLURAL;
+
   private readonly storeProbe: StoreProbe;
 
   constructor(kubeConfig: KubeConfig, options: ReconcilerOptions = {}) {
