@@ -128,9 +128,14 @@ function rootSchema(definition: KindDefinition): JSONSchemaProps {
     properties: {
       apiVersion: { type: "string" },
       kind: { type: "string" },
+      // kubectl explain shows the standard docs of these three (the apiserver refuses more than a type on metadata).
       metadata: { type: "object" },
-      spec: specOptional ? { ...spec, default: {} } : spec,
-      status,
+      spec: {
+        description: `The desired state of the ${definition.kind}.`,
+        ...spec,
+        ...(specOptional ? { default: {} } : {}),
+      },
+      status: { description: "What the operator observed; written by the operator only.", ...status },
     },
     ...(specOptional ? {} : { required: ["spec"] }),
     ...(definition.rootValidations === undefined

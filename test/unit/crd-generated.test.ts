@@ -137,6 +137,7 @@ describe("generated CRDs", () => {
     expect(spec?.properties?.agent?.maxLength).toBe(63);
     expect(spec?.properties?.replicas).toMatchObject({ type: "integer", default: 1, minimum: 0 });
     expect(spec?.properties?.template).toEqual({
+      description: expect.stringContaining("pod template") as unknown,
       type: "object",
       "x-kubernetes-preserve-unknown-fields": true,
     });
