@@ -13,8 +13,14 @@ import {
 import { backoffSchema } from "./delivery.js";
 
 export const GATEWAY_KIND = "Gateway";
-/** The resource name in API paths and RBAC rules. */
-export const GATEWAY_PLURAL = "gateways";
+/**
+ * The resource name in API paths and RBAC rules. Not `gateways`: with the Kubernetes Gateway API installed,
+ * `kubectl get gateways` and `kubectl get gateway NAME` must reach its Gateways, so neither BMN's plural nor
+ * its singular may be `gateways`/`gateway` (kubectl would pick one group of the two).
+ */
+export const GATEWAY_PLURAL = "bmngateways";
+/** The singular resource name (kubectl get bmngateway NAME). */
+export const GATEWAY_SINGULAR = "bmngateway";
 
 /** A remote domain's gateway: where to reach it and the Secret key holding the token for that peer. */
 export const gatewayPeerSchema = z

@@ -10,6 +10,7 @@ import { CRD_GROUP, CRD_VERSION } from "../../core/crds/common.js";
 import {
   GATEWAY_KIND,
   GATEWAY_PLURAL,
+  GATEWAY_SINGULAR,
   gatewaySpecSchema,
   gatewayStatusSchema,
 } from "../../core/crds/gateway.js";
@@ -77,7 +78,7 @@ export const KINDS: readonly KindDefinition[] = [
   {
     kind: GATEWAY_KIND,
     plural: GATEWAY_PLURAL,
-    singular: "gateway",
+    singular: GATEWAY_SINGULAR,
     // Not `gateway`/`gw`: the Kubernetes Gateway API owns those names.
     shortNames: ["bgw"],
     description:

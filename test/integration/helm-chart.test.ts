@@ -231,7 +231,7 @@ describe("the Helm chart on a real kube-apiserver", () => {
     const crds = await kubectl(["get", "crd", "-o", "name"]);
     expect(crds.stdout.trim().split("\n").sort()).toEqual([
       "customresourcedefinition.apiextensions.k8s.io/agentendpoints.beastmode.network",
-      "customresourcedefinition.apiextensions.k8s.io/gateways.beastmode.network",
+      "customresourcedefinition.apiextensions.k8s.io/bmngateways.beastmode.network",
       "customresourcedefinition.apiextensions.k8s.io/messagedomains.beastmode.network",
     ]);
     const namespaced = await kubectl([

@@ -16,7 +16,7 @@ interface SchemaNode {
   items?: SchemaNode;
 }
 
-const PLURALS = ["messagedomains", "gateways", "agentendpoints"];
+const PLURALS = ["messagedomains", "bmngateways", "agentendpoints"];
 const STANDARD_FIELDS = ["apiVersion", "kind", "metadata"];
 
 function rootSchema(plural: string): SchemaNode {
