@@ -34,6 +34,8 @@ export interface OperatorOptions {
   /** False: no default NetworkPolicy for any gateway or agent pod. Default true. */
   networkPolicies?: boolean;
   resyncMs?: number;
+  /** How often a healthy MessageDomain's store is probed again. Default 30 s. */
+  storeProbeIntervalMs?: number;
 }
 
 /** Why a run ended by itself. */
@@ -119,6 +121,9 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
         const running = await startControllers(options.kubeConfig, {
           ...(options.watchNamespace === undefined ? {} : { namespace: options.watchNamespace }),
           ...(options.resyncMs === undefined ? {} : { resyncMs: options.resyncMs }),
+          ...(options.storeProbeIntervalMs === undefined
+            ? {}
+            : { storeProbeIntervalMs: options.storeProbeIntervalMs }),
           ...(options.defaultImage === undefined ? {} : { defaultImage: options.defaultImage }),
           ...(options.networkPolicies === undefined ? {} : { networkPolicies: options.networkPolicies }),
           onError,

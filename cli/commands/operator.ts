@@ -25,6 +25,7 @@ interface OperatorFlags {
   defaultImage?: string;
   networkPolicies: boolean;
   resync: string;
+  storeProbeInterval: string;
   logLevel: string;
 }
 
@@ -68,6 +69,7 @@ export const registerOperator: RegisterCommand = (program) => {
     .option("--default-image <image>", "sidecar image when neither the resource nor its domain names one")
     .option("--no-network-policies", "render no default NetworkPolicy for gateway and agent pods")
     .option("--resync <seconds>", "requeue every cached resource this often (0 turns it off)", "300")
+    .option("--store-probe-interval <seconds>", "probe each MessageDomain's store this often", "30")
     .option("--log-level <level>", "pino log level", "info")
     .action(async (flags: OperatorFlags, command: Command) => {
       const verbose = command.optsWithGlobals<{ verbose?: boolean }>().verbose ?? false;
@@ -98,6 +100,7 @@ export const registerOperator: RegisterCommand = (program) => {
           ...(flags.defaultImage === undefined ? {} : { defaultImage: flags.defaultImage }),
           networkPolicies: flags.networkPolicies,
           resyncMs: seconds("--resync", flags.resync, true),
+          storeProbeIntervalMs: seconds("--store-probe-interval", flags.storeProbeInterval),
         });
       } catch (error) {
         throw new CliError(`cannot start the operator: ${(error as Error).message}`);

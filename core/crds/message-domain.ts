@@ -170,6 +170,23 @@ export const messageDomainStatusSchema = z
     configMapName: objectNameSchema
       .optional()
       .describe("The ConfigMap holding the domain's resolved sidecar config."),
+    store: z
+      .object({
+        type: z.enum(["memory", "redis", "tidb"]).describe("The store type."),
+        endpoint: z
+          .string()
+          .max(2_048)
+          .optional()
+          .describe("Where the store is (host:port, several comma-separated), without credentials."),
+        reachable: z.boolean().optional().describe("Whether the store answered the last probe."),
+        lastProbeTime: z.iso
+          .datetime({ offset: true })
+          .optional()
+          .describe("When the operator last probed the store (every storeProbeInterval, default 30 s)."),
+      })
+      .strict()
+      .optional()
+      .describe("The domain's store as the operator last saw it."),
   })
   .strict();
 export type MessageDomainStatus = z.infer<typeof messageDomainStatusSchema>;

@@ -50,6 +50,11 @@ export interface ReconcilerOptions extends BuildOptions {
   storeProbe?: StoreProbe;
   /** How often a MessageDomain whose Secret or store is not there yet is checked again. Default 30 s. */
   notReadyRequeueMs?: number;
+  /**
+   * How often a healthy MessageDomain's store is probed again, so a store that dies turns the domain
+   * `Ready=False` without waiting for the resync. Default 30 s.
+   */
+  storeProbeIntervalMs?: number;
   /** Event write failures (reconciles go on). */
   onError?: (what: string, error: unknown) => void;
 }
