@@ -73,13 +73,23 @@ export const registerOperator: RegisterCommand = (program) => {
     .option("--log-level <level>", "pino log level", "info")
     .action(async (flags: OperatorFlags, command: Command) => {
       const verbose = command.optsWithGlobals<{ verbose?: boolean }>().verbose ?? false;
-      const logger = pino({ level: verbose ? "debug" : flags.logLevel, base: { component: "operator" } });
+      const logger = pino({
+        level: verbose ? "debug" : flags.logLevel,
+        base: { component: "operator" },
+        // "info", not 30: what log tooling and people read.
+        formatters: { level: (label) => ({ level: label }) },
+      });
       const watchNamespace = flags.namespace ?? process.env.BMN_WATCH_NAMESPACE;
       const leaseDurationMs = seconds("--lease-duration", flags.leaseDuration);
       const renewDeadlineMs = seconds("--renew-deadline", flags.renewDeadline);
       const retryPeriodMs = seconds("--retry-period", flags.retryPeriod);
       if (!(retryPeriodMs < renewDeadlineMs && renewDeadlineMs < leaseDurationMs))
         throw new UsageError("need --retry-period < --renew-deadline < --lease-duration");
+      const leaseNamespace = flags.leaseNamespace ?? defaultLeaseNamespace();
+      if (flags.leaderElect && leaseNamespace === undefined)
+        throw new UsageError(
+          "out of cluster, leader election needs --lease-namespace (or POD_NAMESPACE): the namespace where the operator may write its Lease",
+        );
       let operator: RunningOperator;
       try {
         operator = await runOperator({
@@ -88,7 +98,8 @@ export const registerOperator: RegisterCommand = (program) => {
           ...(watchNamespace === undefined || watchNamespace === "" ? {} : { watchNamespace }),
           leaderElection: {
             enabled: flags.leaderElect,
-            namespace: flags.leaseNamespace ?? defaultLeaseNamespace(),
+            // Only read when leader election is on, which the check above guarantees a namespace for.
+            namespace: leaseNamespace ?? "",
             name: flags.leaseName,
             identity: flags.identity ?? defaultIdentity(),
             leaseDurationMs,

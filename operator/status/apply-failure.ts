@@ -32,6 +32,12 @@ export function apiserverMessage(error: ApiException<unknown>): string {
   return typeof body === "string" ? body : error.message;
 }
 
+/** One short line for an error: `HTTP <code>: <the apiserver's message>` for an apiserver answer. */
+export function shortError(error: unknown): string {
+  if (error instanceof ApiException) return `HTTP ${String(error.code)}: ${apiserverMessage(error)}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
 /** The failure to report for an error thrown by applying `child`; undefined for errors that are not about it. */
 export function applyFailure(child: ChildObject, error: unknown): ApplyFailure | undefined {
   if (error instanceof NameConflictError) return { reason: "NameConflict", message: error.message };
@@ -39,7 +45,7 @@ export function applyFailure(child: ChildObject, error: unknown): ApplyFailure |
   if (error instanceof ApiException)
     return {
       reason: "ApplyFailed",
-      message: `applying ${child.kind} ${child.metadata.name} failed (HTTP ${String(error.code)}): ${apiserverMessage(error)}`,
+      message: `applying ${child.kind} ${child.metadata.name} failed: ${shortError(error)}`,
     };
   return undefined;
 }
