@@ -402,7 +402,7 @@ describe("bmn operator --no-leader-elect", () => {
     await until(() => deploymentExists("solo"), "the Deployment of AgentEndpoint solo");
     // One debug line per reconcile, with the resource and the run as fields.
     const reconciled = await until(
-      async () => solo.logs().find((line) => line.msg === "reconciled" && line.name === "solo") ?? undefined,
+      () => Promise.resolve(solo.logs().find((line) => line.msg === "reconciled" && line.name === "solo")),
       "a debug line for the reconcile of AgentEndpoint solo",
     );
     expect(reconciled).toMatchObject({
