@@ -6,6 +6,7 @@ import {
   baseStatusShape,
   replicasSchema,
   resourceRequirementsSchema,
+  objectNameSchema,
   secretKeySelectorSchema,
   networkPolicySettingsSchema,
   securityContextSchema,
@@ -87,6 +88,60 @@ export const gatewayBreakerSchema = z
   })
   .strict();
 
+/** A core/v1 object kept opaque (the apiserver validates it when the operator applies the Deployment). */
+const opaqueObject = (description: string) =>
+  z.record(z.string(), z.unknown()).meta({ "x-kubernetes-preserve-unknown-fields": true }).describe(description);
+
+/** Where the gateway's pods run and with what identity: copied into the pod spec as written. */
+export const gatewayPodSchema = z
+  .object({
+    nodeSelector: z
+      .record(z.string(), z.string().describe("A node label value."))
+      .optional()
+      .describe("Node labels the pods must run on (core/v1 PodSpec.nodeSelector)."),
+    tolerations: z
+      .array(opaqueObject("A core/v1 Toleration."))
+      .max(64)
+      .optional()
+      .describe("Taints the pods tolerate (core/v1 PodSpec.tolerations)."),
+    affinity: opaqueObject("Node and pod (anti-)affinity (core/v1 Affinity).").optional(),
+    topologySpreadConstraints: z
+      .array(opaqueObject("A core/v1 TopologySpreadConstraint."))
+      .max(16)
+      .optional()
+      .describe("How the pods spread over zones and nodes (core/v1 PodSpec.topologySpreadConstraints)."),
+    priorityClassName: z.string().min(1).max(253).optional().describe("The pods' PriorityClass."),
+    serviceAccountName: objectNameSchema
+      .optional()
+      .describe("The pods' ServiceAccount (the gateway never calls the apiserver: no token is mounted)."),
+    imagePullSecrets: z
+      .array(
+        z
+          .object({ name: objectNameSchema.describe("A Secret of type dockerconfigjson.") })
+          .strict()
+          .describe("A pull Secret in the Gateway's namespace."),
+      )
+      .max(16)
+      .optional()
+      .describe("Secrets for pulling the gateway image."),
+  })
+  .strict();
+export type GatewayPod = z.infer<typeof gatewayPodSchema>;
+
+/** The Service in front of the gateway's pods: how peers reach it. */
+export const gatewayServiceSchema = z
+  .object({
+    type: z
+      .enum(["ClusterIP", "NodePort", "LoadBalancer"], { error: "must be ClusterIP, NodePort or LoadBalancer" })
+      .default("ClusterIP")
+      .describe("ClusterIP (peers in the cluster), NodePort or LoadBalancer (peers in another cluster)."),
+    annotations: z
+      .record(z.string(), z.string().describe("An annotation value."))
+      .optional()
+      .describe("Annotations of the Service, e.g. a cloud load balancer's settings."),
+  })
+  .strict();
+
 export const gatewaySpecSchema = z
   .object({
     /** The MessageDomain (in the same namespace) this gateway serves. */
@@ -132,6 +187,10 @@ export const gatewaySpecSchema = z
     networkPolicy: networkPolicySettingsSchema
       .prefault({})
       .describe("The default NetworkPolicy for the gateway's pods."),
+    service: gatewayServiceSchema.prefault({}).describe("The Service peers connect to."),
+    pod: gatewayPodSchema
+      .optional()
+      .describe("Scheduling and identity of the gateway's pods: node selection, tolerations, spread, pull secrets."),
   })
   .strict();
 export type GatewaySpec = z.infer<typeof gatewaySpecSchema>;
@@ -140,8 +199,27 @@ export type GatewaySpecInput = z.input<typeof gatewaySpecSchema>;
 export const gatewayStatusSchema = z
   .object({
     ...baseStatusShape,
-    replicas: z.number().int().min(0).optional().describe("Pods of the current Deployment revision."),
+    replicas: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("Pods of the Deployment, surge pods of a rollout included (the scale subresource's status)."),
+    desiredReplicas: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("What the Deployment is asked to run: spec.replicas, or the HPA's count while autoscaling."),
+    updatedReplicas: z.number().int().min(0).optional().describe("Pods of the current revision."),
     readyReplicas: z.number().int().min(0).optional().describe("Ready pods."),
+    availableReplicas: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("Pods ready for at least minReadySeconds (what the Available column shows)."),
+    selector: z.string().optional().describe("The pods' label selector, for the scale subresource."),
   })
   .strict();
 export type GatewayStatus = z.infer<typeof gatewayStatusSchema>;

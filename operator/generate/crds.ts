@@ -50,6 +50,12 @@ const REASON: PrinterColumn = {
   jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
   priority: 1,
 };
+/** As `kubectl get deployment` shows them: desired, up to date, available (not surge pods, not merely ready). */
+const REPLICA_COLUMNS: PrinterColumn[] = [
+  { name: "Replicas", type: "integer", jsonPath: ".status.desiredReplicas" },
+  { name: "Up-to-date", type: "integer", jsonPath: ".status.updatedReplicas" },
+  { name: "Available", type: "integer", jsonPath: ".status.availableReplicas" },
+];
 const AGE: PrinterColumn = { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" };
 
 export const KINDS: readonly KindDefinition[] = [
@@ -87,13 +93,12 @@ export const KINDS: readonly KindDefinition[] = [
     status: gatewayStatusSchema,
     columns: [
       { name: "Domain", type: "string", jsonPath: ".spec.domain" },
-      { name: "Replicas", type: "integer", jsonPath: ".status.replicas" },
-      { name: "Available", type: "integer", jsonPath: ".status.readyReplicas" },
+      ...REPLICA_COLUMNS,
       READY,
       REASON,
       AGE,
     ],
-    scale: false,
+    scale: true,
   },
   {
     kind: AGENT_ENDPOINT_KIND,
@@ -107,8 +112,7 @@ export const KINDS: readonly KindDefinition[] = [
     columns: [
       { name: "Agent", type: "string", jsonPath: ".spec.agent" },
       { name: "Domain", type: "string", jsonPath: ".spec.domain" },
-      { name: "Replicas", type: "integer", jsonPath: ".status.replicas" },
-      { name: "Available", type: "integer", jsonPath: ".status.readyReplicas" },
+      ...REPLICA_COLUMNS,
       READY,
       REASON,
       AGE,

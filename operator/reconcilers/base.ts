@@ -193,7 +193,9 @@ export abstract class BaseReconciler implements Reconciler {
     watched?: readonly string[],
   ): Promise<ReconcileResult> {
     const previous: Condition[] | undefined = resource.status?.conditions;
-    const status = nextStatus<S>(resource, updates, extra, this.now());
+    // A later update of a type replaces an earlier one (e.g. a Gateway's missing peer Secret over `Degraded`).
+    const merged = [...new Map(updates.map((update) => [update.type, update])).values()];
+    const status = nextStatus<S>(resource, merged, extra, this.now());
     let statusWritten: boolean;
     try {
       statusWritten = await this.statusWriter.write(resource, plural, status);
@@ -202,7 +204,7 @@ export abstract class BaseReconciler implements Reconciler {
       if (isNotFound(error)) return { found: false, statusWritten: false };
       throw error;
     }
-    await this.record(resource, conditionEvents(previous, updates, watched));
+    await this.record(resource, conditionEvents(previous, merged, watched));
     return { found: true, statusWritten };
   }
 

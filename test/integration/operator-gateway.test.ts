@@ -90,6 +90,13 @@ beforeAll(async () => {
     queue: { baseDelayMs: 100, maxDelayMs: 2_000 },
     onError: kit.onError,
   });
+  // The peers' token Secret (a missing one is reported on the Gateway: operator-gateway-settings.test.ts).
+  await mustApply({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "peer-tokens" },
+    stringData: { "team-b": "a-peer-token-of-enough-length" },
+  });
 });
 
 afterAll(async () => {
@@ -136,6 +143,7 @@ describe("Gateway controller on a real control plane", () => {
     );
     expect(withStatus.status?.conditions?.map((c) => c.type).sort()).toEqual([
       "Degraded",
+      "PeerSecretsResolved",
       "Progressing",
       "Ready",
     ]);

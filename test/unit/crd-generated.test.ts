@@ -118,12 +118,14 @@ describe("generated CRDs", () => {
     expect(crdOf("AgentEndpoint").spec.names.shortNames).toContain("ae");
     const allShortNames = crds.flatMap((crd) => crd.spec.names.shortNames);
     expect(new Set(allShortNames).size).toBe(allShortNames.length);
-    expect(crdOf("AgentEndpoint").spec.versions[0]?.subresources.scale).toEqual({
-      specReplicasPath: ".spec.replicas",
-      statusReplicasPath: ".status.replicas",
-      labelSelectorPath: ".status.selector",
-    });
-    expect(crdOf("Gateway").spec.versions[0]?.subresources.scale).toBeUndefined();
+    // `kubectl scale` works on both kinds that run pods.
+    for (const kind of ["AgentEndpoint", "Gateway"])
+      expect(crdOf(kind).spec.versions[0]?.subresources.scale, kind).toEqual({
+        specReplicasPath: ".spec.replicas",
+        statusReplicasPath: ".status.replicas",
+        labelSelectorPath: ".status.selector",
+      });
+    expect(crdOf("MessageDomain").spec.versions[0]?.subresources.scale).toBeUndefined();
   });
 
   it.each(["MessageDomain", "Gateway", "AgentEndpoint"])("%s's schema is structural", (kind) => {
@@ -153,7 +155,10 @@ describe("generated CRDs", () => {
       "observedGeneration",
       "conditions",
       "replicas",
+      "desiredReplicas",
+      "updatedReplicas",
       "readyReplicas",
+      "availableReplicas",
       "selector",
     ]);
     expect(status?.conditions?.["x-kubernetes-list-type"]).toBe("map");
