@@ -3,6 +3,7 @@ import { agentNameSchema, domainNameSchema, topicPatternSchema } from "../names.
 import {
   autoscalingSchema,
   baseStatusShape,
+  replicaStatusShape,
   replicasSchema,
   resourceRequirementsSchema,
   secretKeySelectorSchema,
@@ -117,26 +118,7 @@ export type AgentEndpointSpecInput = z.input<typeof agentEndpointSpecSchema>;
 export const agentEndpointStatusSchema = z
   .object({
     ...baseStatusShape,
-    replicas: z
-      .number()
-      .int()
-      .min(0)
-      .optional()
-      .describe("Pods of the Deployment, surge pods of a rollout included (the scale subresource's status)."),
-    desiredReplicas: z
-      .number()
-      .int()
-      .min(0)
-      .optional()
-      .describe("What the Deployment is asked to run: spec.replicas, or the HPA's count while autoscaling."),
-    updatedReplicas: z.number().int().min(0).optional().describe("Pods of the current revision."),
-    readyReplicas: z.number().int().min(0).optional().describe("Ready pods."),
-    availableReplicas: z
-      .number()
-      .int()
-      .min(0)
-      .optional()
-      .describe("Pods ready for at least minReadySeconds (what the Available column shows)."),
+    ...replicaStatusShape,
     /** The pods' label selector as a string, for the scale subresource. */
     selector: z.string().optional().describe("The pods' label selector, for the scale subresource."),
   })

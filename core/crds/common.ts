@@ -162,3 +162,27 @@ export const baseStatusShape = {
     .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] })
     .describe("The resource's state: Ready, Progressing and Degraded, and per kind more."),
 };
+
+/** The replica counts of a kind that runs a Deployment (Gateway, AgentEndpoint); the printer columns read them. */
+export const replicaStatusShape = {
+  replicas: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe("Pods of the Deployment, surge pods of a rollout included (the scale subresource's status)."),
+  desiredReplicas: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe("What the Deployment is asked to run: spec.replicas, or the HPA's count while autoscaling."),
+  updatedReplicas: z.number().int().min(0).optional().describe("Pods of the current revision."),
+  readyReplicas: z.number().int().min(0).optional().describe("Ready pods."),
+  availableReplicas: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe("Pods ready for at least minReadySeconds (what the Available column shows)."),
+};

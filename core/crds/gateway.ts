@@ -4,6 +4,7 @@ import { domainNameSchema } from "../names.js";
 import {
   autoscalingSchema,
   baseStatusShape,
+  replicaStatusShape,
   replicasSchema,
   resourceRequirementsSchema,
   objectNameSchema,
@@ -199,26 +200,7 @@ export type GatewaySpecInput = z.input<typeof gatewaySpecSchema>;
 export const gatewayStatusSchema = z
   .object({
     ...baseStatusShape,
-    replicas: z
-      .number()
-      .int()
-      .min(0)
-      .optional()
-      .describe("Pods of the Deployment, surge pods of a rollout included (the scale subresource's status)."),
-    desiredReplicas: z
-      .number()
-      .int()
-      .min(0)
-      .optional()
-      .describe("What the Deployment is asked to run: spec.replicas, or the HPA's count while autoscaling."),
-    updatedReplicas: z.number().int().min(0).optional().describe("Pods of the current revision."),
-    readyReplicas: z.number().int().min(0).optional().describe("Ready pods."),
-    availableReplicas: z
-      .number()
-      .int()
-      .min(0)
-      .optional()
-      .describe("Pods ready for at least minReadySeconds (what the Available column shows)."),
+    ...replicaStatusShape,
     selector: z.string().optional().describe("The pods' label selector, for the scale subresource."),
   })
   .strict();

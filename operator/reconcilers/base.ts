@@ -61,6 +61,9 @@ export interface ReconcilerOptions extends BuildOptions {
 
 type AnyResource = CustomResource<string, unknown, BaseStatus>;
 
+/** Default of `notReadyRequeueMs`: how soon something no watch sees (a Secret, a store) is checked again. */
+export const DEFAULT_NOT_READY_REQUEUE_MS = 30_000;
+
 /** The kind of a child the spec may drop. */
 export interface OptionalKind {
   apiVersion: string;

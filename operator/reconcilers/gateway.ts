@@ -19,6 +19,7 @@ import { deploymentConditions, domainNotFoundConditions } from "../status/deploy
 import {
   BaseReconciler,
   BEING_DELETED,
+  DEFAULT_NOT_READY_REQUEUE_MS,
   buildOrBlock,
   HORIZONTAL_POD_AUTOSCALER,
   isBeingDeleted,
@@ -27,7 +28,6 @@ import {
   type ReconcileResult,
 } from "./base.js";
 
-const DEFAULT_NOT_READY_REQUEUE_MS = 30_000;
 export const CONDITION_PEER_SECRETS_RESOLVED = "PeerSecretsResolved";
 
 /** `PeerSecretsResolved`, and `Degraded` with reason `PeerSecretNotFound` while a peer token is missing. */

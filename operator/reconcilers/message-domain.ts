@@ -27,6 +27,7 @@ import type { ConditionUpdate } from "../status/conditions.js";
 import {
   BaseReconciler,
   BEING_DELETED,
+  DEFAULT_NOT_READY_REQUEUE_MS,
   buildOrBlock,
   isBeingDeleted,
   NOT_FOUND,
@@ -35,7 +36,6 @@ import {
 } from "./base.js";
 import { connectingStoreProbe, type StoreProbe } from "./store-probe.js";
 
-const DEFAULT_NOT_READY_REQUEUE_MS = 30_000;
 const DEFAULT_STORE_PROBE_INTERVAL_MS = 30_000;
 
 /** metav1.Time: RFC 3339 in UTC with whole seconds. */
