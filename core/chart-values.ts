@@ -77,6 +77,10 @@ export const chartValuesSchema = z
     rbac: z
       .strictObject({
         create: z.boolean().default(true),
+        aggregateToDefaultRoles: z
+          .boolean()
+          .default(true)
+          .describe("ClusterRoles aggregated into the default view, edit and admin roles, for BMN's kinds"),
         secretNamespaces: z
           .array(dnsLabelSchema)
           .default([])

@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { waitFor } from "../conformance/helpers.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { startControlPlane, type ControlPlane, type KubectlResult } from "../harness/kube-control-plane.js";
@@ -297,6 +298,40 @@ describe("the Helm chart on a real kube-apiserver", () => {
 
     const status = await helm(["status", "bmn", "--namespace", "bmn-helm"]);
     expect(status.stdout).toContain("STATUS: deployed");
+  });
+
+  it("aggregates BMN's kinds into the default view and edit ClusterRoles", async () => {
+    for (const [user, role] of [
+      ["alice", "view"],
+      ["bob", "edit"],
+    ] as const) {
+      const bound = await kubectl([
+        "create",
+        "rolebinding",
+        `${user}-${role}`,
+        "-n",
+        "bmn-helm",
+        `--clusterrole=${role}`,
+        `--user=${user}`,
+      ]);
+      expect(bound, bound.stderr).toMatchObject({ code: 0 });
+    }
+    const can = async (user: string, verb: string, resource: string): Promise<boolean> =>
+      (await kubectl(["auth", "can-i", verb, resource, "-n", "bmn-helm", `--as=${user}`])).stdout.trim() ===
+      "yes";
+    // The clusterrole-aggregation controller fills view and edit shortly after the chart's roles appear.
+    await waitFor(
+      async () =>
+        (await can("alice", "list", "bmngateways.beastmode.network")) &&
+        (await can("bob", "create", "agentendpoints.beastmode.network")),
+      20_000,
+      "the aggregated rules in view and edit",
+    );
+    expect(await can("alice", "get", "messagedomains.beastmode.network")).toBe(true);
+    expect(await can("alice", "create", "messagedomains.beastmode.network")).toBe(false);
+    expect(await can("alice", "update", "agentendpoints.beastmode.network/status")).toBe(false);
+    expect(await can("bob", "patch", "bmngateways.beastmode.network/scale")).toBe(true);
+    expect(await can("bob", "delete", "messagedomains.beastmode.network")).toBe(true);
   });
 });
 
