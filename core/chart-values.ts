@@ -74,6 +74,16 @@ export const chartValuesSchema = z
         }),
       })
       .prefault({}),
+    nameOverride: z
+      .string()
+      .max(40)
+      .default("")
+      .describe("Replaces the chart name in app.kubernetes.io/name and `bmn` in object names"),
+    fullnameOverride: z
+      .string()
+      .max(40)
+      .default("")
+      .describe("The prefix of every object's name, instead of `<release>-bmn` (or the release name)"),
     rbac: z
       .strictObject({
         create: z.boolean().default(true),

@@ -148,7 +148,7 @@ describe("the Helm chart on a real kube-apiserver", () => {
         expect(kinds).not.toContain("ClusterRole");
         expect(kinds).not.toContain("ClusterRoleBinding");
         const operatorRole = objects(rendered).find(
-          (o) => o.kind === "Role" && o.metadata.name === "bmn-beast-mode-network-operator",
+          (o) => o.kind === "Role" && o.metadata.name === "bmn-operator",
         );
         expect(operatorRole?.metadata.namespace).toBe("apps");
       }
@@ -156,7 +156,7 @@ describe("the Helm chart on a real kube-apiserver", () => {
       const dryRun = await kubectl(["apply", "--dry-run=server", "-f", "-"], rendered);
       expect(dryRun, dryRun.stderr).toMatchObject({ code: 0 });
       expect(dryRun.stdout).toContain(
-        "deployment.apps/bmn-beast-mode-network-operator created (server dry run)",
+        "deployment.apps/bmn-operator created (server dry run)",
       );
     },
   );
@@ -167,7 +167,7 @@ describe("the Helm chart on a real kube-apiserver", () => {
     const rendered = await template("bmn-scoped", ["operator.watchNamespace=watched"]);
     const applied = await kubectl(["apply", "--server-side", "-f", "-"], rendered);
     expect(applied, applied.stderr).toMatchObject({ code: 0 });
-    const as = "--as=system:serviceaccount:bmn-scoped:bmn-beast-mode-network";
+    const as = "--as=system:serviceaccount:bmn-scoped:bmn";
     const canI = async (...question: string[]): Promise<string> =>
       (await kubectl(["auth", "can-i", as, ...question])).stdout.trim();
     for (const verb of ["create", "patch", "delete"])
@@ -239,28 +239,28 @@ describe("the Helm chart on a real kube-apiserver", () => {
       "get",
       "-n",
       "bmn-helm",
-      "serviceaccount/bmn-beast-mode-network",
-      "deployment/bmn-beast-mode-network-operator",
-      "service/bmn-beast-mode-network-operator-metrics",
-      "role/bmn-beast-mode-network-leader-election",
-      "rolebinding/bmn-beast-mode-network-leader-election",
-      "role/bmn-beast-mode-network-secrets",
-      "rolebinding/bmn-beast-mode-network-secrets",
+      "serviceaccount/bmn",
+      "deployment/bmn-operator",
+      "service/bmn-operator-metrics",
+      "role/bmn-leader-election",
+      "rolebinding/bmn-leader-election",
+      "role/bmn-secrets",
+      "rolebinding/bmn-secrets",
       "-o",
       "name",
     ]);
     expect(namespaced, namespaced.stderr).toMatchObject({ code: 0 });
     const cluster = await kubectl([
       "get",
-      "clusterrole/bmn-beast-mode-network-operator",
-      "clusterrolebinding/bmn-beast-mode-network-operator",
+      "clusterrole/bmn-operator",
+      "clusterrolebinding/bmn-operator",
       "-o",
       "name",
     ]);
     expect(cluster, cluster.stderr).toMatchObject({ code: 0 });
 
     const deployment = JSON.parse(
-      (await kubectl(["get", "-n", "bmn-helm", "deployment/bmn-beast-mode-network-operator", "-o", "json"]))
+      (await kubectl(["get", "-n", "bmn-helm", "deployment/bmn-operator", "-o", "json"]))
         .stdout,
     ) as {
       spec: {
@@ -284,7 +284,7 @@ describe("the Helm chart on a real kube-apiserver", () => {
     const pod = deployment.spec.template.spec;
     const container = pod.containers[0];
     expect(deployment.spec.replicas).toBe(2);
-    expect(pod.serviceAccountName).toBe("bmn-beast-mode-network");
+    expect(pod.serviceAccountName).toBe("bmn");
     expect(pod.securityContext.runAsNonRoot).toBe(true);
     expect(container?.image).toBe("ghcr.io/beast-mode-network/bmn:0.1.0");
     expect(container?.args[0]).toBe("operator");
