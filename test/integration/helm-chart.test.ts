@@ -155,9 +155,7 @@ describe("the Helm chart on a real kube-apiserver", () => {
 
       const dryRun = await kubectl(["apply", "--dry-run=server", "-f", "-"], rendered);
       expect(dryRun, dryRun.stderr).toMatchObject({ code: 0 });
-      expect(dryRun.stdout).toContain(
-        "deployment.apps/bmn-operator created (server dry run)",
-      );
+      expect(dryRun.stdout).toContain("deployment.apps/bmn-operator created (server dry run)");
     },
   );
 
@@ -260,8 +258,7 @@ describe("the Helm chart on a real kube-apiserver", () => {
     expect(cluster, cluster.stderr).toMatchObject({ code: 0 });
 
     const deployment = JSON.parse(
-      (await kubectl(["get", "-n", "bmn-helm", "deployment/bmn-operator", "-o", "json"]))
-        .stdout,
+      (await kubectl(["get", "-n", "bmn-helm", "deployment/bmn-operator", "-o", "json"])).stdout,
     ) as {
       spec: {
         replicas: number;
