@@ -74,9 +74,23 @@ export const chartValuesSchema = z
         }),
       })
       .prefault({}),
+    nameOverride: z
+      .string()
+      .max(40)
+      .default("")
+      .describe("Replaces the chart name in app.kubernetes.io/name and `bmn` in object names"),
+    fullnameOverride: z
+      .string()
+      .max(40)
+      .default("")
+      .describe("The prefix of every object's name, instead of `<release>-bmn` (or the release name)"),
     rbac: z
       .strictObject({
         create: z.boolean().default(true),
+        aggregateToDefaultRoles: z
+          .boolean()
+          .default(true)
+          .describe("ClusterRoles aggregated into the default view, edit and admin roles, for BMN's kinds"),
         secretNamespaces: z
           .array(dnsLabelSchema)
           .default([])

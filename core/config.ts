@@ -193,14 +193,21 @@ export const gatewayPolicyConfigSchema = z
 /** How a gateway batches forwarded messages; the Gateway CRD's `spec.batching` is the same schema. */
 export const gatewayBatchingSchema = z
   .object({
-    maxMessages: z.number().int().min(1).max(10_000).default(256),
+    maxMessages: z.number().int().min(1).max(10_000).default(256).describe("Most messages in one batch."),
     maxBytes: z
       .number()
       .int()
       .min(1_024)
       .max(64 * 1024 * 1024)
-      .default(DEFAULT_MAX_MESSAGE_BYTES),
-    maxDelayMs: z.number().int().min(0).max(10_000).default(10),
+      .default(DEFAULT_MAX_MESSAGE_BYTES)
+      .describe("Most bytes in one batch."),
+    maxDelayMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(10_000)
+      .default(10)
+      .describe("Longest a message waits for its batch to fill, in milliseconds."),
   })
   .strict();
 

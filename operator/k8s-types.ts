@@ -149,7 +149,11 @@ export interface Service {
   apiVersion: "v1";
   kind: "Service";
   metadata: ObjectMeta;
-  spec: { type: "ClusterIP"; selector: Record<string, string>; ports: ServicePort[] };
+  spec: {
+    type: "ClusterIP" | "NodePort" | "LoadBalancer";
+    selector: Record<string, string>;
+    ports: ServicePort[];
+  };
 }
 
 export interface NetworkPolicyPort {

@@ -28,7 +28,25 @@ export interface ObjectHeader {
 export interface ChildObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string };
+  metadata: {
+    name: string;
+    namespace?: string;
+    ownerReferences?: { controller?: boolean | undefined; uid: string }[] | undefined;
+  };
+}
+
+/**
+ * An object of the child's kind and name exists but BMN's owner does not control it (a user's object, or
+ * another resource's child): it is left untouched and the owner reports the conflict.
+ */
+export class NameConflictError extends Error {
+  override name = "NameConflictError";
+  constructor(readonly child: ObjectHeader) {
+    super(
+      `${child.kind} ${child.metadata.name} already exists in namespace ${child.metadata.namespace} and is not ` +
+        "managed by this resource; BMN leaves it untouched. Delete or rename it, or rename this resource",
+    );
+  }
 }
 
 export type ApplyChange = "created" | "updated" | "unchanged";
@@ -79,9 +97,17 @@ export class KubeObjects {
     return (await this.api.list<T>(apiVersion, kind, namespace)).items;
   }
 
-  /** Server-side apply, forced, with `FIELD_MANAGER`. Reads first, to tell the caller what changed. */
+  /**
+   * Server-side apply, forced, with `FIELD_MANAGER`. Reads first, to tell the caller what changed and to
+   * refuse (`NameConflictError`) when an object of that name exists that the child's controlling owner does
+   * not control: BMN never adopts or changes an object it did not create.
+   */
   async apply<T extends KubernetesObject>(child: ChildObject): Promise<Applied<T>> {
-    const before = await this.read(headerOf(child));
+    const header = headerOf(child);
+    const before = await this.read(header);
+    const ownerUid = child.metadata.ownerReferences?.find((ref) => ref.controller === true)?.uid;
+    if (before !== undefined && (ownerUid === undefined || !controlledBy(before, ownerUid)))
+      throw new NameConflictError(header);
     const object = await this.api.patch<T>(
       child as KubernetesObject as T,
       undefined,

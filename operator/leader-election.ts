@@ -28,6 +28,8 @@ export interface LeaderElectionOptions {
   onNewLeader?: (identity: string) => void;
   /** Failed API calls (they are retried). */
   onError?: (error: unknown) => void;
+  /** Each attempt that reached the Lease (acquired, renewed, or saw another holder): contention works. */
+  onContended?: () => void;
 }
 
 export type LeaderState = "candidate" | "leading" | "lost" | "stopped";
@@ -120,6 +122,7 @@ export class LeaderElector {
           Math.max(1, this.renewDeadlineMs / 2),
           "lease update",
         );
+        this.options.onContended?.();
       } catch (error) {
         this.options.onError?.(error);
       }

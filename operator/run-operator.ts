@@ -9,6 +9,8 @@ import { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { startControllers, type RunningControllers } from "./controllers/start-controllers.js";
 import { LeaderElector } from "./leader-election.js";
+import type { ReconcileFields } from "./controllers/resource-controller.js";
+import { shortError } from "./status/apply-failure.js";
 import { createOperatorMetrics, startOperatorServer, type OperatorServer } from "./operator-server.js";
 
 const IN_CLUSTER_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
@@ -34,6 +36,8 @@ export interface OperatorOptions {
   /** False: no default NetworkPolicy for any gateway or agent pod. Default true. */
   networkPolicies?: boolean;
   resyncMs?: number;
+  /** How often a healthy MessageDomain's store is probed again. Default 30 s. */
+  storeProbeIntervalMs?: number;
 }
 
 /** Why a run ended by itself. */
@@ -54,13 +58,16 @@ export function defaultIdentity(env: NodeJS.ProcessEnv = process.env): string {
   return `${env.POD_NAME ?? hostname()}_${process.pid}`;
 }
 
-/** The Lease's namespace: POD_NAMESPACE (downward API), the in-cluster namespace file, else `default`. */
-export function defaultLeaseNamespace(env: NodeJS.ProcessEnv = process.env): string {
+/**
+ * The Lease's namespace: POD_NAMESPACE (downward API), else the in-cluster namespace file; undefined out of
+ * cluster (the caller then refuses to start rather than guess `default`, where it may not write).
+ */
+export function defaultLeaseNamespace(env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (env.POD_NAMESPACE !== undefined && env.POD_NAMESPACE !== "") return env.POD_NAMESPACE;
   try {
-    return readFileSync(IN_CLUSTER_NAMESPACE_FILE, "utf8").trim();
+    return readFileSync(IN_CLUSTER_NAMESPACE_FILE, "utf8").trim() || undefined;
   } catch {
-    return "default";
+    return undefined;
   }
 }
 
@@ -80,6 +87,8 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
   const metrics = createOperatorMetrics();
   const election = options.leaderElection;
   let phase: Phase = election.enabled ? "standby" : "starting";
+  /** The last failure to reach the Lease; undefined once an attempt reached it. */
+  let leaseError: string | undefined;
   // Read through a function after awaits: stop() changes the phase meanwhile, which narrowing cannot see.
   const currentPhase = (): Phase => phase;
   let controllers: RunningControllers | undefined;
@@ -93,8 +102,14 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
     host: options.host,
     port: options.port,
     metrics,
-    notReadyReason: () =>
-      phase === "starting" ? "controllers starting" : phase === "stopping" ? "shutting down" : undefined,
+    notReadyReason: () => {
+      if (phase === "starting") return "controllers starting";
+      if (phase === "stopping") return "shutting down";
+      // A standby that cannot even reach its Lease (RBAC, wrong namespace) would never take over.
+      if (phase === "standby" && leaseError !== undefined)
+        return `cannot contend for the lease: ${leaseError}`;
+      return undefined;
+    },
     unhealthyReason: () => undefined,
   });
   logger.info(
@@ -102,10 +117,10 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
     "operator server listening",
   );
 
-  const onError = (what: string, error: unknown): void => {
+  const onError = (what: string, error: unknown, fields?: ReconcileFields): void => {
     const source = what.startsWith("reconcile") ? "reconcile" : what.startsWith("event") ? "event" : "watch";
     metrics.errors.inc({ source });
-    logger.warn({ err: error }, what);
+    logger.warn({ ...fields, err: error }, what);
   };
 
   const startLeading = (): void => {
@@ -119,11 +134,15 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
         const running = await startControllers(options.kubeConfig, {
           ...(options.watchNamespace === undefined ? {} : { namespace: options.watchNamespace }),
           ...(options.resyncMs === undefined ? {} : { resyncMs: options.resyncMs }),
+          ...(options.storeProbeIntervalMs === undefined
+            ? {}
+            : { storeProbeIntervalMs: options.storeProbeIntervalMs }),
           ...(options.defaultImage === undefined ? {} : { defaultImage: options.defaultImage }),
           ...(options.networkPolicies === undefined ? {} : { networkPolicies: options.networkPolicies }),
           onError,
-          onReconciled: (kind, seconds, outcome) => {
+          onReconciled: (kind, seconds, outcome, fields) => {
             metrics.reconciles.observe({ kind, outcome }, seconds);
+            logger.debug({ ...fields, outcome, durationMs: Math.round(seconds * 1_000) }, "reconciled");
           },
         });
         // A shutdown that began while the caches synced must not leave the controllers running.
@@ -176,7 +195,14 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
       },
       onError: (error) => {
         metrics.errors.inc({ source: "leader-election" });
-        logger.warn({ err: error }, "leader election");
+        const reason = shortError(error);
+        // One line per new reason, not one per retry period.
+        if (reason !== leaseError) logger.warn({ reason }, "cannot contend for the lease");
+        leaseError = reason;
+      },
+      onContended: () => {
+        if (leaseError !== undefined) logger.info("the lease is reachable again");
+        leaseError = undefined;
       },
     });
     logger.info({ lease: `${election.namespace}/${election.name}` }, "standing by for the leader lease");

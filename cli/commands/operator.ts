@@ -25,6 +25,7 @@ interface OperatorFlags {
   defaultImage?: string;
   networkPolicies: boolean;
   resync: string;
+  storeProbeInterval: string;
   logLevel: string;
 }
 
@@ -68,16 +69,27 @@ export const registerOperator: RegisterCommand = (program) => {
     .option("--default-image <image>", "sidecar image when neither the resource nor its domain names one")
     .option("--no-network-policies", "render no default NetworkPolicy for gateway and agent pods")
     .option("--resync <seconds>", "requeue every cached resource this often (0 turns it off)", "300")
+    .option("--store-probe-interval <seconds>", "probe each MessageDomain's store this often", "30")
     .option("--log-level <level>", "pino log level", "info")
     .action(async (flags: OperatorFlags, command: Command) => {
       const verbose = command.optsWithGlobals<{ verbose?: boolean }>().verbose ?? false;
-      const logger = pino({ level: verbose ? "debug" : flags.logLevel, base: { component: "operator" } });
+      const logger = pino({
+        level: verbose ? "debug" : flags.logLevel,
+        base: { component: "operator" },
+        // "info", not 30: what log tooling and people read.
+        formatters: { level: (label) => ({ level: label }) },
+      });
       const watchNamespace = flags.namespace ?? process.env.BMN_WATCH_NAMESPACE;
       const leaseDurationMs = seconds("--lease-duration", flags.leaseDuration);
       const renewDeadlineMs = seconds("--renew-deadline", flags.renewDeadline);
       const retryPeriodMs = seconds("--retry-period", flags.retryPeriod);
       if (!(retryPeriodMs < renewDeadlineMs && renewDeadlineMs < leaseDurationMs))
         throw new UsageError("need --retry-period < --renew-deadline < --lease-duration");
+      const leaseNamespace = flags.leaseNamespace ?? defaultLeaseNamespace();
+      if (flags.leaderElect && leaseNamespace === undefined)
+        throw new UsageError(
+          "out of cluster, leader election needs --lease-namespace (or POD_NAMESPACE): the namespace where the operator may write its Lease",
+        );
       let operator: RunningOperator;
       try {
         operator = await runOperator({
@@ -86,7 +98,8 @@ export const registerOperator: RegisterCommand = (program) => {
           ...(watchNamespace === undefined || watchNamespace === "" ? {} : { watchNamespace }),
           leaderElection: {
             enabled: flags.leaderElect,
-            namespace: flags.leaseNamespace ?? defaultLeaseNamespace(),
+            // Only read when leader election is on, which the check above guarantees a namespace for.
+            namespace: leaseNamespace ?? "",
             name: flags.leaseName,
             identity: flags.identity ?? defaultIdentity(),
             leaseDurationMs,
@@ -98,6 +111,7 @@ export const registerOperator: RegisterCommand = (program) => {
           ...(flags.defaultImage === undefined ? {} : { defaultImage: flags.defaultImage }),
           networkPolicies: flags.networkPolicies,
           resyncMs: seconds("--resync", flags.resync, true),
+          storeProbeIntervalMs: seconds("--store-probe-interval", flags.storeProbeInterval),
         });
       } catch (error) {
         throw new CliError(`cannot start the operator: ${(error as Error).message}`);

@@ -3,10 +3,10 @@ import { agentNameSchema, domainNameSchema, topicPatternSchema } from "../names.
 import {
   autoscalingSchema,
   baseStatusShape,
+  replicaStatusShape,
   replicasSchema,
   resourceRequirementsSchema,
-  secretDataKeySchema,
-  objectNameSchema,
+  secretKeySelectorSchema,
   networkPolicySettingsSchema,
   securityContextSchema,
 } from "./common.js";
@@ -23,7 +23,10 @@ const TOPIC_PATTERN_SEGMENT = "(\\*|#|[A-Za-z0-9_-]{1,64})";
  */
 export const podTemplateSchema = z
   .record(z.string(), z.unknown())
-  .meta({ "x-kubernetes-preserve-unknown-fields": true });
+  .meta({ "x-kubernetes-preserve-unknown-fields": true })
+  .describe(
+    "The agent's pod template (metadata and spec of a core/v1 PodTemplateSpec); the operator adds the sidecar.",
+  );
 export type PodTemplate = z.infer<typeof podTemplateSchema>;
 
 export const DEFAULT_SIDECAR_RESOURCES = {
@@ -35,16 +38,30 @@ export const DEFAULT_SIDECAR_RESOURCES = {
 export const sidecarSettingsSchema = z
   .object({
     /** Defaults to the domain's `sidecarImage`, then the operator's default image. */
-    image: z.string().min(1).max(512).optional(),
-    resources: resourceRequirementsSchema.default(DEFAULT_SIDECAR_RESOURCES),
-    logLevel: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
+    image: z
+      .string()
+      .min(1)
+      .max(512)
+      .optional()
+      .describe("Sidecar image; default the domain's sidecarImage, then the operator's default image."),
+    resources: resourceRequirementsSchema
+      .default(DEFAULT_SIDECAR_RESOURCES)
+      .describe("The sidecar container's resources."),
+    logLevel: z
+      .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+      .optional()
+      .describe("The sidecar's log level."),
     /** Keys that replace the sidecar container's restricted defaults (see docs/operator.md). */
-    securityContext: securityContextSchema.optional(),
+    securityContext: securityContextSchema
+      .optional()
+      .describe("Keys that replace the sidecar container's restricted securityContext defaults."),
     /**
      * A Secret key holding a token the agent API then requires (`Authorization: Bearer`). It is mounted as a
      * file in the sidecar only; the agent's own containers read it from the same Secret if they need it.
      */
-    apiTokenSecretRef: z.object({ name: objectNameSchema, key: secretDataKeySchema }).strict().optional(),
+    apiTokenSecretRef: secretKeySelectorSchema(
+      "A Secret key holding a token the agent API then requires (Authorization: Bearer).",
+    ).optional(),
   })
   .strict();
 export type SidecarSettings = z.infer<typeof sidecarSettingsSchema>;
@@ -52,32 +69,47 @@ export type SidecarSettings = z.infer<typeof sidecarSettingsSchema>;
 /** An optional ClusterIP Service in front of the agent's own container port. */
 export const agentServiceSchema = z
   .object({
-    port: z.number().int().min(1).max(65_535),
-    targetPort: z.number().int().min(1).max(65_535).optional(),
+    port: z.number().int().min(1).max(65_535).describe("The Service's port."),
+    targetPort: z
+      .number()
+      .int()
+      .min(1)
+      .max(65_535)
+      .optional()
+      .describe("The agent container's port; default the same as port."),
   })
   .strict();
 
 export const agentEndpointSpecSchema = z
   .object({
     /** The MessageDomain (in the same namespace) the agent belongs to. */
-    domain: domainNameSchema,
+    domain: domainNameSchema.describe("The MessageDomain, in the same namespace, the agent belongs to."),
     /** The agent's name in its address, `agent@domain`. */
-    agent: agentNameSchema,
+    agent: agentNameSchema.describe("The agent's name in its address, agent@domain."),
     template: podTemplateSchema,
     subscriptions: z
       .array(
-        topicPatternSchema.meta({
-          pattern: `^${TOPIC_PATTERN_SEGMENT}(\\.${TOPIC_PATTERN_SEGMENT})*$`,
-        }),
+        topicPatternSchema
+          .meta({
+            pattern: `^${TOPIC_PATTERN_SEGMENT}(\\.${TOPIC_PATTERN_SEGMENT})*$`,
+          })
+          .describe("A topic pattern, e.g. orders.* or audit.#."),
       )
       .max(256)
-      .default([]),
-    sidecar: sidecarSettingsSchema.prefault({}),
-    replicas: replicasSchema.default(1),
-    autoscaling: autoscalingSchema.optional(),
-    service: agentServiceSchema.optional(),
+      .default([])
+      .describe("Topic patterns the agent subscribes to (`*` one segment, `#` any number)."),
+    sidecar: sidecarSettingsSchema.prefault({}).describe("The injected sidecar container."),
+    replicas: replicasSchema.default(1).describe("Pods to run (ignored while autoscaling is set)."),
+    autoscaling: autoscalingSchema
+      .optional()
+      .describe("Horizontal autoscaling on CPU: an HPA then drives the replica count."),
+    service: agentServiceSchema
+      .optional()
+      .describe("A ClusterIP Service in front of the agent's own container port."),
     /** The default NetworkPolicy for the agent's pods (see docs/operator.md); `enabled: false` leaves it out. */
-    networkPolicy: networkPolicySettingsSchema.prefault({}),
+    networkPolicy: networkPolicySettingsSchema
+      .prefault({})
+      .describe("The default NetworkPolicy for the agent's pods."),
   })
   .strict();
 export type AgentEndpointSpec = z.infer<typeof agentEndpointSpecSchema>;
@@ -86,10 +118,9 @@ export type AgentEndpointSpecInput = z.input<typeof agentEndpointSpecSchema>;
 export const agentEndpointStatusSchema = z
   .object({
     ...baseStatusShape,
-    replicas: z.number().int().min(0).optional(),
-    readyReplicas: z.number().int().min(0).optional(),
+    ...replicaStatusShape,
     /** The pods' label selector as a string, for the scale subresource. */
-    selector: z.string().optional(),
+    selector: z.string().optional().describe("The pods' label selector, for the scale subresource."),
   })
   .strict();
 export type AgentEndpointStatus = z.infer<typeof agentEndpointStatusSchema>;

@@ -20,10 +20,21 @@ export const secretDataKeySchema = z
   .max(253)
   .regex(/^[-._a-zA-Z0-9]+$/, { error: "must be letters, digits, '-', '_' or '.'" });
 
+/** A key of a Secret in the resource's namespace, described for `kubectl explain`. */
+export function secretKeySelectorSchema(description: string) {
+  return z
+    .object({
+      name: objectNameSchema.describe("Name of the Secret, in the resource's namespace."),
+      key: secretDataKeySchema.describe("Key inside the Secret's data."),
+    })
+    .strict()
+    .describe(description);
+}
+
 /** A value held in a Secret of the same namespace; never the value itself. */
 export const secretKeyRefSchema = z
   .object({
-    secretRef: z.object({ name: objectNameSchema, key: secretDataKeySchema }).strict(),
+    secretRef: secretKeySelectorSchema("The Secret key holding the value."),
   })
   .strict();
 export type SecretKeyRef = z.infer<typeof secretKeyRefSchema>;
@@ -39,8 +50,14 @@ export const quantitySchema = z.union([
 /** Container resources, as in a pod spec (`requests`/`limits` by resource name). */
 export const resourceRequirementsSchema = z
   .object({
-    requests: z.record(z.string(), quantitySchema).optional(),
-    limits: z.record(z.string(), quantitySchema).optional(),
+    requests: z
+      .record(z.string(), quantitySchema.describe("A quantity such as 100m, 128Mi or 2."))
+      .optional()
+      .describe("Resources the container is guaranteed, by name (cpu, memory...)."),
+    limits: z
+      .record(z.string(), quantitySchema.describe("A quantity such as 100m, 128Mi or 2."))
+      .optional()
+      .describe("The most the container may use, by name (cpu, memory...)."),
   })
   .strict();
 export type ResourceRequirements = z.infer<typeof resourceRequirementsSchema>;
@@ -58,7 +75,10 @@ export type SecurityContextOverride = z.infer<typeof securityContextSchema>;
 export const networkPolicySettingsSchema = z
   .object({
     /** Default true; false leaves the pods without the operator's policy (other policies still apply). */
-    enabled: z.boolean().default(true),
+    enabled: z
+      .boolean()
+      .default(true)
+      .describe("False leaves the pods without the operator's default NetworkPolicy (other policies still apply)."),
   })
   .strict();
 
@@ -70,9 +90,15 @@ export const replicasSchema = z.number().int().min(0).max(1_000);
  */
 export const autoscalingSchema = z
   .object({
-    minReplicas: z.number().int().min(1).max(1_000).default(1),
-    maxReplicas: z.number().int().min(1).max(1_000),
-    targetCPUUtilizationPercentage: z.number().int().min(1).max(100).default(80),
+    minReplicas: z.number().int().min(1).max(1_000).default(1).describe("Fewest replicas the HPA keeps."),
+    maxReplicas: z.number().int().min(1).max(1_000).describe("Most replicas the HPA may run."),
+    targetCPUUtilizationPercentage: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .default(80)
+      .describe("Average CPU use, in percent of the requests, the HPA aims for."),
   })
   .strict()
   .refine((value) => value.minReplicas <= value.maxReplicas, {
@@ -97,16 +123,25 @@ export const conditionSchema = z
     type: z
       .string()
       .max(316)
-      .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$/),
-    status: z.enum(["True", "False", "Unknown"]),
-    observedGeneration: z.number().int().min(0).optional(),
-    lastTransitionTime: z.iso.datetime({ offset: true }),
+      .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$/)
+      .describe("The condition's type: Ready, Progressing, Degraded, SecretResolved or StoreReachable."),
+    status: z.enum(["True", "False", "Unknown"]).describe("True, False or Unknown."),
+    observedGeneration: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("The metadata.generation the condition was set from."),
+    lastTransitionTime: z.iso
+      .datetime({ offset: true })
+      .describe("When the status last changed."),
     reason: z
       .string()
       .min(1)
       .max(1_024)
-      .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/),
-    message: z.string().max(32_768),
+      .regex(/^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$/)
+      .describe("Why, in CamelCase; docs/operator.md lists every reason and what to do about it."),
+    message: z.string().max(32_768).describe("Details for people."),
   })
   .strict();
 export type Condition = z.infer<typeof conditionSchema>;
@@ -114,10 +149,40 @@ export type ConditionStatus = Condition["status"];
 
 /** Status fields every kind shares. */
 export const baseStatusShape = {
-  observedGeneration: z.number().int().min(0).optional(),
+  observedGeneration: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe("The metadata.generation the operator last reconciled."),
   conditions: z
-    .array(conditionSchema)
+    .array(conditionSchema.describe("One condition."))
     .max(32)
     .optional()
-    .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] }),
+    .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"] })
+    .describe("The resource's state: Ready, Progressing and Degraded, and per kind more."),
+};
+
+/** The replica counts of a kind that runs a Deployment (Gateway, AgentEndpoint); the printer columns read them. */
+export const replicaStatusShape = {
+  replicas: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe("Pods of the Deployment, surge pods of a rollout included (the scale subresource's status)."),
+  desiredReplicas: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe("What the Deployment is asked to run: spec.replicas, or the HPA's count while autoscaling."),
+  updatedReplicas: z.number().int().min(0).optional().describe("Pods of the current revision."),
+  readyReplicas: z.number().int().min(0).optional().describe("Ready pods."),
+  availableReplicas: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe("Pods ready for at least minReadySeconds (what the Available column shows)."),
 };

@@ -6,8 +6,14 @@ import { z } from "zod";
  */
 export const backoffSchema = z
   .object({
-    baseMs: z.number().int().min(1).max(3_600_000).default(1_000),
-    maxMs: z.number().int().min(1).max(86_400_000).default(300_000),
+    baseMs: z.number().int().min(1).max(3_600_000).default(1_000).describe("First delay, in milliseconds."),
+    maxMs: z
+      .number()
+      .int()
+      .min(1)
+      .max(86_400_000)
+      .default(300_000)
+      .describe("Longest delay, in milliseconds."),
   })
   .strict()
   .refine((value) => value.baseMs <= value.maxMs, {
@@ -33,14 +39,37 @@ export type Backoff = z.infer<typeof backoffSchema>;
 export const deliveryDefaultsSchema = z
   .object({
     /** Attempts before a message is dead-lettered with reason `max-attempts`. */
-    maxAttempts: z.number().int().min(1).max(1_000).default(5),
-    backoff: backoffSchema.prefault({}),
+    maxAttempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000)
+      .default(5)
+      .describe("Attempts before a message is dead-lettered with reason max-attempts."),
+    backoff: backoffSchema.prefault({}).describe("Delay between redeliveries (doubles per attempt, with jitter)."),
     /** How long a delivery is leased to a consumer before it is redelivered. */
-    leaseSeconds: z.number().int().min(1).max(43_200).default(30),
+    leaseSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(43_200)
+      .default(30)
+      .describe("How long a delivery is leased to a consumer before it is redelivered."),
     /** Default time to live of a message without `expiresat`; unset means messages do not expire. */
-    ttlSeconds: z.number().int().min(1).optional(),
+    ttlSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe("Default time to live of a message without expiresat; unset: messages do not expire."),
     /** A repeated `id` or `dedupekey` within this window is accepted once. */
-    dedupeWindowSeconds: z.number().int().min(0).max(604_800).default(600),
+    dedupeWindowSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(604_800)
+      .default(600)
+      .describe("A repeated id or dedupekey within this window is accepted once."),
   })
   .strict();
 export type DeliveryDefaults = z.infer<typeof deliveryDefaultsSchema>;

@@ -11,19 +11,31 @@ export const MESSAGE_DOMAIN_PLURAL = "messagedomains";
 /** Where the domain keeps its messages. The connection URL lives in a Secret, never in the resource. */
 export const domainStoreSchema = z
   .object({
-    type: z.enum(["memory", "redis", "tidb"], { error: "must be memory, redis or tidb" }).default("memory"),
+    type: z
+      .enum(["memory", "redis", "tidb"], { error: "must be memory, redis or tidb" })
+      .default("memory")
+      .describe("memory (in each sidecar, for tests), redis or tidb."),
     /**
      * The Secret key holding the store URL: `redis://…`/`rediss://…` for Redis, `mysql://…` for TiDB (several
      * TiDB endpoints comma-separated). Required unless the type is memory.
      */
-    connection: secretKeyRefSchema.optional(),
+    connection: secretKeyRefSchema
+      .optional()
+      .describe("Where the store URL is: redis:// or rediss:// for Redis, mysql:// for TiDB. Required unless memory."),
     redis: z
       .object({
-        keyPrefix: z.string().max(128).optional(),
-        commandTimeoutMs: z.number().int().min(1).max(600_000).optional(),
+        keyPrefix: z.string().max(128).optional().describe("Prefix of every Redis key the domain uses."),
+        commandTimeoutMs: z
+          .number()
+          .int()
+          .min(1)
+          .max(600_000)
+          .optional()
+          .describe("How long one Redis command may take, in milliseconds."),
       })
       .strict()
-      .optional(),
+      .optional()
+      .describe("Redis settings."),
   })
   .strict()
   .refine((value) => value.type === "memory" || value.connection !== undefined, {
@@ -45,8 +57,14 @@ export type DomainStore = z.infer<typeof domainStoreSchema>;
 /** Messages sent into the domain from one peer (a source domain) per second, with a burst allowance. */
 export const peerRateLimitSchema = z
   .object({
-    messagesPerSecond: z.number().int().min(1).max(1_000_000),
-    burst: z.number().int().min(1).max(1_000_000).optional(),
+    messagesPerSecond: z.number().int().min(1).max(1_000_000).describe("Sustained messages per second."),
+    burst: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .optional()
+      .describe("Messages allowed at once; default one second's worth."),
   })
   .strict();
 
@@ -58,21 +76,40 @@ const DNS_LABEL_SOURCE = DNS_LABEL.source.slice(1, -1);
  */
 export const boundaryPolicySchema = z
   .object({
-    allowedSourceDomains: z.array(domainNameSchema).max(1_024).optional(),
+    allowedSourceDomains: z
+      .array(domainNameSchema.describe("A domain name."))
+      .max(1_024)
+      .optional()
+      .describe("Domains that may send in; unset: any."),
     /** Agent addresses, `name@domain`. */
     allowedSourceAgents: z
       .array(
-        agentAddressSchema.meta({
-          maxLength: 127,
-          pattern: `^${DNS_LABEL_SOURCE}(@${DNS_LABEL_SOURCE})?$`,
-        }),
+        agentAddressSchema
+          .meta({
+            maxLength: 127,
+            pattern: `^${DNS_LABEL_SOURCE}(@${DNS_LABEL_SOURCE})?$`,
+          })
+          .describe("An agent address, name@domain."),
       )
       .max(4_096)
-      .optional(),
+      .optional()
+      .describe("Agents (name@domain) that may send in; unset: any."),
     /** CloudEvents `type` values. */
-    allowedMessageTypes: z.array(z.string().min(1).max(256)).max(1_024).optional(),
-    maxMessageBytes: z.number().int().min(1_024).max(64 * 1024 * 1024).default(DEFAULT_MAX_MESSAGE_BYTES),
-    rateLimitPerPeer: peerRateLimitSchema.optional(),
+    allowedMessageTypes: z
+      .array(z.string().min(1).max(256).describe("A CloudEvents type."))
+      .max(1_024)
+      .optional()
+      .describe("CloudEvents types that may come in; unset: any."),
+    maxMessageBytes: z
+      .number()
+      .int()
+      .min(1_024)
+      .max(64 * 1024 * 1024)
+      .default(DEFAULT_MAX_MESSAGE_BYTES)
+      .describe("Largest message, in bytes, for the sidecars and the domain's gateways."),
+    rateLimitPerPeer: peerRateLimitSchema
+      .optional()
+      .describe("Messages per second each peer domain may send in."),
   })
   .strict();
 export type BoundaryPolicy = z.infer<typeof boundaryPolicySchema>;
@@ -85,7 +122,8 @@ export const dlqSchema = z
       .int()
       .min(60)
       .max(365 * 86_400)
-      .default(7 * 86_400),
+      .default(7 * 86_400)
+      .describe("How long dead-lettered messages are kept before they are purged."),
   })
   .strict();
 
@@ -97,19 +135,29 @@ export const domainRoutingSchema = z
      * Gateway forwards (the sidecar config's `routing.crossDomain`). Without a Gateway serving the domain such
      * messages wait in the outbox until their TTL; off, they are refused 422 UNROUTABLE at send.
      */
-    crossDomain: z.boolean().default(false),
+    crossDomain: z
+      .boolean()
+      .default(false)
+      .describe("Sidecars accept name@other-domain into the outbox a Gateway forwards; off: 422 UNROUTABLE."),
   })
   .strict();
 
 export const messageDomainSpecSchema = z
   .object({
-    store: domainStoreSchema.prefault({}),
-    delivery: deliveryDefaultsSchema.prefault({}),
-    dlq: dlqSchema.prefault({}),
-    policy: boundaryPolicySchema.prefault({}),
-    routing: domainRoutingSchema.prefault({}),
+    store: domainStoreSchema.prefault({}).describe("Where the domain keeps its messages."),
+    delivery: deliveryDefaultsSchema.prefault({}).describe("The domain's delivery defaults."),
+    dlq: dlqSchema.prefault({}).describe("The dead-letter queue."),
+    policy: boundaryPolicySchema
+      .prefault({})
+      .describe("Who may send what into the domain; what it refuses is dead-lettered forbidden at the source."),
+    routing: domainRoutingSchema.prefault({}).describe("How the domain's sidecars route messages."),
     /** Sidecar image for this domain's agents and gateways, unless they name their own. */
-    sidecarImage: z.string().min(1).max(512).optional(),
+    sidecarImage: z
+      .string()
+      .min(1)
+      .max(512)
+      .optional()
+      .describe("Image of the domain's sidecars and gateways, unless they name their own."),
   })
   .strict();
 export type MessageDomainSpec = z.infer<typeof messageDomainSpecSchema>;
@@ -119,7 +167,26 @@ export const messageDomainStatusSchema = z
   .object({
     ...baseStatusShape,
     /** The ConfigMap holding the domain's resolved sidecar config. */
-    configMapName: objectNameSchema.optional(),
+    configMapName: objectNameSchema
+      .optional()
+      .describe("The ConfigMap holding the domain's resolved sidecar config."),
+    store: z
+      .object({
+        type: z.enum(["memory", "redis", "tidb"]).describe("The store type."),
+        endpoint: z
+          .string()
+          .max(2_048)
+          .optional()
+          .describe("Where the store is (host:port, several comma-separated), without credentials."),
+        reachable: z.boolean().optional().describe("Whether the store answered the last probe."),
+        lastProbeTime: z.iso
+          .datetime({ offset: true })
+          .optional()
+          .describe("When the operator last probed the store (every storeProbeInterval, default 30 s)."),
+      })
+      .strict()
+      .optional()
+      .describe("The domain's store as the operator last saw it."),
   })
   .strict();
 export type MessageDomainStatus = z.infer<typeof messageDomainStatusSchema>;

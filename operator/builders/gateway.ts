@@ -23,6 +23,7 @@ import {
   digest,
   LABEL_DOMAIN,
   selectorLabels,
+  selectorString,
   cpuAutoscaler,
   parseSpec,
   queueDepthMetricSpec,
@@ -85,6 +86,11 @@ export function peerTokenFile(peer: string): string {
 
 function resolveGatewaySpec(gateway: Gateway): GatewaySpec {
   return parseSpec(gatewaySpecSchema, gateway.spec);
+}
+
+/** The pods' selector as the scale subresource wants it in `status.selector`. */
+export function gatewaySelector(gateway: Gateway): string {
+  return selectorString(selectorLabels(APP, gateway));
 }
 
 /** Where the domain's sidecars reach this gateway's admin API (`/v1/topology`): its Service, in-cluster. */
@@ -250,6 +256,7 @@ export function buildGatewayChildren(
           ),
           // The gateway never calls the apiserver.
           automountServiceAccountToken: false,
+          ...(spec.pod ?? {}),
           containers: [container],
           volumes: [
             { name: CONFIG_VOLUME, configMap: { name } },
@@ -263,9 +270,12 @@ export function buildGatewayChildren(
   const service: Service = {
     apiVersion: "v1",
     kind: "Service",
-    metadata: childMeta(gateway, name, labels),
+    metadata: {
+      ...childMeta(gateway, name, labels),
+      ...(spec.service.annotations === undefined ? {} : { annotations: { ...spec.service.annotations } }),
+    },
     spec: {
-      type: "ClusterIP",
+      type: spec.service.type,
       selector,
       ports: [{ name: "gateway", port: spec.port, targetPort: "gateway", protocol: "TCP" }],
     },

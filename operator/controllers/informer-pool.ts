@@ -111,8 +111,9 @@ export class InformerPool {
       delay = WATCH_RESTART_BASE_MS;
     });
     informer.on("error", (error: unknown) => {
-      this.options.onError?.(what, error);
+      // Stopping aborts every watch: that is not an error worth a line.
       if (!this.running) return;
+      this.options.onError?.(what, error);
       const timer = setTimeout(() => {
         this.restartTimers.delete(timer);
         if (this.running)

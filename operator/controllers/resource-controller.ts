@@ -4,6 +4,7 @@
  * AgentEndpoint names) feed a per-object work queue whose handler is the kind's reconciler. A periodic resync
  * requeues every cached primary; a reconcile may ask to run again after a delay.
  */
+import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { InformerPool, SharedInformer, WatchedResource } from "./informer-pool.js";
@@ -27,14 +28,27 @@ export interface ControllerDefinition {
   related?: readonly RelatedResource[];
 }
 
+/** What identifies one reconcile in logs: the resource and an id unique to this run. */
+export interface ReconcileFields {
+  kind: string;
+  namespace: string;
+  name: string;
+  reconcileID: string;
+}
+
 export interface ResourceControllerOptions {
   /** Every cached primary is requeued this often. Default 5 minutes; 0 turns resync off. */
   resyncMs?: number;
   queue?: WorkQueueOptions;
-  /** Reconcile failures (they are retried). */
-  onError?: (what: string, error: unknown) => void;
-  /** Every finished reconcile, for metrics. */
-  onReconciled?: (kind: string, seconds: number, outcome: "success" | "error") => void;
+  /** Reconcile failures (they are retried), with the fields of the failed reconcile. */
+  onError?: (what: string, error: unknown, fields?: ReconcileFields) => void;
+  /** Every finished reconcile, for metrics and a debug line. */
+  onReconciled?: (
+    kind: string,
+    seconds: number,
+    outcome: "success" | "error",
+    fields: ReconcileFields & { requeueAfterMs?: number },
+  ) => void;
 }
 
 export class ResourceController {
@@ -48,27 +62,37 @@ export class ResourceController {
     private readonly options: ResourceControllerOptions = {},
   ) {
     const { reconciler, primary } = definition;
+    // The fields of a failed run, for the queue's error callback (one run per key at a time).
+    const failedRuns = new Map<string, ReconcileFields>();
     this.queue = new WorkQueue(
       async (key) => {
         const { namespace, name } = splitKey(key);
+        const fields: ReconcileFields = { kind: primary.kind, namespace, name, reconcileID: randomUUID() };
         const started = performance.now();
-        const finished = (outcome: "success" | "error"): void =>
-          options.onReconciled?.(primary.kind, (performance.now() - started) / 1_000, outcome);
+        const finished = (outcome: "success" | "error", requeueAfterMs?: number): void => {
+          options.onReconciled?.(primary.kind, (performance.now() - started) / 1_000, outcome, {
+            ...fields,
+            ...(requeueAfterMs === undefined ? {} : { requeueAfterMs }),
+          });
+        };
         let result: Awaited<ReturnType<Reconciler["reconcile"]>>;
         try {
           result = await reconciler.reconcile(namespace, name);
         } catch (error) {
           finished("error");
+          failedRuns.set(key, fields);
           throw error;
         }
-        finished("success");
+        finished("success", result.requeueAfterMs);
         if (result.requeueAfterMs !== undefined) this.queue.addAfter(key, result.requeueAfterMs);
       },
       {
         ...options.queue,
         onError: (key, error, attempt) => {
+          const fields = failedRuns.get(key);
+          failedRuns.delete(key);
           options.queue?.onError?.(key, error, attempt);
-          options.onError?.(`reconcile ${primary.kind} ${key} (attempt ${attempt})`, error);
+          options.onError?.(`reconcile ${primary.kind} ${key} (attempt ${attempt})`, error, fields);
         },
       },
     );

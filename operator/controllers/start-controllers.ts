@@ -11,7 +11,11 @@ import { MessageDomainReconciler } from "../reconcilers/message-domain.js";
 import { EventRecorder } from "../status/event-recorder.js";
 import { agentEndpointDefinition, gatewayDefinition, messageDomainDefinition } from "./definitions.js";
 import { InformerPool } from "./informer-pool.js";
-import { ResourceController } from "./resource-controller.js";
+import {
+  ResourceController,
+  type ReconcileFields,
+  type ResourceControllerOptions,
+} from "./resource-controller.js";
 import type { WorkQueueOptions } from "./work-queue.js";
 
 export interface ControllerOptions extends ReconcilerOptions {
@@ -21,9 +25,9 @@ export interface ControllerOptions extends ReconcilerOptions {
   resyncMs?: number;
   queue?: WorkQueueOptions;
   /** Reconcile failures, watch errors (both are retried) and failed Event writes. */
-  onError?: (what: string, error: unknown) => void;
+  onError?: (what: string, error: unknown, fields?: ReconcileFields) => void;
   /** Every finished reconcile, for metrics. */
-  onReconciled?: (kind: string, seconds: number, outcome: "success" | "error") => void;
+  onReconciled?: NonNullable<ResourceControllerOptions["onReconciled"]>;
 }
 
 export interface RunningControllers {

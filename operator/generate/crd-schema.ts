@@ -155,6 +155,9 @@ function structural(node: Json, path: string): JSONSchemaProps {
     const properties: Record<string, JSONSchemaProps> = {};
     for (const [name, child] of Object.entries(out.properties)) {
       if (!isJson(child)) throw new CrdSchemaError(`${where}.${name}: not a schema`);
+      // `kubectl explain` shows it: every field says what it is (zod `.describe()`).
+      if (typeof child.description !== "string" || child.description === "")
+        throw new CrdSchemaError(`${path}.${name}: no description (add .describe() to the zod schema)`);
       properties[name] = structural(child, `${path}.${name}`);
     }
     out.properties = properties;

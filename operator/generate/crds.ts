@@ -10,6 +10,7 @@ import { CRD_GROUP, CRD_VERSION } from "../../core/crds/common.js";
 import {
   GATEWAY_KIND,
   GATEWAY_PLURAL,
+  GATEWAY_SINGULAR,
   gatewaySpecSchema,
   gatewayStatusSchema,
 } from "../../core/crds/gateway.js";
@@ -49,6 +50,12 @@ const REASON: PrinterColumn = {
   jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
   priority: 1,
 };
+/** As `kubectl get deployment` shows them: desired, up to date, available (not surge pods, not merely ready). */
+const REPLICA_COLUMNS: PrinterColumn[] = [
+  { name: "Replicas", type: "integer", jsonPath: ".status.desiredReplicas" },
+  { name: "Up-to-date", type: "integer", jsonPath: ".status.updatedReplicas" },
+  { name: "Available", type: "integer", jsonPath: ".status.availableReplicas" },
+];
 const AGE: PrinterColumn = { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" };
 
 export const KINDS: readonly KindDefinition[] = [
@@ -77,7 +84,7 @@ export const KINDS: readonly KindDefinition[] = [
   {
     kind: GATEWAY_KIND,
     plural: GATEWAY_PLURAL,
-    singular: "gateway",
+    singular: GATEWAY_SINGULAR,
     // Not `gateway`/`gw`: the Kubernetes Gateway API owns those names.
     shortNames: ["bgw"],
     description:
@@ -86,13 +93,12 @@ export const KINDS: readonly KindDefinition[] = [
     status: gatewayStatusSchema,
     columns: [
       { name: "Domain", type: "string", jsonPath: ".spec.domain" },
-      { name: "Replicas", type: "integer", jsonPath: ".status.replicas" },
-      { name: "Available", type: "integer", jsonPath: ".status.readyReplicas" },
+      ...REPLICA_COLUMNS,
       READY,
       REASON,
       AGE,
     ],
-    scale: false,
+    scale: true,
   },
   {
     kind: AGENT_ENDPOINT_KIND,
@@ -106,8 +112,7 @@ export const KINDS: readonly KindDefinition[] = [
     columns: [
       { name: "Agent", type: "string", jsonPath: ".spec.agent" },
       { name: "Domain", type: "string", jsonPath: ".spec.domain" },
-      { name: "Replicas", type: "integer", jsonPath: ".status.replicas" },
-      { name: "Available", type: "integer", jsonPath: ".status.readyReplicas" },
+      ...REPLICA_COLUMNS,
       READY,
       REASON,
       AGE,
@@ -128,9 +133,14 @@ function rootSchema(definition: KindDefinition): JSONSchemaProps {
     properties: {
       apiVersion: { type: "string" },
       kind: { type: "string" },
+      // kubectl explain shows the standard docs of these three (the apiserver refuses more than a type on metadata).
       metadata: { type: "object" },
-      spec: specOptional ? { ...spec, default: {} } : spec,
-      status,
+      spec: {
+        description: `The desired state of the ${definition.kind}.`,
+        ...spec,
+        ...(specOptional ? { default: {} } : {}),
+      },
+      status: { description: "What the operator observed; written by the operator only.", ...status },
     },
     ...(specOptional ? {} : { required: ["spec"] }),
     ...(definition.rootValidations === undefined

@@ -32,6 +32,8 @@ import {
 } from "./base.js";
 
 export class AgentEndpointReconciler extends BaseReconciler {
+  protected readonly plural = AGENT_ENDPOINT_PLURAL;
+
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
     // Get.
     const endpoint = await this.get<AgentEndpoint>(AGENT_ENDPOINT_KIND, namespace, name);
@@ -60,18 +62,14 @@ export class AgentEndpointReconciler extends BaseReconciler {
 
     // Status.
     const desired = children.deployment.spec.replicas ?? 0;
-    const { updates, replicas, readyReplicas } = deploymentConditions(deployment, desired);
-    return this.write(endpoint, updates, {
-      replicas,
-      readyReplicas,
-      selector: agentEndpointSelector(endpoint),
-    });
+    const { updates, counts } = deploymentConditions(deployment, desired);
+    return this.write(endpoint, updates, { ...counts, selector: agentEndpointSelector(endpoint) });
   }
 
   private async write(
     endpoint: AgentEndpoint,
     updates: readonly ConditionUpdate[],
-    extra: Pick<AgentEndpointStatus, "replicas" | "readyReplicas" | "selector">,
+    extra: Omit<AgentEndpointStatus, "observedGeneration" | "conditions">,
   ): Promise<ReconcileResult> {
     return this.writeStatus<AgentEndpointStatus>(endpoint, AGENT_ENDPOINT_PLURAL, updates, extra);
   }

@@ -17,9 +17,16 @@ import {
   type OperatorEvent,
 } from "../status/event-recorder.js";
 import type { CustomResource } from "../k8s-types.js";
-import { isNotFound, KubeObjects, type ChildObject, type ObjectHeader } from "../kube-objects.js";
+import {
+  isNotFound,
+  KubeObjects,
+  type Applied,
+  type ChildObject,
+  type ObjectHeader,
+} from "../kube-objects.js";
 import type { StoreProbe } from "./store-probe.js";
 import { nextStatus, StatusWriter, type BaseStatus } from "../status/status-writer.js";
+import { applyFailure, ReportedApplyFailure } from "../status/apply-failure.js";
 
 export interface ReconcileResult {
   /** False when the resource does not exist (garbage collection removes its children). */
@@ -43,11 +50,19 @@ export interface ReconcilerOptions extends BuildOptions {
   storeProbe?: StoreProbe;
   /** How often a MessageDomain whose Secret or store is not there yet is checked again. Default 30 s. */
   notReadyRequeueMs?: number;
+  /**
+   * How often a healthy MessageDomain's store is probed again, so a store that dies turns the domain
+   * `Ready=False` without waiting for the resync. Default 30 s.
+   */
+  storeProbeIntervalMs?: number;
   /** Event write failures (reconciles go on). */
   onError?: (what: string, error: unknown) => void;
 }
 
 type AnyResource = CustomResource<string, unknown, BaseStatus>;
+
+/** Default of `notReadyRequeueMs`: how soon something no watch sees (a Secret, a store) is checked again. */
+export const DEFAULT_NOT_READY_REQUEUE_MS = 30_000;
 
 /** The kind of a child the spec may drop. */
 export interface OptionalKind {
@@ -114,6 +129,9 @@ export abstract class BaseReconciler implements Reconciler {
       });
   }
 
+  /** The plural of the kind this reconciler writes status to. */
+  protected abstract readonly plural: string;
+
   abstract reconcile(namespace: string, name: string): Promise<ReconcileResult>;
 
   /** Reads a custom resource of this group in `namespace`; undefined when absent. */
@@ -126,11 +144,24 @@ export abstract class BaseReconciler implements Reconciler {
     return await this.objects.read<R & KubernetesObject>(header);
   }
 
-  /** Applies a child and records an Event when it was created or changed. */
+  /**
+   * Applies a child and records an Event when it was created or changed. When it cannot (a name taken by an
+   * object BMN does not control, or the apiserver refuses it), the owner's conditions say why (`NameConflict`
+   * or `ApplyFailed`, with the apiserver's message), a Warning Event is recorded on the transition, and a
+   * `ReportedApplyFailure` is thrown so that the work queue retries with its capped exponential backoff.
+   */
   protected async applyChild<T extends KubernetesObject>(owner: AnyResource, child: ChildObject): Promise<T> {
-    const { object, change } = await this.objects.apply<T>(child);
-    await this.record(owner, [childEvent(change, object)]);
-    return object;
+    let applied: Applied<T>;
+    try {
+      applied = await this.objects.apply<T>(child);
+    } catch (error) {
+      const failure = applyFailure(child, error);
+      if (failure === undefined) throw error;
+      await this.writeStatus(owner, this.plural, blockedConditions(failure.reason, failure.message), {});
+      throw new ReportedApplyFailure(failure, { cause: error });
+    }
+    await this.record(owner, [childEvent(applied.change, applied.object)]);
+    return applied.object;
   }
 
   /**
@@ -165,7 +196,9 @@ export abstract class BaseReconciler implements Reconciler {
     watched?: readonly string[],
   ): Promise<ReconcileResult> {
     const previous: Condition[] | undefined = resource.status?.conditions;
-    const status = nextStatus<S>(resource, updates, extra, this.now());
+    // A later update of a type replaces an earlier one (e.g. a Gateway's missing peer Secret over `Degraded`).
+    const merged = [...new Map(updates.map((update) => [update.type, update])).values()];
+    const status = nextStatus<S>(resource, merged, extra, this.now());
     let statusWritten: boolean;
     try {
       statusWritten = await this.statusWriter.write(resource, plural, status);
@@ -174,7 +207,7 @@ export abstract class BaseReconciler implements Reconciler {
       if (isNotFound(error)) return { found: false, statusWritten: false };
       throw error;
     }
-    await this.record(resource, conditionEvents(previous, updates, watched));
+    await this.record(resource, conditionEvents(previous, merged, watched));
     return { found: true, statusWritten };
   }
 

@@ -18,6 +18,7 @@ import { buildDomainConfigMap, resolveDomainSpec } from "../builders/message-dom
 import {
   domainConditions,
   lookupSecret,
+  storeEndpoint,
   type SecretLookup,
   type StoreCheck,
 } from "../status/domain-conditions.js";
@@ -26,6 +27,7 @@ import type { ConditionUpdate } from "../status/conditions.js";
 import {
   BaseReconciler,
   BEING_DELETED,
+  DEFAULT_NOT_READY_REQUEUE_MS,
   buildOrBlock,
   isBeingDeleted,
   NOT_FOUND,
@@ -34,7 +36,12 @@ import {
 } from "./base.js";
 import { connectingStoreProbe, type StoreProbe } from "./store-probe.js";
 
-const DEFAULT_NOT_READY_REQUEUE_MS = 30_000;
+const DEFAULT_STORE_PROBE_INTERVAL_MS = 30_000;
+
+/** metav1.Time: RFC 3339 in UTC with whole seconds. */
+function metaTime(now: Date): string {
+  return `${now.toISOString().slice(0, 19)}Z`;
+}
 
 function errorMessage(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) return errorMessage(error.errors[0]);
@@ -42,6 +49,8 @@ function errorMessage(error: unknown): string {
 }
 
 export class MessageDomainReconciler extends BaseReconciler {
+  protected readonly plural = MESSAGE_DOMAIN_PLURAL;
+
   private readonly storeProbe: StoreProbe;
 
   constructor(kubeConfig: KubeConfig, options: ReconcilerOptions = {}) {
@@ -110,16 +119,30 @@ export class MessageDomainReconciler extends BaseReconciler {
       }
     }
     const { updates, retry } = domainConditions(spec, lookup, store);
-    const result = await this.write(domain, updates, { configMapName: configMap.metadata.name });
-    return retry
-      ? { ...result, requeueAfterMs: this.options.notReadyRequeueMs ?? DEFAULT_NOT_READY_REQUEUE_MS }
-      : result;
+    const storeStatus: NonNullable<MessageDomainStatus["store"]> = {
+      type: spec.store.type,
+      ...(lookup.state === "resolved" ? { endpoint: storeEndpoint(lookup.value) } : {}),
+      ...(store === undefined ? {} : { reachable: store.reachable, lastProbeTime: metaTime(this.now()) }),
+    };
+    const result = await this.write(domain, updates, {
+      configMapName: configMap.metadata.name,
+      store: storeStatus,
+    });
+    if (retry)
+      return { ...result, requeueAfterMs: this.options.notReadyRequeueMs ?? DEFAULT_NOT_READY_REQUEUE_MS };
+    // A healthy store is probed again on an interval: no watch sees a store die.
+    if (spec.store.type !== "memory")
+      return {
+        ...result,
+        requeueAfterMs: this.options.storeProbeIntervalMs ?? DEFAULT_STORE_PROBE_INTERVAL_MS,
+      };
+    return result;
   }
 
   private async write(
     domain: MessageDomain,
     updates: readonly ConditionUpdate[],
-    extra: Pick<MessageDomainStatus, "configMapName">,
+    extra: Pick<MessageDomainStatus, "configMapName" | "store">,
   ): Promise<ReconcileResult> {
     return this.writeStatus<MessageDomainStatus>(domain, MESSAGE_DOMAIN_PLURAL, updates, extra);
   }

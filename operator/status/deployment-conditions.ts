@@ -17,6 +17,7 @@ export interface DeploymentState {
         replicas?: number | undefined;
         readyReplicas?: number | undefined;
         updatedReplicas?: number | undefined;
+        availableReplicas?: number | undefined;
         observedGeneration?: number | undefined;
         conditions?: {
           type: string;
@@ -28,11 +29,22 @@ export interface DeploymentState {
     | undefined;
 }
 
+/** The replica counts an owner's status shows (its printer columns read them). */
+export interface ReplicaCounts {
+  /** Pods of the Deployment, surge pods of a rollout included (the scale subresource's status). */
+  replicas: number;
+  /** What the Deployment is asked to run: the spec's count, or the HPA's while autoscaling. */
+  desiredReplicas: number;
+  updatedReplicas: number;
+  readyReplicas: number;
+  availableReplicas: number;
+}
+
 /** What a child Deployment says, as condition updates for its owner (an AgentEndpoint or a Gateway). */
 export function deploymentConditions(
   deployment: DeploymentState,
   desiredReplicas: number,
-): { updates: ConditionUpdate[]; replicas: number; readyReplicas: number } {
+): { updates: ConditionUpdate[]; counts: ReplicaCounts } {
   const status = deployment.status;
   const replicas = status?.replicas ?? 0;
   const readyReplicas = status?.readyReplicas ?? 0;
@@ -87,7 +99,16 @@ export function deploymentConditions(
           message: failure.message ?? "",
         },
   ];
-  return { updates, replicas, readyReplicas };
+  return {
+    updates,
+    counts: {
+      replicas,
+      desiredReplicas,
+      updatedReplicas,
+      readyReplicas,
+      availableReplicas: status?.availableReplicas ?? 0,
+    },
+  };
 }
 
 /** Conditions for a resource that cannot be built (the message names the field or the missing domain). */

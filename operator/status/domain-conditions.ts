@@ -38,6 +38,23 @@ export function lookupSecret(
   return { state: "resolved", name: ref.name, key: ref.key, value };
 }
 
+/**
+ * The store's hosts from its connection URL(s), comma-separated, for `status.store.endpoint`: never the user,
+ * password, path or query. A part that does not parse as a URL is shown as `?`.
+ */
+export function storeEndpoint(value: string): string {
+  return value
+    .split(",")
+    .map((part) => {
+      try {
+        return new URL(part.trim()).host || "?";
+      } catch {
+        return "?";
+      }
+    })
+    .join(",");
+}
+
 export interface DomainConditions {
   updates: ConditionUpdate[];
   /** True while the domain is not usable for a reason the watches cannot see change (Secret, store). */

@@ -107,6 +107,8 @@ export const DEFAULT_CONTROLLERS = [
   "replicaset",
   "horizontalpodautoscaling",
   "namespace",
+  // Fills the default view/edit/admin ClusterRoles from aggregated ones (the chart ships some).
+  "clusterrole-aggregation",
 ] as const;
 
 export class ControlPlaneStartError extends Error {

@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { waitFor } from "../conformance/helpers.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { startControlPlane, type ControlPlane, type KubectlResult } from "../harness/kube-control-plane.js";
@@ -147,16 +148,14 @@ describe("the Helm chart on a real kube-apiserver", () => {
         expect(kinds).not.toContain("ClusterRole");
         expect(kinds).not.toContain("ClusterRoleBinding");
         const operatorRole = objects(rendered).find(
-          (o) => o.kind === "Role" && o.metadata.name === "bmn-beast-mode-network-operator",
+          (o) => o.kind === "Role" && o.metadata.name === "bmn-operator",
         );
         expect(operatorRole?.metadata.namespace).toBe("apps");
       }
 
       const dryRun = await kubectl(["apply", "--dry-run=server", "-f", "-"], rendered);
       expect(dryRun, dryRun.stderr).toMatchObject({ code: 0 });
-      expect(dryRun.stdout).toContain(
-        "deployment.apps/bmn-beast-mode-network-operator created (server dry run)",
-      );
+      expect(dryRun.stdout).toContain("deployment.apps/bmn-operator created (server dry run)");
     },
   );
 
@@ -166,7 +165,7 @@ describe("the Helm chart on a real kube-apiserver", () => {
     const rendered = await template("bmn-scoped", ["operator.watchNamespace=watched"]);
     const applied = await kubectl(["apply", "--server-side", "-f", "-"], rendered);
     expect(applied, applied.stderr).toMatchObject({ code: 0 });
-    const as = "--as=system:serviceaccount:bmn-scoped:bmn-beast-mode-network";
+    const as = "--as=system:serviceaccount:bmn-scoped:bmn";
     const canI = async (...question: string[]): Promise<string> =>
       (await kubectl(["auth", "can-i", as, ...question])).stdout.trim();
     for (const verb of ["create", "patch", "delete"])
@@ -231,36 +230,35 @@ describe("the Helm chart on a real kube-apiserver", () => {
     const crds = await kubectl(["get", "crd", "-o", "name"]);
     expect(crds.stdout.trim().split("\n").sort()).toEqual([
       "customresourcedefinition.apiextensions.k8s.io/agentendpoints.beastmode.network",
-      "customresourcedefinition.apiextensions.k8s.io/gateways.beastmode.network",
+      "customresourcedefinition.apiextensions.k8s.io/bmngateways.beastmode.network",
       "customresourcedefinition.apiextensions.k8s.io/messagedomains.beastmode.network",
     ]);
     const namespaced = await kubectl([
       "get",
       "-n",
       "bmn-helm",
-      "serviceaccount/bmn-beast-mode-network",
-      "deployment/bmn-beast-mode-network-operator",
-      "service/bmn-beast-mode-network-operator-metrics",
-      "role/bmn-beast-mode-network-leader-election",
-      "rolebinding/bmn-beast-mode-network-leader-election",
-      "role/bmn-beast-mode-network-secrets",
-      "rolebinding/bmn-beast-mode-network-secrets",
+      "serviceaccount/bmn",
+      "deployment/bmn-operator",
+      "service/bmn-operator-metrics",
+      "role/bmn-leader-election",
+      "rolebinding/bmn-leader-election",
+      "role/bmn-secrets",
+      "rolebinding/bmn-secrets",
       "-o",
       "name",
     ]);
     expect(namespaced, namespaced.stderr).toMatchObject({ code: 0 });
     const cluster = await kubectl([
       "get",
-      "clusterrole/bmn-beast-mode-network-operator",
-      "clusterrolebinding/bmn-beast-mode-network-operator",
+      "clusterrole/bmn-operator",
+      "clusterrolebinding/bmn-operator",
       "-o",
       "name",
     ]);
     expect(cluster, cluster.stderr).toMatchObject({ code: 0 });
 
     const deployment = JSON.parse(
-      (await kubectl(["get", "-n", "bmn-helm", "deployment/bmn-beast-mode-network-operator", "-o", "json"]))
-        .stdout,
+      (await kubectl(["get", "-n", "bmn-helm", "deployment/bmn-operator", "-o", "json"])).stdout,
     ) as {
       spec: {
         replicas: number;
@@ -283,7 +281,7 @@ describe("the Helm chart on a real kube-apiserver", () => {
     const pod = deployment.spec.template.spec;
     const container = pod.containers[0];
     expect(deployment.spec.replicas).toBe(2);
-    expect(pod.serviceAccountName).toBe("bmn-beast-mode-network");
+    expect(pod.serviceAccountName).toBe("bmn");
     expect(pod.securityContext.runAsNonRoot).toBe(true);
     expect(container?.image).toBe("ghcr.io/beast-mode-network/bmn:0.1.0");
     expect(container?.args[0]).toBe("operator");
@@ -297,6 +295,40 @@ describe("the Helm chart on a real kube-apiserver", () => {
 
     const status = await helm(["status", "bmn", "--namespace", "bmn-helm"]);
     expect(status.stdout).toContain("STATUS: deployed");
+  });
+
+  it("aggregates BMN's kinds into the default view and edit ClusterRoles", async () => {
+    for (const [user, role] of [
+      ["alice", "view"],
+      ["bob", "edit"],
+    ] as const) {
+      const bound = await kubectl([
+        "create",
+        "rolebinding",
+        `${user}-${role}`,
+        "-n",
+        "bmn-helm",
+        `--clusterrole=${role}`,
+        `--user=${user}`,
+      ]);
+      expect(bound, bound.stderr).toMatchObject({ code: 0 });
+    }
+    const can = async (user: string, verb: string, resource: string): Promise<boolean> =>
+      (await kubectl(["auth", "can-i", verb, resource, "-n", "bmn-helm", `--as=${user}`])).stdout.trim() ===
+      "yes";
+    // The clusterrole-aggregation controller fills view and edit shortly after the chart's roles appear.
+    await waitFor(
+      async () =>
+        (await can("alice", "list", "bmngateways.beastmode.network")) &&
+        (await can("bob", "create", "agentendpoints.beastmode.network")),
+      20_000,
+      "the aggregated rules in view and edit",
+    );
+    expect(await can("alice", "get", "messagedomains.beastmode.network")).toBe(true);
+    expect(await can("alice", "create", "messagedomains.beastmode.network")).toBe(false);
+    expect(await can("alice", "update", "agentendpoints.beastmode.network/status")).toBe(false);
+    expect(await can("bob", "patch", "bmngateways.beastmode.network/scale")).toBe(true);
+    expect(await can("bob", "delete", "messagedomains.beastmode.network")).toBe(true);
   });
 });
 

@@ -90,6 +90,13 @@ beforeAll(async () => {
     queue: { baseDelayMs: 100, maxDelayMs: 2_000 },
     onError: kit.onError,
   });
+  // The peers' token Secret (a missing one is reported on the Gateway: operator-gateway-settings.test.ts).
+  await mustApply({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: { name: "peer-tokens" },
+    stringData: { "team-b": "a-peer-token-of-enough-length" },
+  });
 });
 
 afterAll(async () => {
@@ -103,13 +110,13 @@ describe("Gateway controller on a real control plane", () => {
     await mustApply(gateway("gone"));
     await waitFor(() => get("deployment", "gone-bmn-gateway"), WAIT_MS, "the Deployment");
     // The garbage collector rediscovers resources every 30 s and may not watch the CRDs yet.
-    const deleted = await kubectl(["delete", "-n", NAMESPACE, "gateway", "gone", "--wait=false"]);
+    const deleted = await kubectl(["delete", "-n", NAMESPACE, "bmngateway", "gone", "--wait=false"]);
     expect(deleted, deleted.stderr).toMatchObject({ code: 0 });
   });
 
   it("creates Deployment, Service, PodDisruptionBudget, ConfigMap and NetworkPolicy with owner references, and status", async () => {
     await mustApply(gateway("edge"));
-    const gw = await waitFor(() => get("gateway", "edge"), WAIT_MS, "the Gateway");
+    const gw = await waitFor(() => get("bmngateway", "edge"), WAIT_MS, "the Gateway");
     for (const kind of CHILD_KINDS) {
       const child = await waitFor(() => get(kind, CHILD), WAIT_MS, `the ${kind}`);
       expect(child.metadata.ownerReferences, kind).toEqual([
@@ -125,7 +132,7 @@ describe("Gateway controller on a real control plane", () => {
 
     const withStatus = await waitFor(
       async () => {
-        const current = await get("gateway", "edge");
+        const current = await get("bmngateway", "edge");
         return current?.status?.observedGeneration === current?.metadata.generation &&
           current?.status?.replicas === 2
           ? current
@@ -136,6 +143,7 @@ describe("Gateway controller on a real control plane", () => {
     );
     expect(withStatus.status?.conditions?.map((c) => c.type).sort()).toEqual([
       "Degraded",
+      "PeerSecretsResolved",
       "Progressing",
       "Ready",
     ]);
@@ -182,7 +190,7 @@ describe("Gateway controller on a real control plane", () => {
     );
     // Sorted, so the ConfigMap changes only when the set does.
     expect(both).toEqual([`http://edge-2-bmn-gateway.${NAMESPACE}.svc:7430`, edgeUrl]);
-    const deleted = await kubectl(["delete", "-n", NAMESPACE, "gateway", "edge-2", "--wait=false"]);
+    const deleted = await kubectl(["delete", "-n", NAMESPACE, "bmngateway", "edge-2", "--wait=false"]);
     expect(deleted, deleted.stderr).toMatchObject({ code: 0 });
     await waitFor(
       async () => {
@@ -357,12 +365,12 @@ describe("Gateway controller on a real control plane", () => {
 
   it("writes nothing when reconciled twice", async () => {
     const kubeConfig = kit.kubeConfig();
-    await kit.untilDeploymentSettled(CHILD, "gateway", "edge", 3, WAIT_MS);
+    await kit.untilDeploymentSettled(CHILD, "bmngateway", "edge", 3, WAIT_MS);
     const reconciler = new GatewayReconciler(kubeConfig);
     await reconciler.reconcile(NAMESPACE, "edge");
     const versions = async (): Promise<(string | undefined)[]> =>
       Promise.all(
-        [...CHILD_KINDS.map((kind) => get(kind, CHILD)), get("gateway", "edge")].map(
+        [...CHILD_KINDS.map((kind) => get(kind, CHILD)), get("bmngateway", "edge")].map(
           async (object) => (await object)?.metadata.resourceVersion,
         ),
       );
@@ -386,7 +394,7 @@ describe("Gateway controller on a real control plane", () => {
     await mustApply(gateway("stray", { domain: "nowhere" }));
     const stray = await waitFor(
       async () => {
-        const gw = await get("gateway", "stray");
+        const gw = await get("bmngateway", "stray");
         return gw?.status?.conditions?.some((c) => c.reason === "DomainNotFound") === true ? gw : undefined;
       },
       WAIT_MS,

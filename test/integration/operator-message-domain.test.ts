@@ -30,7 +30,12 @@ interface Condition {
 interface Obj {
   metadata: ObjectMetadata;
   data?: Record<string, string>;
-  status?: { observedGeneration?: number; configMapName?: string; conditions?: Condition[] };
+  status?: {
+    observedGeneration?: number;
+    configMapName?: string;
+    conditions?: Condition[];
+    store?: { type: string; endpoint?: string; reachable?: boolean; lastProbeTime?: string };
+  };
 }
 
 const kit = operatorTestKit<Obj>(NAMESPACE);
@@ -80,6 +85,7 @@ beforeAll(async () => {
     namespace: NAMESPACE,
     resyncMs: 0,
     notReadyRequeueMs: 250,
+    storeProbeIntervalMs: 500,
     storeProbe: connectingStoreProbe({ timeoutMs: 1_000 }),
     queue: { baseDelayMs: 100, maxDelayMs: 2_000 },
     onError: kit.onError,
@@ -261,6 +267,30 @@ describe("MessageDomain controller on a real control plane", () => {
     // Pointing the Secret at the real Redis: the periodic requeue notices without any watch event.
     await mustApply(secret("closed-url", redis?.url ?? ""));
     await untilCondition("team-closed", "StoreReachable", "StoreAnswered");
+  });
+
+  it("turns Ready=False when a healthy domain's Redis dies: the store is probed again on an interval", async () => {
+    const doomed = await startRedis();
+    try {
+      await mustApply(secret("doomed-url", doomed.url));
+      await mustApply(redisDomain("team-stale", "doomed-url"));
+      const ready = await untilCondition("team-stale", "Ready", "DomainReady");
+      const endpoint = new URL(doomed.url).host;
+      expect(ready.status?.store).toMatchObject({ type: "redis", endpoint, reachable: true });
+      expect(ready.status?.store?.lastProbeTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+    } finally {
+      await doomed.cleanup();
+    }
+    // No watch event: only the probe interval can notice.
+    const stale = await untilCondition("team-stale", "Ready", "StoreUnreachable");
+    expect(condition(stale, "Ready")?.status).toBe("False");
+    expect(stale.status?.store).toMatchObject({ type: "redis", reachable: false });
+    await waitFor(
+      async () =>
+        (await eventsFor("team-stale")).some((e) => e.reason === "StoreUnreachable" && e.type === "Warning"),
+      WAIT_MS,
+      "the StoreUnreachable event",
+    );
   });
 
   it(

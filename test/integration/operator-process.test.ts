@@ -19,7 +19,7 @@ const OPERATOR_NS = "bmn-system";
 const APPS_NS = "apps";
 const VAULT_NS = "vault";
 const RELEASE = "bmn";
-const SERVICE_ACCOUNT = "bmn-beast-mode-network";
+const SERVICE_ACCOUNT = "bmn";
 const LEASE = "bmn-operator";
 const LEASE_DURATION_S = 6;
 const POLL_MS = 200;
@@ -391,6 +391,7 @@ describe("bmn operator --no-leader-elect", () => {
       "--no-leader-elect",
       "--host=127.0.0.1",
       "--port=0",
+      "--log-level=debug",
     ]);
     operators.push(solo);
     await solo.waitForLog("controllers started");
@@ -399,8 +400,73 @@ describe("bmn operator --no-leader-elect", () => {
     expect(metricValue((await http(port, "/metrics")).body, "bmn_operator_leader")).toBe(1);
     await mustKubectl(["apply", "--server-side", "-f", "-"], JSON.stringify(endpoint("solo")));
     await until(() => deploymentExists("solo"), "the Deployment of AgentEndpoint solo");
+    // One debug line per reconcile, with the resource and the run as fields.
+    const reconciled = await until(
+      () => Promise.resolve(solo.logs().find((line) => line.msg === "reconciled" && line.name === "solo")),
+      "a debug line for the reconcile of AgentEndpoint solo",
+    );
+    expect(reconciled).toMatchObject({
+      level: "debug",
+      kind: "AgentEndpoint",
+      namespace: APPS_NS,
+      name: "solo",
+      outcome: "success",
+    });
+    expect(reconciled.reconcileID).toMatch(/^[0-9a-f-]{36}$/);
+    const linesBeforeStop = solo.logs().length;
     solo.kill("SIGTERM");
     expect(await solo.exited).toBe(0);
+    // Levels are names; a clean shutdown logs no warning or error.
+    expect(solo.logs().filter((line) => typeof line.level !== "string")).toEqual([]);
+    const shutdown = solo.logs().slice(linesBeforeStop);
+    expect(shutdown.filter((line) => line.level === "warn" || line.level === "error")).toEqual([]);
+    expect(shutdown.map((line) => line.msg)).toContain("operator stopped");
+  });
+});
+
+describe("bmn operator and its Lease", () => {
+  it("refuses to start out of cluster without --lease-namespace", async () => {
+    const homeless = spawnOperator("op-no-lease-ns", ["--kubeconfig", saKubeconfig, "--port=0"]);
+    expect(await homeless.exited).not.toBe(0);
+    expect(homeless.output()).toContain("--lease-namespace");
+  });
+
+  it("answers /readyz 503 while it cannot contend for the Lease, and logs the reason once", async () => {
+    // The ServiceAccount may not write Leases in VAULT_NS.
+    const blocked = spawnOperator("op-blocked", [
+      "--kubeconfig",
+      saKubeconfig,
+      "--lease-namespace",
+      VAULT_NS,
+      "--retry-period=0.3",
+      "--renew-deadline=4",
+      "--lease-duration=6",
+      "--host=127.0.0.1",
+      "--port=0",
+    ]);
+    try {
+      const port = await blocked.port();
+      const notReady = await until(async () => {
+        const answer = await http(port, "/readyz");
+        return answer.status === 503 ? answer : undefined;
+      }, "/readyz to fail");
+      expect(notReady.body).toContain("cannot contend for the lease");
+      // Several retry periods later, still one warning for the one reason.
+      await until(
+        async () =>
+          (metricValue(
+            (await http(port, "/metrics")).body,
+            'bmn_operator_errors_total{source="leader-election"}',
+          ) ?? 0) >= 3,
+        "three failed lease attempts",
+      );
+      const warnings = blocked.logs().filter((line) => line.msg === "cannot contend for the lease");
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]?.level).toBe("warn");
+    } finally {
+      blocked.kill("SIGKILL");
+      await blocked.exited;
+    }
   });
 });
 

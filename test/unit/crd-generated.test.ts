@@ -118,12 +118,14 @@ describe("generated CRDs", () => {
     expect(crdOf("AgentEndpoint").spec.names.shortNames).toContain("ae");
     const allShortNames = crds.flatMap((crd) => crd.spec.names.shortNames);
     expect(new Set(allShortNames).size).toBe(allShortNames.length);
-    expect(crdOf("AgentEndpoint").spec.versions[0]?.subresources.scale).toEqual({
-      specReplicasPath: ".spec.replicas",
-      statusReplicasPath: ".status.replicas",
-      labelSelectorPath: ".status.selector",
-    });
-    expect(crdOf("Gateway").spec.versions[0]?.subresources.scale).toBeUndefined();
+    // `kubectl scale` works on both kinds that run pods.
+    for (const kind of ["AgentEndpoint", "Gateway"])
+      expect(crdOf(kind).spec.versions[0]?.subresources.scale, kind).toEqual({
+        specReplicasPath: ".spec.replicas",
+        statusReplicasPath: ".status.replicas",
+        labelSelectorPath: ".status.selector",
+      });
+    expect(crdOf("MessageDomain").spec.versions[0]?.subresources.scale).toBeUndefined();
   });
 
   it.each(["MessageDomain", "Gateway", "AgentEndpoint"])("%s's schema is structural", (kind) => {
@@ -137,6 +139,7 @@ describe("generated CRDs", () => {
     expect(spec?.properties?.agent?.maxLength).toBe(63);
     expect(spec?.properties?.replicas).toMatchObject({ type: "integer", default: 1, minimum: 0 });
     expect(spec?.properties?.template).toEqual({
+      description: expect.stringContaining("pod template") as unknown,
       type: "object",
       "x-kubernetes-preserve-unknown-fields": true,
     });
@@ -152,7 +155,10 @@ describe("generated CRDs", () => {
       "observedGeneration",
       "conditions",
       "replicas",
+      "desiredReplicas",
+      "updatedReplicas",
       "readyReplicas",
+      "availableReplicas",
       "selector",
     ]);
     expect(status?.conditions?.["x-kubernetes-list-type"]).toBe("map");

@@ -1,14 +1,22 @@
-{{/* The chart name, at most 63 characters (a DNS label). */}}
+{{/* The name in `app.kubernetes.io/name`: the chart's, or nameOverride. */}}
 {{- define "bmn.name" -}}
-{{- .Chart.Name | trunc 63 | trimSuffix "-" }}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* The release's full name: the release name alone when it already contains the chart name. */}}
+{{/*
+The prefix of every object's name: fullnameOverride, else the release name when it already contains the
+short name (`bmn`, or nameOverride), else `<release>-bmn`. Release `bmn` gives `bmn-operator`, `bmn-edit`...
+*/}}
 {{- define "bmn.fullname" -}}
-{{- if contains .Chart.Name .Release.Name }}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default "bmn" .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
 {{- .Release.Name | trunc 63 | trimSuffix "-" }}
 {{- else }}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
 {{- end }}
 {{- end }}
 
