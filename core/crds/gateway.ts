@@ -24,6 +24,17 @@ export const GATEWAY_PLURAL = "bmngateways";
 /** The singular resource name (kubectl get bmngateway NAME). */
 export const GATEWAY_SINGULAR = "bmngateway";
 
+/** A domain a link is trusted for, or `*` for any (one string pattern: CRD schemas take no unions). */
+const peerDomainAllowance = z
+  .array(
+    z
+      .string()
+      .max(63)
+      .regex(/^(\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$/, { error: "must be a domain name or *" })
+      .describe("A domain name, or * for any domain."),
+  )
+  .max(1_024);
+
 /** A remote domain's gateway: where to reach it and the Secret key holding the token for that peer. */
 export const gatewayPeerSchema = z
   .object({
@@ -42,6 +53,15 @@ export const gatewayPeerSchema = z
       .max(16)
       .describe("Where the peer's gateways listen."),
     tokenSecretRef: secretKeySelectorSchema("The Secret key holding the token for this peer."),
+    allowedOrigins: peerDomainAllowance
+      .optional()
+      .describe(
+        "Origin domains whose messages this peer may hand in (* for any). Unset: the peer's own domain only; a " +
+          "hub relaying for domains behind it lists them.",
+      ),
+    allowedRoutes: peerDomainAllowance
+      .optional()
+      .describe("Domains this peer may advertise routes to (* for any). Unset: the peer's own domain only."),
   })
   .strict();
 export type GatewayPeer = z.infer<typeof gatewayPeerSchema>;

@@ -118,6 +118,8 @@ export function gatewaySidecarConfig(gateway: Gateway, domain: MessageDomain): S
         domain: peer.name,
         endpoints: [...peer.endpoints],
         tokenFile: peerTokenFile(peer.name),
+        ...(peer.allowedOrigins === undefined ? {} : { allowedOrigins: [...peer.allowedOrigins] }),
+        ...(peer.allowedRoutes === undefined ? {} : { allowedRoutes: [...peer.allowedRoutes] }),
       })),
       batching: { ...spec.batching },
       compression: { algorithm: spec.compression },

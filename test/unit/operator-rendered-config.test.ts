@@ -276,6 +276,17 @@ describe("Gateway → the config bmn gateway runs with", () => {
     expect(children.deployment.spec.template.spec.securityContext).toMatchObject({ fsGroup: 1_000 });
   });
 
+  it("passes each link's trust (allowedOrigins, allowedRoutes) to the gateway, and leaves the default alone", () => {
+    const [teamB, teamC] = PEERS;
+    if (teamB === undefined || teamC === undefined) throw new Error("PEERS lists team-b and team-c");
+    const hub = [{ ...teamB, allowedOrigins: ["team-b", "team-x"], allowedRoutes: ["*"] }, teamC];
+    const { sidecar } = gatewayRunConfig(gatewayPod(gateway({ peers: hub }), redisDomain()));
+    const peers = gatewayConfigSchema.parse(sidecar.gateway).peers;
+    expect(peers[0]).toMatchObject({ allowedOrigins: ["team-b", "team-x"], allowedRoutes: ["*"] });
+    expect(peers[1]).not.toHaveProperty("allowedOrigins");
+    expect(peers[1]).not.toHaveProperty("allowedRoutes");
+  });
+
   it("a gateway without peers mounts no token volume and still starts", () => {
     const children = buildGatewayChildren(gateway(), domain());
     expect(children.deployment.spec.template.spec.volumes?.map((volume) => volume.name)).toEqual([
