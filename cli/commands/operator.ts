@@ -1,13 +1,7 @@
 import type { Command } from "commander";
 import { pino } from "pino";
 import type { RegisterCommand } from "./index.js";
-import {
-  defaultIdentity,
-  defaultLeaseNamespace,
-  loadKubeConfig,
-  runOperator,
-  type RunningOperator,
-} from "../../operator/run-operator.js";
+import type { RunningOperator } from "../../operator/run-operator.js";
 import { CliError, UsageError } from "../errors.js";
 
 interface OperatorFlags {
@@ -72,6 +66,9 @@ export const registerOperator: RegisterCommand = (program) => {
     .option("--store-probe-interval <seconds>", "probe each MessageDomain's store this often", "30")
     .option("--log-level <level>", "pino log level", "info")
     .action(async (flags: OperatorFlags, command: Command) => {
+      // Loaded here, not at the top: the Kubernetes client alone costs other commands tens of MB and a second.
+      const { defaultIdentity, defaultLeaseNamespace, loadKubeConfig, runOperator } =
+        await import("../../operator/run-operator.js");
       const verbose = command.optsWithGlobals<{ verbose?: boolean }>().verbose ?? false;
       const logger = pino({
         level: verbose ? "debug" : flags.logLevel,

@@ -42,10 +42,18 @@ const under = (files: Set<string>, folder: string): string[] =>
 describe("what each command loads", () => {
   it("bmn send and the other client commands load no server, store or Kubernetes code", () => {
     const { files, packages } = staticGraph("cli/bmn.ts");
-    for (const folder of ["sidecar", "gateway", "operator", "store"]) expect(under(files, folder)).toEqual([]);
+    for (const folder of ["sidecar", "gateway", "operator", "store"])
+      expect(under(files, folder)).toEqual([]);
     for (const heavy of ["@kubernetes/client-node", "fastify", "ioredis", "mysql2", "prom-client"])
       expect(packages).not.toContain(heavy);
     expect([...packages].filter((name) => name.startsWith("@opentelemetry/"))).toEqual([]);
+  });
+
+  it("bmn start loads the sidecar, but no gateway, operator or Kubernetes client", () => {
+    const { files, packages } = staticGraph("sidecar/start-sidecar.ts");
+    expect(files).toContain("sidecar/server/build-server.ts");
+    for (const folder of ["gateway", "operator", "cli"]) expect(under(files, folder)).toEqual([]);
+    expect(packages).not.toContain("@kubernetes/client-node");
   });
 
   it("the graph follows static imports and skips type-only ones", () => {
