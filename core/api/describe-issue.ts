@@ -6,6 +6,8 @@ export interface IssueDescription {
   errorCode: ErrorCode;
   field?: string;
   message: string;
+  /** What is wrong, without the field's name (`must be a DNS label`), for callers that print the field apart. */
+  detail: string;
 }
 
 export interface DescribeOptions {
@@ -26,14 +28,15 @@ export function describeIssue(
   options: DescribeOptions = {},
 ): IssueDescription {
   const errorCode = options.errorCode ?? "INVALID_ARGUMENT";
-  if (issue === undefined) return { errorCode, message: `${options.whole ?? "input"} is invalid` };
+  if (issue === undefined)
+    return { errorCode, message: `${options.whole ?? "input"} is invalid`, detail: "is invalid" };
   const path = issue.path.map(String);
   if (issue.code === "unrecognized_keys" && issue.keys[0] !== undefined) path.push(issue.keys[0]);
   const field = [options.prefix ?? "", ...path].filter((part) => part !== "").join(".");
-  const message = issue.code === "unrecognized_keys" ? "is not a known field" : issue.message;
+  const detail = issue.code === "unrecognized_keys" ? "is not a known field" : issue.message;
   return field === ""
-    ? { errorCode, message: `${options.whole ?? "input"} ${message}` }
-    : { errorCode, field, message: `${field} ${message}` };
+    ? { errorCode, message: `${options.whole ?? "input"} ${detail}`, detail }
+    : { errorCode, field, message: `${field} ${detail}`, detail };
 }
 
 /** The first issue of a failed parse as a ValidationError (400). */

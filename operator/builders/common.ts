@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { describeIssue } from "../../core/api/describe-issue.js";
 import { CRD_API_VERSION } from "../../core/crds/common.js";
 import type { z } from "zod";
 import type { Autoscaling } from "../../core/crds/common.js";
@@ -138,11 +139,13 @@ export function digest(data: unknown): string {
 export function parseSpec<S extends z.ZodType>(schema: S, spec: unknown): z.output<S> {
   const parsed = schema.safeParse(spec);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new BuildError(
-    issue?.message ?? "is invalid",
-    ["spec", ...(issue?.path ?? []).map(String)].join("."),
-  );
+  throw buildErrorOf(parsed.error, "spec");
+}
+
+/** The first issue of a failed parse as a BuildError naming the field below `prefix`. */
+export function buildErrorOf(error: z.ZodError, prefix: string): BuildError {
+  const { field, detail } = describeIssue(error.issues[0], { prefix });
+  return new BuildError(detail, field ?? prefix);
 }
 
 /** An autoscaling/v2 HPA on CPU utilisation for `target` (a Deployment, or a resource's scale subresource). */

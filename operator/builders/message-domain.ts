@@ -6,6 +6,7 @@ import type { ConfigMap, EnvVar, MessageDomain, Volume, VolumeMount } from "../k
 import {
   ANNOTATION_CONFIG_HASH,
   BuildError,
+  buildErrorOf,
   childMeta,
   commonLabels,
   CONFIG_MOUNT_PATH,
@@ -30,8 +31,7 @@ export function domainConfigMapName(domain: string): string {
 /** The domain's name: the MessageDomain's metadata.name, which must be a DNS label (the CRD checks it too). */
 export function domainNameOf(domain: MessageDomain): string {
   const parsed = domainNameSchema.safeParse(domain.metadata.name);
-  if (!parsed.success)
-    throw new BuildError(parsed.error.issues[0]?.message ?? "is not a domain name", "metadata.name");
+  if (!parsed.success) throw buildErrorOf(parsed.error, "metadata.name");
   return parsed.data;
 }
 
@@ -92,13 +92,7 @@ export function domainSidecarConfig(
  */
 export function checkSidecarConfig(config: SidecarConfigInput): void {
   const checked = sidecarConfigSchema.safeParse(config);
-  if (!checked.success) {
-    const issue = checked.error.issues[0];
-    throw new BuildError(
-      issue?.message ?? "is invalid",
-      `sidecar config ${(issue?.path ?? []).map(String).join(".")}`,
-    );
-  }
+  if (!checked.success) throw buildErrorOf(checked.error, "sidecar config");
 }
 
 /** The ConfigMap holding a domain's resolved configuration; `gatewayUrls` as for `domainSidecarConfig`. */

@@ -11,6 +11,7 @@ describe("describeIssue", () => {
       errorCode: "INVALID_ARGUMENT",
       field: "batch.items.1.n",
       message: "batch.items.1.n Invalid input: expected number, received string",
+      detail: "Invalid input: expected number, received string",
     });
   });
 
@@ -27,6 +28,7 @@ describe("describeIssue", () => {
     expect(describeIssue(issueOf(z.object({}), 5), { whole: "body", errorCode: "INVALID_MESSAGE" })).toEqual({
       errorCode: "INVALID_MESSAGE",
       message: "body Invalid input: expected object, received number",
+      detail: "Invalid input: expected object, received number",
     });
   });
 });
