@@ -50,7 +50,7 @@ import { chunks, marks, num, padded, pow2Chunks, text, textOrUndefined, tuples }
 import { SqlWatcher } from "./sql-watcher.js";
 import { ackLeasesInTransaction, applyWriteOps } from "./sql-writes.js";
 
-export interface TiDBStoreOptions extends BaseStoreOptions {
+export interface SqlStoreOptions extends BaseStoreOptions {
   domain?: string | undefined;
   /** Prefix of every table of this store; defaults to `bmn_<domain>_` (hyphens as underscores). */
   tablePrefix?: string | undefined;
@@ -88,8 +88,8 @@ const QUEUE_CHUNK = 256;
  * time is the database server's clock; competing consumers claim rows with locking selects (SKIP LOCKED on
  * MariaDB). See docs/sql-store.md.
  */
-export class TiDBStore extends BaseStore {
-  readonly kind = "tidb" as const;
+export class SqlStore extends BaseStore {
+  readonly kind = "sql" as const;
   readonly durable = true;
   readonly tables: SqlTables;
   private readonly ctx: SqlContext;
@@ -106,7 +106,7 @@ export class TiDBStore extends BaseStore {
   private constructor(
     readonly client: EndpointPool,
     tables: SqlTables,
-    options: TiDBStoreOptions,
+    options: SqlStoreOptions,
   ) {
     super(options);
     this.tables = tables;
@@ -126,7 +126,7 @@ export class TiDBStore extends BaseStore {
    * Connects to `mysql://user:password@host:port/database`, creating the database if needed, and migrates.
    * Several URLs are endpoints of one database (TiDB servers of one cluster): see `EndpointPool`.
    */
-  static async connect(urls: string | readonly string[], options: TiDBStoreOptions = {}): Promise<TiDBStore> {
+  static async connect(urls: string | readonly string[], options: SqlStoreOptions = {}): Promise<SqlStore> {
     const tables = sqlTables(options.tablePrefix ?? defaultTablePrefix(options.domain ?? "local"));
     const client = await EndpointPool.open(typeof urls === "string" ? [urls] : urls, {
       probeMaxMs: options.probeMaxMs ?? DEFAULTS.probeMaxMs,
@@ -141,7 +141,7 @@ export class TiDBStore extends BaseStore {
       await client.close();
       throw error;
     }
-    return new TiDBStore(client, tables, options);
+    return new SqlStore(client, tables, options);
   }
 
   get dialect(): SqlClient["dialect"] {
