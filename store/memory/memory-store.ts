@@ -1,12 +1,7 @@
 import type { MessageId } from "../../core/ids.js";
-import type { AgentName, QueueName, Topic, TopicPattern } from "../../core/names.js";
+import type { AgentName, QueueName, Topic } from "../../core/names.js";
 import { LeaseError } from "../../core/errors.js";
-import {
-  BaseStore,
-  isWildcardPattern,
-  type BaseStoreOptions,
-  type SubscriptionLimits,
-} from "../base-store.js";
+import { BaseStore, type BaseStoreOptions, type SubscriptionLimits } from "../base-store.js";
 import { inRange, mergeScans } from "../backend-types.js";
 import type {
   AckOp,
@@ -34,6 +29,8 @@ import type {
 } from "../store.js";
 import { WakeupHub, type Waiter } from "../wakeup-hub.js";
 import { MemoryQueue, type MemoryEntry } from "./memory-queue.js";
+import { MemorySubscriptions } from "./memory-subscriptions.js";
+import { MemoryTrace } from "./memory-trace.js";
 
 export interface InMemoryStoreOptions extends BaseStoreOptions {
   domain?: string | undefined;
@@ -44,18 +41,15 @@ export class InMemoryStore extends BaseStore {
   readonly kind = "memory" as const;
   readonly durable = false;
   private readonly queues = new Map<QueueName, MemoryQueue>();
-  private readonly subscriptionsByAgent = new Map<AgentName, Set<TopicPattern>>();
-  private readonly exactSubscribers = new Map<string, Set<AgentName>>();
-  private readonly wildcardSubscriptions = new Map<string, Subscription>();
+  private readonly subscriptionIndex = new MemorySubscriptions();
   private readonly agents = new Map<QueueName, AgentRecord>();
-  private readonly traces = new Map<string, { events: TraceEvent[]; expiresAt: number }>();
-  private readonly correlations = new Map<string, { ids: Set<string>; expiresAt: number }>();
+  private readonly traceLog: MemoryTrace;
   private readonly hub = new WakeupHub();
-  private nextTracePruneAt = 0;
   private closed = false;
 
   constructor(options: InMemoryStoreOptions = {}) {
     super(options);
+    this.traceLog = new MemoryTrace(this.policy.traceRetentionMs);
   }
 
   private queue(agent: QueueName): MemoryQueue {
@@ -329,53 +323,30 @@ export class InMemoryStore extends BaseStore {
     return Promise.resolve({ queues: page, next: names.length > limit ? page.at(-1) : undefined });
   }
 
+  // ---- subscriptions and trace: store/memory/memory-subscriptions.ts and memory-trace.ts ----------------
   protected addSubscription(
     subscription: Subscription,
     limits: SubscriptionLimits,
   ): Promise<"existed" | "added" | "limit" | "wildcard-limit"> {
-    const { agent, pattern } = subscription;
-    const mine = this.subscriptionsByAgent.get(agent) ?? new Set<TopicPattern>();
-    if (mine.has(pattern)) return Promise.resolve("existed");
-    if (mine.size >= limits.max) return Promise.resolve("limit");
-    const wildcard = isWildcardPattern(pattern);
-    if (wildcard && [...mine].filter(isWildcardPattern).length >= limits.maxWildcard)
-      return Promise.resolve("wildcard-limit");
-    mine.add(pattern);
-    this.subscriptionsByAgent.set(agent, mine);
-    if (wildcard) this.wildcardSubscriptions.set(`${agent} ${pattern}`, subscription);
-    else {
-      const agents = this.exactSubscribers.get(pattern) ?? new Set<AgentName>();
-      agents.add(agent);
-      this.exactSubscribers.set(pattern, agents);
-    }
-    return Promise.resolve("added");
+    return this.subscriptionIndex.addSubscription(subscription, limits);
   }
-
-  protected removeSubscription({ agent, pattern }: Subscription): Promise<boolean> {
-    const mine = this.subscriptionsByAgent.get(agent);
-    if (mine?.delete(pattern) !== true) return Promise.resolve(false);
-    if (mine.size === 0) this.subscriptionsByAgent.delete(agent);
-    this.wildcardSubscriptions.delete(`${agent} ${pattern}`);
-    const agents = this.exactSubscribers.get(pattern);
-    agents?.delete(agent);
-    if (agents?.size === 0) this.exactSubscribers.delete(pattern);
-    return Promise.resolve(true);
+  protected removeSubscription(subscription: Subscription): Promise<boolean> {
+    return this.subscriptionIndex.removeSubscription(subscription);
   }
-
   protected readSubscriptions(): Promise<Subscription[]> {
-    return Promise.resolve(
-      [...this.subscriptionsByAgent].flatMap(([agent, patterns]) =>
-        [...patterns].map((pattern) => ({ agent, pattern })),
-      ),
-    );
+    return this.subscriptionIndex.readSubscriptions();
   }
-
   protected readSubscribers(topic: Topic): Promise<Subscription[]> {
-    const exact = [...(this.exactSubscribers.get(topic) ?? [])].map((agent) => ({
-      agent,
-      pattern: topic as string as TopicPattern,
-    }));
-    return Promise.resolve([...exact, ...this.wildcardSubscriptions.values()]);
+    return this.subscriptionIndex.readSubscribers(topic);
+  }
+  protected appendTrace(events: TraceEvent[]): Promise<void> {
+    return this.traceLog.appendTrace(events);
+  }
+  protected readTrace(id: string): Promise<TraceEvent[]> {
+    return this.traceLog.readTrace(id);
+  }
+  protected readCorrelation(correlationId: string): Promise<string[]> {
+    return this.traceLog.readCorrelation(correlationId);
   }
 
   protected writeAgent(record: AgentRecord): Promise<void> {
@@ -395,55 +366,6 @@ export class InMemoryStore extends BaseStore {
 
   protected deleteAgent(name: QueueName): Promise<boolean> {
     return Promise.resolve(this.agents.delete(name));
-  }
-
-  protected appendTrace(events: TraceEvent[]): Promise<void> {
-    const now = Date.now();
-    const expiresAt = now + this.policy.traceRetentionMs;
-    this.pruneTraces(now);
-    for (const event of events) {
-      const known = this.traces.get(event.messageId);
-      // One that expired but was not pruned yet starts afresh.
-      const trace = known !== undefined && known.expiresAt > now ? known : { events: [], expiresAt };
-      trace.events.push(event);
-      trace.expiresAt = expiresAt;
-      this.traces.set(event.messageId, trace);
-      if (event.correlationId !== undefined) {
-        const knownCorrelation = this.correlations.get(event.correlationId);
-        const correlation =
-          knownCorrelation !== undefined && knownCorrelation.expiresAt > now
-            ? knownCorrelation
-            : { ids: new Set<string>(), expiresAt };
-        correlation.ids.add(event.messageId);
-        correlation.expiresAt = expiresAt;
-        this.correlations.set(event.correlationId, correlation);
-      }
-    }
-    return Promise.resolve();
-  }
-
-  /**
-   * Drops expired traces at most once per tenth of the retention, so each operation costs O(1) amortised; reads
-   * skip what expired since.
-   */
-  private pruneTraces(now: number): void {
-    if (now < this.nextTracePruneAt) return;
-    this.nextTracePruneAt = now + Math.max(1, Math.floor(this.policy.traceRetentionMs / 10));
-    for (const [id, trace] of this.traces) if (trace.expiresAt <= now) this.traces.delete(id);
-    for (const [id, correlation] of this.correlations)
-      if (correlation.expiresAt <= now) this.correlations.delete(id);
-  }
-
-  protected readTrace(id: string): Promise<TraceEvent[]> {
-    const trace = this.traces.get(id);
-    return Promise.resolve(trace === undefined || trace.expiresAt <= Date.now() ? [] : [...trace.events]);
-  }
-
-  protected readCorrelation(correlationId: string): Promise<string[]> {
-    const correlation = this.correlations.get(correlationId);
-    return Promise.resolve(
-      correlation === undefined || correlation.expiresAt <= Date.now() ? [] : [...correlation.ids],
-    );
   }
 
   ping(): Promise<void> {
