@@ -1,4 +1,3 @@
-import { randomInt } from "node:crypto";
 import { LeaseError } from "../../core/errors.js";
 import type { MessageId } from "../../core/ids.js";
 import type { AgentName, QueueName, Topic, TopicPattern } from "../../core/names.js";
@@ -8,7 +7,6 @@ import {
   type BaseStoreOptions,
   type SubscriptionLimits,
 } from "../base-store.js";
-import { positionOf } from "../backend-types.js";
 import type {
   DeadLetterQuery,
   DeadLetterRecord,
@@ -21,19 +19,12 @@ import type {
   WriteOutcome,
 } from "../backend-types.js";
 import { formatLeaseId, type LeaseRef } from "../lease-id.js";
-import type {
-  AckFailureCode,
-  AgentRecord,
-  DeadLetterReason,
-  QueueStats,
-  Subscription,
-  TraceEvent,
-} from "../store.js";
+import type { AckFailureCode, AgentRecord, QueueStats, Subscription, TraceEvent } from "../store.js";
 import type { Waiter } from "../wakeup-hub.js";
 import { SqlAnalytics } from "./analytics/sql-analytics.js";
 import { migrate } from "./migrate.js";
 import { EndpointPool, type EndpointHealth } from "./endpoint-pool.js";
-import { NOW_MS, type Row, type SqlClient, type SqlParam } from "./sql-client.js";
+import { NOW_MS, type SqlClient } from "./sql-client.js";
 import {
   dueWorkOf,
   explainLease,
@@ -41,14 +32,15 @@ import {
   leaseInTransaction,
   nackInTransaction,
   nextDueOf,
-  parseHistory,
   probeQueue,
   type SqlContext,
 } from "./sql-leases.js";
 import { defaultTablePrefix, sqlTables, type SqlTables } from "./sql-tables.js";
-import { chunks, marks, num, padded, pow2Chunks, text, textOrUndefined, tuples } from "./sql-util.js";
+import { chunks, marks, num, padded, pow2Chunks, text, tuples } from "./sql-util.js";
 import { SqlWatcher } from "./sql-watcher.js";
 import { ackLeasesInTransaction, applyWriteOps } from "./sql-writes.js";
+import { SqlDeadLetters } from "./sql-dead-letters.js";
+import { SqlTrace } from "./sql-trace.js";
 
 export interface SqlStoreOptions extends BaseStoreOptions {
   domain?: string | undefined;
@@ -96,11 +88,8 @@ export class SqlStore extends BaseStore {
   private readonly watcher: SqlWatcher;
   private readonly knownQueues = new Set<string>();
   private readonly janitor: NodeJS.Timeout;
-  /** Trace events not yet written, and the write in progress; reads of the trace wait for both. */
-  private traceBuffer: TraceEvent[] = [];
-  private traceFlush: Promise<void> | undefined;
-  private traceOrd = 0;
-  private readonly traceTag = randomInt(0, 2 ** 20) * 2 ** 32;
+  private readonly dlq: SqlDeadLetters;
+  private readonly traceLog: SqlTrace;
   private analyticsLayer: SqlAnalytics | undefined;
 
   private constructor(
@@ -111,6 +100,8 @@ export class SqlStore extends BaseStore {
     super(options);
     this.tables = tables;
     this.ctx = { tables, lockClause: client.lockClause, policy: this.policy };
+    this.dlq = new SqlDeadLetters(client, tables);
+    this.traceLog = new SqlTrace(client, tables, this.policy.traceRetentionMs);
     this.watcher = new SqlWatcher(
       (agents) => this.queuesWithVisibleWork(agents),
       options.pollIntervalMs ?? DEFAULTS.pollIntervalMs,
@@ -155,7 +146,7 @@ export class SqlStore extends BaseStore {
 
   /** The read-only named queries over this store's tables (see docs/sql-store.md, "Analytics"). */
   analytics(): SqlAnalytics {
-    this.analyticsLayer ??= new SqlAnalytics(this.client, this.tables, () => this.settledTrace());
+    this.analyticsLayer ??= new SqlAnalytics(this.client, this.tables, () => this.traceLog.settledTrace());
     return this.analyticsLayer;
   }
 
@@ -285,61 +276,28 @@ export class SqlStore extends BaseStore {
     return found;
   }
 
-  // ---- dead letters --------------------------------------------------------------------------------------
-  protected async readDeadLetterPage(query: DeadLetterQuery): Promise<DeadLetterScan> {
-    const where: string[] = [];
-    const params: SqlParam[] = [];
-    if (query.agent !== undefined) {
-      where.push("queue = ?");
-      params.push(query.agent);
-    }
-    if (query.reason !== undefined) {
-      where.push("reason = ?");
-      params.push(query.reason);
-    }
-    if (query.until !== undefined) {
-      where.push("dead_lettered_at <= ?");
-      params.push(query.until);
-    }
-    const after = query.after;
-    if (after !== undefined) {
-      // Spelled out rather than a row comparison, so the time index serves it.
-      where.push(
-        "(dead_lettered_at > ? OR (dead_lettered_at = ? AND (queue > ? OR (queue = ? AND id > ?))))",
-      );
-      params.push(after.at, after.at, after.agent, after.agent, after.id);
-    }
-    const rows = await this.client.rows(
-      `SELECT queue, id, body, reason, dead_lettered_at, attempts, last_error FROM ${this.tables.deadLetters}
-        ${where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`}
-        ORDER BY dead_lettered_at, queue, id LIMIT ?`,
-      [...params, query.limit + 1],
-    );
-    const records = rows.slice(0, query.limit).map(toDeadLetterRecord);
-    const last = records.at(-1);
-    return { records, next: rows.length > query.limit && last !== undefined ? positionOf(last) : undefined };
+  // ---- dead letters and trace: store/sql/sql-dead-letters.ts and sql-trace.ts ----------------------------
+  protected readDeadLetterPage(query: DeadLetterQuery): Promise<DeadLetterScan> {
+    return this.dlq.readDeadLetterPage(query);
   }
-
-  protected async readDeadLetter(agent: QueueName, id: string): Promise<DeadLetterRecord | undefined> {
-    const [row] = await this.client.rows(
-      `SELECT queue, id, body, reason, dead_lettered_at, attempts, last_error FROM ${this.tables.deadLetters}
-        WHERE queue = ? AND id = ?`,
-      [agent, id],
-    );
-    return row === undefined ? undefined : toDeadLetterRecord(row);
+  protected readDeadLetter(queue: QueueName, id: string): Promise<DeadLetterRecord | undefined> {
+    return this.dlq.readDeadLetter(queue, id);
   }
-
-  protected async removeDeadLetters(agent: QueueName, ids: MessageId[]): Promise<number> {
-    let removed = 0;
-    for (const chunk of chunks(ids, QUEUE_CHUNK)) {
-      const list = padded(chunk);
-      const result = await this.client.run(
-        `DELETE FROM ${this.tables.deadLetters} WHERE queue = ? AND id IN (${marks(list.length)})`,
-        [agent, ...list],
-      );
-      removed += result.affectedRows;
-    }
-    return removed;
+  protected removeDeadLetters(queue: QueueName, ids: MessageId[]): Promise<number> {
+    return this.dlq.removeDeadLetters(queue, ids);
+  }
+  /**
+   * Buffered and written in batches (one multi-row INSERT per flush), so tracing costs no round trip per event.
+   * Reads of the trace flush first, so a process always reads its own events.
+   */
+  protected appendTrace(events: TraceEvent[]): Promise<void> {
+    return this.traceLog.appendTrace(events);
+  }
+  protected readTrace(id: string): Promise<TraceEvent[]> {
+    return this.traceLog.readTrace(id);
+  }
+  protected readCorrelation(correlationId: string): Promise<string[]> {
+    return this.traceLog.readCorrelation(correlationId);
   }
 
   // ---- stats, subscriptions, registry --------------------------------------------------------------------
@@ -479,74 +437,6 @@ export class SqlStore extends BaseStore {
     return result.affectedRows === 1;
   }
 
-  // ---- trace ---------------------------------------------------------------------------------------------
-  /**
-   * Buffers events and writes them in batches (one multi-row INSERT per flush), so tracing costs no round trip
-   * per event. Reads of the trace flush first, so a process always reads its own events.
-   */
-  protected appendTrace(events: TraceEvent[]): Promise<void> {
-    this.traceBuffer.push(...events);
-    return this.flushTrace();
-  }
-
-  private flushTrace(): Promise<void> {
-    if (this.traceFlush !== undefined) return this.traceFlush.then(() => this.flushTrace());
-    if (this.traceBuffer.length === 0) return Promise.resolve();
-    const events = this.traceBuffer;
-    this.traceBuffer = [];
-    const flush = this.writeTrace(events).finally(() => {
-      this.traceFlush = undefined;
-    });
-    this.traceFlush = flush;
-    return flush;
-  }
-
-  private async writeTrace(events: TraceEvent[]): Promise<void> {
-    const expiresAt = Date.now() + this.policy.traceRetentionMs;
-    const rows = events.map((event): SqlParam[] => [
-      event.messageId,
-      event.at,
-      this.traceTag + this.traceOrd++,
-      event.correlationId ?? null,
-      expiresAt,
-      JSON.stringify(event),
-      // Extracted for the analytics (migration 2); the columns are sized for them.
-      event.kind.slice(0, 16),
-      event.agent ?? null,
-      event.actor.slice(0, 255),
-    ]);
-    for (const chunk of pow2Chunks(rows)) {
-      await this.client.run(
-        `INSERT INTO ${this.tables.trace} (message_id, at_ms, ord, correlation_id, expires_at, body, kind, agent, actor)
-          VALUES ${tuples(chunk.length, 9)}`,
-        chunk.flat(),
-      );
-    }
-  }
-
-  /** Waits for trace writes of this process that were buffered or in flight, ignoring their failures. */
-  private async settledTrace(): Promise<void> {
-    await this.flushTrace().catch(() => undefined);
-  }
-
-  protected async readTrace(id: string): Promise<TraceEvent[]> {
-    await this.settledTrace();
-    const rows = await this.client.rows(
-      `SELECT body FROM ${this.tables.trace} WHERE message_id = ? AND expires_at > ? ORDER BY at_ms, ord`,
-      [id, Date.now()],
-    );
-    return rows.map((row) => JSON.parse(text(row.body)) as TraceEvent);
-  }
-
-  protected async readCorrelation(correlationId: string): Promise<string[]> {
-    await this.settledTrace();
-    const rows = await this.client.rows(
-      `SELECT DISTINCT message_id FROM ${this.tables.trace} WHERE correlation_id = ? AND expires_at > ?`,
-      [correlationId, Date.now()],
-    );
-    return rows.map((row) => text(row.message_id));
-  }
-
   // ---- housekeeping --------------------------------------------------------------------------------------
   /** Deletes what only takes space: dedupe keys past their window, old trace events, lapsed registrations. */
   private async cleanUp(): Promise<void> {
@@ -576,21 +466,7 @@ export class SqlStore extends BaseStore {
   protected async closeBackend(): Promise<void> {
     clearInterval(this.janitor);
     this.watcher.close();
-    await this.settledTrace();
+    await this.traceLog.settledTrace();
     await this.client.close();
   }
-}
-
-function toDeadLetterRecord(row: Row): DeadLetterRecord {
-  const record: DeadLetterRecord = {
-    agent: text(row.queue) as QueueName,
-    id: text(row.id),
-    json: text(row.body),
-    reason: text(row.reason) as DeadLetterReason,
-    deadLetteredAt: num(row.dead_lettered_at),
-    attempts: parseHistory(row.attempts),
-  };
-  const lastError = textOrUndefined(row.last_error);
-  if (lastError !== undefined) record.lastError = lastError;
-  return record;
 }
