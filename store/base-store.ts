@@ -1,12 +1,9 @@
 import { dedupeKeyOf, messagePriority, timeOf, type Message } from "../core/envelope.js";
 import { BmnError, ValidationError } from "../core/errors.js";
 import { DEAD_LETTER_REASONS, isDeadLetterReason } from "../core/dead-letter.js";
-import type { MessageId, TransactionId } from "../core/ids.js";
+import type { TransactionId } from "../core/ids.js";
 import type { AgentName, QueueName, Topic } from "../core/names.js";
 import type {
-  DeadLetterQuery,
-  DeadLetterRecord,
-  DeadLetterScan,
   EnqueueOp,
   QueueScan,
   LeaseBatch,
@@ -15,11 +12,11 @@ import type {
   WriteOp,
   WriteOutcome,
 } from "./backend-types.js";
-import { DeadLetterRole } from "./base/dead-letter-role.js";
+import { DeadLetterRole, type DeadLetterPrimitives } from "./base/dead-letter-role.js";
 import { RegistryRole } from "./base/registry-role.js";
 import { storedMessage } from "./base/stored-message.js";
 import { SubscriptionRole, type SubscriptionLimits } from "./base/subscription-role.js";
-import { TraceRecorder } from "./base/trace-recorder.js";
+import { TraceRecorder, type TraceBackend } from "./base/trace-recorder.js";
 import { TransactionRole } from "./base/transaction-role.js";
 import { formatLeaseId, parseLeaseId, type LeaseRef } from "./lease-id.js";
 import { decodeQueueCursor, encodeQueueCursor } from "./page-cursor.js";
@@ -93,9 +90,9 @@ export abstract class BaseStore implements MessageStore {
     // The roles reach the backend's primitives through these closures (the primitives are protected).
     this.tracer = new TraceRecorder(
       {
-        appendTrace: (events) => this.appendTrace(events),
-        readTrace: (id) => this.readTrace(id),
-        readCorrelation: (id) => this.readCorrelation(id),
+        appendTrace: (events) => this.traceBackend.appendTrace(events),
+        readTrace: (id) => this.traceBackend.readTrace(id),
+        readCorrelation: (id) => this.traceBackend.readCorrelation(id),
       },
       this.policy.traceRetentionMs,
       this.actor,
@@ -112,9 +109,9 @@ export abstract class BaseStore implements MessageStore {
     );
     this.deadLetters = new DeadLetterRole(
       {
-        readDeadLetterPage: (query) => this.readDeadLetterPage(query),
-        readDeadLetter: (queue, id) => this.readDeadLetter(queue, id),
-        removeDeadLetters: (queue, ids) => this.removeDeadLetters(queue, ids),
+        readDeadLetterPage: (query) => this.deadLetterPrimitives.readDeadLetterPage(query),
+        readDeadLetter: (queue, id) => this.deadLetterPrimitives.readDeadLetter(queue, id),
+        removeDeadLetters: (queue, ids) => this.deadLetterPrimitives.removeDeadLetters(queue, ids),
         requeue: async (queue, message) => {
           await this.applyWrites([this.enqueueOp(queue, message, true)]);
         },
@@ -147,10 +144,8 @@ export abstract class BaseStore implements MessageStore {
   protected abstract readQueues(): Promise<QueueName[]>;
   /** Up to `limit` queue names after the backend's continuation token `after`. */
   protected abstract readQueuePage(after: string | undefined, limit: number): Promise<QueueScan>;
-  /** See DeadLetterBackend (store/base/dead-letter-role.ts). */
-  protected abstract readDeadLetterPage(query: DeadLetterQuery): Promise<DeadLetterScan>;
-  protected abstract readDeadLetter(queue: QueueName, id: string): Promise<DeadLetterRecord | undefined>;
-  protected abstract removeDeadLetters(queue: QueueName, ids: MessageId[]): Promise<number>;
+  /** The backend's dead-letter primitives (store/base/dead-letter-role.ts), read when first needed. */
+  protected abstract readonly deadLetterPrimitives: DeadLetterPrimitives;
   /** See SubscriptionBackend (store/base/subscription-role.ts). */
   protected abstract addSubscription(
     subscription: Subscription,
@@ -164,10 +159,8 @@ export abstract class BaseStore implements MessageStore {
   protected abstract readAgents(): Promise<AgentRecord[]>;
   protected abstract readAgent(name: AgentName): Promise<AgentRecord | undefined>;
   protected abstract deleteAgent(name: AgentName): Promise<boolean>;
-  /** See TraceBackend (store/base/trace-recorder.ts). */
-  protected abstract appendTrace(events: TraceEvent[]): Promise<void>;
-  protected abstract readTrace(id: string): Promise<TraceEvent[]>;
-  protected abstract readCorrelation(correlationId: string): Promise<string[]>;
+  /** The backend's trace store (store/base/trace-recorder.ts), read when first needed. */
+  protected abstract readonly traceBackend: TraceBackend;
   abstract ping(): Promise<void>;
   protected abstract closeBackend(): Promise<void>;
 

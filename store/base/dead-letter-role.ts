@@ -19,12 +19,16 @@ import type { TraceRecorder } from "./trace-recorder.js";
 /** Dead letters one purge or replay step handles at most. */
 const DLQ_CHUNK = 500;
 
-/** What the dead-letter role needs of a backend. */
-export interface DeadLetterBackend {
+/** The dead-letter primitives a backend implements (one object, e.g. RedisDeadLetters). */
+export interface DeadLetterPrimitives {
   /** One bounded step along the dead-letter order (see DeadLetterScan). */
   readDeadLetterPage(query: DeadLetterQuery): Promise<DeadLetterScan>;
   readDeadLetter(queue: QueueName, id: string): Promise<DeadLetterRecord | undefined>;
   removeDeadLetters(queue: QueueName, ids: MessageId[]): Promise<number>;
+}
+
+/** What the dead-letter role needs: the primitives, and a way to queue a message again. */
+export interface DeadLetterBackend extends DeadLetterPrimitives {
   /**
    * Queues `message` again with a fresh attempt count, bypassing dedupe; a dead letter of the same id in that queue
    * is dropped in the same step.

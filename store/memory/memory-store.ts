@@ -1,13 +1,8 @@
-import type { MessageId } from "../../core/ids.js";
 import type { AgentName, QueueName, Topic } from "../../core/names.js";
 import { LeaseError } from "../../core/errors.js";
 import { BaseStore, type BaseStoreOptions, type SubscriptionLimits } from "../base-store.js";
-import { inRange, mergeScans } from "../backend-types.js";
 import type {
   AckOp,
-  DeadLetterQuery,
-  DeadLetterRecord,
-  DeadLetterScan,
   QueueScan,
   EnqueueOp,
   LeaseBatch,
@@ -19,17 +14,11 @@ import type {
 import { attemptsExhausted } from "../attempt-limit.js";
 import { fullJitterBackoffMs } from "../../runtime/resilience/backoff.js";
 import { formatLeaseId, type LeaseRef } from "../lease-id.js";
-import type {
-  AckFailureCode,
-  AgentRecord,
-  DeadLetterReason,
-  QueueStats,
-  Subscription,
-  TraceEvent,
-} from "../store.js";
+import type { AckFailureCode, AgentRecord, DeadLetterReason, QueueStats, Subscription } from "../store.js";
 import { WakeupHub, type Waiter } from "../wakeup-hub.js";
 import { MemoryQueue, type MemoryEntry } from "./memory-queue.js";
 import { MemorySubscriptions } from "./memory-subscriptions.js";
+import { MemoryDeadLetters } from "./memory-dead-letters.js";
 import { MemoryTrace } from "./memory-trace.js";
 
 export interface InMemoryStoreOptions extends BaseStoreOptions {
@@ -43,13 +32,14 @@ export class InMemoryStore extends BaseStore {
   private readonly queues = new Map<QueueName, MemoryQueue>();
   private readonly subscriptionIndex = new MemorySubscriptions();
   private readonly agents = new Map<QueueName, AgentRecord>();
-  private readonly traceLog: MemoryTrace;
+  protected readonly traceBackend: MemoryTrace;
+  protected readonly deadLetterPrimitives = new MemoryDeadLetters(this.queues);
   private readonly hub = new WakeupHub();
   private closed = false;
 
   constructor(options: InMemoryStoreOptions = {}) {
     super(options);
-    this.traceLog = new MemoryTrace(this.policy.traceRetentionMs);
+    this.traceBackend = new MemoryTrace(this.policy.traceRetentionMs);
   }
 
   private queue(agent: QueueName): MemoryQueue {
@@ -263,29 +253,6 @@ export class InMemoryStore extends BaseStore {
     return Promise.resolve(this.hub.register(agent));
   }
 
-  protected readDeadLetterPage(query: DeadLetterQuery): Promise<DeadLetterScan> {
-    const agents = query.agent === undefined ? [...this.queues.keys()] : [query.agent];
-    const records: DeadLetterRecord[] = [];
-    for (const agent of agents) {
-      for (const [id, letter] of this.queues.get(agent)?.deadLetters ?? []) {
-        if (query.reason !== undefined && letter.reason !== query.reason) continue;
-        if (!inRange(query, { at: letter.deadLetteredAt, agent, id })) continue;
-        records.push(toRecord(agent, id, letter));
-      }
-    }
-    return Promise.resolve(mergeScans([{ records, next: undefined }], query.limit));
-  }
-
-  protected readDeadLetter(agent: QueueName, id: string): Promise<DeadLetterRecord | undefined> {
-    const letter = this.queues.get(agent)?.deadLetters.get(id as MessageId);
-    return Promise.resolve(letter === undefined ? undefined : toRecord(agent, id as MessageId, letter));
-  }
-
-  protected removeDeadLetters(agent: QueueName, ids: MessageId[]): Promise<number> {
-    const queue = this.queues.get(agent);
-    return Promise.resolve(ids.filter((id) => queue?.deadLetters.delete(id) === true).length);
-  }
-
   protected readQueueStats(agent: QueueName): Promise<QueueStats> {
     const queue = this.queues.get(agent);
     const now = Date.now();
@@ -323,7 +290,7 @@ export class InMemoryStore extends BaseStore {
     return Promise.resolve({ queues: page, next: names.length > limit ? page.at(-1) : undefined });
   }
 
-  // ---- subscriptions and trace: store/memory/memory-subscriptions.ts and memory-trace.ts ----------------
+  // ---- subscriptions: store/memory/memory-subscriptions.ts ----------------
   protected addSubscription(
     subscription: Subscription,
     limits: SubscriptionLimits,
@@ -339,16 +306,6 @@ export class InMemoryStore extends BaseStore {
   protected readSubscribers(topic: Topic): Promise<Subscription[]> {
     return this.subscriptionIndex.readSubscribers(topic);
   }
-  protected appendTrace(events: TraceEvent[]): Promise<void> {
-    return this.traceLog.appendTrace(events);
-  }
-  protected readTrace(id: string): Promise<TraceEvent[]> {
-    return this.traceLog.readTrace(id);
-  }
-  protected readCorrelation(correlationId: string): Promise<string[]> {
-    return this.traceLog.readCorrelation(correlationId);
-  }
-
   protected writeAgent(record: AgentRecord): Promise<void> {
     this.agents.set(record.name, record);
     return Promise.resolve();
@@ -381,21 +338,4 @@ export class InMemoryStore extends BaseStore {
   get isClosed(): boolean {
     return this.closed;
   }
-}
-
-function toRecord(
-  agent: QueueName,
-  id: MessageId,
-  letter: MemoryQueue["deadLetters"] extends Map<MessageId, infer V> ? V : never,
-): DeadLetterRecord {
-  const record: DeadLetterRecord = {
-    agent,
-    id,
-    json: letter.json,
-    reason: letter.reason,
-    deadLetteredAt: letter.deadLetteredAt,
-    attempts: [...letter.attempts],
-  };
-  if (letter.lastError !== undefined) record.lastError = letter.lastError;
-  return record;
 }

@@ -11,9 +11,6 @@ import {
   type SubscriptionLimits,
 } from "../base-store.js";
 import type {
-  DeadLetterQuery,
-  DeadLetterRecord,
-  DeadLetterScan,
   QueueScan,
   LeaseBatch,
   LeasedMessage,
@@ -30,7 +27,6 @@ import type {
   QueueStats,
   StoreMemoryStatus,
   Subscription,
-  TraceEvent,
 } from "../store.js";
 import type { Waiter } from "../wakeup-hub.js";
 import { leaseReplyCode, toStoreError } from "./redis-errors.js";
@@ -69,8 +65,8 @@ export class RedisStore extends BaseStore {
   private readonly scripts: ScriptRunner;
   private readonly notifier: RedisNotifier;
   private readonly knownQueues = new Set<string>();
-  private readonly dlq: RedisDeadLetters;
-  private readonly traceLog: RedisTrace;
+  protected readonly deadLetterPrimitives: RedisDeadLetters;
+  protected readonly traceBackend: RedisTrace;
 
   private constructor(
     private readonly client: Client,
@@ -81,8 +77,10 @@ export class RedisStore extends BaseStore {
     this.keys = new RedisKeys(options.keyPrefix ?? `bmn:${options.domain ?? "local"}:`);
     this.scripts = new ScriptRunner(client);
     this.notifier = new RedisNotifier(subscriber, this.keys, options.commandTimeoutMs ?? DEFAULT_TIMEOUT_MS);
-    this.dlq = new RedisDeadLetters(client, this.keys, this.scripts, () => this.readQueues());
-    this.traceLog = new RedisTrace(client, this.keys, this.policy.traceRetentionMs);
+    this.deadLetterPrimitives = new RedisDeadLetters(client, this.keys, this.scripts, () =>
+      this.readQueues(),
+    );
+    this.traceBackend = new RedisTrace(client, this.keys, this.policy.traceRetentionMs);
   }
 
   static async connect(connection: RedisConnection, options: RedisStoreOptions = {}): Promise<RedisStore> {
@@ -156,26 +154,6 @@ export class RedisStore extends BaseStore {
   /** The fullest node's memory (a cluster is full when any master is). */
   override memoryStatus(): Promise<StoreMemoryStatus | undefined> {
     return fullestNodeMemory(this.dataNodes());
-  }
-
-  // ---- dead letters and trace: store/redis/redis-dead-letters.ts and redis-trace.ts ---------------------
-  protected readDeadLetterPage(query: DeadLetterQuery): Promise<DeadLetterScan> {
-    return this.dlq.readDeadLetterPage(query);
-  }
-  protected readDeadLetter(queue: QueueName, id: string): Promise<DeadLetterRecord | undefined> {
-    return this.dlq.readDeadLetter(queue, id);
-  }
-  protected removeDeadLetters(queue: QueueName, ids: MessageId[]): Promise<number> {
-    return this.dlq.removeDeadLetters(queue, ids);
-  }
-  protected appendTrace(events: TraceEvent[]): Promise<void> {
-    return this.traceLog.appendTrace(events);
-  }
-  protected readTrace(id: string): Promise<TraceEvent[]> {
-    return this.traceLog.readTrace(id);
-  }
-  protected readCorrelation(correlationId: string): Promise<string[]> {
-    return this.traceLog.readCorrelation(correlationId);
   }
 
   private queueKeys(agent: QueueName): string[] {

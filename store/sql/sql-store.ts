@@ -1,5 +1,4 @@
 import { LeaseError } from "../../core/errors.js";
-import type { MessageId } from "../../core/ids.js";
 import type { AgentName, QueueName, Topic, TopicPattern } from "../../core/names.js";
 import {
   BaseStore,
@@ -8,9 +7,6 @@ import {
   type SubscriptionLimits,
 } from "../base-store.js";
 import type {
-  DeadLetterQuery,
-  DeadLetterRecord,
-  DeadLetterScan,
   QueueScan,
   LeaseBatch,
   NackOutcome,
@@ -19,7 +15,7 @@ import type {
   WriteOutcome,
 } from "../backend-types.js";
 import { formatLeaseId, type LeaseRef } from "../lease-id.js";
-import type { AckFailureCode, AgentRecord, QueueStats, Subscription, TraceEvent } from "../store.js";
+import type { AckFailureCode, AgentRecord, QueueStats, Subscription } from "../store.js";
 import type { Waiter } from "../wakeup-hub.js";
 import { SqlAnalytics } from "./analytics/sql-analytics.js";
 import { migrate } from "./migrate.js";
@@ -88,8 +84,9 @@ export class SqlStore extends BaseStore {
   private readonly watcher: SqlWatcher;
   private readonly knownQueues = new Set<string>();
   private readonly janitor: NodeJS.Timeout;
-  private readonly dlq: SqlDeadLetters;
-  private readonly traceLog: SqlTrace;
+  protected readonly deadLetterPrimitives: SqlDeadLetters;
+  /** Buffered and written in batches, so tracing costs no round trip per event; reads flush first. */
+  protected readonly traceBackend: SqlTrace;
   private analyticsLayer: SqlAnalytics | undefined;
 
   private constructor(
@@ -100,8 +97,8 @@ export class SqlStore extends BaseStore {
     super(options);
     this.tables = tables;
     this.ctx = { tables, lockClause: client.lockClause, policy: this.policy };
-    this.dlq = new SqlDeadLetters(client, tables);
-    this.traceLog = new SqlTrace(client, tables, this.policy.traceRetentionMs);
+    this.deadLetterPrimitives = new SqlDeadLetters(client, tables);
+    this.traceBackend = new SqlTrace(client, tables, this.policy.traceRetentionMs);
     this.watcher = new SqlWatcher(
       (agents) => this.queuesWithVisibleWork(agents),
       options.pollIntervalMs ?? DEFAULTS.pollIntervalMs,
@@ -146,7 +143,9 @@ export class SqlStore extends BaseStore {
 
   /** The read-only named queries over this store's tables (see docs/sql-store.md, "Analytics"). */
   analytics(): SqlAnalytics {
-    this.analyticsLayer ??= new SqlAnalytics(this.client, this.tables, () => this.traceLog.settledTrace());
+    this.analyticsLayer ??= new SqlAnalytics(this.client, this.tables, () =>
+      this.traceBackend.settledTrace(),
+    );
     return this.analyticsLayer;
   }
 
@@ -274,30 +273,6 @@ export class SqlStore extends BaseStore {
       for (const row of rows) found.push(text(row.queue) as QueueName);
     }
     return found;
-  }
-
-  // ---- dead letters and trace: store/sql/sql-dead-letters.ts and sql-trace.ts ----------------------------
-  protected readDeadLetterPage(query: DeadLetterQuery): Promise<DeadLetterScan> {
-    return this.dlq.readDeadLetterPage(query);
-  }
-  protected readDeadLetter(queue: QueueName, id: string): Promise<DeadLetterRecord | undefined> {
-    return this.dlq.readDeadLetter(queue, id);
-  }
-  protected removeDeadLetters(queue: QueueName, ids: MessageId[]): Promise<number> {
-    return this.dlq.removeDeadLetters(queue, ids);
-  }
-  /**
-   * Buffered and written in batches (one multi-row INSERT per flush), so tracing costs no round trip per event.
-   * Reads of the trace flush first, so a process always reads its own events.
-   */
-  protected appendTrace(events: TraceEvent[]): Promise<void> {
-    return this.traceLog.appendTrace(events);
-  }
-  protected readTrace(id: string): Promise<TraceEvent[]> {
-    return this.traceLog.readTrace(id);
-  }
-  protected readCorrelation(correlationId: string): Promise<string[]> {
-    return this.traceLog.readCorrelation(correlationId);
   }
 
   // ---- stats, subscriptions, registry --------------------------------------------------------------------
@@ -466,7 +441,7 @@ export class SqlStore extends BaseStore {
   protected async closeBackend(): Promise<void> {
     clearInterval(this.janitor);
     this.watcher.close();
-    await this.traceLog.settledTrace();
+    await this.traceBackend.settledTrace();
     await this.client.close();
   }
 }

@@ -25,7 +25,7 @@ describe("memory store: per-operation cost does not grow with what it holds", ()
     const store = new InMemoryStore({ policy: { traceRetentionMs: 60_000 } });
     stores.push(store);
     // The memory store keeps its trace in a MemoryTrace (store/memory/memory-trace.ts).
-    const walks = countWalks((store as unknown as { traceLog: object }).traceLog, "traces");
+    const walks = countWalks((store as unknown as { traceBackend: object }).traceBackend, "traces");
     for (let i = 0; i < 500; i++) await store.enqueue("worker", msg());
     // At most one prune per tenth of the retention, however many operations run.
     expect(walks()).toBeLessThanOrEqual(2);
