@@ -2,7 +2,7 @@ import { dedupeKeyOf, messagePriority, timeOf, type Message } from "../core/enve
 import { BmnError, ValidationError } from "../core/errors.js";
 import { DEAD_LETTER_REASONS, isDeadLetterReason } from "../core/dead-letter.js";
 import type { TransactionId } from "../core/ids.js";
-import type { AgentName, QueueName, Topic } from "../core/names.js";
+import type { AgentName, QueueName } from "../core/names.js";
 import type {
   EnqueueOp,
   QueueScan,
@@ -15,7 +15,7 @@ import type {
 import { DeadLetterRole, type DeadLetterPrimitives } from "./base/dead-letter-role.js";
 import { RegistryRole } from "./base/registry-role.js";
 import { storedMessage } from "./base/stored-message.js";
-import { SubscriptionRole, type SubscriptionLimits } from "./base/subscription-role.js";
+import { SubscriptionRole, type SubscriptionBackend } from "./base/subscription-role.js";
 import { TraceRecorder, type TraceBackend } from "./base/trace-recorder.js";
 import { TransactionRole } from "./base/transaction-role.js";
 import { formatLeaseId, parseLeaseId, type LeaseRef } from "./lease-id.js";
@@ -100,10 +100,11 @@ export abstract class BaseStore implements MessageStore {
     this.transactions = new TransactionRole((ops) => this.applyWrites(ops), this.tracer, this.policy);
     this.subscriptions = new SubscriptionRole(
       {
-        addSubscription: (subscription, limits) => this.addSubscription(subscription, limits),
-        removeSubscription: (subscription) => this.removeSubscription(subscription),
-        readSubscriptions: () => this.readSubscriptions(),
-        readSubscribers: (topic) => this.readSubscribers(topic),
+        addSubscription: (subscription, limits) =>
+          this.subscriptionBackend.addSubscription(subscription, limits),
+        removeSubscription: (subscription) => this.subscriptionBackend.removeSubscription(subscription),
+        readSubscriptions: () => this.subscriptionBackend.readSubscriptions(),
+        readSubscribers: (topic) => this.subscriptionBackend.readSubscribers(topic),
       },
       this.policy,
     );
@@ -146,14 +147,8 @@ export abstract class BaseStore implements MessageStore {
   protected abstract readQueuePage(after: string | undefined, limit: number): Promise<QueueScan>;
   /** The backend's dead-letter primitives (store/base/dead-letter-role.ts), read when first needed. */
   protected abstract readonly deadLetterPrimitives: DeadLetterPrimitives;
-  /** See SubscriptionBackend (store/base/subscription-role.ts). */
-  protected abstract addSubscription(
-    subscription: Subscription,
-    limits: SubscriptionLimits,
-  ): Promise<"existed" | "added" | "limit" | "wildcard-limit">;
-  protected abstract removeSubscription(subscription: Subscription): Promise<boolean>;
-  protected abstract readSubscriptions(): Promise<Subscription[]>;
-  protected abstract readSubscribers(topic: Topic): Promise<Subscription[]>;
+  /** The backend's subscription store (store/base/subscription-role.ts), read when first needed. */
+  protected abstract readonly subscriptionBackend: SubscriptionBackend;
   /** See RegistryBackend (store/base/registry-role.ts). */
   protected abstract writeAgent(record: AgentRecord): Promise<void>;
   protected abstract readAgents(): Promise<AgentRecord[]>;

@@ -1,6 +1,6 @@
-import type { AgentName, QueueName, Topic } from "../../core/names.js";
+import type { AgentName, QueueName } from "../../core/names.js";
 import { LeaseError } from "../../core/errors.js";
-import { BaseStore, type BaseStoreOptions, type SubscriptionLimits } from "../base-store.js";
+import { BaseStore, type BaseStoreOptions } from "../base-store.js";
 import type {
   AckOp,
   QueueScan,
@@ -14,7 +14,7 @@ import type {
 import { attemptsExhausted } from "../attempt-limit.js";
 import { fullJitterBackoffMs } from "../../runtime/resilience/backoff.js";
 import { formatLeaseId, type LeaseRef } from "../lease-id.js";
-import type { AckFailureCode, AgentRecord, DeadLetterReason, QueueStats, Subscription } from "../store.js";
+import type { AckFailureCode, AgentRecord, DeadLetterReason, QueueStats } from "../store.js";
 import { WakeupHub, type Waiter } from "../wakeup-hub.js";
 import { MemoryQueue, type MemoryEntry } from "./memory-queue.js";
 import { MemorySubscriptions } from "./memory-subscriptions.js";
@@ -30,7 +30,7 @@ export class InMemoryStore extends BaseStore {
   readonly kind = "memory" as const;
   readonly durable = false;
   private readonly queues = new Map<QueueName, MemoryQueue>();
-  private readonly subscriptionIndex = new MemorySubscriptions();
+  protected readonly subscriptionBackend = new MemorySubscriptions();
   private readonly agents = new Map<QueueName, AgentRecord>();
   protected readonly traceBackend: MemoryTrace;
   protected readonly deadLetterPrimitives = new MemoryDeadLetters(this.queues);
@@ -290,22 +290,6 @@ export class InMemoryStore extends BaseStore {
     return Promise.resolve({ queues: page, next: names.length > limit ? page.at(-1) : undefined });
   }
 
-  // ---- subscriptions: store/memory/memory-subscriptions.ts ----------------
-  protected addSubscription(
-    subscription: Subscription,
-    limits: SubscriptionLimits,
-  ): Promise<"existed" | "added" | "limit" | "wildcard-limit"> {
-    return this.subscriptionIndex.addSubscription(subscription, limits);
-  }
-  protected removeSubscription(subscription: Subscription): Promise<boolean> {
-    return this.subscriptionIndex.removeSubscription(subscription);
-  }
-  protected readSubscriptions(): Promise<Subscription[]> {
-    return this.subscriptionIndex.readSubscriptions();
-  }
-  protected readSubscribers(topic: Topic): Promise<Subscription[]> {
-    return this.subscriptionIndex.readSubscribers(topic);
-  }
   protected writeAgent(record: AgentRecord): Promise<void> {
     this.agents.set(record.name, record);
     return Promise.resolve();

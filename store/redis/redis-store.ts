@@ -2,14 +2,9 @@ import calculateSlot from "cluster-key-slot";
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
 import { BmnError, LeaseError, ValidationError } from "../../core/errors.js";
 import type { MessageId } from "../../core/ids.js";
-import type { AgentName, QueueName, Topic, TopicPattern } from "../../core/names.js";
+import type { AgentName, QueueName } from "../../core/names.js";
 import { attemptLimitOf } from "../attempt-limit.js";
-import {
-  BaseStore,
-  isWildcardPattern,
-  type BaseStoreOptions,
-  type SubscriptionLimits,
-} from "../base-store.js";
+import { BaseStore, type BaseStoreOptions } from "../base-store.js";
 import type {
   QueueScan,
   LeaseBatch,
@@ -26,7 +21,6 @@ import type {
   DeadLetterReason,
   QueueStats,
   StoreMemoryStatus,
-  Subscription,
 } from "../store.js";
 import type { Waiter } from "../wakeup-hub.js";
 import { leaseReplyCode, toStoreError } from "./redis-errors.js";
@@ -36,6 +30,7 @@ import { ScriptRunner } from "./script-runner.js";
 import { callRedis, type RedisClient } from "./redis-call.js";
 import { RedisDeadLetters } from "./redis-dead-letters.js";
 import { checkEvictionPolicy, fullestNodeMemory } from "./redis-memory.js";
+import { RedisSubscriptions } from "./redis-subscriptions.js";
 import { RedisTrace } from "./redis-trace.js";
 
 export type RedisConnection = { url: string } | { cluster: ClusterNode[] };
@@ -67,6 +62,7 @@ export class RedisStore extends BaseStore {
   private readonly knownQueues = new Set<string>();
   protected readonly deadLetterPrimitives: RedisDeadLetters;
   protected readonly traceBackend: RedisTrace;
+  protected readonly subscriptionBackend: RedisSubscriptions;
 
   private constructor(
     private readonly client: Client,
@@ -80,6 +76,7 @@ export class RedisStore extends BaseStore {
     this.deadLetterPrimitives = new RedisDeadLetters(client, this.keys, this.scripts, () =>
       this.readQueues(),
     );
+    this.subscriptionBackend = new RedisSubscriptions(client, this.keys, this.scripts);
     this.traceBackend = new RedisTrace(client, this.keys, this.policy.traceRetentionMs);
   }
 
@@ -138,7 +135,7 @@ export class RedisStore extends BaseStore {
     try {
       await checkEvictionPolicy(store.dataNodes(), options);
       await store.replayTransactionLog();
-      await store.migrateSubscriptions();
+      await store.subscriptionBackend.migrateSubscriptions();
     } catch (error) {
       await store.closeBackend();
       throw error;
@@ -522,65 +519,6 @@ export class RedisStore extends BaseStore {
     return (await this.call(() => this.client.smembers(this.keys.queues))) as QueueName[];
   }
 
-  protected async addSubscription(
-    subscription: Subscription,
-    limits: SubscriptionLimits,
-  ): Promise<"existed" | "added" | "limit" | "wildcard-limit"> {
-    const reply = await this.runSubscriptionScript("subscribe", subscription, [
-      limits.max,
-      limits.maxWildcard,
-    ]);
-    return reply as "existed" | "added" | "limit" | "wildcard-limit";
-  }
-
-  protected async removeSubscription(subscription: Subscription): Promise<boolean> {
-    return Number(await this.runSubscriptionScript("unsubscribe", subscription, [])) === 1;
-  }
-
-  /** subscribe.lua and unsubscribe.lua take the same keys and leading arguments. */
-  private runSubscriptionScript(
-    name: "subscribe" | "unsubscribe",
-    { agent, pattern }: Subscription,
-    extra: number[],
-  ): Promise<unknown> {
-    const wildcard = isWildcardPattern(pattern);
-    return this.call(() =>
-      this.scripts.run(name, this.keys.subscriptionKeys(agent, pattern, wildcard), [
-        `${agent} ${pattern}`,
-        pattern,
-        agent,
-        wildcard ? "1" : "0",
-        ...extra,
-      ]),
-    );
-  }
-
-  protected async readSubscriptions(): Promise<Subscription[]> {
-    return toSubscriptions(await this.call(() => this.client.smembers(this.keys.allSubscriptions)));
-  }
-
-  protected async readSubscribers(topic: Topic): Promise<Subscription[]> {
-    const [exact, wildcard] = await this.call(() =>
-      Promise.all([
-        this.client.smembers(this.keys.exactSubscribers(topic)),
-        this.client.smembers(this.keys.wildcardSubscriptions),
-      ]),
-    );
-    return [
-      ...exact.map((agent) => ({ agent: agent as AgentName, pattern: topic as string as TopicPattern })),
-      ...toSubscriptions(wildcard),
-    ];
-  }
-
-  /** Moves subscriptions from the set older versions kept into the publish index, once, at start. */
-  private async migrateSubscriptions(): Promise<void> {
-    const legacy = await this.call(() => this.client.smembers(this.keys.legacySubscriptions));
-    if (legacy.length === 0) return;
-    const unlimited = { max: Number.MAX_SAFE_INTEGER, maxWildcard: Number.MAX_SAFE_INTEGER };
-    for (const subscription of toSubscriptions(legacy)) await this.addSubscription(subscription, unlimited);
-    await this.call(() => this.client.del(this.keys.legacySubscriptions));
-  }
-
   protected async writeAgent(record: AgentRecord): Promise<void> {
     await this.call(() => this.client.hset(this.keys.agents, record.name, JSON.stringify(record)));
   }
@@ -633,13 +571,6 @@ function toOutcome(result: unknown): WriteOutcome {
   if (result === "duplicate") return { duplicate: true };
   if (result === "expired") return { duplicate: false, deadLettered: "expired" };
   return { duplicate: false };
-}
-
-function toSubscriptions(members: string[]): Subscription[] {
-  return members.map((member) => {
-    const [agent, pattern] = member.split(" ");
-    return { agent, pattern } as Subscription;
-  });
 }
 
 /** Logged ops drop the parsed message; the JSON text is all a replay needs. */

@@ -1,11 +1,6 @@
 import { LeaseError } from "../../core/errors.js";
-import type { AgentName, QueueName, Topic, TopicPattern } from "../../core/names.js";
-import {
-  BaseStore,
-  isWildcardPattern,
-  type BaseStoreOptions,
-  type SubscriptionLimits,
-} from "../base-store.js";
+import type { AgentName, QueueName } from "../../core/names.js";
+import { BaseStore, type BaseStoreOptions } from "../base-store.js";
 import type {
   QueueScan,
   LeaseBatch,
@@ -15,7 +10,7 @@ import type {
   WriteOutcome,
 } from "../backend-types.js";
 import { formatLeaseId, type LeaseRef } from "../lease-id.js";
-import type { AckFailureCode, AgentRecord, QueueStats, Subscription } from "../store.js";
+import type { AckFailureCode, AgentRecord, QueueStats } from "../store.js";
 import type { Waiter } from "../wakeup-hub.js";
 import { SqlAnalytics } from "./analytics/sql-analytics.js";
 import { migrate } from "./migrate.js";
@@ -36,6 +31,7 @@ import { chunks, marks, num, padded, pow2Chunks, text, tuples } from "./sql-util
 import { SqlWatcher } from "./sql-watcher.js";
 import { ackLeasesInTransaction, applyWriteOps } from "./sql-writes.js";
 import { SqlDeadLetters } from "./sql-dead-letters.js";
+import { SqlSubscriptions } from "./sql-subscriptions.js";
 import { SqlTrace } from "./sql-trace.js";
 
 export interface SqlStoreOptions extends BaseStoreOptions {
@@ -87,6 +83,7 @@ export class SqlStore extends BaseStore {
   protected readonly deadLetterPrimitives: SqlDeadLetters;
   /** Buffered and written in batches, so tracing costs no round trip per event; reads flush first. */
   protected readonly traceBackend: SqlTrace;
+  protected readonly subscriptionBackend: SqlSubscriptions;
   private analyticsLayer: SqlAnalytics | undefined;
 
   private constructor(
@@ -98,6 +95,7 @@ export class SqlStore extends BaseStore {
     this.tables = tables;
     this.ctx = { tables, lockClause: client.lockClause, policy: this.policy };
     this.deadLetterPrimitives = new SqlDeadLetters(client, tables);
+    this.subscriptionBackend = new SqlSubscriptions(client, tables);
     this.traceBackend = new SqlTrace(client, tables, this.policy.traceRetentionMs);
     this.watcher = new SqlWatcher(
       (agents) => this.queuesWithVisibleWork(agents),
@@ -330,54 +328,6 @@ export class SqlStore extends BaseStore {
   }
 
   /** The caps are checked, then the row inserted: two racing subscribes may pass a cap by one. */
-  protected async addSubscription(
-    { agent, pattern }: Subscription,
-    limits: SubscriptionLimits,
-  ): Promise<"existed" | "added" | "limit" | "wildcard-limit"> {
-    const [row] = await this.client.rows(
-      `SELECT COUNT(*) AS total, COALESCE(SUM(wildcard), 0) AS wild,
-        COALESCE(SUM(pattern = ?), 0) AS present FROM ${this.tables.subscriptions} WHERE agent = ?`,
-      [pattern, agent],
-    );
-    if (num(row?.present ?? 0) > 0) return "existed";
-    if (num(row?.total ?? 0) >= limits.max) return "limit";
-    const wildcard = isWildcardPattern(pattern);
-    if (wildcard && num(row?.wild ?? 0) >= limits.maxWildcard) return "wildcard-limit";
-    const result = await this.client.run(
-      `INSERT IGNORE INTO ${this.tables.subscriptions} (agent, pattern, wildcard) VALUES (?, ?, ?)`,
-      [agent, pattern, wildcard ? 1 : 0],
-    );
-    return result.affectedRows === 0 ? "existed" : "added";
-  }
-
-  protected async removeSubscription({ agent, pattern }: Subscription): Promise<boolean> {
-    const result = await this.client.run(
-      `DELETE FROM ${this.tables.subscriptions} WHERE agent = ? AND pattern = ?`,
-      [agent, pattern],
-    );
-    return result.affectedRows === 1;
-  }
-
-  protected async readSubscribers(topic: Topic): Promise<Subscription[]> {
-    const rows = await this.client.rows(
-      `SELECT agent, pattern FROM ${this.tables.subscriptions}
-        WHERE (wildcard = 0 AND pattern = ?) OR wildcard = 1`,
-      [topic],
-    );
-    return rows.map((row) => ({
-      agent: text(row.agent) as AgentName,
-      pattern: text(row.pattern) as TopicPattern,
-    }));
-  }
-
-  protected async readSubscriptions(): Promise<Subscription[]> {
-    const rows = await this.client.rows(`SELECT agent, pattern FROM ${this.tables.subscriptions}`);
-    return rows.map((row) => ({
-      agent: text(row.agent) as AgentName,
-      pattern: text(row.pattern) as TopicPattern,
-    }));
-  }
-
   protected async writeAgent(record: AgentRecord): Promise<void> {
     await this.client.run(
       `INSERT INTO ${this.tables.agents} (name, body, expires_at) VALUES (?, ?, ?)
