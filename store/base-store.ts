@@ -2,7 +2,7 @@ import { dedupeKeyOf, messagePriority, timeOf, type Message } from "../core/enve
 import { BmnError, ValidationError } from "../core/errors.js";
 import { DEAD_LETTER_REASONS, isDeadLetterReason } from "../core/dead-letter.js";
 import type { TransactionId } from "../core/ids.js";
-import type { AgentName, QueueName } from "../core/names.js";
+import type { QueueName } from "../core/names.js";
 import type {
   EnqueueOp,
   QueueScan,
@@ -13,7 +13,7 @@ import type {
   WriteOutcome,
 } from "./backend-types.js";
 import { DeadLetterRole, type DeadLetterPrimitives } from "./base/dead-letter-role.js";
-import { RegistryRole } from "./base/registry-role.js";
+import { RegistryRole, type RegistryBackend } from "./base/registry-role.js";
 import { storedMessage } from "./base/stored-message.js";
 import { SubscriptionRole, type SubscriptionBackend } from "./base/subscription-role.js";
 import { TraceRecorder, type TraceBackend } from "./base/trace-recorder.js";
@@ -120,10 +120,10 @@ export abstract class BaseStore implements MessageStore {
       this.tracer,
     );
     this.registry = new RegistryRole({
-      writeAgent: (record) => this.writeAgent(record),
-      readAgents: () => this.readAgents(),
-      readAgent: (name) => this.readAgent(name),
-      deleteAgent: (name) => this.deleteAgent(name),
+      writeAgent: (record) => this.registryBackend.writeAgent(record),
+      readAgents: () => this.registryBackend.readAgents(),
+      readAgent: (name) => this.registryBackend.readAgent(name),
+      deleteAgent: (name) => this.registryBackend.deleteAgent(name),
     });
   }
 
@@ -149,11 +149,8 @@ export abstract class BaseStore implements MessageStore {
   protected abstract readonly deadLetterPrimitives: DeadLetterPrimitives;
   /** The backend's subscription store (store/base/subscription-role.ts), read when first needed. */
   protected abstract readonly subscriptionBackend: SubscriptionBackend;
-  /** See RegistryBackend (store/base/registry-role.ts). */
-  protected abstract writeAgent(record: AgentRecord): Promise<void>;
-  protected abstract readAgents(): Promise<AgentRecord[]>;
-  protected abstract readAgent(name: AgentName): Promise<AgentRecord | undefined>;
-  protected abstract deleteAgent(name: AgentName): Promise<boolean>;
+  /** The backend's registry store (store/base/registry-role.ts), read when first needed. */
+  protected abstract readonly registryBackend: RegistryBackend;
   /** The backend's trace store (store/base/trace-recorder.ts), read when first needed. */
   protected abstract readonly traceBackend: TraceBackend;
   abstract ping(): Promise<void>;

@@ -1,4 +1,4 @@
-import type { AgentName, QueueName } from "../../core/names.js";
+import type { QueueName } from "../../core/names.js";
 import { LeaseError } from "../../core/errors.js";
 import { BaseStore, type BaseStoreOptions } from "../base-store.js";
 import type {
@@ -14,9 +14,10 @@ import type {
 import { attemptsExhausted } from "../attempt-limit.js";
 import { fullJitterBackoffMs } from "../../runtime/resilience/backoff.js";
 import { formatLeaseId, type LeaseRef } from "../lease-id.js";
-import type { AckFailureCode, AgentRecord, DeadLetterReason, QueueStats } from "../store.js";
+import type { AckFailureCode, DeadLetterReason, QueueStats } from "../store.js";
 import { WakeupHub, type Waiter } from "../wakeup-hub.js";
 import { MemoryQueue, type MemoryEntry } from "./memory-queue.js";
+import { MemoryRegistry } from "./memory-registry.js";
 import { MemorySubscriptions } from "./memory-subscriptions.js";
 import { MemoryDeadLetters } from "./memory-dead-letters.js";
 import { MemoryTrace } from "./memory-trace.js";
@@ -31,7 +32,7 @@ export class InMemoryStore extends BaseStore {
   readonly durable = false;
   private readonly queues = new Map<QueueName, MemoryQueue>();
   protected readonly subscriptionBackend = new MemorySubscriptions();
-  private readonly agents = new Map<QueueName, AgentRecord>();
+  protected readonly registryBackend = new MemoryRegistry();
   protected readonly traceBackend: MemoryTrace;
   protected readonly deadLetterPrimitives = new MemoryDeadLetters(this.queues);
   private readonly hub = new WakeupHub();
@@ -288,25 +289,6 @@ export class InMemoryStore extends BaseStore {
     const names = [...this.queues.keys()].filter((name) => after === undefined || name > after).sort();
     const page = names.slice(0, limit);
     return Promise.resolve({ queues: page, next: names.length > limit ? page.at(-1) : undefined });
-  }
-
-  protected writeAgent(record: AgentRecord): Promise<void> {
-    this.agents.set(record.name, record);
-    return Promise.resolve();
-  }
-
-  protected readAgents(): Promise<AgentRecord[]> {
-    const now = Date.now();
-    for (const [name, record] of this.agents) if (record.expiresAt <= now) this.agents.delete(name);
-    return Promise.resolve([...this.agents.values()]);
-  }
-
-  protected readAgent(name: AgentName): Promise<AgentRecord | undefined> {
-    return Promise.resolve(this.agents.get(name));
-  }
-
-  protected deleteAgent(name: QueueName): Promise<boolean> {
-    return Promise.resolve(this.agents.delete(name));
   }
 
   ping(): Promise<void> {

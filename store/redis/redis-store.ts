@@ -2,7 +2,7 @@ import calculateSlot from "cluster-key-slot";
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
 import { BmnError, LeaseError, ValidationError } from "../../core/errors.js";
 import type { MessageId } from "../../core/ids.js";
-import type { AgentName, QueueName } from "../../core/names.js";
+import type { QueueName } from "../../core/names.js";
 import { attemptLimitOf } from "../attempt-limit.js";
 import { BaseStore, type BaseStoreOptions } from "../base-store.js";
 import type {
@@ -15,13 +15,7 @@ import type {
   WriteOutcome,
 } from "../backend-types.js";
 import type { LeaseRef } from "../lease-id.js";
-import type {
-  AckFailureCode,
-  AgentRecord,
-  DeadLetterReason,
-  QueueStats,
-  StoreMemoryStatus,
-} from "../store.js";
+import type { AckFailureCode, DeadLetterReason, QueueStats, StoreMemoryStatus } from "../store.js";
 import type { Waiter } from "../wakeup-hub.js";
 import { leaseReplyCode, toStoreError } from "./redis-errors.js";
 import { RedisKeys, type QueueKeyName } from "./redis-keys.js";
@@ -30,6 +24,7 @@ import { ScriptRunner } from "./script-runner.js";
 import { callRedis, type RedisClient } from "./redis-call.js";
 import { RedisDeadLetters } from "./redis-dead-letters.js";
 import { checkEvictionPolicy, fullestNodeMemory } from "./redis-memory.js";
+import { RedisRegistry } from "./redis-registry.js";
 import { RedisSubscriptions } from "./redis-subscriptions.js";
 import { RedisTrace } from "./redis-trace.js";
 
@@ -63,6 +58,7 @@ export class RedisStore extends BaseStore {
   protected readonly deadLetterPrimitives: RedisDeadLetters;
   protected readonly traceBackend: RedisTrace;
   protected readonly subscriptionBackend: RedisSubscriptions;
+  protected readonly registryBackend: RedisRegistry;
 
   private constructor(
     private readonly client: Client,
@@ -77,6 +73,7 @@ export class RedisStore extends BaseStore {
       this.readQueues(),
     );
     this.subscriptionBackend = new RedisSubscriptions(client, this.keys, this.scripts);
+    this.registryBackend = new RedisRegistry(client, this.keys);
     this.traceBackend = new RedisTrace(client, this.keys, this.policy.traceRetentionMs);
   }
 
@@ -517,28 +514,6 @@ export class RedisStore extends BaseStore {
 
   protected async readQueues(): Promise<QueueName[]> {
     return (await this.call(() => this.client.smembers(this.keys.queues))) as QueueName[];
-  }
-
-  protected async writeAgent(record: AgentRecord): Promise<void> {
-    await this.call(() => this.client.hset(this.keys.agents, record.name, JSON.stringify(record)));
-  }
-
-  protected async readAgents(): Promise<AgentRecord[]> {
-    const all = await this.call(() => this.client.hgetall(this.keys.agents));
-    const now = Date.now();
-    const records = Object.values(all).map((json) => JSON.parse(json) as AgentRecord);
-    const lapsed = records.filter((record) => record.expiresAt <= now).map((record) => record.name);
-    if (lapsed.length > 0) await this.call(() => this.client.hdel(this.keys.agents, ...lapsed));
-    return records.filter((record) => record.expiresAt > now);
-  }
-
-  protected async readAgent(name: AgentName): Promise<AgentRecord | undefined> {
-    const json = await this.call(() => this.client.hget(this.keys.agents, name));
-    return json === null ? undefined : (JSON.parse(json) as AgentRecord);
-  }
-
-  protected async deleteAgent(name: QueueName): Promise<boolean> {
-    return (await this.call(() => this.client.hdel(this.keys.agents, name))) === 1;
   }
 
   async ping(): Promise<void> {

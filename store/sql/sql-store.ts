@@ -1,5 +1,5 @@
 import { LeaseError } from "../../core/errors.js";
-import type { AgentName, QueueName } from "../../core/names.js";
+import type { QueueName } from "../../core/names.js";
 import { BaseStore, type BaseStoreOptions } from "../base-store.js";
 import type {
   QueueScan,
@@ -10,7 +10,7 @@ import type {
   WriteOutcome,
 } from "../backend-types.js";
 import { formatLeaseId, type LeaseRef } from "../lease-id.js";
-import type { AckFailureCode, AgentRecord, QueueStats } from "../store.js";
+import type { AckFailureCode, QueueStats } from "../store.js";
 import type { Waiter } from "../wakeup-hub.js";
 import { SqlAnalytics } from "./analytics/sql-analytics.js";
 import { migrate } from "./migrate.js";
@@ -27,10 +27,11 @@ import {
   type SqlContext,
 } from "./sql-leases.js";
 import { defaultTablePrefix, sqlTables, type SqlTables } from "./sql-tables.js";
-import { chunks, marks, num, padded, pow2Chunks, text, tuples } from "./sql-util.js";
+import { chunks, JANITOR_BATCH, marks, num, padded, pow2Chunks, text, tuples } from "./sql-util.js";
 import { SqlWatcher } from "./sql-watcher.js";
 import { ackLeasesInTransaction, applyWriteOps } from "./sql-writes.js";
 import { SqlDeadLetters } from "./sql-dead-letters.js";
+import { SqlRegistry } from "./sql-registry.js";
 import { SqlSubscriptions } from "./sql-subscriptions.js";
 import { SqlTrace } from "./sql-trace.js";
 
@@ -62,8 +63,6 @@ const DEFAULTS = {
   janitorIntervalMs: 60_000,
   probeMaxMs: 5_000,
 };
-/** Rows one janitor statement deletes at most, so cleanup never holds locks for long. */
-const JANITOR_BATCH = 1_000;
 /** Queues per statement when reading or watching many at once. */
 const QUEUE_CHUNK = 256;
 
@@ -84,6 +83,7 @@ export class SqlStore extends BaseStore {
   /** Buffered and written in batches, so tracing costs no round trip per event; reads flush first. */
   protected readonly traceBackend: SqlTrace;
   protected readonly subscriptionBackend: SqlSubscriptions;
+  protected readonly registryBackend: SqlRegistry;
   private analyticsLayer: SqlAnalytics | undefined;
 
   private constructor(
@@ -96,6 +96,7 @@ export class SqlStore extends BaseStore {
     this.ctx = { tables, lockClause: client.lockClause, policy: this.policy };
     this.deadLetterPrimitives = new SqlDeadLetters(client, tables);
     this.subscriptionBackend = new SqlSubscriptions(client, tables);
+    this.registryBackend = new SqlRegistry(client, tables);
     this.traceBackend = new SqlTrace(client, tables, this.policy.traceRetentionMs);
     this.watcher = new SqlWatcher(
       (agents) => this.queuesWithVisibleWork(agents),
@@ -328,40 +329,6 @@ export class SqlStore extends BaseStore {
   }
 
   /** The caps are checked, then the row inserted: two racing subscribes may pass a cap by one. */
-  protected async writeAgent(record: AgentRecord): Promise<void> {
-    await this.client.run(
-      `INSERT INTO ${this.tables.agents} (name, body, expires_at) VALUES (?, ?, ?)
-        ON DUPLICATE KEY UPDATE body = VALUES(body), expires_at = VALUES(expires_at)`,
-      [record.name, JSON.stringify(record), record.expiresAt],
-      { idempotent: true },
-    );
-  }
-
-  protected async readAgent(name: AgentName): Promise<AgentRecord | undefined> {
-    const [row] = await this.client.rows(`SELECT body FROM ${this.tables.agents} WHERE name = ?`, [name]);
-    return row === undefined ? undefined : (JSON.parse(text(row.body)) as AgentRecord);
-  }
-
-  protected async readAgents(): Promise<AgentRecord[]> {
-    const rows = await this.client.rows(`SELECT body FROM ${this.tables.agents}`);
-    const now = Date.now();
-    const records = rows.map((row) => JSON.parse(text(row.body)) as AgentRecord);
-    const lapsed = records.filter((record) => record.expiresAt <= now);
-    if (lapsed.length > 0) {
-      // Guarded on the expiry, so a registration renewed meanwhile by another process survives.
-      await this.client.run(
-        `DELETE FROM ${this.tables.agents} WHERE expires_at <= ? LIMIT ${JANITOR_BATCH}`,
-        [now],
-      );
-    }
-    return records.filter((record) => record.expiresAt > now);
-  }
-
-  protected async deleteAgent(name: QueueName): Promise<boolean> {
-    const result = await this.client.run(`DELETE FROM ${this.tables.agents} WHERE name = ?`, [name]);
-    return result.affectedRows === 1;
-  }
-
   // ---- housekeeping --------------------------------------------------------------------------------------
   /** Deletes what only takes space: dedupe keys past their window, old trace events, lapsed registrations. */
   private async cleanUp(): Promise<void> {

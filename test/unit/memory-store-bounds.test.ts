@@ -48,7 +48,7 @@ describe("memory store: per-operation cost does not grow with what it holds", ()
     const store = new InMemoryStore();
     stores.push(store);
     for (let i = 0; i < 50; i++) await store.registerAgent({ name: `agent-${i}` });
-    const walks = countWalks(store, "agents");
+    const walks = countWalks((store as unknown as { registryBackend: object }).registryBackend, "agents");
     for (let i = 0; i < 50; i++) {
       await store.registerAgent({ name: `agent-${i}` });
       await store.heartbeat(`agent-${i}`);
