@@ -19,7 +19,7 @@ import { crossDomainSettings, runCrossDomainSuite } from "./cross-domain-suite.j
 // `--quick` runs a tenth of the work: a smoke test of the harness, not figures to quote.
 const quick = process.argv.includes("--quick");
 // Suite flags select suites (several may be given); without any, every suite runs.
-// `--store`: the store suite. `--sql`: the SQL store suite (bench/sql-suite.ts: TiDBStore on MariaDB vs RedisStore).
+// `--store`: the store suite. `--sql`: the SQL store suite (bench/sql-suite.ts: SqlStore on MariaDB vs RedisStore).
 // `--sidecar`: the sidecar suite (bench/sidecar-suite.ts). `--cross-domain`: gateways between two domains
 // (bench/cross-domain-suite.ts).
 const selected = {
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   console.log(machine());
   if (runs("store")) await storeSuite();
   if (runs("sql")) {
-    console.log("\n== SQL store (TiDBStore on MariaDB) vs Redis store");
+    console.log("\n== SQL store (SqlStore on MariaDB) vs Redis store");
     await runSqlSuite(sqlSuiteSettings(quick));
   }
   if (runs("sidecar")) {

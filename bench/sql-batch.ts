@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import type { Message } from "../core/envelope.js";
-import type { TiDBStore } from "../store/sql/tidb-store.js";
+import type { SqlStore } from "../store/sql/sql-store.js";
 import { messageFactory } from "./payload.js";
 import { median, summarize } from "./stats.js";
 import { BENCH_AGENT } from "./store-queue.js";
@@ -41,7 +41,7 @@ interface Measured {
  * with a warm-up of one batch' worth; modes alternate which goes first.
  */
 export async function runSqlBatch(
-  connect: () => Promise<TiDBStore>,
+  connect: () => Promise<SqlStore>,
   settings: SqlBatchSettings,
 ): Promise<SqlBatchResult> {
   const makeMessage = messageFactory();
@@ -68,7 +68,7 @@ export async function runSqlBatch(
 
 async function runCase(
   mode: Mode,
-  connect: () => Promise<TiDBStore>,
+  connect: () => Promise<SqlStore>,
   settings: SqlBatchSettings,
   makeMessage: ReturnType<typeof messageFactory>,
   batches: number,
@@ -92,7 +92,7 @@ async function runCase(
   }
 }
 
-async function singles(store: TiDBStore, size: number, makeMessage: () => Message): Promise<number[]> {
+async function singles(store: SqlStore, size: number, makeMessage: () => Message): Promise<number[]> {
   const calls: number[] = [];
   for (let index = 0; index < size; index++) {
     const t0 = performance.now();
@@ -102,7 +102,7 @@ async function singles(store: TiDBStore, size: number, makeMessage: () => Messag
   return calls;
 }
 
-async function batch(store: TiDBStore, size: number, makeMessage: () => Message): Promise<number[]> {
+async function batch(store: SqlStore, size: number, makeMessage: () => Message): Promise<number[]> {
   const t0 = performance.now();
   const tx = await store.beginTransaction();
   for (let index = 0; index < size; index++) await store.enqueue(BENCH_AGENT, makeMessage(), { tx });

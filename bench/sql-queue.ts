@@ -1,4 +1,4 @@
-import { TiDBStore } from "../store/sql/tidb-store.js";
+import { SqlStore } from "../store/sql/sql-store.js";
 import { StoreQueue } from "./store-queue.js";
 
 /** Tables of one case get a prefix of their own, so every case starts from empty tables (like FLUSHALL). */
@@ -9,14 +9,14 @@ export function freshTablePrefix(): string {
 }
 
 /**
- * TiDBStore (run here on MariaDB) with traces off, behind the benchmark's queue shape. Two queues given the same
+ * SqlStore (run here on MariaDB) with traces off, behind the benchmark's queue shape. Two queues given the same
  * prefix share tables, like two sidecars on one database.
  */
 export async function connectSqlQueue(
   url: string,
   label: string,
   tablePrefix = freshTablePrefix(),
-): Promise<StoreQueue<TiDBStore>> {
-  const store = await TiDBStore.connect(url, { tablePrefix, policy: { traceRetentionMs: 0 } });
+): Promise<StoreQueue<SqlStore>> {
+  const store = await SqlStore.connect(url, { tablePrefix, policy: { traceRetentionMs: 0 } });
   return new StoreQueue(label, store);
 }

@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { performance } from "node:perf_hooks";
 import { createConnection, type Connection } from "mysql2/promise";
-import { TiDBStore } from "../store/sql/tidb-store.js";
+import { SqlStore } from "../store/sql/sql-store.js";
 import { startMariaDb } from "../test/harness/mariadb-server.js";
 import { withPrivateRedis } from "./private-redis.js";
 import { printSqlBatch, runSqlBatch, type SqlBatchSettings } from "./sql-batch.js";
@@ -17,7 +17,7 @@ import { StoreQueue } from "./store-queue.js";
 import type { Level } from "./store-throughput.js";
 
 /**
- * TiDBStore measured on MariaDB 10.11 (no TiDB server was available): every SQL figure is the TiDB store's SQL
+ * SqlStore measured on MariaDB 10.11 (no TiDB server was available): every SQL figure is the TiDB store's SQL
  * code on MariaDB, never TiDB itself.
  */
 export const SQL_LABEL = "MariaDB (TiDB's SQL store code)";
@@ -55,7 +55,7 @@ export function sqlSuiteSettings(quick: boolean): SqlSuiteSettings {
   };
 }
 
-/** Redis store vs TiDBStore on a private MariaDB, both on loopback servers of their own. */
+/** Redis store vs SqlStore on a private MariaDB, both on loopback servers of their own. */
 export async function runSqlSuite(settings: SqlSuiteSettings = SQL_SUITE_SETTINGS): Promise<void> {
   const begin = performance.now();
   console.log(`mariadb: ${execFileSync("mariadbd", ["--version"], { encoding: "utf8" }).trim()}`);
@@ -70,8 +70,8 @@ export async function runSqlSuite(settings: SqlSuiteSettings = SQL_SUITE_SETTING
     const flushAtCommit = async (value: 1 | 2): Promise<void> => {
       await sqlAdmin.query(`SET GLOBAL innodb_flush_log_at_trx_commit = ${value}`);
     };
-    const sqlStore = (tablePrefix = freshTablePrefix()): Promise<TiDBStore> =>
-      TiDBStore.connect(mariadb.url, { tablePrefix, policy: { traceRetentionMs: 0 } });
+    const sqlStore = (tablePrefix = freshTablePrefix()): Promise<SqlStore> =>
+      SqlStore.connect(mariadb.url, { tablePrefix, policy: { traceRetentionMs: 0 } });
 
     await withPrivateRedis(async (redisUrl, redisAdmin) => {
       const flushRedis = async (): Promise<void> => {

@@ -30,9 +30,23 @@ export const deliveryConfigSchema = z
   .partial()
   .strict();
 
+const sqlStoreConfigSchema = z
+  .object({
+    url: mysqlUrl.optional(),
+    /** Several endpoints of one database (TiDB servers of one cluster); takes precedence over `url`. */
+    urls: z.array(mysqlUrl).min(1, { error: "must list at least one mysql:// URL" }).optional(),
+  })
+  .strict();
+
 export const storeConfigSchema = z
   .object({
-    type: z.enum(["memory", "redis", "tidb"], { error: "must be memory, redis or tidb" }).default("memory"),
+    /** `tidb` is the old name of `sql` and still means it. */
+    type: z
+      .enum(["memory", "redis", "sql", "tidb"], {
+        error: "must be memory, redis or sql (tidb is an alias of sql)",
+      })
+      .default("memory")
+      .transform((type) => (type === "tidb" ? "sql" : type)),
     redis: z
       .object({
         url: z
@@ -48,14 +62,10 @@ export const storeConfigSchema = z
       })
       .strict()
       .optional(),
-    tidb: z
-      .object({
-        url: mysqlUrl.optional(),
-        /** Several endpoints of one database (TiDB servers of one cluster); takes precedence over `url`. */
-        urls: z.array(mysqlUrl).min(1, { error: "must list at least one mysql:// URL" }).optional(),
-      })
-      .strict()
-      .optional(),
+    /** The SQL store: MariaDB 10.6+, MySQL-compatible TiDB. */
+    sql: sqlStoreConfigSchema.optional(),
+    /** The old name of `sql`, still read; `sql` wins where both are set. */
+    tidb: sqlStoreConfigSchema.optional(),
   })
   .strict();
 

@@ -17,7 +17,7 @@ describe("accepted means durable on the SQL store (real processes, MariaDB with 
       const database = await startMariaDb({ durable: true });
       onCleanup(() => database.cleanup());
       const counts = await runCrashScenario({
-        sidecarEnv: { BMN_STORE: "tidb", BMN_TIDB_URL: database.url },
+        sidecarEnv: { BMN_STORE: "sql", BMN_SQL_URL: database.url },
         senders: 8,
         perSender: 100,
         faultAt: 300,

@@ -5,7 +5,7 @@ import { serializeMessage, timeOf } from "../core/envelope.js";
 import { BmnError } from "../core/errors.js";
 import { outboxQueueName, type DomainName } from "../core/names.js";
 import { CircuitOpenError } from "../runtime/resilience/circuit-breaker.js";
-import type { Delivery, MessageStore } from "../store/store.js";
+import type { Delivery, QueueStore } from "../store/store.js";
 import { lingerMs, takeBatch, type BatchLimits } from "./batch-builder.js";
 import { encodeBody } from "./compression.js";
 import { forwardBackoffMs } from "./forward-backoff.js";
@@ -30,7 +30,8 @@ interface Held {
 export interface ForwarderDeps {
   ownDomain: DomainName;
   actor: string;
-  store: MessageStore;
+  /** Only queues and leases: the forwarder drains outboxes. */
+  store: QueueStore;
   config: GatewayConfig;
   routing: RoutingTable;
   peers: ReadonlyMap<string, PeerClient>;

@@ -1,14 +1,9 @@
 import { dedupeKeyOf, messagePriority, timeOf, type Message } from "../core/envelope.js";
-import { BmnError, LeaseError, NotFoundError, TransactionError } from "../core/errors.js";
+import { BmnError, ValidationError } from "../core/errors.js";
 import { DEAD_LETTER_REASONS, isDeadLetterReason } from "../core/dead-letter.js";
-import type { MessageId, TransactionId } from "../core/ids.js";
-import type { AgentName, QueueName, Topic } from "../core/names.js";
-import { topicMatches } from "../core/topic-match.js";
+import type { TransactionId } from "../core/ids.js";
+import type { QueueName } from "../core/names.js";
 import type {
-  DeadLetterPosition,
-  DeadLetterQuery,
-  DeadLetterRecord,
-  DeadLetterScan,
   EnqueueOp,
   QueueScan,
   LeaseBatch,
@@ -17,56 +12,47 @@ import type {
   WriteOp,
   WriteOutcome,
 } from "./backend-types.js";
+import { DeadLetterRole, type DeadLetterPrimitives } from "./base/dead-letter-role.js";
+import { RegistryRole, type RegistryBackend } from "./base/registry-role.js";
+import { storedMessage } from "./base/stored-message.js";
+import { SubscriptionRole, type SubscriptionBackend } from "./base/subscription-role.js";
+import { TraceRecorder, type TraceBackend } from "./base/trace-recorder.js";
+import { TransactionRole } from "./base/transaction-role.js";
 import { formatLeaseId, parseLeaseId, type LeaseRef } from "./lease-id.js";
+import { decodeQueueCursor, encodeQueueCursor } from "./page-cursor.js";
 import {
   DEFAULT_DELIVERY_POLICY,
   DEFAULT_PAGE_SIZE,
   MAX_PAGE_SIZE,
-  type DeadLetterPage,
-  type QueuePage,
-  type StoreMemoryStatus,
   type AckFailureCode,
   type AckManyResult,
   type AgentRecord,
   type AgentRegistration,
   type DeadLetter,
   type DeadLetterFilter,
+  type DeadLetterPage,
   type Delivery,
   type DeliveryPolicy,
   type MessageStore,
   type NackOptions,
   type NackResult,
   type PublishResult,
+  type QueuePage,
   type QueueStats,
   type ReceiveOptions,
   type SavepointId,
   type SendResult,
   type SettleOptions,
+  type StoreMemoryStatus,
   type Subscription,
   type TraceEvent,
   type WriteOptions,
 } from "./store.js";
-import { TransactionBuffer } from "./transaction-buffer.js";
-import { toAgentName, toCount, toQueueName, toTopic, toTopicPattern, toTransactionId } from "./validate.js";
-import { capabilitySchema } from "../core/names.js";
-import { ValidationError } from "../core/errors.js";
+import { toCount, toQueueName, toTopic, toTransactionId } from "./validate.js";
 import type { Waiter } from "./wakeup-hub.js";
-import { decodeCursor, decodeQueueCursor, encodeCursor, encodeQueueCursor } from "./page-cursor.js";
 
-/** Dead letters one purge or replay step handles at most. */
-const DLQ_CHUNK = 500;
-
-export const DEFAULT_AGENT_TTL_MS = 5 * 60_000;
-
-export interface SubscriptionLimits {
-  max: number;
-  maxWildcard: number;
-}
-
-/** A pattern with `*` or `#` segments: it cannot be looked up by topic, so publish matches it one by one. */
-export function isWildcardPattern(pattern: string): boolean {
-  return pattern.split(".").some((segment) => segment === "*" || segment === "#");
-}
+export { DEFAULT_AGENT_TTL_MS } from "./base/registry-role.js";
+export { isWildcardPattern, type SubscriptionLimits } from "./base/subscription-role.js";
 
 export type PolicyOverrides = { [K in keyof DeliveryPolicy]?: DeliveryPolicy[K] | undefined };
 
@@ -77,16 +63,22 @@ export interface BaseStoreOptions {
 }
 
 /**
- * Everything that is the same for every backend: argument validation, transactions (buffered here, applied by
- * the backend in one atomic step), long-poll waiting, fan-out and trace events. Backends implement the
- * protected primitives, each of which is one atomic state change.
+ * Everything that is the same for every backend, composed from one module per role (`store/base/`): argument
+ * validation, transactions (buffered here, applied by the backend in one atomic step), long-poll waiting, fan-out,
+ * dead-letter paging and bulk steps, the registry's TTLs, and trace events. Backends implement the protected
+ * primitives, each of which is one atomic state change. This class keeps the queue and lease logic and the write
+ * path; the other roles are one-line hand-offs to their module.
  */
 export abstract class BaseStore implements MessageStore {
   abstract readonly kind: MessageStore["kind"];
   abstract readonly durable: boolean;
   readonly policy: DeliveryPolicy;
   protected readonly actor: string;
-  private readonly transactions: TransactionBuffer;
+  private readonly tracer: TraceRecorder;
+  private readonly transactions: TransactionRole;
+  private readonly subscriptions: SubscriptionRole;
+  private readonly deadLetters: DeadLetterRole;
+  private readonly registry: RegistryRole;
 
   constructor(options: BaseStoreOptions = {}) {
     const overrides = Object.entries(options.policy ?? {}).filter(([, value]) => value !== undefined);
@@ -95,16 +87,50 @@ export abstract class BaseStore implements MessageStore {
       ...(Object.fromEntries(overrides) as Partial<DeliveryPolicy>),
     };
     this.actor = options.actor ?? "store";
-    this.transactions = new TransactionBuffer(this.policy.transactionTimeoutMs, {
-      maxOpen: this.policy.maxOpenTransactions,
-      maxOps: this.policy.maxTransactionOps,
+    // The roles reach the backend's primitives through these closures (the primitives are protected).
+    this.tracer = new TraceRecorder(
+      {
+        appendTrace: (events) => this.traceBackend.appendTrace(events),
+        readTrace: (id) => this.traceBackend.readTrace(id),
+        readCorrelation: (id) => this.traceBackend.readCorrelation(id),
+      },
+      this.policy.traceRetentionMs,
+      this.actor,
+    );
+    this.transactions = new TransactionRole((ops) => this.applyWrites(ops), this.tracer, this.policy);
+    this.subscriptions = new SubscriptionRole(
+      {
+        addSubscription: (subscription, limits) =>
+          this.subscriptionBackend.addSubscription(subscription, limits),
+        removeSubscription: (subscription) => this.subscriptionBackend.removeSubscription(subscription),
+        readSubscriptions: () => this.subscriptionBackend.readSubscriptions(),
+        readSubscribers: (topic) => this.subscriptionBackend.readSubscribers(topic),
+      },
+      this.policy,
+    );
+    this.deadLetters = new DeadLetterRole(
+      {
+        readDeadLetterPage: (query) => this.deadLetterPrimitives.readDeadLetterPage(query),
+        readDeadLetter: (queue, id) => this.deadLetterPrimitives.readDeadLetter(queue, id),
+        removeDeadLetters: (queue, ids) => this.deadLetterPrimitives.removeDeadLetters(queue, ids),
+        requeue: async (queue, message) => {
+          await this.applyWrites([this.enqueueOp(queue, message, true)]);
+        },
+      },
+      this.tracer,
+    );
+    this.registry = new RegistryRole({
+      writeAgent: (record) => this.registryBackend.writeAgent(record),
+      readAgents: () => this.registryBackend.readAgents(),
+      readAgent: (name) => this.registryBackend.readAgent(name),
+      deleteAgent: (name) => this.registryBackend.deleteAgent(name),
     });
   }
 
   // ---- primitives each backend implements ----------------------------------------------------------
   /** Applies every op or none; an ack whose lease is no longer held throws LeaseError and applies nothing. */
   protected abstract applyWrites(ops: WriteOp[]): Promise<WriteOutcome[]>;
-  protected abstract leaseMessages(agent: QueueName, max: number, leaseMs: number): Promise<LeaseBatch>;
+  protected abstract leaseMessages(queue: QueueName, max: number, leaseMs: number): Promise<LeaseBatch>;
   /**
    * Acks each lease in list order, as many single acks would (a repeated lease is LEASE_NOT_FOUND the second time);
    * returns per lease undefined (acked) or why it was not. A lease that does not hold changes nothing.
@@ -112,71 +138,56 @@ export abstract class BaseStore implements MessageStore {
   protected abstract ackLeases(leases: readonly LeaseRef[]): Promise<(AckFailureCode | undefined)[]>;
   protected abstract nackLease(lease: LeaseRef, request: NackRequest): Promise<NackOutcome>;
   protected abstract extendLeaseUntil(lease: LeaseRef, leaseMs: number): Promise<number>;
-  /** Registers for wake-ups on `agent`'s queue; resolves once a notification cannot be missed. */
-  protected abstract watch(agent: QueueName): Promise<Waiter>;
-  /** One bounded step along the dead-letter order (see DeadLetterScan). */
-  protected abstract readDeadLetterPage(query: DeadLetterQuery): Promise<DeadLetterScan>;
-  protected abstract readDeadLetter(agent: QueueName, id: string): Promise<DeadLetterRecord | undefined>;
-  protected abstract removeDeadLetters(agent: QueueName, ids: MessageId[]): Promise<number>;
-  protected abstract readQueueStats(agent: QueueName): Promise<QueueStats>;
-  protected abstract dropQueue(agent: QueueName): Promise<boolean>;
+  /** Registers for wake-ups on `queue`; resolves once a notification cannot be missed. */
+  protected abstract watch(queue: QueueName): Promise<Waiter>;
+  protected abstract readQueueStats(queue: QueueName): Promise<QueueStats>;
+  protected abstract dropQueue(queue: QueueName): Promise<boolean>;
   protected abstract readQueues(): Promise<QueueName[]>;
   /** Up to `limit` queue names after the backend's continuation token `after`. */
   protected abstract readQueuePage(after: string | undefined, limit: number): Promise<QueueScan>;
-  memoryStatus(): Promise<StoreMemoryStatus | undefined> {
-    return Promise.resolve(undefined);
-  }
-  /** Adds a subscription unless the agent is at one of its caps (checked in the same atomic step where possible). */
-  protected abstract addSubscription(
-    subscription: Subscription,
-    limits: SubscriptionLimits,
-  ): Promise<"existed" | "added" | "limit" | "wildcard-limit">;
-  /** Removes a subscription; true when it was there. */
-  protected abstract removeSubscription(subscription: Subscription): Promise<boolean>;
-  protected abstract readSubscriptions(): Promise<Subscription[]>;
-  /**
-   * The subscriptions a publish to `topic` must look at: those whose pattern is exactly `topic` and every wildcard
-   * one (capped per agent), never the whole list.
-   */
-  protected abstract readSubscribers(topic: Topic): Promise<Subscription[]>;
-  protected abstract writeAgent(record: AgentRecord): Promise<void>;
-  protected abstract readAgents(): Promise<AgentRecord[]>;
-  /** One agent's registration, lapsed or not: registry writes cost O(1) whatever the number of agents. */
-  protected abstract readAgent(name: AgentName): Promise<AgentRecord | undefined>;
-  protected abstract deleteAgent(name: AgentName): Promise<boolean>;
-  protected abstract appendTrace(events: TraceEvent[]): Promise<void>;
-  protected abstract readTrace(id: string): Promise<TraceEvent[]>;
-  protected abstract readCorrelation(correlationId: string): Promise<string[]>;
+  /** The backend's dead-letter primitives (store/base/dead-letter-role.ts), read when first needed. */
+  protected abstract readonly deadLetterPrimitives: DeadLetterPrimitives;
+  /** The backend's subscription store (store/base/subscription-role.ts), read when first needed. */
+  protected abstract readonly subscriptionBackend: SubscriptionBackend;
+  /** The backend's registry store (store/base/registry-role.ts), read when first needed. */
+  protected abstract readonly registryBackend: RegistryBackend;
+  /** The backend's trace store (store/base/trace-recorder.ts), read when first needed. */
+  protected abstract readonly traceBackend: TraceBackend;
   abstract ping(): Promise<void>;
   protected abstract closeBackend(): Promise<void>;
 
+  memoryStatus(): Promise<StoreMemoryStatus | undefined> {
+    return Promise.resolve(undefined);
+  }
+
   // ---- sending -------------------------------------------------------------------------------------
-  async enqueue(agent: string, message: Message, options: WriteOptions = {}): Promise<SendResult> {
-    const op = this.enqueueOp(toQueueName(agent), message, false);
+  async enqueue(queue: string, message: Message, options: WriteOptions = {}): Promise<SendResult> {
+    const op = this.enqueueOp(toQueueName(queue), message, false);
     if (options.tx !== undefined) {
-      this.transactions.add(toTransactionId(options.tx), op);
+      this.transactions.buffer.add(toTransactionId(options.tx), op);
       return { id: message.id, duplicate: false };
     }
     const [outcome] = await this.applyWrites([op]);
     const result: SendResult = { id: message.id, duplicate: outcome?.duplicate ?? false };
     if (outcome?.deadLettered !== undefined) result.deadLettered = outcome.deadLettered;
-    this.traceWrites([op], outcome === undefined ? [] : [outcome], options.actor);
+    this.tracer.writes([op], outcome === undefined ? [] : [outcome], options.actor);
     return result;
   }
 
   async publish(topic: string, message: Message, options: WriteOptions = {}): Promise<PublishResult> {
     const validTopic = toTopic(topic);
-    const tx = options.tx === undefined ? undefined : this.transactions.check(toTransactionId(options.tx));
-    const recipients = await this.subscribersOf(validTopic);
+    const tx =
+      options.tx === undefined ? undefined : this.transactions.buffer.check(toTransactionId(options.tx));
+    const recipients = await this.subscriptions.subscribersOf(validTopic);
     const ops = recipients.map((agent) => this.enqueueOp(agent, message, false));
     if (tx !== undefined) {
-      this.transactions.addAll(tx, ops);
+      this.transactions.buffer.addAll(tx, ops);
       return { id: message.id, recipients, duplicate: false };
     }
     // Each recipient is its own atomic step: dedupe per queue makes a retried publish fill in what it missed.
     const outcomes = await Promise.all(ops.map(async (op) => (await this.applyWrites([op]))[0]));
     const delivered = recipients.filter((_, index) => outcomes[index]?.duplicate !== true);
-    this.traceWrites(
+    this.tracer.writes(
       ops,
       outcomes.filter((outcome) => outcome !== undefined),
       options.actor,
@@ -189,18 +200,10 @@ export abstract class BaseStore implements MessageStore {
     };
   }
 
-  private async subscribersOf(topic: Topic): Promise<AgentName[]> {
-    const agents = new Set<AgentName>();
-    for (const { agent, pattern } of await this.readSubscribers(topic)) {
-      if (topicMatches(pattern, topic)) agents.add(agent);
-    }
-    return [...agents].sort();
-  }
-
-  private enqueueOp(agent: QueueName, message: Message, replay: boolean): EnqueueOp {
+  private enqueueOp(queue: QueueName, message: Message, replay: boolean): EnqueueOp {
     return {
       kind: "enqueue",
-      agent,
+      agent: queue,
       message,
       json: JSON.stringify(message),
       priority: messagePriority(message),
@@ -212,8 +215,8 @@ export abstract class BaseStore implements MessageStore {
   }
 
   // ---- receiving -----------------------------------------------------------------------------------
-  async receive(agent: string, options: ReceiveOptions = {}): Promise<Delivery[]> {
-    const queue = toQueueName(agent);
+  async receive(queueName: string, options: ReceiveOptions = {}): Promise<Delivery[]> {
+    const queue = toQueueName(queueName);
     const max = Math.min(toCount(options.max, "max", 1) ?? 1, this.policy.maxBatch);
     const leaseMs = Math.min(
       toCount(options.leaseMs, "leaseMs", 1) ?? this.policy.leaseMs,
@@ -231,7 +234,7 @@ export abstract class BaseStore implements MessageStore {
         if (aborted()) return [];
         const leasedFrom = Date.now();
         const batch = await this.leaseMessages(queue, max, leaseMs);
-        this.traceLease(queue, batch, options.actor);
+        this.tracer.lease(queue, batch, options.actor);
         const localNow = Date.now();
         if (batch.deliveries.length > 0 || waiter === undefined || localNow >= deadline || aborted()) {
           return batch.deliveries.map((leased) => ({
@@ -255,19 +258,11 @@ export abstract class BaseStore implements MessageStore {
   async ack(leaseId: string, options: SettleOptions = {}): Promise<void> {
     const lease = parseLeaseId(leaseId);
     if (options.tx !== undefined) {
-      this.transactions.add(toTransactionId(options.tx), { kind: "ack", lease });
+      this.transactions.buffer.add(toTransactionId(options.tx), { kind: "ack", lease });
       return;
     }
     await this.applyWrites([{ kind: "ack", lease }]);
-    this.trace([
-      {
-        messageId: lease.id,
-        kind: "acked",
-        at: Date.now(),
-        actor: options.actor ?? this.actor,
-        agent: lease.agent,
-      },
-    ]);
+    this.tracer.acked([lease], options.actor);
   }
 
   async ackMany(leaseIds: readonly string[], options: SettleOptions = {}): Promise<AckManyResult> {
@@ -279,9 +274,9 @@ export abstract class BaseStore implements MessageStore {
     }
     const leases = leaseIds.map((leaseId: unknown, index) => toLeaseRef(leaseId, `leaseIds.${index}`));
     if (options.tx !== undefined) {
-      const tx = this.transactions.check(toTransactionId(options.tx));
+      const tx = this.transactions.buffer.check(toTransactionId(options.tx));
       // Checked at commit, like `ack` with `tx`: a lease that no longer holds then fails the whole commit.
-      this.transactions.addAll(
+      this.transactions.buffer.addAll(
         tx,
         leases.map((lease) => ({ kind: "ack", lease })),
       );
@@ -290,9 +285,7 @@ export abstract class BaseStore implements MessageStore {
     const result: AckManyResult = { acked: [], failed: [] };
     if (leases.length === 0) return result;
     const problems = await this.ackLeases(leases);
-    const actor = options.actor ?? this.actor;
-    const at = Date.now();
-    const events: TraceEvent[] = [];
+    const acked: LeaseRef[] = [];
     leases.forEach((lease, index) => {
       const leaseId = formatLeaseId(lease);
       const code = problems[index];
@@ -301,9 +294,9 @@ export abstract class BaseStore implements MessageStore {
         return;
       }
       result.acked.push(leaseId);
-      events.push({ messageId: lease.id, kind: "acked", at, actor, agent: lease.agent });
+      acked.push(lease);
     });
-    this.trace(events);
+    this.tracer.acked(acked, options.actor);
     return result;
   }
 
@@ -324,7 +317,7 @@ export abstract class BaseStore implements MessageStore {
       reason: options.reason?.slice(0, 1024),
       deadLetter: options.deadLetterReason ?? (options.deadLetter === true ? "rejected" : undefined),
     });
-    const actor = options.actor ?? this.actor;
+    const actor = this.tracer.actor(options.actor);
     const at = Date.now();
     const base = { messageId: lease.id, actor, agent: lease.agent, attempt: outcome.attempt };
     const events: TraceEvent[] = [
@@ -332,7 +325,7 @@ export abstract class BaseStore implements MessageStore {
     ];
     if (outcome.outcome === "dead-lettered")
       events.push({ ...base, kind: "dead-lettered", at, reason: outcome.reason ?? "rejected" });
-    this.trace(events);
+    this.tracer.record(events);
     const result: NackResult = { outcome: outcome.outcome };
     if (outcome.redeliverAt !== undefined) result.redeliverAt = outcome.redeliverAt;
     if (outcome.reason !== undefined) result.reason = outcome.reason;
@@ -345,308 +338,17 @@ export abstract class BaseStore implements MessageStore {
     return { leaseExpiresAt: await this.extendLeaseUntil(lease, ms) };
   }
 
-  // ---- subscriptions -------------------------------------------------------------------------------
-  async subscribe(agent: string, pattern: string): Promise<void> {
-    const limits = {
-      max: this.policy.maxSubscriptionsPerAgent,
-      maxWildcard: this.policy.maxWildcardSubscriptionsPerAgent,
-    };
-    const outcome = await this.addSubscription(
-      { agent: toAgentName(agent), pattern: toTopicPattern(pattern) },
-      limits,
-    );
-    if (outcome === "limit" || outcome === "wildcard-limit") {
-      const what =
-        outcome === "limit" ? `${limits.max} subscriptions` : `${limits.maxWildcard} wildcard subscriptions`;
-      throw new BmnError("TOO_MANY_SUBSCRIPTIONS", `agent ${agent} has ${what} already, the most allowed`, {
-        field: "pattern",
-      });
-    }
-  }
-
-  async unsubscribe(agent: string, pattern: string): Promise<boolean> {
-    return this.removeSubscription({ agent: toAgentName(agent), pattern: toTopicPattern(pattern) });
-  }
-
-  async listSubscriptions(agent?: string): Promise<Subscription[]> {
-    const only = agent === undefined ? undefined : toAgentName(agent);
-    const all = await this.readSubscriptions();
-    return all
-      .filter((subscription) => only === undefined || subscription.agent === only)
-      .sort((a, b) => a.agent.localeCompare(b.agent) || a.pattern.localeCompare(b.pattern));
-  }
-
-  // ---- transactions --------------------------------------------------------------------------------
-  beginTransaction(options: { timeoutMs?: number } = {}): Promise<TransactionId> {
-    const timeoutMs = toCount(options.timeoutMs, "timeoutMs", 1);
-    return Promise.resolve(this.transactions.begin(timeoutMs));
-  }
-
-  savepoint(tx: string): Promise<SavepointId> {
-    return Promise.resolve(this.transactions.savepoint(toTransactionId(tx)));
-  }
-
-  rollbackToSavepoint(tx: string, savepoint: SavepointId): Promise<void> {
-    this.transactions.rollbackTo(toTransactionId(tx), savepoint);
-    return Promise.resolve();
-  }
-
-  async commit(tx: string): Promise<void> {
-    const ops = this.transactions.take(toTransactionId(tx));
-    if (ops.length === 0) return;
-    let outcomes: WriteOutcome[];
-    try {
-      outcomes = await this.applyWrites(ops);
-    } catch (error) {
-      if (error instanceof LeaseError) {
-        throw new TransactionError("TX_CONFLICT", `transaction ${tx} cannot commit: ${error.message}`, {
-          cause: error,
-        });
-      }
-      throw error;
-    }
-    this.traceWrites(ops, outcomes, undefined);
-  }
-
-  rollback(tx: string): Promise<void> {
-    this.transactions.take(toTransactionId(tx));
-    return Promise.resolve();
-  }
-
-  // ---- dead letters --------------------------------------------------------------------------------
-  async listDeadLetters(filter: DeadLetterFilter = {}): Promise<DeadLetter[]> {
-    return (await this.listDeadLetterPage(filter)).deadLetters;
-  }
-
-  async listDeadLetterPage(
-    filter: DeadLetterFilter & { cursor?: string | undefined } = {},
-  ): Promise<DeadLetterPage> {
-    const checked = this.checkDeadLetterFilter(filter);
-    const scan = await this.readDeadLetterPage({
-      agent: checked.agent,
-      reason: checked.reason,
-      after: filter.cursor === undefined ? undefined : decodeCursor(filter.cursor),
-      until: undefined,
-      limit: Math.min(checked.limit ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE),
-    });
-    const page: DeadLetterPage = { deadLetters: scan.records.map(toDeadLetter) };
-    if (scan.next !== undefined) page.nextCursor = encodeCursor(scan.next);
-    return page;
-  }
-
-  async getDeadLetter(agent: string, id: string): Promise<DeadLetter | undefined> {
-    const record = await this.readDeadLetter(toQueueName(agent), id);
-    return record === undefined ? undefined : toDeadLetter(record);
-  }
-
-  async replayDeadLetters(
-    filter: DeadLetterFilter & { ids?: string[] | undefined },
-    options: { to?: string } = {},
-  ): Promise<number> {
-    const target = options.to === undefined ? undefined : toAgentName(options.to, "to");
-    let count = 0;
-    await this.forEachDeadLetterChunk(filter, async (letters) => {
-      for (const letter of letters) {
-        const op = this.enqueueOp(target ?? letter.agent, storedMessage(letter.json), true);
-        await this.applyWrites([op]);
-        // A replay to its own queue dropped the dead letter in the same step; elsewhere, drop it once queued there.
-        if (op.agent !== letter.agent) await this.removeDeadLetters(letter.agent, [op.message.id]);
-        this.trace([
-          {
-            messageId: op.message.id,
-            kind: "replayed",
-            at: Date.now(),
-            actor: this.actor,
-            agent: op.agent,
-            reason: letter.reason,
-          },
-        ]);
-        count++;
-      }
-    });
-    return count;
-  }
-
-  async purgeDeadLetters(filter: DeadLetterFilter & { ids?: string[] | undefined }): Promise<number> {
-    let count = 0;
-    await this.forEachDeadLetterChunk(filter, async (letters) => {
-      const byAgent = new Map<QueueName, MessageId[]>();
-      for (const letter of letters) {
-        const ids = byAgent.get(letter.agent) ?? [];
-        ids.push(letter.id as MessageId);
-        byAgent.set(letter.agent, ids);
-      }
-      for (const [agent, ids] of byAgent) count += await this.removeDeadLetters(agent, ids);
-      const at = Date.now();
-      this.trace(
-        letters.map((letter) => ({
-          messageId: letter.id as MessageId,
-          kind: "purged" as const,
-          at,
-          actor: this.actor,
-          agent: letter.agent,
-        })),
-      );
-    });
-    return count;
-  }
-
-  /**
-   * Hands the selected dead letters to `act` in chunks of DLQ_CHUNK, so no call ever holds a whole DLQ. Named ids
-   * of a named agent are read one by one; otherwise the DLQ is walked in order, up to what was there at the start.
-   */
-  private async forEachDeadLetterChunk(
-    filter: DeadLetterFilter & { ids?: string[] | undefined },
-    act: (letters: DeadLetterRecord[]) => Promise<void>,
-  ): Promise<void> {
-    const checked = this.checkDeadLetterFilter(filter);
-    let remaining = checked.limit ?? Infinity;
-    const wanted = filter.ids === undefined ? undefined : new Set(filter.ids);
-    if (wanted !== undefined && checked.agent !== undefined) {
-      const agent = toQueueName(checked.agent);
-      const ids = [...wanted];
-      for (let start = 0; start < ids.length && remaining > 0; start += DLQ_CHUNK) {
-        const found = await Promise.all(
-          ids.slice(start, start + DLQ_CHUNK).map((id) => this.readDeadLetter(agent, id)),
-        );
-        const letters = found
-          .filter((record) => record !== undefined)
-          .filter((record) => checked.reason === undefined || record.reason === checked.reason)
-          .slice(0, remaining);
-        remaining -= letters.length;
-        if (letters.length > 0) await act(letters);
-      }
-      return;
-    }
-    const until = Date.now();
-    let after: DeadLetterPosition | undefined;
-    while (remaining > 0 && (wanted === undefined || wanted.size > 0)) {
-      const scan = await this.readDeadLetterPage({
-        agent: checked.agent === undefined ? undefined : toQueueName(checked.agent),
-        reason: checked.reason,
-        after,
-        until,
-        limit: DLQ_CHUNK,
-      });
-      const letters = scan.records
-        .filter((record) => wanted === undefined || wanted.delete(record.id))
-        .slice(0, remaining);
-      remaining -= letters.length;
-      if (letters.length > 0) await act(letters);
-      if (scan.next === undefined) return;
-      after = scan.next;
-    }
-  }
-
-  private checkDeadLetterFilter(filter: DeadLetterFilter): DeadLetterFilter & { agent?: QueueName } {
-    const limit = toCount(filter.limit, "limit", 1);
-    if (filter.reason !== undefined && !isDeadLetterReason(filter.reason)) {
-      throw new ValidationError(`reason must be one of ${DEAD_LETTER_REASONS.join(", ")}`, {
-        code: "INVALID_ARGUMENT",
-        field: "reason",
-      });
-    }
-    const agent = filter.agent === undefined ? undefined : toQueueName(filter.agent);
-    return { reason: filter.reason, limit, ...(agent === undefined ? {} : { agent }) };
-  }
-
-  // ---- trace ---------------------------------------------------------------------------------------
-  async traceOf(messageId: string): Promise<TraceEvent[]> {
-    // One message's events are stored in the order they happened.
-    return this.readTrace(messageId);
-  }
-
-  async traceByCorrelation(correlationId: string): Promise<TraceEvent[]> {
-    const ids = await this.readCorrelation(correlationId);
-    const events = await Promise.all(ids.map((id) => this.readTrace(id)));
-    return sortEvents(events.flat());
-  }
-
-  private trace(events: TraceEvent[]): void {
-    if (this.policy.traceRetentionMs <= 0 || events.length === 0) return;
-    // Best effort by design: observability must never fail or slow down a send.
-    this.appendTrace(events).catch(() => undefined);
-  }
-
-  private traceWrites(
-    ops: WriteOp[],
-    outcomes: WriteOutcome[],
-    actorName: string | undefined,
-    topic?: Topic,
-  ): void {
-    if (this.policy.traceRetentionMs <= 0) return;
-    const actor = actorName ?? this.actor;
-    const at = Date.now();
-    const events: TraceEvent[] = [];
-    ops.forEach((op, index) => {
-      const outcome = outcomes[index];
-      if (op.kind === "ack") {
-        events.push({ messageId: op.lease.id, kind: "acked", at, actor, agent: op.lease.agent });
-        return;
-      }
-      const base = {
-        messageId: op.message.id,
-        at,
-        actor,
-        agent: op.agent,
-        ...(topic === undefined ? {} : { topic }),
-        ...(op.message.correlationid === undefined ? {} : { correlationId: op.message.correlationid }),
-      };
-      if (outcome?.duplicate === true) {
-        events.push({ ...base, kind: "duplicate" });
-        return;
-      }
-      events.push({ ...base, kind: "accepted" }, { ...base, kind: "enqueued" });
-      if (outcome?.deadLettered !== undefined)
-        events.push({ ...base, kind: "dead-lettered", reason: outcome.deadLettered });
-    });
-    this.trace(events);
-  }
-
-  private traceLease(agent: QueueName, batch: LeaseBatch, actorName: string | undefined): void {
-    if (this.policy.traceRetentionMs <= 0) return;
-    const actor = actorName ?? this.actor;
-    const at = Date.now();
-    const events: TraceEvent[] = [
-      ...batch.expiredLeases.map(({ id, attempt }): TraceEvent => ({
-        messageId: id,
-        kind: "lease-expired",
-        at,
-        actor,
-        agent,
-        attempt,
-      })),
-      ...batch.deadLettered.map(({ id, reason }): TraceEvent => ({
-        messageId: id,
-        kind: "dead-lettered",
-        at,
-        actor,
-        agent,
-        reason,
-      })),
-      ...batch.deliveries.map(({ id, attempt }): TraceEvent => ({
-        messageId: id,
-        kind: "leased",
-        at,
-        actor,
-        agent,
-        attempt,
-      })),
-    ];
-    this.trace(events);
-  }
-
-  // ---- stats and registry --------------------------------------------------------------------------
-  async queueStats(agent: string): Promise<QueueStats> {
-    return this.readQueueStats(toQueueName(agent));
+  // ---- queue stats and listing --------------------------------------------------------------------------
+  async queueStats(queue: string): Promise<QueueStats> {
+    return this.readQueueStats(toQueueName(queue));
   }
 
   async listQueues(): Promise<QueueName[]> {
     return (await this.readQueues()).sort();
   }
 
-  async deleteQueue(agent: string): Promise<boolean> {
-    return this.dropQueue(toQueueName(agent));
+  async deleteQueue(queue: string): Promise<boolean> {
+    return this.dropQueue(toQueueName(queue));
   }
 
   async listQueuePage(
@@ -660,66 +362,70 @@ export abstract class BaseStore implements MessageStore {
     return page;
   }
 
-  async registerAgent(registration: AgentRegistration): Promise<AgentRecord> {
-    const name = toAgentName(registration.name, "name");
-    const ttlMs = toCount(registration.ttlMs, "ttlMs", 1) ?? DEFAULT_AGENT_TTL_MS;
-    const capabilities = (registration.capabilities ?? []).map((capability, index) => {
-      const parsed = capabilitySchema.safeParse(capability);
-      if (!parsed.success) {
-        throw new ValidationError(
-          `capabilities.${index} ${parsed.error.issues[0]?.message ?? "is invalid"}`,
-          {
-            code: "INVALID_ARGUMENT",
-            field: `capabilities.${index}`,
-          },
-        );
-      }
-      return parsed.data;
-    });
-    const now = Date.now();
-    const known = await this.readAgent(name);
-    const existing = known !== undefined && known.expiresAt > now ? known : undefined;
-    const record: AgentRecord = {
-      name,
-      capabilities: [...new Set(capabilities)].sort(),
-      metadata: { ...registration.metadata },
-      registeredAt: existing?.registeredAt ?? now,
-      lastSeenAt: now,
-      expiresAt: now + ttlMs,
-    };
-    await this.writeAgent(record);
-    return record;
+  // ---- the other roles, each composed from its module ----------------------------------------------
+  subscribe(agent: string, pattern: string): Promise<void> {
+    return this.subscriptions.subscribe(agent, pattern);
+  }
+  unsubscribe(agent: string, pattern: string): Promise<boolean> {
+    return this.subscriptions.unsubscribe(agent, pattern);
+  }
+  listSubscriptions(agent?: string): Promise<Subscription[]> {
+    return this.subscriptions.listSubscriptions(agent);
   }
 
-  async heartbeat(agent: string, ttlMs?: number): Promise<AgentRecord> {
-    const name = toAgentName(agent);
-    const ttl = toCount(ttlMs, "ttlMs", 1);
-    const now = Date.now();
-    const known = await this.readAgent(name);
-    const existing = known !== undefined && known.expiresAt > now ? known : undefined;
-    if (existing === undefined)
-      throw new NotFoundError(`agent ${name} is not registered (or its registration lapsed)`, {
-        field: "agent",
-      });
-    const record: AgentRecord = {
-      ...existing,
-      lastSeenAt: now,
-      expiresAt: now + (ttl ?? existing.expiresAt - existing.lastSeenAt),
-    };
-    await this.writeAgent(record);
-    return record;
+  beginTransaction(options?: { timeoutMs?: number }): Promise<TransactionId> {
+    return this.transactions.beginTransaction(options);
+  }
+  savepoint(tx: string): Promise<SavepointId> {
+    return this.transactions.savepoint(tx);
+  }
+  rollbackToSavepoint(tx: string, savepoint: SavepointId): Promise<void> {
+    return this.transactions.rollbackToSavepoint(tx, savepoint);
+  }
+  commit(tx: string): Promise<void> {
+    return this.transactions.commit(tx);
+  }
+  rollback(tx: string): Promise<void> {
+    return this.transactions.rollback(tx);
   }
 
-  async deregisterAgent(agent: string): Promise<boolean> {
-    return this.deleteAgent(toAgentName(agent));
+  listDeadLetters(filter?: DeadLetterFilter): Promise<DeadLetter[]> {
+    return this.deadLetters.listDeadLetters(filter);
+  }
+  listDeadLetterPage(filter?: DeadLetterFilter & { cursor?: string | undefined }): Promise<DeadLetterPage> {
+    return this.deadLetters.listDeadLetterPage(filter);
+  }
+  getDeadLetter(queue: string, id: string): Promise<DeadLetter | undefined> {
+    return this.deadLetters.getDeadLetter(queue, id);
+  }
+  replayDeadLetters(
+    filter: DeadLetterFilter & { ids?: string[] | undefined },
+    options?: { to?: string },
+  ): Promise<number> {
+    return this.deadLetters.replayDeadLetters(filter, options);
+  }
+  purgeDeadLetters(filter: DeadLetterFilter & { ids?: string[] | undefined }): Promise<number> {
+    return this.deadLetters.purgeDeadLetters(filter);
   }
 
-  async listAgents(filter: { capability?: string } = {}): Promise<AgentRecord[]> {
-    const now = Date.now();
-    return (await this.readAgents())
-      .filter((record) => record.expiresAt > now)
-      .filter((record) => filter.capability === undefined || record.capabilities.includes(filter.capability))
-      .sort((a, b) => a.name.localeCompare(b.name));
+  traceOf(messageId: string): Promise<TraceEvent[]> {
+    return this.tracer.traceOf(messageId);
+  }
+  traceByCorrelation(correlationId: string): Promise<TraceEvent[]> {
+    return this.tracer.traceByCorrelation(correlationId);
+  }
+
+  registerAgent(registration: AgentRegistration): Promise<AgentRecord> {
+    return this.registry.registerAgent(registration);
+  }
+  heartbeat(agent: string, ttlMs?: number): Promise<AgentRecord> {
+    return this.registry.heartbeat(agent, ttlMs);
+  }
+  deregisterAgent(agent: string): Promise<boolean> {
+    return this.registry.deregisterAgent(agent);
+  }
+  listAgents(filter?: { capability?: string }): Promise<AgentRecord[]> {
+    return this.registry.listAgents(filter);
   }
 
   async close(): Promise<void> {
@@ -736,28 +442,6 @@ function toLeaseRef(leaseId: unknown, field: string): LeaseRef {
     const shown = typeof leaseId === "string" ? JSON.stringify(leaseId.slice(0, 200)) : typeof leaseId;
     throw new ValidationError(`${field} ${shown} is not a lease id`, { code: "INVALID_ARGUMENT", field });
   }
-}
-
-/** Stored messages were validated when they were accepted; re-validating each delivery would only cost time. */
-function storedMessage(json: string): Message {
-  return JSON.parse(json) as Message;
-}
-
-function toDeadLetter(record: DeadLetterRecord): DeadLetter {
-  const letter: DeadLetter = {
-    agent: record.agent,
-    message: storedMessage(record.json),
-    reason: record.reason,
-    deadLetteredAt: record.deadLetteredAt,
-    attempts: record.attempts,
-  };
-  if (record.lastError !== undefined) letter.lastError = record.lastError;
-  return letter;
-}
-
-/** Orders by time; the sort is stable, so events of one millisecond keep the order they were recorded in. */
-function sortEvents(events: TraceEvent[]): TraceEvent[] {
-  return events.sort((a, b) => a.at - b.at);
 }
 
 export function isBmnErrorCode(error: unknown, code: string): boolean {

@@ -2,7 +2,7 @@ import type { SidecarConfig } from "../core/config.js";
 import { BmnError } from "../core/errors.js";
 import { InMemoryStore } from "./memory/memory-store.js";
 import { RedisStore } from "./redis/redis-store.js";
-import { TiDBStore } from "./sql/tidb-store.js";
+import { SqlStore } from "./sql/sql-store.js";
 import type { MessageStore } from "./store.js";
 
 /** Opens the store the config names; swapping backends is a config change, never a code change. */
@@ -28,17 +28,18 @@ export async function createStore(config: SidecarConfig, actor: string): Promise
       }
       return RedisStore.connect({ url: redis.url ?? "redis://127.0.0.1:6379" }, options);
     }
-    case "tidb": {
-      const tidb = config.store.tidb ?? {};
-      const urls = tidb.urls ?? (tidb.url === undefined ? [] : [tidb.url]);
+    case "sql": {
+      // `store.tidb` is the old name of `store.sql`.
+      const sql = config.store.sql ?? config.store.tidb ?? {};
+      const urls = sql.urls ?? (sql.url === undefined ? [] : [sql.url]);
       if (urls.length === 0) {
         throw new BmnError(
           "INVALID_ARGUMENT",
-          "store type tidb needs store.tidb.url or store.tidb.urls (or BMN_TIDB_URL), e.g. mysql://user:password@host:4000/bmn",
-          { field: "store.tidb.url" },
+          "store type sql needs store.sql.url or store.sql.urls (or BMN_SQL_URL), e.g. mysql://user:password@host:3306/bmn",
+          { field: "store.sql.url" },
         );
       }
-      return TiDBStore.connect(urls, common);
+      return SqlStore.connect(urls, common);
     }
   }
 }

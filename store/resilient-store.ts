@@ -1,29 +1,4 @@
-import type { Message } from "../core/envelope.js";
-import type { TransactionId } from "../core/ids.js";
-import type { QueueName } from "../core/names.js";
-import type {
-  AckManyResult,
-  AgentRecord,
-  AgentRegistration,
-  DeadLetter,
-  DeadLetterFilter,
-  DeadLetterPage,
-  Delivery,
-  MessageStore,
-  NackOptions,
-  NackResult,
-  PublishResult,
-  QueuePage,
-  QueueStats,
-  ReceiveOptions,
-  SavepointId,
-  SendResult,
-  SettleOptions,
-  StoreMemoryStatus,
-  Subscription,
-  TraceEvent,
-  WriteOptions,
-} from "./store.js";
+import type { MessageStore } from "./store.js";
 import {
   CircuitBreaker,
   retryAfterMsOf,
@@ -31,8 +6,14 @@ import {
   type CircuitState,
   type StateChangeListener,
 } from "../runtime/resilience/circuit-breaker.js";
-import { RETRYABLE_OPERATIONS, withRetry, type StoreOperation } from "../runtime/resilience/retry.js";
+import { withRetry } from "../runtime/resilience/retry.js";
 import { withTimeout } from "../runtime/resilience/timeout.js";
+import {
+  RETRYABLE_OPERATIONS,
+  STORE_OPERATIONS,
+  type OperationPolicy,
+  type StoreOperation,
+} from "./store-operations.js";
 
 export interface ResilientStoreOptions {
   /** Per attempt; receive adds its own `waitMs`. Default 2000. */
@@ -68,9 +49,10 @@ export const DEFAULT_RETRY_BACKOFF_BASE_MS = 50;
 export const DEFAULT_RETRY_BACKOFF_MAX_MS = 1_000;
 
 /**
- * A MessageStore that guards every backend call the way Dapr's resiliency policies do: each attempt runs under
- * a timeout inside a circuit breaker, and retryable operations (RETRYABLE_OPERATIONS) repeat the whole attempt
- * with backoff. So a retry goes through the breaker again, and an open circuit stops the retrying at once.
+ * A MessageStore that guards every backend call the way Dapr's resiliency policies do, each call as the one table
+ * STORE_OPERATIONS says: data-path attempts run under a timeout inside a circuit breaker, administrative reads
+ * under a timeout outside it, and retryable operations repeat the whole attempt with backoff. So a retry goes
+ * through the breaker again, and an open circuit stops the retrying at once.
  *
  * - Only STORE_UNAVAILABLE counts against the breaker and is retried; client errors pass straight through.
  * - Transaction bookkeeping (begin, savepoint, rollback, and `enqueue`/`ack`/`ackMany` with `tx`) is buffered in this
@@ -81,7 +63,14 @@ export const DEFAULT_RETRY_BACKOFF_MAX_MS = 1_000;
  *   half-open probes. `close` gets the timeout only.
  * - A long-poll `receive` never serves as a half-open probe (it could hold the only probe slot for its whole
  *   `waitMs`): while half-open, a `ping` probes first.
+ *
+ * The calls are made from the table in the constructor, so a new store operation is one table row.
  */
+// The interface declares the MessageStore calls the constructor installs from STORE_OPERATIONS.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
+export interface ResilientStore extends Omit<MessageStore, "kind" | "durable"> {}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class ResilientStore implements MessageStore {
   readonly breaker: CircuitBreaker;
   private readonly timeoutMs: number;
@@ -104,6 +93,15 @@ export class ResilientStore implements MessageStore {
     this.backoffMaxMs = nonNegative(options.backoffMaxMs ?? DEFAULT_RETRY_BACKOFF_MAX_MS, "backoffMaxMs");
     this.retryable = { ...RETRYABLE_OPERATIONS, ...options.retryable };
     this.breaker = new CircuitBreaker({ ...options.breaker, now: options.now });
+    for (const [operation, policy] of Object.entries(STORE_OPERATIONS) as [
+      StoreOperation,
+      OperationPolicy,
+    ][]) {
+      Object.defineProperty(this, operation, {
+        value: (...args: unknown[]): Promise<unknown> => this.call(operation, policy, args),
+        enumerable: false,
+      });
+    }
   }
 
   get kind(): MessageStore["kind"] {
@@ -135,12 +133,45 @@ export class ResilientStore implements MessageStore {
     return fromBreaker > 0 ? fromBreaker : undefined;
   }
 
-  /** One attempt is timeout inside breaker; retryable operations repeat whole attempts. */
+  /** One call of the inner store, guarded as its row of STORE_OPERATIONS says. */
+  private async call(operation: StoreOperation, policy: OperationPolicy, args: unknown[]): Promise<unknown> {
+    // Every operation of the table is a method of the inner store taking `args`.
+    const run = (): Promise<unknown> =>
+      (this.inner[operation] as (...values: unknown[]) => Promise<unknown>).apply(this.inner, args);
+    const inTransaction = policy.inTransaction;
+    if (inTransaction !== undefined && optionsAt(args, inTransaction.optionsArg)?.tx !== undefined) {
+      return inTransaction.guard === "local" ? run() : this.guard(operation, run, { retry: false });
+    }
+    switch (policy.guard) {
+      case "local":
+        return run();
+      case "shutdown":
+        return withTimeout(run, this.timeoutMs);
+      case "admin":
+        return this.guard(operation, run, { throughBreaker: false });
+      case "bulk":
+        return this.guard(operation, run, { throughBreaker: false, timeoutMs: this.bulkTimeoutMs });
+      case "data": {
+        if (policy.longPollArg === undefined) return this.guard(operation, run);
+        const waitMs = optionsAt(args, policy.longPollArg)?.waitMs;
+        const wait = typeof waitMs === "number" && Number.isFinite(waitMs) && waitMs > 0 ? waitMs : 0;
+        // A long poll must not hold the only half-open probe slot for its whole wait: a ping probes first.
+        if (wait > 0 && this.breaker.state === "half-open")
+          await this.call("ping", STORE_OPERATIONS.ping, []);
+        return this.guard(operation, run, { timeoutMs: this.timeoutMs + wait });
+      }
+    }
+  }
+
+  /** One attempt is timeout inside breaker (or timeout alone outside it); retryable operations repeat attempts. */
   private guard<T>(
     operation: StoreOperation,
     run: () => Promise<T>,
-    timeoutMs = this.timeoutMs,
-    throughBreaker = true,
+    {
+      timeoutMs = this.timeoutMs,
+      throughBreaker = true,
+      retry = true,
+    }: { timeoutMs?: number; throughBreaker?: boolean; retry?: boolean } = {},
   ): Promise<T> {
     const onCall = this.options.onCall;
     const timed =
@@ -161,7 +192,7 @@ export class ResilientStore implements MessageStore {
       throughBreaker
         ? this.breaker.execute(() => withTimeout(timed, timeoutMs))
         : withTimeout(timed, timeoutMs);
-    if (!this.retryable[operation] || this.retries === 0) return attempt();
+    if (!retry || !this.retryable[operation] || this.retries === 0) return attempt();
     const onRetry = this.options.onRetry;
     return withRetry(attempt, {
       retries: this.retries,
@@ -177,178 +208,12 @@ export class ResilientStore implements MessageStore {
             },
     });
   }
+}
 
-  // ---- sending -------------------------------------------------------------------------------------
-  /**
-   * Administrative and observability calls (reads, DLQ purge and replay): timeout and retry where the operation
-   * allows it, but outside the breaker, both ways. A slow list over many queues must not open the circuit that
-   * sends and receives depend on, and is not refused by it either (its own timeout bounds it).
-   */
-  private guardRead<T>(
-    operation: StoreOperation,
-    run: () => Promise<T>,
-    timeoutMs = this.timeoutMs,
-  ): Promise<T> {
-    return this.guard(operation, run, timeoutMs, false);
-  }
-
-  enqueue(agent: string, message: Message, options?: WriteOptions): Promise<SendResult> {
-    if (options?.tx !== undefined) return this.inner.enqueue(agent, message, options);
-    return this.guard("enqueue", () => this.inner.enqueue(agent, message, options));
-  }
-
-  publish(topic: string, message: Message, options?: WriteOptions): Promise<PublishResult> {
-    // With `tx` the subscriptions are read now and the writes buffered: a repeat could buffer them twice.
-    if (options?.tx !== undefined)
-      return this.breaker.execute(() =>
-        withTimeout(() => this.inner.publish(topic, message, options), this.timeoutMs),
-      );
-    return this.guard("publish", () => this.inner.publish(topic, message, options));
-  }
-
-  // ---- receiving -----------------------------------------------------------------------------------
-  async receive(agent: string, options?: ReceiveOptions): Promise<Delivery[]> {
-    const waitMs = options?.waitMs;
-    const wait = typeof waitMs === "number" && Number.isFinite(waitMs) && waitMs > 0 ? waitMs : 0;
-    if (wait > 0 && this.breaker.state === "half-open") await this.ping();
-    return this.guard("receive", () => this.inner.receive(agent, options), this.timeoutMs + wait);
-  }
-
-  ack(leaseId: string, options?: SettleOptions): Promise<void> {
-    if (options?.tx !== undefined) return this.inner.ack(leaseId, options);
-    return this.guard("ack", () => this.inner.ack(leaseId, options));
-  }
-
-  ackMany(leaseIds: readonly string[], options?: SettleOptions): Promise<AckManyResult> {
-    if (options?.tx !== undefined) return this.inner.ackMany(leaseIds, options);
-    return this.guard("ackMany", () => this.inner.ackMany(leaseIds, options));
-  }
-
-  nack(leaseId: string, options?: NackOptions): Promise<NackResult> {
-    return this.guard("nack", () => this.inner.nack(leaseId, options));
-  }
-
-  extendLease(leaseId: string, leaseMs: number): Promise<{ leaseExpiresAt: number }> {
-    return this.guard("extendLease", () => this.inner.extendLease(leaseId, leaseMs));
-  }
-
-  // ---- subscriptions -------------------------------------------------------------------------------
-  subscribe(agent: string, pattern: string): Promise<void> {
-    return this.guard("subscribe", () => this.inner.subscribe(agent, pattern));
-  }
-
-  unsubscribe(agent: string, pattern: string): Promise<boolean> {
-    return this.guard("unsubscribe", () => this.inner.unsubscribe(agent, pattern));
-  }
-
-  listSubscriptions(agent?: string): Promise<Subscription[]> {
-    return this.guardRead("listSubscriptions", () => this.inner.listSubscriptions(agent));
-  }
-
-  // ---- transactions (buffered in this process until commit) -----------------------------------------
-  beginTransaction(options?: { timeoutMs?: number }): Promise<TransactionId> {
-    return this.inner.beginTransaction(options);
-  }
-
-  savepoint(tx: string): Promise<SavepointId> {
-    return this.inner.savepoint(tx);
-  }
-
-  rollbackToSavepoint(tx: string, savepoint: SavepointId): Promise<void> {
-    return this.inner.rollbackToSavepoint(tx, savepoint);
-  }
-
-  commit(tx: string): Promise<void> {
-    return this.guard("commit", () => this.inner.commit(tx));
-  }
-
-  rollback(tx: string): Promise<void> {
-    return this.inner.rollback(tx);
-  }
-
-  // ---- dead letters --------------------------------------------------------------------------------
-  listDeadLetters(filter?: DeadLetterFilter): Promise<DeadLetter[]> {
-    return this.guardRead("listDeadLetters", () => this.inner.listDeadLetters(filter));
-  }
-
-  listDeadLetterPage(filter?: DeadLetterFilter & { cursor?: string | undefined }): Promise<DeadLetterPage> {
-    return this.guardRead("listDeadLetterPage", () => this.inner.listDeadLetterPage(filter));
-  }
-
-  getDeadLetter(agent: string, id: string): Promise<DeadLetter | undefined> {
-    return this.guardRead("getDeadLetter", () => this.inner.getDeadLetter(agent, id));
-  }
-
-  replayDeadLetters(
-    filter: DeadLetterFilter & { ids?: string[] },
-    options?: { to?: string },
-  ): Promise<number> {
-    return this.guardRead(
-      "replayDeadLetters",
-      () => this.inner.replayDeadLetters(filter, options),
-      this.bulkTimeoutMs,
-    );
-  }
-
-  purgeDeadLetters(filter: DeadLetterFilter & { ids?: string[] }): Promise<number> {
-    return this.guardRead("purgeDeadLetters", () => this.inner.purgeDeadLetters(filter), this.bulkTimeoutMs);
-  }
-
-  // ---- trace, stats, registry ----------------------------------------------------------------------
-  traceOf(messageId: string): Promise<TraceEvent[]> {
-    return this.guardRead("traceOf", () => this.inner.traceOf(messageId));
-  }
-
-  traceByCorrelation(correlationId: string): Promise<TraceEvent[]> {
-    return this.guardRead("traceByCorrelation", () => this.inner.traceByCorrelation(correlationId));
-  }
-
-  queueStats(agent: string): Promise<QueueStats> {
-    return this.guardRead("queueStats", () => this.inner.queueStats(agent));
-  }
-
-  listQueues(): Promise<QueueName[]> {
-    return this.guardRead("listQueues", () => this.inner.listQueues());
-  }
-
-  deleteQueue(agent: string): Promise<boolean> {
-    return this.guard("deleteQueue", () => this.inner.deleteQueue(agent));
-  }
-
-  listQueuePage(options?: { limit?: number | undefined; cursor?: string | undefined }): Promise<QueuePage> {
-    return this.guardRead("listQueuePage", () => this.inner.listQueuePage(options));
-  }
-
-  memoryStatus(): Promise<StoreMemoryStatus | undefined> {
-    return this.guardRead("memoryStatus", () => this.inner.memoryStatus());
-  }
-
-  registerAgent(registration: AgentRegistration): Promise<AgentRecord> {
-    return this.guard("registerAgent", () => this.inner.registerAgent(registration));
-  }
-
-  heartbeat(agent: string, ttlMs?: number): Promise<AgentRecord> {
-    return this.guard("heartbeat", () => this.inner.heartbeat(agent, ttlMs));
-  }
-
-  deregisterAgent(agent: string): Promise<boolean> {
-    return this.guard("deregisterAgent", () => this.inner.deregisterAgent(agent));
-  }
-
-  listAgents(filter?: { capability?: string }): Promise<AgentRecord[]> {
-    return this.guardRead("listAgents", () => this.inner.listAgents(filter));
-  }
-
-  // ---- lifecycle -----------------------------------------------------------------------------------
-  /** Timeout and breaker, no retry: readiness wants the answer now, and it doubles as a half-open probe. */
-  ping(): Promise<void> {
-    return this.guard("ping", () => this.inner.ping());
-  }
-
-  /** Timeout only: shutdown must reach the backend even while the circuit is open. */
-  close(): Promise<void> {
-    return withTimeout(() => this.inner.close(), this.timeoutMs);
-  }
+/** The options object at `index` of a call's arguments, if there is one. */
+function optionsAt(args: unknown[], index: number): { tx?: unknown; waitMs?: unknown } | undefined {
+  const value = args[index];
+  return typeof value === "object" && value !== null ? value : undefined;
 }
 
 function positive(value: number, name: string): number {

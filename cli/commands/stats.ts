@@ -90,7 +90,7 @@ export function registerStats(program: Command, env: CommandEnv): void {
   program
     .command("stats")
     .description(
-      "SQL analytics of the tidb store: throughput, latency, dead letters, top talkers, stuck leases",
+      "SQL analytics of the sql store: throughput, latency, dead letters, top talkers, stuck leases",
     )
     .argument("<query>", STATS_QUERIES.join(" | "))
     .option("--agent <agent>", "only this agent")
@@ -107,7 +107,7 @@ export function registerStats(program: Command, env: CommandEnv): void {
     .addHelpText(
       "after",
       `
-Needs a sidecar on the tidb store (MariaDB or TiDB).
+Needs a sidecar on the sql store (MariaDB or TiDB).
 
 Examples:
   bmn stats throughput --from 2h --bucket 5

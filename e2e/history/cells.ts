@@ -62,7 +62,7 @@ export class BackendUnderTest {
       storeEnv = { BMN_STORE: "redis", BMN_REDIS_URL: store.url };
     } else {
       store = await startMariaDb({ durable: true });
-      storeEnv = { BMN_STORE: "tidb", BMN_TIDB_URL: store.url };
+      storeEnv = { BMN_STORE: "sql", BMN_SQL_URL: store.url };
     }
     const under = new BackendUnderTest(backend, store, storeEnv, []);
     try {

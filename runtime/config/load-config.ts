@@ -27,9 +27,13 @@ const ENV_KEYS: Record<string, { path: string[]; parse: (value: string) => unkno
   BMN_STORE: { path: ["store", "type"], parse: String },
   BMN_REDIS_URL: { path: ["store", "redis", "url"], parse: String },
   BMN_REDIS_CLUSTER: { path: ["store", "redis", "cluster"], parse: toList },
-  /** One URL or several, comma-separated: endpoints of one database (commas inside a URL as %2C). */
   BMN_REDIS_ALLOW_EVICTION: { path: ["store", "redis", "allowEviction"], parse: toBoolean },
-  BMN_TIDB_URL: { path: ["store", "tidb", "urls"], parse: toList },
+  /**
+   * One URL or several, comma-separated: endpoints of one database (commas inside a URL as %2C). BMN_TIDB_URL is
+   * the old name, still read; BMN_SQL_URL wins where both are set (it comes later).
+   */
+  BMN_TIDB_URL: { path: ["store", "sql", "urls"], parse: toList },
+  BMN_SQL_URL: { path: ["store", "sql", "urls"], parse: toList },
   BMN_LOG_LEVEL: { path: ["logLevel"], parse: String },
   BMN_MAX_MESSAGE_BYTES: { path: ["limits", "maxMessageBytes"], parse: toNumber },
   BMN_OTEL_ENDPOINT: { path: ["otel", "endpoint"], parse: String },

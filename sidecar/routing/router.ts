@@ -10,7 +10,7 @@ import {
   type DomainName,
   type QueueName,
 } from "../../core/names.js";
-import type { MessageStore } from "../../store/store.js";
+import type { QueueStore, TopicStore } from "../../store/store.js";
 
 export interface RouteResult {
   id: MessageId;
@@ -36,7 +36,7 @@ export class Router {
   readonly crossDomain: boolean;
 
   constructor(
-    private readonly store: MessageStore,
+    private readonly store: QueueStore & TopicStore,
     readonly domain: DomainName,
     options: RouterOptions = {},
   ) {

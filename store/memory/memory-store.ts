@@ -1,18 +1,8 @@
-import type { MessageId } from "../../core/ids.js";
-import type { AgentName, QueueName, Topic, TopicPattern } from "../../core/names.js";
+import type { QueueName } from "../../core/names.js";
 import { LeaseError } from "../../core/errors.js";
-import {
-  BaseStore,
-  isWildcardPattern,
-  type BaseStoreOptions,
-  type SubscriptionLimits,
-} from "../base-store.js";
-import { inRange, mergeScans } from "../backend-types.js";
+import { BaseStore, type BaseStoreOptions } from "../base-store.js";
 import type {
   AckOp,
-  DeadLetterQuery,
-  DeadLetterRecord,
-  DeadLetterScan,
   QueueScan,
   EnqueueOp,
   LeaseBatch,
@@ -24,16 +14,13 @@ import type {
 import { attemptsExhausted } from "../attempt-limit.js";
 import { fullJitterBackoffMs } from "../../runtime/resilience/backoff.js";
 import { formatLeaseId, type LeaseRef } from "../lease-id.js";
-import type {
-  AckFailureCode,
-  AgentRecord,
-  DeadLetterReason,
-  QueueStats,
-  Subscription,
-  TraceEvent,
-} from "../store.js";
+import type { AckFailureCode, DeadLetterReason, QueueStats } from "../store.js";
 import { WakeupHub, type Waiter } from "../wakeup-hub.js";
 import { MemoryQueue, type MemoryEntry } from "./memory-queue.js";
+import { MemoryRegistry } from "./memory-registry.js";
+import { MemorySubscriptions } from "./memory-subscriptions.js";
+import { MemoryDeadLetters } from "./memory-dead-letters.js";
+import { MemoryTrace } from "./memory-trace.js";
 
 export interface InMemoryStoreOptions extends BaseStoreOptions {
   domain?: string | undefined;
@@ -44,18 +31,16 @@ export class InMemoryStore extends BaseStore {
   readonly kind = "memory" as const;
   readonly durable = false;
   private readonly queues = new Map<QueueName, MemoryQueue>();
-  private readonly subscriptionsByAgent = new Map<AgentName, Set<TopicPattern>>();
-  private readonly exactSubscribers = new Map<string, Set<AgentName>>();
-  private readonly wildcardSubscriptions = new Map<string, Subscription>();
-  private readonly agents = new Map<QueueName, AgentRecord>();
-  private readonly traces = new Map<string, { events: TraceEvent[]; expiresAt: number }>();
-  private readonly correlations = new Map<string, { ids: Set<string>; expiresAt: number }>();
+  protected readonly subscriptionBackend = new MemorySubscriptions();
+  protected readonly registryBackend = new MemoryRegistry();
+  protected readonly traceBackend: MemoryTrace;
+  protected readonly deadLetterPrimitives = new MemoryDeadLetters(this.queues);
   private readonly hub = new WakeupHub();
-  private nextTracePruneAt = 0;
   private closed = false;
 
   constructor(options: InMemoryStoreOptions = {}) {
     super(options);
+    this.traceBackend = new MemoryTrace(this.policy.traceRetentionMs);
   }
 
   private queue(agent: QueueName): MemoryQueue {
@@ -269,29 +254,6 @@ export class InMemoryStore extends BaseStore {
     return Promise.resolve(this.hub.register(agent));
   }
 
-  protected readDeadLetterPage(query: DeadLetterQuery): Promise<DeadLetterScan> {
-    const agents = query.agent === undefined ? [...this.queues.keys()] : [query.agent];
-    const records: DeadLetterRecord[] = [];
-    for (const agent of agents) {
-      for (const [id, letter] of this.queues.get(agent)?.deadLetters ?? []) {
-        if (query.reason !== undefined && letter.reason !== query.reason) continue;
-        if (!inRange(query, { at: letter.deadLetteredAt, agent, id })) continue;
-        records.push(toRecord(agent, id, letter));
-      }
-    }
-    return Promise.resolve(mergeScans([{ records, next: undefined }], query.limit));
-  }
-
-  protected readDeadLetter(agent: QueueName, id: string): Promise<DeadLetterRecord | undefined> {
-    const letter = this.queues.get(agent)?.deadLetters.get(id as MessageId);
-    return Promise.resolve(letter === undefined ? undefined : toRecord(agent, id as MessageId, letter));
-  }
-
-  protected removeDeadLetters(agent: QueueName, ids: MessageId[]): Promise<number> {
-    const queue = this.queues.get(agent);
-    return Promise.resolve(ids.filter((id) => queue?.deadLetters.delete(id) === true).length);
-  }
-
   protected readQueueStats(agent: QueueName): Promise<QueueStats> {
     const queue = this.queues.get(agent);
     const now = Date.now();
@@ -329,123 +291,6 @@ export class InMemoryStore extends BaseStore {
     return Promise.resolve({ queues: page, next: names.length > limit ? page.at(-1) : undefined });
   }
 
-  protected addSubscription(
-    subscription: Subscription,
-    limits: SubscriptionLimits,
-  ): Promise<"existed" | "added" | "limit" | "wildcard-limit"> {
-    const { agent, pattern } = subscription;
-    const mine = this.subscriptionsByAgent.get(agent) ?? new Set<TopicPattern>();
-    if (mine.has(pattern)) return Promise.resolve("existed");
-    if (mine.size >= limits.max) return Promise.resolve("limit");
-    const wildcard = isWildcardPattern(pattern);
-    if (wildcard && [...mine].filter(isWildcardPattern).length >= limits.maxWildcard)
-      return Promise.resolve("wildcard-limit");
-    mine.add(pattern);
-    this.subscriptionsByAgent.set(agent, mine);
-    if (wildcard) this.wildcardSubscriptions.set(`${agent} ${pattern}`, subscription);
-    else {
-      const agents = this.exactSubscribers.get(pattern) ?? new Set<AgentName>();
-      agents.add(agent);
-      this.exactSubscribers.set(pattern, agents);
-    }
-    return Promise.resolve("added");
-  }
-
-  protected removeSubscription({ agent, pattern }: Subscription): Promise<boolean> {
-    const mine = this.subscriptionsByAgent.get(agent);
-    if (mine?.delete(pattern) !== true) return Promise.resolve(false);
-    if (mine.size === 0) this.subscriptionsByAgent.delete(agent);
-    this.wildcardSubscriptions.delete(`${agent} ${pattern}`);
-    const agents = this.exactSubscribers.get(pattern);
-    agents?.delete(agent);
-    if (agents?.size === 0) this.exactSubscribers.delete(pattern);
-    return Promise.resolve(true);
-  }
-
-  protected readSubscriptions(): Promise<Subscription[]> {
-    return Promise.resolve(
-      [...this.subscriptionsByAgent].flatMap(([agent, patterns]) =>
-        [...patterns].map((pattern) => ({ agent, pattern })),
-      ),
-    );
-  }
-
-  protected readSubscribers(topic: Topic): Promise<Subscription[]> {
-    const exact = [...(this.exactSubscribers.get(topic) ?? [])].map((agent) => ({
-      agent,
-      pattern: topic as string as TopicPattern,
-    }));
-    return Promise.resolve([...exact, ...this.wildcardSubscriptions.values()]);
-  }
-
-  protected writeAgent(record: AgentRecord): Promise<void> {
-    this.agents.set(record.name, record);
-    return Promise.resolve();
-  }
-
-  protected readAgents(): Promise<AgentRecord[]> {
-    const now = Date.now();
-    for (const [name, record] of this.agents) if (record.expiresAt <= now) this.agents.delete(name);
-    return Promise.resolve([...this.agents.values()]);
-  }
-
-  protected readAgent(name: AgentName): Promise<AgentRecord | undefined> {
-    return Promise.resolve(this.agents.get(name));
-  }
-
-  protected deleteAgent(name: QueueName): Promise<boolean> {
-    return Promise.resolve(this.agents.delete(name));
-  }
-
-  protected appendTrace(events: TraceEvent[]): Promise<void> {
-    const now = Date.now();
-    const expiresAt = now + this.policy.traceRetentionMs;
-    this.pruneTraces(now);
-    for (const event of events) {
-      const known = this.traces.get(event.messageId);
-      // One that expired but was not pruned yet starts afresh.
-      const trace = known !== undefined && known.expiresAt > now ? known : { events: [], expiresAt };
-      trace.events.push(event);
-      trace.expiresAt = expiresAt;
-      this.traces.set(event.messageId, trace);
-      if (event.correlationId !== undefined) {
-        const knownCorrelation = this.correlations.get(event.correlationId);
-        const correlation =
-          knownCorrelation !== undefined && knownCorrelation.expiresAt > now
-            ? knownCorrelation
-            : { ids: new Set<string>(), expiresAt };
-        correlation.ids.add(event.messageId);
-        correlation.expiresAt = expiresAt;
-        this.correlations.set(event.correlationId, correlation);
-      }
-    }
-    return Promise.resolve();
-  }
-
-  /**
-   * Drops expired traces at most once per tenth of the retention, so each operation costs O(1) amortised; reads
-   * skip what expired since.
-   */
-  private pruneTraces(now: number): void {
-    if (now < this.nextTracePruneAt) return;
-    this.nextTracePruneAt = now + Math.max(1, Math.floor(this.policy.traceRetentionMs / 10));
-    for (const [id, trace] of this.traces) if (trace.expiresAt <= now) this.traces.delete(id);
-    for (const [id, correlation] of this.correlations)
-      if (correlation.expiresAt <= now) this.correlations.delete(id);
-  }
-
-  protected readTrace(id: string): Promise<TraceEvent[]> {
-    const trace = this.traces.get(id);
-    return Promise.resolve(trace === undefined || trace.expiresAt <= Date.now() ? [] : [...trace.events]);
-  }
-
-  protected readCorrelation(correlationId: string): Promise<string[]> {
-    const correlation = this.correlations.get(correlationId);
-    return Promise.resolve(
-      correlation === undefined || correlation.expiresAt <= Date.now() ? [] : [...correlation.ids],
-    );
-  }
-
   ping(): Promise<void> {
     return Promise.resolve();
   }
@@ -459,21 +304,4 @@ export class InMemoryStore extends BaseStore {
   get isClosed(): boolean {
     return this.closed;
   }
-}
-
-function toRecord(
-  agent: QueueName,
-  id: MessageId,
-  letter: MemoryQueue["deadLetters"] extends Map<MessageId, infer V> ? V : never,
-): DeadLetterRecord {
-  const record: DeadLetterRecord = {
-    agent,
-    id,
-    json: letter.json,
-    reason: letter.reason,
-    deadLetteredAt: letter.deadLetteredAt,
-    attempts: [...letter.attempts],
-  };
-  if (letter.lastError !== undefined) record.lastError = letter.lastError;
-  return record;
 }

@@ -2,20 +2,10 @@ import calculateSlot from "cluster-key-slot";
 import { Cluster, Redis, type ClusterNode, type RedisOptions } from "ioredis";
 import { BmnError, LeaseError, ValidationError } from "../../core/errors.js";
 import type { MessageId } from "../../core/ids.js";
-import type { AgentName, QueueName, Topic, TopicPattern } from "../../core/names.js";
+import type { QueueName } from "../../core/names.js";
 import { attemptLimitOf } from "../attempt-limit.js";
-import {
-  BaseStore,
-  isWildcardPattern,
-  type BaseStoreOptions,
-  type SubscriptionLimits,
-} from "../base-store.js";
-import { inRange, mergeScans, positionOf } from "../backend-types.js";
+import { BaseStore, type BaseStoreOptions } from "../base-store.js";
 import type {
-  DeadLetterPosition,
-  DeadLetterQuery,
-  DeadLetterRecord,
-  DeadLetterScan,
   QueueScan,
   LeaseBatch,
   LeasedMessage,
@@ -25,22 +15,18 @@ import type {
   WriteOutcome,
 } from "../backend-types.js";
 import type { LeaseRef } from "../lease-id.js";
-import type {
-  AckFailureCode,
-  AgentRecord,
-  AttemptRecord,
-  DeadLetterReason,
-  QueueStats,
-  StoreMemoryStatus,
-  Subscription,
-  TraceEvent,
-} from "../store.js";
+import type { AckFailureCode, DeadLetterReason, QueueStats, StoreMemoryStatus } from "../store.js";
 import type { Waiter } from "../wakeup-hub.js";
 import { leaseReplyCode, toStoreError } from "./redis-errors.js";
 import { RedisKeys, type QueueKeyName } from "./redis-keys.js";
 import { RedisNotifier } from "./redis-notifier.js";
 import { ScriptRunner } from "./script-runner.js";
-import { mapBounded } from "../../runtime/resilience/map-bounded.js";
+import { callRedis, type RedisClient } from "./redis-call.js";
+import { RedisDeadLetters } from "./redis-dead-letters.js";
+import { checkEvictionPolicy, fullestNodeMemory } from "./redis-memory.js";
+import { RedisRegistry } from "./redis-registry.js";
+import { RedisSubscriptions } from "./redis-subscriptions.js";
+import { RedisTrace } from "./redis-trace.js";
 
 export type RedisConnection = { url: string } | { cluster: ClusterNode[] };
 
@@ -59,7 +45,7 @@ export interface RedisStoreOptions extends BaseStoreOptions {
 /** How many due entries one lease call settles at most, so a huge backlog never makes one script slow. */
 const SCAN_LIMIT = 500;
 
-type Client = Redis | Cluster;
+type Client = RedisClient;
 
 /** The Redis backend, standalone or Cluster: each state change of a queue is one Lua script on that queue's slot. */
 export class RedisStore extends BaseStore {
@@ -69,6 +55,10 @@ export class RedisStore extends BaseStore {
   private readonly scripts: ScriptRunner;
   private readonly notifier: RedisNotifier;
   private readonly knownQueues = new Set<string>();
+  protected readonly deadLetterPrimitives: RedisDeadLetters;
+  protected readonly traceBackend: RedisTrace;
+  protected readonly subscriptionBackend: RedisSubscriptions;
+  protected readonly registryBackend: RedisRegistry;
 
   private constructor(
     private readonly client: Client,
@@ -79,6 +69,12 @@ export class RedisStore extends BaseStore {
     this.keys = new RedisKeys(options.keyPrefix ?? `bmn:${options.domain ?? "local"}:`);
     this.scripts = new ScriptRunner(client);
     this.notifier = new RedisNotifier(subscriber, this.keys, options.commandTimeoutMs ?? DEFAULT_TIMEOUT_MS);
+    this.deadLetterPrimitives = new RedisDeadLetters(client, this.keys, this.scripts, () =>
+      this.readQueues(),
+    );
+    this.subscriptionBackend = new RedisSubscriptions(client, this.keys, this.scripts);
+    this.registryBackend = new RedisRegistry(client, this.keys);
+    this.traceBackend = new RedisTrace(client, this.keys, this.policy.traceRetentionMs);
   }
 
   static async connect(connection: RedisConnection, options: RedisStoreOptions = {}): Promise<RedisStore> {
@@ -134,9 +130,9 @@ export class RedisStore extends BaseStore {
     }
     const store = new RedisStore(client, subscriber, options);
     try {
-      await store.checkEvictionPolicy(options);
+      await checkEvictionPolicy(store.dataNodes(), options);
       await store.replayTransactionLog();
-      await store.migrateSubscriptions();
+      await store.subscriptionBackend.migrateSubscriptions();
     } catch (error) {
       await store.closeBackend();
       throw error;
@@ -149,51 +145,17 @@ export class RedisStore extends BaseStore {
     return this.client instanceof Cluster ? this.client.nodes("master") : [this.client];
   }
 
-  /**
-   * An evicting policy drops keys, which are accepted messages: refuse to start on one unless told to.
-   * CONFIG may be disabled (managed Redis); INFO memory names the policy too.
-   */
-  private async checkEvictionPolicy(options: RedisStoreOptions): Promise<void> {
-    for (const node of this.dataNodes()) {
-      const policy = await readPolicy(node);
-      if (policy === "noeviction") continue;
-      const why = `redis maxmemory-policy is ${policy}: redis may evict accepted messages; set it to noeviction`;
-      if (options.allowEviction !== true)
-        throw new BmnError(
-          "INVALID_ARGUMENT",
-          `${why} (or set store.redis.allowEviction / BMN_REDIS_ALLOW_EVICTION)`,
-          {
-            field: "store.redis.allowEviction",
-          },
-        );
-      const warn =
-        options.warn ??
-        ((message: string): void => {
-          process.emitWarning(message);
-        });
-      warn(`${why}; starting anyway because store.redis.allowEviction is set`);
-      return;
-    }
-  }
-
   /** The fullest node's memory (a cluster is full when any master is). */
-  override async memoryStatus(): Promise<StoreMemoryStatus | undefined> {
-    const statuses = await this.call(() => Promise.all(this.dataNodes().map(readMemoryInfo)));
-    const ratio = (status: StoreMemoryStatus): number =>
-      status.maxBytes === 0 ? 0 : status.usedBytes / status.maxBytes;
-    return statuses.sort((a, b) => ratio(b) - ratio(a))[0];
+  override memoryStatus(): Promise<StoreMemoryStatus | undefined> {
+    return fullestNodeMemory(this.dataNodes());
   }
 
   private queueKeys(agent: QueueName): string[] {
     return this.keys.queue(agent);
   }
 
-  private async call<T>(operation: () => Promise<T>, lease?: LeaseRef): Promise<T> {
-    try {
-      return await operation();
-    } catch (error) {
-      throw toStoreError(error, lease);
-    }
+  private call<T>(operation: () => Promise<T>, lease?: LeaseRef): Promise<T> {
+    return callRedis(operation, lease);
   }
 
   private rememberQueue(agent: QueueName): Promise<unknown> {
@@ -485,80 +447,6 @@ export class RedisStore extends BaseStore {
     return this.notifier.watch(agent);
   }
 
-  // ---- dead letters ------------------------------------------------------------------------------------
-  protected async readDeadLetterPage(query: DeadLetterQuery): Promise<DeadLetterScan> {
-    if (query.agent !== undefined) return this.scanAgentDeadLetters(query.agent, query);
-    // Without an agent every queue is looked at (cost grows with the number of queues, never with DLQ size).
-    const queues = await this.readQueues();
-    const scans = await mapBounded(queues, FAN_OUT, (agent) => this.scanAgentDeadLetters(agent, query));
-    return mergeScans(scans, query.limit);
-  }
-
-  /**
-   * One queue's dead letters in (time, id) order, which is the sorted set's own order (ties sort by member).
-   * Reads at most DLQ_SCAN_BUDGET entries and fetches bodies only for those it answers.
-   */
-  private async scanAgentDeadLetters(agent: QueueName, query: DeadLetterQuery): Promise<DeadLetterScan> {
-    const key = this.keys.queueKey(agent, "dlq");
-    const min = query.after === undefined ? "-inf" : String(query.after.at);
-    const max = query.until === undefined ? "+inf" : String(query.until);
-    const batch = query.reason === undefined ? Math.min(query.limit + 1, DLQ_SCAN_BATCH) : DLQ_SCAN_BATCH;
-    const records: DeadLetterRecord[] = [];
-    let offset = 0;
-    let lastSeen: DeadLetterPosition | undefined;
-    while (offset < DLQ_SCAN_BUDGET) {
-      const raw = await this.call(() =>
-        this.client.zrangebyscore(key, min, max, "WITHSCORES", "LIMIT", offset, batch),
-      );
-      const entries: DeadLetterPosition[] = [];
-      for (let i = 0; i + 1 < raw.length; i += 2)
-        entries.push({ agent, id: String(raw[i]), at: Number(raw[i + 1]) });
-      offset += entries.length;
-      const candidates = entries.filter((entry) => inRange(query, entry));
-      const ids = candidates.map((entry) => entry.id);
-      const infos =
-        ids.length === 0
-          ? []
-          : await this.call(() => this.client.hmget(this.keys.queueKey(agent, "dlqinfo"), ...ids));
-      const chosen = ids
-        .filter((_, index) => {
-          const info = infos[index];
-          return info != null && (query.reason === undefined || reasonOf(info) === query.reason);
-        })
-        .slice(0, query.limit - records.length);
-      const jsons =
-        chosen.length === 0
-          ? []
-          : await this.call(() => this.client.hmget(this.keys.queueKey(agent, "dlqmsg"), ...chosen));
-      chosen.forEach((id, index) => {
-        const record = toDeadLetterRecord(agent, id, jsons[index], infos[ids.indexOf(id)]);
-        if (record !== undefined) records.push(record);
-      });
-      const lastRecord = records.at(-1);
-      if (records.length >= query.limit && lastRecord !== undefined) {
-        const exhausted = entries.length < batch && lastRecord.id === entries.at(-1)?.id;
-        return { records, next: exhausted ? undefined : positionOf(lastRecord) };
-      }
-      if (entries.length < batch) return { records, next: undefined };
-      lastSeen = entries.at(-1);
-    }
-    return { records, next: lastSeen };
-  }
-
-  protected async readDeadLetter(agent: QueueName, id: string): Promise<DeadLetterRecord | undefined> {
-    const [json, info] = await this.call(() =>
-      Promise.all([
-        this.client.hget(this.keys.queueKey(agent, "dlqmsg"), id),
-        this.client.hget(this.keys.queueKey(agent, "dlqinfo"), id),
-      ]),
-    );
-    return toDeadLetterRecord(agent, id, json, info);
-  }
-
-  protected async removeDeadLetters(agent: QueueName, ids: MessageId[]): Promise<number> {
-    return Number(await this.call(() => this.scripts.run("dlq-remove-12", this.queueKeys(agent), ids)));
-  }
-
   // ---- stats, subscriptions, registry -----------------------------------------------------------------
   protected async readQueueStats(agent: QueueName): Promise<QueueStats> {
     const key = (name: QueueKeyName): string => this.keys.queueKey(agent, name);
@@ -628,124 +516,6 @@ export class RedisStore extends BaseStore {
     return (await this.call(() => this.client.smembers(this.keys.queues))) as QueueName[];
   }
 
-  protected async addSubscription(
-    subscription: Subscription,
-    limits: SubscriptionLimits,
-  ): Promise<"existed" | "added" | "limit" | "wildcard-limit"> {
-    const reply = await this.runSubscriptionScript("subscribe", subscription, [
-      limits.max,
-      limits.maxWildcard,
-    ]);
-    return reply as "existed" | "added" | "limit" | "wildcard-limit";
-  }
-
-  protected async removeSubscription(subscription: Subscription): Promise<boolean> {
-    return Number(await this.runSubscriptionScript("unsubscribe", subscription, [])) === 1;
-  }
-
-  /** subscribe.lua and unsubscribe.lua take the same keys and leading arguments. */
-  private runSubscriptionScript(
-    name: "subscribe" | "unsubscribe",
-    { agent, pattern }: Subscription,
-    extra: number[],
-  ): Promise<unknown> {
-    const wildcard = isWildcardPattern(pattern);
-    return this.call(() =>
-      this.scripts.run(name, this.keys.subscriptionKeys(agent, pattern, wildcard), [
-        `${agent} ${pattern}`,
-        pattern,
-        agent,
-        wildcard ? "1" : "0",
-        ...extra,
-      ]),
-    );
-  }
-
-  protected async readSubscriptions(): Promise<Subscription[]> {
-    return toSubscriptions(await this.call(() => this.client.smembers(this.keys.allSubscriptions)));
-  }
-
-  protected async readSubscribers(topic: Topic): Promise<Subscription[]> {
-    const [exact, wildcard] = await this.call(() =>
-      Promise.all([
-        this.client.smembers(this.keys.exactSubscribers(topic)),
-        this.client.smembers(this.keys.wildcardSubscriptions),
-      ]),
-    );
-    return [
-      ...exact.map((agent) => ({ agent: agent as AgentName, pattern: topic as string as TopicPattern })),
-      ...toSubscriptions(wildcard),
-    ];
-  }
-
-  /** Moves subscriptions from the set older versions kept into the publish index, once, at start. */
-  private async migrateSubscriptions(): Promise<void> {
-    const legacy = await this.call(() => this.client.smembers(this.keys.legacySubscriptions));
-    if (legacy.length === 0) return;
-    const unlimited = { max: Number.MAX_SAFE_INTEGER, maxWildcard: Number.MAX_SAFE_INTEGER };
-    for (const subscription of toSubscriptions(legacy)) await this.addSubscription(subscription, unlimited);
-    await this.call(() => this.client.del(this.keys.legacySubscriptions));
-  }
-
-  protected async writeAgent(record: AgentRecord): Promise<void> {
-    await this.call(() => this.client.hset(this.keys.agents, record.name, JSON.stringify(record)));
-  }
-
-  protected async readAgents(): Promise<AgentRecord[]> {
-    const all = await this.call(() => this.client.hgetall(this.keys.agents));
-    const now = Date.now();
-    const records = Object.values(all).map((json) => JSON.parse(json) as AgentRecord);
-    const lapsed = records.filter((record) => record.expiresAt <= now).map((record) => record.name);
-    if (lapsed.length > 0) await this.call(() => this.client.hdel(this.keys.agents, ...lapsed));
-    return records.filter((record) => record.expiresAt > now);
-  }
-
-  protected async readAgent(name: AgentName): Promise<AgentRecord | undefined> {
-    const json = await this.call(() => this.client.hget(this.keys.agents, name));
-    return json === null ? undefined : (JSON.parse(json) as AgentRecord);
-  }
-
-  protected async deleteAgent(name: QueueName): Promise<boolean> {
-    return (await this.call(() => this.client.hdel(this.keys.agents, name))) === 1;
-  }
-
-  // ---- trace -------------------------------------------------------------------------------------------
-  protected async appendTrace(events: TraceEvent[]): Promise<void> {
-    const retention = this.policy.traceRetentionMs;
-    // One RPUSH and one PEXPIRE per message, whatever the number of its events in this call.
-    const perMessage = new Map<string, string[]>();
-    const correlations = new Map<string, Set<string>>();
-    for (const event of events) {
-      const list = perMessage.get(event.messageId) ?? [];
-      list.push(JSON.stringify(event));
-      perMessage.set(event.messageId, list);
-      if (event.correlationId !== undefined) {
-        const ids = correlations.get(event.correlationId) ?? new Set<string>();
-        ids.add(event.messageId);
-        correlations.set(event.correlationId, ids);
-      }
-    }
-    const writes: Promise<unknown>[] = [];
-    for (const [id, list] of perMessage) {
-      const key = this.keys.trace(id);
-      writes.push(this.client.rpush(key, ...list), this.client.pexpire(key, retention));
-    }
-    for (const [correlationId, ids] of correlations) {
-      const key = this.keys.correlation(correlationId);
-      writes.push(this.client.sadd(key, ...ids), this.client.pexpire(key, retention));
-    }
-    await Promise.all(writes);
-  }
-
-  protected async readTrace(id: string): Promise<TraceEvent[]> {
-    const entries = await this.call(() => this.client.lrange(this.keys.trace(id), 0, -1));
-    return entries.map((json) => JSON.parse(json) as TraceEvent);
-  }
-
-  protected async readCorrelation(correlationId: string): Promise<string[]> {
-    return this.call(() => this.client.smembers(this.keys.correlation(correlationId)));
-  }
-
   async ping(): Promise<void> {
     await this.call(async () => {
       if (this.client instanceof Cluster) {
@@ -765,39 +535,8 @@ export class RedisStore extends BaseStore {
 }
 
 const DEFAULT_TIMEOUT_MS = 2_000;
-/** Dead letters one sorted-set read takes, and one page scan looks at, at most. */
-const DLQ_SCAN_BATCH = 500;
-const DLQ_SCAN_BUDGET = 5_000;
-/** Queues read at once when a call spans every queue. */
-const FAN_OUT = 16;
 /** Leases settled by one ack-many script call at most, so a huge list never makes one script slow. */
 const ACK_MANY_LIMIT = 500;
-
-async function readPolicy(node: Redis): Promise<string> {
-  try {
-    const reply: unknown = await node.config("GET", "maxmemory-policy");
-    const value: unknown = Array.isArray(reply) ? reply[1] : undefined;
-    if (typeof value === "string") return value;
-  } catch {
-    // CONFIG is often renamed or disabled on managed Redis; INFO answers the same question.
-  }
-  try {
-    return (await readMemoryInfo(node)).policy;
-  } catch (error) {
-    throw toStoreError(error);
-  }
-}
-
-async function readMemoryInfo(node: Redis): Promise<StoreMemoryStatus> {
-  const info = await node.info("memory");
-  const field = (name: string): string | undefined =>
-    new RegExp(`^${name}:(.*)$`, "m").exec(info)?.[1]?.trim();
-  return {
-    usedBytes: Number(field("used_memory") ?? 0),
-    maxBytes: Number(field("maxmemory") ?? 0),
-    policy: field("maxmemory_policy") ?? "unknown",
-  };
-}
 
 function randomSeed(): number {
   return Math.floor(Math.random() * 2 ** 31);
@@ -807,42 +546,6 @@ function toOutcome(result: unknown): WriteOutcome {
   if (result === "duplicate") return { duplicate: true };
   if (result === "expired") return { duplicate: false, deadLettered: "expired" };
   return { duplicate: false };
-}
-
-function toSubscriptions(members: string[]): Subscription[] {
-  return members.map((member) => {
-    const [agent, pattern] = member.split(" ");
-    return { agent, pattern } as Subscription;
-  });
-}
-
-function reasonOf(info: string): DeadLetterReason {
-  return (JSON.parse(info) as { reason: DeadLetterReason }).reason;
-}
-
-function toDeadLetterRecord(
-  agent: QueueName,
-  id: string,
-  json: string | null | undefined,
-  info: string | null | undefined,
-): DeadLetterRecord | undefined {
-  if (json === null || json === undefined || info === null || info === undefined) return undefined;
-  const parsed = JSON.parse(info) as {
-    reason: DeadLetterReason;
-    at: number;
-    attempts: AttemptRecord[] | Record<string, never>;
-    lastError?: string;
-  };
-  const record: DeadLetterRecord = {
-    agent,
-    id,
-    json,
-    reason: parsed.reason,
-    deadLetteredAt: parsed.at,
-    attempts: Array.isArray(parsed.attempts) ? parsed.attempts : [],
-  };
-  if (parsed.lastError !== undefined) record.lastError = parsed.lastError;
-  return record;
 }
 
 /** Logged ops drop the parsed message; the JSON text is all a replay needs. */

@@ -8,7 +8,7 @@ export interface EndpointPoolOptions extends SqlClientOptions {
   probeMaxMs: number;
 }
 
-/** What `TiDBStore.endpoints()` reports of one endpoint. */
+/** What `SqlStore.endpoints()` reports of one endpoint. */
 export interface EndpointHealth {
   /** The endpoint's URL, its password replaced by `***`. */
   url: string;
@@ -74,7 +74,7 @@ export class EndpointPool {
   static async open(urls: readonly string[], options: EndpointPoolOptions): Promise<EndpointPool> {
     if (urls.length === 0) {
       throw new BmnError("INVALID_ARGUMENT", "the SQL store needs at least one endpoint URL", {
-        field: "store.tidb.urls",
+        field: "store.sql.urls",
       });
     }
     const opened = await Promise.allSettled(urls.map((url) => SqlClient.open(url, options)));

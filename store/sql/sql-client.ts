@@ -323,7 +323,7 @@ function detectDialect(version: string): SqlDialect {
   throw new BmnError(
     "INVALID_ARGUMENT",
     `the SQL store needs TiDB or MariaDB 10.6 or later (sequences and SKIP LOCKED); the server is ${version}`,
-    { field: "store.tidb.url" },
+    { field: "store.sql.url" },
   );
 }
 
@@ -337,7 +337,7 @@ function parseMysqlUrl(url: string): ParsedUrl {
     parsed = new URL(url);
   } catch {
     throw new BmnError("INVALID_ARGUMENT", "the SQL store URL is not a valid URL", {
-      field: "store.tidb.url",
+      field: "store.sql.url",
     });
   }
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ""));
@@ -345,7 +345,7 @@ function parseMysqlUrl(url: string): ParsedUrl {
     throw new BmnError(
       "INVALID_ARGUMENT",
       "the SQL store URL must look like mysql://user:password@host:port/database (database: letters, digits, _ or $)",
-      { field: "store.tidb.url" },
+      { field: "store.sql.url" },
     );
   }
   return { database };

@@ -83,3 +83,6 @@ export function first(rows: readonly Row[]): Row | undefined {
 export function flat(rows: readonly (readonly SqlParam[])[]): SqlParam[] {
   return rows.flat();
 }
+
+/** Rows one janitor statement deletes at most, so cleanup never holds locks for long. */
+export const JANITOR_BATCH = 1_000;

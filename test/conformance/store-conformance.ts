@@ -1,23 +1,18 @@
 import { describe } from "vitest";
 import type { DeliveryPolicy, MessageStore } from "../../store/store.js";
-import { describeAckMany } from "./ack-many.js";
-import { describeBadInput } from "./bad-input.js";
-import { describeConcurrency } from "./concurrency.js";
-import { describeDedupe } from "./dedupe.js";
-import { describeDelivery } from "./delivery.js";
-import { describeDlq } from "./dlq.js";
-import { describeLeases } from "./leases.js";
-import { describeLongPoll } from "./long-poll.js";
-import { describeOutbox } from "./outbox.js";
-import { describePublish } from "./publish.js";
-import { describeRegistry } from "./registry.js";
-import { describeStats } from "./stats.js";
-import { describeTrace } from "./trace.js";
-import { describeTransactions } from "./transactions.js";
+import { describeAcrossRoles } from "./cross-role.js";
+import { describeDeadLetterRole } from "./dead-letter-role.js";
+import { describeLifecycleRole } from "./lifecycle-role.js";
+import { describeQueueRole } from "./queue-role.js";
+import { describeRegistryRole } from "./registry-role.js";
+import { describeTopicRole } from "./topic-role.js";
+import { describeTraceRole } from "./trace-role.js";
+import { describeTransactionRole } from "./transaction-role.js";
 
 /**
  * The one conformance suite every `MessageStore` backend passes (docs/store-contract.md states what it checks).
- * A backend's test file calls `describeStoreConformance(name, factory)`.
+ * One describe (and one file, `*-role.ts`) per role of store/roles; a backend's test file calls
+ * `describeStoreConformance(name, factory)`.
  */
 export interface StoreFactory {
   /** Creates a fresh, empty store (isolated from other tests, e.g. by a unique domain/key prefix) with the given policy overrides. */
@@ -26,19 +21,13 @@ export interface StoreFactory {
 
 export function describeStoreConformance(backendName: string, factory: StoreFactory): void {
   describe(`MessageStore conformance: ${backendName}`, () => {
-    describeDelivery(factory);
-    describeLongPoll(factory);
-    describeLeases(factory);
-    describeDedupe(factory);
-    describePublish(factory);
-    describeTransactions(factory);
-    describeDlq(factory);
-    describeTrace(factory);
-    describeStats(factory);
-    describeRegistry(factory);
-    describeBadInput(factory);
-    describeConcurrency(factory);
-    describeOutbox(factory);
-    describeAckMany(factory);
+    describeLifecycleRole(factory);
+    describeQueueRole(factory);
+    describeTopicRole(factory);
+    describeTransactionRole(factory);
+    describeDeadLetterRole(factory);
+    describeTraceRole(factory);
+    describeRegistryRole(factory);
+    describeAcrossRoles(factory);
   });
 }

@@ -14,7 +14,7 @@ import { initialSchema } from "../../store/sql/migrations/001-initial.js";
 import { analyticsSchema } from "../../store/sql/migrations/002-analytics.js";
 import { SqlClient } from "../../store/sql/sql-client.js";
 import { sqlTables } from "../../store/sql/sql-tables.js";
-import { TiDBStore } from "../../store/sql/tidb-store.js";
+import { SqlStore } from "../../store/sql/sql-store.js";
 import type { MessageStore } from "../../store/store.js";
 import { msg, waitFor } from "../conformance/helpers.js";
 import { startMariaDb, type MariaDbServerHandle } from "../harness/mariadb-server.js";
@@ -49,13 +49,13 @@ async function expectedThroughput(store: MessageStore, ids: string[]): Promise<M
 }
 
 describe("sql analytics on mariadb", () => {
-  let store: TiDBStore;
+  let store: SqlStore;
   let started: number;
   const ids: string[] = [];
   const bobAcked: string[] = [];
 
   beforeAll(async () => {
-    store = await TiDBStore.connect(server.url, { tablePrefix: "an_", poolSize: 4 });
+    store = await SqlStore.connect(server.url, { tablePrefix: "an_", poolSize: 4 });
     started = Date.now();
     const send = async (to: string, actor: string, draft: Record<string, unknown> = {}): Promise<string> => {
       const result = await store.enqueue(to, msg(draft), { actor });
@@ -379,14 +379,14 @@ describe("stats over HTTP and the CLI", () => {
     expect(hostile.stderr).toMatch(/agent/);
   });
 
-  it("a sidecar on another store answers 404 saying analytics need the tidb store", async () => {
+  it("a sidecar on another store answers 404 saying analytics need the sql store", async () => {
     const app = await buildServer({ store: new InMemoryStore(), logger: false });
     try {
       const response = await app.inject({ method: "GET", url: "/v1/stats/throughput" });
       expect(response.statusCode).toBe(404);
       const body = response.json<{ errorCode: string; message: string }>();
       expect(body.errorCode).toBe("NOT_FOUND");
-      expect(body.message).toMatch(/tidb store/);
+      expect(body.message).toMatch(/sql store/);
     } finally {
       await app.close();
     }

@@ -2,7 +2,7 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../runtime/config/load-config.js";
 import { startSidecar } from "../../sidecar/start-sidecar.js";
-import { TiDBStore } from "../../store/sql/tidb-store.js";
+import { SqlStore } from "../../store/sql/sql-store.js";
 import { expectBmnError, msg, receiveAll, waitFor } from "../conformance/helpers.js";
 import { freePort } from "../harness/free-port.js";
 import { startMariaDb, type MariaDbServerHandle } from "../harness/mariadb-server.js";
@@ -78,8 +78,8 @@ afterEach(async () => {
 });
 
 let prefixes = 0;
-async function open(urls: string[]): Promise<TiDBStore> {
-  const store = await TiDBStore.connect(urls, {
+async function open(urls: string[]): Promise<SqlStore> {
+  const store = await SqlStore.connect(urls, {
     tablePrefix: `fo${++prefixes}_`,
     commandTimeoutMs: 1_000,
     probeMaxMs: 300,
@@ -182,7 +182,7 @@ describe("sql store endpoints and failover (MariaDB behind a cuttable proxy)", (
   it("fails to connect with STORE_UNAVAILABLE when no endpoint answers", async () => {
     await proxy.cut();
     await server.stop();
-    await expect(TiDBStore.connect([proxy.url, server.url], { commandTimeoutMs: 500 })).rejects.toMatchObject(
+    await expect(SqlStore.connect([proxy.url, server.url], { commandTimeoutMs: 500 })).rejects.toMatchObject(
       {
         code: "STORE_UNAVAILABLE",
       },
@@ -194,7 +194,7 @@ describe("sql store endpoints and failover (MariaDB behind a cuttable proxy)", (
       { port: 0, domain: "failover" },
       { BMN_STORE: "tidb", BMN_TIDB_URL: ` ${proxy.url} , ${server.url}` },
     );
-    expect(config.store.tidb?.urls).toEqual([proxy.url, server.url]);
+    expect(config.store.sql?.urls).toEqual([proxy.url, server.url]);
     const sidecar = await startSidecar(config, { logger: false });
     cleanups.push(() => sidecar.close());
     const readyz = async (): Promise<number> => (await fetch(`${sidecar.url}/readyz`)).status;

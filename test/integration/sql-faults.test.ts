@@ -4,7 +4,7 @@ import type { Delivery } from "../../store/store.js";
 import { migrate, SCHEMA_VERSION, SchemaVersionError } from "../../store/sql/migrate.js";
 import { SqlClient } from "../../store/sql/sql-client.js";
 import { sqlTables } from "../../store/sql/sql-tables.js";
-import { TiDBStore, type TiDBStoreOptions } from "../../store/sql/tidb-store.js";
+import { SqlStore, type SqlStoreOptions } from "../../store/sql/sql-store.js";
 import { expectBmnError, msg, receiveAll, since, waitFor, untilPingable } from "../conformance/helpers.js";
 import { expectCrashRecovery } from "../conformance/crash-recovery.js";
 import { startMariaDb, type MariaDbServerHandle } from "../harness/mariadb-server.js";
@@ -19,8 +19,8 @@ function uniquePrefix(): string {
   return `f${++prefixes}_`;
 }
 
-async function open(url: string, options: TiDBStoreOptions = {}): Promise<TiDBStore> {
-  const store = await TiDBStore.connect(url, {
+async function open(url: string, options: SqlStoreOptions = {}): Promise<SqlStore> {
+  const store = await SqlStore.connect(url, {
     tablePrefix: uniquePrefix(),
     commandTimeoutMs: 1_000,
     policy: { traceRetentionMs: 0 },
@@ -91,7 +91,7 @@ describe("sql store faults (MariaDB)", () => {
     const server = await startMariaDb({ durable: false });
     const url = server.url;
     await server.cleanup();
-    await expect(TiDBStore.connect(url, { commandTimeoutMs: 500 })).rejects.toMatchObject({
+    await expect(SqlStore.connect(url, { commandTimeoutMs: 500 })).rejects.toMatchObject({
       code: "STORE_UNAVAILABLE",
     });
   });
@@ -109,7 +109,7 @@ describe("sql store faults (MariaDB)", () => {
     let acked = 0;
     const deadline = Date.now() + 100_000;
 
-    const consume = async (store: TiDBStore, name: string): Promise<void> => {
+    const consume = async (store: SqlStore, name: string): Promise<void> => {
       while (acked < total && Date.now() < deadline) {
         const batch: Delivery[] = await store.receive("pool", { max: 8, waitMs: 200, leaseMs: 120_000 });
         for (const delivery of batch) {
@@ -229,7 +229,7 @@ describe("sql store faults (MariaDB)", () => {
       "INSERT INTO bmn_schema_migrations (table_prefix, version, name, applied_at) VALUES (?, ?, ?, ?)",
       [prefix, SCHEMA_VERSION + 1, "from-a-newer-bmn", Date.now()],
     );
-    const refused = TiDBStore.connect(shared.url, { tablePrefix: prefix });
+    const refused = SqlStore.connect(shared.url, { tablePrefix: prefix });
     await expect(refused).rejects.toBeInstanceOf(SchemaVersionError);
     await expect(refused).rejects.toThrow(/newer than this BMN knows/);
 

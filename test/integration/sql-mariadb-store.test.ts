@@ -1,5 +1,5 @@
 import { afterAll, beforeAll } from "vitest";
-import { TiDBStore } from "../../store/sql/tidb-store.js";
+import { SqlStore } from "../../store/sql/sql-store.js";
 import { describeStoreConformance } from "../conformance/store-conformance.js";
 import { startMariaDb, type MariaDbServerHandle } from "../harness/mariadb-server.js";
 
@@ -15,7 +15,7 @@ afterAll(async () => {
 });
 
 // Each test gets its own table prefix (its own tables, migrated on connect) on the one server.
-describeStoreConformance("tidb store on mariadb", {
+describeStoreConformance("sql store on mariadb", {
   create: (policy) =>
-    TiDBStore.connect(server.url, { tablePrefix: `t${++stores}_`, poolSize: 4, policy: policy ?? {} }),
+    SqlStore.connect(server.url, { tablePrefix: `t${++stores}_`, poolSize: 4, policy: policy ?? {} }),
 });

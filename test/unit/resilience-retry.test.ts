@@ -1,12 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { BmnError, LeaseError, StoreUnavailableError, ValidationError } from "../../core/errors.js";
 import { CircuitOpenError } from "../../runtime/resilience/circuit-breaker.js";
-import {
-  RETRYABLE_OPERATIONS,
-  isRetryableError,
-  withRetry,
-  type RetryOptions,
-} from "../../runtime/resilience/retry.js";
+import { isRetryableError, withRetry, type RetryOptions } from "../../runtime/resilience/retry.js";
+import { RETRYABLE_OPERATIONS } from "../../store/store-operations.js";
 
 /** Retry options with a recording fake sleep and jitter pinned to the ceiling (random = 1). */
 function options(overrides: Partial<RetryOptions> = {}): RetryOptions & { slept: number[] } {

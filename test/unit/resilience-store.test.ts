@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { StoreUnavailableError } from "../../core/errors.js";
 import { CircuitOpenError } from "../../runtime/resilience/circuit-breaker.js";
 import { ResilientStore, type ResilientStoreOptions } from "../../store/resilient-store.js";
-import type { StoreOperation } from "../../runtime/resilience/retry.js";
+import type { StoreOperation } from "../../store/store-operations.js";
 import { InMemoryStore } from "../../store/memory/memory-store.js";
 import type { MessageStore } from "../../store/store.js";
 import { expectBmnError, idsOf, msg, receiveAll } from "../conformance/helpers.js";

@@ -53,3 +53,26 @@ describe("loadConfig and startup subscriptions", () => {
     );
   });
 });
+
+describe("loadConfig and the sql store's old name tidb", () => {
+  const url = "mysql://bmn@db:3306/bmn";
+  const other = "mysql://bmn@other:3306/bmn";
+
+  it("reads store.type tidb as sql, and store.tidb as well as store.sql", () => {
+    const config = loadConfig({ store: { type: "tidb", tidb: { url } } }, {});
+    expect(config.store.type).toBe("sql");
+    expect(config.store.tidb?.url).toBe(url);
+    expect(loadConfig({ store: { type: "sql", sql: { url } } }, {}).store.sql?.url).toBe(url);
+  });
+
+  it("reads BMN_STORE=tidb and BMN_TIDB_URL as BMN_STORE=sql and BMN_SQL_URL; BMN_SQL_URL wins", () => {
+    const old = loadConfig({}, { BMN_STORE: "tidb", BMN_TIDB_URL: url });
+    expect(old.store).toMatchObject({ type: "sql", sql: { urls: [url] } });
+    const both = loadConfig({}, { BMN_STORE: "sql", BMN_TIDB_URL: other, BMN_SQL_URL: url });
+    expect(both.store.sql?.urls).toEqual([url]);
+  });
+
+  it("refuses another store type, naming the accepted ones", () => {
+    expect(() => loadConfig({}, { BMN_STORE: "postgres" })).toThrow(/memory, redis or sql/);
+  });
+});

@@ -3,28 +3,16 @@ import { sidecarApi } from "../../../core/api/sidecar-api.js";
 import { NotFoundError } from "../../../core/errors.js";
 import type { SqlAnalytics } from "../../../store/sql/analytics/sql-analytics.js";
 import type { MessageStore } from "../../../store/store.js";
+import { analyticsOf } from "../../../store/roles/analytics.js";
 import type { RouteContext } from "../route-context.js";
 import { schemaOf } from "../route-schema.js";
 import type { ZodTypeProvider } from "../zod-type-provider.js";
-
-/** The SQL analytics of the store, looking through wrappers (`ResilientStore.inner`); undefined on other stores. */
-export function analyticsOf(store: MessageStore): SqlAnalytics | undefined {
-  let current: unknown = store;
-  for (let depth = 0; depth < 8 && typeof current === "object" && current !== null; depth++) {
-    const candidate = current as { kind?: unknown; analytics?: unknown; inner?: unknown };
-    if (candidate.kind === "tidb" && typeof candidate.analytics === "function") {
-      return (candidate.analytics as () => SqlAnalytics).call(current);
-    }
-    current = candidate.inner;
-  }
-  return undefined;
-}
 
 function requireAnalytics(store: MessageStore): SqlAnalytics {
   const analytics = analyticsOf(store);
   if (analytics === undefined) {
     throw new NotFoundError(
-      `analytics need the tidb store (store.type: tidb, MariaDB or TiDB); this sidecar runs the ${store.kind} store`,
+      `analytics need the sql store (store.type: sql, MariaDB or TiDB); this sidecar runs the ${store.kind} store`,
       { field: "store.type" },
     );
   }

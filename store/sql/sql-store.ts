@@ -1,18 +1,7 @@
-import { randomInt } from "node:crypto";
 import { LeaseError } from "../../core/errors.js";
-import type { MessageId } from "../../core/ids.js";
-import type { AgentName, QueueName, Topic, TopicPattern } from "../../core/names.js";
-import {
-  BaseStore,
-  isWildcardPattern,
-  type BaseStoreOptions,
-  type SubscriptionLimits,
-} from "../base-store.js";
-import { positionOf } from "../backend-types.js";
+import type { QueueName } from "../../core/names.js";
+import { BaseStore, type BaseStoreOptions } from "../base-store.js";
 import type {
-  DeadLetterQuery,
-  DeadLetterRecord,
-  DeadLetterScan,
   QueueScan,
   LeaseBatch,
   NackOutcome,
@@ -21,19 +10,12 @@ import type {
   WriteOutcome,
 } from "../backend-types.js";
 import { formatLeaseId, type LeaseRef } from "../lease-id.js";
-import type {
-  AckFailureCode,
-  AgentRecord,
-  DeadLetterReason,
-  QueueStats,
-  Subscription,
-  TraceEvent,
-} from "../store.js";
+import type { AckFailureCode, QueueStats } from "../store.js";
 import type { Waiter } from "../wakeup-hub.js";
 import { SqlAnalytics } from "./analytics/sql-analytics.js";
 import { migrate } from "./migrate.js";
 import { EndpointPool, type EndpointHealth } from "./endpoint-pool.js";
-import { NOW_MS, type Row, type SqlClient, type SqlParam } from "./sql-client.js";
+import { NOW_MS, type SqlClient } from "./sql-client.js";
 import {
   dueWorkOf,
   explainLease,
@@ -41,16 +23,19 @@ import {
   leaseInTransaction,
   nackInTransaction,
   nextDueOf,
-  parseHistory,
   probeQueue,
   type SqlContext,
 } from "./sql-leases.js";
 import { defaultTablePrefix, sqlTables, type SqlTables } from "./sql-tables.js";
-import { chunks, marks, num, padded, pow2Chunks, text, textOrUndefined, tuples } from "./sql-util.js";
+import { chunks, JANITOR_BATCH, marks, num, padded, pow2Chunks, text, tuples } from "./sql-util.js";
 import { SqlWatcher } from "./sql-watcher.js";
 import { ackLeasesInTransaction, applyWriteOps } from "./sql-writes.js";
+import { SqlDeadLetters } from "./sql-dead-letters.js";
+import { SqlRegistry } from "./sql-registry.js";
+import { SqlSubscriptions } from "./sql-subscriptions.js";
+import { SqlTrace } from "./sql-trace.js";
 
-export interface TiDBStoreOptions extends BaseStoreOptions {
+export interface SqlStoreOptions extends BaseStoreOptions {
   domain?: string | undefined;
   /** Prefix of every table of this store; defaults to `bmn_<domain>_` (hyphens as underscores). */
   tablePrefix?: string | undefined;
@@ -78,8 +63,6 @@ const DEFAULTS = {
   janitorIntervalMs: 60_000,
   probeMaxMs: 5_000,
 };
-/** Rows one janitor statement deletes at most, so cleanup never holds locks for long. */
-const JANITOR_BATCH = 1_000;
 /** Queues per statement when reading or watching many at once. */
 const QUEUE_CHUNK = 256;
 
@@ -88,29 +71,33 @@ const QUEUE_CHUNK = 256;
  * time is the database server's clock; competing consumers claim rows with locking selects (SKIP LOCKED on
  * MariaDB). See docs/sql-store.md.
  */
-export class TiDBStore extends BaseStore {
-  readonly kind = "tidb" as const;
+export class SqlStore extends BaseStore {
+  readonly kind = "sql" as const;
   readonly durable = true;
   readonly tables: SqlTables;
   private readonly ctx: SqlContext;
   private readonly watcher: SqlWatcher;
   private readonly knownQueues = new Set<string>();
   private readonly janitor: NodeJS.Timeout;
-  /** Trace events not yet written, and the write in progress; reads of the trace wait for both. */
-  private traceBuffer: TraceEvent[] = [];
-  private traceFlush: Promise<void> | undefined;
-  private traceOrd = 0;
-  private readonly traceTag = randomInt(0, 2 ** 20) * 2 ** 32;
+  protected readonly deadLetterPrimitives: SqlDeadLetters;
+  /** Buffered and written in batches, so tracing costs no round trip per event; reads flush first. */
+  protected readonly traceBackend: SqlTrace;
+  protected readonly subscriptionBackend: SqlSubscriptions;
+  protected readonly registryBackend: SqlRegistry;
   private analyticsLayer: SqlAnalytics | undefined;
 
   private constructor(
     readonly client: EndpointPool,
     tables: SqlTables,
-    options: TiDBStoreOptions,
+    options: SqlStoreOptions,
   ) {
     super(options);
     this.tables = tables;
     this.ctx = { tables, lockClause: client.lockClause, policy: this.policy };
+    this.deadLetterPrimitives = new SqlDeadLetters(client, tables);
+    this.subscriptionBackend = new SqlSubscriptions(client, tables);
+    this.registryBackend = new SqlRegistry(client, tables);
+    this.traceBackend = new SqlTrace(client, tables, this.policy.traceRetentionMs);
     this.watcher = new SqlWatcher(
       (agents) => this.queuesWithVisibleWork(agents),
       options.pollIntervalMs ?? DEFAULTS.pollIntervalMs,
@@ -126,7 +113,7 @@ export class TiDBStore extends BaseStore {
    * Connects to `mysql://user:password@host:port/database`, creating the database if needed, and migrates.
    * Several URLs are endpoints of one database (TiDB servers of one cluster): see `EndpointPool`.
    */
-  static async connect(urls: string | readonly string[], options: TiDBStoreOptions = {}): Promise<TiDBStore> {
+  static async connect(urls: string | readonly string[], options: SqlStoreOptions = {}): Promise<SqlStore> {
     const tables = sqlTables(options.tablePrefix ?? defaultTablePrefix(options.domain ?? "local"));
     const client = await EndpointPool.open(typeof urls === "string" ? [urls] : urls, {
       probeMaxMs: options.probeMaxMs ?? DEFAULTS.probeMaxMs,
@@ -141,7 +128,7 @@ export class TiDBStore extends BaseStore {
       await client.close();
       throw error;
     }
-    return new TiDBStore(client, tables, options);
+    return new SqlStore(client, tables, options);
   }
 
   get dialect(): SqlClient["dialect"] {
@@ -155,7 +142,9 @@ export class TiDBStore extends BaseStore {
 
   /** The read-only named queries over this store's tables (see docs/sql-store.md, "Analytics"). */
   analytics(): SqlAnalytics {
-    this.analyticsLayer ??= new SqlAnalytics(this.client, this.tables, () => this.settledTrace());
+    this.analyticsLayer ??= new SqlAnalytics(this.client, this.tables, () =>
+      this.traceBackend.settledTrace(),
+    );
     return this.analyticsLayer;
   }
 
@@ -285,63 +274,6 @@ export class TiDBStore extends BaseStore {
     return found;
   }
 
-  // ---- dead letters --------------------------------------------------------------------------------------
-  protected async readDeadLetterPage(query: DeadLetterQuery): Promise<DeadLetterScan> {
-    const where: string[] = [];
-    const params: SqlParam[] = [];
-    if (query.agent !== undefined) {
-      where.push("queue = ?");
-      params.push(query.agent);
-    }
-    if (query.reason !== undefined) {
-      where.push("reason = ?");
-      params.push(query.reason);
-    }
-    if (query.until !== undefined) {
-      where.push("dead_lettered_at <= ?");
-      params.push(query.until);
-    }
-    const after = query.after;
-    if (after !== undefined) {
-      // Spelled out rather than a row comparison, so the time index serves it.
-      where.push(
-        "(dead_lettered_at > ? OR (dead_lettered_at = ? AND (queue > ? OR (queue = ? AND id > ?))))",
-      );
-      params.push(after.at, after.at, after.agent, after.agent, after.id);
-    }
-    const rows = await this.client.rows(
-      `SELECT queue, id, body, reason, dead_lettered_at, attempts, last_error FROM ${this.tables.deadLetters}
-        ${where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`}
-        ORDER BY dead_lettered_at, queue, id LIMIT ?`,
-      [...params, query.limit + 1],
-    );
-    const records = rows.slice(0, query.limit).map(toDeadLetterRecord);
-    const last = records.at(-1);
-    return { records, next: rows.length > query.limit && last !== undefined ? positionOf(last) : undefined };
-  }
-
-  protected async readDeadLetter(agent: QueueName, id: string): Promise<DeadLetterRecord | undefined> {
-    const [row] = await this.client.rows(
-      `SELECT queue, id, body, reason, dead_lettered_at, attempts, last_error FROM ${this.tables.deadLetters}
-        WHERE queue = ? AND id = ?`,
-      [agent, id],
-    );
-    return row === undefined ? undefined : toDeadLetterRecord(row);
-  }
-
-  protected async removeDeadLetters(agent: QueueName, ids: MessageId[]): Promise<number> {
-    let removed = 0;
-    for (const chunk of chunks(ids, QUEUE_CHUNK)) {
-      const list = padded(chunk);
-      const result = await this.client.run(
-        `DELETE FROM ${this.tables.deadLetters} WHERE queue = ? AND id IN (${marks(list.length)})`,
-        [agent, ...list],
-      );
-      removed += result.affectedRows;
-    }
-    return removed;
-  }
-
   // ---- stats, subscriptions, registry --------------------------------------------------------------------
   protected async readQueueStats(agent: QueueName): Promise<QueueStats> {
     const m = this.tables.messages;
@@ -397,156 +329,6 @@ export class TiDBStore extends BaseStore {
   }
 
   /** The caps are checked, then the row inserted: two racing subscribes may pass a cap by one. */
-  protected async addSubscription(
-    { agent, pattern }: Subscription,
-    limits: SubscriptionLimits,
-  ): Promise<"existed" | "added" | "limit" | "wildcard-limit"> {
-    const [row] = await this.client.rows(
-      `SELECT COUNT(*) AS total, COALESCE(SUM(wildcard), 0) AS wild,
-        COALESCE(SUM(pattern = ?), 0) AS present FROM ${this.tables.subscriptions} WHERE agent = ?`,
-      [pattern, agent],
-    );
-    if (num(row?.present ?? 0) > 0) return "existed";
-    if (num(row?.total ?? 0) >= limits.max) return "limit";
-    const wildcard = isWildcardPattern(pattern);
-    if (wildcard && num(row?.wild ?? 0) >= limits.maxWildcard) return "wildcard-limit";
-    const result = await this.client.run(
-      `INSERT IGNORE INTO ${this.tables.subscriptions} (agent, pattern, wildcard) VALUES (?, ?, ?)`,
-      [agent, pattern, wildcard ? 1 : 0],
-    );
-    return result.affectedRows === 0 ? "existed" : "added";
-  }
-
-  protected async removeSubscription({ agent, pattern }: Subscription): Promise<boolean> {
-    const result = await this.client.run(
-      `DELETE FROM ${this.tables.subscriptions} WHERE agent = ? AND pattern = ?`,
-      [agent, pattern],
-    );
-    return result.affectedRows === 1;
-  }
-
-  protected async readSubscribers(topic: Topic): Promise<Subscription[]> {
-    const rows = await this.client.rows(
-      `SELECT agent, pattern FROM ${this.tables.subscriptions}
-        WHERE (wildcard = 0 AND pattern = ?) OR wildcard = 1`,
-      [topic],
-    );
-    return rows.map((row) => ({
-      agent: text(row.agent) as AgentName,
-      pattern: text(row.pattern) as TopicPattern,
-    }));
-  }
-
-  protected async readSubscriptions(): Promise<Subscription[]> {
-    const rows = await this.client.rows(`SELECT agent, pattern FROM ${this.tables.subscriptions}`);
-    return rows.map((row) => ({
-      agent: text(row.agent) as AgentName,
-      pattern: text(row.pattern) as TopicPattern,
-    }));
-  }
-
-  protected async writeAgent(record: AgentRecord): Promise<void> {
-    await this.client.run(
-      `INSERT INTO ${this.tables.agents} (name, body, expires_at) VALUES (?, ?, ?)
-        ON DUPLICATE KEY UPDATE body = VALUES(body), expires_at = VALUES(expires_at)`,
-      [record.name, JSON.stringify(record), record.expiresAt],
-      { idempotent: true },
-    );
-  }
-
-  protected async readAgent(name: AgentName): Promise<AgentRecord | undefined> {
-    const [row] = await this.client.rows(`SELECT body FROM ${this.tables.agents} WHERE name = ?`, [name]);
-    return row === undefined ? undefined : (JSON.parse(text(row.body)) as AgentRecord);
-  }
-
-  protected async readAgents(): Promise<AgentRecord[]> {
-    const rows = await this.client.rows(`SELECT body FROM ${this.tables.agents}`);
-    const now = Date.now();
-    const records = rows.map((row) => JSON.parse(text(row.body)) as AgentRecord);
-    const lapsed = records.filter((record) => record.expiresAt <= now);
-    if (lapsed.length > 0) {
-      // Guarded on the expiry, so a registration renewed meanwhile by another process survives.
-      await this.client.run(
-        `DELETE FROM ${this.tables.agents} WHERE expires_at <= ? LIMIT ${JANITOR_BATCH}`,
-        [now],
-      );
-    }
-    return records.filter((record) => record.expiresAt > now);
-  }
-
-  protected async deleteAgent(name: QueueName): Promise<boolean> {
-    const result = await this.client.run(`DELETE FROM ${this.tables.agents} WHERE name = ?`, [name]);
-    return result.affectedRows === 1;
-  }
-
-  // ---- trace ---------------------------------------------------------------------------------------------
-  /**
-   * Buffers events and writes them in batches (one multi-row INSERT per flush), so tracing costs no round trip
-   * per event. Reads of the trace flush first, so a process always reads its own events.
-   */
-  protected appendTrace(events: TraceEvent[]): Promise<void> {
-    this.traceBuffer.push(...events);
-    return this.flushTrace();
-  }
-
-  private flushTrace(): Promise<void> {
-    if (this.traceFlush !== undefined) return this.traceFlush.then(() => this.flushTrace());
-    if (this.traceBuffer.length === 0) return Promise.resolve();
-    const events = this.traceBuffer;
-    this.traceBuffer = [];
-    const flush = this.writeTrace(events).finally(() => {
-      this.traceFlush = undefined;
-    });
-    this.traceFlush = flush;
-    return flush;
-  }
-
-  private async writeTrace(events: TraceEvent[]): Promise<void> {
-    const expiresAt = Date.now() + this.policy.traceRetentionMs;
-    const rows = events.map((event): SqlParam[] => [
-      event.messageId,
-      event.at,
-      this.traceTag + this.traceOrd++,
-      event.correlationId ?? null,
-      expiresAt,
-      JSON.stringify(event),
-      // Extracted for the analytics (migration 2); the columns are sized for them.
-      event.kind.slice(0, 16),
-      event.agent ?? null,
-      event.actor.slice(0, 255),
-    ]);
-    for (const chunk of pow2Chunks(rows)) {
-      await this.client.run(
-        `INSERT INTO ${this.tables.trace} (message_id, at_ms, ord, correlation_id, expires_at, body, kind, agent, actor)
-          VALUES ${tuples(chunk.length, 9)}`,
-        chunk.flat(),
-      );
-    }
-  }
-
-  /** Waits for trace writes of this process that were buffered or in flight, ignoring their failures. */
-  private async settledTrace(): Promise<void> {
-    await this.flushTrace().catch(() => undefined);
-  }
-
-  protected async readTrace(id: string): Promise<TraceEvent[]> {
-    await this.settledTrace();
-    const rows = await this.client.rows(
-      `SELECT body FROM ${this.tables.trace} WHERE message_id = ? AND expires_at > ? ORDER BY at_ms, ord`,
-      [id, Date.now()],
-    );
-    return rows.map((row) => JSON.parse(text(row.body)) as TraceEvent);
-  }
-
-  protected async readCorrelation(correlationId: string): Promise<string[]> {
-    await this.settledTrace();
-    const rows = await this.client.rows(
-      `SELECT DISTINCT message_id FROM ${this.tables.trace} WHERE correlation_id = ? AND expires_at > ?`,
-      [correlationId, Date.now()],
-    );
-    return rows.map((row) => text(row.message_id));
-  }
-
   // ---- housekeeping --------------------------------------------------------------------------------------
   /** Deletes what only takes space: dedupe keys past their window, old trace events, lapsed registrations. */
   private async cleanUp(): Promise<void> {
@@ -576,21 +358,7 @@ export class TiDBStore extends BaseStore {
   protected async closeBackend(): Promise<void> {
     clearInterval(this.janitor);
     this.watcher.close();
-    await this.settledTrace();
+    await this.traceBackend.settledTrace();
     await this.client.close();
   }
-}
-
-function toDeadLetterRecord(row: Row): DeadLetterRecord {
-  const record: DeadLetterRecord = {
-    agent: text(row.queue) as QueueName,
-    id: text(row.id),
-    json: text(row.body),
-    reason: text(row.reason) as DeadLetterReason,
-    deadLetteredAt: num(row.dead_lettered_at),
-    attempts: parseHistory(row.attempts),
-  };
-  const lastError = textOrUndefined(row.last_error);
-  if (lastError !== undefined) record.lastError = lastError;
-  return record;
 }

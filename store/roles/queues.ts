@@ -1,0 +1,115 @@
+import type { Message } from "../../core/envelope.js";
+import type { DeadLetterReason } from "../../core/dead-letter.js";
+import type { MessageId } from "../../core/ids.js";
+import type { QueueName } from "../../core/names.js";
+
+/**
+ * Queues and leases: point-to-point delivery. A queue is an agent's inbox or a remote domain's outbox
+ * `bmn.out.<domain>`; wherever a queue is taken, both work.
+ */
+export interface QueueStore {
+  /** Queues a message. A repeated id or dedupekey within the dedupe window is accepted once. */
+  enqueue(queue: string, message: Message, options?: WriteOptions): Promise<SendResult>;
+  /** Leases up to `max` messages, waiting up to `waitMs` for the first one without busy polling. */
+  receive(queue: string, options?: ReceiveOptions): Promise<Delivery[]>;
+  ack(leaseId: string, options?: SettleOptions): Promise<void>;
+  /**
+   * Acks many leases at once, with the outcome of each: the same as one `ack` per lease id in list order (trace
+   * events, dedupe bookkeeping), in as few backend round trips as the backend allows. A lease that no longer
+   * holds is reported in `failed` with the code `ack` would throw; the others are acked all the same.
+   */
+  ackMany(leaseIds: readonly string[], options?: SettleOptions): Promise<AckManyResult>;
+  nack(leaseId: string, options?: NackOptions): Promise<NackResult>;
+  extendLease(leaseId: string, leaseMs: number): Promise<{ leaseExpiresAt: number }>;
+
+  queueStats(queue: string): Promise<QueueStats>;
+  /** Every queue, sorted; for small deployments and tests. Lists that an API serves use `listQueuePage`. */
+  listQueues(): Promise<QueueName[]>;
+  /** Queue names one capped page at a time; the order is the backend's, stable across pages. */
+  listQueuePage(options?: { limit?: number | undefined; cursor?: string | undefined }): Promise<QueuePage>;
+  /**
+   * Deletes a queue with everything in it (messages, leases, dedupe window, dead letters); true when it existed.
+   * For queues whose owner is gone, such as the reply inbox of a finished request.
+   */
+  deleteQueue(queue: string): Promise<boolean>;
+}
+
+export interface WriteOptions {
+  tx?: string | undefined;
+  /** Who did it, recorded in trace events: an agent, a sidecar or a gateway. */
+  actor?: string | undefined;
+}
+
+export interface SendResult {
+  id: MessageId;
+  duplicate: boolean;
+  /** Set when the message went straight to the DLQ (for example `expired`). */
+  deadLettered?: DeadLetterReason;
+}
+
+export interface ReceiveOptions {
+  max?: number | undefined;
+  leaseMs?: number | undefined;
+  waitMs?: number | undefined;
+  signal?: AbortSignal | undefined;
+  actor?: string | undefined;
+}
+
+export interface Delivery {
+  leaseId: string;
+  attempt: number;
+  leaseExpiresAt: number;
+  agent: QueueName;
+  message: Message;
+}
+
+export interface SettleOptions {
+  tx?: string | undefined;
+  actor?: string | undefined;
+}
+
+/** Why one lease of an `ackMany` was not acked: the code a single `ack` of it would throw. */
+export type AckFailureCode = "LEASE_NOT_FOUND" | "LEASE_EXPIRED";
+
+export interface AckManyResult {
+  /** The lease ids acked, in the order given. */
+  acked: string[];
+  /** The lease ids not acked, in the order given, each with the reason. */
+  failed: { leaseId: string; code: AckFailureCode }[];
+}
+
+export interface NackOptions {
+  delayMs?: number | undefined;
+  reason?: string | undefined;
+  /** Skip the remaining attempts and dead-letter now, with reason `rejected`. */
+  deadLetter?: boolean | undefined;
+  /**
+   * Skip the remaining attempts and dead-letter now with this reason (e.g. `forbidden`, `unroutable` from a
+   * gateway); `reason` is kept as the detail (the attempt's reason and `lastError`). Implies `deadLetter`.
+   */
+  deadLetterReason?: DeadLetterReason | undefined;
+  actor?: string | undefined;
+}
+
+export interface NackResult {
+  outcome: "retry" | "dead-lettered";
+  /** When the message becomes visible again, for `retry`. */
+  redeliverAt?: number;
+  reason?: DeadLetterReason;
+}
+
+export interface QueueStats {
+  agent: QueueName;
+  /** Visible now or once due: everything not leased and not dead-lettered. */
+  depth: number;
+  ready: number;
+  delayed: number;
+  inFlight: number;
+  deadLettered: number;
+}
+
+export interface QueuePage {
+  queues: QueueName[];
+  /** Opaque; absent on the last page. */
+  nextCursor?: string;
+}
