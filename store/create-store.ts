@@ -1,17 +1,19 @@
 import type { SidecarConfig } from "../core/config.js";
 import { BmnError } from "../core/errors.js";
 import { InMemoryStore } from "./memory/memory-store.js";
-import { RedisStore } from "./redis/redis-store.js";
-import { SqlStore } from "./sql/sql-store.js";
 import type { MessageStore } from "./store.js";
 
-/** Opens the store the config names; swapping backends is a config change, never a code change. */
+/**
+ * Opens the store the config names; swapping backends is a config change, never a code change. Each backend (and
+ * its driver: ioredis, mysql2) is loaded only when the config names it.
+ */
 export async function createStore(config: SidecarConfig, actor: string): Promise<MessageStore> {
   const common = { policy: config.delivery, actor, domain: config.domain };
   switch (config.store.type) {
     case "memory":
       return new InMemoryStore(common);
     case "redis": {
+      const { RedisStore } = await import("./redis/redis-store.js");
       const redis = config.store.redis ?? {};
       const options = {
         ...common,
@@ -39,6 +41,7 @@ export async function createStore(config: SidecarConfig, actor: string): Promise
           { field: "store.sql.url" },
         );
       }
+      const { SqlStore } = await import("./sql/sql-store.js");
       return SqlStore.connect(urls, common);
     }
   }

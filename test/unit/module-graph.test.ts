@@ -49,11 +49,14 @@ describe("what each command loads", () => {
     expect([...packages].filter((name) => name.startsWith("@opentelemetry/"))).toEqual([]);
   });
 
-  it("bmn start loads the sidecar, but no gateway, operator or Kubernetes client", () => {
+  it("bmn start loads the sidecar and the memory store, but no other backend, gateway or Kubernetes client", () => {
     const { files, packages } = staticGraph("sidecar/start-sidecar.ts");
     expect(files).toContain("sidecar/server/build-server.ts");
-    for (const folder of ["gateway", "operator", "cli"]) expect(under(files, folder)).toEqual([]);
-    expect(packages).not.toContain("@kubernetes/client-node");
+    expect(files).toContain("store/memory/memory-store.ts");
+    for (const folder of ["gateway", "operator", "cli", "store/redis", "store/sql"])
+      expect(under(files, folder)).toEqual([]);
+    for (const unused of ["@kubernetes/client-node", "ioredis", "mysql2", "cluster-key-slot"])
+      expect(packages).not.toContain(unused);
   });
 
   it("the graph follows static imports and skips type-only ones", () => {
