@@ -4,7 +4,6 @@ import {
   SpanStatusCode,
   isSpanContextValid,
   trace,
-  type Tracer,
 } from "@opentelemetry/api";
 import type { SidecarConfig } from "../core/config.js";
 import type { Message } from "../core/envelope.js";

@@ -104,7 +104,7 @@ export class PeerClient {
     const parsed = batchResponseSchema.safeParse(parseJson(response.text));
     if (!parsed.success)
       throw new PeerUnavailableError(`peer ${this.domain} answered a batch with a malformed body`, 200);
-    return { ...response, body: parsed.data as BatchResponse };
+    return { ...response, body: parsed.data };
   }
 
   /** GETs the routes the peer advertises (also the link's liveness probe). */

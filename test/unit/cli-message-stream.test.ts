@@ -18,7 +18,7 @@ class FakeSidecar implements LeaseOps {
         leaseId: `lease-${id}`,
         attempt: 1,
         leaseExpiresAt: Date.now() + 30_000,
-        message: { specversion: "1.0", id, source: "test", type: "t", data: value } as Message,
+        message: { specversion: "1.0", id, source: "test", type: "t", data: value },
       });
     }
     this.wake?.();
