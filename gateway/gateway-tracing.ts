@@ -1,10 +1,4 @@
-import {
-  ROOT_CONTEXT,
-  SpanKind,
-  SpanStatusCode,
-  isSpanContextValid,
-  trace,
-} from "@opentelemetry/api";
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, isSpanContextValid, trace } from "@opentelemetry/api";
 import type { SidecarConfig } from "../core/config.js";
 import type { Message } from "../core/envelope.js";
 import { stampTraceContext } from "../runtime/observability/propagating-tracing.js";

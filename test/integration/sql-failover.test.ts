@@ -182,11 +182,9 @@ describe("sql store endpoints and failover (MariaDB behind a cuttable proxy)", (
   it("fails to connect with STORE_UNAVAILABLE when no endpoint answers", async () => {
     await proxy.cut();
     await server.stop();
-    await expect(SqlStore.connect([proxy.url, server.url], { commandTimeoutMs: 500 })).rejects.toMatchObject(
-      {
-        code: "STORE_UNAVAILABLE",
-      },
-    );
+    await expect(SqlStore.connect([proxy.url, server.url], { commandTimeoutMs: 500 })).rejects.toMatchObject({
+      code: "STORE_UNAVAILABLE",
+    });
   });
 
   it("a sidecar on BMN_TIDB_URL with two endpoints answers /readyz 503 while none is healthy and 200 after", async () => {
