@@ -103,11 +103,23 @@ export interface DeadLetterView {
   message: { id: string; type: string; to?: string };
 }
 
-/** `GET /v1/dlq?reason=…` of a sidecar. */
+/** Every dead letter of a sidecar (`GET /v1/dlq?reason=…`), page after page. */
 export async function deadLetters(sidecarUrl: string, reason?: string): Promise<DeadLetterView[]> {
-  const query = new URLSearchParams({ limit: "10000", ...(reason === undefined ? {} : { reason }) });
-  const body = await getJson<{ deadLetters: DeadLetterView[] }>(`${sidecarUrl}/v1/dlq?${query.toString()}`);
-  return body.deadLetters;
+  const all: DeadLetterView[] = [];
+  let cursor: string | undefined;
+  do {
+    const query = new URLSearchParams({
+      limit: "1000",
+      ...(reason === undefined ? {} : { reason }),
+      ...(cursor === undefined ? {} : { cursor }),
+    });
+    const page = await getJson<{ deadLetters: DeadLetterView[]; nextCursor?: string }>(
+      `${sidecarUrl}/v1/dlq?${query.toString()}`,
+    );
+    all.push(...page.deadLetters);
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+  return all;
 }
 
 /**

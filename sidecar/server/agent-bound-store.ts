@@ -167,14 +167,16 @@ export function bindStoreToAgents(store: MessageStore, binding: AgentBinding): M
     ping: "unbound",
     close: "unbound",
   };
-  return new Proxy(store, {
-    get(target, property, receiverObject) {
+  // The proxy's target is a blank object inheriting from the store, not the store itself: a store may define its
+  // calls as read-only own properties (ResilientStore does), which a proxy of it could not replace.
+  return new Proxy(Object.create(store) as MessageStore, {
+    get(_blank, property) {
       if (typeof property === "string" && Object.hasOwn(guarded, property)) {
         const call = guarded[property as StoreCall];
         if (call !== "unbound") return call;
       }
-      const value: unknown = Reflect.get(target, property, receiverObject);
-      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      const value: unknown = Reflect.get(store, property);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(store) : value;
     },
   });
 }

@@ -22,7 +22,10 @@ function runStart(env: Record<string, string>): Promise<{ code: number | null; s
 describe("bmn start refuses a bad configuration with one line", () => {
   it.each([
     [{ BMN_PORT: "abc" }, /^bmn: cannot start: config key port must be a whole number from 0 to 65535\n$/],
-    [{ BMN_STORE: "mongo" }, /^bmn: cannot start: config key store\.type must be memory, redis or tidb\n$/],
+    [
+      { BMN_STORE: "mongo" },
+      /^bmn: cannot start: config key store\.type must be memory, redis or sql \(tidb is an alias of sql\)\n$/,
+    ],
     [
       { BMN_DOMAIN: "Bad_Domain" },
       /^bmn: cannot start: config key domain must be a lowercase DNS label.*\n$/,

@@ -86,9 +86,16 @@ describe("redis store: a huge DLQ is read, purged and replayed in bounded pages"
     expect(next.body.deadLetters).toHaveLength(1_000);
     expect(next.body.deadLetters[0]?.message.id).toBe("dl-0000002");
     expect(next.body.deadLetters.at(-1)?.message.id).toBe("dl-0001001");
-    // Without an agent the page is capped the same way.
-    const everyone = await http<DeadLetterPage>(sidecar.url, "GET", "/v1/dlq?limit=10000");
+    // Without an agent the page is capped the same way; a larger page is refused, naming the field.
+    const everyone = await http<DeadLetterPage>(sidecar.url, "GET", "/v1/dlq?limit=1000");
     expect(everyone.body.deadLetters).toHaveLength(1_000);
+    const tooLarge = await http<{ errorCode: string; field: string }>(
+      sidecar.url,
+      "GET",
+      "/v1/dlq?limit=10000",
+    );
+    expect(tooLarge.status).toBe(400);
+    expect(tooLarge.body).toMatchObject({ errorCode: "INVALID_ARGUMENT", field: "limit" });
   });
 
   it("purge and replay by id touch only those ids; a purge of the whole DLQ works in chunks", async () => {

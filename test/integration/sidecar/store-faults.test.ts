@@ -84,6 +84,7 @@ const REQUESTS: { route: string; path: string; json?: unknown }[] = [
   { route: "GET /readyz", path: "/readyz" },
   { route: "GET /metrics", path: "/metrics" },
   { route: "GET /v1/info", path: "/v1/info" },
+  { route: "GET /openapi.json", path: "/openapi.json" },
   { route: "POST /v1/messages", path: "/v1/messages", json: { to: "worker", type: "t" } },
   {
     route: "POST /v1/messages:batch",
