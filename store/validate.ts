@@ -1,3 +1,4 @@
+import { describeIssue } from "../core/api/describe-issue.js";
 import { type z } from "zod";
 import { TransactionError, ValidationError } from "../core/errors.js";
 import { transactionIdSchema, type TransactionId } from "../core/ids.js";
@@ -20,12 +21,10 @@ function check<S extends z.ZodType>(
 ): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
+  // The value is shown too (`to "Bad_Name" must be ...`): a store caller usually passes it from afar.
   const shown = typeof value === "string" ? JSON.stringify(value) : String(value);
-  throw new ValidationError(`${field} ${shown} ${result.error.issues[0]?.message ?? "is invalid"}`, {
-    code,
-    field,
-    cause: result.error,
-  });
+  const { detail } = describeIssue(result.error.issues[0]);
+  throw new ValidationError(`${field} ${shown} ${detail}`, { code, field, cause: result.error });
 }
 
 export function toAgentName(value: unknown, field = "agent"): AgentName {

@@ -1,4 +1,5 @@
-import { NotFoundError, ValidationError } from "../../core/errors.js";
+import { validationErrorOf } from "../../core/api/describe-issue.js";
+import { NotFoundError } from "../../core/errors.js";
 import { capabilitySchema, type AgentName } from "../../core/names.js";
 import type { AgentRecord, AgentRegistration, AgentRegistry } from "../roles/registry.js";
 import { toAgentName, toCount } from "../validate.js";
@@ -23,15 +24,7 @@ export class RegistryRole implements AgentRegistry {
     const ttlMs = toCount(registration.ttlMs, "ttlMs", 1) ?? DEFAULT_AGENT_TTL_MS;
     const capabilities = (registration.capabilities ?? []).map((capability, index) => {
       const parsed = capabilitySchema.safeParse(capability);
-      if (!parsed.success) {
-        throw new ValidationError(
-          `capabilities.${index} ${parsed.error.issues[0]?.message ?? "is invalid"}`,
-          {
-            code: "INVALID_ARGUMENT",
-            field: `capabilities.${index}`,
-          },
-        );
-      }
+      if (!parsed.success) throw validationErrorOf(parsed.error, { prefix: `capabilities.${index}` });
       return parsed.data;
     });
     const now = Date.now();

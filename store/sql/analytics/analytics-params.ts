@@ -1,3 +1,4 @@
+import { validationErrorOf } from "../../../core/api/describe-issue.js";
 import { z } from "zod";
 import { ANALYTICS_QUERY_NAMES } from "../../../core/api/stats-api.js";
 import { DEAD_LETTER_REASONS } from "../../../core/dead-letter.js";
@@ -93,16 +94,7 @@ export interface AnalyticsParams {
 /** Validates raw parameters (a query string or an object); the error names the offending parameter. */
 export function parseAnalyticsParams(raw: unknown, now = Date.now()): AnalyticsParams {
   const result = analyticsParamsSchema.safeParse(raw ?? {});
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const path = issue?.path.map(String).join(".") ?? "";
-    const field = issue?.code === "unrecognized_keys" ? (issue.keys[0] ?? path) : path;
-    throw new ValidationError(`${field === "" ? "parameters" : field} ${issue?.message ?? "are invalid"}`, {
-      code: "INVALID_ARGUMENT",
-      ...(field === "" ? {} : { field }),
-      cause: result.error,
-    });
-  }
+  if (!result.success) throw validationErrorOf(result.error, { whole: "parameters" });
   const params = result.data;
   const to = params.to ?? now;
   const from = params.from ?? to - DEFAULT_WINDOW_MS;
