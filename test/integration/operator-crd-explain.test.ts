@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import type { ControlPlane } from "../harness/kube-control-plane.js";
 import { startControlPlaneWithCrds } from "../harness/kube-with-crds.js";
+import { until } from "../harness/poll-until.js";
 
 /**
  * `kubectl explain` documents every field of the three CRDs (descriptions generated from the zod schemas'
@@ -41,8 +42,20 @@ function objectPaths(node: SchemaNode, path: string): [string, SchemaNode][] {
 let plane: ControlPlane | undefined;
 
 beforeAll(async () => {
-  plane = await startControlPlaneWithCrds();
-});
+  const started = await startControlPlaneWithCrds();
+  plane = started;
+  // A CRD that is Established may still be missing from the apiserver's OpenAPI, which `kubectl explain` reads.
+  await until(
+    async () => {
+      for (const plural of PLURALS) if ((await started.kubectl(["explain", plural])).code !== 0) return false;
+      return true;
+    },
+    60_000,
+    "kubectl explain to know the CRDs",
+    undefined,
+    250,
+  );
+}, 180_000);
 
 afterAll(async () => {
   await plane?.stop();
