@@ -12,16 +12,17 @@ export const MESSAGE_DOMAIN_PLURAL = "messagedomains";
 export const domainStoreSchema = z
   .object({
     type: z
-      .enum(["memory", "redis", "tidb"], { error: "must be memory, redis or tidb" })
+      .enum(["memory", "redis", "sql", "tidb"], { error: "must be memory, redis or sql (tidb is an alias of sql)" })
       .default("memory")
-      .describe("memory (in each sidecar, for tests), redis or tidb."),
+      .transform((type) => (type === "tidb" ? "sql" : type))
+      .describe("memory (in each sidecar, for tests), redis or sql (MariaDB, MySQL or TiDB); tidb means sql."),
     /**
-     * The Secret key holding the store URL: `redis://…`/`rediss://…` for Redis, `mysql://…` for TiDB (several
-     * TiDB endpoints comma-separated). Required unless the type is memory.
+     * The Secret key holding the store URL: `redis://…`/`rediss://…` for Redis, `mysql://…` for SQL (several
+     * endpoints of one database comma-separated). Required unless the type is memory.
      */
     connection: secretKeyRefSchema
       .optional()
-      .describe("Where the store URL is: redis:// or rediss:// for Redis, mysql:// for TiDB. Required unless memory."),
+      .describe("Where the store URL is: redis:// or rediss:// for Redis, mysql:// for SQL. Required unless memory."),
     redis: z
       .object({
         keyPrefix: z.string().max(128).optional().describe("Prefix of every Redis key the domain uses."),
@@ -39,14 +40,14 @@ export const domainStoreSchema = z
   })
   .strict()
   .refine((value) => value.type === "memory" || value.connection !== undefined, {
-    error: "is required when the store type is redis or tidb",
+    error: "is required when the store type is redis or sql",
     path: ["connection"],
   })
   .meta({
     "x-kubernetes-validations": [
       {
         rule: "!has(self.type) || self.type == 'memory' || has(self.connection)",
-        message: "connection is required when the store type is redis or tidb",
+        message: "connection is required when the store type is redis or sql",
         fieldPath: ".connection",
         reason: "FieldValueRequired",
       },
@@ -172,7 +173,7 @@ export const messageDomainStatusSchema = z
       .describe("The ConfigMap holding the domain's resolved sidecar config."),
     store: z
       .object({
-        type: z.enum(["memory", "redis", "tidb"]).describe("The store type."),
+        type: z.enum(["memory", "redis", "sql"]).describe("The store type (sql for tidb, its old name)."),
         endpoint: z
           .string()
           .max(2_048)

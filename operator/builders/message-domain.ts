@@ -130,7 +130,7 @@ export function domainStoreEnv(domain: MessageDomain): EnvVar[] {
 }
 
 /**
- * The store URL as a Secret reference (`BMN_REDIS_URL` or `BMN_TIDB_URL`, which override the config file), or
+ * The store URL as a Secret reference (`BMN_REDIS_URL` or `BMN_SQL_URL`, which override the config file), or
  * nothing for a memory store.
  */
 export function domainStoreSecretEnv(domain: MessageDomain): EnvVar[] {
@@ -138,7 +138,7 @@ export function domainStoreSecretEnv(domain: MessageDomain): EnvVar[] {
   if (store.type === "memory" || store.connection === undefined) return [];
   return [
     {
-      name: store.type === "redis" ? "BMN_REDIS_URL" : "BMN_TIDB_URL",
+      name: store.type === "redis" ? "BMN_REDIS_URL" : "BMN_SQL_URL",
       valueFrom: { secretKeyRef: { ...store.connection.secretRef } },
     },
   ];

@@ -1,5 +1,5 @@
 /**
- * Whether a MessageDomain's store answers: Redis `PING`, or `SELECT 1` over the MySQL protocol (TiDB or
+ * Whether a MessageDomain's store answers: Redis `PING`, or `SELECT 1` over the MySQL protocol (TiDB, MySQL or
  * MariaDB; with several comma-separated URLs, any one answering is enough). Kept behind an interface so
  * reconciler logic can be tested without a store.
  */
@@ -7,7 +7,7 @@ import { Redis } from "ioredis";
 import { createConnection } from "mysql2/promise";
 import { raceTimeout } from "../../core/race-timeout.js";
 
-export type ProbedStoreType = "redis" | "tidb";
+export type ProbedStoreType = "redis" | "sql";
 
 export interface StoreProbe {
   /** Resolves when the store answers within the timeout; rejects with the reason otherwise. */

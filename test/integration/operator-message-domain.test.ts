@@ -217,7 +217,7 @@ describe("MessageDomain controller on a real control plane", () => {
     );
     expect(result.code).not.toBe(0);
     expect(result.stderr).toContain("spec.store.connection");
-    expect(result.stderr).toContain("connection is required when the store type is redis or tidb");
+    expect(result.stderr).toContain("connection is required when the store type is redis or sql");
   });
 
   it("reports a missing Secret, then a reachable real Redis once the Secret exists", async () => {

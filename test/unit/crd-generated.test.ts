@@ -146,7 +146,7 @@ describe("generated CRDs", () => {
     const md = schemaOf("MessageDomain").properties?.spec;
     expect(md?.default).toEqual({});
     expect(md?.properties?.store?.properties?.type).toMatchObject({
-      enum: ["memory", "redis", "tidb"],
+      enum: ["memory", "redis", "sql", "tidb"],
       default: "memory",
     });
     expect(md?.properties?.delivery?.properties?.maxAttempts?.default).toBe(5);

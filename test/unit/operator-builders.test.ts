@@ -15,6 +15,7 @@ import { buildGatewayChildren, GATEWAY_ARGS } from "../../operator/builders/gate
 import {
   buildDomainConfigMap,
   domainConfigMapName,
+  domainSidecarConfig,
   domainStoreEnv,
   SIDECAR_CONFIG_KEY,
 } from "../../operator/builders/message-domain.js";
@@ -127,11 +128,15 @@ describe("MessageDomain → ConfigMap", () => {
       { name: "BMN_CONFIG", value: "/etc/bmn/bmn.yaml" },
       { name: "BMN_REDIS_URL", valueFrom: { secretKeyRef: { name: "team-a-redis", key: "url" } } },
     ]);
-    const tidb = domain({ store: { type: "tidb", connection: { secretRef: { name: "tidb", key: "dsn" } } } });
-    expect(domainStoreEnv(tidb)[1]).toEqual({
-      name: "BMN_TIDB_URL",
-      valueFrom: { secretKeyRef: { name: "tidb", key: "dsn" } },
-    });
+    // tidb is the old name of sql: both render the sql store and BMN_SQL_URL.
+    for (const type of ["sql", "tidb"] as const) {
+      const sql = domain({ store: { type, connection: { secretRef: { name: "db", key: "dsn" } } } });
+      expect(domainStoreEnv(sql)[1]).toEqual({
+        name: "BMN_SQL_URL",
+        valueFrom: { secretKeyRef: { name: "db", key: "dsn" } },
+      });
+      expect(domainSidecarConfig(sql).store).toEqual({ type: "sql" });
+    }
     expect(domainStoreEnv(domain())).toHaveLength(1);
   });
 

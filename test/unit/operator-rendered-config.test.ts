@@ -340,6 +340,7 @@ describe("Gateway → the config bmn gateway runs with", () => {
           { type: "memory" },
           { type: "redis", connection: { secretRef: { name: "r", key: "url" } }, redis: { keyPrefix: "p:" } },
           { type: "tidb", connection: { secretRef: { name: "t", key: "dsn" } } },
+          { type: "sql", connection: { secretRef: { name: "t", key: "dsn" } } },
         ),
         routing: fc.record({ crossDomain: fc.boolean() }),
         policy: fc.record(
