@@ -28,6 +28,22 @@ const leaderElectionSchema = z
     { error: "need retryPeriodSeconds < renewDeadlineSeconds < leaseDurationSeconds" },
   );
 
+/** The operator pod's securityContext by default: Pod Security `restricted`, the image's `node` user. */
+const DEFAULT_POD_SECURITY_CONTEXT = {
+  runAsNonRoot: true,
+  runAsUser: 1000,
+  runAsGroup: 1000,
+  seccompProfile: { type: "RuntimeDefault" },
+};
+/** The operator container's securityContext by default (Pod Security `restricted`). */
+const DEFAULT_CONTAINER_SECURITY_CONTEXT = {
+  runAsNonRoot: true,
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ["ALL"] },
+  seccompProfile: { type: "RuntimeDefault" },
+};
+
 export const chartValuesSchema = z
   .strictObject({
     image: z
@@ -38,6 +54,18 @@ export const chartValuesSchema = z
       })
       .default({ repository: "ghcr.io/beast-mode-network/bmn", tag: "", pullPolicy: "IfNotPresent" }),
     imagePullSecrets: z.array(z.strictObject({ name: z.string().min(1) })).default([]),
+    crds: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe("Install and upgrade the CRDs with the release (false: manage them yourself)"),
+        keep: z
+          .boolean()
+          .default(true)
+          .describe("helm uninstall leaves the CRDs, and so every BMN resource and its pods, in place"),
+      })
+      .prefault({}),
     replicaCount: z.int().min(0).default(2).describe("Operator replicas; one leads, the others stand by"),
     createNamespace: z
       .boolean()
@@ -120,6 +148,33 @@ export const chartValuesSchema = z
     resources: z
       .strictObject({ requests: resourceList.optional(), limits: resourceList.optional() })
       .default({ requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "256Mi" } }),
+    podSecurityContext: opaque
+      .default(DEFAULT_POD_SECURITY_CONTEXT)
+      .describe("The operator pod's securityContext (core/v1 PodSecurityContext)"),
+    securityContext: opaque
+      .default(DEFAULT_CONTAINER_SECURITY_CONTEXT)
+      .describe("The operator container's securityContext (core/v1 SecurityContext)"),
+    topologySpreadConstraints: z
+      .array(opaque)
+      .default([])
+      .describe("How the operator's pods spread over zones and nodes (core/v1 TopologySpreadConstraint)"),
+    podDisruptionBudget: z
+      .strictObject({
+        enabled: z.boolean().default(true).describe("A PodDisruptionBudget for the operator's pods"),
+        maxUnavailable: z
+          .union([z.int().min(0), z.string().regex(/^\d{1,3}%$/, "must be a count or a percentage")])
+          .default(1)
+          .describe("Operator pods a voluntary disruption (a node drain) may take down at once"),
+      })
+      .prefault({}),
+    extraArgs: z
+      .array(z.string().min(1))
+      .default([])
+      .describe("More arguments of `bmn operator`, e.g. --store-probe-interval=10"),
+    extraEnv: z
+      .array(opaque)
+      .default([])
+      .describe("More environment variables of the operator container (core/v1 EnvVar)"),
     podAnnotations: stringMap.default({}),
     podLabels: stringMap.default({}),
     priorityClassName: z.string().default(""),

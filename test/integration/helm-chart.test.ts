@@ -1,4 +1,3 @@
-import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -6,12 +5,18 @@ import { waitFor } from "../conformance/helpers.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { startControlPlane, type ControlPlane, type KubectlResult } from "../harness/kube-control-plane.js";
-import { BUNDLE_NAMESPACE, BUNDLE_PATH, renderManifestBundle } from "../tools/manifest-bundle.js";
+import { runHelm } from "../harness/kube-helm.js";
+import {
+  BUNDLE_CRDS_PATH,
+  BUNDLE_PATH,
+  renderManifestBundle,
+} from "../tools/manifest-bundle.js";
 
 /**
  * The Helm chart and the kubectl bundle on a real control plane (built by test/tools/k8s/build.sh): `helm lint`
  * is clean, every rendered object passes the apiserver's server-side dry run, `helm install` creates the
- * operator's objects and the CRDs, and manifests/beast-mode-network.yaml is current and applies server-side.
+ * operator's objects and the CRDs, and the kubectl bundle (manifests/crds.yaml, manifests/beast-mode-network.yaml)
+ * is current and applies server-side. Upgrades, uninstall and adoption of the bundle: helm-chart-upgrade.test.ts.
  */
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CHART = "charts/beast-mode-network";
@@ -26,34 +31,7 @@ function controlPlane(): ControlPlane {
 const kubectl = (args: readonly string[], input?: string): Promise<KubectlResult> =>
   controlPlane().kubectl(args, input === undefined ? {} : { input });
 
-/** Runs the built helm against the test control plane, with its config and cache inside the plane's temp dir. */
-function helm(args: readonly string[]): Promise<KubectlResult> {
-  const dir = controlPlane().dir;
-  return new Promise((resolve) => {
-    execFile(
-      controlPlane().binaries.helm,
-      [...args, "--kubeconfig", controlPlane().kubeconfigPath],
-      {
-        cwd: root,
-        env: {
-          PATH: process.env.PATH ?? "/usr/bin:/bin",
-          HOME: dir,
-          HELM_CACHE_HOME: join(dir, "helm", "cache"),
-          HELM_CONFIG_HOME: join(dir, "helm", "config"),
-          HELM_DATA_HOME: join(dir, "helm", "data"),
-        },
-        maxBuffer: 16 * 1024 * 1024,
-      },
-      (error, stdout, stderr) => {
-        resolve({
-          code: error === null ? 0 : typeof error.code === "number" ? error.code : 1,
-          stdout,
-          stderr,
-        });
-      },
-    );
-  });
-}
+const helm = (args: readonly string[]): Promise<KubectlResult> => runHelm(controlPlane(), args, root);
 
 interface K8sObject {
   apiVersion: string;
@@ -159,22 +137,59 @@ describe("the Helm chart on a real kube-apiserver", () => {
     },
   );
 
-  it("with operator.watchNamespace the operator's ServiceAccount may write children in that namespace only", async () => {
-    for (const namespace of ["bmn-scoped", "watched", "elsewhere"])
-      await kubectl(["create", "namespace", namespace]);
-    const rendered = await template("bmn-scoped", ["operator.watchNamespace=watched"]);
-    const applied = await kubectl(["apply", "--server-side", "-f", "-"], rendered);
-    expect(applied, applied.stderr).toMatchObject({ code: 0 });
-    const as = "--as=system:serviceaccount:bmn-scoped:bmn";
-    const canI = async (...question: string[]): Promise<string> =>
-      (await kubectl(["auth", "can-i", as, ...question])).stdout.trim();
-    for (const verb of ["create", "patch", "delete"])
-      for (const resource of ["deployments.apps", "networkpolicies.networking.k8s.io", "services"]) {
-        expect(await canI(verb, resource, "-n", "watched"), `${verb} ${resource} in watched`).toBe("yes");
-        expect(await canI(verb, resource, "-n", "elsewhere"), `${verb} ${resource} elsewhere`).toBe("no");
-      }
-    expect(await canI("watch", "agentendpoints.beastmode.network", "-n", "watched")).toBe("yes");
-    expect(await canI("watch", "agentendpoints.beastmode.network", "--all-namespaces")).toBe("no");
+  it("passes pod and container securityContext, topology spread, extra args and env through, with a PDB", async () => {
+    await kubectl(["create", "namespace", "bmn-values"]);
+    const rendered = await template("bmn-values", [
+      "podSecurityContext.runAsUser=2000",
+      "securityContext.readOnlyRootFilesystem=false",
+      "topologySpreadConstraints[0].maxSkew=1",
+      "topologySpreadConstraints[0].topologyKey=topology.kubernetes.io/zone",
+      "topologySpreadConstraints[0].whenUnsatisfiable=ScheduleAnyway",
+      "extraArgs={--store-probe-interval=10}",
+      "extraEnv[0].name=NODE_OPTIONS",
+      "extraEnv[0].value=--max-old-space-size=200",
+      "podDisruptionBudget.maxUnavailable=50%",
+    ]);
+    const all = objects(rendered) as (K8sObject & { spec?: Record<string, unknown> })[];
+    const deployment = all.find((o) => o.kind === "Deployment") as
+      | (K8sObject & {
+          spec: {
+            template: {
+              spec: {
+                securityContext: Record<string, unknown>;
+                topologySpreadConstraints: Record<string, unknown>[];
+                containers: {
+                  args: string[];
+                  env: { name: string }[];
+                  securityContext: Record<string, unknown>;
+                }[];
+              };
+            };
+          };
+        })
+      | undefined;
+    const pod = deployment?.spec.template.spec;
+    expect(pod?.securityContext).toMatchObject({ runAsUser: 2000, runAsNonRoot: true });
+    expect(pod?.topologySpreadConstraints).toEqual([
+      { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway" },
+    ]);
+    expect(pod?.containers[0]?.securityContext).toMatchObject({
+      readOnlyRootFilesystem: false,
+      allowPrivilegeEscalation: false,
+    });
+    expect(pod?.containers[0]?.args).toContain("--store-probe-interval=10");
+    expect(pod?.containers[0]?.env.map((env) => env.name)).toEqual([
+      "POD_NAME",
+      "POD_NAMESPACE",
+      "NODE_OPTIONS",
+    ]);
+    const pdb = all.find((o) => o.kind === "PodDisruptionBudget");
+    expect(pdb?.spec).toMatchObject({ maxUnavailable: "50%" });
+    const dryRun = await kubectl(["apply", "--dry-run=server", "-f", "-"], rendered);
+    expect(dryRun, dryRun.stderr).toMatchObject({ code: 0 });
+    expect(dryRun.stdout).toContain("poddisruptionbudget.policy/bmn-operator created (server dry run)");
+    const without = await template("bmn-values", ["podDisruptionBudget.enabled=false"]);
+    expect(objects(without).map((o) => o.kind)).not.toContain("PodDisruptionBudget");
   });
 
   it("the operator pod is admitted in a namespace that enforces Pod Security restricted", async () => {
@@ -297,6 +312,25 @@ describe("the Helm chart on a real kube-apiserver", () => {
     expect(status.stdout).toContain("STATUS: deployed");
   });
 
+  it("with operator.watchNamespace the operator's ServiceAccount may write children in that namespace only", async () => {
+    for (const namespace of ["bmn-scoped", "watched", "elsewhere"])
+      await kubectl(["create", "namespace", namespace]);
+    // No CRDs: release bmn above owns them.
+    const rendered = await template("bmn-scoped", ["operator.watchNamespace=watched", "crds.enabled=false"]);
+    const applied = await kubectl(["apply", "--server-side", "-f", "-"], rendered);
+    expect(applied, applied.stderr).toMatchObject({ code: 0 });
+    const as = "--as=system:serviceaccount:bmn-scoped:bmn";
+    const canI = async (...question: string[]): Promise<string> =>
+      (await kubectl(["auth", "can-i", as, ...question])).stdout.trim();
+    for (const verb of ["create", "patch", "delete"])
+      for (const resource of ["deployments.apps", "networkpolicies.networking.k8s.io", "services"]) {
+        expect(await canI(verb, resource, "-n", "watched"), `${verb} ${resource} in watched`).toBe("yes");
+        expect(await canI(verb, resource, "-n", "elsewhere"), `${verb} ${resource} elsewhere`).toBe("no");
+      }
+    expect(await canI("watch", "agentendpoints.beastmode.network", "-n", "watched")).toBe("yes");
+    expect(await canI("watch", "agentendpoints.beastmode.network", "--all-namespaces")).toBe("no");
+  });
+
   it("aggregates BMN's kinds into the default view and edit ClusterRoles", async () => {
     for (const [user, role] of [
       ["alice", "view"],
@@ -332,39 +366,15 @@ describe("the Helm chart on a real kube-apiserver", () => {
   });
 });
 
-describe(`the kubectl bundle ${BUNDLE_PATH}`, () => {
+describe(`the kubectl bundle ${BUNDLE_CRDS_PATH} and ${BUNDLE_PATH}`, () => {
   it("is the chart rendered by helm template (run `npm run generate:manifests` when this fails)", async () => {
     const expected = await renderManifestBundle(
       controlPlane().binaries.helm,
       controlPlane().binaries.version,
       root,
     );
-    expect(readFileSync(join(root, BUNDLE_PATH), "utf8"), "stale: run npm run generate:manifests").toBe(
-      expected,
-    );
-  });
-
-  it("applies with kubectl apply --server-side: CRDs, namespace, RBAC and operator", async () => {
-    const applied = await kubectl(["apply", "--server-side", "-f", BUNDLE_PATH]);
-    expect(applied, applied.stderr).toMatchObject({ code: 0 });
-    const bundle = objects(readFileSync(join(root, BUNDLE_PATH), "utf8"));
-    expect(bundle.map((object) => object.kind)).toEqual(
-      expect.arrayContaining(["CustomResourceDefinition", "Namespace", "ClusterRole", "Role", "Deployment"]),
-    );
-    for (const object of bundle) {
-      const found = await kubectl([
-        "get",
-        object.kind,
-        object.metadata.name,
-        ...(object.metadata.namespace === undefined ? [] : ["-n", object.metadata.namespace]),
-        "-o",
-        "name",
-      ]);
-      expect(found, `${object.kind} ${object.metadata.name}: ${found.stderr}`).toMatchObject({ code: 0 });
-    }
-    const namespace = await kubectl(["get", "namespace", BUNDLE_NAMESPACE, "-o", "jsonpath={.status.phase}"]);
-    expect(namespace.stdout).toBe("Active");
-    const again = await kubectl(["apply", "--server-side", "-f", BUNDLE_PATH]);
-    expect(again, again.stderr).toMatchObject({ code: 0 });
+    const stale = "stale: run npm run generate:manifests";
+    expect(readFileSync(join(root, BUNDLE_CRDS_PATH), "utf8"), stale).toBe(expected.crds);
+    expect(readFileSync(join(root, BUNDLE_PATH), "utf8"), stale).toBe(expected.operator);
   });
 });
