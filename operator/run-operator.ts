@@ -38,6 +38,8 @@ export interface OperatorOptions {
   resyncMs?: number;
   /** How often a healthy MessageDomain's store is probed again. Default 30 s. */
   storeProbeIntervalMs?: number;
+  /** How often Gateways' Secrets and peer links and AgentEndpoints' queues are read again. Default 30 s. */
+  refreshIntervalMs?: number;
 }
 
 /** Why a run ended by itself. */
@@ -137,6 +139,9 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
           ...(options.storeProbeIntervalMs === undefined
             ? {}
             : { storeProbeIntervalMs: options.storeProbeIntervalMs }),
+          ...(options.refreshIntervalMs === undefined
+            ? {}
+            : { refreshIntervalMs: options.refreshIntervalMs }),
           ...(options.defaultImage === undefined ? {} : { defaultImage: options.defaultImage }),
           ...(options.networkPolicies === undefined ? {} : { networkPolicies: options.networkPolicies }),
           onError,

@@ -20,6 +20,7 @@ interface OperatorFlags {
   networkPolicies: boolean;
   resync: string;
   storeProbeInterval: string;
+  refreshInterval: string;
   logLevel: string;
 }
 
@@ -64,6 +65,11 @@ export const registerOperator: RegisterCommand = (program) => {
     .option("--no-network-policies", "render no default NetworkPolicy for gateway and agent pods")
     .option("--resync <seconds>", "requeue every cached resource this often (0 turns it off)", "300")
     .option("--store-probe-interval <seconds>", "probe each MessageDomain's store this often", "30")
+    .option(
+      "--refresh-interval <seconds>",
+      "read Gateways' Secrets and peer links and AgentEndpoints' queues again this often",
+      "30",
+    )
     .option("--log-level <level>", "pino log level", "info")
     .action(async (flags: OperatorFlags, command: Command) => {
       // Loaded here, not at the top: the Kubernetes client alone costs other commands tens of MB and a second.
@@ -109,6 +115,7 @@ export const registerOperator: RegisterCommand = (program) => {
           networkPolicies: flags.networkPolicies,
           resyncMs: seconds("--resync", flags.resync, true),
           storeProbeIntervalMs: seconds("--store-probe-interval", flags.storeProbeInterval),
+          refreshIntervalMs: seconds("--refresh-interval", flags.refreshInterval),
         });
       } catch (error) {
         throw new CliError(`cannot start the operator: ${(error as Error).message}`);

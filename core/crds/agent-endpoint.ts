@@ -121,6 +121,23 @@ export const agentEndpointStatusSchema = z
     ...replicaStatusShape,
     /** The pods' label selector as a string, for the scale subresource. */
     selector: z.string().optional().describe("The pods' label selector, for the scale subresource."),
+    address: z
+      .string()
+      .max(127)
+      .optional()
+      .describe("The agent's address, agent@domain: what other agents send to."),
+    queue: z
+      .object({
+        depth: z.number().int().min(0).describe("Messages waiting: neither leased nor dead-lettered."),
+        inFlight: z.number().int().min(0).describe("Messages leased to the agent and not yet settled."),
+        deadLettered: z.number().int().min(0).describe("Messages in the agent's dead-letter queue."),
+      })
+      .strict()
+      .optional()
+      .describe(
+        "The agent's queue in the domain's store, read every refresh interval (default 30 s); absent for a " +
+          "memory store (it lives in each sidecar) or while the store cannot be read.",
+      ),
   })
   .strict();
 export type AgentEndpointStatus = z.infer<typeof agentEndpointStatusSchema>;

@@ -35,6 +35,21 @@ const peerDomainAllowance = z
   )
   .max(1_024);
 
+/**
+ * How this gateway calls a peer over https: the CA its certificate must chain to (default: the image's system
+ * CAs) and, for mTLS, this gateway's client certificate.
+ */
+export const gatewayPeerTlsSchema = z
+  .object({
+    caSecretRef: secretKeySelectorSchema(
+      "A Secret key holding the CA bundle (PEM) the peer's certificate must chain to; unset: the system's CAs.",
+    ).optional(),
+    clientCertSecretName: objectNameSchema
+      .optional()
+      .describe("mTLS: a kubernetes.io/tls Secret (tls.crt, tls.key) this gateway presents to the peer."),
+  })
+  .strict();
+
 /** A remote domain's gateway: where to reach it and the Secret key holding the token for that peer. */
 export const gatewayPeerSchema = z
   .object({
@@ -53,6 +68,9 @@ export const gatewayPeerSchema = z
       .max(16)
       .describe("Where the peer's gateways listen."),
     tokenSecretRef: secretKeySelectorSchema("The Secret key holding the token for this peer."),
+    tls: gatewayPeerTlsSchema
+      .optional()
+      .describe("How this gateway checks the peer's https endpoints and, for mTLS, the certificate it presents."),
     allowedOrigins: peerDomainAllowance
       .optional()
       .describe(
@@ -149,6 +167,41 @@ export const gatewayPodSchema = z
   .strict();
 export type GatewayPod = z.infer<typeof gatewayPodSchema>;
 
+/** The Secret keys of a kubernetes.io/tls Secret (what cert-manager's Certificate writes). */
+export const TLS_CERT_KEY = "tls.crt";
+export const TLS_KEY_KEY = "tls.key";
+
+/** The gateway's own listener: https with a certificate from a Secret, and mTLS when peers must present one. */
+export const gatewayTlsSchema = z
+  .object({
+    secretName: objectNameSchema.describe(
+      "A kubernetes.io/tls Secret (tls.crt, tls.key) with the gateway's certificate, e.g. one cert-manager writes.",
+    ),
+    clientCASecretRef: secretKeySelectorSchema(
+      "mTLS: a Secret key holding the CA bundle (PEM) peers' client certificates must chain to.",
+    ).optional(),
+    requireClientCert: z
+      .boolean()
+      .default(false)
+      .describe("mTLS: refuse peers without a client certificate chaining to clientCASecretRef."),
+  })
+  .strict()
+  .refine((tls) => !tls.requireClientCert || tls.clientCASecretRef !== undefined, {
+    error: "is required when requireClientCert is true",
+    path: ["clientCASecretRef"],
+  })
+  .meta({
+    "x-kubernetes-validations": [
+      {
+        rule: "!has(self.requireClientCert) || !self.requireClientCert || has(self.clientCASecretRef)",
+        message: "clientCASecretRef is required when requireClientCert is true",
+        fieldPath: ".clientCASecretRef",
+        reason: "FieldValueRequired",
+      },
+    ],
+  });
+export type GatewayTls = z.infer<typeof gatewayTlsSchema>;
+
 /** The Service in front of the gateway's pods: how peers reach it. */
 export const gatewayServiceSchema = z
   .object({
@@ -209,6 +262,9 @@ export const gatewaySpecSchema = z
       .prefault({})
       .describe("The default NetworkPolicy for the gateway's pods."),
     service: gatewayServiceSchema.prefault({}).describe("The Service peers connect to."),
+    tls: gatewayTlsSchema
+      .optional()
+      .describe("Serve peers over https (and mTLS with requireClientCert); unset: plain http."),
     pod: gatewayPodSchema
       .optional()
       .describe("Scheduling and identity of the gateway's pods: node selection, tolerations, spread, pull secrets."),
@@ -222,6 +278,28 @@ export const gatewayStatusSchema = z
     ...baseStatusShape,
     ...replicaStatusShape,
     selector: z.string().optional().describe("The pods' label selector, for the scale subresource."),
+    peers: z
+      .array(
+        z
+          .object({
+            name: z.string().max(63).describe("The peer domain."),
+            state: z.enum(["up", "down", "unknown"]).describe("up, down or unknown (not probed yet)."),
+            breaker: z.enum(["closed", "open", "half-open"]).describe("The link's circuit breaker."),
+            backlog: z.number().int().min(0).describe("Messages waiting in the outbox to this peer."),
+            lastError: z.string().max(1_024).optional().describe("Why the last probe or forward failed."),
+          })
+          .strict()
+          .describe("One peer link."),
+      )
+      .max(256)
+      .optional()
+      .meta({ "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"] })
+      .describe("The peer links as one gateway replica reports them (read every refresh interval, default 30 s)."),
+    peersError: z
+      .string()
+      .max(1_024)
+      .optional()
+      .describe("Why the links could not be read (no replica answering yet, or mTLS)."),
   })
   .strict();
 export type GatewayStatus = z.infer<typeof gatewayStatusSchema>;

@@ -72,7 +72,7 @@ export function agentEndpointSelector(endpoint: AgentEndpoint): string {
   return selectorString(selectorLabels(APP, endpoint));
 }
 
-function resolveSpec(endpoint: AgentEndpoint): AgentEndpointSpec {
+export function resolveAgentEndpointSpec(endpoint: AgentEndpoint): AgentEndpointSpec {
   return parseSpec(agentEndpointSpecSchema, endpoint.spec);
 }
 
@@ -170,7 +170,7 @@ export function sidecarContainer(
   domain: MessageDomain,
   options: BuildOptions = {},
 ): Container {
-  const spec = resolveSpec(endpoint);
+  const spec = resolveAgentEndpointSpec(endpoint);
   const { mount } = domainConfigVolume(domain);
   const token = spec.sidecar.apiTokenSecretRef !== undefined;
   return {
@@ -215,7 +215,7 @@ export function buildAgentEndpointChildren(
   domain: MessageDomain,
   options: BuildOptions = {},
 ): AgentEndpointChildren {
-  const spec = resolveSpec(endpoint);
+  const spec = resolveAgentEndpointSpec(endpoint);
   const domainName = ownDomainName(spec.domain, domain);
   const name = agentChildName(endpoint);
   const labels = commonLabels(APP, "agent", endpoint, {

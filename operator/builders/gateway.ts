@@ -1,5 +1,11 @@
 import type { SidecarConfigInput } from "../../core/config.js";
-import { gatewaySpecSchema, type GatewaySpec } from "../../core/crds/gateway.js";
+import {
+  gatewaySpecSchema,
+  TLS_CERT_KEY,
+  TLS_KEY_KEY,
+  type GatewayPeer,
+  type GatewaySpec,
+} from "../../core/crds/gateway.js";
 import type {
   ConfigMap,
   Container,
@@ -47,9 +53,14 @@ export const GATEWAY_CONFIG_FILE = `${CONFIG_MOUNT_PATH}/${GATEWAY_CONFIG_KEY}`;
 export const PEER_TOKEN_DIR = "/etc/bmn-peer-tokens";
 /** The gateway listens on every address of the pod: peers and the kubelet's probes reach it on the pod IP. */
 export const GATEWAY_LISTEN_HOST = "0.0.0.0";
+/** Where the TLS Secrets are projected: `server/`, `client-ca/` and `peers/<peer domain>/`. */
+export const TLS_DIR = "/etc/bmn-tls";
+/** On the pod template: a digest of every Secret key the pods mount, so a rotated token or certificate rolls them. */
+export const ANNOTATION_SECRETS_HASH = "beastmode.network/secrets-hash";
 const CONFIG_VOLUME = "bmn-gateway-config";
 const TOKEN_VOLUME = "bmn-peer-tokens";
-/** The image's user (uid/gid 1000, `node`): the projected token files are readable by this group only. */
+const TLS_VOLUME = "bmn-tls";
+const CA_FILE = "ca.crt";
 /** The group that may read the peer tokens (mode 0440): the image's user's group. */
 const TOKEN_FS_GROUP = IMAGE_USER_ID;
 
@@ -84,7 +95,58 @@ export function peerTokenFile(peer: string): string {
   return `${PEER_TOKEN_DIR}/${peer}/token`;
 }
 
-function resolveGatewaySpec(gateway: Gateway): GatewaySpec {
+/** A Secret key the gateway's pods mount, and what it is for (named in conditions). */
+export interface GatewaySecretKey {
+  name: string;
+  key: string;
+  /** "token", "tls" or "tls-client-ca" for the gateway itself; the peer's domain for a peer's. */
+  use: string;
+  /** Where it is projected, relative to the volume's mount path. */
+  path: string;
+  volume: "tokens" | "tls";
+}
+
+function peerTlsKeys(peer: GatewayPeer): GatewaySecretKey[] {
+  const keys: GatewaySecretKey[] = [];
+  const dir = `peers/${peer.name}`;
+  const use = `peer ${peer.name} tls`;
+  if (peer.tls?.caSecretRef !== undefined)
+    keys.push({ ...peer.tls.caSecretRef, use, path: `${dir}/${CA_FILE}`, volume: "tls" });
+  if (peer.tls?.clientCertSecretName !== undefined)
+    for (const key of [TLS_CERT_KEY, TLS_KEY_KEY])
+      keys.push({ name: peer.tls.clientCertSecretName, key, use, path: `${dir}/${key}`, volume: "tls" });
+  return keys;
+}
+
+/** Every Secret key the gateway's pods mount: peer tokens, the listener's certificate and CA, peers' TLS. */
+export function gatewaySecretKeys(gateway: Gateway): GatewaySecretKey[] {
+  const spec = resolveGatewaySpec(gateway);
+  const keys: GatewaySecretKey[] = spec.peers.map((peer) => ({
+    ...peer.tokenSecretRef,
+    use: `peer ${peer.name} token`,
+    path: `${peer.name}/token`,
+    volume: "tokens",
+  }));
+  if (spec.tls !== undefined) {
+    for (const key of [TLS_CERT_KEY, TLS_KEY_KEY])
+      keys.push({ name: spec.tls.secretName, key, use: "tls", path: `server/${key}`, volume: "tls" });
+    if (spec.tls.clientCASecretRef !== undefined)
+      keys.push({
+        ...spec.tls.clientCASecretRef,
+        use: "tls client CA",
+        path: `client-ca/${CA_FILE}`,
+        volume: "tls",
+      });
+  }
+  return [...keys, ...spec.peers.flatMap(peerTlsKeys)];
+}
+
+/** True when the gateway serves https and wants peers' client certificates (nothing else can call it then). */
+export function requiresClientCert(gateway: Gateway): boolean {
+  return resolveGatewaySpec(gateway).tls?.requireClientCert === true;
+}
+
+export function resolveGatewaySpec(gateway: Gateway): GatewaySpec {
   return parseSpec(gatewaySpecSchema, gateway.spec);
 }
 
@@ -95,8 +157,9 @@ export function gatewaySelector(gateway: Gateway): string {
 
 /** Where the domain's sidecars reach this gateway's admin API (`/v1/topology`): its Service, in-cluster. */
 export function gatewayServiceUrl(gateway: Gateway): string {
-  const { port } = resolveGatewaySpec(gateway);
-  return `http://${gatewayChildName(gateway)}.${gateway.metadata.namespace}.svc:${String(port)}`;
+  const { port, tls } = resolveGatewaySpec(gateway);
+  const scheme = tls === undefined ? "http" : "https";
+  return `${scheme}://${gatewayChildName(gateway)}.${gateway.metadata.namespace}.svc:${String(port)}`;
 }
 
 /**
@@ -114,10 +177,23 @@ export function gatewaySidecarConfig(gateway: Gateway, domain: MessageDomain): S
     gateway: {
       host: GATEWAY_LISTEN_HOST,
       port: spec.port,
+      ...(spec.tls === undefined
+        ? {}
+        : {
+            tls: {
+              certFile: `${TLS_DIR}/server/${TLS_CERT_KEY}`,
+              keyFile: `${TLS_DIR}/server/${TLS_KEY_KEY}`,
+              ...(spec.tls.clientCASecretRef === undefined
+                ? {}
+                : { caFile: `${TLS_DIR}/client-ca/${CA_FILE}` }),
+              requireClientCert: spec.tls.requireClientCert,
+            },
+          }),
       peers: spec.peers.map((peer) => ({
         domain: peer.name,
         endpoints: [...peer.endpoints],
         tokenFile: peerTokenFile(peer.name),
+        ...(peer.tls === undefined ? {} : { tls: peerTlsFiles(peer) }),
         ...(peer.allowedOrigins === undefined ? {} : { allowedOrigins: [...peer.allowedOrigins] }),
         ...(peer.allowedRoutes === undefined ? {} : { allowedRoutes: [...peer.allowedRoutes] }),
       })),
@@ -156,23 +232,38 @@ export function gatewaySidecarConfig(gateway: Gateway, domain: MessageDomain): S
   return config;
 }
 
-/** One projected volume holding every peer's token, each from its own Secret key, at `peerTokenFile(peer)`. */
-function peerTokenVolume(spec: GatewaySpec): { volume: Volume; mount: VolumeMount } | undefined {
-  if (spec.peers.length === 0) return undefined;
+/** The files a peer's `tls` is projected to (the gateway config's `peers[].tls`). */
+function peerTlsFiles(peer: GatewayPeer): { caFile?: string; certFile?: string; keyFile?: string } {
+  const dir = `${TLS_DIR}/peers/${peer.name}`;
+  return {
+    ...(peer.tls?.caSecretRef === undefined ? {} : { caFile: `${dir}/${CA_FILE}` }),
+    ...(peer.tls?.clientCertSecretName === undefined
+      ? {}
+      : { certFile: `${dir}/${TLS_CERT_KEY}`, keyFile: `${dir}/${TLS_KEY_KEY}` }),
+  };
+}
+
+/**
+ * One projected volume holding the given Secret keys, each at its path (readable by the image's group only);
+ * undefined when there are none.
+ */
+function projectedSecretVolume(
+  name: string,
+  mountPath: string,
+  keys: readonly GatewaySecretKey[],
+): { volume: Volume; mount: VolumeMount } | undefined {
+  if (keys.length === 0) return undefined;
   return {
     volume: {
-      name: TOKEN_VOLUME,
+      name,
       projected: {
         defaultMode: 0o440,
-        sources: spec.peers.map((peer) => ({
-          secret: {
-            name: peer.tokenSecretRef.name,
-            items: [{ key: peer.tokenSecretRef.key, path: `${peer.name}/token` }],
-          },
+        sources: keys.map((key) => ({
+          secret: { name: key.name, items: [{ key: key.key, path: key.path }] },
         })),
       },
     },
-    mount: { name: TOKEN_VOLUME, mountPath: PEER_TOKEN_DIR, readOnly: true },
+    mount: { name, mountPath, readOnly: true },
   };
 }
 
@@ -184,6 +275,8 @@ export function buildGatewayChildren(
   gateway: Gateway,
   domain: MessageDomain,
   options: BuildOptions = {},
+  /** A digest of the mounted Secrets' values (`gatewaySecretKeys`): pods roll when a token or certificate rotates. */
+  secretsHash?: string,
 ): GatewayChildren {
   const spec = resolveGatewaySpec(gateway);
   const domainName = ownDomainName(spec.domain, domain);
@@ -201,7 +294,17 @@ export function buildGatewayChildren(
     data: configData,
   };
 
-  const tokens = peerTokenVolume(spec);
+  const secretKeys = gatewaySecretKeys(gateway);
+  const tokens = projectedSecretVolume(
+    TOKEN_VOLUME,
+    PEER_TOKEN_DIR,
+    secretKeys.filter((key) => key.volume === "tokens"),
+  );
+  const tls = projectedSecretVolume(
+    TLS_VOLUME,
+    TLS_DIR,
+    secretKeys.filter((key) => key.volume === "tls"),
+  );
   const container: Container = {
     name: "gateway",
     image: spec.image ?? resolveDomainSpec(domain).sidecarImage ?? options.defaultImage ?? DEFAULT_IMAGE,
@@ -209,8 +312,21 @@ export function buildGatewayChildren(
     ports: [{ name: "gateway", containerPort: spec.port, protocol: "TCP" }],
     env: domainStoreSecretEnv(domain),
     resources: spec.resources ?? DEFAULT_GATEWAY_RESOURCES,
-    // `/healthz` answers 200 once the gateway listens and its store answers.
-    readinessProbe: { httpGet: { path: "/healthz", port: "gateway" }, periodSeconds: 5, failureThreshold: 3 },
+    // `/healthz` answers 200 once the gateway listens and its store answers. The kubelet has no client
+    // certificate: under mTLS it can only check that the port accepts connections.
+    readinessProbe: {
+      ...(spec.tls?.requireClientCert === true
+        ? { tcpSocket: { port: "gateway" } }
+        : {
+            httpGet: {
+              path: "/healthz",
+              port: "gateway",
+              ...(spec.tls === undefined ? {} : { scheme: "HTTPS" }),
+            },
+          }),
+      periodSeconds: 5,
+      failureThreshold: 3,
+    },
     // Liveness only asks that the process accepts connections: /healthz fails while the store is down, and
     // restarting gateways would not bring the store back.
     livenessProbe: {
@@ -222,6 +338,7 @@ export function buildGatewayChildren(
     volumeMounts: [
       { name: CONFIG_VOLUME, mountPath: CONFIG_MOUNT_PATH, readOnly: true },
       ...(tokens === undefined ? [] : [tokens.mount]),
+      ...(tls === undefined ? [] : [tls.mount]),
     ],
     securityContext: withOverride(RESTRICTED_CONTAINER_SECURITY_CONTEXT, spec.securityContext),
   };
@@ -240,9 +357,11 @@ export function buildGatewayChildren(
           annotations: {
             // The config is read at start: a changed ConfigMap rolls the pods.
             [ANNOTATION_CONFIG_HASH]: digest(configData),
+            ...(secretsHash === undefined ? {} : { [ANNOTATION_SECRETS_HASH]: secretsHash }),
             "prometheus.io/scrape": "true",
             "prometheus.io/port": String(spec.port),
             "prometheus.io/path": "/metrics",
+            ...(spec.tls === undefined ? {} : { "prometheus.io/scheme": "https" }),
           },
         },
         spec: {
@@ -263,6 +382,7 @@ export function buildGatewayChildren(
           volumes: [
             { name: CONFIG_VOLUME, configMap: { name } },
             ...(tokens === undefined ? [] : [tokens.volume]),
+            ...(tls === undefined ? [] : [tls.volume]),
           ],
         },
       },

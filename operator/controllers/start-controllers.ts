@@ -58,15 +58,17 @@ export async function startControllers(
     ...(onError === undefined ? {} : { onError }),
     ...(onReconciled === undefined ? {} : { onReconciled }),
   };
+  const agentEndpoints = new AgentEndpointReconciler(kubeConfig, reconcilerOptions);
   const controllers = [
     messageDomainDefinition(new MessageDomainReconciler(kubeConfig, reconcilerOptions)),
     gatewayDefinition(new GatewayReconciler(kubeConfig, reconcilerOptions)),
-    agentEndpointDefinition(new AgentEndpointReconciler(kubeConfig, reconcilerOptions)),
+    agentEndpointDefinition(agentEndpoints),
   ].map((definition) => new ResourceController(pool, definition, controllerOptions));
   try {
     await pool.start();
   } catch (error) {
     await pool.stop();
+    await agentEndpoints.close();
     throw error;
   }
   for (const controller of controllers) controller.start();
@@ -74,6 +76,8 @@ export async function startControllers(
     stop: async () => {
       await pool.stop();
       await Promise.all(controllers.map((controller) => controller.stop()));
+      // After the reconciles: they may still be reading queues.
+      await agentEndpoints.close();
     },
   };
 }

@@ -4,7 +4,7 @@
  * forced) and delete owned children the spec no longer asks for, then write `status` through the status
  * subresource. Running it twice changes nothing.
  */
-import type { V1Deployment } from "@kubernetes/client-node";
+import type { KubeConfig, V1Deployment } from "@kubernetes/client-node";
 import {
   AGENT_ENDPOINT_KIND,
   AGENT_ENDPOINT_PLURAL,
@@ -15,7 +15,12 @@ import {
   agentChildName,
   agentEndpointSelector,
   buildAgentEndpointChildren,
+  resolveAgentEndpointSpec,
 } from "../builders/agent-endpoint.js";
+import { resolveDomainSpec } from "../builders/message-domain.js";
+import { autoscalingCondition } from "../status/autoscaling-condition.js";
+import { storeQueueReader, type QueueReader } from "./queue-reader.js";
+import { lookupStoreSecret } from "./store-secret.js";
 import type { AgentEndpoint, MessageDomain } from "../k8s-types.js";
 import type { ConditionUpdate } from "../status/conditions.js";
 import { deploymentConditions, domainNotFoundConditions } from "../status/deployment-conditions.js";
@@ -23,16 +28,30 @@ import {
   BaseReconciler,
   BEING_DELETED,
   buildOrBlock,
+  DEFAULT_REFRESH_INTERVAL_MS,
   HORIZONTAL_POD_AUTOSCALER,
   isBeingDeleted,
   NETWORK_POLICY,
   NOT_FOUND,
   type ReconcileResult,
+  type ReconcilerOptions,
   SERVICE,
 } from "./base.js";
 
 export class AgentEndpointReconciler extends BaseReconciler {
   protected readonly plural = AGENT_ENDPOINT_PLURAL;
+
+  private readonly queueReader: QueueReader;
+
+  constructor(kubeConfig: KubeConfig, options: ReconcilerOptions = {}) {
+    super(kubeConfig, options);
+    this.queueReader = options.queueReader ?? storeQueueReader();
+  }
+
+  /** Closes the store clients the queue reads opened. */
+  async close(): Promise<void> {
+    await this.queueReader.close();
+  }
 
   async reconcile(namespace: string, name: string): Promise<ReconcileResult> {
     // Get.
@@ -60,10 +79,40 @@ export class AgentEndpointReconciler extends BaseReconciler {
     );
     await this.applyOrDelete(endpoint, children.networkPolicy, NETWORK_POLICY, childName);
 
-    // Status.
-    const desired = children.deployment.spec.replicas ?? 0;
+    // Status: the Deployment, autoscaling, and the agent's queue in the domain's store.
+    const desired = children.deployment.spec.replicas ?? deployment.spec?.replicas ?? 0;
     const { updates, counts } = deploymentConditions(deployment, desired);
-    return this.write(endpoint, updates, { ...counts, selector: agentEndpointSelector(endpoint) });
+    const spec = resolveAgentEndpointSpec(endpoint);
+    const autoscaling = autoscalingCondition(endpoint.status?.conditions, spec, childName);
+    const domainName = domain.metadata.name;
+    const queue = await this.readQueue(domain, spec.agent);
+    const result = await this.write(endpoint, [...updates, autoscaling.update], {
+      ...counts,
+      selector: agentEndpointSelector(endpoint),
+      address: `${spec.agent}@${domainName}`,
+      ...(queue === undefined ? {} : { queue }),
+    });
+    await this.record(endpoint, [autoscaling.event]);
+    // A queue changes without any watch event: read it again on an interval.
+    return queue === undefined
+      ? result
+      : { ...result, requeueAfterMs: this.options.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS };
+  }
+
+  /** The agent's queue in the domain's store; undefined for a memory store or when it cannot be read. */
+  private async readQueue(domain: MessageDomain, agent: string): Promise<AgentEndpointStatus["queue"]> {
+    const spec = resolveDomainSpec(domain);
+    if (spec.store.type === "memory") return undefined;
+    const lookup = await lookupStoreSecret(this.objects, domain.metadata.namespace, spec);
+    if (lookup.state !== "resolved") return undefined;
+    try {
+      const { depth, inFlight, deadLettered } = await this.queueReader.stats(domain, lookup.value, agent);
+      return { depth, inFlight, deadLettered };
+    } catch (error) {
+      // The domain's own status reports its store; this one just has no queue figures for now.
+      this.options.onError?.(`reading the queue of ${agent}@${domain.metadata.name}`, error);
+      return undefined;
+    }
   }
 
   private async write(

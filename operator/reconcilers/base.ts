@@ -25,6 +25,8 @@ import {
   type ObjectHeader,
 } from "../kube-objects.js";
 import type { StoreProbe } from "./store-probe.js";
+import type { QueueReader } from "./queue-reader.js";
+import type { GatewayLinkOptions } from "./gateway-links.js";
 import { nextStatus, StatusWriter, type BaseStatus } from "../status/status-writer.js";
 import { applyFailure, ReportedApplyFailure } from "../status/apply-failure.js";
 
@@ -41,11 +43,13 @@ export interface Reconciler {
   reconcile(namespace: string, name: string): Promise<ReconcileResult>;
 }
 
-export interface ReconcilerOptions extends BuildOptions {
+export interface ReconcilerOptions extends BuildOptions, GatewayLinkOptions {
   /** For tests: the clock used for condition transition times and Events. */
   now?: () => Date;
   /** Where Events go; default an `EventRecorder` on the same apiserver. */
   events?: EventSink;
+  /** How AgentEndpoints' queues are read; default a `storeQueueReader()` per reconciler. */
+  queueReader?: QueueReader;
   /** How MessageDomain stores are checked; default `connectingStoreProbe()`. */
   storeProbe?: StoreProbe;
   /** How often a MessageDomain whose Secret or store is not there yet is checked again. Default 30 s. */
@@ -55,6 +59,11 @@ export interface ReconcilerOptions extends BuildOptions {
    * `Ready=False` without waiting for the resync. Default 30 s.
    */
   storeProbeIntervalMs?: number;
+  /**
+   * How often what no watch sees is read again for a healthy resource: a Gateway's Secrets (a rotated token or
+   * certificate rolls its pods) and peer links, an AgentEndpoint's queue. Default 30 s.
+   */
+  refreshIntervalMs?: number;
   /** Event write failures (reconciles go on). */
   onError?: (what: string, error: unknown) => void;
 }
@@ -63,6 +72,8 @@ type AnyResource = CustomResource<string, unknown, BaseStatus>;
 
 /** Default of `notReadyRequeueMs`: how soon something no watch sees (a Secret, a store) is checked again. */
 export const DEFAULT_NOT_READY_REQUEUE_MS = 30_000;
+/** Default of `refreshIntervalMs`. */
+export const DEFAULT_REFRESH_INTERVAL_MS = 30_000;
 
 /** The kind of a child the spec may drop. */
 export interface OptionalKind {

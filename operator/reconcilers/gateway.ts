@@ -7,19 +7,27 @@
 import { ApiException, type V1Deployment, type V1Secret } from "@kubernetes/client-node";
 import { GATEWAY_KIND, GATEWAY_PLURAL, type GatewayStatus } from "../../core/crds/gateway.js";
 import { MESSAGE_DOMAIN_KIND } from "../../core/crds/message-domain.js";
+import { digest } from "../builders/common.js";
 import {
   buildGatewayChildren,
   gatewayChildName,
+  gatewaySecretKeys,
   gatewaySelector,
+  resolveGatewaySpec,
   type GatewayChildren,
+  type GatewaySecretKey,
 } from "../builders/gateway.js";
+import { gatewaySecretConditions } from "../status/gateway-secrets.js";
+import { autoscalingCondition } from "../status/autoscaling-condition.js";
+import { readPeerLinks } from "./gateway-links.js";
 import type { Gateway, MessageDomain } from "../k8s-types.js";
-import { CONDITION_DEGRADED, type ConditionUpdate } from "../status/conditions.js";
+import type { ConditionUpdate } from "../status/conditions.js";
 import { deploymentConditions, domainNotFoundConditions } from "../status/deployment-conditions.js";
 import {
   BaseReconciler,
   BEING_DELETED,
   DEFAULT_NOT_READY_REQUEUE_MS,
+  DEFAULT_REFRESH_INTERVAL_MS,
   buildOrBlock,
   HORIZONTAL_POD_AUTOSCALER,
   isBeingDeleted,
@@ -27,26 +35,6 @@ import {
   NOT_FOUND,
   type ReconcileResult,
 } from "./base.js";
-
-export const CONDITION_PEER_SECRETS_RESOLVED = "PeerSecretsResolved";
-
-/** `PeerSecretsResolved`, and `Degraded` with reason `PeerSecretNotFound` while a peer token is missing. */
-function peerSecretConditions(missing: readonly string[]): ConditionUpdate[] {
-  if (missing.length === 0)
-    return [
-      {
-        type: CONDITION_PEER_SECRETS_RESOLVED,
-        status: "True",
-        reason: "PeerSecretsFound",
-        message: "every peer's token Secret is there",
-      },
-    ];
-  const message = `missing peer token Secret key: ${missing.join(", ")}; the pods cannot start until it exists`;
-  return [
-    { type: CONDITION_PEER_SECRETS_RESOLVED, status: "False", reason: "PeerSecretNotFound", message },
-    { type: CONDITION_DEGRADED, status: "True", reason: "PeerSecretNotFound", message },
-  ];
-}
 
 /** The replica count the Deployment should reach: the spec's, or the HPA's when it owns the count. */
 function desiredReplicas(children: GatewayChildren, deployment: V1Deployment): number {
@@ -65,8 +53,14 @@ export class GatewayReconciler extends BaseReconciler {
     const domain = await this.get<MessageDomain>(MESSAGE_DOMAIN_KIND, namespace, gateway.spec.domain);
     if (domain === undefined) return this.write(gateway, domainNotFoundConditions(gateway), {});
 
+    // The Secret keys the pods mount, which no watch sees: missing ones are reported, and a digest of the
+    // present ones rolls the pods when a token or certificate rotates.
+    const keys = buildOrBlock(() => gatewaySecretKeys(gateway));
+    if ("blocked" in keys) return this.write(gateway, keys.blocked, {});
+    const secrets = await this.readSecretKeys(namespace, keys.children);
+
     // Build.
-    const built = buildOrBlock(() => buildGatewayChildren(gateway, domain, this.options));
+    const built = buildOrBlock(() => buildGatewayChildren(gateway, domain, this.options, secrets.hash));
     if ("blocked" in built) return this.write(gateway, built.blocked, {});
     const { children } = built;
 
@@ -79,38 +73,58 @@ export class GatewayReconciler extends BaseReconciler {
     await this.applyOrDelete(gateway, children.horizontalPodAutoscaler, HORIZONTAL_POD_AUTOSCALER, childName);
     await this.applyOrDelete(gateway, children.networkPolicy, NETWORK_POLICY, childName);
 
-    // Status: the peer Secrets, which no watch sees, then the Deployment.
-    const missing = await this.missingPeerSecrets(gateway);
+    // Status: the Secrets, the Deployment, autoscaling and the peer links.
     const { updates, counts } = deploymentConditions(deployment, desiredReplicas(children, deployment));
-    const result = await this.write(gateway, [...updates, ...peerSecretConditions(missing)], {
-      ...counts,
-      selector: gatewaySelector(gateway),
-    });
-    return missing.length === 0
-      ? result
-      : { ...result, requeueAfterMs: this.options.notReadyRequeueMs ?? DEFAULT_NOT_READY_REQUEUE_MS };
+    const autoscaling = autoscalingCondition(
+      gateway.status?.conditions,
+      resolveGatewaySpec(gateway),
+      childName,
+    );
+    const links = await readPeerLinks(gateway, this.options);
+    const result = await this.write(
+      gateway,
+      [...updates, autoscaling.update, ...gatewaySecretConditions(keys.children, secrets.missing)],
+      { ...counts, selector: gatewaySelector(gateway), ...links },
+    );
+    await this.record(gateway, [autoscaling.event]);
+    if (secrets.missing.length > 0)
+      return { ...result, requeueAfterMs: this.options.notReadyRequeueMs ?? DEFAULT_NOT_READY_REQUEUE_MS };
+    // Read again on an interval: no watch sees a Secret rotate or a peer link go down.
+    return { ...result, requeueAfterMs: this.options.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS };
   }
 
-  /** `secret/key` of each peer token that is not there (a Secret the operator may not read counts as there). */
-  private async missingPeerSecrets(gateway: Gateway): Promise<string[]> {
-    const missing: string[] = [];
-    for (const peer of gateway.spec.peers) {
-      const { name, key } = peer.tokenSecretRef;
-      let secret: V1Secret | undefined;
-      try {
-        secret = await this.objects.read<V1Secret>({
-          apiVersion: "v1",
-          kind: "Secret",
-          metadata: { name, namespace: gateway.metadata.namespace },
-        });
-      } catch (error) {
-        // RBAC grants Secret reads per namespace only: elsewhere the kubelet is the judge.
-        if (error instanceof ApiException && error.code === 403) continue;
-        throw error;
+  /**
+   * The keys that are not there (a Secret the operator may not read counts as there: RBAC grants Secret reads
+   * per namespace only, and elsewhere the kubelet is the judge), and a digest of the values of those that are.
+   */
+  private async readSecretKeys(
+    namespace: string,
+    keys: readonly GatewaySecretKey[],
+  ): Promise<{ missing: GatewaySecretKey[]; hash: string | undefined }> {
+    const missing: GatewaySecretKey[] = [];
+    const values: string[] = [];
+    const secrets = new Map<string, V1Secret | undefined | "forbidden">();
+    for (const key of keys) {
+      let secret = secrets.get(key.name);
+      if (!secrets.has(key.name)) {
+        try {
+          secret = await this.objects.read<V1Secret>({
+            apiVersion: "v1",
+            kind: "Secret",
+            metadata: { name: key.name, namespace },
+          });
+        } catch (error) {
+          if (!(error instanceof ApiException && error.code === 403)) throw error;
+          secret = "forbidden";
+        }
+        secrets.set(key.name, secret);
       }
-      if (secret?.data?.[key] === undefined) missing.push(`${name}/${key} (peer ${peer.name})`);
+      if (secret === "forbidden") continue;
+      const value = secret?.data?.[key.key];
+      if (value === undefined) missing.push(key);
+      else values.push(`${key.name}/${key.key}=${value}`);
     }
-    return missing;
+    return { missing, hash: values.length === 0 ? undefined : digest(values) };
   }
 
   private async write(

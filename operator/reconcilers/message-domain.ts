@@ -4,7 +4,7 @@
  * URL exists and has the key, check that the store answers, and write status (`Ready`, `Progressing`, `Degraded`, `SecretResolved`, `StoreReachable`). While
  * the Secret or the store is missing it asks to be reconciled again later: no watch sees a store come up.
  */
-import { ApiException, type KubeConfig, type V1Secret } from "@kubernetes/client-node";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { CRD_API_VERSION } from "../../core/crds/common.js";
 import {
   MESSAGE_DOMAIN_KIND,
@@ -13,15 +13,9 @@ import {
 } from "../../core/crds/message-domain.js";
 import { BuildError } from "../builders/common.js";
 import { GATEWAY_KIND } from "../../core/crds/gateway.js";
-import { gatewayServiceUrl } from "../builders/gateway.js";
+import { gatewayServiceUrl, requiresClientCert } from "../builders/gateway.js";
 import { buildDomainConfigMap, resolveDomainSpec } from "../builders/message-domain.js";
-import {
-  domainConditions,
-  lookupSecret,
-  storeEndpoint,
-  type SecretLookup,
-  type StoreCheck,
-} from "../status/domain-conditions.js";
+import { domainConditions, storeEndpoint, type StoreCheck } from "../status/domain-conditions.js";
 import type { Gateway, MessageDomain } from "../k8s-types.js";
 import type { ConditionUpdate } from "../status/conditions.js";
 import {
@@ -35,6 +29,7 @@ import {
   type ReconcilerOptions,
 } from "./base.js";
 import { connectingStoreProbe, type StoreProbe } from "./store-probe.js";
+import { lookupStoreSecret } from "./store-secret.js";
 
 const DEFAULT_STORE_PROBE_INTERVAL_MS = 30_000;
 
@@ -64,7 +59,8 @@ export class MessageDomainReconciler extends BaseReconciler {
     return gateways.flatMap((gateway) => {
       if (isBeingDeleted(gateway) || gateway.spec.domain !== domainName) return [];
       try {
-        return [gatewayServiceUrl(gateway)];
+        // Under mTLS the gateway answers only peers presenting a client certificate, which sidecars have not.
+        return requiresClientCert(gateway) ? [] : [gatewayServiceUrl(gateway)];
       } catch (error) {
         // An invalid Gateway is reported on its own status; the domain goes on without it.
         if (error instanceof BuildError) return [];
@@ -92,23 +88,7 @@ export class MessageDomainReconciler extends BaseReconciler {
     // Status: the Secret and the store, which no watch sees.
 
     const spec = resolveDomainSpec(domain);
-    const ref = spec.store.type === "memory" ? undefined : spec.store.connection?.secretRef;
-    let lookup: SecretLookup;
-    try {
-      const secret =
-        ref === undefined
-          ? undefined
-          : await this.objects.read<V1Secret>({
-              apiVersion: "v1",
-              kind: "Secret",
-              metadata: { name: ref.name, namespace },
-            });
-      lookup = lookupSecret(spec, secret);
-    } catch (error) {
-      // RBAC grants Secret reads per namespace only; elsewhere say so instead of failing the reconcile.
-      if (ref === undefined || !(error instanceof ApiException && error.code === 403)) throw error;
-      lookup = { state: "forbidden", name: ref.name };
-    }
+    const lookup = await lookupStoreSecret(this.objects, namespace, spec);
     let store: StoreCheck | undefined;
     if (lookup.state === "resolved" && spec.store.type !== "memory") {
       try {

@@ -160,6 +160,8 @@ describe("generated CRDs", () => {
       "readyReplicas",
       "availableReplicas",
       "selector",
+      "address",
+      "queue",
     ]);
     expect(status?.conditions?.["x-kubernetes-list-type"]).toBe("map");
     expect(status?.conditions?.items?.properties?.status?.enum).toEqual(["True", "False", "Unknown"]);
