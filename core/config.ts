@@ -26,6 +26,8 @@ export const deliveryConfigSchema = z
     maxSubscriptionsPerAgent: z.number().int().min(1),
     maxWildcardSubscriptionsPerAgent: z.number().int().min(0),
     maxBatch: z.number().int().min(1).max(10_000),
+    /** Time to live of a message sent without `expiresat`; 0 (the default): none. */
+    defaultTtlMs: z.number().int().min(0),
   })
   .partial()
   .strict();
@@ -373,6 +375,15 @@ export const sidecarConfigSchema = z
      * `spec.subscriptions` reach the store. Env: `BMN_AGENT` with `BMN_SUBSCRIPTIONS` (comma-separated patterns).
      */
     subscriptions: z
+      .array(z.object({ agent: agentNameSchema, pattern: topicPatternSchema }).strict())
+      .max(256, { error: "must list at most 256 subscriptions" })
+      .default([]),
+    /**
+     * Subscriptions the sidecar removes at start, before making `subscriptions` (idempotent): how a pattern
+     * dropped from an AgentEndpoint's `spec.subscriptions` leaves the store. Env: `BMN_AGENT` with
+     * `BMN_UNSUBSCRIBE` (comma-separated patterns), which the operator sets.
+     */
+    unsubscriptions: z
       .array(z.object({ agent: agentNameSchema, pattern: topicPatternSchema }).strict())
       .max(256, { error: "must list at most 256 subscriptions" })
       .default([]),

@@ -58,6 +58,8 @@ export async function startSidecar(
   let probe: FastifyInstance | undefined;
   try {
     // Before listening: a pod is not ready until its agent's subscriptions exist, so no publish misses them.
+    // Patterns dropped from the agent's declared list first, so a pattern in both stays.
+    for (const { agent, pattern } of config.unsubscriptions) await store.unsubscribe(agent, pattern);
     for (const { agent, pattern } of config.subscriptions) await store.subscribe(agent, pattern);
     server = await buildServer({
       store,

@@ -200,6 +200,11 @@ export abstract class BaseStore implements MessageStore {
     };
   }
 
+  /** When a message sent without `expiresat` expires: after the domain's default TTL, if it has one. */
+  private defaultExpiry(): number | undefined {
+    return this.policy.defaultTtlMs > 0 ? Date.now() + this.policy.defaultTtlMs : undefined;
+  }
+
   private enqueueOp(queue: QueueName, message: Message, replay: boolean): EnqueueOp {
     return {
       kind: "enqueue",
@@ -209,7 +214,7 @@ export abstract class BaseStore implements MessageStore {
       priority: messagePriority(message),
       dedupeKey: dedupeKeyOf(message),
       notBefore: timeOf(message.notbefore),
-      expiresAt: timeOf(message.expiresat),
+      expiresAt: timeOf(message.expiresat) ?? this.defaultExpiry(),
       replay,
     };
   }

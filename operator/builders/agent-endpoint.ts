@@ -169,6 +169,7 @@ export function sidecarContainer(
   endpoint: AgentEndpoint,
   domain: MessageDomain,
   options: BuildOptions = {},
+  removedSubscriptions: readonly string[] = [],
 ): Container {
   const spec = resolveAgentEndpointSpec(endpoint);
   const { mount } = domainConfigVolume(domain);
@@ -186,7 +187,10 @@ export function sidecarContainer(
       { name: "BMN_PROBE_HOST", value: "0.0.0.0" },
       { name: "BMN_PROBE_PORT", value: String(SIDECAR_PROBE_PORT) },
       { name: "BMN_AGENT", value: spec.agent },
-      { name: "BMN_SUBSCRIPTIONS", value: spec.subscriptions.join(",") },
+      { name: SUBSCRIPTIONS_ENV, value: spec.subscriptions.join(",") },
+      ...(removedSubscriptions.length === 0
+        ? []
+        : [{ name: UNSUBSCRIBE_ENV, value: removedSubscriptions.join(",") }]),
       ...(token ? [{ name: "BMN_API_TOKEN_FILE", value: API_TOKEN_FILE }] : []),
       ...(spec.sidecar.logLevel === undefined
         ? []
@@ -209,11 +213,58 @@ export function sidecarContainer(
   };
 }
 
+/** The parts of a Deployment read back from the apiserver that `removedSubscriptions` looks at. */
+export interface CurrentDeployment {
+  spec?:
+    | {
+        template?:
+          | {
+              spec?:
+                | {
+                    containers?:
+                      | { name: string; env?: { name: string; value?: string | undefined }[] | undefined }[]
+                      | undefined;
+                  }
+                | undefined;
+            }
+          | undefined;
+      }
+    | undefined;
+}
+
+const SUBSCRIPTIONS_ENV = "BMN_SUBSCRIPTIONS";
+const UNSUBSCRIBE_ENV = "BMN_UNSUBSCRIBE";
+/** As many as the sidecar config takes. */
+const MAX_REMOVED_SUBSCRIPTIONS = 256;
+
+/**
+ * The patterns the sidecar must remove at start: those the current Deployment's sidecar subscribes to or already
+ * removes, and `wanted` no longer lists. Sorted, so the pod template changes only when the set does.
+ */
+export function removedSubscriptions(
+  current: CurrentDeployment | undefined,
+  wanted: readonly string[],
+): string[] {
+  const sidecar = current?.spec?.template?.spec?.containers?.find((c) => c.name === SIDECAR_CONTAINER_NAME);
+  const listed = (name: string): string[] =>
+    (sidecar?.env?.find((env) => env.name === name)?.value ?? "")
+      .split(",")
+      .filter((pattern) => pattern !== "");
+  const keep = new Set(wanted);
+  const removed = new Set([...listed(SUBSCRIPTIONS_ENV), ...listed(UNSUBSCRIBE_ENV)]);
+  return [...removed]
+    .filter((pattern) => !keep.has(pattern))
+    .sort()
+    .slice(0, MAX_REMOVED_SUBSCRIPTIONS);
+}
+
 /** Deployment (user template + sidecar), optional Service and optional HPA for one AgentEndpoint. */
 export function buildAgentEndpointChildren(
   endpoint: AgentEndpoint,
   domain: MessageDomain,
   options: BuildOptions = {},
+  /** Patterns dropped from `spec.subscriptions` that the sidecar removes at start (`removedSubscriptions`). */
+  unsubscribe: readonly string[] = [],
 ): AgentEndpointChildren {
   const spec = resolveAgentEndpointSpec(endpoint);
   const domainName = ownDomainName(spec.domain, domain);
@@ -227,7 +278,7 @@ export function buildAgentEndpointChildren(
   const userTemplate = toPodTemplate(spec.template);
   const tokenVolume = apiTokenVolume(spec);
   const injected = injectSidecar(userTemplate, {
-    sidecar: sidecarContainer(endpoint, domain, options),
+    sidecar: sidecarContainer(endpoint, domain, options, unsubscribe),
     volumes: [domainConfigVolume(domain).volume, ...(tokenVolume === undefined ? [] : [tokenVolume])],
     appEnv: [
       { name: "BMN_URL", value: `http://127.0.0.1:${SIDECAR_PORT}` },

@@ -72,6 +72,7 @@ export function domainSidecarConfig(
       backoffBaseMs: delivery.backoff.baseMs,
       backoffMaxMs: delivery.backoff.maxMs,
       dedupeWindowMs: delivery.dedupeWindowSeconds * 1_000,
+      ...(delivery.ttlSeconds === undefined ? {} : { defaultTtlMs: delivery.ttlSeconds * 1_000 }),
     },
     limits: { maxMessageBytes: spec.policy.maxMessageBytes },
     routing: {

@@ -15,6 +15,7 @@ import {
   agentChildName,
   agentEndpointSelector,
   buildAgentEndpointChildren,
+  removedSubscriptions,
   resolveAgentEndpointSpec,
 } from "../builders/agent-endpoint.js";
 import { resolveDomainSpec } from "../builders/message-domain.js";
@@ -62,8 +63,19 @@ export class AgentEndpointReconciler extends BaseReconciler {
     const domain = await this.get<MessageDomain>(MESSAGE_DOMAIN_KIND, namespace, endpoint.spec.domain);
     if (domain === undefined) return this.write(endpoint, domainNotFoundConditions(endpoint), {});
 
-    // Build.
-    const built = buildOrBlock(() => buildAgentEndpointChildren(endpoint, domain, this.options));
+    // Build. Patterns dropped from spec.subscriptions are read off the current Deployment, which the sidecar
+    // then removes at start (the sidecar's store keeps subscriptions, not the spec).
+    const current = await this.objects.read<V1Deployment>({
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: agentChildName(endpoint), namespace },
+    });
+    const ownsCurrent = current?.metadata?.ownerReferences?.some(
+      (owner) => owner.controller === true && owner.uid === endpoint.metadata.uid,
+    );
+    const unsubscribe =
+      ownsCurrent === true ? removedSubscriptions(current, endpoint.spec.subscriptions) : [];
+    const built = buildOrBlock(() => buildAgentEndpointChildren(endpoint, domain, this.options, unsubscribe));
     if ("blocked" in built) return this.write(endpoint, built.blocked, {});
     const { children } = built;
 

@@ -24,8 +24,8 @@ export function autoscalingCondition(
     };
   const { minReplicas, maxReplicas } = spec.autoscaling;
   const message =
-    `spec.replicas (${String(spec.replicas)}) is ignored: HorizontalPodAutoscaler ${autoscalerName} sets ` +
-    `the count between ${String(minReplicas)} and ${String(maxReplicas)}`;
+    `spec.replicas (${String(spec.replicas)}) does not set the count while autoscaling is on: ` +
+    `HorizontalPodAutoscaler ${autoscalerName} does, between ${String(minReplicas)} and ${String(maxReplicas)}`;
   const update: ConditionUpdate = {
     type: CONDITION_AUTOSCALED,
     status: "True",

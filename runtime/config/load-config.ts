@@ -59,8 +59,10 @@ export function loadConfig(overrides: Tree = {}, env: NodeJS.ProcessEnv = proces
     const value = env[name];
     if (value !== undefined && value !== "") setPath(fromEnv, path, parse(value));
   }
-  const subscriptions = subscriptionsFromEnv(env);
+  const subscriptions = subscriptionsFromEnv(env, "BMN_SUBSCRIPTIONS");
   if (subscriptions !== undefined) fromEnv.subscriptions = subscriptions;
+  const unsubscriptions = subscriptionsFromEnv(env, "BMN_UNSUBSCRIBE");
+  if (unsubscriptions !== undefined) fromEnv.unsubscriptions = unsubscriptions;
   const merged = merge(merge(file, fromEnv), overrides);
   const result = sidecarConfigSchema.safeParse(merged);
   if (!result.success) {
@@ -94,17 +96,23 @@ export function readConfigFile(path: string): Tree {
   return value as Tree;
 }
 
-/** `BMN_SUBSCRIPTIONS` (comma-separated patterns) for the agent `BMN_AGENT` names, as the operator sets them. */
-function subscriptionsFromEnv(env: NodeJS.ProcessEnv): { agent: string; pattern: string }[] | undefined {
-  const patterns = (env.BMN_SUBSCRIPTIONS ?? "")
+/**
+ * `BMN_SUBSCRIPTIONS` or `BMN_UNSUBSCRIBE` (comma-separated patterns) for the agent `BMN_AGENT` names, as the
+ * operator sets them.
+ */
+function subscriptionsFromEnv(
+  env: NodeJS.ProcessEnv,
+  name: "BMN_SUBSCRIPTIONS" | "BMN_UNSUBSCRIBE",
+): { agent: string; pattern: string }[] | undefined {
+  const patterns = (env[name] ?? "")
     .split(",")
     .map((pattern) => pattern.trim())
     .filter((pattern) => pattern !== "");
   if (patterns.length === 0) return undefined;
   const agents = toList(env.BMN_AGENT ?? "");
   if (agents.length === 0)
-    throw new ConfigError("BMN_SUBSCRIPTIONS needs BMN_AGENT: the agent the patterns subscribe", {
-      field: "subscriptions",
+    throw new ConfigError(`${name} needs BMN_AGENT: the agent the patterns are for`, {
+      field: name === "BMN_SUBSCRIPTIONS" ? "subscriptions" : "unsubscriptions",
     });
   return agents.flatMap((agent) => patterns.map((pattern) => ({ agent, pattern })));
 }

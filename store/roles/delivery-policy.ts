@@ -18,6 +18,8 @@ export interface DeliveryPolicy {
   maxWildcardSubscriptionsPerAgent: number;
   /** Upper bound on `max` for one receive. */
   maxBatch: number;
+  /** Time to live of a message sent without `expiresat` (a MessageDomain's `delivery.ttlSeconds`); 0: none. */
+  defaultTtlMs: number;
 }
 
 export const DEFAULT_DELIVERY_POLICY: DeliveryPolicy = {
@@ -34,4 +36,5 @@ export const DEFAULT_DELIVERY_POLICY: DeliveryPolicy = {
   maxSubscriptionsPerAgent: 256,
   maxWildcardSubscriptionsPerAgent: 32,
   maxBatch: 1_000,
+  defaultTtlMs: 0,
 };

@@ -268,6 +268,25 @@ export function describeDelivery(factory: StoreFactory): void {
       expect(idsOf(await store.receive("worker"))).toEqual([message.id]);
     });
 
+    it("policy.defaultTtlMs expires a message sent without expiresat; one with expiresat keeps its own", async () => {
+      const store = await open({ defaultTtlMs: 1 });
+      // Not due before its default TTL has long passed: it must never come out.
+      const plain = msg({ notbefore: isoIn(200) });
+      await store.enqueue("worker", plain);
+      const record = await waitFor(
+        async () => {
+          expect(await store.receive("worker", { max: 10 })).toEqual([]);
+          return store.getDeadLetter("worker", plain.id);
+        },
+        3_000,
+        "the message without expiresat dead-lettered after the default TTL",
+      );
+      expect(record.reason).toBe("expired");
+      const lasting = msg({ expiresat: isoIn(60_000) });
+      await store.enqueue("worker", lasting);
+      expect(idsOf(await store.receive("worker", { max: 10 }))).toEqual([lasting.id]);
+    });
+
     it("a message whose expiresat passes while it waits for notbefore is dead-lettered 'expired', never delivered", async () => {
       const store = await open();
       const message = msg({ expiresat: isoIn(100), notbefore: isoIn(250) });

@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../runtime/config/load-config.js";
 import { startControllers, type RunningControllers } from "../../operator/controllers/start-controllers.js";
+import { startSidecar } from "../../sidecar/start-sidecar.js";
 import { createStore } from "../../store/create-store.js";
 import type { MessageStore } from "../../store/store.js";
 import { msg, waitFor } from "../conformance/helpers.js";
@@ -183,13 +184,91 @@ describe("status that helps users, on a real control plane", () => {
     );
     const condition = after.conditions?.find((c) => c.type === "Autoscaled");
     expect(condition).toMatchObject({ reason: "ReplicasIgnored" });
-    expect(condition?.message).toContain("spec.replicas (4) is ignored");
+    expect(condition?.message).toContain("spec.replicas (4) does not set the count");
     const event = await waitFor(
       async () => (await eventsFor("worker")).find((e: KubeEvent) => e.reason === "ReplicasIgnored"),
       WAIT_MS,
       "a ReplicasIgnored Event",
     );
     expect(event.type).toBe("Normal");
+  });
+
+  it("a pattern dropped from spec.subscriptions reaches the sidecar as BMN_UNSUBSCRIBE, which removes it at start", async () => {
+    const sidecarEnv = async (): Promise<Record<string, string>> => {
+      const deployment = (await kubectl(["get", "-n", NAMESPACE, "deployment", "worker", "-o", "json"]))
+        .stdout;
+      const containers = (
+        JSON.parse(deployment) as {
+          spec: {
+            template: { spec: { containers: { name: string; env?: { name: string; value?: string }[] }[] } };
+          };
+        }
+      ).spec.template.spec.containers;
+      const env = containers.find((container) => container.name === "bmn-sidecar")?.env ?? [];
+      return Object.fromEntries(env.map((entry) => [entry.name, entry.value ?? ""]));
+    };
+    const subscribe = async (patterns: string[]): Promise<void> => {
+      const patched = await kubectl([
+        "patch",
+        "-n",
+        NAMESPACE,
+        "ae",
+        "worker",
+        "--type=merge",
+        "-p",
+        JSON.stringify({ spec: { subscriptions: patterns } }),
+      ]);
+      expect(patched, patched.stderr).toMatchObject({ code: 0 });
+    };
+    await subscribe(["orders.*", "audit.#"]);
+    await waitFor(
+      async () => (await sidecarEnv()).BMN_SUBSCRIPTIONS === "orders.*,audit.#",
+      WAIT_MS,
+      "both patterns",
+    );
+    await subscribe(["orders.*"]);
+    const env = await waitFor(
+      async () => {
+        const current = await sidecarEnv();
+        return current.BMN_SUBSCRIPTIONS === "orders.*" ? current : undefined;
+      },
+      WAIT_MS,
+      "one pattern",
+    );
+    expect(env.BMN_UNSUBSCRIBE).toBe("audit.#");
+    // Added back: no longer removed.
+    await subscribe(["orders.*", "audit.#"]);
+    await waitFor(
+      async () => (await sidecarEnv()).BMN_UNSUBSCRIBE === undefined,
+      WAIT_MS,
+      "no BMN_UNSUBSCRIBE",
+    );
+
+    // What the sidecar does with that env, on the domain's real Redis: the dropped pattern goes, the rest stays.
+    await store?.subscribe("worker", "audit.#");
+    await store?.subscribe("worker", "orders.*");
+    const sidecar = await startSidecar(
+      loadConfig(
+        { port: 0, logLevel: "silent" },
+        {
+          BMN_STORE: "redis",
+          BMN_REDIS_URL: redis?.url ?? "",
+          BMN_DOMAIN: "a",
+          BMN_AGENT: "worker",
+          BMN_SUBSCRIPTIONS: "orders.*",
+          BMN_UNSUBSCRIBE: "audit.#",
+        },
+      ),
+      { logger: false },
+    );
+    try {
+      const patterns = (await store?.listSubscriptions("worker"))?.map(
+        (subscription) => subscription.pattern,
+      );
+      expect(patterns).toEqual(["orders.*"]);
+    } finally {
+      await sidecar.close();
+    }
   });
 
   it("kubectl get beastmode -o wide shows addresses, queues, links and the store", async () => {

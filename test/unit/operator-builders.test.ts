@@ -12,6 +12,7 @@ import {
 } from "../../operator/builders/agent-endpoint.js";
 import { BuildError, SIDECAR_CONTAINER_NAME } from "../../operator/builders/common.js";
 import { buildGatewayChildren, GATEWAY_ARGS } from "../../operator/builders/gateway.js";
+import { removedSubscriptions } from "../../operator/builders/agent-endpoint.js";
 import {
   buildDomainConfigMap,
   domainConfigMapName,
@@ -420,5 +421,44 @@ describe("conditions", () => {
       { now: t1 },
     );
     expect(updated.map((condition) => condition.type)).toEqual(["Ready", "Progressing", "Degraded"]);
+  });
+});
+
+describe("removedSubscriptions", () => {
+  const deployment = (env: Record<string, string>) => ({
+    spec: {
+      template: {
+        spec: {
+          containers: [
+            { name: "agent", env: [{ name: "BMN_SUBSCRIPTIONS", value: "not.the.sidecar" }] },
+            {
+              name: SIDECAR_CONTAINER_NAME,
+              env: Object.entries(env).map(([name, value]) => ({ name, value })),
+            },
+          ],
+        },
+      },
+    },
+  });
+
+  it("lists what the sidecar subscribes to or already removes and the spec no longer lists, sorted", () => {
+    const current = deployment({ BMN_SUBSCRIPTIONS: "b.*,a.#,keep", BMN_UNSUBSCRIBE: "old" });
+    expect(removedSubscriptions(current, ["keep"])).toEqual(["a.#", "b.*", "old"]);
+    // A pattern listed again is no longer removed.
+    expect(removedSubscriptions(current, ["keep", "old", "a.#", "b.*"])).toEqual([]);
+  });
+
+  it("is empty without a current Deployment or sidecar", () => {
+    expect(removedSubscriptions(undefined, [])).toEqual([]);
+    expect(removedSubscriptions({ spec: {} }, ["x"])).toEqual([]);
+  });
+});
+
+describe("a domain's default TTL", () => {
+  it("reaches the sidecar config as delivery.defaultTtlMs, and nothing without one", () => {
+    const withTtl = domain({ delivery: { ttlSeconds: 90 } });
+    expect(domainSidecarConfig(withTtl).delivery).toMatchObject({ defaultTtlMs: 90_000 });
+    expect(sidecarConfigSchema.parse(domainSidecarConfig(withTtl)).delivery.defaultTtlMs).toBe(90_000);
+    expect(domainSidecarConfig(domain()).delivery).not.toHaveProperty("defaultTtlMs");
   });
 });

@@ -44,6 +44,13 @@ describe("loadConfig and startup subscriptions", () => {
     expect(loadConfig({}, {}).subscriptions).toEqual([]);
   });
 
+  it("turns BMN_AGENT and BMN_UNSUBSCRIBE into unsubscriptions (patterns dropped from an AgentEndpoint)", () => {
+    const config = loadConfig({}, { BMN_AGENT: "reviewer", BMN_UNSUBSCRIBE: "audit.#" });
+    expect(config.unsubscriptions).toEqual([{ agent: "reviewer", pattern: "audit.#" }]);
+    expect(loadConfig({}, {}).unsubscriptions).toEqual([]);
+    expect(() => loadConfig({}, { BMN_UNSUBSCRIBE: "audit.#" })).toThrow(/BMN_UNSUBSCRIBE needs BMN_AGENT/);
+  });
+
   it("refuses patterns without an agent, and a bad pattern naming the key", () => {
     expect(() => loadConfig({}, { BMN_SUBSCRIPTIONS: "alerts.#" })).toThrow(
       /BMN_SUBSCRIPTIONS needs BMN_AGENT/,
