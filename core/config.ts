@@ -28,6 +28,8 @@ export const deliveryConfigSchema = z
     maxBatch: z.number().int().min(1).max(10_000),
     /** Time to live of a message sent without `expiresat`; 0 (the default): none. */
     defaultTtlMs: z.number().int().min(0),
+    /** Dead letters older than this are purged; 0 (the default): kept until replayed or purged. */
+    dlqRetentionMs: z.number().int().min(0),
   })
   .partial()
   .strict();

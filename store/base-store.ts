@@ -79,6 +79,7 @@ export abstract class BaseStore implements MessageStore {
   private readonly subscriptions: SubscriptionRole;
   private readonly deadLetters: DeadLetterRole;
   private readonly registry: RegistryRole;
+  private retentionTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: BaseStoreOptions = {}) {
     const overrides = Object.entries(options.policy ?? {}).filter(([, value]) => value !== undefined);
@@ -125,6 +126,7 @@ export abstract class BaseStore implements MessageStore {
       readAgent: (name) => this.registryBackend.readAgent(name),
       deleteAgent: (name) => this.registryBackend.deleteAgent(name),
     });
+    this.startDeadLetterRetention();
   }
 
   // ---- primitives each backend implements ----------------------------------------------------------
@@ -433,7 +435,31 @@ export abstract class BaseStore implements MessageStore {
     return this.registry.listAgents(filter);
   }
 
+  /**
+   * While `policy.dlqRetentionMs` is set, purges dead letters older than it about every tenth of it (between 10 ms
+   * and a minute). One purge at a time; a failed one is tried again at the next tick (the store may be down).
+   */
+  private startDeadLetterRetention(): void {
+    const retentionMs = this.policy.dlqRetentionMs;
+    if (retentionMs <= 0) return;
+    let running = false;
+    this.retentionTimer = setInterval(
+      () => {
+        if (running) return;
+        running = true;
+        this.deadLetters
+          .purgeDeadLetters({ deadLetteredBefore: Date.now() - retentionMs })
+          .catch(() => undefined)
+          .finally(() => (running = false));
+      },
+      Math.min(Math.max(Math.floor(retentionMs / 10), 10), 60_000),
+    );
+    // Housekeeping never keeps a process alive.
+    this.retentionTimer.unref();
+  }
+
   async close(): Promise<void> {
+    clearInterval(this.retentionTimer);
     this.transactions.close();
     await this.closeBackend();
   }

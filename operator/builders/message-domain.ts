@@ -73,6 +73,7 @@ export function domainSidecarConfig(
       backoffMaxMs: delivery.backoff.maxMs,
       dedupeWindowMs: delivery.dedupeWindowSeconds * 1_000,
       ...(delivery.ttlSeconds === undefined ? {} : { defaultTtlMs: delivery.ttlSeconds * 1_000 }),
+      dlqRetentionMs: spec.dlq.retentionSeconds * 1_000,
     },
     limits: { maxMessageBytes: spec.policy.maxMessageBytes },
     routing: {

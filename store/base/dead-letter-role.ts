@@ -131,6 +131,7 @@ export class DeadLetterRole implements DeadLetterStore {
     act: (letters: DeadLetterRecord[]) => Promise<void>,
   ): Promise<void> {
     const checked = checkDeadLetterFilter(filter);
+    const before = toCount(filter.deadLetteredBefore, "deadLetteredBefore");
     let remaining = checked.limit ?? Infinity;
     const wanted = filter.ids === undefined ? undefined : new Set(filter.ids);
     if (wanted !== undefined && checked.agent !== undefined) {
@@ -143,13 +144,14 @@ export class DeadLetterRole implements DeadLetterStore {
         const letters = found
           .filter((record) => record !== undefined)
           .filter((record) => checked.reason === undefined || record.reason === checked.reason)
+          .filter((record) => before === undefined || record.deadLetteredAt <= before)
           .slice(0, remaining);
         remaining -= letters.length;
         if (letters.length > 0) await act(letters);
       }
       return;
     }
-    const until = Date.now();
+    const until = Math.min(Date.now(), before ?? Infinity);
     let after: DeadLetterPosition | undefined;
     while (remaining > 0 && (wanted === undefined || wanted.size > 0)) {
       const scan = await this.backend.readDeadLetterPage({

@@ -48,6 +48,8 @@ export interface DeadLetterFilter {
   reason?: DeadLetterReason | undefined;
   /** Page size; defaults to DEFAULT_PAGE_SIZE and is capped at MAX_PAGE_SIZE for listing. */
   limit?: number | undefined;
+  /** Replay and purge: only letters dead-lettered at or before this time (epoch ms). */
+  deadLetteredBefore?: number | undefined;
 }
 
 export interface DeadLetterPage {

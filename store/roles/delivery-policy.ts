@@ -20,6 +20,11 @@ export interface DeliveryPolicy {
   maxBatch: number;
   /** Time to live of a message sent without `expiresat` (a MessageDomain's `delivery.ttlSeconds`); 0: none. */
   defaultTtlMs: number;
+  /**
+   * Dead letters older than this are purged (a MessageDomain's `dlq.retentionSeconds`), checked by every store
+   * instance about every tenth of it (at most every minute); 0: kept until replayed or purged by hand.
+   */
+  dlqRetentionMs: number;
 }
 
 export const DEFAULT_DELIVERY_POLICY: DeliveryPolicy = {
@@ -37,4 +42,5 @@ export const DEFAULT_DELIVERY_POLICY: DeliveryPolicy = {
   maxWildcardSubscriptionsPerAgent: 32,
   maxBatch: 1_000,
   defaultTtlMs: 0,
+  dlqRetentionMs: 0,
 };

@@ -287,6 +287,18 @@ export function describeDelivery(factory: StoreFactory): void {
       expect(idsOf(await store.receive("worker", { max: 10 }))).toEqual([lasting.id]);
     });
 
+    it("policy.dlqRetentionMs purges dead letters older than it, by itself", async () => {
+      const store = await open({ dlqRetentionMs: 1 });
+      const message = msg({ expiresat: isoIn(-1_000) });
+      expect((await store.enqueue("worker", message)).deadLettered).toBe("expired");
+      await waitFor(
+        async () => (await store.getDeadLetter("worker", message.id)) === undefined,
+        3_000,
+        "the dead letter purged after the retention",
+      );
+      expect(await store.queueStats("worker")).toMatchObject({ depth: 0, deadLettered: 0 });
+    });
+
     it("a message whose expiresat passes while it waits for notbefore is dead-lettered 'expired', never delivered", async () => {
       const store = await open();
       const message = msg({ expiresat: isoIn(100), notbefore: isoIn(250) });

@@ -186,6 +186,21 @@ export function describeDlq(factory: StoreFactory): void {
       expect(await store.receive("agent-b", { max: 10 })).toEqual([]);
     });
 
+    it("purge with deadLetteredBefore leaves letters dead-lettered after that time", async () => {
+      const store = await open();
+      const old = msg({ expiresat: isoIn(-1_000) });
+      await store.enqueue("agent-a", old);
+      const cutoff = (await store.getDeadLetter("agent-a", old.id))?.deadLetteredAt ?? 0;
+      await nextMillisecond();
+      const recent = msg({ expiresat: isoIn(-1_000) });
+      await store.enqueue("agent-a", recent);
+      expect(await store.purgeDeadLetters({ deadLetteredBefore: cutoff })).toBe(1);
+      expect(ids(await store.listDeadLetters())).toEqual([recent.id]);
+      expect(
+        await store.purgeDeadLetters({ ids: [recent.id], agent: "agent-a", deadLetteredBefore: cutoff }),
+      ).toBe(0);
+    });
+
     it("queueStats.deadLettered follows dead-lettering, replay and purge", async () => {
       const store = await open({ maxAttempts: 1 });
       const s = await seed(store);

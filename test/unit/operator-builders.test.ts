@@ -454,8 +454,11 @@ describe("removedSubscriptions", () => {
   });
 });
 
-describe("a domain's default TTL", () => {
-  it("reaches the sidecar config as delivery.defaultTtlMs, and nothing without one", () => {
+describe("a domain's default TTL and DLQ retention", () => {
+  it("reach the sidecar config as delivery.dlqRetentionMs and delivery.defaultTtlMs (nothing without a TTL)", () => {
+    expect(domainSidecarConfig(domain({ dlq: { retentionSeconds: 3_600 } })).delivery).toMatchObject({
+      dlqRetentionMs: 3_600_000,
+    });
     const withTtl = domain({ delivery: { ttlSeconds: 90 } });
     expect(domainSidecarConfig(withTtl).delivery).toMatchObject({ defaultTtlMs: 90_000 });
     expect(sidecarConfigSchema.parse(domainSidecarConfig(withTtl)).delivery.defaultTtlMs).toBe(90_000);
