@@ -100,7 +100,12 @@ describe("AgentEndpoint controller on a real control plane", () => {
     );
     const status = withStatus.status;
     expect(status?.selector).toBe("app.kubernetes.io/instance=reviewer,app.kubernetes.io/name=bmn-agent");
-    expect(status?.conditions?.map((c) => c.type).sort()).toEqual(["Degraded", "Progressing", "Ready"]);
+    expect(status?.conditions?.map((c) => c.type).sort()).toEqual([
+      "Autoscaled",
+      "Degraded",
+      "Progressing",
+      "Ready",
+    ]);
     // No scheduler or kubelet runs here, so the pods never become ready.
     expect(status?.conditions).toContainEqual(
       expect.objectContaining({

@@ -142,10 +142,12 @@ describe("Gateway controller on a real control plane", () => {
       "the Gateway status",
     );
     expect(withStatus.status?.conditions?.map((c) => c.type).sort()).toEqual([
+      "Autoscaled",
       "Degraded",
       "PeerSecretsResolved",
       "Progressing",
       "Ready",
+      "TLSSecretsResolved",
     ]);
     // No kubelet here: the pods never become ready.
     expect(withStatus.status?.conditions).toContainEqual(
@@ -376,7 +378,12 @@ describe("Gateway controller on a real control plane", () => {
       );
     const before = await versions();
     const eventsBefore = (await eventsFor("edge")).length;
-    expect(await reconciler.reconcile(NAMESPACE, "edge")).toEqual({ found: true, statusWritten: false });
+    // Asked again after the refresh interval: Secrets and peer links change without watch events.
+    expect(await reconciler.reconcile(NAMESPACE, "edge")).toEqual({
+      found: true,
+      statusWritten: false,
+      requeueAfterMs: 30_000,
+    });
     expect(await versions()).toEqual(before);
     expect(await eventsFor("edge")).toHaveLength(eventsBefore);
   });
