@@ -9,7 +9,7 @@ import { AGENT_ENDPOINT_KIND, AGENT_ENDPOINT_PLURAL } from "../../core/crds/agen
 import { CRD_API_VERSION } from "../../core/crds/common.js";
 import { GATEWAY_KIND, GATEWAY_PLURAL } from "../../core/crds/gateway.js";
 import { MESSAGE_DOMAIN_KIND, MESSAGE_DOMAIN_PLURAL } from "../../core/crds/message-domain.js";
-import { LABEL_MANAGED_BY, MANAGED_BY } from "../builders/common.js";
+import { LABEL_DOMAIN, LABEL_MANAGED_BY, MANAGED_BY } from "../builders/common.js";
 import type { Reconciler } from "../reconcilers/base.js";
 import type { WatchedResource } from "./informer-pool.js";
 import { objectKey } from "./object-keys.js";
@@ -87,7 +87,34 @@ export function messageDomainDefinition(reconciler: Reconciler): ControllerDefin
     primary: MESSAGE_DOMAINS,
     reconciler,
     children: [CHILDREN.configMaps],
-    related: [followGateways()],
+    related: [followGateways(), followDataPlaneReadiness()],
+  };
+}
+
+/**
+ * Requeues a MessageDomain, so its store is probed at once, when one of its sidecar or gateway Deployments loses a
+ * ready pod: their readiness includes the store, so that is the data plane reporting a store error. A rollout's
+ * old pods going away counts too; an extra probe is cheap.
+ */
+export function followDataPlaneReadiness(): RelatedResource {
+  const ready = new Map<string, number>();
+  return {
+    resource: CHILDREN.deployments,
+    keys(deployment: KubernetesObject & { status?: { readyReplicas?: number } }, verb) {
+      const name = deployment.metadata?.name;
+      const namespace = deployment.metadata?.namespace;
+      const domain = deployment.metadata?.labels?.[LABEL_DOMAIN];
+      if (name === undefined || namespace === undefined || domain === undefined) return [];
+      const key = objectKey(namespace, name);
+      const before = ready.get(key);
+      if (verb === "delete") {
+        ready.delete(key);
+        return [];
+      }
+      const now = deployment.status?.readyReplicas ?? 0;
+      ready.set(key, now);
+      return before !== undefined && now < before ? [objectKey(namespace, domain)] : [];
+    },
   };
 }
 

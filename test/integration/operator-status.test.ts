@@ -34,6 +34,7 @@ interface Obj {
     queue?: { depth: number; inFlight: number; deadLettered: number };
     peers?: { name: string; state: string; breaker: string; backlog: number }[];
     peersError?: string;
+    store?: { reachable?: boolean };
   };
 }
 
@@ -57,6 +58,7 @@ beforeAll(async () => {
     resyncMs: 0,
     notReadyRequeueMs: 250,
     refreshIntervalMs: 250,
+    storeProbeIntervalMs: 600_000,
     queue: { baseDelayMs: 100, maxDelayMs: 1_000 },
     onError: kit.onError,
     // No cluster DNS here: the in-process gateway stands for the Gateway's Service.
@@ -85,7 +87,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await controllers?.stop();
-  await store?.close();
+  // Redis is stopped by the last test: closing may fail.
+  await store?.close().catch(() => undefined);
   await topology?.close();
   await Promise.all([kit.stop(), redis?.cleanup()]);
 });
@@ -310,5 +313,35 @@ describe("status that helps users, on a real control plane", () => {
       }
       writeFileSync(out, sections.join("\n"));
     }
+  });
+  it("re-probes the store at once when the domain's data plane loses a ready pod (not only on the interval)", async () => {
+    // The probe interval here is far longer than the wait: only the data plane's report can turn the domain.
+    await untilStatus(
+      "md",
+      "a",
+      (status) => status.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true,
+    );
+    await redis?.stop();
+    // The kubelet would report a sidecar unready (its /readyz includes the store); here the status is patched,
+    // and the deployment controller then sets it back: ready 1, then 0.
+    const patched = await kubectl([
+      "patch",
+      "-n",
+      NAMESPACE,
+      "deployment",
+      "worker",
+      "--subresource=status",
+      "--type=merge",
+      "-p",
+      JSON.stringify({ status: { readyReplicas: 1, replicas: 1, availableReplicas: 1 } }),
+    ]);
+    expect(patched, patched.stderr).toMatchObject({ code: 0 });
+    const stale = await untilStatus(
+      "md",
+      "a",
+      (status) =>
+        status.conditions?.some((c) => c.type === "Ready" && c.reason === "StoreUnreachable") === true,
+    );
+    expect(stale.store).toMatchObject({ reachable: false });
   });
 });

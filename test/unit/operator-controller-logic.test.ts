@@ -1,6 +1,6 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { followDomain } from "../../operator/controllers/definitions.js";
+import { followDataPlaneReadiness, followDomain } from "../../operator/controllers/definitions.js";
 import { resourcePath } from "../../operator/controllers/informer-pool.js";
 import { ownerKey } from "../../operator/controllers/object-keys.js";
 import { WorkQueue } from "../../operator/controllers/work-queue.js";
@@ -76,6 +76,35 @@ describe("requeueing what names a MessageDomain", () => {
     const changed = asObject({ metadata: { namespace: "a", name: "team-a", generation: 2 } });
     expect(related.keys(changed, "update", primaries)).toEqual(["a/reviewer"]);
     expect(related.keys(changed, "delete", primaries)).toEqual(["a/reviewer"]);
+  });
+});
+
+describe("re-probing a domain's store when its data plane loses a ready pod", () => {
+  // null: no domain label.
+  const deployment = (ready: number | undefined, domain: string | null = "team-a"): KubernetesObject =>
+    asObject({
+      metadata: {
+        namespace: "a",
+        name: "reviewer",
+        ...(domain === null ? {} : { labels: { "beastmode.network/domain": domain } }),
+      },
+      ...(ready === undefined ? {} : { status: { readyReplicas: ready } }),
+    });
+
+  it("requeues the domain when readyReplicas drops, not when it holds or rises", () => {
+    const related = followDataPlaneReadiness();
+    expect(related.keys(deployment(2), "add", [])).toEqual([]);
+    expect(related.keys(deployment(3), "update", [])).toEqual([]);
+    expect(related.keys(deployment(3), "update", [])).toEqual([]);
+    expect(related.keys(deployment(1), "update", [])).toEqual(["a/team-a"]);
+    expect(related.keys(deployment(undefined), "update", [])).toEqual(["a/team-a"]);
+    expect(related.keys(deployment(0), "delete", [])).toEqual([]);
+  });
+
+  it("ignores Deployments without a domain label", () => {
+    const related = followDataPlaneReadiness();
+    related.keys(deployment(2, null), "add", []);
+    expect(related.keys(deployment(0, null), "update", [])).toEqual([]);
   });
 });
 
