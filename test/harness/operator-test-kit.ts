@@ -18,6 +18,14 @@ interface Settling {
   status?: { observedGeneration?: number; replicas?: number };
 }
 
+/** A status condition as the tests read it. */
+export interface KubeCondition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+}
+
 /** An Event as `kubectl get events -o json` lists it. */
 export interface KubeEvent {
   reason: string;
@@ -50,6 +58,14 @@ export interface OperatorTestKit<Obj> {
   readonly mustApply: (manifest: object) => Promise<void>;
   /** The Events about one object in the namespace. */
   readonly eventsFor: (name: string) => Promise<KubeEvent[]>;
+  /** Waits until `kind/name` has a condition of `type` with `reason`, and returns it. */
+  readonly untilCondition: (
+    kind: string,
+    name: string,
+    type: string,
+    reason: string,
+    timeoutMs: number,
+  ) => Promise<KubeCondition>;
   /**
    * Waits until the deployment controller has settled the Deployment's own status (observed its generation, at
    * `replicas`) and its owner (`ownerKind`/`ownerName`) reports `replicas` too.
@@ -123,6 +139,16 @@ export function operatorTestKit<Obj>(namespace: string): OperatorTestKit<Obj> {
       expect(result, result.stderr).toMatchObject({ code: 0 });
       return (JSON.parse(result.stdout) as { items: KubeEvent[] }).items;
     },
+    untilCondition: async (kind, name, type, reason, timeoutMs) =>
+      await waitFor(
+        async () => {
+          const object = await read<{ status?: { conditions?: KubeCondition[] } }>(kind, name);
+          const found = object?.status?.conditions?.find((condition) => condition.type === type);
+          return found?.reason === reason ? found : undefined;
+        },
+        timeoutMs,
+        `${kind} ${name} condition ${type} ${reason}`,
+      ),
     untilDeploymentSettled: async (deployment, ownerKind, ownerName, replicas, timeoutMs) => {
       await waitFor(
         async () => {

@@ -8,8 +8,7 @@ import { parseAllDocuments } from "yaml";
 import { agentChildName } from "../../operator/builders/agent-endpoint.js";
 import { AgentEndpointReconciler } from "../../operator/reconcilers/agent-endpoint.js";
 import { waitFor } from "../conformance/helpers.js";
-import { startControlPlane, type ControlPlane, type KubectlResult } from "../harness/kube-control-plane.js";
-import { runHelm } from "../harness/kube-helm.js";
+import { helmTestPlane } from "../harness/kube-helm.js";
 import { BUNDLE_CRDS_PATH, BUNDLE_NAMESPACE, BUNDLE_PATH, BUNDLE_RELEASE } from "../tools/manifest-bundle.js";
 
 /**
@@ -23,16 +22,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CHART = join("charts", "beast-mode-network");
 const APPS = "apps";
 
-let plane: ControlPlane | undefined;
+const testPlane = helmTestPlane(root);
+const { kubectl, helm } = testPlane;
+const controlPlane = testPlane.plane;
 let chartCopy: string | undefined;
-
-function controlPlane(): ControlPlane {
-  if (plane === undefined) throw new Error("the control plane did not start");
-  return plane;
-}
-const kubectl = (args: readonly string[], input?: string): Promise<KubectlResult> =>
-  controlPlane().kubectl(args, input === undefined ? {} : { input });
-const helm = (args: readonly string[]): Promise<KubectlResult> => runHelm(controlPlane(), args, root);
 
 async function mustKubectl(args: readonly string[], input?: string): Promise<string> {
   const result = await kubectl(args, input);
@@ -73,11 +66,11 @@ async function agentsStillThere(): Promise<void> {
 }
 
 beforeAll(async () => {
-  plane = await startControlPlane();
+  await testPlane.start();
 });
 
 afterAll(async () => {
-  await plane?.stop();
+  await testPlane.stop();
   if (chartCopy !== undefined) rmSync(chartCopy, { recursive: true, force: true });
 });
 

@@ -4,13 +4,8 @@ import { fileURLToPath } from "node:url";
 import { waitFor } from "../conformance/helpers.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { startControlPlane, type ControlPlane, type KubectlResult } from "../harness/kube-control-plane.js";
-import { runHelm } from "../harness/kube-helm.js";
-import {
-  BUNDLE_CRDS_PATH,
-  BUNDLE_PATH,
-  renderManifestBundle,
-} from "../tools/manifest-bundle.js";
+import { helmTestPlane } from "../harness/kube-helm.js";
+import { BUNDLE_CRDS_PATH, BUNDLE_PATH, renderManifestBundle } from "../tools/manifest-bundle.js";
 
 /**
  * The Helm chart and the kubectl bundle on a real control plane (built by test/tools/k8s/build.sh): `helm lint`
@@ -21,17 +16,9 @@ import {
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const CHART = "charts/beast-mode-network";
 
-let plane: ControlPlane | undefined;
-
-function controlPlane(): ControlPlane {
-  if (plane === undefined) throw new Error("the control plane did not start");
-  return plane;
-}
-
-const kubectl = (args: readonly string[], input?: string): Promise<KubectlResult> =>
-  controlPlane().kubectl(args, input === undefined ? {} : { input });
-
-const helm = (args: readonly string[]): Promise<KubectlResult> => runHelm(controlPlane(), args, root);
+const testPlane = helmTestPlane(root);
+const { kubectl, helm } = testPlane;
+const controlPlane = testPlane.plane;
 
 interface K8sObject {
   apiVersion: string;
@@ -55,11 +42,11 @@ async function template(releaseNamespace: string, sets: readonly string[]): Prom
 }
 
 beforeAll(async () => {
-  plane = await startControlPlane();
+  await testPlane.start();
 });
 
 afterAll(async () => {
-  await plane?.stop();
+  await testPlane.stop();
 });
 
 describe("the Helm chart on a real kube-apiserver", () => {

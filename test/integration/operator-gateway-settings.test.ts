@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startControllers, type RunningControllers } from "../../operator/controllers/start-controllers.js";
 import { waitFor } from "../conformance/helpers.js";
-import { operatorTestKit, type ObjectMetadata } from "../harness/operator-test-kit.js";
+import { operatorTestKit, type KubeCondition, type ObjectMetadata } from "../harness/operator-test-kit.js";
 
 /**
  * The Gateway's Service and pod settings, its peer Secrets and its scale subresource, on a real kube-apiserver
@@ -13,12 +13,6 @@ const NAMESPACE = "bmn-gateway-settings";
 const WAIT_MS = 20_000;
 const CHILD = "edge-bmn-gateway";
 
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-}
 interface Obj {
   metadata: ObjectMetadata & { annotations?: Record<string, string> };
   spec?: {
@@ -26,7 +20,7 @@ interface Obj {
     replicas?: number;
     template?: { spec: Record<string, unknown> };
   };
-  status?: { conditions?: Condition[]; desiredReplicas?: number; selector?: string };
+  status?: { conditions?: KubeCondition[]; desiredReplicas?: number; selector?: string };
 }
 
 let controllers: RunningControllers | undefined;
@@ -83,16 +77,8 @@ afterAll(async () => {
   await kit.stop();
 });
 
-async function condition(type: string, reason: string): Promise<Condition> {
-  return await waitFor(
-    async () => {
-      const found = (await get("bgw", "edge"))?.status?.conditions?.find((c) => c.type === type);
-      return found?.reason === reason ? found : undefined;
-    },
-    WAIT_MS,
-    `Gateway condition ${type} ${reason}`,
-  );
-}
+const condition = (type: string, reason: string): Promise<KubeCondition> =>
+  kit.untilCondition("bgw", "edge", type, reason, WAIT_MS);
 
 describe("Gateway settings on a real control plane", () => {
   it("passes the Service type, its annotations and the pod settings to the children", async () => {

@@ -3,7 +3,7 @@ import { parse as parseYaml } from "yaml";
 import { ANNOTATION_SECRETS_HASH } from "../../operator/builders/gateway.js";
 import { startControllers, type RunningControllers } from "../../operator/controllers/start-controllers.js";
 import { waitFor } from "../conformance/helpers.js";
-import { operatorTestKit, type ObjectMetadata } from "../harness/operator-test-kit.js";
+import { operatorTestKit, type KubeCondition, type ObjectMetadata } from "../harness/operator-test-kit.js";
 
 /**
  * A Gateway's TLS and mTLS on a real kube-apiserver + kube-controller-manager: the CRD refuses mTLS without a
@@ -16,12 +16,6 @@ const NAMESPACE = "bmn-gateway-tls";
 const WAIT_MS = 20_000;
 const CHILD = "secure-bmn-gateway";
 
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-}
 interface Container {
   readinessProbe?: Record<string, unknown>;
   volumeMounts?: { name: string; mountPath: string }[];
@@ -35,7 +29,7 @@ interface Obj {
       spec: { containers: Container[]; volumes: { name: string; projected?: { sources: unknown[] } }[] };
     };
   };
-  status?: { conditions?: Condition[] };
+  status?: { conditions?: KubeCondition[] };
 }
 
 let controllers: RunningControllers | undefined;
@@ -97,16 +91,8 @@ afterAll(async () => {
   await kit.stop();
 });
 
-async function condition(type: string, reason: string): Promise<Condition> {
-  return await waitFor(
-    async () => {
-      const found = (await get("bgw", "secure"))?.status?.conditions?.find((c) => c.type === type);
-      return found?.reason === reason ? found : undefined;
-    },
-    WAIT_MS,
-    `Gateway condition ${type} ${reason}`,
-  );
-}
+const condition = (type: string, reason: string): Promise<KubeCondition> =>
+  kit.untilCondition("bgw", "secure", type, reason, WAIT_MS);
 
 const secretsHash = async (): Promise<string | undefined> =>
   (await get("deployment", CHILD))?.spec?.template?.metadata.annotations?.[ANNOTATION_SECRETS_HASH];

@@ -6,7 +6,12 @@ import { startSidecar } from "../../sidecar/start-sidecar.js";
 import { createStore } from "../../store/create-store.js";
 import type { MessageStore } from "../../store/store.js";
 import { msg, waitFor } from "../conformance/helpers.js";
-import { operatorTestKit, type KubeEvent, type ObjectMetadata } from "../harness/operator-test-kit.js";
+import {
+  operatorTestKit,
+  type KubeCondition,
+  type KubeEvent,
+  type ObjectMetadata,
+} from "../harness/operator-test-kit.js";
 import { startRedis, type RedisServerHandle } from "../harness/redis-server.js";
 import { startTopology, type Topology } from "./gateway/gateway-fixture.js";
 
@@ -20,16 +25,10 @@ import { startTopology, type Topology } from "./gateway/gateway-fixture.js";
 const NAMESPACE = "bmn-operator-status";
 const WAIT_MS = 20_000;
 
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-}
 interface Obj {
   metadata: ObjectMetadata;
   status?: {
-    conditions?: Condition[];
+    conditions?: KubeCondition[];
     address?: string;
     queue?: { depth: number; inFlight: number; deadLettered: number };
     peers?: { name: string; state: string; breaker: string; backlog: number }[];
@@ -333,7 +332,7 @@ describe("status that helps users, on a real control plane", () => {
       "--subresource=status",
       "--type=merge",
       "-p",
-      JSON.stringify({ status: { readyReplicas: 1, replicas: 1, availableReplicas: 1 } }),
+      JSON.stringify({ status: { readyReplicas: 1 } }),
     ]);
     expect(patched, patched.stderr).toMatchObject({ code: 0 });
     const stale = await untilStatus(
