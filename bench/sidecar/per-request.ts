@@ -17,7 +17,7 @@ export const PER_REQUEST_SETTINGS: PerRequestSettings = {
     { concurrency: 1, messages: 1_000, warmup: 300 },
     { concurrency: 64, messages: 4_000, warmup: 1_000 },
   ],
-  rounds: 5,
+  rounds: 3,
 };
 
 /** Sidecar msgs/s must reach this share of http-raw's. */

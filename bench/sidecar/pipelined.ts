@@ -23,7 +23,7 @@ export const PIPELINED_SETTINGS: PipelinedSettings = {
   messages: 6_000,
   warmup: 1_500,
   rawFactor: 3,
-  rounds: 5,
+  rounds: 3,
 };
 
 /** Sidecar batched/WebSocket msgs/s at 64 in flight must reach this share of raw's. */

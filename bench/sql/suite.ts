@@ -45,9 +45,9 @@ export const SQL_SUITE_SETTINGS: SqlSuiteSettings = {
     { concurrency: 1, messages: 600, warmup: 150 },
     { concurrency: 16, messages: 2_400, warmup: 400 },
   ],
-  rounds: 3,
+  rounds: 2,
   batch: { size: 100, batches: 10, rounds: 3 },
-  latency: { rate: 200, durationMs: 5_000 },
+  latency: { rate: 200, durationMs: 4_000 },
 };
 
 /** `--quick`: a tenth of the messages (and 1 s of latency load); checks the harness, not figures to quote. */

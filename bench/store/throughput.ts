@@ -26,7 +26,7 @@ export const THROUGHPUT_SETTINGS: ThroughputSettings = {
     { concurrency: 1, messages: 3_000, warmup: 1_000 },
     { concurrency: 64, messages: 12_000, warmup: 2_000 },
   ],
-  rounds: 5,
+  rounds: 3,
 };
 
 /** Store throughput at 64 in flight must reach this share of the raw stream's. */
