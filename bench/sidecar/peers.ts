@@ -2,7 +2,7 @@ import { once } from "node:events";
 import { Redis } from "ioredis";
 import { WebSocket } from "ws";
 import type { Message } from "../../core/envelope.js";
-import { HttpClient, parseDeliveries } from "./http-client.js";
+import { HttpClient, parseDeliveries, type WireDelivery } from "./http-client.js";
 import type { Consumer, DeliverySink, Producer } from "./pipeline.js";
 
 /** Sends to the sidecar: one POST /v1/messages per message, or one POST /v1/messages:batch per batch. */
@@ -103,7 +103,8 @@ export class WsConsumer implements Consumer {
 
 /**
  * Receives by long-polling GET /v1/agents/{agent}/messages?max=N&wait=S in a loop (one poll outstanding), acking
- * each delivery with its own POST as soon as it arrives; the next poll does not wait for the acks.
+ * each delivery with its own POST as soon as it arrives, or (`batchAck`) all deliveries of a poll with one
+ * POST /v1/deliveries:ack; the next poll does not wait for the acks.
  */
 export class LongPollConsumer implements Consumer {
   private readonly client: HttpClient;
@@ -116,6 +117,7 @@ export class LongPollConsumer implements Consumer {
     private readonly agent: string,
     private readonly max: number,
     private readonly waitSeconds: number,
+    private readonly batchAck = false,
   ) {
     this.client = new HttpClient(baseUrl, max + 1);
   }
@@ -130,7 +132,12 @@ export class LongPollConsumer implements Consumer {
     const path = `/v1/agents/${this.agent}/messages?max=${this.max}&wait=${this.waitSeconds}`;
     try {
       while (this.running) {
-        for (const delivery of parseDeliveries(await this.client.expect(200, "GET", path))) {
+        const deliveries = parseDeliveries(await this.client.expect(200, "GET", path));
+        if (this.batchAck) {
+          this.ackAll(deliveries, sink);
+          continue;
+        }
+        for (const delivery of deliveries) {
           const messageId = delivery.message.id;
           sink.delivered(messageId);
           const ack = this.client
@@ -145,6 +152,22 @@ export class LongPollConsumer implements Consumer {
     } catch (error) {
       sink.failed(error);
     }
+  }
+
+  private ackAll(deliveries: WireDelivery[], sink: DeliverySink): void {
+    if (deliveries.length === 0) return;
+    for (const delivery of deliveries) sink.delivered(delivery.message.id);
+    const body = JSON.stringify({ leaseIds: deliveries.map((delivery) => delivery.leaseId) });
+    const ack = this.client
+      .expect(200, "POST", "/v1/deliveries:ack", body)
+      .then((answer) => {
+        const { failed } = JSON.parse(answer) as { failed: unknown[] };
+        if (failed.length > 0) throw new Error(`batch ack failed for ${failed.length} leases`);
+        for (const delivery of deliveries) sink.settled(delivery.message.id);
+      })
+      .catch(sink.failed)
+      .finally(() => this.acks.delete(ack));
+    this.acks.add(ack);
   }
 
   async stop(): Promise<void> {

@@ -115,16 +115,20 @@ export async function runPipelined(
       },
     },
     {
-      label: "sidecar, batch send + long-poll max=64",
+      label: "sidecar, batch send + long-poll max=64 + batch ack",
       raw: false,
       server: sidecar,
       run: async (agent, messages) => {
         const producer = new SidecarProducer(sidecar.url, agent, "batch", 2);
         try {
-          return await runWindow(producer, new LongPollConsumer(sidecar.url, agent, settings.window, 1), {
-            ...window,
-            messages,
-          });
+          return await runWindow(
+            producer,
+            new LongPollConsumer(sidecar.url, agent, settings.window, 1, true),
+            {
+              ...window,
+              messages,
+            },
+          );
         } finally {
           await producer.close();
         }

@@ -14,7 +14,7 @@ import {
 } from "@opentelemetry/api";
 import type { Message } from "../../core/envelope.js";
 import { isBmnError } from "../../core/errors.js";
-import type { Delivery, NackOptions, NackResult } from "../../store/store.js";
+import type { AckManyResult, Delivery, NackOptions, NackResult } from "../../store/store.js";
 import type { DeliveryTransport, MessageTracing, SendOutcome } from "./message-tracing.js";
 import { stampTraceContext, withTraceContext } from "./propagating-tracing.js";
 import { RecentDeliveries } from "./recent-deliveries.js";
@@ -109,6 +109,48 @@ export class SpanTracing implements MessageTracing {
     ack: () => Promise<void>,
   ): Promise<void> {
     return this.settle("ack", leaseId, headers, transport, ack, {});
+  }
+
+  async ackMany(
+    leaseIds: readonly string[],
+    headers: IncomingHttpHeaders | undefined,
+    transport: DeliveryTransport,
+    run: () => Promise<AckManyResult>,
+  ): Promise<AckManyResult> {
+    const links: Link[] = [];
+    for (const leaseId of leaseIds) {
+      const delivery = this.recent.take(leaseId);
+      if (delivery !== undefined) links.push({ context: delivery.context });
+    }
+    const parent = httpParent(headers);
+    // Neither the agent's span nor a known delivery: a lone root span per batch would only be noise.
+    if (parent === undefined && links.length === 0) return run();
+    const span = this.tracer.startSpan(
+      SPAN_NAMES.ack,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          "messaging.system": "bmn",
+          "messaging.operation.type": "settle",
+          "messaging.operation.name": "ack",
+          "messaging.batch.message_count": leaseIds.length,
+          "bmn.domain": this.domain,
+          "bmn.transport": transport,
+        },
+        links,
+      },
+      contextWith(parent),
+    );
+    try {
+      const result = await run();
+      span.setAttribute("bmn.ack.failed", result.failed.length);
+      return result;
+    } catch (error) {
+      recordFailure(span, error);
+      throw error;
+    } finally {
+      span.end();
+    }
   }
 
   nack(
