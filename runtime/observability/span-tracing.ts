@@ -68,16 +68,7 @@ export class SpanTracing implements MessageTracing {
     const traced = isSpanContextValid(context)
       ? stampTraceContext(message, traceHeadersOf(context))
       : withTraceContext(message, headers);
-    try {
-      const result = await send(traced);
-      span.setAttributes(sendOutcomeAttributes(result));
-      return result;
-    } catch (error) {
-      recordFailure(span, error);
-      throw error;
-    } finally {
-      span.end();
-    }
+    return within(span, () => send(traced), sendOutcomeAttributes);
   }
 
   delivered(agent: string, deliveries: readonly Delivery[], transport: DeliveryTransport): void {
@@ -141,16 +132,7 @@ export class SpanTracing implements MessageTracing {
       },
       contextWith(parent),
     );
-    try {
-      const result = await run();
-      span.setAttribute("bmn.ack.failed", result.failed.length);
-      return result;
-    } catch (error) {
-      recordFailure(span, error);
-      throw error;
-    } finally {
-      span.end();
-    }
+    return within(span, run, (result) => ({ "bmn.ack.failed": result.failed.length }));
   }
 
   nack(
@@ -203,16 +185,7 @@ export class SpanTracing implements MessageTracing {
       },
       contextWith(parent),
     );
-    try {
-      const result = await run();
-      if (outcome !== undefined) span.setAttributes(outcome(result));
-      return result;
-    } catch (error) {
-      recordFailure(span, error);
-      throw error;
-    } finally {
-      span.end();
-    }
+    return within(span, run, outcome);
   }
 }
 
@@ -223,6 +196,24 @@ function httpParent(headers: IncomingHttpHeaders | undefined): SpanContext | und
 
 function contextWith(parent: SpanContext | undefined): Context {
   return parent === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, parent);
+}
+
+/** Runs `run` inside `span`: the outcome's attributes on success, the error on failure; the span ends either way. */
+async function within<T>(
+  span: Span,
+  run: () => Promise<T>,
+  outcome: ((result: T) => Attributes) | undefined,
+): Promise<T> {
+  try {
+    const result = await run();
+    if (outcome !== undefined) span.setAttributes(outcome(result));
+    return result;
+  } catch (error) {
+    recordFailure(span, error);
+    throw error;
+  } finally {
+    span.end();
+  }
 }
 
 function recordFailure(span: Span, error: unknown): void {
