@@ -1,94 +1,83 @@
 import { execFileSync } from "node:child_process";
 import { cpus } from "node:os";
 import { performance } from "node:perf_hooks";
-import { agentPayload, messageFactory, payloadBytes, serializedBytes } from "./payload.js";
-import { printClientCpu, runClientCpu } from "./client-cpu.js";
-import { withPrivateRedis } from "./private-redis.js";
-import { MEMORY_SETTINGS, printRedisMemory, runRedisMemory, type MemorySettings } from "./redis-memory.js";
-import {
-  printThroughput,
-  runStoreThroughput,
-  THROUGHPUT_SETTINGS,
-  type ThroughputSettings,
-} from "./store-throughput.js";
-import { printTimeBreakdown } from "./time-breakdown.js";
-import { runSidecarSuite, sidecarSettings } from "./sidecar-suite.js";
-import { runSqlSuite, sqlSuiteSettings } from "./sql-suite.js";
-import { crossDomainSettings, runCrossDomainSuite } from "./cross-domain-suite.js";
+import { agentPayload, messageFactory, payloadBytes, serializedBytes } from "./shared/payload.js";
+import { Summary } from "./shared/summary.js";
+import { runStoreSuite } from "./store/suite.js";
+import { runSidecarSuite, sidecarSettings } from "./sidecar/suite.js";
+import { runSqlSuite, sqlSuiteSettings } from "./sql/suite.js";
+import { crossDomainSettings, runCrossDomainSuite } from "./cross-domain/suite.js";
 
-// `--quick` runs a tenth of the work: a smoke test of the harness, not figures to quote.
-const quick = process.argv.includes("--quick");
-// Suite flags select suites (several may be given); without any, every suite runs.
-// `--store`: the store suite. `--sql`: the SQL store suite (bench/sql-suite.ts: SqlStore on MariaDB vs RedisStore).
-// `--sidecar`: the sidecar suite (bench/sidecar-suite.ts). `--cross-domain`: gateways between two domains
-// (bench/cross-domain-suite.ts).
-const selected = {
-  store: process.argv.includes("--store"),
-  sql: process.argv.includes("--sql"),
-  sidecar: process.argv.includes("--sidecar"),
-  crossDomain: process.argv.includes("--cross-domain"),
-};
-const runAll = !Object.values(selected).some(Boolean);
-const runs = (suite: keyof typeof selected): boolean => runAll || selected[suite];
-const scale = (count: number): number => (quick ? Math.ceil(count / 10) : count);
-const throughputSettings: ThroughputSettings = {
-  ...THROUGHPUT_SETTINGS,
-  levels: THROUGHPUT_SETTINGS.levels.map((level) => ({
-    ...level,
-    messages: scale(level.messages),
-    warmup: scale(level.warmup),
-  })),
-};
-const memorySettings: MemorySettings = { ...MEMORY_SETTINGS, messages: scale(MEMORY_SETTINGS.messages) };
+const USAGE = `usage: npm run bench -- [store] [sidecar] [sql] [cross-domain] [--quick] [--detail]
+  no suite named: every suite, then one summary table of issue #12's rows
+  --quick   a tenth of the work: checks the harness; do not quote its figures
+  --detail  also the figures outside the summary (sidecar heap vs backlog, cross-domain latency and wire bytes)`;
 
-function machine(): string {
-  const redis = execFileSync("redis-server", ["--version"], { encoding: "utf8" }).trim();
+const SUITES = ["store", "sidecar", "sql", "cross-domain"] as const;
+type Suite = (typeof SUITES)[number];
+
+function parseArgs(argv: readonly string[]): { suites: Set<Suite>; quick: boolean; detail: boolean } {
+  const suites = new Set<Suite>();
+  let quick = false;
+  let detail = false;
+  for (const arg of argv) {
+    // `--sidecar` is the older spelling of `sidecar`.
+    const name = arg.replace(/^--/, "");
+    if (name === "quick") quick = true;
+    else if (name === "detail") detail = true;
+    else if ((SUITES as readonly string[]).includes(name)) suites.add(name as Suite);
+    else {
+      console.error(`unknown argument ${JSON.stringify(arg)}\n${USAGE}`);
+      process.exit(2);
+    }
+  }
+  return { suites: suites.size === 0 ? new Set(SUITES) : suites, quick, detail };
+}
+
+function version(command: string, args: readonly string[]): string {
+  try {
+    return execFileSync(command, args, { encoding: "utf8" }).trim();
+  } catch {
+    return "not found";
+  }
+}
+
+function machine(quick: boolean): string {
   const sample = messageFactory()();
   return [
     `cpus: ${cpus().length} × ${cpus()[0]?.model ?? "unknown"}`,
     `node: ${process.version}`,
-    `redis: ${redis}`,
+    `redis: ${version("redis-server", ["--version"])}`,
     `message: ${serializedBytes(sample)} B serialized, data ${payloadBytes(sample)} B` +
       ` (${Object.keys(agentPayload()).join(", ")})`,
+    "Dapr: not installed here; its figures are the issue's documented ones, marked (documented)",
     quick ? "mode: --quick (a tenth of the work; do not quote these figures)" : "mode: full",
   ].join("\n");
 }
 
 async function main(): Promise<void> {
+  const { suites, quick, detail } = parseArgs(process.argv.slice(2));
   const begin = performance.now();
-  console.log(machine());
-  if (runs("store")) await storeSuite();
-  if (runs("sql")) {
-    console.log("\n== SQL store (SqlStore on MariaDB) vs Redis store");
-    await runSqlSuite(sqlSuiteSettings(quick));
+  console.log(machine(quick));
+  const summary = new Summary();
+  if (suites.has("store")) {
+    console.log("\n== store: RedisStore vs a raw Redis Stream");
+    summary.add(...(await runStoreSuite(quick)));
   }
-  if (runs("sidecar")) {
-    console.log("\n== sidecar end to end on Redis");
-    await runSidecarSuite(sidecarSettings(quick));
+  if (suites.has("sql")) {
+    console.log("\n== sql: SqlStore on MariaDB vs Redis store");
+    summary.add(...(await runSqlSuite(sqlSuiteSettings(quick))));
   }
-  if (runs("crossDomain")) {
+  if (suites.has("sidecar")) {
+    console.log("\n== sidecar: end to end on Redis vs http-raw and raw ioredis");
+    summary.add(...(await runSidecarSuite(sidecarSettings(quick), detail)));
+  }
+  if (suites.has("cross-domain")) {
     console.log("\n== cross-domain: two domains, two gateways, 10 ms RTT through Toxiproxy");
-    await runCrossDomainSuite(crossDomainSettings(quick));
+    summary.add(...(await runCrossDomainSuite(crossDomainSettings(quick), detail)));
   }
+  summary.print();
   console.log(`\ntotal ${((performance.now() - begin) / 1000).toFixed(0)} s`);
-}
-
-async function storeSuite(): Promise<void> {
-  console.log("\n[1/2] store throughput vs raw stream");
-  // One server for the whole suite; every case starts from FLUSHALL SYNC on it.
-  const throughput = await withPrivateRedis((url, admin) =>
-    runStoreThroughput(url, admin, throughputSettings),
-  );
-
-  console.log("\n[2/2] redis memory per queued message");
-  const memory = await runRedisMemory(memorySettings);
-
-  const clientCpu = runClientCpu();
-
-  printThroughput(throughput);
-  printTimeBreakdown(throughput);
-  printClientCpu(clientCpu);
-  printRedisMemory(memory);
 }
 
 await main();

@@ -1,7 +1,14 @@
 import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
+import { createRequire } from "node:module";
+import type * as Yaml from "yaml";
 import { DEFAULT_URL } from "../client/index.js";
 import { UsageError } from "./errors.js";
+
+/** The YAML parser, loaded only when a config file is read: most `bmn` runs have none, and it costs ~10 ms. */
+function parseYaml(text: string): unknown {
+  const yaml = createRequire(import.meta.url)("yaml") as typeof Yaml;
+  return yaml.parse(text);
+}
 
 /** What the global flags, the environment and the config file decide. */
 export interface Settings {

@@ -1,28 +1,15 @@
-import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { DEFAULT_URL } from "../client/index.js";
 import { registerCommands } from "./commands/index.js";
 import { createCommandEnv, type CommandEnv, type Io } from "./context.js";
 import { CliError, describeCommanderMessage, describeError } from "./errors.js";
-
-function version(): string {
-  // From source the package.json is one level up; compiled into dist/ it is two.
-  for (const path of ["../package.json", "../../package.json"]) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), "utf8")) as { version?: unknown };
-      if (typeof pkg.version === "string") return pkg.version;
-    } catch {
-      // Not there: try the next place.
-    }
-  }
-  return "0.0.0";
-}
+import { packageVersion } from "./version.js";
 
 /** The `bmn` program with its global options and every command; errors are thrown, never printed. */
 export function createProgram(env: CommandEnv): Command {
   const program = new Command("bmn")
     .description("Beast Mode Network: send, receive and inspect messages through a BMN sidecar")
-    .version(version(), "-V, --version")
+    .version(packageVersion(), "-V, --version")
     .option("--url <url>", "the sidecar (env BMN_URL; default http://127.0.0.1:7420)")
     .option("--config <file>", "a YAML or JSON file with url, agent, verbose (env BMN_CONFIG)")
     .option(

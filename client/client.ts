@@ -11,6 +11,7 @@ import type {
   DeadLetter,
   DeadLetterFilter,
   DeadLetterSelection,
+  AckManyResult,
   Delivery,
   HealthStatus,
   HttpEvent,
@@ -191,6 +192,14 @@ export class BmnClient {
 
   async ack(leaseId: string): Promise<void> {
     await this.http.call("POST", `/v1/deliveries${path(leaseId)}/ack`);
+  }
+
+  /**
+   * Acks up to 1000 deliveries in one request. A lease that no longer holds does not fail the others: it is
+   * listed in `failed` with the code a single `ack` would have answered (`LEASE_NOT_FOUND`, `LEASE_EXPIRED`).
+   */
+  async ackMany(leaseIds: readonly string[]): Promise<AckManyResult> {
+    return this.http.call<AckManyResult>("POST", "/v1/deliveries:ack", { body: { leaseIds } });
   }
 
   async nack(leaseId: string, options: NackOptions = {}): Promise<void> {

@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import type { HealthBody, InfoBody, ReadyBody } from "../core/api/health-api.js";
 import type { DeadLetterBody, attemptRecordSchema } from "../core/api/dlq-api.js";
-import type { DeliveryBody } from "../core/api/delivery-api.js";
+import type { DeliveryBody, ackManyResponseSchema } from "../core/api/delivery-api.js";
 import type {
   MessageInputBody,
   MessageOut,
@@ -18,6 +18,8 @@ import type { TraceEventBody, traceResponseSchema } from "../core/api/trace-api.
 export type Message = MessageOut;
 export type SendResult = SendResultBody;
 export type Delivery = DeliveryBody;
+/** What `ackMany` answers: the lease ids acked, and those not acked with why. */
+export type AckManyResult = z.infer<typeof ackManyResponseSchema>;
 export type Subscription = SubscriptionBody;
 export type AgentRecord = AgentRecordBody;
 export type QueueStats = QueueStatsBody;

@@ -32,11 +32,11 @@ export class GatewayTracing {
     private readonly domain: string,
   ) {}
 
-  static create(
+  static async create(
     config: Pick<SidecarConfig, "domain" | "otel">,
     options: TracingOptions = {},
-  ): GatewayTracing {
-    const traced = programTracer(config, options, {
+  ): Promise<GatewayTracing> {
+    const traced = await programTracer(config, options, {
       tracerName: GATEWAY_TRACER_NAME,
       serviceName: `${config.otel.serviceName}-gateway`,
     });

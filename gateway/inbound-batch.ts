@@ -3,6 +3,7 @@ import { TooLargeError } from "../core/errors.js";
 import { domainNameSchema, outboxQueueName, splitAddress } from "../core/names.js";
 import type { GatewayContext } from "./gateway-context.js";
 import type { BatchResult } from "../core/api/gateway-api.js";
+import type { SendResult } from "../store/store.js";
 import { VIA_ATTRIBUTE, loopCheck, viaOf } from "./via.js";
 
 type Decision =
@@ -11,10 +12,10 @@ type Decision =
 
 /**
  * Stores one batch a peer sent: every message is checked on its own (valid, not looping, admitted by the boundary
- * policy, routable), then every admitted one is enqueued: to its agent when it is addressed to this domain, to the
- * outbox of its destination otherwise (multi-hop). Resolves only when every enqueue has resolved, i.e. the
- * messages are durable in the store; a store failure rejects the whole batch (the peer resends; dedupe by id
- * keeps the ones that did land from entering twice).
+ * policy, routable), then every admitted one is enqueued, all in one atomic store call (`enqueueMany`): to its
+ * agent when it is addressed to this domain, to the outbox of its destination otherwise (multi-hop). Resolves once
+ * the messages are durable in the store; a store failure rejects the whole batch and stores none of it (the peer
+ * resends; dedupe by id keeps any that were stored before from entering twice).
  */
 export async function storeBatch(
   context: GatewayContext,
@@ -22,20 +23,32 @@ export async function storeBatch(
   messages: readonly unknown[],
 ): Promise<BatchResult[]> {
   const decisions = messages.map((raw) => decide(context, peerDomain, raw));
-  const outcomes = await Promise.all(
-    decisions.map(async (decision): Promise<BatchResult> => {
-      if (decision.kind === "refuse") return decision.result;
-      const span = context.tracing.receive(decision.message, peerDomain);
-      try {
-        const result = await context.store.enqueue(decision.queue, span.message, { actor: context.actor });
-        span.end(result.duplicate ? "duplicate" : "accepted");
-        return { id: decision.message.id, status: result.duplicate ? "duplicate" : "accepted" };
-      } catch (error) {
-        span.end("failed", error instanceof Error ? error.message : String(error));
-        throw error;
-      }
-    }),
-  );
+  const admitted = decisions.filter((decision) => decision.kind === "enqueue");
+  // A span per message only when tracing: it stamps the message with its own context to continue the trace.
+  const spans = admitted.map((decision) => context.tracing.receive(decision.message, peerDomain));
+  let stored: SendResult[];
+  try {
+    stored = await context.store.enqueueMany(
+      admitted.map((decision, index) => ({
+        queue: decision.queue,
+        message: spans[index]?.message ?? decision.message,
+      })),
+      { actor: context.actor },
+    );
+  } catch (error) {
+    for (const span of spans) span.end("failed", error instanceof Error ? error.message : String(error));
+    throw error;
+  }
+  const statusOf = new Map<Decision, BatchResult["status"]>();
+  admitted.forEach((decision, index) => {
+    const status = stored[index]?.duplicate === true ? "duplicate" : "accepted";
+    spans[index]?.end(status);
+    statusOf.set(decision, status);
+  });
+  const outcomes = decisions.map((decision): BatchResult => {
+    if (decision.kind === "refuse") return decision.result;
+    return { id: decision.message.id, status: statusOf.get(decision) ?? "accepted" };
+  });
   for (const outcome of outcomes) context.metrics.received.inc({ peer: peerDomain, status: outcome.status });
   return outcomes;
 }

@@ -65,7 +65,7 @@ export async function startGateway(
   const ownsStore = options.store === undefined;
   const inner = options.store ?? (await createStore(sidecar, actor));
   const store: MessageStore = ownsStore ? new ResilientStore(inner) : inner;
-  const tracing = GatewayTracing.create(sidecar, options.tracing);
+  const tracing = await GatewayTracing.create(sidecar, options.tracing);
 
   const peerConfigs = new Map(config.peers.map((peer) => [peer.domain as string, peer]));
   const peers = new Map(

@@ -38,7 +38,7 @@ export async function startSidecar(
   config: SidecarConfig,
   options: StartOptions = {},
 ): Promise<RunningSidecar> {
-  const tracing = createTracing(config, options.tracing);
+  const tracing = await createTracing(config, options.tracing);
   const inner = options.store ?? (await createStore(config, `sidecar@${hostname()}`));
   // Every store call goes through timeout, then circuit breaker, then retry (Dapr's layering).
   // The metrics read queue gauges through the store and the store reports call latency to the metrics.

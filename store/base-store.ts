@@ -33,6 +33,7 @@ import {
   type DeadLetterPage,
   type Delivery,
   type DeliveryPolicy,
+  type EnqueueItem,
   type MessageStore,
   type NackOptions,
   type NackResult,
@@ -174,6 +175,30 @@ export abstract class BaseStore implements MessageStore {
     if (outcome?.deadLettered !== undefined) result.deadLettered = outcome.deadLettered;
     this.tracer.writes([op], outcome === undefined ? [] : [outcome], options.actor);
     return result;
+  }
+
+  async enqueueMany(
+    items: readonly EnqueueItem[],
+    options: { actor?: string | undefined } = {},
+  ): Promise<SendResult[]> {
+    const given: unknown = items;
+    if (!Array.isArray(given))
+      throw new ValidationError("items must be an array of { queue, message }", {
+        code: "INVALID_ARGUMENT",
+        field: "items",
+      });
+    const ops = items.map((item, index) =>
+      this.enqueueOp(toQueueName(item.queue, `items.${index}.queue`), item.message, false),
+    );
+    if (ops.length === 0) return [];
+    const outcomes = await this.applyWrites(ops);
+    this.tracer.writes(ops, outcomes, options.actor);
+    return items.map((item, index) => {
+      const outcome = outcomes[index];
+      const result: SendResult = { id: item.message.id, duplicate: outcome?.duplicate ?? false };
+      if (outcome?.deadLettered !== undefined) result.deadLettered = outcome.deadLettered;
+      return result;
+    });
   }
 
   async publish(topic: string, message: Message, options: WriteOptions = {}): Promise<PublishResult> {

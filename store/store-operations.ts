@@ -43,6 +43,8 @@ export const STORE_OPERATIONS: Readonly<Record<StoreOperation, OperationPolicy>>
   // did land, the repeat answers `duplicate: true`: the message is queued exactly once either way. (Assumes a
   // dedupe window longer than a few retries: set `retryable.enqueue = false` for a window of 0.)
   enqueue: { guard: "data", retryable: true, inTransaction: { optionsArg: 2, guard: "local" } },
+  // All or none, each message deduped: a repeat after a lost attempt that did land answers duplicate, as `enqueue`.
+  enqueueMany: { guard: "data", retryable: true },
   // NOT retried: a receive that timed out may have leased messages whose lease ids never reached us. A repeat
   // would lease further messages while the lost ones stay invisible until their leases expire (and count as an
   // attempt). The consumer simply polls again.

@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import { isBmnError } from "../../core/errors.js";
-import { loadConfig } from "../../runtime/config/load-config.js";
 import type { RunningGateway } from "../../gateway/start-gateway.js";
 import { closeOnSignal } from "../close-on-signal.js";
 import { CliError } from "../errors.js";
@@ -62,6 +61,7 @@ Examples:
       let gateway: RunningGateway;
       try {
         // Loaded here, not at the top, so other commands load no gateway code.
+        const { loadConfig } = await import("../../runtime/config/load-config.js");
         const { startGateway } = await import("../../gateway/start-gateway.js");
         gateway = await startGateway(loadConfig(overrides, env));
       } catch (error) {

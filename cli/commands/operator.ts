@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { pino } from "pino";
 import type { RegisterCommand } from "./index.js";
 import type { RunningOperator } from "../../operator/run-operator.js";
 import { CliError, UsageError } from "../errors.js";
@@ -75,6 +74,7 @@ export const registerOperator: RegisterCommand = (program) => {
       // Loaded here, not at the top: the Kubernetes client alone costs other commands tens of MB and a second.
       const { defaultIdentity, defaultLeaseNamespace, loadKubeConfig, runOperator } =
         await import("../../operator/run-operator.js");
+      const { pino } = await import("pino");
       const verbose = command.optsWithGlobals<{ verbose?: boolean }>().verbose ?? false;
       const logger = pino({
         level: verbose ? "debug" : flags.logLevel,

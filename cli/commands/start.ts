@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import type { RegisterCommand } from "./index.js";
-import { loadConfig } from "../../runtime/config/load-config.js";
 import { isBmnError } from "../../core/errors.js";
 import type { RunningSidecar } from "../../sidecar/start-sidecar.js";
 import { closeOnSignal } from "../close-on-signal.js";
@@ -52,7 +51,8 @@ export const registerStart: RegisterCommand = (program) => {
       };
       let sidecar: RunningSidecar;
       try {
-        // Loaded here, not at the top: every other command (bmn send, ...) stays free of server code.
+        // Loaded here, not at the top: every other command (bmn send, ...) stays free of server and config code.
+        const { loadConfig } = await import("../../runtime/config/load-config.js");
         const { startSidecar } = await import("../../sidecar/start-sidecar.js");
         sidecar = await startSidecar(loadConfig(overrides));
       } catch (error) {

@@ -1,9 +1,5 @@
 import type { Command } from "commander";
-import {
-  sidecarTopologySchema,
-  type GatewayTopologyView,
-  type SidecarTopology,
-} from "../../core/api/topology-api.js";
+import type { GatewayTopologyView, SidecarTopology } from "../../core/api/topology-api.js";
 import type { CommandEnv } from "../context.js";
 import { CliError } from "../errors.js";
 import type { RegisterCommand } from "./index.js";
@@ -95,6 +91,8 @@ async function sidecarTopology(env: CommandEnv, command: Command): Promise<Sidec
       `cannot reach the sidecar at ${base}${from}: ${(error as Error).message} — start one with "bmn start", set BMN_URL, or ask a gateway with --gateway`,
     );
   }
+  // The API's zod schemas load here, not with the program: every other command starts faster without them.
+  const { sidecarTopologySchema } = await import("../../core/api/topology-api.js");
   const parsed = sidecarTopologySchema.safeParse(body);
   if (!parsed.success) throw new CliError(`the sidecar at ${base}${from} answered an unexpected topology`);
   return parsed.data;

@@ -25,6 +25,27 @@ export type DeliveryBody = z.infer<typeof deliverySchema>;
 
 export const deliveriesResponseSchema = z.object({ deliveries: z.array(deliverySchema) });
 
+/** `POST /v1/deliveries:ack`: settle many deliveries in one request (bounded like a batch send). */
+export const ackManyBodySchema = z.strictObject({
+  leaseIds: z.array(z.string()).min(1).max(1_000).meta({ description: "Lease ids to ack, 1 to 1000" }),
+});
+
+export const ackManyResponseSchema = z
+  .object({
+    acked: z.array(z.string()).meta({ description: "The lease ids acked, in the order given" }),
+    failed: z
+      .array(
+        z.object({
+          leaseId: z.string(),
+          code: z.enum(["LEASE_NOT_FOUND", "LEASE_EXPIRED"]),
+        }),
+      )
+      .meta({
+        description: "The lease ids not acked, in the order given, with the code a single ack would answer",
+      }),
+  })
+  .meta({ id: "AckManyResult" });
+
 export const nackBodySchema = z.strictObject({
   delayMs: z.number().int().min(0).optional(),
   reason: plainText.max(1_024).optional(),

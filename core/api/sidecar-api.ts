@@ -7,6 +7,8 @@ import {
   extendResponseSchema,
   leaseParamsSchema,
   nackBodySchema,
+  ackManyBodySchema,
+  ackManyResponseSchema,
   receiveQuerySchema,
 } from "./delivery-api.js";
 import {
@@ -156,6 +158,15 @@ export const sidecarApi = {
     params: leaseParamsSchema,
     querystring: txQuerySchema,
     responses: { 204: emptyResponse },
+  },
+  ackMany: {
+    method: "POST",
+    url: "/v1/deliveries::ack",
+    summary: "Settle up to 1000 deliveries: done; answers which were acked and which were not",
+    tag: "deliveries",
+    querystring: txQuerySchema,
+    body: ackManyBodySchema,
+    responses: { 200: ackManyResponseSchema },
   },
   nack: {
     method: "POST",

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from "node:http";
 import type { Message } from "../../core/envelope.js";
-import type { Delivery, NackOptions, NackResult } from "../../store/store.js";
+import type { AckManyResult, Delivery, NackOptions, NackResult } from "../../store/store.js";
 
 /** What a send answered, as far as its span cares. */
 export interface SendOutcome {
@@ -42,6 +42,17 @@ export interface MessageTracing {
     transport: DeliveryTransport,
     ack: () => Promise<void>,
   ): Promise<void>;
+
+  /**
+   * Runs an ack of many leases as one `bmn.ack` span (the request's `traceparent` its parent), linked to the span
+   * of each delivery it settles: one span per batch, not per message.
+   */
+  ackMany(
+    leaseIds: readonly string[],
+    headers: IncomingHttpHeaders | undefined,
+    transport: DeliveryTransport,
+    ack: () => Promise<AckManyResult>,
+  ): Promise<AckManyResult>;
 
   /** Runs a nack of `leaseId`, as a `bmn.nack` span tied to the delivery's span. */
   nack(

@@ -51,6 +51,10 @@ export class PropagatingTracing implements MessageTracing {
     return ack();
   }
 
+  ackMany<T>(_leaseIds: unknown, _headers: unknown, _transport: unknown, ack: () => Promise<T>): Promise<T> {
+    return ack();
+  }
+
   nack<T>(
     _leaseId: string,
     _options: unknown,

@@ -14,7 +14,7 @@ import {
 } from "@opentelemetry/api";
 import type { Message } from "../../core/envelope.js";
 import { isBmnError } from "../../core/errors.js";
-import type { Delivery, NackOptions, NackResult } from "../../store/store.js";
+import type { AckManyResult, Delivery, NackOptions, NackResult } from "../../store/store.js";
 import type { DeliveryTransport, MessageTracing, SendOutcome } from "./message-tracing.js";
 import { stampTraceContext, withTraceContext } from "./propagating-tracing.js";
 import { RecentDeliveries } from "./recent-deliveries.js";
@@ -68,16 +68,7 @@ export class SpanTracing implements MessageTracing {
     const traced = isSpanContextValid(context)
       ? stampTraceContext(message, traceHeadersOf(context))
       : withTraceContext(message, headers);
-    try {
-      const result = await send(traced);
-      span.setAttributes(sendOutcomeAttributes(result));
-      return result;
-    } catch (error) {
-      recordFailure(span, error);
-      throw error;
-    } finally {
-      span.end();
-    }
+    return within(span, () => send(traced), sendOutcomeAttributes);
   }
 
   delivered(agent: string, deliveries: readonly Delivery[], transport: DeliveryTransport): void {
@@ -109,6 +100,39 @@ export class SpanTracing implements MessageTracing {
     ack: () => Promise<void>,
   ): Promise<void> {
     return this.settle("ack", leaseId, headers, transport, ack, {});
+  }
+
+  async ackMany(
+    leaseIds: readonly string[],
+    headers: IncomingHttpHeaders | undefined,
+    transport: DeliveryTransport,
+    run: () => Promise<AckManyResult>,
+  ): Promise<AckManyResult> {
+    const links: Link[] = [];
+    for (const leaseId of leaseIds) {
+      const delivery = this.recent.take(leaseId);
+      if (delivery !== undefined) links.push({ context: delivery.context });
+    }
+    const parent = httpParent(headers);
+    // Neither the agent's span nor a known delivery: a lone root span per batch would only be noise.
+    if (parent === undefined && links.length === 0) return run();
+    const span = this.tracer.startSpan(
+      SPAN_NAMES.ack,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          "messaging.system": "bmn",
+          "messaging.operation.type": "settle",
+          "messaging.operation.name": "ack",
+          "messaging.batch.message_count": leaseIds.length,
+          "bmn.domain": this.domain,
+          "bmn.transport": transport,
+        },
+        links,
+      },
+      contextWith(parent),
+    );
+    return within(span, run, (result) => ({ "bmn.ack.failed": result.failed.length }));
   }
 
   nack(
@@ -161,16 +185,7 @@ export class SpanTracing implements MessageTracing {
       },
       contextWith(parent),
     );
-    try {
-      const result = await run();
-      if (outcome !== undefined) span.setAttributes(outcome(result));
-      return result;
-    } catch (error) {
-      recordFailure(span, error);
-      throw error;
-    } finally {
-      span.end();
-    }
+    return within(span, run, outcome);
   }
 }
 
@@ -181,6 +196,24 @@ function httpParent(headers: IncomingHttpHeaders | undefined): SpanContext | und
 
 function contextWith(parent: SpanContext | undefined): Context {
   return parent === undefined ? ROOT_CONTEXT : trace.setSpanContext(ROOT_CONTEXT, parent);
+}
+
+/** Runs `run` inside `span`: the outcome's attributes on success, the error on failure; the span ends either way. */
+async function within<T>(
+  span: Span,
+  run: () => Promise<T>,
+  outcome: ((result: T) => Attributes) | undefined,
+): Promise<T> {
+  try {
+    const result = await run();
+    if (outcome !== undefined) span.setAttributes(outcome(result));
+    return result;
+  } catch (error) {
+    recordFailure(span, error);
+    throw error;
+  } finally {
+    span.end();
+  }
 }
 
 function recordFailure(span: Span, error: unknown): void {

@@ -1,12 +1,5 @@
 import type { Tracer, TracerProvider } from "@opentelemetry/api";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
-import {
-  BasicTracerProvider,
-  BatchSpanProcessor,
-  type SpanExporter,
-  type SpanProcessor,
-} from "@opentelemetry/sdk-trace-base";
+import type { SpanExporter, SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import type { SidecarConfig } from "../../core/config.js";
 
 /** Ways to trace besides (or instead of) `otel.endpoint`; any of them turns span recording on. */
@@ -32,13 +25,14 @@ export interface ProgramTracer {
 /**
  * The one OpenTelemetry setup of every program (sidecar, gateway): a BasicTracerProvider of its own, never
  * registered globally, exporting over OTLP/HTTP (JSON) when `otel.endpoint` is set and to whatever `options`
- * adds; or the caller's provider. Undefined when nothing would record spans.
+ * adds; or the caller's provider. Undefined when nothing would record spans. The SDK and the OTLP exporter
+ * (~20 MB of a process's RSS) are imported only when spans are recorded.
  */
-export function programTracer(
+export async function programTracer(
   config: Pick<SidecarConfig, "domain" | "otel">,
   options: TracingOptions,
   identity: { tracerName: string; tracerVersion?: string; serviceName: string },
-): ProgramTracer | undefined {
+): Promise<ProgramTracer | undefined> {
   const external = options.tracerProvider;
   if (external !== undefined) {
     if (
@@ -58,12 +52,17 @@ export function programTracer(
     };
   }
   const spanProcessors = [...(options.spanProcessors ?? [])];
+  if (spanProcessors.length === 0 && options.exporter === undefined && config.otel.endpoint === undefined)
+    return undefined;
+  const { BasicTracerProvider, BatchSpanProcessor } = await import("@opentelemetry/sdk-trace-base");
+  const { defaultResource, resourceFromAttributes } = await import("@opentelemetry/resources");
   if (options.exporter !== undefined) spanProcessors.push(new BatchSpanProcessor(options.exporter));
-  if (config.otel.endpoint !== undefined)
+  if (config.otel.endpoint !== undefined) {
+    const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
     spanProcessors.push(
       new BatchSpanProcessor(new OTLPTraceExporter({ url: tracesUrl(config.otel.endpoint) })),
     );
-  if (spanProcessors.length === 0) return undefined;
+  }
   const provider = new BasicTracerProvider({
     resource: defaultResource().merge(
       resourceFromAttributes({ "service.name": identity.serviceName, "bmn.domain": config.domain }),

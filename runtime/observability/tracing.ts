@@ -14,11 +14,11 @@ const TRACER_VERSION = "0.1.0";
  * registered globally, exporting over OTLP/HTTP (JSON) when `otel.endpoint` is set and to whatever `options` adds.
  * With none of those it is `PropagatingTracing`: messages still get a `traceparent`, and nothing else happens.
  */
-export function createTracing(
+export async function createTracing(
   config: Pick<SidecarConfig, "domain" | "otel">,
   options: TracingOptions = {},
-): MessageTracing {
-  const traced = programTracer(config, options, {
+): Promise<MessageTracing> {
+  const traced = await programTracer(config, options, {
     tracerName: TRACER_NAME,
     tracerVersion: TRACER_VERSION,
     serviceName: config.otel.serviceName,

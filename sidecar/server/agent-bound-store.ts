@@ -100,6 +100,11 @@ export function bindStoreToAgents(store: MessageStore, binding: AgentBinding): M
   // which only the pod's own containers can reach). A new store call does not compile until it is classified.
   const guarded: { [K in StoreCall]: MessageStore[K] | "unbound" } = {
     enqueue: async (queue, message, options) => store.enqueue(queue, stamped(message), options),
+    enqueueMany: async (items, options) =>
+      store.enqueueMany(
+        items.map((item) => ({ queue: item.queue, message: stamped(item.message) })),
+        options,
+      ),
     publish: async (topic, message, options) => store.publish(topic, stamped(message), options),
     receive: async (agent, options) => {
       receiver(agent, "agent");

@@ -10,6 +10,11 @@ import type { QueueName } from "../../core/names.js";
 export interface QueueStore {
   /** Queues a message. A repeated id or dedupekey within the dedupe window is accepted once. */
   enqueue(queue: string, message: Message, options?: WriteOptions): Promise<SendResult>;
+  /**
+   * Queues many messages, each to its own queue, in one atomic backend step (all or none): each result is what
+   * `enqueue` of it would answer, dedupe included. For a gateway storing a peer's batch.
+   */
+  enqueueMany(items: readonly EnqueueItem[], options?: { actor?: string | undefined }): Promise<SendResult[]>;
   /** Leases up to `max` messages, waiting up to `waitMs` for the first one without busy polling. */
   receive(queue: string, options?: ReceiveOptions): Promise<Delivery[]>;
   ack(leaseId: string, options?: SettleOptions): Promise<void>;
@@ -32,6 +37,11 @@ export interface QueueStore {
    * For queues whose owner is gone, such as the reply inbox of a finished request.
    */
   deleteQueue(queue: string): Promise<boolean>;
+}
+
+export interface EnqueueItem {
+  queue: string;
+  message: Message;
 }
 
 export interface WriteOptions {

@@ -7,8 +7,9 @@ export type VisibleWorkCheck = (agents: QueueName[]) => Promise<QueueName[]>;
 /**
  * Wake-ups for long-polling receivers on a SQL store, which has no pub/sub:
  * - writes made by this process wake waiters at once through an in-process WakeupHub;
- * - writes made by other processes are found by one coarse periodic check per store (every `intervalMs`, only
- *   while someone waits), which asks the database in one statement which watched queues have visible work.
+ * - writes made by other processes are found by one periodic check per store (every `intervalMs`, 25 ms by
+ *   default, only while someone waits), which asks the database in one indexed statement which watched queues
+ *   have visible work. However many receivers wait, a store runs one check at a time.
  * Delayed messages and expiring leases the waiter already knows about wake it through BaseStore's `nextDueAt`.
  */
 export class SqlWatcher {

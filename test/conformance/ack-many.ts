@@ -143,3 +143,55 @@ export function describeAckMany(factory: StoreFactory): void {
     });
   });
 }
+
+/** `enqueueMany`: many messages to many queues in one atomic step, each with the answer `enqueue` gives. */
+export function describeEnqueueMany(factory: StoreFactory): void {
+  const open = useStores(factory);
+
+  describe("enqueueMany", () => {
+    it("queues to several queues at once, deduped like single enqueues, with their trace events", async () => {
+      const store = await open();
+      const [a, b, seen] = [msg(), msg(), msg()];
+      await store.enqueue("second", seen);
+      const results = await store.enqueueMany(
+        [
+          { queue: "first", message: a },
+          { queue: "second", message: b },
+          { queue: "second", message: seen },
+          { queue: OUTBOX, message: a },
+        ],
+        { actor: "gateway:test" },
+      );
+      expect(results).toEqual([
+        { id: a.id, duplicate: false },
+        { id: b.id, duplicate: false },
+        { id: seen.id, duplicate: true },
+        { id: a.id, duplicate: false },
+      ]);
+      expect(idsOf(await receiveAll(store, "first"))).toEqual([a.id]);
+      expect(idsOf(await receiveAll(store, "second"))).toEqual([seen.id, b.id]);
+      expect(idsOf(await receiveAll(store, OUTBOX))).toEqual([a.id]);
+      const enqueued = await waitFor(
+        async () => (await store.traceOf(b.id)).find((event) => event.kind === "enqueued"),
+        3_000,
+        "the enqueued trace event",
+      );
+      expect(enqueued).toMatchObject({ actor: "gateway:test", agent: "second" });
+      expect(await store.enqueueMany([])).toEqual([]);
+    });
+
+    it("refuses the whole batch when one queue name is invalid, queuing none", async () => {
+      const store = await open();
+      const first = msg();
+      await expectBmnError(
+        () =>
+          store.enqueueMany([
+            { queue: "fine", message: first },
+            { queue: "Not Valid", message: msg() },
+          ]),
+        "INVALID_ADDRESS",
+      );
+      expect(await store.receive("fine", { waitMs: 0 })).toEqual([]);
+    });
+  });
+}

@@ -1,5 +1,5 @@
 import { describe } from "vitest";
-import { describeAckMany } from "./ack-many.js";
+import { describeAckMany, describeEnqueueMany } from "./ack-many.js";
 import { describeDedupe } from "./dedupe.js";
 import { describeDelivery } from "./delivery.js";
 import { describeLeases } from "./leases.js";
@@ -8,7 +8,7 @@ import { describeOutbox } from "./outbox.js";
 import { describeStats } from "./stats.js";
 import type { StoreFactory } from "./store-conformance.js";
 
-/** The QueueStore role: enqueue, receive, ack, ackMany, nack, extendLease, queue stats, listing and deletion. */
+/** The QueueStore role: enqueue, enqueueMany, receive, ack, ackMany, nack, extendLease, queue stats, listing and deletion. */
 export function describeQueueRole(factory: StoreFactory): void {
   describe("role: queues and leases", () => {
     describeDelivery(factory);
@@ -16,6 +16,7 @@ export function describeQueueRole(factory: StoreFactory): void {
     describeLeases(factory);
     describeDedupe(factory);
     describeAckMany(factory);
+    describeEnqueueMany(factory);
     describeOutbox(factory);
     describeStats(factory);
   });

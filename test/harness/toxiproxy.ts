@@ -20,7 +20,12 @@ const POLL_INTERVAL_MS = 25;
 // freePort() is racy (another test worker may grab the port first), so a lost race gets a fresh port.
 const MAX_PORT_ATTEMPTS = 5;
 
-const TOOLS_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "tools");
+/** test/tools of the checkout; found from the source tree or from a compiled copy (dist/test/harness, the benchmark). */
+const TOOLS_DIR = ((): string => {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const compiled = /[/\\]dist[/\\]test[/\\]harness$/.test(here);
+  return compiled ? join(here, "..", "..", "..", "test", "tools") : join(here, "..", "tools");
+})();
 
 /** The Toxiproxy version test/tools/toxiproxy/go.mod pins (without the leading "v"). */
 export function pinnedToxiproxyVersion(): string {

@@ -132,6 +132,7 @@ describe("RETRYABLE_OPERATIONS", () => {
     expect(retried).toEqual(
       [
         "enqueue",
+        "enqueueMany",
         "publish",
         "extendLease",
         "subscribe",

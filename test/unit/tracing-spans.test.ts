@@ -47,14 +47,14 @@ describe("span tracing", () => {
     return defined(stored);
   };
 
-  beforeEach(() => {
+  beforeEach(async () => {
     exporter = new InMemorySpanExporter();
-    tracing = createTracing(config, { spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    tracing = await createTracing(config, { spanProcessors: [new SimpleSpanProcessor(exporter)] });
   });
 
-  it("is enabled by a span processor", () => {
+  it("is enabled by a span processor", async () => {
     expect(tracing.enabled).toBe(true);
-    expect(createTracing(config).enabled).toBe(false);
+    expect((await createTracing(config)).enabled).toBe(false);
   });
 
   it("makes a root PRODUCER span for a message without traceparent and stores the span's context", async () => {
@@ -174,6 +174,27 @@ describe("span tracing", () => {
     });
   });
 
+  it("makes one ack span per batch ack, linked to each delivery it settles", async () => {
+    const stored = await send(createMessage({ to: "worker", type: "job" }));
+    tracing.delivered("worker", [deliveryOf(stored, "b1"), deliveryOf(stored, "b2")], "http");
+    const delivered = spans("bmn.deliver").map((span) => span.spanContext().spanId);
+    const agentSpan = `00-${"5".repeat(32)}-${"6".repeat(16)}-01`;
+    const result = await tracing.ackMany(["b1", "b2", "unknown"], { traceparent: agentSpan }, "http", () =>
+      Promise.resolve({
+        acked: ["b1", "b2"],
+        failed: [{ leaseId: "unknown", code: "LEASE_NOT_FOUND" as const }],
+      }),
+    );
+    expect(result.acked).toEqual(["b1", "b2"]);
+    const ack = only("bmn.ack");
+    expect(ack.parentSpanContext?.spanId).toBe("6".repeat(16));
+    expect(ack.links.map((link) => link.context.spanId)).toEqual(delivered);
+    expect(ack.attributes).toMatchObject({ "messaging.batch.message_count": 3, "bmn.ack.failed": 1 });
+    exporter.reset();
+    await tracing.ackMany(["b1"], undefined, "http", () => Promise.resolve({ acked: [], failed: [] }));
+    expect(exporter.getFinishedSpans()).toEqual([]);
+  });
+
   it("records a failed ack as an error, and makes no span for a lease it knows nothing of", async () => {
     const stored = await send(createMessage({ to: "worker", type: "job" }));
     tracing.delivered("worker", [deliveryOf(stored, "gone")], "http");
@@ -203,7 +224,7 @@ describe("tracing setup", () => {
   });
 
   it("is propagation only without endpoint or processors", async () => {
-    const tracing = createTracing(config);
+    const tracing = await createTracing(config);
     expect(tracing).toBeInstanceOf(PropagatingTracing);
     let stored: Message | undefined;
     await tracing.send(createMessage({ to: "a", type: "t" }), undefined, (traced) => {
@@ -213,14 +234,14 @@ describe("tracing setup", () => {
     expect(parseTraceparent(stored?.traceparent)).toBeDefined();
   });
 
-  it("refuses a provider together with processors", () => {
+  it("refuses a provider together with processors", async () => {
     const processor = new SimpleSpanProcessor(new InMemorySpanExporter());
-    expect(() =>
+    await expect(
       createTracing(config, {
         tracerProvider: { getTracer: () => ({}) as never },
         spanProcessors: [processor],
       }),
-    ).toThrow(TypeError);
+    ).rejects.toThrow(TypeError);
   });
 });
 

@@ -2,6 +2,7 @@ import type { ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
 import { sidecarApi } from "../../../core/api/sidecar-api.js";
 import type { TracingContext } from "../../../runtime/observability/message-tracing.js";
+import { LeaseError } from "../../../core/errors.js";
 import { agentInput, agentLeaseId } from "../agent-input.js";
 import type { RouteContext } from "../route-context.js";
 import { schemaOf } from "../route-schema.js";
@@ -53,6 +54,40 @@ export function deliveryRoutes({ store, metrics, config, tracing, shutdown }: Ro
       await tracing.ack(leaseId, request.headers, "http", () => store.ack(leaseId, { tx }));
       metrics.acked.inc();
       return reply.status(204).send();
+    });
+
+    app.post(sidecarApi.ackMany.url, { schema: schemaOf(sidecarApi.ackMany) }, async (request) => {
+      const { tx } = request.query;
+      const { leaseIds } = request.body;
+      // A malformed id, or a gateway outbox's lease (not an agent's to settle), fails alone with LEASE_NOT_FOUND,
+      // the code a single ack of it answers with 404.
+      const agentLeases: string[] = [];
+      const outboxLeases = new Set<string>();
+      for (const leaseId of leaseIds) {
+        try {
+          agentLeases.push(agentLeaseId(leaseId));
+        } catch (error) {
+          if (!(error instanceof LeaseError)) throw error;
+          outboxLeases.add(leaseId);
+        }
+      }
+      const result = await tracing.ackMany(agentLeases, request.headers, "http", () =>
+        agentLeases.length === 0
+          ? Promise.resolve({ acked: [], failed: [] })
+          : store.ackMany(agentLeases, { tx }),
+      );
+      metrics.acked.inc(result.acked.length);
+      if (outboxLeases.size === 0) return result;
+      // Answered in the order given, refused leases among the others.
+      const failedBy = new Map(result.failed.map((failure) => [failure.leaseId, failure]));
+      return {
+        acked: result.acked,
+        failed: leaseIds.flatMap((leaseId) => {
+          if (outboxLeases.has(leaseId)) return [{ leaseId, code: "LEASE_NOT_FOUND" as const }];
+          const failure = failedBy.get(leaseId);
+          return failure === undefined ? [] : [failure];
+        }),
+      };
     });
 
     app.post(sidecarApi.nack.url, { schema: schemaOf(sidecarApi.nack) }, async (request, reply) => {

@@ -9,6 +9,7 @@ import { toBmnError } from "../../../runtime/http/http-errors.js";
 import { agentLeaseId } from "../agent-input.js";
 import { parseInput } from "../parse-input.js";
 import type { RouteContext } from "../route-context.js";
+import { CoalescedFrames } from "../coalesced-frames.js";
 
 const MAX_CREDIT = 1_000;
 /** A receive that waits this long is renewed; short enough that a closed socket is noticed soon. */
@@ -37,6 +38,8 @@ export function streamRoutes({ store, metrics, tracing }: RouteContext & Tracing
       "/v1/agents/:agent/stream",
       { websocket: true },
       (socket: WebSocket, request) => {
+        // The upgraded request's TCP socket is the one the WebSocket writes to.
+        const frames = new CoalescedFrames(socket, request.socket);
         let agent: string;
         let leaseMs: number | undefined;
         try {
@@ -44,7 +47,7 @@ export function streamRoutes({ store, metrics, tracing }: RouteContext & Tracing
           const lease = parseInput(streamQuerySchema, request.query, "query").lease;
           leaseMs = lease === undefined ? undefined : Math.round(lease * 1_000);
         } catch (error) {
-          sendFrame(socket, errorFrame(error));
+          frames.send(errorFrame(error));
           socket.close(1008, "invalid request");
           return;
         }
@@ -78,11 +81,11 @@ export function streamRoutes({ store, metrics, tracing }: RouteContext & Tracing
               }
               for (const { leaseId, attempt, leaseExpiresAt, message } of deliveries) {
                 held.add(leaseId);
-                sendFrame(socket, { type: "delivery", leaseId, attempt, leaseExpiresAt, message });
+                frames.send({ type: "delivery", leaseId, attempt, leaseExpiresAt, message });
               }
             }
           } catch (error) {
-            sendFrame(socket, errorFrame(error));
+            frames.send(errorFrame(error));
             if (!abort.signal.aborted) socket.close(1011, "store error");
           } finally {
             pumping = false;
@@ -110,7 +113,7 @@ export function streamRoutes({ store, metrics, tracing }: RouteContext & Tracing
             }
             frame = parseInput(clientFrame, value, "frame");
           } catch (error) {
-            sendFrame(socket, errorFrame(error));
+            frames.send(errorFrame(error));
             return;
           }
           if (frame.type === "credit") {
@@ -134,9 +137,9 @@ export function streamRoutes({ store, metrics, tracing }: RouteContext & Tracing
                 metrics.deadLettered.inc({ reason: result.reason ?? "rejected" });
             }
             held.delete(frame.leaseId);
-            sendFrame(socket, { type: frame.type === "ack" ? "acked" : "nacked", leaseId: frame.leaseId });
+            frames.send({ type: frame.type === "ack" ? "acked" : "nacked", leaseId: frame.leaseId });
           } catch (error) {
-            sendFrame(socket, { ...errorFrame(error), leaseId: frame.leaseId });
+            frames.send({ ...errorFrame(error), leaseId: frame.leaseId });
           }
         };
 
@@ -149,10 +152,6 @@ export function streamRoutes({ store, metrics, tracing }: RouteContext & Tracing
     );
     done();
   };
-}
-
-function sendFrame(socket: WebSocket, frame: object): void {
-  if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(frame));
 }
 
 function errorFrame(error: unknown): { type: "error"; errorCode: string; message: string; field?: string } {

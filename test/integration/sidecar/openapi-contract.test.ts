@@ -107,6 +107,8 @@ describe("the sidecar answers what docs/openapi.json says, on every route", () =
     });
     await call("ack", { url: `/v1/deliveries/${first?.leaseId ?? ""}/ack` });
     await call("ack", { url: `/v1/deliveries/${first?.leaseId ?? ""}/ack` });
+    await call("ackMany", { url: "/v1/deliveries:ack", payload: { leaseIds: [first?.leaseId ?? ""] } });
+    await call("ackMany", { url: "/v1/deliveries:ack", payload: { leaseIds: [] } });
     await call("nack", { url: `/v1/deliveries/${second?.leaseId ?? ""}/nack`, payload: { delayMs: 0 } });
     await call("nack", {
       url: `/v1/deliveries/${third?.leaseId ?? ""}/nack`,

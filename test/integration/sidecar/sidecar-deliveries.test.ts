@@ -52,6 +52,46 @@ describe.each(BACKENDS)("sidecar deliveries over HTTP (%s)", (backend) => {
     });
   });
 
+  it("acks many leases in one POST /v1/deliveries:ack; leases that no longer hold fail alone", async () => {
+    for (let index = 0; index < 3; index++) await send("many-acker", index);
+    const leases = (await receive("many-acker")).body.deliveries.map((delivery) => delivery.leaseId);
+    expect(leases).toHaveLength(3);
+    const [first, second, third] = leases as [string, string, string];
+    expect((await http(fixture.url, "POST", `/v1/deliveries/${first}/ack`)).status).toBe(204);
+    const outbox = "bmn.out.b.01a24ef8-bc2a-7005-9822-9490b92413b2.1";
+    const answer = await http(fixture.url, "POST", "/v1/deliveries:ack", {
+      json: { leaseIds: [first, second, "not-a-lease", outbox, third] },
+    });
+    expect(answer).toMatchObject({
+      status: 200,
+      body: {
+        acked: [second, third],
+        failed: [
+          { leaseId: first, code: "LEASE_NOT_FOUND" },
+          { leaseId: "not-a-lease", code: "LEASE_NOT_FOUND" },
+          { leaseId: outbox, code: "LEASE_NOT_FOUND" },
+        ],
+      },
+    });
+    // Settled: nothing comes back after the lease would have lapsed.
+    expect((await receive("many-acker", "max=10&wait=0")).body.deliveries).toEqual([]);
+    const stats = await http<{ inFlight: number; depth: number }>(
+      fixture.url,
+      "GET",
+      "/v1/agents/many-acker/stats",
+    );
+    expect(stats.body).toMatchObject({ inFlight: 0, depth: 0 });
+  });
+
+  it("refuses an empty or oversized batch ack with 400 naming leaseIds", async () => {
+    for (const leaseIds of [[], Array.from({ length: 1_001 }, (_, index) => `a.${index}.1`)]) {
+      expect(await http(fixture.url, "POST", "/v1/deliveries:ack", { json: { leaseIds } })).toMatchObject({
+        status: 400,
+        body: { field: "leaseIds" },
+      });
+    }
+  });
+
   it("nack redelivers with a higher attempt; nack with deadLetter sends it to the DLQ", async () => {
     const id = await send("nacker");
     const first = (await receive("nacker")).body.deliveries[0];

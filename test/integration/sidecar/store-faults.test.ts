@@ -107,6 +107,7 @@ const REQUESTS: { route: string; path: string; json?: unknown }[] = [
   { route: "DELETE /v1/agents/:agent/subscriptions", path: "/v1/agents/worker/subscriptions?pattern=a.b" },
   { route: "POST /v1/agents/:agent/heartbeat", path: "/v1/agents/worker/heartbeat", json: {} },
   { route: "POST /v1/deliveries/:leaseId/ack", path: `/v1/deliveries/${lease}/ack` },
+  { route: "POST /v1/deliveries:ack", path: "/v1/deliveries:ack", json: { leaseIds: [lease] } },
   { route: "POST /v1/deliveries/:leaseId/nack", path: `/v1/deliveries/${lease}/nack`, json: {} },
   {
     route: "POST /v1/deliveries/:leaseId/extend",
