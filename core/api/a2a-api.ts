@@ -10,6 +10,10 @@ import { errorBodySchema } from "./common.js";
 
 export const A2A_PROTOCOL_VERSION = "1.0";
 
+/** The CloudEvents types of what an A2A client sends an agent through BMN: a message, or a cancel. */
+export const A2A_MESSAGE_TYPE = "network.beastmode.a2a.message";
+export const A2A_CANCEL_TYPE = "network.beastmode.a2a.cancel";
+
 export const TASK_STATES = [
   "TASK_STATE_SUBMITTED",
   "TASK_STATE_WORKING",
@@ -149,7 +153,14 @@ export const pushConfigSchema = z.looseObject({
     .optional(),
   authentication: pushAuthenticationSchema.optional(),
 });
-export type A2aPushConfig = z.infer<typeof pushConfigSchema> & { id: string };
+/** A push config as stored: the fields BMN acts on. */
+export interface A2aPushConfig {
+  id: string;
+  taskId: string;
+  url: string;
+  token?: string;
+  authentication?: { scheme: string; credentials?: string };
+}
 
 // ---- JSON-RPC params -----------------------------------------------------------------------------------------
 
@@ -254,7 +265,7 @@ export const a2aTaskParamsSchema = z.strictObject({ taskId: a2aIdSchema });
 export const taskEventBodySchema = z
   .strictObject({
     /** Makes a retried report count once (any id of the agent's choosing, e.g. a UUID). */
-    eventId: a2aIdSchema.optional(),
+    eventId: a2aIdSchema.max(120, { error: "must be at most 120 characters" }).optional(),
     status: z
       .strictObject({
         state: z.enum(

@@ -1,0 +1,91 @@
+import { z } from "zod";
+import { agentNameSchema } from "./names.js";
+
+const text = (max: number) => z.string().min(1).max(max);
+const modes = z.array(text(256)).max(32);
+
+/** What the AgentEndpoint CRD's `a2a` section says about one agent (the operator renders it into this config). */
+export const a2aAgentConfigSchema = z
+  .object({
+    description: text(4_096).optional(),
+    version: text(64).optional(),
+    inputModes: modes.optional(),
+    outputModes: modes.optional(),
+    skills: z
+      .array(
+        z
+          .object({
+            id: text(128),
+            name: text(256).optional(),
+            description: text(4_096).optional(),
+            tags: z.array(text(128)).max(32).optional(),
+            examples: z.array(text(1_024)).max(32).optional(),
+            inputModes: modes.optional(),
+            outputModes: modes.optional(),
+          })
+          .strict(),
+      )
+      .max(64)
+      .optional(),
+  })
+  .strict();
+export type A2aAgentConfig = z.infer<typeof a2aAgentConfigSchema>;
+
+/** The sidecar's A2A binding (docs/a2a.md). */
+export const a2aConfigSchema = z
+  .object({
+    /** Serve agent cards and the A2A JSON-RPC endpoints. */
+    enabled: z.boolean().default(true),
+    /** The base URL cards advertise (as clients reach this sidecar); default: from the request's Host. */
+    publicUrl: z.url({ protocol: /^https?$/ }).optional(),
+    /** Cards for agents beyond the registry, or richer ones for registered agents (AgentEndpoint `a2a`). */
+    agents: z.record(agentNameSchema, a2aAgentConfigSchema).default({}),
+    /** How long a task is kept after its last change. */
+    taskRetentionSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .default(7 * 86_400),
+    /** Events one task may have (statuses and artifact chunks); more are refused. */
+    maxEventsPerTask: z.number().int().min(4).max(100_000).default(1_000),
+    /** Messages kept in a task's history (the oldest are dropped from the task, not from its event log). */
+    maxHistory: z.number().int().min(1).max(10_000).default(100),
+    /** Bytes of a task's stored form (artifacts and history); an event that would grow it further is refused. */
+    maxTaskBytes: z
+      .number()
+      .int()
+      .min(65_536)
+      .default(4 * 1024 * 1024),
+    /** How long a blocking SendMessage waits for the task to finish or stop for input. */
+    blockingWaitSeconds: z.number().int().min(0).max(600).default(30),
+    /** Open SSE streams (SendStreamingMessage, SubscribeToTask) in the whole sidecar, and per client address. */
+    maxStreams: z.number().int().min(1).default(1_024),
+    maxStreamsPerClient: z.number().int().min(1).default(32),
+    /** How often a stream looks in the store for events written through another sidecar. */
+    pollIntervalMs: z.number().int().min(10).max(60_000).default(500),
+    push: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** Webhooks on loopback, private, link-local or unique-local addresses; off by default (SSRF). */
+        allowPrivateUrls: z.boolean().default(false),
+        maxConfigsPerTask: z.number().int().min(1).max(100).default(10),
+        /** Attempts per notification before it is dead-lettered `max-attempts`. */
+        maxAttempts: z.number().int().min(1).max(100).default(8),
+        backoffBaseMs: z.number().int().min(1).default(1_000),
+        backoffMaxMs: z
+          .number()
+          .int()
+          .min(1)
+          .default(5 * 60_000),
+        timeoutMs: z.number().int().min(100).max(60_000).default(5_000),
+        /** Notifications sent at once by this sidecar. */
+        concurrency: z.number().int().min(1).max(256).default(8),
+        /** Consecutive failures of one webhook (origin) that open its breaker, and how long it stays open. */
+        breakerFailures: z.number().int().min(1).default(5),
+        breakerOpenMs: z.number().int().min(100).default(30_000),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+export type A2aConfig = z.infer<typeof a2aConfigSchema>;

@@ -1,0 +1,202 @@
+import { randomUUID } from "node:crypto";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { a2aRoutes, type TaskEventBody } from "../../core/api/a2a-api.js";
+import { BmnError, NotFoundError } from "../../core/errors.js";
+import { DNS_LABEL, DNS_LABEL_MAX } from "../../core/names.js";
+import { a2aTasksOf } from "../../store/roles/a2a-tasks.js";
+import type { MessageStore } from "../../store/store.js";
+import type { AgentBinding } from "../server/agent-bound-store.js";
+import type { RouteContext } from "../server/route-context.js";
+import { schemaOf } from "../server/route-schema.js";
+import type { ZodTypeProvider } from "../server/zod-type-provider.js";
+import { A2aMethods, type A2aCaller } from "./a2a-methods.js";
+import { agentCard } from "./agent-cards.js";
+import { JsonRpcEndpoint } from "./json-rpc-endpoint.js";
+import { PushDispatcher } from "./push-dispatcher.js";
+import { StreamSlots } from "./stream-slots.js";
+import { artifactChange, statusChange, type TaskRecord } from "./task-record.js";
+import { EVENT_PAGE, TaskService, type AppendResult } from "./task-service.js";
+
+export interface A2aSetup {
+  context: RouteContext;
+  /** The store without the agent binding: the push outbox is the sidecar's own queue. */
+  unboundStore: MessageStore;
+  binding: AgentBinding | undefined;
+  apiToken: boolean;
+}
+
+const HOST_HEADER = /^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$/;
+
+/**
+ * The A2A binding of the sidecar (docs/a2a.md): agent cards, the JSON-RPC endpoint of every agent of the domain,
+ * and the routes agents report task progress on. Returns the plugins to register, or none when `a2a.enabled` is
+ * off or the store has no task role.
+ */
+export function a2aPlugins(setup: A2aSetup): ((app: FastifyInstance) => Promise<void>)[] {
+  const { context, unboundStore, binding } = setup;
+  const { config } = context;
+  const tasks = a2aTasksOf(unboundStore);
+  if (!config.a2a.enabled || tasks === undefined) return [];
+  let push: PushDispatcher | undefined;
+  const service = new TaskService(tasks, config.a2a, async (record, seq, event) => {
+    await push?.enqueue(record.task.id, seq, event);
+  });
+  const slots = new StreamSlots(config.a2a.maxStreams, config.a2a.maxStreamsPerClient);
+
+  const agentName = (value: string): string => {
+    if (value.length > DNS_LABEL_MAX || !DNS_LABEL.test(value))
+      throw new NotFoundError(`no A2A agent ${value}: agent names are lowercase DNS labels`, {
+        field: "agent",
+      });
+    return value;
+  };
+  const sender = (): string | undefined => {
+    try {
+      return binding?.sender(undefined);
+    } catch {
+      return undefined;
+    }
+  };
+  const baseUrl = (request: FastifyRequest): string => {
+    if (config.a2a.publicUrl !== undefined) return config.a2a.publicUrl.replace(/\/+$/, "");
+    const host = request.headers.host;
+    return `http://${host !== undefined && HOST_HEADER.test(host) ? host : `${config.host}:${String(config.port)}`}`;
+  };
+  const cardOf = (request: FastifyRequest, agent: string) =>
+    agentCard(context.store, agent, {
+      domain: config.domain,
+      baseUrl: baseUrl(request),
+      pushNotifications: config.a2a.push.enabled,
+      apiToken: setup.apiToken,
+      configured: config.a2a.agents,
+    });
+
+  const rpc = async (app: FastifyInstance): Promise<void> => {
+    push = config.a2a.push.enabled
+      ? new PushDispatcher(unboundStore, tasks, config.a2a.push, config.domain, app.log)
+      : undefined;
+    const methods = new A2aMethods({ service, tasks, router: context.router, config, binding, push });
+    const endpoint = new JsonRpcEndpoint({ methods, service, slots, shutdown: context.shutdown });
+    app.addHook("onReady", (done) => {
+      push?.start();
+      done();
+    });
+    app.addHook("preClose", (done) => {
+      void (push?.stop() ?? Promise.resolve()).then(() => {
+        done();
+      });
+    });
+    // The JSON-RPC body is parsed by the endpoint itself: malformed JSON is a JSON-RPC parse error (-32700).
+    app.removeAllContentTypeParsers();
+    app.addContentTypeParser("*", { parseAs: "buffer" }, (_request, body, done) => {
+      done(null, body);
+    });
+    const typed = app.withTypeProvider<ZodTypeProvider>();
+    typed.get(a2aRoutes.ownAgentCard.url, { schema: schemaOf(a2aRoutes.ownAgentCard) }, async (request) => {
+      const own = sender();
+      if (own === undefined)
+        throw new NotFoundError(
+          "this sidecar is not bound to one agent (BMN_AGENT); use /a2a/{agent}/.well-known/agent-card.json",
+          {
+            field: "agent",
+          },
+        );
+      return cardOf(request, own);
+    });
+    typed.get(a2aRoutes.agentCard.url, { schema: schemaOf(a2aRoutes.agentCard) }, async (request) =>
+      cardOf(request, agentName(request.params.target)),
+    );
+    typed.post(a2aRoutes.jsonRpc.url, { schema: schemaOf(a2aRoutes.jsonRpc) }, async (request, reply) => {
+      const caller: A2aCaller = { target: agentName(request.params.target), from: sender() };
+      await endpoint.handle(request, reply, caller);
+    });
+  };
+
+  const agentRoutes = async (app: FastifyInstance): Promise<void> => {
+    const typed = app.withTypeProvider<ZodTypeProvider>();
+    /** The task, if this sidecar may act on it: on a bound sidecar, a task of one of its agents (else 403). */
+    const taskFor = async (taskId: string, sides: "agent" | "both"): Promise<TaskRecord> => {
+      const { record } = await service.require(taskId);
+      if (binding !== undefined) {
+        const allowed = sides === "agent" ? [record.agent] : [record.agent, record.from];
+        if (!allowed.some((agent) => served(binding, agent)))
+          throw new BmnError(
+            "FORBIDDEN",
+            `task ${taskId} belongs to agent ${record.agent}, not to this sidecar`,
+            {
+              field: "taskId",
+            },
+          );
+      }
+      return record;
+    };
+    typed.post(a2aRoutes.taskEvent.url, { schema: schemaOf(a2aRoutes.taskEvent) }, async (request) => {
+      const { taskId } = request.params;
+      await taskFor(taskId, "agent");
+      const results = await reportEvent(service, taskId, request.body, config.a2a.maxHistory);
+      const last = results.at(-1);
+      if (last === undefined) throw new BmnError("INTERNAL", "no event was written");
+      return {
+        task: (await service.require(taskId)).record.task,
+        seqs: results.map((result) => result.seq),
+        duplicate: results.every((result) => result.duplicate),
+      };
+    });
+    typed.get(a2aRoutes.task.url, { schema: schemaOf(a2aRoutes.task) }, async (request) => {
+      return (await taskFor(request.params.taskId, "both")).task;
+    });
+    typed.get(a2aRoutes.taskEvents.url, { schema: schemaOf(a2aRoutes.taskEvents) }, async (request) => {
+      const { taskId } = request.params;
+      await taskFor(taskId, "both");
+      const events = await service.eventsAfter(taskId, request.query.after ?? 0, EVENT_PAGE);
+      const last = events.at(-1);
+      return events.length === EVENT_PAGE && last !== undefined
+        ? { events, nextAfter: last.seq }
+        : { events };
+    });
+  };
+
+  return [rpc, agentRoutes];
+}
+
+function served(binding: AgentBinding, agent: string | undefined): boolean {
+  try {
+    binding.check(agent, "agent");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** An agent's report: its artifact, then its status, each an event of its own (retried ids count once). */
+async function reportEvent(
+  service: TaskService,
+  taskId: string,
+  body: TaskEventBody,
+  maxHistory: number,
+): Promise<AppendResult[]> {
+  const eventId = body.eventId ?? randomUUID();
+  const results: AppendResult[] = [];
+  const { artifact, status } = body;
+  if (artifact !== undefined) {
+    const id = status === undefined ? eventId : `${eventId}.a`;
+    results.push(
+      await service.append(taskId, id, (record) =>
+        artifactChange(record, artifact, {
+          append: body.append,
+          lastChunk: body.lastChunk,
+          metadata: body.metadata,
+        }),
+      ),
+    );
+  }
+  if (status !== undefined) {
+    const id = artifact === undefined ? eventId : `${eventId}.s`;
+    results.push(
+      await service.append(taskId, id, (record) =>
+        statusChange(record, status, { maxHistory, metadata: body.metadata }),
+      ),
+    );
+  }
+  return results;
+}
