@@ -35,7 +35,8 @@ export type OutboxQueueName = string & z.$brand<"OutboxQueueName">;
  * The durable outbox of A2A push notifications (sidecar/a2a/push-dispatcher.ts): dotted like the domain
  * outboxes, so no agent name can be it, and not `bmn.out.` (no gateway forwards it).
  */
-export const A2A_PUSH_QUEUE = "bmn.a2a.push" as OutboxQueueName;
+export const A2A_QUEUE_PREFIX = "bmn.a2a.";
+export const A2A_PUSH_QUEUE = `${A2A_QUEUE_PREFIX}push` as OutboxQueueName;
 
 /** A queue a store holds: an agent's own queue, or the outbox of a remote domain. */
 export type QueueName = AgentName | OutboxQueueName;

@@ -1,6 +1,5 @@
 import { z } from "zod";
 import { MESSAGE_ID_PATTERN } from "../ids.js";
-import { errorBodySchema } from "./common.js";
 
 /**
  * The A2A protocol v1.0 objects in their JSON form (the protobuf JSON mapping the official SDKs write: enum
@@ -59,8 +58,7 @@ export const a2aPartSchema = z
   })
   .refine(
     (part) =>
-      ["text", "raw", "url", "data"].filter((key) => part[key as keyof typeof part] !== undefined).length ===
-      1,
+      [part.text, part.raw, part.url, part.data].filter((content) => content !== undefined).length === 1,
     { error: "must have exactly one of text, raw, url or data" },
   );
 
@@ -318,7 +316,7 @@ export const a2aRoutes = {
     url: "/.well-known/agent-card.json",
     summary: "The A2A agent card of the agent this sidecar is bound to",
     tag: "a2a",
-    responses: { 200: agentCardSchema, 404: errorBodySchema },
+    responses: { 200: agentCardSchema },
   },
   agentCard: {
     method: "GET",
@@ -326,7 +324,7 @@ export const a2aRoutes = {
     summary: "The A2A agent card of any agent of the domain (registry entries and configured A2A agents)",
     tag: "a2a",
     params: a2aAgentParamsSchema,
-    responses: { 200: agentCardSchema, 404: errorBodySchema },
+    responses: { 200: agentCardSchema },
   },
   jsonRpc: {
     method: "POST",

@@ -227,8 +227,7 @@ export class A2aMethods {
    */
   async visible(caller: A2aCaller, taskId: string): Promise<TaskAt> {
     const found = await this.options.service.get(taskId);
-    if (found === undefined || found.record.agent !== caller.target || !this.mayRead(found.record))
-      throw taskNotFound(taskId);
+    if (found?.record.agent !== caller.target || !this.mayRead(found.record)) throw taskNotFound(taskId);
     return found;
   }
 
@@ -316,7 +315,7 @@ export class A2aMethods {
         correlationid: record.task.id,
         dedupekey: `a2a:${record.task.id}:${messageId}`,
         datacontenttype: "application/json",
-        data: data as Message["data"],
+        data,
       },
       {
         source: `bmn://${this.options.config.domain}/a2a`,

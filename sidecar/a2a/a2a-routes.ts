@@ -71,7 +71,7 @@ export function a2aPlugins(setup: A2aSetup): ((app: FastifyInstance) => Promise<
       configured: config.a2a.agents,
     });
 
-  const rpc = async (app: FastifyInstance): Promise<void> => {
+  const rpc = (app: FastifyInstance): Promise<void> => {
     push = config.a2a.push.enabled
       ? new PushDispatcher(unboundStore, tasks, config.a2a.push, config.domain, app.log)
       : undefined;
@@ -110,9 +110,10 @@ export function a2aPlugins(setup: A2aSetup): ((app: FastifyInstance) => Promise<
       const caller: A2aCaller = { target: agentName(request.params.target), from: sender() };
       await endpoint.handle(request, reply, caller);
     });
+    return Promise.resolve();
   };
 
-  const agentRoutes = async (app: FastifyInstance): Promise<void> => {
+  const agentRoutes = (app: FastifyInstance): Promise<void> => {
     const typed = app.withTypeProvider<ZodTypeProvider>();
     /** The task, if this sidecar may act on it: on a bound sidecar, a task of one of its agents (else 403). */
     const taskFor = async (taskId: string, sides: "agent" | "both"): Promise<TaskRecord> => {
@@ -154,6 +155,7 @@ export function a2aPlugins(setup: A2aSetup): ((app: FastifyInstance) => Promise<
         ? { events, nextAfter: last.seq }
         : { events };
     });
+    return Promise.resolve();
   };
 
   return [rpc, agentRoutes];

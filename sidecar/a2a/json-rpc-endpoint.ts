@@ -70,7 +70,7 @@ export class JsonRpcEndpoint {
       let body: unknown;
       try {
         const raw = request.body;
-        body = JSON.parse(Buffer.isBuffer(raw) ? raw.toString("utf8") : String(raw ?? ""));
+        body = JSON.parse(Buffer.isBuffer(raw) ? raw.toString("utf8") : "");
       } catch (error) {
         throw new A2aError(
           JSON_RPC_ERRORS.PARSE_ERROR,

@@ -74,7 +74,8 @@ export class PushDispatcher {
 
   private async run(): Promise<void> {
     const signal = this.stopping.signal;
-    while (!signal.aborted) {
+    const stopped = (): boolean => signal.aborted;
+    while (!stopped()) {
       let deliveries: Delivery[];
       try {
         deliveries = await this.store.receive(A2A_PUSH_QUEUE, {
@@ -85,7 +86,7 @@ export class PushDispatcher {
           actor: "a2a-push",
         });
       } catch (error) {
-        if (signal.aborted) return;
+        if (stopped()) return;
         this.log.warn({ err: error }, "a2a push: cannot read the push outbox; trying again");
         await pause(STORE_ERROR_PAUSE_MS, signal);
         continue;

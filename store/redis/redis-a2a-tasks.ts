@@ -48,8 +48,8 @@ export class RedisA2aTasks implements A2aTaskStore {
       ]),
     );
     const [outcome, seq] = reply as [string, number];
-    if (!APPEND_OUTCOMES.has(outcome)) throw new Error(`unexpected a2a-append reply ${String(outcome)}`);
-    if (outcome === "appended" || outcome === "duplicate") return { outcome, seq: Number(seq) };
+    if (!APPEND_OUTCOMES.has(outcome)) throw new Error(`unexpected a2a-append reply ${outcome}`);
+    if (outcome === "appended" || outcome === "duplicate") return { outcome, seq };
     return { outcome: outcome as "conflict" | "full" | "missing" };
   }
 
