@@ -3,6 +3,7 @@ import type {
   A2aArtifact,
   A2aMessage,
   A2aTask,
+  AgentCard,
   StoredTaskEvent,
   TaskEventBody,
   TaskState,
@@ -10,7 +11,7 @@ import type {
 import type { HttpTransport } from "./http.js";
 import type { Message } from "./types.js";
 
-export type { A2aArtifact, A2aMessage, A2aTask, StoredTaskEvent, TaskState };
+export type { A2aArtifact, A2aMessage, A2aTask, AgentCard, StoredTaskEvent, TaskState };
 
 export { A2A_CANCEL_TYPE, A2A_MESSAGE_TYPE };
 
@@ -82,6 +83,11 @@ export class A2aAgentApi {
   /** The raw report: a status, an artifact or both (as `POST /v1/a2a/tasks/{id}/events` takes it). */
   async report(taskId: string, body: TaskEventBody): Promise<TaskEventResult> {
     return this.http.call<TaskEventResult>("POST", `${path(taskId)}/events`, { body });
+  }
+
+  /** The A2A agent card the sidecar serves for `agent` (any agent of the domain). */
+  async card(agent: string): Promise<AgentCard> {
+    return this.http.call<AgentCard>("GET", `/a2a/${encodeURIComponent(agent)}/.well-known/agent-card.json`);
   }
 
   async task(taskId: string): Promise<A2aTask> {

@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { TaskState, type StreamResponse } from "@a2a-js/sdk";
 import type { Client } from "@a2a-js/sdk/client";
@@ -6,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { agentMessage, BmnClient } from "../client/index.js";
 import { until } from "../test/harness/poll-until.js";
 import { startRedis, type RedisServerHandle } from "../test/harness/redis-server.js";
-import type { BmnProcess } from "../test/harness/bmn-process.js";
+import { BMN, type BmnProcess } from "../test/harness/bmn-process.js";
 import {
   BmnA2aAgent,
   describeEvent,
@@ -71,6 +72,15 @@ async function collect(stream: AsyncGenerator<StreamResponse>): Promise<StreamRe
   return events;
 }
 
+/** `bmn <args>` as a user runs it. */
+function runBmn(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BMN, ...args], (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr });
+    });
+  });
+}
+
 async function rpc(url: string, body: string, contentType = "application/json"): Promise<unknown> {
   const response = await fetch(url, { method: "POST", headers: { "content-type": contentType }, body });
   return response.json();
@@ -130,6 +140,12 @@ describe.each(["memory", "redis"] as const)("A2A through BMN, official SDK clien
     });
     const unknown = await fetch(`${sidecar.url}/a2a/nobody/.well-known/agent-card.json`);
     expect(unknown.status).toBe(404);
+    const printed = await runBmn(["a2a", "card", "alice", "--url", sidecar.url]);
+    expect(printed.code).toBe(0);
+    expect(JSON.parse(printed.stdout)).toMatchObject({ name: "alice", capabilities: { streaming: true } });
+    const refused = await runBmn(["a2a", "card", "nobody", "--url", sidecar.url]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr.trim().split("\n")).toHaveLength(1);
   });
 
   it("sends a message (blocking) and gets the completed task with its artifact", async () => {
