@@ -348,16 +348,60 @@ describe.each(["memory", "redis"] as const)("A2A through BMN, official SDK clien
   });
 });
 
-describe("A2A push URL policy (default config)", () => {
+describe("A2A bounds and push URL policy (default push config)", () => {
   let stop: () => Promise<void>;
   let url: string;
   beforeAll(async () => {
-    const started = await startA2aSidecar({}, { BMN_STORE: "memory" }, "sidecar-strict");
+    const started = await startA2aSidecar(
+      { a2a: { maxStreamsPerClient: 2 } },
+      { BMN_STORE: "memory" },
+      "sidecar-strict",
+    );
     stop = started.cleanup;
     url = started.sidecar.url;
   });
   afterAll(async () => {
     await stop();
+  });
+
+  it("holds at most maxStreamsPerClient streams for one client; the next is refused until one ends", async () => {
+    const streams = new AbortController();
+    const open = (): Promise<Response> =>
+      fetch(`${url}/a2a/bob`, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "text/event-stream" },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 1,
+          method: "SendStreamingMessage",
+          params: { message: { messageId: randomUUID(), role: "ROLE_USER", parts: [{ text: "wait" }] } },
+        }),
+        signal: streams.signal,
+      });
+    try {
+      const first = await open();
+      const second = await open();
+      expect([first.status, second.status]).toEqual([200, 200]);
+      expect(first.headers.get("content-type")).toMatch(/^text\/event-stream/);
+      const third = await open();
+      expect(third.status).toBe(429);
+      expect(await third.json()).toMatchObject({ error: { code: -32603 } });
+    } finally {
+      streams.abort();
+    }
+    // Once the client's streams are gone, it may open one again.
+    await until(
+      async () => {
+        const again = await fetch(`${url}/a2a/bob`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ jsonrpc: "2.0", id: 2, method: "SubscribeToTask", params: { id: "none" } }),
+        });
+        return again.status === 200 ? true : undefined;
+      },
+      10_000,
+      "the closed streams to give their slots back",
+    );
   });
 
   it("refuses a push URL on loopback with -32602 and keeps serving", async () => {

@@ -118,12 +118,19 @@ export class JsonRpcEndpoint {
     switch (method) {
       case "SendMessage": {
         const send = parseParams(sendMessageParamsSchema, params);
-        const started = await methods.start(caller, send);
-        const settled =
-          send.configuration?.returnImmediately === true
-            ? started
-            : await methods.settle(caller, started, this.abortedWith(reply));
-        return { task: taskView(settled.record.task, send.configuration?.historyLength) };
+        if (send.configuration?.returnImmediately === true) {
+          const started = await methods.start(caller, send);
+          return { task: taskView(started.record.task, send.configuration.historyLength) };
+        }
+        // A blocking send holds its connection while the agent works: it takes a slot like a stream.
+        const release = this.options.slots.acquire(request.ip);
+        try {
+          const started = await methods.start(caller, send);
+          const settled = await methods.settle(caller, started, this.abortedWith(reply));
+          return { task: taskView(settled.record.task, send.configuration?.historyLength) };
+        } finally {
+          release();
+        }
       }
       case "SendStreamingMessage": {
         const send = parseParams(sendMessageParamsSchema, params);
