@@ -7,26 +7,29 @@ const modes = z.array(text(256)).max(32);
 /** What the AgentEndpoint CRD's `a2a` section says about one agent (the operator renders it into this config). */
 export const a2aAgentConfigSchema = z
   .object({
-    description: text(4_096).optional(),
-    version: text(64).optional(),
-    inputModes: modes.optional(),
-    outputModes: modes.optional(),
+    description: text(4_096).optional().describe("What the agent does, for its A2A agent card."),
+    version: text(64).optional().describe("The agent's version on its card."),
+    inputModes: modes
+      .optional()
+      .describe("Media types the agent takes (default text/plain and application/json)."),
+    outputModes: modes.optional().describe("Media types the agent answers with."),
     skills: z
       .array(
         z
           .object({
-            id: text(128),
-            name: text(256).optional(),
-            description: text(4_096).optional(),
-            tags: z.array(text(128)).max(32).optional(),
-            examples: z.array(text(1_024)).max(32).optional(),
-            inputModes: modes.optional(),
-            outputModes: modes.optional(),
+            id: text(128).describe("The skill's id."),
+            name: text(256).optional().describe("A short name."),
+            description: text(4_096).optional().describe("What the skill does."),
+            tags: z.array(text(128)).max(32).optional().describe("Keywords."),
+            examples: z.array(text(1_024)).max(32).optional().describe("Example requests."),
+            inputModes: modes.optional().describe("Media types this skill takes."),
+            outputModes: modes.optional().describe("Media types this skill answers with."),
           })
           .strict(),
       )
       .max(64)
-      .optional(),
+      .optional()
+      .describe("Skills on the card, besides the capabilities the agent registers."),
   })
   .strict();
 export type A2aAgentConfig = z.infer<typeof a2aAgentConfigSchema>;

@@ -187,6 +187,7 @@ export function sidecarContainer(
       { name: "BMN_PROBE_PORT", value: String(SIDECAR_PROBE_PORT) },
       { name: "BMN_AGENT", value: spec.agent },
       { name: "BMN_SUBSCRIPTIONS", value: spec.subscriptions.join(",") },
+      ...(spec.a2a === undefined ? [] : [{ name: "BMN_A2A_CARD", value: JSON.stringify(spec.a2a) }]),
       ...(token ? [{ name: "BMN_API_TOKEN_FILE", value: API_TOKEN_FILE }] : []),
       ...(spec.sidecar.logLevel === undefined
         ? []
