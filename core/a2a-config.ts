@@ -34,6 +34,21 @@ export const a2aAgentConfigSchema = z
   .strict();
 export type A2aAgentConfig = z.infer<typeof a2aAgentConfigSchema>;
 
+/** An outside A2A agent the bridge calls (sidecar/a2a/remote-bridge.ts). */
+export const a2aRemoteConfigSchema = z
+  .object({
+    /** The remote's agent card, e.g. https://agents.example.com/.well-known/agent-card.json */
+    cardUrl: z.url({ protocol: /^https?$/ }),
+    /** Attempts per message before it is dead-lettered `max-attempts`. */
+    maxAttempts: z.number().int().min(1).max(100).default(5),
+    backoffBaseMs: z.number().int().min(1).default(1_000),
+    backoffMaxMs: z.number().int().min(1).default(60_000),
+    /** How long one call (the whole remote stream) may take. */
+    timeoutMs: z.number().int().min(100).default(300_000),
+  })
+  .strict();
+export type A2aRemoteConfig = z.infer<typeof a2aRemoteConfigSchema>;
+
 /** The sidecar's A2A binding (docs/a2a.md). */
 export const a2aConfigSchema = z
   .object({
@@ -43,6 +58,11 @@ export const a2aConfigSchema = z
     publicUrl: z.url({ protocol: /^https?$/ }).optional(),
     /** Cards for agents beyond the registry, or richer ones for registered agents (AgentEndpoint `a2a`). */
     agents: z.record(agentNameSchema, a2aAgentConfigSchema).default({}),
+    /**
+     * Outside A2A agents this sidecar calls on behalf of local ones, by the name they get in this domain: their
+     * tasks are queued like any agent's and relayed to the remote (retried, dead-lettered) by the bridge.
+     */
+    remotes: z.record(agentNameSchema, a2aRemoteConfigSchema).default({}),
     /** How long a task is kept after its last change. */
     taskRetentionSeconds: z
       .number()

@@ -13,6 +13,7 @@ import { A2aMethods, type A2aCaller } from "./a2a-methods.js";
 import { agentCard } from "./agent-cards.js";
 import { JsonRpcEndpoint } from "./json-rpc-endpoint.js";
 import { PushDispatcher } from "./push-dispatcher.js";
+import { RemoteBridge } from "./remote-bridge.js";
 import { StreamSlots } from "./stream-slots.js";
 import { artifactChange, statusChange, type TaskRecord } from "./task-record.js";
 import { EVENT_PAGE, TaskService, type AppendResult } from "./task-service.js";
@@ -69,20 +70,23 @@ export function a2aPlugins(setup: A2aSetup): ((app: FastifyInstance) => Promise<
       pushNotifications: config.a2a.push.enabled,
       apiToken: setup.apiToken,
       configured: config.a2a.agents,
+      remotes: config.a2a.remotes,
     });
 
   const rpc = (app: FastifyInstance): Promise<void> => {
     push = config.a2a.push.enabled
       ? new PushDispatcher(unboundStore, tasks, config.a2a.push, config.domain, app.log)
       : undefined;
+    const bridge = new RemoteBridge(unboundStore, service, config.a2a, app.log);
     const methods = new A2aMethods({ service, tasks, router: context.router, config, binding, push });
     const endpoint = new JsonRpcEndpoint({ methods, service, slots, shutdown: context.shutdown });
     app.addHook("onReady", (done) => {
       push?.start();
+      bridge.start();
       done();
     });
     app.addHook("preClose", (done) => {
-      void (push?.stop() ?? Promise.resolve()).then(() => {
+      void Promise.all([push?.stop(), bridge.stop()]).then(() => {
         done();
       });
     });

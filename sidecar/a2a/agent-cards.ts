@@ -1,8 +1,9 @@
-import type { A2aAgentConfig } from "../../core/a2a-config.js";
+import type { A2aAgentConfig, A2aRemoteConfig } from "../../core/a2a-config.js";
 import { A2A_PROTOCOL_VERSION, type AgentCard } from "../../core/api/a2a-api.js";
 import { API_VERSION } from "../../core/api/version.js";
-import { NotFoundError } from "../../core/errors.js";
+import { BmnError, NotFoundError } from "../../core/errors.js";
 import type { AgentRecord, AgentRegistry } from "../../store/store.js";
+import { fetchRemoteCard } from "./remote-bridge.js";
 
 const DEFAULT_MODES = ["text/plain", "application/json"];
 
@@ -14,6 +15,8 @@ export interface CardOptions {
   /** The sidecar wants its API token (as a bearer token) on every A2A call. */
   apiToken: boolean;
   configured: Readonly<Record<string, A2aAgentConfig>>;
+  /** Outside agents the bridge calls: their own cards, pointing at this sidecar. */
+  remotes: Readonly<Record<string, A2aRemoteConfig>>;
 }
 
 /**
@@ -25,6 +28,8 @@ export async function agentCard(
   agent: string,
   options: CardOptions,
 ): Promise<AgentCard> {
+  const remote = Object.hasOwn(options.remotes, agent) ? options.remotes[agent] : undefined;
+  if (remote !== undefined) return remoteCard(agent, remote, options);
   const configured = Object.hasOwn(options.configured, agent) ? options.configured[agent] : undefined;
   const record = (await registry.listAgents()).find((entry) => entry.name === agent);
   if (record === undefined && configured === undefined)
@@ -35,6 +40,31 @@ export async function agentCard(
       },
     );
   return buildCard(agent, record, configured, options);
+}
+
+/** An outside agent's own card, reached through this sidecar (its interface, its push and security). */
+async function remoteCard(agent: string, remote: A2aRemoteConfig, options: CardOptions): Promise<AgentCard> {
+  let card: AgentCard;
+  try {
+    card = await fetchRemoteCard(remote);
+  } catch (error) {
+    throw new BmnError(
+      "STORE_UNAVAILABLE",
+      `the card of remote agent ${agent} cannot be read: ${error instanceof Error ? error.message : String(error)}`,
+      { field: "agent" },
+    );
+  }
+  const own = buildCard(agent, undefined, undefined, options);
+  return {
+    ...own,
+    description: typeof card.description === "string" ? card.description : own.description,
+    version: typeof card.version === "string" ? card.version : own.version,
+    skills: Array.isArray(card.skills) ? card.skills : [],
+    defaultInputModes: Array.isArray(card.defaultInputModes) ? card.defaultInputModes : own.defaultInputModes,
+    defaultOutputModes: Array.isArray(card.defaultOutputModes)
+      ? card.defaultOutputModes
+      : own.defaultOutputModes,
+  };
 }
 
 export function buildCard(
