@@ -12,6 +12,7 @@ import {
   BmnA2aAgent,
   describeEvent,
   sdkClient,
+  sdkRestClient,
   sendParams,
   startA2aSidecar,
   startWebhook,
@@ -255,6 +256,54 @@ describe.each(["memory", "redis"] as const)("A2A through BMN, official SDK clien
     expect((await fetch(`${sidecar.url}/healthz`)).status).toBe(200);
     const after = await client.sendMessage(sendParams(userMessage("echo still here")));
     expect("status" in after && after.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+  });
+
+  it("speaks the HTTP+JSON/REST binding too: send, stream, get, cancel, push configs, errors", async () => {
+    const rest = await sdkRestClient(sidecar.url, "alice");
+    const sent = await rest.sendMessage(sendParams(userMessage("echo over rest")));
+    if (!("status" in sent)) throw new Error("expected a task");
+    expect(sent.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    expect(textOf(sent.artifacts[0]?.parts)).toBe("over rest");
+    const got = await rest.getTask({ tenant: "", id: sent.id, historyLength: 0 });
+    expect(got.history).toEqual([]);
+    expect(got.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    const events = await collect(rest.sendMessageStream(sendParams(userMessage("stream"))));
+    expect(events.map(describeEvent).at(-1)).toBe(`status:${String(TaskState.TASK_STATE_COMPLETED)}`);
+    expect(events).toHaveLength(5);
+    const held = await rest.sendMessage(sendParams(userMessage("quiet"), { returnImmediately: true }));
+    if (!("status" in held)) throw new Error("expected a task");
+    const config = await rest.createTaskPushNotificationConfig({
+      tenant: "",
+      id: "rest-hook",
+      taskId: held.id,
+      url: "http://127.0.0.1:9/never-called",
+      token: "",
+      authentication: undefined,
+    });
+    expect(config.id).toBe("rest-hook");
+    const listed = await rest.listTaskPushNotificationConfig({
+      tenant: "",
+      taskId: held.id,
+      pageSize: 0,
+      pageToken: "",
+    });
+    expect(listed.configs.map((entry) => entry.id)).toEqual(["rest-hook"]);
+    await rest.deleteTaskPushNotificationConfig({ tenant: "", taskId: held.id, id: "rest-hook" });
+    const canceled = await rest.cancelTask({ tenant: "", id: held.id, metadata: undefined });
+    expect(canceled.status?.state).toBe(TaskState.TASK_STATE_CANCELED);
+    await expect(rest.cancelTask({ tenant: "", id: held.id, metadata: undefined })).rejects.toBeInstanceOf(
+      TaskNotCancelableError,
+    );
+    await expect(
+      rest.getTask({ tenant: "", id: randomUUID(), historyLength: undefined }),
+    ).rejects.toBeInstanceOf(TaskNotFoundError);
+    const malformed = await fetch(`${sidecar.url}/a2a/alice/rest/message:send`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{oops",
+    });
+    expect(malformed.status).toBe(400);
+    expect(await malformed.json()).toMatchObject({ error: { status: "INVALID_ARGUMENT" } });
   });
 
   it("pushes every event through the outbox, retrying a webhook that fails twice, with its token", async () => {

@@ -259,6 +259,16 @@ export const a2aAgentParamsSchema = z.strictObject({
 });
 export const a2aTaskParamsSchema = z.strictObject({ taskId: a2aIdSchema });
 
+/**
+ * The HTTP+JSON/REST binding of an agent: `{A2A_REST_URL}/message:send`, `.../tasks/{id}:cancel` and the rest
+ * (docs/a2a.md). Its paths put verbs after a colon, which OpenAPI cannot route, so it is documented there only.
+ */
+export const A2A_REST_URL = "/a2a/:target/rest/*";
+export const a2aRestParamsSchema = z.strictObject({
+  target: z.string().max(140),
+  "*": z.string().max(2_048),
+});
+
 /** What an agent reports on a task: a status, an artifact, or both (status after artifact). */
 export const taskEventBodySchema = z
   .strictObject({

@@ -4,7 +4,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Role, type Message as SdkMessage, type SendMessageRequest, type StreamResponse } from "@a2a-js/sdk";
-import { ClientFactory, type Client } from "@a2a-js/sdk/client";
+import { ClientFactory, RestTransportFactory, type Client } from "@a2a-js/sdk/client";
 import { BmnClient, type A2aRequest } from "../../client/index.js";
 import { BmnProcess } from "../../test/harness/bmn-process.js";
 import { freePort } from "../../test/harness/free-port.js";
@@ -38,6 +38,13 @@ export async function startA2aSidecar(
 export async function sdkClient(sidecarUrl: string, agent: string): Promise<Client> {
   // The trailing slash makes the card path resolve under /a2a/{agent}/.
   return new ClientFactory().createFromUrl(`${sidecarUrl}/a2a/${agent}/`);
+}
+
+/** The SDK's client on the HTTP+JSON/REST binding only. */
+export async function sdkRestClient(sidecarUrl: string, agent: string): Promise<Client> {
+  return new ClientFactory({ transports: [new RestTransportFactory()] }).createFromUrl(
+    `${sidecarUrl}/a2a/${agent}/`,
+  );
 }
 
 /** A user's text message in the SDK's types. */

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { a2aRoutes, type TaskEventBody } from "../../core/api/a2a-api.js";
+import { A2A_REST_URL, a2aRestParamsSchema, a2aRoutes, type TaskEventBody } from "../../core/api/a2a-api.js";
 import { BmnError, NotFoundError } from "../../core/errors.js";
 import { DNS_LABEL, DNS_LABEL_MAX } from "../../core/names.js";
 import { a2aTasksOf } from "../../store/roles/a2a-tasks.js";
@@ -14,6 +14,7 @@ import { agentCard } from "./agent-cards.js";
 import { JsonRpcEndpoint } from "./json-rpc-endpoint.js";
 import { PushDispatcher } from "./push-dispatcher.js";
 import { RemoteBridge } from "./remote-bridge.js";
+import { RestEndpoint } from "./rest-endpoint.js";
 import { StreamSlots } from "./stream-slots.js";
 import { artifactChange, statusChange, type TaskRecord } from "./task-record.js";
 import { EVENT_PAGE, TaskService, type AppendResult } from "./task-service.js";
@@ -80,6 +81,7 @@ export function a2aPlugins(setup: A2aSetup): ((app: FastifyInstance) => Promise<
     const bridge = new RemoteBridge(unboundStore, service, config.a2a, app.log);
     const methods = new A2aMethods({ service, tasks, router: context.router, config, binding, push });
     const endpoint = new JsonRpcEndpoint({ methods, service, slots, shutdown: context.shutdown });
+    const rest = new RestEndpoint({ methods, service, slots, shutdown: context.shutdown });
     app.addHook("onReady", (done) => {
       push?.start();
       bridge.start();
@@ -113,6 +115,16 @@ export function a2aPlugins(setup: A2aSetup): ((app: FastifyInstance) => Promise<
     typed.post(a2aRoutes.jsonRpc.url, { schema: schemaOf(a2aRoutes.jsonRpc) }, async (request, reply) => {
       const caller: A2aCaller = { target: agentName(request.params.target), from: sender() };
       await endpoint.handle(request, reply, caller);
+    });
+    // The HTTP+JSON/REST binding: its paths carry verbs after a colon (`message:send`), so the endpoint routes.
+    typed.route({
+      method: ["GET", "POST", "DELETE"],
+      url: A2A_REST_URL,
+      schema: { params: a2aRestParamsSchema },
+      handler: async (request, reply) => {
+        const caller: A2aCaller = { target: agentName(request.params.target), from: sender() };
+        await rest.handle(request, reply, caller, request.params["*"]);
+      },
     });
     return Promise.resolve();
   };

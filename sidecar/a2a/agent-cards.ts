@@ -108,6 +108,11 @@ export function buildCard(
         protocolBinding: "JSONRPC",
         protocolVersion: A2A_PROTOCOL_VERSION,
       },
+      {
+        url: `${options.baseUrl}/a2a/${agent}/rest`,
+        protocolBinding: "HTTP+JSON",
+        protocolVersion: A2A_PROTOCOL_VERSION,
+      },
     ],
     provider: { organization: "Beast Mode Network", url: options.baseUrl },
     capabilities: { streaming: true, pushNotifications: options.pushNotifications },

@@ -16,7 +16,7 @@ import { describeIssue } from "../../core/api/describe-issue.js";
 import { isBmnError } from "../../core/errors.js";
 import { A2aError, toJsonRpcError } from "./a2a-error.js";
 import type { A2aCaller, A2aMethods, TaskAt } from "./a2a-methods.js";
-import { SSE_HEADERS, streamTask } from "./sse-stream.js";
+import { abortedWith, respondWithStream } from "./sse-stream.js";
 import type { StreamSlots } from "./stream-slots.js";
 import type { TaskService } from "./task-service.js";
 import { taskView } from "./task-record.js";
@@ -126,7 +126,7 @@ export class JsonRpcEndpoint {
         const release = this.options.slots.acquire(request.ip);
         try {
           const started = await methods.start(caller, send);
-          const settled = await methods.settle(caller, started, this.abortedWith(reply));
+          const settled = await methods.settle(caller, started, abortedWith(reply, this.options.shutdown));
           return { task: taskView(settled.record.task, send.configuration?.historyLength) };
         } finally {
           release();
@@ -137,7 +137,7 @@ export class JsonRpcEndpoint {
         const release = this.options.slots.acquire(request.ip);
         try {
           const started = await methods.start(caller, send);
-          await this.stream(request, reply, id, started);
+          await this.stream(reply, id, started);
         } finally {
           release();
         }
@@ -151,7 +151,7 @@ export class JsonRpcEndpoint {
         const subscribe = parseParams(taskIdParamsSchema, params);
         const release = this.options.slots.acquire(request.ip);
         try {
-          await this.stream(request, reply, id, await methods.subscribable(caller, subscribe));
+          await this.stream(reply, id, await methods.subscribable(caller, subscribe));
         } finally {
           release();
         }
@@ -181,36 +181,15 @@ export class JsonRpcEndpoint {
     }
   }
 
-  private async stream(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    id: RpcId,
-    start: TaskAt,
-  ): Promise<void> {
-    const signal = this.abortedWith(reply);
-    reply.hijack();
-    const response = reply.raw;
-    response.writeHead(200, SSE_HEADERS);
-    try {
-      await streamTask({ response, rpcId: id, service: this.options.service, start, signal });
-    } catch (error) {
-      // Headers are sent: the error becomes the stream's last event.
-      if (!response.writableEnded && !signal.aborted)
-        response.write(
-          `event: error\ndata: ${JSON.stringify({ jsonrpc: "2.0", id, error: toJsonRpcError(error) })}\n\n`,
-        );
-    } finally {
-      if (!response.writableEnded) response.end();
-    }
-  }
-
-  /** Aborts when the client goes away or the sidecar shuts down. */
-  private abortedWith(reply: FastifyReply): AbortSignal {
-    const controller = new AbortController();
-    reply.raw.once("close", () => {
-      controller.abort();
+  private async stream(reply: FastifyReply, id: RpcId, start: TaskAt): Promise<void> {
+    await respondWithStream({
+      reply,
+      service: this.options.service,
+      start,
+      shutdown: this.options.shutdown,
+      wrap: (result) => ({ jsonrpc: "2.0", id, result }),
+      errorData: (error) => ({ jsonrpc: "2.0", id, error: toJsonRpcError(error) }),
     });
-    return AbortSignal.any([controller.signal, this.options.shutdown]);
   }
 }
 

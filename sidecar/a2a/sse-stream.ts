@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import type { FastifyReply } from "fastify";
 import type { A2aStreamResponse } from "../../core/api/a2a-api.js";
 import type { TaskAt } from "./a2a-methods.js";
 import { endsStream, stateAfter, stateOf } from "./task-record.js";
@@ -32,21 +33,18 @@ async function write(response: ServerResponse, chunk: string, signal: AbortSigna
  * task is finished or waits for input, the client goes away, or the sidecar shuts down (the client may then
  * resubscribe). Each event carries its seq as the SSE `id`.
  */
-export async function streamTask(options: {
+async function streamTask(options: {
   response: ServerResponse;
-  rpcId: string | number | null;
+  /** The SSE `data` of one event: a JSON-RPC response (JSON-RPC binding) or the event itself (REST). */
+  wrap: (result: A2aStreamResponse) => unknown;
   service: TaskService;
   start: TaskAt;
   signal: AbortSignal;
 }): Promise<void> {
-  const { response, rpcId, service, start, signal } = options;
+  const { response, wrap, service, start, signal } = options;
   const taskId = start.record.task.id;
   const send = (seq: number, result: A2aStreamResponse): Promise<void> =>
-    write(
-      response,
-      `id: ${String(seq)}\ndata: ${JSON.stringify({ jsonrpc: "2.0", id: rpcId, result })}\n\n`,
-      signal,
-    );
+    write(response, `id: ${String(seq)}\ndata: ${JSON.stringify(wrap(result))}\n\n`, signal);
   await send(start.seq, { task: start.record.task });
   if (endsStream(stateOf(start.record))) return;
   let after = start.seq;
@@ -66,5 +64,41 @@ export async function streamTask(options: {
       lastWrite = Date.now();
     }
     await service.waitForChange(taskId, signal);
+  }
+}
+
+/** Aborts when the client goes away (the response closes) or the sidecar shuts down. */
+export function abortedWith(reply: FastifyReply, shutdown: AbortSignal): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once("close", () => {
+    controller.abort();
+  });
+  return AbortSignal.any([controller.signal, shutdown]);
+}
+
+/**
+ * Answers with an SSE stream of the task (the reply is taken over from fastify). A failure after the headers went
+ * out becomes the stream's last event, `event: error` with `errorData(error)`.
+ */
+export async function respondWithStream(options: {
+  reply: FastifyReply;
+  service: TaskService;
+  start: TaskAt;
+  shutdown: AbortSignal;
+  wrap: (result: A2aStreamResponse) => unknown;
+  errorData: (error: unknown) => unknown;
+}): Promise<void> {
+  const { reply, service, start, wrap } = options;
+  const signal = abortedWith(reply, options.shutdown);
+  reply.hijack();
+  const response = reply.raw;
+  response.writeHead(200, SSE_HEADERS);
+  try {
+    await streamTask({ response, wrap, service, start, signal });
+  } catch (error) {
+    if (!response.writableEnded && !signal.aborted)
+      response.write(`event: error\ndata: ${JSON.stringify(options.errorData(error))}\n\n`);
+  } finally {
+    if (!response.writableEnded) response.end();
   }
 }
