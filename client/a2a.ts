@@ -24,14 +24,28 @@ export type A2aRequest =
       message: A2aMessage;
       acceptedOutputModes?: string[];
       metadata?: Record<string, unknown>;
+      /** Set when the task lives in another domain: reports go there (pass the request to the helpers). */
+      replyTo?: string;
     }
-  | { kind: "cancel"; taskId: string; contextId: string; metadata?: Record<string, unknown> };
+  | {
+      kind: "cancel";
+      taskId: string;
+      contextId: string;
+      metadata?: Record<string, unknown>;
+      replyTo?: string;
+    };
+
+/** A task id, or the request itself (which also says where a task of another domain lives). */
+export type TaskRef = string | A2aRequest;
 
 export interface TaskEventResult {
-  task: A2aTask;
-  seqs: number[];
+  /** Absent when the report was sent on to the task's domain (`forwarded`). */
+  task?: A2aTask;
+  seqs?: number[];
   /** The event id was reported before: nothing new was written. */
-  duplicate: boolean;
+  duplicate?: boolean;
+  /** The task lives in another domain: the report is on its way there, durably. */
+  forwarded?: true;
 }
 
 export interface ReportOptions {
@@ -44,7 +58,11 @@ const path = (taskId: string): string => `/v1/a2a/tasks/${encodeURIComponent(tas
 
 /** Agent-side helpers for A2A tasks (docs/a2a.md): read what a delivery asks, report status and artifacts. */
 export class A2aAgentApi {
-  constructor(private readonly http: HttpTransport) {}
+  constructor(
+    private readonly http: HttpTransport,
+    /** This client's agent: named as the sender of reports on tasks of other domains. */
+    private readonly agent?: string | undefined,
+  ) {}
 
   /** The A2A request a delivered message carries, or undefined when it is not one. */
   requestOf(message: Message): A2aRequest | undefined {
@@ -55,12 +73,12 @@ export class A2aAgentApi {
 
   /** Reports a state (working, input-required, completed, ...), with an optional agent message. */
   async status(
-    taskId: string,
+    task: TaskRef,
     state: Exclude<TaskState, "TASK_STATE_SUBMITTED">,
     options: ReportOptions & { message?: A2aMessage | string | undefined } = {},
   ): Promise<TaskEventResult> {
     const message = typeof options.message === "string" ? agentMessage(options.message) : options.message;
-    return this.report(taskId, {
+    return this.report(task, {
       status: { state, ...(message === undefined ? {} : { message }) },
       ...reportFields(options),
     });
@@ -68,11 +86,11 @@ export class A2aAgentApi {
 
   /** Reports an artifact, or (with `append`) one more chunk of it. */
   async artifact(
-    taskId: string,
+    task: TaskRef,
     artifact: A2aArtifact,
     options: ReportOptions & { append?: boolean; lastChunk?: boolean } = {},
   ): Promise<TaskEventResult> {
-    return this.report(taskId, {
+    return this.report(task, {
       artifact,
       ...(options.append === undefined ? {} : { append: options.append }),
       ...(options.lastChunk === undefined ? {} : { lastChunk: options.lastChunk }),
@@ -81,8 +99,14 @@ export class A2aAgentApi {
   }
 
   /** The raw report: a status, an artifact or both (as `POST /v1/a2a/tasks/{id}/events` takes it). */
-  async report(taskId: string, body: TaskEventBody): Promise<TaskEventResult> {
-    return this.http.call<TaskEventResult>("POST", `${path(taskId)}/events`, { body });
+  async report(task: TaskRef, body: TaskEventBody): Promise<TaskEventResult> {
+    if (typeof task === "string")
+      return this.http.call<TaskEventResult>("POST", `${path(task)}/events`, { body });
+    const routed =
+      task.replyTo === undefined
+        ? body
+        : { ...body, replyTo: task.replyTo, ...(this.agent === undefined ? {} : { from: this.agent }) };
+    return this.http.call<TaskEventResult>("POST", `${path(task.taskId)}/events`, { body: routed });
   }
 
   /** The A2A agent card the sidecar serves for `agent` (any agent of the domain). */

@@ -123,7 +123,7 @@ export class BmnClient {
       onHttp: options.onHttp,
       apiToken: options.apiToken ?? envToken(),
     });
-    this.a2a = new A2aAgentApi(this.http);
+    this.a2a = new A2aAgentApi(this.http, options.agent);
   }
 
   /** A client for another agent on the same sidecar. */

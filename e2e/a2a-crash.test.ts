@@ -17,12 +17,12 @@ afterEach(async () => {
 /** Runs `report` until the sidecar takes it (it may be down); counts the tries and the duplicates answered. */
 async function reliably(
   counts: { tries: number; duplicates: number },
-  report: () => Promise<{ duplicate: boolean }>,
+  report: () => Promise<{ duplicate?: boolean | undefined }>,
 ): Promise<void> {
   for (;;) {
     counts.tries++;
     try {
-      if ((await report()).duplicate) counts.duplicates++;
+      if ((await report()).duplicate === true) counts.duplicates++;
       return;
     } catch (error) {
       if (isBmnClientError(error) && error.status !== undefined && error.status < 500) throw error;

@@ -12,6 +12,10 @@ export const A2A_PROTOCOL_VERSION = "1.0";
 /** The CloudEvents types of what an A2A client sends an agent through BMN: a message, or a cancel. */
 export const A2A_MESSAGE_TYPE = "network.beastmode.a2a.message";
 export const A2A_CANCEL_TYPE = "network.beastmode.a2a.cancel";
+/** An agent's report on a task of another domain, on its way to that domain's task inbox. */
+export const A2A_EVENT_TYPE = "network.beastmode.a2a.event";
+/** The agent name of every domain's A2A task inbox: reports on its tasks from agents of other domains. */
+export const A2A_EVENTS_AGENT = "bmn-a2a-events";
 
 export const TASK_STATES = [
   "TASK_STATE_SUBMITTED",
@@ -284,6 +288,23 @@ export const taskEventBodySchema = z
       })
       .optional(),
     artifact: a2aArtifactSchema.optional(),
+    /**
+     * Where the task lives when it is not in this domain: the `replyTo` of the request (`bmn-a2a-events@<domain>`).
+     * The report then travels there as a durable BMN message (through the gateways).
+     */
+    replyTo: z
+      .string()
+      .regex(new RegExp(`^${A2A_EVENTS_AGENT}@[a-z0-9]([-a-z0-9]*[a-z0-9])?$`), {
+        error: `must be ${A2A_EVENTS_AGENT}@<domain>, the replyTo of the A2A request`,
+      })
+      .max(128)
+      .optional(),
+    /** The reporting agent, for a report sent on (`replyTo`); a bound sidecar checks it is its agent. */
+    from: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { error: "must be the reporting agent's name" })
+      .max(63)
+      .optional(),
     append: z.boolean().optional(),
     lastChunk: z.boolean().optional(),
     metadata,
@@ -298,6 +319,13 @@ export const taskEventResultSchema = z.object({
   /** The sequence numbers of the events written (or found written, for a retried eventId). */
   seqs: z.array(z.number().int()),
   duplicate: z.boolean(),
+});
+
+/** A report on a task of another domain, sent on there (202). */
+export const taskEventForwardedSchema = z.object({
+  forwarded: z.literal(true),
+  eventId: z.string(),
+  to: z.string(),
 });
 
 export const storedTaskEventSchema = z
@@ -353,7 +381,7 @@ export const a2aRoutes = {
     tag: "a2a",
     params: a2aTaskParamsSchema,
     body: taskEventBodySchema,
-    responses: { 200: taskEventResultSchema },
+    responses: { 200: taskEventResultSchema, 202: taskEventForwardedSchema },
   },
   task: {
     method: "GET",

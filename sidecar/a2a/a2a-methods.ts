@@ -3,6 +3,7 @@ import type { z } from "zod";
 import type { SidecarConfig } from "../../core/config.js";
 import {
   A2A_CANCEL_TYPE,
+  A2A_EVENTS_AGENT,
   A2A_MESSAGE_TYPE,
   JSON_RPC_ERRORS,
   type A2aMessage,
@@ -307,6 +308,10 @@ export class A2aMethods {
     messageId: string,
     data: Record<string, unknown>,
   ): Promise<void> {
+    // A task of this domain for an agent of another: the agent's reports come back to this domain's inbox.
+    const replyTo = caller.target.includes("@")
+      ? `${A2A_EVENTS_AGENT}@${this.options.config.domain}`
+      : undefined;
     const message: Message = createMessage(
       {
         type,
@@ -315,7 +320,7 @@ export class A2aMethods {
         correlationid: record.task.id,
         dedupekey: `a2a:${record.task.id}:${messageId}`,
         datacontenttype: "application/json",
-        data,
+        data: replyTo === undefined ? data : { ...data, replyTo },
       },
       {
         source: `bmn://${this.options.config.domain}/a2a`,

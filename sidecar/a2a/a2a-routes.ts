@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
+import { createMessage } from "../../core/envelope.js";
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { A2A_REST_URL, a2aRestParamsSchema, a2aRoutes, type TaskEventBody } from "../../core/api/a2a-api.js";
+import { A2A_EVENT_TYPE, A2A_REST_URL, a2aRestParamsSchema, a2aRoutes } from "../../core/api/a2a-api.js";
 import { BmnError, NotFoundError } from "../../core/errors.js";
-import { DNS_LABEL, DNS_LABEL_MAX } from "../../core/names.js";
+import { DNS_LABEL, DNS_LABEL_MAX, type AgentAddress } from "../../core/names.js";
 import { a2aTasksOf } from "../../store/roles/a2a-tasks.js";
 import type { MessageStore } from "../../store/store.js";
 import type { AgentBinding } from "../server/agent-bound-store.js";
@@ -16,8 +17,10 @@ import { PushDispatcher } from "./push-dispatcher.js";
 import { RemoteBridge } from "./remote-bridge.js";
 import { RestEndpoint } from "./rest-endpoint.js";
 import { StreamSlots } from "./stream-slots.js";
-import { artifactChange, statusChange, type TaskRecord } from "./task-record.js";
-import { EVENT_PAGE, TaskService, type AppendResult } from "./task-service.js";
+import { EventsInbox } from "./events-inbox.js";
+import type { TaskRecord } from "./task-record.js";
+import { reportEvent } from "./task-reports.js";
+import { EVENT_PAGE, TaskService } from "./task-service.js";
 
 export interface A2aSetup {
   context: RouteContext;
@@ -45,12 +48,20 @@ export function a2aPlugins(setup: A2aSetup): ((app: FastifyInstance) => Promise<
   });
   const slots = new StreamSlots(config.a2a.maxStreams, config.a2a.maxStreamsPerClient);
 
+  const label = (value: string): boolean => value.length <= DNS_LABEL_MAX && DNS_LABEL.test(value);
+  /** `name` of this domain, or `name@domain` of another one when cross-domain routing is on. */
   const agentName = (value: string): string => {
-    if (value.length > DNS_LABEL_MAX || !DNS_LABEL.test(value))
-      throw new NotFoundError(`no A2A agent ${value}: agent names are lowercase DNS labels`, {
+    const [name = "", domain, ...rest] = value.split("@");
+    if (!label(name) || rest.length > 0 || (domain !== undefined && !label(domain)))
+      throw new NotFoundError(`no A2A agent ${value}: agents are name or name@domain, lowercase DNS labels`, {
         field: "agent",
       });
-    return value;
+    if (domain === undefined || domain === config.domain) return name;
+    if (!context.router.crossDomain)
+      throw new NotFoundError(`no A2A agent ${value}: cross-domain routing is off on this sidecar`, {
+        field: "agent",
+      });
+    return `${name}@${domain}`;
   };
   const sender = (): string | undefined => {
     try {
@@ -79,16 +90,18 @@ export function a2aPlugins(setup: A2aSetup): ((app: FastifyInstance) => Promise<
       ? new PushDispatcher(unboundStore, tasks, config.a2a.push, config.domain, app.log)
       : undefined;
     const bridge = new RemoteBridge(unboundStore, service, config.a2a, app.log);
+    const inbox = new EventsInbox(unboundStore, service, config.a2a.maxHistory, app.log);
     const methods = new A2aMethods({ service, tasks, router: context.router, config, binding, push });
     const endpoint = new JsonRpcEndpoint({ methods, service, slots, shutdown: context.shutdown });
     const rest = new RestEndpoint({ methods, service, slots, shutdown: context.shutdown });
     app.addHook("onReady", (done) => {
       push?.start();
       bridge.start();
+      inbox.start();
       done();
     });
     app.addHook("preClose", (done) => {
-      void Promise.all([push?.stop(), bridge.stop()]).then(() => {
+      void Promise.all([push?.stop(), bridge.stop(), inbox.stop()]).then(() => {
         done();
       });
     });
@@ -147,8 +160,29 @@ export function a2aPlugins(setup: A2aSetup): ((app: FastifyInstance) => Promise<
       }
       return record;
     };
-    typed.post(a2aRoutes.taskEvent.url, { schema: schemaOf(a2aRoutes.taskEvent) }, async (request) => {
+    typed.post(a2aRoutes.taskEvent.url, { schema: schemaOf(a2aRoutes.taskEvent) }, async (request, reply) => {
       const { taskId } = request.params;
+      const { replyTo } = request.body;
+      if (replyTo !== undefined && replyTo.split("@")[1] !== config.domain) {
+        // The task lives in another domain: the report goes there as a durable message (through the gateways).
+        const eventId = request.body.eventId ?? randomUUID();
+        const { replyTo: _to, from: claimed, ...report } = { ...request.body, eventId };
+        const from = binding === undefined ? claimed : binding.sender(claimed as AgentAddress | undefined);
+        const message = createMessage(
+          {
+            type: A2A_EVENT_TYPE,
+            to: replyTo,
+            ...(from === undefined ? {} : { from }),
+            correlationid: taskId,
+            dedupekey: `a2a-event:${taskId}:${eventId}`,
+            datacontenttype: "application/json",
+            data: { taskId, report },
+          },
+          { source: `bmn://${config.domain}/a2a`, maxBytes: config.limits.maxMessageBytes },
+        );
+        await context.router.send(message, { actor: from ?? "a2a" });
+        return reply.status(202).send({ forwarded: true as const, eventId, to: replyTo });
+      }
       await taskFor(taskId, "agent");
       const results = await reportEvent(service, taskId, request.body, config.a2a.maxHistory);
       const last = results.at(-1);
@@ -184,37 +218,4 @@ function served(binding: AgentBinding, agent: string | undefined): boolean {
   } catch {
     return false;
   }
-}
-
-/** An agent's report: its artifact, then its status, each an event of its own (retried ids count once). */
-async function reportEvent(
-  service: TaskService,
-  taskId: string,
-  body: TaskEventBody,
-  maxHistory: number,
-): Promise<AppendResult[]> {
-  const eventId = body.eventId ?? randomUUID();
-  const results: AppendResult[] = [];
-  const { artifact, status } = body;
-  if (artifact !== undefined) {
-    const id = status === undefined ? eventId : `${eventId}.a`;
-    results.push(
-      await service.append(taskId, id, (record) =>
-        artifactChange(record, artifact, {
-          append: body.append,
-          lastChunk: body.lastChunk,
-          metadata: body.metadata,
-        }),
-      ),
-    );
-  }
-  if (status !== undefined) {
-    const id = artifact === undefined ? eventId : `${eventId}.s`;
-    results.push(
-      await service.append(taskId, id, (record) =>
-        statusChange(record, status, { maxHistory, metadata: body.metadata }),
-      ),
-    );
-  }
-  return results;
 }

@@ -28,6 +28,8 @@ export async function agentCard(
   agent: string,
   options: CardOptions,
 ): Promise<AgentCard> {
+  // An agent of another domain: this domain cannot see its registry, so its card says only how to reach it.
+  if (agent.includes("@")) return buildCard(agent, undefined, undefined, options);
   const remote = Object.hasOwn(options.remotes, agent) ? options.remotes[agent] : undefined;
   if (remote !== undefined) return remoteCard(agent, remote, options);
   const configured = Object.hasOwn(options.configured, agent) ? options.configured[agent] : undefined;
@@ -100,7 +102,7 @@ export function buildCard(
     description:
       configured?.description ??
       record?.metadata.description ??
-      `agent ${agent}@${options.domain} on Beast Mode Network`,
+      `agent ${agent.includes("@") ? agent : `${agent}@${options.domain}`} on Beast Mode Network`,
     version: configured?.version ?? record?.metadata.version ?? API_VERSION,
     supportedInterfaces: [
       {
