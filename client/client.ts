@@ -1,3 +1,4 @@
+import { A2aAgentApi } from "./a2a.js";
 import { BmnClientError, isBmnClientError } from "./errors.js";
 import { HttpTransport } from "./http.js";
 import { MessageStream, type MessagesOptions } from "./message-stream.js";
@@ -76,6 +77,8 @@ export class BmnClient {
   readonly url: string;
   readonly agent: string | undefined;
   private readonly http: HttpTransport;
+  /** A2A tasks, from the agent's side: what a delivery asks, and status and artifact reports (docs/a2a.md). */
+  readonly a2a: A2aAgentApi;
 
   readonly dlq = {
     /** Dead letters, oldest first: `limit` of them (default 100), fetched page by page. */
@@ -121,6 +124,7 @@ export class BmnClient {
       onHttp: options.onHttp,
       apiToken: options.apiToken ?? envToken(),
     });
+    this.a2a = new A2aAgentApi(this.http, options.agent);
   }
 
   /** A client for another agent on the same sidecar. */

@@ -13,3 +13,5 @@ export { Transaction, type Settleable } from "./transaction.js";
 export { TypedClient, describeZodError } from "./typed.js";
 export type { Schemas, TypedMessage, TypedSendOptions } from "./typed.js";
 export * from "./types.js";
+export { A2aAgentApi, A2A_CANCEL_TYPE, A2A_MESSAGE_TYPE, agentMessage } from "./a2a.js";
+export type { A2aRequest, AgentCard, ReportOptions, StoredTaskEvent, TaskEventResult } from "./a2a.js";

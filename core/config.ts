@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { a2aConfigSchema } from "./a2a-config.js";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "./envelope.js";
 import { agentNameSchema, domainNameSchema, topicPatternSchema } from "./names.js";
 
@@ -391,6 +392,8 @@ export const sidecarConfigSchema = z
       .default([]),
     /** Read by `bmn gateway` only; a sidecar ignores it, so one file can configure both. */
     gateway: gatewayConfigSchema.optional(),
+    /** Agent cards, the A2A JSON-RPC binding and push notifications (docs/a2a.md). */
+    a2a: a2aConfigSchema.prefault({}),
   })
   .strict();
 

@@ -26,6 +26,8 @@ export const ERROR_STATUS = {
   /** An agent is at store.delivery.maxSubscriptionsPerAgent (or its wildcard cap). */
   TOO_MANY_SUBSCRIPTIONS: 409,
   NOT_FOUND: 404,
+  /** An A2A task is completed, failed, canceled or rejected: it takes no more events. */
+  TASK_TERMINAL: 409,
   UNROUTABLE: 422,
   OVERLOADED: 429,
   TIMEOUT: 504,

@@ -31,6 +31,13 @@ export const OUTBOX_QUEUE_PREFIX = "bmn.out.";
 export const OUTBOX_QUEUE_MAX = OUTBOX_QUEUE_PREFIX.length + DNS_LABEL_MAX;
 export type OutboxQueueName = string & z.$brand<"OutboxQueueName">;
 
+/**
+ * The durable outbox of A2A push notifications (sidecar/a2a/push-dispatcher.ts): dotted like the domain
+ * outboxes, so no agent name can be it, and not `bmn.out.` (no gateway forwards it).
+ */
+export const A2A_QUEUE_PREFIX = "bmn.a2a.";
+export const A2A_PUSH_QUEUE = `${A2A_QUEUE_PREFIX}push` as OutboxQueueName;
+
 /** A queue a store holds: an agent's own queue, or the outbox of a remote domain. */
 export type QueueName = AgentName | OutboxQueueName;
 
@@ -53,7 +60,9 @@ export function outboxDomain(name: string): DomainName | undefined {
 export const queueNameSchema = z.custom<QueueName>(
   (value) =>
     typeof value === "string" &&
-    ((value.length <= DNS_LABEL_MAX && DNS_LABEL.test(value)) || isOutboxQueue(value)),
+    ((value.length <= DNS_LABEL_MAX && DNS_LABEL.test(value)) ||
+      isOutboxQueue(value) ||
+      value === A2A_PUSH_QUEUE),
   { error: "must be a lowercase DNS label (an agent name) or bmn.out.<domain> (an outbox)" },
 );
 

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import type { CommandEnv } from "../context.js";
+import { registerA2a } from "./a2a.js";
 import { registerAck } from "./ack.js";
 import { registerAgents } from "./agents.js";
 import { registerCollab } from "./collab.js";
@@ -57,6 +58,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerTrace,
   registerStats,
   registerTopology,
+  registerA2a,
   registerOperator,
 ];
 

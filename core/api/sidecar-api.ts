@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { a2aRoutes } from "./a2a-api.js";
 import { emptyResponse, txQuerySchema } from "./common.js";
 import {
   agentParamsSchema,
@@ -380,6 +381,7 @@ export const sidecarApi = {
     tag: "health",
     responses: {},
   },
+  ...a2aRoutes,
 } as const satisfies Record<string, ApiRoute>;
 
 export type SidecarApi = typeof sidecarApi;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { a2aAgentConfigSchema } from "../a2a-config.js";
 import { agentNameSchema, domainNameSchema, topicPatternSchema } from "../names.js";
 import {
   autoscalingSchema,
@@ -99,6 +100,9 @@ export const agentEndpointSpecSchema = z
       .default([])
       .describe("Topic patterns the agent subscribes to (`*` one segment, `#` any number)."),
     sidecar: sidecarSettingsSchema.prefault({}).describe("The injected sidecar container."),
+    a2a: a2aAgentConfigSchema
+      .optional()
+      .describe("The agent's A2A agent card: description, skills, input and output modes (docs/a2a.md)."),
     replicas: replicasSchema.default(1).describe("Pods to run (ignored while autoscaling is set)."),
     autoscaling: autoscalingSchema
       .optional()

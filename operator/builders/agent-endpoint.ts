@@ -191,6 +191,7 @@ export function sidecarContainer(
       ...(removedSubscriptions.length === 0
         ? []
         : [{ name: UNSUBSCRIBE_ENV, value: removedSubscriptions.join(",") }]),
+      ...(spec.a2a === undefined ? [] : [{ name: "BMN_A2A_CARD", value: JSON.stringify(spec.a2a) }]),
       ...(token ? [{ name: "BMN_API_TOKEN_FILE", value: API_TOKEN_FILE }] : []),
       ...(spec.sidecar.logLevel === undefined
         ? []

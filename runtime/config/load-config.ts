@@ -63,6 +63,8 @@ export function loadConfig(overrides: Tree = {}, env: NodeJS.ProcessEnv = proces
   if (subscriptions !== undefined) fromEnv.subscriptions = subscriptions;
   const unsubscriptions = subscriptionsFromEnv(env, "BMN_UNSUBSCRIBE");
   if (unsubscriptions !== undefined) fromEnv.unsubscriptions = unsubscriptions;
+  const a2aCards = a2aCardsFromEnv(env);
+  if (a2aCards !== undefined) fromEnv.a2a = { agents: a2aCards };
   const merged = merge(merge(file, fromEnv), overrides);
   const result = sidecarConfigSchema.safeParse(merged);
   if (!result.success) {
@@ -115,6 +117,27 @@ function subscriptionsFromEnv(
       field: name === "BMN_SUBSCRIPTIONS" ? "subscriptions" : "unsubscriptions",
     });
   return agents.flatMap((agent) => patterns.map((pattern) => ({ agent, pattern })));
+}
+
+/** `BMN_A2A_CARD` (the JSON of an AgentEndpoint's `a2a` section) for the agent `BMN_AGENT` names. */
+function a2aCardsFromEnv(env: NodeJS.ProcessEnv): Tree | undefined {
+  const json = env.BMN_A2A_CARD ?? "";
+  if (json.trim() === "") return undefined;
+  const agents = toList(env.BMN_AGENT ?? "");
+  if (agents.length === 0)
+    throw new ConfigError("BMN_A2A_CARD needs BMN_AGENT: the agent the card describes", {
+      field: "a2a.agents",
+    });
+  let card: unknown;
+  try {
+    card = JSON.parse(json);
+  } catch (cause) {
+    throw new ConfigError(`BMN_A2A_CARD is not valid JSON: ${(cause as Error).message}`, {
+      field: "a2a.agents",
+      cause,
+    });
+  }
+  return Object.fromEntries(agents.map((agent) => [agent, card]));
 }
 
 function toList(value: string): string[] {

@@ -1,5 +1,5 @@
 import { LeaseError } from "../../core/errors.js";
-import { isOutboxQueue, type AgentName } from "../../core/names.js";
+import { A2A_PUSH_QUEUE, isOutboxQueue, type AgentName } from "../../core/names.js";
 import { parseLeaseId } from "../../store/lease-id.js";
 import { toAgentName } from "../../store/validate.js";
 
@@ -11,8 +11,12 @@ export function agentInput(value: unknown, field = "agent"): AgentName {
   return toAgentName(value, field);
 }
 
-/** A lease id an agent may settle: one of an outbox (held by a gateway) is unknown to the agent API (404). */
+/**
+ * A lease id an agent may settle: one of an outbox (held by a gateway) or of the A2A push outbox (held by a
+ * sidecar) is unknown to the agent API (404).
+ */
 export function agentLeaseId(leaseId: string): string {
-  if (isOutboxQueue(parseLeaseId(leaseId).agent)) throw new LeaseError("LEASE_NOT_FOUND", leaseId);
+  const queue: string = parseLeaseId(leaseId).agent;
+  if (isOutboxQueue(queue) || queue === A2A_PUSH_QUEUE) throw new LeaseError("LEASE_NOT_FOUND", leaseId);
   return leaseId;
 }

@@ -2,8 +2,13 @@ import type { FastifyInstance } from "fastify";
 import { UnauthenticatedError } from "../../core/errors.js";
 import { presentedToken, readTokenFile, tokenMatcher } from "../../runtime/http/secret-token.js";
 
-/** Probes must answer without credentials (the kubelet has none). */
-const OPEN_ROUTES = new Set(["/healthz", "/readyz"]);
+/** Probes must answer without credentials (the kubelet has none); A2A agent cards say how to authenticate. */
+const OPEN_ROUTES = new Set([
+  "/healthz",
+  "/readyz",
+  "/.well-known/agent-card.json",
+  "/a2a/:target/.well-known/agent-card.json",
+]);
 export const API_TOKEN_HEADER = "bmn-api-token";
 
 /** The agent API token from `server.apiToken` or the file `server.apiTokenFile` names; undefined: no token. */

@@ -31,6 +31,7 @@ import { streamRoutes } from "./routes/stream-routes.js";
 import { topologyRoutes } from "./routes/topology-routes.js";
 import { traceRoutes } from "./routes/trace-routes.js";
 import { transactionRoutes } from "./routes/transaction-routes.js";
+import { a2aPlugins } from "../a2a/a2a-routes.js";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -188,6 +189,8 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
   ]) {
     await app.register(routes(context));
   }
+  const a2a = { context, unboundStore: options.store, binding, apiToken: apiToken !== undefined };
+  for (const plugin of a2aPlugins(a2a)) await app.register(plugin);
   app.decorate("bmn", context);
   return app;
 }

@@ -1,3 +1,5 @@
+import type { A2aTaskStore } from "../roles/a2a-tasks.js";
+import { MemoryA2aTasks } from "./memory-a2a-tasks.js";
 import type { QueueName } from "../../core/names.js";
 import { LeaseError } from "../../core/errors.js";
 import { BaseStore, type BaseStoreOptions } from "../base-store.js";
@@ -36,11 +38,17 @@ export class InMemoryStore extends BaseStore {
   protected readonly traceBackend: MemoryTrace;
   protected readonly deadLetterPrimitives = new MemoryDeadLetters(this.queues);
   private readonly hub = new WakeupHub();
+  private readonly a2aTaskRole = new MemoryA2aTasks();
   private closed = false;
 
   constructor(options: InMemoryStoreOptions = {}) {
     super(options);
     this.traceBackend = new MemoryTrace(this.policy.traceRetentionMs);
+  }
+
+  /** The A2A task role (store/roles/a2a-tasks.ts). */
+  a2aTasks(): A2aTaskStore {
+    return this.a2aTaskRole;
   }
 
   private queue(agent: QueueName): MemoryQueue {

@@ -106,6 +106,15 @@ export class RedisKeys {
     return `${this.prefix}trace:{${messageId}}`;
   }
 
+  /**
+   * An A2A task's keys (task, events, event ids, push configs) share the hash tag of its id, so each write of a
+   * task is one script on one cluster slot. Task ids are validated ids (no braces), so they cannot break the tag.
+   */
+  a2aTask(taskId: string): [string, string, string, string] {
+    const base = `${this.prefix}a2a:{${taskId}}:`;
+    return [`${base}task`, `${base}events`, `${base}eventids`, `${base}push`];
+  }
+
   correlation(correlationId: string): string {
     return `${this.prefix}corr:{${Buffer.from(correlationId).toString("base64url")}}`;
   }

@@ -25,6 +25,8 @@ import { callRedis, type RedisClient } from "./redis-call.js";
 import { RedisDeadLetters } from "./redis-dead-letters.js";
 import { checkEvictionPolicy, fullestNodeMemory } from "./redis-memory.js";
 import { RedisRegistry } from "./redis-registry.js";
+import { RedisA2aTasks } from "./redis-a2a-tasks.js";
+import type { A2aTaskStore } from "../roles/a2a-tasks.js";
 import { RedisSubscriptions } from "./redis-subscriptions.js";
 import { RedisTrace } from "./redis-trace.js";
 
@@ -59,6 +61,7 @@ export class RedisStore extends BaseStore {
   protected readonly traceBackend: RedisTrace;
   protected readonly subscriptionBackend: RedisSubscriptions;
   protected readonly registryBackend: RedisRegistry;
+  private readonly a2aTaskRole: RedisA2aTasks;
 
   private constructor(
     private readonly client: Client,
@@ -75,6 +78,12 @@ export class RedisStore extends BaseStore {
     this.subscriptionBackend = new RedisSubscriptions(client, this.keys, this.scripts);
     this.registryBackend = new RedisRegistry(client, this.keys);
     this.traceBackend = new RedisTrace(client, this.keys, this.policy.traceRetentionMs);
+    this.a2aTaskRole = new RedisA2aTasks(client, this.keys, this.scripts);
+  }
+
+  /** The A2A task role (store/roles/a2a-tasks.ts). */
+  a2aTasks(): A2aTaskStore {
+    return this.a2aTaskRole;
   }
 
   static async connect(connection: RedisConnection, options: RedisStoreOptions = {}): Promise<RedisStore> {

@@ -15,7 +15,10 @@ export type ScriptName =
   | "commit"
   | "dlq-remove-12"
   | "subscribe"
-  | "unsubscribe";
+  | "unsubscribe"
+  | "a2a-create"
+  | "a2a-append"
+  | "a2a-push-put";
 
 interface LoadedScript {
   source: string;

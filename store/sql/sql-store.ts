@@ -32,6 +32,8 @@ import { SqlWatcher } from "./sql-watcher.js";
 import { ackLeasesInTransaction, applyWriteOps } from "./sql-writes.js";
 import { SqlDeadLetters } from "./sql-dead-letters.js";
 import { SqlRegistry } from "./sql-registry.js";
+import { SqlA2aTasks } from "./sql-a2a-tasks.js";
+import type { A2aTaskStore } from "../roles/a2a-tasks.js";
 import { SqlSubscriptions } from "./sql-subscriptions.js";
 import { SqlTrace } from "./sql-trace.js";
 
@@ -88,6 +90,7 @@ export class SqlStore extends BaseStore {
   protected readonly subscriptionBackend: SqlSubscriptions;
   protected readonly registryBackend: SqlRegistry;
   private analyticsLayer: SqlAnalytics | undefined;
+  private readonly a2aTaskRole: SqlA2aTasks;
 
   private constructor(
     readonly client: EndpointPool,
@@ -100,6 +103,7 @@ export class SqlStore extends BaseStore {
     this.deadLetterPrimitives = new SqlDeadLetters(client, tables);
     this.subscriptionBackend = new SqlSubscriptions(client, tables);
     this.registryBackend = new SqlRegistry(client, tables);
+    this.a2aTaskRole = new SqlA2aTasks(client, tables);
     this.traceBackend = new SqlTrace(client, tables, this.policy.traceRetentionMs);
     this.watcher = new SqlWatcher(
       (agents) => this.queuesWithVisibleWork(agents),
@@ -349,9 +353,15 @@ export class SqlStore extends BaseStore {
         `DELETE FROM ${this.tables.agents} WHERE expires_at <= ? LIMIT ${JANITOR_BATCH}`,
         [now],
       );
+      await this.a2aTaskRole.cleanUp(now);
     } catch {
       // Best effort: the next run tries again.
     }
+  }
+
+  /** The A2A task role (store/roles/a2a-tasks.ts). */
+  a2aTasks(): A2aTaskStore {
+    return this.a2aTaskRole;
   }
 
   async ping(): Promise<void> {

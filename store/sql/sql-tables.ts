@@ -19,6 +19,10 @@ export interface SqlTables {
   readonly trace: string;
   /** The SEQUENCE that numbers messages (enqueue order) and lease tokens. */
   readonly sequence: string;
+  /** A2A tasks, their events and their push configs. */
+  readonly a2aTasks: string;
+  readonly a2aEvents: string;
+  readonly a2aPush: string;
 }
 
 /** Records which migrations ran, for every prefix in the database. */
@@ -44,6 +48,9 @@ export function sqlTables(prefix: string): SqlTables {
     agents: name("agents"),
     trace: name("trace"),
     sequence: name("seq"),
+    a2aTasks: name("a2a_tasks"),
+    a2aEvents: name("a2a_events"),
+    a2aPush: name("a2a_push"),
   };
 }
 

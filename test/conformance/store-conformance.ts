@@ -1,5 +1,6 @@
 import { describe } from "vitest";
 import type { DeliveryPolicy, MessageStore } from "../../store/store.js";
+import { describeA2aTaskRole } from "./a2a-task-role.js";
 import { describeAcrossRoles } from "./cross-role.js";
 import { describeDeadLetterRole } from "./dead-letter-role.js";
 import { describeLifecycleRole } from "./lifecycle-role.js";
@@ -28,6 +29,7 @@ export function describeStoreConformance(backendName: string, factory: StoreFact
     describeDeadLetterRole(factory);
     describeTraceRole(factory);
     describeRegistryRole(factory);
+    describeA2aTaskRole(factory);
     describeAcrossRoles(factory);
   });
 }

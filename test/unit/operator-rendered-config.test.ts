@@ -64,7 +64,7 @@ function gateway(spec: Partial<GatewaySpecInput> = {}): Gateway {
   };
 }
 
-function endpoint(): AgentEndpoint {
+function endpoint(extra: Record<string, unknown> = {}): AgentEndpoint {
   return {
     apiVersion: "beastmode.network/v1alpha1",
     kind: "AgentEndpoint",
@@ -73,6 +73,7 @@ function endpoint(): AgentEndpoint {
       domain: "team-a",
       agent: "reviewer",
       template: { spec: { containers: [{ name: "agent", image: "example/agent:1" }] } },
+      ...extra,
     }),
   };
 }
@@ -386,8 +387,8 @@ describe("Gateway → the config bmn gateway runs with", () => {
 });
 
 describe("MessageDomain and AgentEndpoint → the config bmn start runs with", () => {
-  function sidecarPod(md: MessageDomain): PodView {
-    const { deployment } = buildAgentEndpointChildren(endpoint(), md);
+  function sidecarPod(md: MessageDomain, extra: Record<string, unknown> = {}): PodView {
+    const { deployment } = buildAgentEndpointChildren(endpoint(extra), md);
     const { spec } = deployment.spec.template;
     const sidecar = spec.containers.find((container) => container.name === "bmn-sidecar");
     if (sidecar === undefined) throw new Error("no sidecar");
@@ -406,6 +407,16 @@ describe("MessageDomain and AgentEndpoint → the config bmn start runs with", (
       store: { type: "redis", redis: { url: "redis://:pw@redis-a:6379" } },
       routing: { crossDomain: true },
     });
+  });
+
+  it("renders the AgentEndpoint's a2a section into the sidecar's a2a.agents, and none without it", () => {
+    const a2a = {
+      description: "reviews code",
+      inputModes: ["text/plain"],
+      skills: [{ id: "review", name: "Code review", tags: ["code"] }],
+    };
+    expect(loadConfig({}, sidecarPod(redisDomain(), { a2a }).env).a2a.agents).toEqual({ reviewer: a2a });
+    expect(loadConfig({}, sidecarPod(redisDomain()).env).a2a.agents).toEqual({});
   });
 
   it("routing.crossDomain follows the MessageDomain's spec.routing.crossDomain, off by default", () => {

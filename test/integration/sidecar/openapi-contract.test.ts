@@ -181,6 +181,33 @@ describe("the sidecar answers what docs/openapi.json says, on every route", () =
     await call("listDeadLetters", { url: "/v1/dlq?limit=+5" });
   });
 
+  it("A2A: agent cards, the JSON-RPC endpoint and the agents' task routes", async () => {
+    // This sidecar is bound to no agent, so it has no own card (404, as documented).
+    await call("ownAgentCard", { url: "/.well-known/agent-card.json" });
+    await call("agentCard", { url: "/a2a/nobody/.well-known/agent-card.json" });
+    await call("register", { url: "/v1/agents/frank", payload: { capabilities: ["forecast"] } });
+    await call("agentCard", { url: "/a2a/frank/.well-known/agent-card.json" });
+    const message = { messageId: "m-1", role: "ROLE_USER", parts: [{ text: "hi" }] };
+    const sent = await call("jsonRpc", {
+      url: "/a2a/frank",
+      payload: {
+        jsonrpc: "2.0",
+        id: 1,
+        method: "SendMessage",
+        params: { message, configuration: { returnImmediately: true } },
+      },
+    });
+    const taskId = sent.json<{ result: { task: { id: string } } }>().result.task.id;
+    await call("jsonRpc", { url: "/a2a/frank", payload: { jsonrpc: "2.0", id: 2, method: "Nope" } });
+    const events = `/v1/a2a/tasks/${taskId}/events`;
+    await call("taskEvent", { url: events, payload: { status: { state: "TASK_STATE_COMPLETED" } } });
+    await call("taskEvent", { url: events, payload: { status: { state: "TASK_STATE_WORKING" } } });
+    await call("taskEvent", { url: events, payload: {} });
+    await call("task", { url: `/v1/a2a/tasks/${taskId}` });
+    await call("task", { url: "/v1/a2a/tasks/unknown" });
+    await call("taskEvents", { url: events });
+  });
+
   it("analytics answer 404 on the memory store, as documented", async () => {
     expect((await call("analyticsInfo", { url: "/v1/stats" })).statusCode).toBe(404);
     expect((await call("analytics", { url: "/v1/stats/latency" })).statusCode).toBe(404);
@@ -190,6 +217,7 @@ describe("the sidecar answers what docs/openapi.json says, on every route", () =
     const operations = Object.keys(sidecarApi) as OperationId[];
     expect(operations.filter((id) => !seen.has(id))).toEqual([]);
     const failedOnly = operations.filter((id) => ![...(seen.get(id) ?? [])].some((status) => status < 400));
-    expect(failedOnly.sort()).toEqual(["analytics", "analyticsInfo"]);
+    // The sidecar under test is bound to no agent, so it has no own agent card.
+    expect(failedOnly.sort()).toEqual(["analytics", "analyticsInfo", "ownAgentCard"]);
   });
 });
