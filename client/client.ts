@@ -9,6 +9,8 @@ import type {
   AnalyticsParams,
   AgentRecord,
   DeadLetter,
+  DeadLetterDryRun,
+  DeadLetterMove,
   DeadLetterFilter,
   DeadLetterSelection,
   Delivery,
@@ -100,6 +102,21 @@ export class BmnClient {
         body: definedOnly(selection),
       });
       return body.replayed;
+    },
+    /**
+     * A dry run of `replay` (or of `purge`, with `action: "purge"`): what the same selection would take, changing
+     * nothing. `letters` lists the first 1000, each with the queue a replay would put it in.
+     */
+    dryRun: async (
+      selection: DeadLetterSelection & { to?: string | undefined } = {},
+      action: "replay" | "purge" = "replay",
+    ): Promise<DeadLetterDryRun> => {
+      const body = await this.http.call<{ matched?: number; letters?: DeadLetterMove[] }>(
+        "POST",
+        `/v1/dlq/${action}`,
+        { body: definedOnly({ ...selection, dryRun: true }) },
+      );
+      return { matched: body.matched ?? 0, letters: body.letters ?? [] };
     },
     /** Deletes dead letters for good; answers how many. */
     purge: async (selection: DeadLetterSelection = {}): Promise<number> => {

@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { HealthBody, InfoBody, ReadyBody } from "../core/api/health-api.js";
-import type { DeadLetterBody, attemptRecordSchema } from "../core/api/dlq-api.js";
+import type { DeadLetterBody, DeadLetterMoveBody, attemptRecordSchema } from "../core/api/dlq-api.js";
 import type { DeliveryBody } from "../core/api/delivery-api.js";
 import type {
   MessageInputBody,
@@ -23,6 +23,13 @@ export type AgentRecord = AgentRecordBody;
 export type QueueStats = QueueStatsBody;
 export type AttemptRecord = z.infer<typeof attemptRecordSchema>;
 export type DeadLetter = DeadLetterBody;
+/** A dead letter a dry run selected, and the queue a replay would put it in (`to`). */
+export type DeadLetterMove = DeadLetterMoveBody;
+/** What a dry-run replay or purge answers: how many letters it would take, and the first 1000 of them. */
+export interface DeadLetterDryRun {
+  matched: number;
+  letters: DeadLetterMove[];
+}
 export type TraceEvent = TraceEventBody;
 export type Trace = z.infer<typeof traceResponseSchema>;
 export type HealthStatus = HealthBody;

@@ -31,6 +31,7 @@ import {
   type DeadLetter,
   type DeadLetterFilter,
   type DeadLetterPage,
+  type DeadLetterSelection,
   type Delivery,
   type DeliveryPolicy,
   type MessageStore,
@@ -406,6 +407,12 @@ export abstract class BaseStore implements MessageStore {
   }
   purgeDeadLetters(filter: DeadLetterFilter & { ids?: string[] | undefined }): Promise<number> {
     return this.deadLetters.purgeDeadLetters(filter);
+  }
+  selectDeadLetters(
+    filter: DeadLetterFilter & { ids?: string[] | undefined },
+    options?: { to?: string },
+  ): Promise<DeadLetterSelection> {
+    return this.deadLetters.selectDeadLetters(filter, options);
   }
 
   traceOf(messageId: string): Promise<TraceEvent[]> {

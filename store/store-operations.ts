@@ -93,6 +93,8 @@ export const STORE_OPERATIONS: Readonly<Record<StoreOperation, OperationPolicy>>
   // NOT retried: with a `limit`, a repeat after partial progress would purge a further batch beyond what was
   // asked for.
   purgeDeadLetters: { guard: "bulk", retryable: false },
+  // A dry run reads only.
+  selectDeadLetters: { guard: "admin", retryable: true },
 
   // ---- trace
   traceOf: { guard: "admin", retryable: true },

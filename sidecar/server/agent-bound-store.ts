@@ -143,6 +143,7 @@ export function bindStoreToAgents(store: MessageStore, binding: AgentBinding): M
     },
     replayDeadLetters: async (selection, options) => store.replayDeadLetters(filter(selection), options),
     purgeDeadLetters: async (selection) => store.purgeDeadLetters(filter(selection)),
+    selectDeadLetters: async (selection, options) => store.selectDeadLetters(filter(selection), options),
     traceOf: "unbound",
     traceByCorrelation: "unbound",
     queueStats: "unbound",
