@@ -11,6 +11,8 @@ import type {
   DeadLetter,
   DeadLetterDryRun,
   DeadLetterMove,
+  QueuedMessagePage,
+  QueuedMessageState,
   DeadLetterFilter,
   DeadLetterSelection,
   Delivery,
@@ -347,6 +349,19 @@ export class BmnClient {
         return { items: body.queues, nextCursor: body.nextCursor };
       }),
     );
+  }
+
+  /**
+   * One page of a queue's messages in one state (default `ready`), without receiving them: ready ones in delivery
+   * order, delayed ones by visible time, leased ones by lease expiry. Pass `nextCursor` back for the next page.
+   */
+  async browse(
+    queue: string,
+    options: { state?: QueuedMessageState; limit?: number; cursor?: string } = {},
+  ): Promise<QueuedMessagePage> {
+    return this.http.call<QueuedMessagePage>("GET", `/v1/queues${path(queue)}/messages`, {
+      query: { state: options.state, limit: options.limit, cursor: options.cursor },
+    });
   }
 
   // ---- transactions ----------------------------------------------------------------------------------------------

@@ -8,7 +8,13 @@ import type {
   SendResultBody,
   messageAttributesSchema,
 } from "../core/api/message-api.js";
-import type { AgentRecordBody, QueueStatsBody, SubscriptionBody } from "../core/api/registry-api.js";
+import type {
+  AgentRecordBody,
+  QueuedMessageBody,
+  QueueStatsBody,
+  SubscriptionBody,
+  QUEUED_MESSAGE_STATES,
+} from "../core/api/registry-api.js";
 import type { AnalyticsAnswerBody } from "../core/api/stats-api.js";
 import type { TraceEventBody, traceResponseSchema } from "../core/api/trace-api.js";
 
@@ -21,6 +27,13 @@ export type Delivery = DeliveryBody;
 export type Subscription = SubscriptionBody;
 export type AgentRecord = AgentRecordBody;
 export type QueueStats = QueueStatsBody;
+/** A message as it sits in a queue, from `browse`. */
+export type QueuedMessage = QueuedMessageBody;
+export type QueuedMessageState = (typeof QUEUED_MESSAGE_STATES)[number];
+export interface QueuedMessagePage {
+  messages: QueuedMessage[];
+  nextCursor?: string;
+}
 export type AttemptRecord = z.infer<typeof attemptRecordSchema>;
 export type DeadLetter = DeadLetterBody;
 /** A dead letter a dry run selected, and the queue a replay would put it in (`to`). */

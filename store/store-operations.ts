@@ -62,6 +62,7 @@ export const STORE_OPERATIONS: Readonly<Record<StoreOperation, OperationPolicy>>
   queueStats: { guard: "admin", retryable: true },
   listQueues: { guard: "admin", retryable: true },
   listQueuePage: { guard: "admin", retryable: true },
+  browseQueue: { guard: "admin", retryable: true },
 
   // ---- topics
   // Each recipient's enqueue is its own deduped step, so a repeat fills in the recipients the lost attempt

@@ -149,6 +149,11 @@ export function bindStoreToAgents(store: MessageStore, binding: AgentBinding): M
     queueStats: "unbound",
     listQueues: "unbound",
     listQueuePage: "unbound",
+    // Message contents: only a bound agent's own queue.
+    browseQueue: async (queue, options) => {
+      binding.check(queue, "agent");
+      return store.browseQueue(queue, options);
+    },
     // Only the request route calls it, on the reply inbox it made for its own request.
     deleteQueue: "unbound",
     registerAgent: async (registration) => {

@@ -1,5 +1,6 @@
 import { describe } from "vitest";
 import { describeAckMany } from "./ack-many.js";
+import { describeBrowse } from "./browse.js";
 import { describeDedupe } from "./dedupe.js";
 import { describeDelivery } from "./delivery.js";
 import { describeLeases } from "./leases.js";
@@ -18,5 +19,6 @@ export function describeQueueRole(factory: StoreFactory): void {
     describeAckMany(factory);
     describeOutbox(factory);
     describeStats(factory);
+    describeBrowse(factory);
   });
 }
