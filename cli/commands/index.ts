@@ -3,6 +3,7 @@ import type { CommandEnv } from "../context.js";
 import { registerAck } from "./ack.js";
 import { registerAgents } from "./agents.js";
 import { registerCollab } from "./collab.js";
+import { registerConsole } from "./console.js";
 import { registerDlq } from "./dlq.js";
 import { registerGateway } from "./gateway.js";
 import { registerHealth } from "./health.js";
@@ -40,6 +41,7 @@ export type RegisterCommand = (program: Command, env: CommandEnv) => void;
 export const COMMANDS: readonly RegisterCommand[] = [
   registerStart,
   registerGateway,
+  registerConsole,
   registerSend,
   registerStatus,
   registerCollab,
