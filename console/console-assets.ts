@@ -68,13 +68,14 @@ export class ConsoleAssets {
   }
 
   /** The page: one per process, because it carries the CSRF token that mutating calls must echo. */
-  indexHtml(csrfToken: string): string {
+  indexHtml(csrfToken: string, traceUrl = ""): string {
     return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="bmn-csrf" content="${csrfToken}">
+<meta name="bmn-trace-url" content="${traceUrl}">
 <title>BMN console</title>
 <link rel="stylesheet" href="/assets/uplot.css">
 <link rel="stylesheet" href="/ui/console.css">

@@ -21,6 +21,13 @@ export const consoleOptionsSchema = z
     sidecarToken: token.optional(),
     /** The console's own token: needed by every /api call when set; required when not bound to loopback. */
     token: token.optional(),
+    /** A link to a trace viewer (Jaeger, Tempo, ...) with `{traceId}` where the OpenTelemetry trace id goes. */
+    traceUrl: z
+      .string()
+      .regex(/^https?:\/\/[^\s"<>]*\{traceId\}[^\s"<>]*$/, {
+        error: "must be an http(s) URL with {traceId} in it, e.g. http://jaeger:16686/trace/{traceId}",
+      })
+      .optional(),
     /** Milliseconds the console waits for the sidecar before answering 504. */
     sidecarTimeoutMs: z.number().int().min(100).max(120_000).default(35_000),
     limits: httpServerLimitsSchema.prefault({}),

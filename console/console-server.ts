@@ -42,7 +42,7 @@ export async function buildConsoleServer(build: BuildConsoleOptions): Promise<Fa
     ? (authenticated: boolean, html: string) => (authenticated ? html : undefined)
     : (_authenticated: boolean, html: string) => html;
   app.get("/", async (request, reply) => {
-    const html = page(guard.isAuthenticated(request), assets.indexHtml(guard.csrfToken));
+    const html = page(guard.isAuthenticated(request), assets.indexHtml(guard.csrfToken, options.traceUrl));
     if (html === undefined) return reply.redirect("/login", 303);
     return reply.type("text/html; charset=utf-8").send(html);
   });

@@ -12,6 +12,7 @@ interface ConsoleFlags {
   sidecar?: string;
   tokenFile?: string;
   sidecarTokenFile?: string;
+  traceUrl?: string;
 }
 
 /**
@@ -24,9 +25,19 @@ export const registerConsole: RegisterCommand = (program) => {
     .description("run the web console: live rates, queues, dead letters, traces, topology (docs/console.md)")
     .option("--host <host>", "address to listen on (default 127.0.0.1; elsewhere needs a console token)")
     .option("--port <port>", "port to listen on (default 7430)")
-    .option("--sidecar <url>", "the sidecar whose API the console uses (default --url, BMN_URL or 127.0.0.1:7420)")
-    .option("--token-file <file>", "the console's own token, which every page and API call then needs (env BMN_CONSOLE_TOKEN)")
+    .option(
+      "--sidecar <url>",
+      "the sidecar whose API the console uses (default --url, BMN_URL or 127.0.0.1:7420)",
+    )
+    .option(
+      "--token-file <file>",
+      "the console's own token, which every page and API call then needs (env BMN_CONSOLE_TOKEN)",
+    )
     .option("--sidecar-token-file <file>", "the sidecar's API token (env BMN_API_TOKEN)")
+    .option(
+      "--trace-url <template>",
+      "link trace ids to a trace viewer, e.g. http://jaeger:16686/trace/{traceId}",
+    )
     .addHelpText(
       "after",
       `
@@ -40,7 +51,9 @@ Examples:
       const env = process.env;
       const port = parseIntFlag(flags.port, "--port", 0, 65_535);
       const token =
-        flags.tokenFile === undefined ? env.BMN_CONSOLE_TOKEN : readTokenFile(flags.tokenFile, "--token-file");
+        flags.tokenFile === undefined
+          ? env.BMN_CONSOLE_TOKEN
+          : readTokenFile(flags.tokenFile, "--token-file");
       const sidecarToken =
         flags.sidecarTokenFile === undefined
           ? env.BMN_API_TOKEN
@@ -56,6 +69,7 @@ Examples:
           ...(sidecarUrl === undefined ? {} : { sidecarUrl }),
           ...(token === undefined ? {} : { token }),
           ...(sidecarToken === undefined ? {} : { sidecarToken }),
+          ...(flags.traceUrl === undefined ? {} : { traceUrl: flags.traceUrl }),
         });
       } catch (error) {
         throw consoleFailure(error);
@@ -70,9 +84,13 @@ function consoleFailure(error: unknown): Error {
   const issues = (error as { issues?: { path: PropertyKey[]; message: string }[] } | undefined)?.issues;
   const [first] = issues ?? [];
   if (first !== undefined) {
-    const flag = { host: "--host", port: "--port", sidecarUrl: "--sidecar", token: "--token-file" }[
-      String(first.path[0])
-    ];
+    const flag = {
+      host: "--host",
+      port: "--port",
+      sidecarUrl: "--sidecar",
+      token: "--token-file",
+      traceUrl: "--trace-url",
+    }[String(first.path[0])];
     return new UsageError(`${flag ?? String(first.path[0])}: ${first.message}`);
   }
   const message = error instanceof Error ? error.message : String(error);

@@ -34,7 +34,7 @@ export function bucketSeries(rows: Row[]): { labels: string[]; data: number[][] 
 function cell(key: string, value: unknown): string {
   if (typeof value === "number" && (key === "bucket" || key.endsWith("At"))) return formatTime(value);
   if (typeof value === "string") return value;
-  return JSON.stringify(value) ?? "";
+  return value === undefined ? "" : JSON.stringify(value);
 }
 
 export function Analytics(): VNode {
