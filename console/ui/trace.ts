@@ -30,7 +30,8 @@ export function Trace({ id, navigate }: { id: string; navigate: (hash: string) =
     5_000,
     [id],
   );
-  const events = trace.data?.events ?? [];
+  // Hops are recorded by several processes (sidecars, gateways), each batching its writes: order them by time.
+  const events = [...(trace.data?.events ?? [])].sort((a, b) => a.at - b.at);
   const start = events[0]?.at ?? 0;
   const total = Math.max(1, (events[events.length - 1]?.at ?? start) - start);
   const traceId = events.find((event) => event.traceId !== undefined)?.traceId;
@@ -60,7 +61,7 @@ export function Trace({ id, navigate }: { id: string; navigate: (hash: string) =
       traceId === undefined
         ? ""
         : html`<p>
-            OpenTelemetry trace id:
+            ${"OpenTelemetry trace id: "}
             ${
               traceUrlTemplate === ""
                 ? html`<code data-testid="otel-trace-id">${traceId}</code>`
@@ -79,17 +80,19 @@ export function Trace({ id, navigate }: { id: string; navigate: (hash: string) =
             ${events.map((event, index) => {
               const previous = events[index - 1];
               const gap = previous === undefined ? 0 : event.at - previous.at;
+              const detail = [
+                `at ${formatTime(event.at)}`,
+                `+${formatDuration(gap)} (total ${formatDuration(event.at - start)})`,
+                `by ${event.actor}`,
+                ...(event.attempt === undefined ? [] : [`attempt ${event.attempt}`]),
+                ...(event.reason === undefined ? [] : [event.reason]),
+              ].join(" · ");
               return html`<li class=${`hop hop-${event.kind}`} data-kind=${event.kind}>
                 <span
                   class="hop-bar"
                   style=${{ width: `${Math.max(1, ((event.at - start) / total) * 100)}%` }}
                 ></span>
-                <strong>${describeHop(event)}</strong>
-                <span class="muted">
-                  at ${formatTime(event.at)} · +${formatDuration(gap)} (total
-                  ${formatDuration(event.at - start)}) · by ${event.actor}
-                  ${event.attempt === undefined ? "" : ` · attempt ${event.attempt}`}${event.reason === undefined ? "" : ` · ${event.reason}`}</span
-                >
+                <strong>${describeHop(event)}</strong>${" "}<span class="muted">${detail}</span>
               </li>`;
             })}
           </ol>`
