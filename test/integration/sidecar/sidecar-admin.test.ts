@@ -240,6 +240,10 @@ describe.each(BACKENDS)("sidecar admin routes over HTTP (%s)", (backend) => {
     expect(response.headers.get("content-type")).toContain("text/plain");
     expect(text).toMatch(/^bmn_messages_sent_total\{mode="direct"\} \d+/m);
     expect(text).toMatch(/^bmn_queue_depth\{agent="metered"\} 1$/m);
+    // The head of metered's line was sent moments ago: a small, non-negative age.
+    const age = Number(/^bmn_queue_oldest_age_seconds\{agent="metered"\} (\S+)$/m.exec(text)?.[1]);
+    expect(age).toBeGreaterThanOrEqual(0);
+    expect(age).toBeLessThan(60);
     expect(text).toMatch(/^bmn_http_request_duration_seconds_bucket\{.*route="\/v1\/messages"/m);
     expect(text).toMatch(/^bmn_store_breaker_state 0$/m);
   });
