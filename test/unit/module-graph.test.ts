@@ -42,7 +42,7 @@ const under = (files: Set<string>, folder: string): string[] =>
 describe("what each command loads", () => {
   it("bmn send and the other client commands load no server, store or Kubernetes code", () => {
     const { files, packages } = staticGraph("cli/bmn.ts");
-    for (const folder of ["sidecar", "gateway", "operator", "store"])
+    for (const folder of ["sidecar", "gateway", "operator", "store", "console"])
       expect(under(files, folder)).toEqual([]);
     for (const heavy of ["@kubernetes/client-node", "fastify", "ioredis", "mysql2", "prom-client"])
       expect(packages).not.toContain(heavy);
@@ -56,6 +56,15 @@ describe("what each command loads", () => {
     for (const folder of ["gateway", "operator", "cli", "store/redis", "store/sql"])
       expect(under(files, folder)).toEqual([]);
     for (const unused of ["@kubernetes/client-node", "ioredis", "mysql2", "cluster-key-slot"])
+      expect(packages).not.toContain(unused);
+  });
+
+  it("bmn console loads no store, sidecar, gateway or Kubernetes code: it only speaks the sidecar's HTTP API", () => {
+    const { files, packages } = staticGraph("console/start-console.ts");
+    expect(files).toContain("console/sidecar-forwarder.ts");
+    for (const folder of ["store", "sidecar", "gateway", "operator", "cli"])
+      expect(under(files, folder)).toEqual([]);
+    for (const unused of ["@kubernetes/client-node", "ioredis", "mysql2", "prom-client"])
       expect(packages).not.toContain(unused);
   });
 
