@@ -12,6 +12,13 @@ const VENDOR: Record<string, { specifier: string; type: string }> = {
   "uplot.css": { specifier: "uplot/dist/uPlot.min.css", type: "text/css" },
 };
 
+/**
+ * Modules of core/ the page imports too, so a list such as the dead-letter reasons exists once. Served at the path
+ * a page module's relative import resolves to (`../../core/x.js` from /ui/ is /core/x.js); each of them imports
+ * nothing, so it runs in a browser as is.
+ */
+const SHARED_CORE = ["dead-letter.ts"];
+
 /** Bare module names the page's modules import, mapped to the files above. */
 const IMPORT_MAP = JSON.stringify({
   imports: {
@@ -47,7 +54,16 @@ export class ConsoleAssets {
   /** The CSP hash of the one inline script, the import map. */
   readonly importMapHash = createHash("sha256").update(IMPORT_MAP).digest("base64");
 
-  constructor(uiDir: URL = new URL("./ui/", import.meta.url)) {
+  constructor(
+    uiDir: URL = new URL("./ui/", import.meta.url),
+    coreDir: URL = new URL("../core/", import.meta.url),
+  ) {
+    for (const name of SHARED_CORE) {
+      this.files.set(`/core/${name.replace(/\.ts$/, ".js")}`, {
+        type: "text/javascript",
+        body: Buffer.from(stripTypes(readFileSync(new URL(name, coreDir), "utf8"))),
+      });
+    }
     for (const [name, { specifier, type }] of Object.entries(VENDOR)) {
       this.files.set(`/assets/${name}`, {
         type,

@@ -1,15 +1,14 @@
 // The page's only data path: the sidecar's HTTP API, forwarded by the console under /api.
-import type { AgentRecordBody, QueuedMessageBody, QueueStatsBody } from "../../core/api/registry-api.js";
-import type { DeadLetterBody, DeadLetterMoveBody } from "../../core/api/dlq-api.js";
-import type { TraceEventBody } from "../../core/api/trace-api.js";
 import type { SidecarTopology } from "../../core/api/topology-api.js";
 
-export type AgentRecord = AgentRecordBody;
-export type QueueStats = QueueStatsBody;
-export type QueuedMessage = QueuedMessageBody;
-export type DeadLetter = DeadLetterBody;
-export type DeadLetterMove = DeadLetterMoveBody;
-export type TraceEvent = TraceEventBody;
+export type {
+  AgentRecord,
+  DeadLetter,
+  DeadLetterMove,
+  QueuedMessage,
+  QueueStats,
+  TraceEvent,
+} from "../../client/types.js";
 export type Topology = SidecarTopology;
 
 /** An error the API answered: `{errorCode, message, field?}`, or a network failure. */

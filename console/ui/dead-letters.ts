@@ -1,19 +1,9 @@
 // Dead letters: filter, inspect every attempt, and replay (with a dry run), redirect or purge.
 import type { VNode } from "preact";
 import { useRef, useState } from "preact/hooks";
+import { DEAD_LETTER_REASONS } from "../../core/dead-letter.js";
 import { getJson, postJson, query, segment, type DeadLetter, type DeadLetterMove } from "./api.js";
 import { ErrorNote, formatTime, html, usePoll } from "./kit.js";
-
-/** core/dead-letter.ts's DEAD_LETTER_REASONS (the page loads only its own modules; a unit test keeps them equal). */
-export const REASONS = [
-  "max-attempts",
-  "expired",
-  "rejected",
-  "unroutable",
-  "forbidden",
-  "too-large",
-  "invalid",
-];
 
 interface Filters {
   agent: string;
@@ -120,7 +110,7 @@ export function DeadLetters({ initialAgent }: { initialAgent: string }): VNode {
         >Reason
         <select name="reason" value=${filters.reason} onChange=${setField("reason")}>
           <option value="">any</option>
-          ${REASONS.map((reason) => html`<option value=${reason}>${reason}</option>`)}
+          ${DEAD_LETTER_REASONS.map((reason) => html`<option value=${reason}>${reason}</option>`)}
         </select>
       </label>
       <label
