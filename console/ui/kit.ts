@@ -108,6 +108,10 @@ export function Chart({
         width: Math.max(320, element.clientWidth),
         height,
         series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2 }))],
+        // One point alone would stretch the time axis over years: give it a minute either side.
+        scales: {
+          x: { time: true, range: (_u, min, max) => (min === max ? [min - 60, max + 60] : [min, max]) },
+        },
         axes: [{ stroke: "#1f2933" }, { stroke: "#1f2933" }],
       },
       data as uPlot.AlignedData,
@@ -119,7 +123,12 @@ export function Chart({
     };
   }, [series.map((s) => s.label).join()]);
   useEffect(() => {
-    plot.current?.setData(data as uPlot.AlignedData);
+    const chart = plot.current;
+    if (chart === null) return;
+    chart.setData(data as uPlot.AlignedData);
+    // One point alone would stretch the time axis over years: show a minute either side of it.
+    const [only, ...more] = data[0] ?? [];
+    if (only !== undefined && more.length === 0) chart.setScale("x", { min: only - 60, max: only + 60 });
   }, [data]);
   return html`<div class="chart" ref=${host} role="img" aria-label=${title}></div>`;
 }
