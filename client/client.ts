@@ -10,6 +10,10 @@ import type {
   AnalyticsParams,
   AgentRecord,
   DeadLetter,
+  DeadLetterDryRun,
+  DeadLetterMove,
+  QueuedMessagePage,
+  QueuedMessageState,
   DeadLetterFilter,
   DeadLetterSelection,
   AckManyResult,
@@ -104,6 +108,21 @@ export class BmnClient {
         body: definedOnly(selection),
       });
       return body.replayed;
+    },
+    /**
+     * A dry run of `replay` (or of `purge`, with `action: "purge"`): what the same selection would take, changing
+     * nothing. `letters` lists the first 1000, each with the queue a replay would put it in.
+     */
+    dryRun: async (
+      selection: DeadLetterSelection & { to?: string | undefined } = {},
+      action: "replay" | "purge" = "replay",
+    ): Promise<DeadLetterDryRun> => {
+      const body = await this.http.call<{ matched?: number; letters?: DeadLetterMove[] }>(
+        "POST",
+        `/v1/dlq/${action}`,
+        { body: definedOnly({ ...selection, dryRun: true }) },
+      );
+      return { matched: body.matched ?? 0, letters: body.letters ?? [] };
     },
     /** Deletes dead letters for good; answers how many. */
     purge: async (selection: DeadLetterSelection = {}): Promise<number> => {
@@ -343,6 +362,19 @@ export class BmnClient {
         return { items: body.queues, nextCursor: body.nextCursor };
       }),
     );
+  }
+
+  /**
+   * One page of a queue's messages in one state (default `ready`), without receiving them: ready ones in delivery
+   * order, delayed ones by visible time, leased ones by lease expiry. Pass `nextCursor` back for the next page.
+   */
+  async browse(
+    queue: string,
+    options: { state?: QueuedMessageState; limit?: number; cursor?: string } = {},
+  ): Promise<QueuedMessagePage> {
+    return this.http.call<QueuedMessagePage>("GET", `/v1/queues${path(queue)}/messages`, {
+      query: { state: options.state, limit: options.limit, cursor: options.cursor },
+    });
   }
 
   // ---- transactions ----------------------------------------------------------------------------------------------

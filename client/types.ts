@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { HealthBody, InfoBody, ReadyBody } from "../core/api/health-api.js";
-import type { DeadLetterBody, attemptRecordSchema } from "../core/api/dlq-api.js";
+import type { DeadLetterBody, DeadLetterMoveBody, attemptRecordSchema } from "../core/api/dlq-api.js";
 import type { DeliveryBody, ackManyResponseSchema } from "../core/api/delivery-api.js";
 import type {
   MessageInputBody,
@@ -8,7 +8,13 @@ import type {
   SendResultBody,
   messageAttributesSchema,
 } from "../core/api/message-api.js";
-import type { AgentRecordBody, QueueStatsBody, SubscriptionBody } from "../core/api/registry-api.js";
+import type {
+  AgentRecordBody,
+  QueuedMessageBody,
+  QueueStatsBody,
+  SubscriptionBody,
+  QUEUED_MESSAGE_STATES,
+} from "../core/api/registry-api.js";
 import type { AnalyticsAnswerBody } from "../core/api/stats-api.js";
 import type { TraceEventBody, traceResponseSchema } from "../core/api/trace-api.js";
 
@@ -23,8 +29,22 @@ export type AckManyResult = z.infer<typeof ackManyResponseSchema>;
 export type Subscription = SubscriptionBody;
 export type AgentRecord = AgentRecordBody;
 export type QueueStats = QueueStatsBody;
+/** A message as it sits in a queue, from `browse`. */
+export type QueuedMessage = QueuedMessageBody;
+export type QueuedMessageState = (typeof QUEUED_MESSAGE_STATES)[number];
+export interface QueuedMessagePage {
+  messages: QueuedMessage[];
+  nextCursor?: string;
+}
 export type AttemptRecord = z.infer<typeof attemptRecordSchema>;
 export type DeadLetter = DeadLetterBody;
+/** A dead letter a dry run selected, and the queue a replay would put it in (`to`). */
+export type DeadLetterMove = DeadLetterMoveBody;
+/** What a dry-run replay or purge answers: how many letters it would take, and the first 1000 of them. */
+export interface DeadLetterDryRun {
+  matched: number;
+  letters: DeadLetterMove[];
+}
 export type TraceEvent = TraceEventBody;
 export type Trace = z.infer<typeof traceResponseSchema>;
 export type HealthStatus = HealthBody;

@@ -3,6 +3,7 @@
  * writes the chart's values.schema.json from this schema, so `helm install --set` refuses what zod refuses.
  */
 import { z } from "zod";
+import { monitoringValues } from "./chart-monitoring-values.js";
 import { DNS_LABEL, DNS_LABEL_MAX } from "./names.js";
 
 const dnsLabelSchema = z.string().max(DNS_LABEL_MAX).regex(DNS_LABEL, "must be a lowercase DNS label");
@@ -181,6 +182,7 @@ export const chartValuesSchema = z
     nodeSelector: stringMap.default({}),
     tolerations: z.array(opaque).default([]),
     affinity: opaque.default({}),
+    ...monitoringValues,
     /** Helm passes `global` to every chart; accepted so `additionalProperties: false` does not refuse it. */
     global: opaque.optional(),
   })

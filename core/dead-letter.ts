@@ -1,3 +1,4 @@
+// The console's page loads this module in the browser as is (console/console-assets.ts): it must import nothing.
 /** Why a message was dead-lettered: stable values that operators filter on and scripts rely on. */
 export const DEAD_LETTER_REASONS = [
   "max-attempts",

@@ -31,6 +31,8 @@ export const ERROR_STATUS = {
   UNROUTABLE: 422,
   OVERLOADED: 429,
   TIMEOUT: 504,
+  /** The console could not reach its sidecar. */
+  SIDECAR_UNREACHABLE: 502,
   STORE_UNAVAILABLE: 503,
   /** The store is at its memory limit: nothing was written; receive, ack and purge still work. */
   STORE_FULL: 503,

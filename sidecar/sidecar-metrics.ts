@@ -143,6 +143,31 @@ export class SidecarMetrics {
     perAgent("bmn_queue_depth", "Messages waiting (ready or delayed) per agent", (stats) => stats.depth);
     perAgent("bmn_queue_in_flight", "Leased, unsettled messages per agent", (stats) => stats.inFlight);
     perAgent("bmn_queue_dead_letters", "Dead letters per agent", (stats) => stats.deadLettered);
+    // The age of the message at the head of each ready line, from its `time`: one browse of one message per queue
+    // with ready messages, within the label cap. A queue that cannot be read this scrape is left out.
+    new Gauge({
+      name: "bmn_queue_oldest_age_seconds",
+      help: "Age of the next ready message per agent (from its time attribute), read from the store at scrape",
+      labelNames: ["agent"],
+      registers,
+      async collect() {
+        const waiting = (await readStats()).slice(0, maxAgentLabels).filter((stat) => stat.ready > 0);
+        const now = Date.now();
+        const ages = await mapBounded(waiting, STATS_FAN_OUT, async (stat) => {
+          const page = await store
+            .browseQueue(stat.agent, { state: "ready", limit: 1 })
+            .catch(() => undefined);
+          const sent = Date.parse(page?.messages[0]?.message.time ?? "");
+          return {
+            agent: stat.agent,
+            ageSeconds: Number.isFinite(sent) ? Math.max(0, now - sent) / 1_000 : undefined,
+          };
+        });
+        this.reset();
+        for (const { agent, ageSeconds } of ages)
+          if (ageSeconds !== undefined) this.set({ agent }, ageSeconds);
+      },
+    });
     // Where the backend has a memory limit (Redis): how close it is. Absent for other backends.
     let memory: { at: number; status: Promise<StoreMemoryStatus | undefined> } | undefined;
     const readMemory = (): Promise<StoreMemoryStatus | undefined> => {

@@ -143,3 +143,11 @@ export function inRange(query: DeadLetterQuery, position: DeadLetterPosition): b
   if (query.until !== undefined && position.at > query.until) return false;
   return query.after === undefined || comparePositions(position, query.after) > 0;
 }
+
+/** One message as a backend holds it in a queue, for browsing. */
+export interface QueuedEntry {
+  json: string;
+  attempts: number;
+  /** Visible-at for delayed entries, lease expiry for leased ones. */
+  dueAt: number | undefined;
+}

@@ -9,6 +9,7 @@ import type {
   LeaseBatch,
   NackOutcome,
   NackRequest,
+  QueuedEntry,
   WriteOp,
   WriteOutcome,
 } from "./backend-types.js";
@@ -19,8 +20,17 @@ import { SubscriptionRole, type SubscriptionBackend } from "./base/subscription-
 import { TraceRecorder, type TraceBackend } from "./base/trace-recorder.js";
 import { TransactionRole } from "./base/transaction-role.js";
 import { formatLeaseId, parseLeaseId, type LeaseRef } from "./lease-id.js";
-import { decodeQueueCursor, encodeQueueCursor } from "./page-cursor.js";
 import {
+  decodeOffsetCursor,
+  decodeQueueCursor,
+  encodeOffsetCursor,
+  encodeQueueCursor,
+} from "./page-cursor.js";
+import {
+  QUEUED_MESSAGE_STATES,
+  type BrowseOptions,
+  type QueuedMessagePage,
+  type QueuedMessageState,
   DEFAULT_DELIVERY_POLICY,
   DEFAULT_PAGE_SIZE,
   MAX_PAGE_SIZE,
@@ -31,6 +41,7 @@ import {
   type DeadLetter,
   type DeadLetterFilter,
   type DeadLetterPage,
+  type DeadLetterSelection,
   type Delivery,
   type DeliveryPolicy,
   type EnqueueItem,
@@ -148,6 +159,13 @@ export abstract class BaseStore implements MessageStore {
   protected abstract readQueues(): Promise<QueueName[]>;
   /** Up to `limit` queue names after the backend's continuation token `after`. */
   protected abstract readQueuePage(after: string | undefined, limit: number): Promise<QueueScan>;
+  /** Up to `limit` entries of `queue` in `state` from position `offset`, in the order browseQueue documents. */
+  protected abstract readQueueEntries(
+    queue: QueueName,
+    state: QueuedMessageState,
+    offset: number,
+    limit: number,
+  ): Promise<QueuedEntry[]>;
   /** The backend's dead-letter primitives (store/base/dead-letter-role.ts), read when first needed. */
   protected abstract readonly deadLetterPrimitives: DeadLetterPrimitives;
   /** The backend's subscription store (store/base/subscription-role.ts), read when first needed. */
@@ -394,6 +412,29 @@ export abstract class BaseStore implements MessageStore {
     return page;
   }
 
+  async browseQueue(queue: string, options: BrowseOptions): Promise<QueuedMessagePage> {
+    const name = toQueueName(queue);
+    if (!(QUEUED_MESSAGE_STATES as readonly string[]).includes(options.state))
+      throw new ValidationError(`state must be one of ${QUEUED_MESSAGE_STATES.join(", ")}`, {
+        code: "INVALID_ARGUMENT",
+        field: "state",
+      });
+    const limit = Math.min(toCount(options.limit, "limit", 1) ?? DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+    const offset = options.cursor === undefined ? 0 : decodeOffsetCursor(options.cursor);
+    // One more than the page tells whether another page follows.
+    const entries = await this.readQueueEntries(name, options.state, offset, limit + 1);
+    const page: QueuedMessagePage = {
+      messages: entries.slice(0, limit).map((entry) => ({
+        message: storedMessage(entry.json),
+        state: options.state,
+        attempts: entry.attempts,
+        ...(entry.dueAt === undefined ? {} : { dueAt: entry.dueAt }),
+      })),
+    };
+    if (entries.length > limit) page.nextCursor = encodeOffsetCursor(offset + limit);
+    return page;
+  }
+
   // ---- the other roles, each composed from its module ----------------------------------------------
   subscribe(agent: string, pattern: string): Promise<void> {
     return this.subscriptions.subscribe(agent, pattern);
@@ -438,6 +479,12 @@ export abstract class BaseStore implements MessageStore {
   }
   purgeDeadLetters(filter: DeadLetterFilter & { ids?: string[] | undefined }): Promise<number> {
     return this.deadLetters.purgeDeadLetters(filter);
+  }
+  selectDeadLetters(
+    filter: DeadLetterFilter & { ids?: string[] | undefined },
+    options?: { to?: string },
+  ): Promise<DeadLetterSelection> {
+    return this.deadLetters.selectDeadLetters(filter, options);
   }
 
   traceOf(messageId: string): Promise<TraceEvent[]> {

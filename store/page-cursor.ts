@@ -34,6 +34,20 @@ export function decodeQueueCursor(cursor: unknown): string {
   throw badCursor();
 }
 
+/** A browse position: how many messages of the state came before the page. */
+export function encodeOffsetCursor(offset: number): string {
+  return Buffer.from(JSON.stringify({ o: offset })).toString("base64url");
+}
+
+export function decodeOffsetCursor(cursor: unknown): number {
+  const parsed = parseCursor(cursor);
+  if (typeof parsed === "object" && parsed !== null && "o" in parsed) {
+    const offset = parsed.o;
+    if (typeof offset === "number" && Number.isSafeInteger(offset) && offset >= 0) return offset;
+  }
+  throw badCursor();
+}
+
 function parseCursor(cursor: unknown): unknown {
   if (typeof cursor !== "string" || cursor.length > 1_024 || !/^[A-Za-z0-9_-]+$/.test(cursor))
     throw badCursor();

@@ -64,6 +64,7 @@ export const STORE_OPERATIONS: Readonly<Record<StoreOperation, OperationPolicy>>
   queueStats: { guard: "admin", retryable: true },
   listQueues: { guard: "admin", retryable: true },
   listQueuePage: { guard: "admin", retryable: true },
+  browseQueue: { guard: "admin", retryable: true },
 
   // ---- topics
   // Each recipient's enqueue is its own deduped step, so a repeat fills in the recipients the lost attempt
@@ -95,6 +96,8 @@ export const STORE_OPERATIONS: Readonly<Record<StoreOperation, OperationPolicy>>
   // NOT retried: with a `limit`, a repeat after partial progress would purge a further batch beyond what was
   // asked for.
   purgeDeadLetters: { guard: "bulk", retryable: false },
+  // A dry run reads only.
+  selectDeadLetters: { guard: "admin", retryable: true },
 
   // ---- trace
   traceOf: { guard: "admin", retryable: true },

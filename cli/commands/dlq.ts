@@ -1,19 +1,19 @@
 import type { Command } from "commander";
-import { DEAD_LETTER_REASONS, type DeadLetterSelection } from "../../client/index.js";
-import type { CommandEnv } from "../context.js";
+import { DEAD_LETTER_REASONS, type DeadLetterDryRun, type DeadLetterSelection } from "../../client/index.js";
+import type { CommandEnv, Context } from "../context.js";
 import { UsageError } from "../errors.js";
-import { deadLetterDetail, deadLetterRows } from "../format.js";
+import { deadLetterDetail, deadLetterRows, table } from "../format.js";
 import { parseIntFlag } from "../legacy.js";
 import { closeMatches, quoteList } from "../suggest.js";
 
-interface FilterFlags {
+export interface FilterFlags {
   agent?: string;
   reason?: string;
   limit?: string;
   id: string[];
 }
 
-const collect = (value: string, previous: string[]): string[] => [...previous, value];
+export const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
 /** Checks `--reason` against the stable reasons, suggesting the closest. */
 export function checkReason(reason: string | undefined): string | undefined {
@@ -33,7 +33,7 @@ function agentFilter(flags: { agent?: string }, command: Command): string | unde
   return flags.agent ?? command.optsWithGlobals<{ agent?: string }>().agent;
 }
 
-function selection(flags: FilterFlags, command: Command): DeadLetterSelection {
+export function selection(flags: FilterFlags, command: Command): DeadLetterSelection {
   const agent = agentFilter(flags, command);
   const reason = checkReason(flags.reason);
   const limit = parseIntFlag(flags.limit, "--limit", 1, 10_000);
@@ -45,7 +45,7 @@ function selection(flags: FilterFlags, command: Command): DeadLetterSelection {
   };
 }
 
-function describe(selected: DeadLetterSelection): string {
+export function describe(selected: DeadLetterSelection): string {
   const parts: string[] = [];
   if (selected.agent !== undefined) parts.push(`agent ${selected.agent}`);
   if (selected.reason !== undefined) parts.push(`reason ${selected.reason}`);
@@ -55,7 +55,7 @@ function describe(selected: DeadLetterSelection): string {
   return parts.length === 0 ? "" : ` (${parts.join(", ")})`;
 }
 
-const plural = (n: number): string => `${n} dead letter${n === 1 ? "" : "s"}`;
+export const plural = (n: number): string => `${n} dead letter${n === 1 ? "" : "s"}`;
 
 export function registerDlq(program: Command, env: CommandEnv): void {
   const dlq = program
@@ -111,9 +111,19 @@ Examples:
     .option("--id <id>", "only this message id (repeatable)", collect, [])
     .option("--limit <n>", "at most this many")
     .option("--to <agent>", "deliver to this agent instead of the original one")
-    .action(async (flags: FilterFlags & { to?: string }, command: Command) => {
+    .option("--dry-run", "list what would be replayed and where, changing nothing")
+    .action(async (flags: FilterFlags & { to?: string; dryRun?: boolean }, command: Command) => {
       const selected = selection(flags, command);
       const ctx = env.context(command);
+      if (flags.dryRun === true) {
+        printDryRun(
+          ctx,
+          "replay",
+          await ctx.client.dlq.dryRun({ ...selected, to: flags.to }),
+          describe(selected),
+        );
+        return;
+      }
       const replayed = await ctx.client.dlq.replay({
         ...selected,
         ...(flags.to === undefined ? {} : { to: flags.to }),
@@ -131,8 +141,14 @@ Examples:
     .option("--id <id>", "only this message id (repeatable)", collect, [])
     .option("--limit <n>", "at most this many")
     .option("--yes", "confirm: the purged messages cannot be recovered")
-    .action(async (flags: FilterFlags & { yes?: boolean }, command: Command) => {
+    .option("--dry-run", "list what would be purged, changing nothing")
+    .action(async (flags: FilterFlags & { yes?: boolean; dryRun?: boolean }, command: Command) => {
       const selected = selection(flags, command);
+      if (flags.dryRun === true) {
+        const ctx = env.context(command);
+        printDryRun(ctx, "purge", await ctx.client.dlq.dryRun(selected, "purge"), describe(selected));
+        return;
+      }
       if (flags.yes !== true) {
         throw new UsageError(
           `dlq purge deletes ${describe(selected) === "" ? "every dead letter" : `dead letters${describe(selected)}`} for good; add --yes to confirm`,
@@ -142,4 +158,21 @@ Examples:
       const purged = await ctx.client.dlq.purge(selected);
       ctx.out(`purged ${plural(purged)}${describe(selected)}`);
     });
+}
+
+/** A dry run's answer: one row per letter it would take, then one line saying nothing changed. */
+export function printDryRun(
+  ctx: Context,
+  action: "replay" | "purge",
+  answer: DeadLetterDryRun,
+  described: string,
+): void {
+  const replay = action === "replay";
+  const header = replay ? ["ID", "QUEUE", "TO", "REASON"] : ["ID", "QUEUE", "REASON"];
+  const rows = answer.letters.map((l) =>
+    replay ? [l.id, l.agent, l.to, l.reason] : [l.id, l.agent, l.reason],
+  );
+  if (rows.length > 0) for (const line of table(header, rows)) ctx.out(line);
+  const listed = answer.matched > answer.letters.length ? ` (the first ${answer.letters.length} listed)` : "";
+  ctx.out(`dry run: would ${action} ${plural(answer.matched)}${described}${listed}; nothing changed`);
 }

@@ -4,21 +4,25 @@ import { registerA2a } from "./a2a.js";
 import { registerAck } from "./ack.js";
 import { registerAgents } from "./agents.js";
 import { registerCollab } from "./collab.js";
+import { registerConsole } from "./console.js";
 import { registerDlq } from "./dlq.js";
 import { registerGateway } from "./gateway.js";
 import { registerHealth } from "./health.js";
+import { registerInspect } from "./inspect.js";
 import { registerListen } from "./listen.js";
 import { registerNack } from "./nack.js";
 import { registerOperator } from "./operator.js";
 import { registerQueues } from "./queues.js";
 import { registerReceive } from "./receive.js";
 import { registerRegister } from "./register.js";
+import { registerReplay } from "./replay.js";
 import { registerRequest } from "./request.js";
 import { registerSend } from "./send.js";
 import { registerStart } from "./start.js";
 import { registerStats } from "./stats.js";
 import { registerStatus } from "./status.js";
 import { registerSubscribe } from "./subscribe.js";
+import { registerTail } from "./tail.js";
 import { registerTopology } from "./topology.js";
 import { registerTrace } from "./trace.js";
 
@@ -41,6 +45,7 @@ export type RegisterCommand = (program: Command, env: CommandEnv) => void;
 export const COMMANDS: readonly RegisterCommand[] = [
   registerStart,
   registerGateway,
+  registerConsole,
   registerSend,
   registerStatus,
   registerCollab,
@@ -55,6 +60,9 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerAgents,
   registerQueues,
   registerDlq,
+  registerReplay,
+  registerTail,
+  registerInspect,
   registerTrace,
   registerStats,
   registerTopology,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { count, epochMs, nextCursor, pageQuery, plainText } from "./common.js";
+import { messageOutSchema } from "./message-api.js";
 
 export const registerBodySchema = z.strictObject({
   capabilities: z.array(plainText).max(256).optional(),
@@ -44,3 +45,21 @@ export const queueStatsSchema = z
 export type QueueStatsBody = z.infer<typeof queueStatsSchema>;
 export const queuesQuerySchema = z.strictObject(pageQuery);
 export const queuesResponseSchema = z.object({ queues: z.array(queueStatsSchema), nextCursor });
+
+export const QUEUED_MESSAGE_STATES = ["ready", "delayed", "leased"] as const;
+export const queueParamsSchema = z.object({ queue: z.string() });
+/** Browsing a queue: one state at a time (default `ready`), paged. */
+export const queueMessagesQuerySchema = z.strictObject({
+  state: z.enum(QUEUED_MESSAGE_STATES).optional(),
+  ...pageQuery,
+});
+export const queuedMessageSchema = z
+  .object({
+    message: messageOutSchema,
+    state: z.enum(QUEUED_MESSAGE_STATES),
+    attempts: count,
+    dueAt: epochMs.optional(),
+  })
+  .meta({ id: "QueuedMessage" });
+export type QueuedMessageBody = z.infer<typeof queuedMessageSchema>;
+export const queueMessagesResponseSchema = z.object({ messages: z.array(queuedMessageSchema), nextCursor });

@@ -25,6 +25,8 @@ export const traceEventSchema = z
     attempt: count.optional(),
     reason: z.string().optional(),
     correlationId: z.string().optional(),
+    /** On `accepted`: the OpenTelemetry trace id of the message's `traceparent`. */
+    traceId: z.string().optional(),
   })
   .meta({ id: "TraceEvent" });
 export type TraceEventBody = z.infer<typeof traceEventSchema>;

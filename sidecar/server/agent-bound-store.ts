@@ -148,11 +148,17 @@ export function bindStoreToAgents(store: MessageStore, binding: AgentBinding): M
     },
     replayDeadLetters: async (selection, options) => store.replayDeadLetters(filter(selection), options),
     purgeDeadLetters: async (selection) => store.purgeDeadLetters(filter(selection)),
+    selectDeadLetters: async (selection, options) => store.selectDeadLetters(filter(selection), options),
     traceOf: "unbound",
     traceByCorrelation: "unbound",
     queueStats: "unbound",
     listQueues: "unbound",
     listQueuePage: "unbound",
+    // Message contents: only a bound agent's own queue.
+    browseQueue: async (queue, options) => {
+      binding.check(queue, "agent");
+      return store.browseQueue(queue, options);
+    },
     // Only the request route calls it, on the reply inbox it made for its own request.
     deleteQueue: "unbound",
     registerAgent: async (registration) => {

@@ -10,7 +10,13 @@ import type {
   DeadLetterScan,
 } from "../backend-types.js";
 import { decodeCursor, encodeCursor } from "../page-cursor.js";
-import type { DeadLetter, DeadLetterFilter, DeadLetterPage, DeadLetterStore } from "../roles/dead-letters.js";
+import type {
+  DeadLetter,
+  DeadLetterFilter,
+  DeadLetterPage,
+  DeadLetterSelection,
+  DeadLetterStore,
+} from "../roles/dead-letters.js";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "../roles/paging.js";
 import { toAgentName, toCount, toQueueName } from "../validate.js";
 import { storedMessage } from "./stored-message.js";
@@ -120,6 +126,29 @@ export class DeadLetterRole implements DeadLetterStore {
       );
     });
     return count;
+  }
+
+  async selectDeadLetters(
+    filter: DeadLetterFilter & { ids?: string[] | undefined },
+    options: { to?: string } = {},
+  ): Promise<DeadLetterSelection> {
+    const target = options.to === undefined ? undefined : toAgentName(options.to, "to");
+    const selection: DeadLetterSelection = { count: 0, letters: [] };
+    // The same walk as replay and purge, so a dry run selects exactly what they would take.
+    await this.forEachDeadLetterChunk(filter, (letters) => {
+      selection.count += letters.length;
+      for (const letter of letters.slice(0, MAX_PAGE_SIZE - selection.letters.length)) {
+        selection.letters.push({
+          agent: letter.agent,
+          id: letter.id,
+          reason: letter.reason,
+          deadLetteredAt: letter.deadLetteredAt,
+          to: target ?? letter.agent,
+        });
+      }
+      return Promise.resolve();
+    });
+    return selection;
   }
 
   /**

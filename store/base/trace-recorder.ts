@@ -81,7 +81,12 @@ export class TraceRecorder implements TraceStore {
         events.push({ ...base, kind: "duplicate" });
         return;
       }
-      events.push({ ...base, kind: "accepted" }, { ...base, kind: "enqueued" });
+      // The OpenTelemetry trace id (the traceparent's second field) links the hop trace to the spans.
+      const traceId = op.message.traceparent?.split("-")[1];
+      events.push(
+        { ...base, kind: "accepted", ...(traceId === undefined ? {} : { traceId }) },
+        { ...base, kind: "enqueued" },
+      );
       if (outcome?.deadLettered !== undefined)
         events.push({ ...base, kind: "dead-lettered", reason: outcome.deadLettered });
     });

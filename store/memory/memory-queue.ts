@@ -81,6 +81,22 @@ export class MemoryQueue {
     if (index >= 0) list.splice(index, 1);
   }
 
+  /** Ready entries in delivery order (priority high to low, then enqueue order), from `offset`. */
+  readyPage(offset: number, limit: number): MemoryEntry[] {
+    const page: MemoryEntry[] = [];
+    let skip = offset;
+    for (let priority = 9; priority >= 0 && page.length < limit; priority--) {
+      const list = this.ready[priority] ?? [];
+      if (skip >= list.length) {
+        skip -= list.length;
+        continue;
+      }
+      page.push(...list.slice(skip, skip + limit - page.length));
+      skip = 0;
+    }
+    return page;
+  }
+
   readyCount(): number {
     return this.ready.reduce((sum, list) => sum + list.length, 0);
   }

@@ -10,13 +10,14 @@ import type {
   LeaseBatch,
   NackOutcome,
   NackRequest,
+  QueuedEntry,
   WriteOp,
   WriteOutcome,
 } from "../backend-types.js";
 import { attemptsExhausted } from "../attempt-limit.js";
 import { fullJitterBackoffMs } from "../../runtime/resilience/backoff.js";
 import { formatLeaseId, type LeaseRef } from "../lease-id.js";
-import type { AckFailureCode, DeadLetterReason, QueueStats } from "../store.js";
+import type { AckFailureCode, DeadLetterReason, QueuedMessageState, QueueStats } from "../store.js";
 import { WakeupHub, type Waiter } from "../wakeup-hub.js";
 import { MemoryQueue, type MemoryEntry } from "./memory-queue.js";
 import { MemoryRegistry } from "./memory-registry.js";
@@ -260,6 +261,30 @@ export class InMemoryStore extends BaseStore {
 
   protected watch(agent: QueueName): Promise<Waiter> {
     return Promise.resolve(this.hub.register(agent));
+  }
+
+  protected readQueueEntries(
+    agent: QueueName,
+    state: QueuedMessageState,
+    offset: number,
+    limit: number,
+  ): Promise<QueuedEntry[]> {
+    const queue = this.queues.get(agent);
+    if (queue === undefined) return Promise.resolve([]);
+    const entries =
+      state === "ready"
+        ? queue.readyPage(offset, limit)
+        : [...queue.timed]
+            .filter((entry) => entry.state === state)
+            .sort((a, b) => a.dueAt - b.dueAt || a.seq - b.seq)
+            .slice(offset, offset + limit);
+    return Promise.resolve(
+      entries.map((entry) => ({
+        json: entry.json,
+        attempts: entry.attempts,
+        dueAt: state === "ready" ? undefined : entry.dueAt,
+      })),
+    );
   }
 
   protected readQueueStats(agent: QueueName): Promise<QueueStats> {

@@ -11,11 +11,18 @@ import type {
   LeasedMessage,
   NackOutcome,
   NackRequest,
+  QueuedEntry,
   WriteOp,
   WriteOutcome,
 } from "../backend-types.js";
 import type { LeaseRef } from "../lease-id.js";
-import type { AckFailureCode, DeadLetterReason, QueueStats, StoreMemoryStatus } from "../store.js";
+import type {
+  AckFailureCode,
+  DeadLetterReason,
+  QueuedMessageState,
+  QueueStats,
+  StoreMemoryStatus,
+} from "../store.js";
 import type { Waiter } from "../wakeup-hub.js";
 import { leaseReplyCode, toStoreError } from "./redis-errors.js";
 import { RedisKeys, type QueueKeyName } from "./redis-keys.js";
@@ -457,6 +464,38 @@ export class RedisStore extends BaseStore {
   }
 
   // ---- stats, subscriptions, registry -----------------------------------------------------------------
+  protected async readQueueEntries(
+    agent: QueueName,
+    state: QueuedMessageState,
+    offset: number,
+    limit: number,
+  ): Promise<QueuedEntry[]> {
+    const key = (name: QueueKeyName): string => this.keys.queueKey(agent, name);
+    // ready, delayed and leased are sorted sets in exactly the order browsing shows.
+    const ranked = await this.call(() =>
+      this.client.zrange(key(state), offset, offset + limit - 1, "WITHSCORES"),
+    );
+    const ids: string[] = [];
+    const scores: number[] = [];
+    for (let i = 0; i + 1 < ranked.length; i += 2) {
+      ids.push(ranked[i] ?? "");
+      scores.push(Number(ranked[i + 1]));
+    }
+    if (ids.length === 0) return [];
+    const [bodies, states] = await this.call(() =>
+      Promise.all([this.client.hmget(key("msg"), ...ids), this.client.hmget(key("state"), ...ids)]),
+    );
+    const entries: QueuedEntry[] = [];
+    ids.forEach((_id, index) => {
+      const json = bodies[index];
+      // Settled between the two reads: it is no longer in the queue.
+      if (json === null || json === undefined) return;
+      const attempts = Number((states[index] ?? "0").split("|")[0]) || 0;
+      entries.push({ json, attempts, dueAt: state === "ready" ? undefined : scores[index] });
+    });
+    return entries;
+  }
+
   protected async readQueueStats(agent: QueueName): Promise<QueueStats> {
     const key = (name: QueueKeyName): string => this.keys.queueKey(agent, name);
     // Counted as of the server's now, whether or not a receive has settled what time made due.

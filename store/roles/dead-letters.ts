@@ -23,6 +23,29 @@ export interface DeadLetterStore {
     options?: { to?: string },
   ): Promise<number>;
   purgeDeadLetters(filter: DeadLetterFilter & { ids?: string[] | undefined }): Promise<number>;
+  /**
+   * What a replay (with `to`) or a purge of the same selection would take, changing nothing: a dry run. Counts
+   * every selected letter and lists the first MAX_PAGE_SIZE of them.
+   */
+  selectDeadLetters(
+    filter: DeadLetterFilter & { ids?: string[] | undefined },
+    options?: { to?: string },
+  ): Promise<DeadLetterSelection>;
+}
+
+/** One dead letter a replay would move: from its queue to `to` (its own queue, or the redirect target). */
+export interface DeadLetterMove {
+  agent: QueueName;
+  id: string;
+  reason: DeadLetterReason;
+  deadLetteredAt: number;
+  to: QueueName;
+}
+
+export interface DeadLetterSelection {
+  count: number;
+  /** The first MAX_PAGE_SIZE selected letters, oldest first. */
+  letters: DeadLetterMove[];
 }
 
 export interface AttemptRecord {

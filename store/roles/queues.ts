@@ -1,3 +1,4 @@
+import { QUEUED_MESSAGE_STATES } from "../../core/api/registry-api.js";
 import type { Message } from "../../core/envelope.js";
 import type { DeadLetterReason } from "../../core/dead-letter.js";
 import type { MessageId } from "../../core/ids.js";
@@ -32,6 +33,12 @@ export interface QueueStore {
   listQueues(): Promise<QueueName[]>;
   /** Queue names one capped page at a time; the order is the backend's, stable across pages. */
   listQueuePage(options?: { limit?: number | undefined; cursor?: string | undefined }): Promise<QueuePage>;
+  /**
+   * One page of a queue's messages in one state, without leasing or changing anything: ready ones in delivery
+   * order, delayed ones by the time they become visible, leased ones by lease expiry. The cursor is a position,
+   * so messages that leave the queue meanwhile shift later pages.
+   */
+  browseQueue(queue: string, options: BrowseOptions): Promise<QueuedMessagePage>;
   /**
    * Deletes a queue with everything in it (messages, leases, dedupe window, dead letters); true when it existed.
    * For queues whose owner is gone, such as the reply inbox of a finished request.
@@ -120,6 +127,31 @@ export interface QueueStats {
 
 export interface QueuePage {
   queues: QueueName[];
+  /** Opaque; absent on the last page. */
+  nextCursor?: string;
+}
+
+export { QUEUED_MESSAGE_STATES };
+export type QueuedMessageState = (typeof QUEUED_MESSAGE_STATES)[number];
+
+export interface BrowseOptions {
+  state: QueuedMessageState;
+  limit?: number | undefined;
+  cursor?: string | undefined;
+}
+
+/** A message as it sits in a queue. */
+export interface QueuedMessage {
+  message: Message;
+  state: QueuedMessageState;
+  /** Deliveries so far. */
+  attempts: number;
+  /** When a delayed message becomes visible, or a leased one's lease runs out; absent for ready ones. */
+  dueAt?: number;
+}
+
+export interface QueuedMessagePage {
+  messages: QueuedMessage[];
   /** Opaque; absent on the last page. */
   nextCursor?: string;
 }

@@ -22,4 +22,6 @@ export interface TraceEvent {
   attempt?: number;
   reason?: string;
   correlationId?: string;
+  /** On `accepted`: the OpenTelemetry trace id of the message's `traceparent`, when it has one. */
+  traceId?: string;
 }

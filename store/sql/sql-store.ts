@@ -6,11 +6,12 @@ import type {
   LeaseBatch,
   NackOutcome,
   NackRequest,
+  QueuedEntry,
   WriteOp,
   WriteOutcome,
 } from "../backend-types.js";
 import { formatLeaseId, type LeaseRef } from "../lease-id.js";
-import type { AckFailureCode, QueueStats } from "../store.js";
+import type { AckFailureCode, QueuedMessageState, QueueStats } from "../store.js";
 import type { Waiter } from "../wakeup-hub.js";
 import { SqlAnalytics } from "./analytics/sql-analytics.js";
 import { migrate } from "./migrate.js";
@@ -282,6 +283,26 @@ export class SqlStore extends BaseStore {
   }
 
   // ---- stats, subscriptions, registry --------------------------------------------------------------------
+  protected async readQueueEntries(
+    agent: QueueName,
+    state: QueuedMessageState,
+    offset: number,
+    limit: number,
+  ): Promise<QueuedEntry[]> {
+    // Delivery order for ready messages (as a receive takes them), due time for the others; indexed both ways.
+    const order = state === "ready" ? "ord_pri, seq" : "due_at, seq";
+    const rows = await this.client.rows(
+      `SELECT body, attempts, due_at FROM ${this.tables.messages}
+        WHERE queue = ? AND state = ? ORDER BY ${order} LIMIT ? OFFSET ?`,
+      [agent, state, limit, offset],
+    );
+    return rows.map((row) => ({
+      json: text(row.body),
+      attempts: num(row.attempts),
+      dueAt: state === "ready" || row.due_at === null ? undefined : num(row.due_at),
+    }));
+  }
+
   protected async readQueueStats(agent: QueueName): Promise<QueueStats> {
     const m = this.tables.messages;
     // Counted as of the server's now, whether or not a receive has settled what time made due.

@@ -1,5 +1,6 @@
 import { describe } from "vitest";
 import { describeAckMany, describeEnqueueMany } from "./ack-many.js";
+import { describeBrowse } from "./browse.js";
 import { describeDedupe } from "./dedupe.js";
 import { describeDelivery } from "./delivery.js";
 import { describeLeases } from "./leases.js";
@@ -19,5 +20,6 @@ export function describeQueueRole(factory: StoreFactory): void {
     describeEnqueueMany(factory);
     describeOutbox(factory);
     describeStats(factory);
+    describeBrowse(factory);
   });
 }

@@ -14,6 +14,16 @@ export function describeTrace(factory: StoreFactory): void {
   const open = useStores(factory);
 
   describe("trace", () => {
+    it("the accepted event carries the OpenTelemetry trace id of the message's traceparent", async () => {
+      const store = await open();
+      const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+      const message = msg({ traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
+      await store.enqueue("worker", message);
+      const [accepted, enqueued] = await store.traceOf(message.id);
+      expect(accepted).toMatchObject({ kind: "accepted", traceId });
+      expect(enqueued?.traceId).toBeUndefined();
+    });
+
     it("traceOf lists accepted, enqueued, leased, acked with actor, agent and time order", async () => {
       const store = await open();
       const message = msg();

@@ -11,6 +11,7 @@ import { loadConfig } from "../../runtime/config/load-config.js";
 import { startSidecar, type RunningSidecar } from "../../sidecar/start-sidecar.js";
 import { InMemoryStore } from "../../store/memory/memory-store.js";
 import { freePort } from "../harness/free-port.js";
+import { until as untilWithin } from "../harness/poll-until.js";
 import { BACKENDS, useSidecar } from "./sidecar/sidecar-fixture.js";
 
 const BIN = fileURLToPath(new URL("../../cli/bin/bmn.js", import.meta.url));
@@ -80,6 +81,10 @@ function start(args: string[], options: { env?: Record<string, string>; input?: 
 function bmn(args: string[], options: { env?: Record<string, string>; input?: string } = {}): Promise<Run> {
   return start(args, options).done;
 }
+
+/** Polls `probe` until it answers a value (10 s at most). */
+const until = <T>(probe: () => Promise<T | undefined>): Promise<T> =>
+  untilWithin(probe, 10_000, "a condition");
 
 const fresh = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;
 const lines = (text: string): string[] => text.split("\n").filter((line) => line !== "");
@@ -339,6 +344,99 @@ describe.each(BACKENDS)("the bmn CLI against a real sidecar (%s)", (backend) => 
     expect(purge).toMatchObject({ code: 0, stdout: `purged 1 dead letter (agent ${agent})\n` });
     const empty = await bmn(["dlq", "ls", "--agent", agent, "--json"], { env: env() });
     expect(JSON.parse(empty.stdout)).toEqual([]);
+  });
+
+  it("replay: a dry run lists what would move and changes nothing; then it replays by id", async () => {
+    const agent = fresh("replay");
+    const bmnClient = client(agent);
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) ids.push((await bmnClient.send({ to: agent, type: "job" })).id);
+    for (const delivery of await bmnClient.receive({ max: 2, waitSeconds: 5 }))
+      await bmnClient.nack(delivery.leaseId, { deadLetter: true });
+
+    const dryRun = await bmn(["replay", "--agent", agent, "--to", "elsewhere", "--dry-run"], { env: env() });
+    expect(dryRun.code).toBe(0);
+    const printed = lines(dryRun.stdout);
+    expect(printed[0]).toMatch(/^ID\s+QUEUE\s+TO\s+REASON$/);
+    for (const id of ids)
+      expect(printed).toContainEqual(
+        expect.stringMatching(new RegExp(`^${id}\\s+${agent}\\s+elsewhere\\s+rejected$`)),
+      );
+    expect(printed.at(-1)).toBe(`dry run: would replay 2 dead letters (agent ${agent}); nothing changed`);
+    expect(await bmnClient.dlq.list({ agent })).toHaveLength(2);
+    expect(await client("elsewhere").stats()).toMatchObject({ depth: 0 });
+
+    const [first = ""] = ids;
+    const replay = await bmn(["replay", first, "--agent", agent], { env: env() });
+    expect(replay).toMatchObject({ code: 0, stdout: `replayed 1 dead letter (agent ${agent}, 1 id)\n` });
+    expect((await bmnClient.receive({ waitSeconds: 5 })).map((d) => d.message.id)).toEqual([first]);
+    expect(failure(await bmn(["replay"], { env: env() }), 2)).toBe(
+      "bmn: name ids, --agent or --reason, or add --all to replay every dead letter",
+    );
+  });
+
+  it("inspect shows a queue at a glance: counts, head of line, leases and dead letters by reason", async () => {
+    const agent = fresh("inspect");
+    const bmnClient = client(agent);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await bmnClient.send({ to: agent, type: `job.${i}` })).id);
+    const [leased, poisoned] = await bmnClient.receive({ max: 2, waitSeconds: 5 });
+    if (leased === undefined || poisoned === undefined) throw new Error("no deliveries");
+    await bmnClient.nack(poisoned.leaseId, { deadLetter: true, reason: "poison" });
+
+    const run = await bmn(["inspect", agent], { env: env() });
+    expect(run).toMatchObject({ code: 0, stderr: "" });
+    const printed = lines(run.stdout);
+    expect(printed[0]).toBe(`${agent}: 1 waiting (1 ready, 0 delayed), 1 in flight, 1 dead-lettered`);
+    expect(printed).toContain("registration: none");
+    expect(printed).toContain("next ready (1 of 1):");
+    expect(printed).toContainEqual(expect.stringMatching(new RegExp(`^  ${ids[2] ?? ""}\\s+job\\.2\\s+`)));
+    expect(printed).toContain("leased (1 of 1):");
+    expect(printed).toContainEqual(expect.stringContaining(`${leased.message.id}  job.0  lease ends in`));
+    expect(printed.at(-1)).toBe("dead letters: 1 rejected");
+    const json = JSON.parse((await bmn(["inspect", agent, "--json"], { env: env() })).stdout) as {
+      stats: { depth: number };
+      deadLetters: Record<string, number>;
+    };
+    expect(json).toMatchObject({ stats: { depth: 1, inFlight: 1 }, deadLetters: { rejected: 1 } });
+  });
+
+  it("tail follows a queue without taking its messages, and a topic through its own tap", async () => {
+    const agent = fresh("tailed");
+    const bmnClient = client(agent);
+    const before = (await bmnClient.send({ to: agent, type: "before" })).id;
+    const queueTail = start(
+      ["tail", agent, "--from-start", "--json", "--interval", "0.2", "--duration", "25"],
+      {
+        env: env(),
+      },
+    );
+    await queueTail.linesOut(1);
+    const after = (await bmnClient.send({ to: agent, type: "after" })).id;
+    await queueTail.linesOut(2);
+    queueTail.child.kill("SIGINT");
+    const queueRun = await queueTail.done;
+    expect(queueRun.code).toBe(0);
+    expect(lines(queueRun.stdout).map((line) => (JSON.parse(line) as Message).id)).toEqual([before, after]);
+    expect(await bmnClient.stats()).toMatchObject({ depth: 2, inFlight: 0 });
+
+    const reader = fresh("reader");
+    await client(reader).subscribe("news.#");
+    const topicTail = start(["tail", "--topic", "news.#", "--json", "--duration", "25"], { env: env() });
+    // The tap subscribes once the process runs: publish until it is among the recipients.
+    const published = await until(async () => {
+      const result = await bmnClient.publish("news.today", { type: "news" });
+      const tap = result.recipients?.find((name) => name.startsWith("tail-"));
+      return tap === undefined ? undefined : { id: result.id, tap };
+    });
+    await topicTail.linesOut(1);
+    topicTail.child.kill("SIGINT");
+    const topicRun = await topicTail.done;
+    expect(topicRun.code).toBe(0);
+    expect((JSON.parse(lines(topicRun.stdout)[0] ?? "") as Message).id).toBe(published.id);
+    // The reader lost nothing, and the tap's subscription is gone.
+    expect((await client(reader).receive({ max: 100 })).map((d) => d.message.id)).toContain(published.id);
+    expect(await client(published.tap).subscriptions()).toEqual([]);
   });
 
   it("trace prints a readable timeline, or JSON", async () => {

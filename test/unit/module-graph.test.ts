@@ -44,7 +44,7 @@ describe("what each command loads", () => {
     // cli/bmn.ts answers --version alone and imports the program dynamically; the program is what send loads.
     expect([...staticGraph("cli/bmn.ts").files].sort()).toEqual(["cli/bmn.ts", "cli/version.ts"]);
     const { files, packages } = staticGraph("cli/program.ts");
-    for (const folder of ["sidecar", "gateway", "operator", "store"])
+    for (const folder of ["sidecar", "gateway", "operator", "store", "console"])
       expect(under(files, folder)).toEqual([]);
     for (const heavy of [
       "@kubernetes/client-node",
@@ -77,6 +77,15 @@ describe("what each command loads", () => {
       "@opentelemetry/resources",
       "@opentelemetry/exporter-trace-otlp-http",
     ])
+      expect(packages).not.toContain(unused);
+  });
+
+  it("bmn console loads no store, sidecar, gateway or Kubernetes code: it only speaks the sidecar's HTTP API", () => {
+    const { files, packages } = staticGraph("console/start-console.ts");
+    expect(files).toContain("console/sidecar-forwarder.ts");
+    for (const folder of ["store", "sidecar", "gateway", "operator", "cli"])
+      expect(under(files, folder)).toEqual([]);
+    for (const unused of ["@kubernetes/client-node", "ioredis", "mysql2", "prom-client"])
       expect(packages).not.toContain(unused);
   });
 

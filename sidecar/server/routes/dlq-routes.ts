@@ -1,9 +1,14 @@
 import type { FastifyInstance } from "fastify";
 import { sidecarApi } from "../../../core/api/sidecar-api.js";
 import { NotFoundError } from "../../../core/errors.js";
+import type { DeadLetterSelection } from "../../../store/store.js";
 import type { RouteContext } from "../route-context.js";
 import { schemaOf } from "../route-schema.js";
 import type { ZodTypeProvider } from "../zod-type-provider.js";
+
+function dryRunAnswer(selection: DeadLetterSelection) {
+  return { dryRun: true as const, matched: selection.count, letters: selection.letters };
+}
 
 export function dlqRoutes({ store }: RouteContext) {
   return function plugin(instance: FastifyInstance, _options: unknown, done: () => void): void {
@@ -32,17 +37,22 @@ export function dlqRoutes({ store }: RouteContext) {
       sidecarApi.replayDeadLetters.url,
       { schema: schemaOf(sidecarApi.replayDeadLetters) },
       async (request) => {
-        const { to, ...selection } = request.body;
-        return { replayed: await store.replayDeadLetters(selection, to === undefined ? {} : { to }) };
+        const { to, dryRun, ...selection } = request.body;
+        const options = to === undefined ? {} : { to };
+        if (dryRun === true)
+          return { replayed: 0, ...dryRunAnswer(await store.selectDeadLetters(selection, options)) };
+        return { replayed: await store.replayDeadLetters(selection, options) };
       },
     );
 
     app.post(
       sidecarApi.purgeDeadLetters.url,
       { schema: schemaOf(sidecarApi.purgeDeadLetters) },
-      async (request) => ({
-        purged: await store.purgeDeadLetters(request.body),
-      }),
+      async (request) => {
+        const { dryRun, ...selection } = request.body;
+        if (dryRun === true) return { purged: 0, ...dryRunAnswer(await store.selectDeadLetters(selection)) };
+        return { purged: await store.purgeDeadLetters(selection) };
+      },
     );
     done();
   };

@@ -57,6 +57,11 @@ export function registryRoutes({ store }: RouteContext) {
       return page.nextCursor === undefined ? { queues } : { queues, nextCursor: page.nextCursor };
     });
 
+    app.get(sidecarApi.queueMessages.url, { schema: schemaOf(sidecarApi.queueMessages) }, async (request) => {
+      const { state = "ready", limit, cursor } = request.query;
+      return store.browseQueue(request.params.queue, { state, limit, cursor });
+    });
+
     app.post(sidecarApi.subscribe.url, { schema: schemaOf(sidecarApi.subscribe) }, async (request, reply) => {
       const { pattern } = request.body;
       await store.subscribe(request.params.agent, pattern);

@@ -144,6 +144,8 @@ describe("the sidecar answers what docs/openapi.json says, on every route", () =
     await call("agents", { url: "/v1/agents?capability=x" });
     await call("agentStats", { url: "/v1/agents/alice/stats" });
     await call("queues", { url: "/v1/queues" });
+    await call("queueMessages", { url: "/v1/queues/alice/messages?state=ready&limit=2" });
+    await call("queueMessages", { url: "/v1/queues/alice/messages?state=lost" });
     await call("subscribe", { url: "/v1/agents/carol/subscriptions", payload: { pattern: "news.*" } });
     await call("subscriptions", { url: "/v1/agents/carol/subscriptions" });
     await call("unsubscribe", { url: "/v1/agents/carol/subscriptions?pattern=news.*" });
@@ -178,6 +180,7 @@ describe("the sidecar answers what docs/openapi.json says, on every route", () =
     await call("replayDeadLetters", { url: "/v1/dlq/replay", payload: { agent: "alice", to: "erin" } });
     await call("purgeDeadLetters", { url: "/v1/dlq/purge", payload: { agent: "erin" } });
     await call("purgeDeadLetters", { url: "/v1/dlq/purge", payload: { agent: 5 } });
+    await call("replayDeadLetters", { url: "/v1/dlq/replay", payload: { dryRun: true } });
     await call("listDeadLetters", { url: "/v1/dlq?limit=+5" });
   });
 

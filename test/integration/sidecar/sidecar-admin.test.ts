@@ -170,6 +170,26 @@ describe.each(BACKENDS)("sidecar admin routes over HTTP (%s)", (backend) => {
       status: 400,
       body: { errorCode: "INVALID_ARGUMENT", field: "reason" },
     });
+    // A dry run answers what would move and where, and moves nothing.
+    const dryRun = await http(fixture.url, "POST", "/v1/dlq/replay", {
+      json: { agent: "dead", ids: [first, third], to: "rescuer", dryRun: true },
+    });
+    expect(dryRun.body).toMatchObject({
+      replayed: 0,
+      dryRun: true,
+      matched: 2,
+      letters: [
+        { agent: "dead", id: first, reason: "rejected", to: "rescuer" },
+        { agent: "dead", id: third, reason: "rejected", to: "rescuer" },
+      ],
+    });
+    expect(
+      (await http(fixture.url, "POST", "/v1/dlq/purge", { json: { agent: "dead", dryRun: true } })).body,
+    ).toMatchObject({ purged: 0, dryRun: true, matched: 3 });
+    expect((await receive("rescuer")).body.deliveries).toEqual([]);
+    expect(
+      (await http<{ deadLetters: unknown[] }>(fixture.url, "GET", "/v1/dlq?agent=dead")).body.deadLetters,
+    ).toHaveLength(3);
     expect(
       (await http(fixture.url, "POST", "/v1/dlq/replay", { json: { ids: [first], to: "rescuer" } })).body,
     ).toEqual({ replayed: 1 });
@@ -220,6 +240,10 @@ describe.each(BACKENDS)("sidecar admin routes over HTTP (%s)", (backend) => {
     expect(response.headers.get("content-type")).toContain("text/plain");
     expect(text).toMatch(/^bmn_messages_sent_total\{mode="direct"\} \d+/m);
     expect(text).toMatch(/^bmn_queue_depth\{agent="metered"\} 1$/m);
+    // The head of metered's line was sent moments ago: a small, non-negative age.
+    const age = Number(/^bmn_queue_oldest_age_seconds\{agent="metered"\} (\S+)$/m.exec(text)?.[1]);
+    expect(age).toBeGreaterThanOrEqual(0);
+    expect(age).toBeLessThan(60);
     expect(text).toMatch(/^bmn_http_request_duration_seconds_bucket\{.*route="\/v1\/messages"/m);
     expect(text).toMatch(/^bmn_store_breaker_state 0$/m);
   });
