@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { CommandEnv } from "../context.js";
 import { registerAck } from "./ack.js";
 import { registerAgents } from "./agents.js";
+import { registerBridge } from "./bridge.js";
 import { registerCollab } from "./collab.js";
 import { registerDlq } from "./dlq.js";
 import { registerGateway } from "./gateway.js";
@@ -58,6 +59,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerStats,
   registerTopology,
   registerOperator,
+  registerBridge,
 ];
 
 export function registerCommands(program: Command, env: CommandEnv): Command {

@@ -1,0 +1,27 @@
+import { BmnProcess } from "../../test/harness/bmn-process.js";
+import { freePort } from "../../test/harness/free-port.js";
+import { metricSum } from "./gateway-observe.js";
+
+/**
+ * `bmn bridge <args>` towards the sidecar at `sidecarUrl`, in a process group of its own (a test can SIGKILL it and
+ * start it again), ready when its probe port answers /readyz.
+ */
+export async function startBridge(
+  label: string,
+  sidecarUrl: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<BmnProcess> {
+  return BmnProcess.start({
+    label,
+    port: await freePort(),
+    args: (port) => ["--url", sidecarUrl, "bridge", ...args, "--port", String(port)],
+    env,
+    readyPath: "/readyz",
+  });
+}
+
+/** `bmn_bridge_messages_total` of a bridge for one path and outcome. */
+export function bridgeCount(bridge: BmnProcess, path: string, outcome: string): Promise<number> {
+  return metricSum(bridge.url, "bmn_bridge_messages_total", { path, outcome });
+}
