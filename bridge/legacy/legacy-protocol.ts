@@ -259,7 +259,7 @@ export { bmnPriorityToLegacy, legacyPriorityToBmn };
 function checkType(value: unknown): string | { ok: false; rejection: LegacyRejection } {
   if (typeof value !== "string" || !LEGACY_TYPE.test(value))
     return reject(
-      `type must be 1-64 letters, digits, '_' or '-', got ${String(JSON.stringify(value)).slice(0, 80)}`,
+      `type must be 1-64 letters, digits, '_' or '-', got ${JSON.stringify(value ?? null).slice(0, 80)}`,
     );
   return value;
 }
