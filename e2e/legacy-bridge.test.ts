@@ -1,6 +1,8 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BmnClient, type Message } from "../client/index.js";
-import type { BmnProcess } from "../test/harness/bmn-process.js";
+import { BMN, type BmnProcess } from "../test/harness/bmn-process.js";
 import { LegacyAgent } from "../test/harness/legacy-agent.js";
 import { until } from "../test/harness/poll-until.js";
 import { startRedis, type RedisServerHandle } from "../test/harness/redis-server.js";
@@ -39,6 +41,18 @@ afterAll(async () => {
   await sidecar.stop();
   await redis.cleanup();
 });
+
+/** `bmn migrate legacy <mode> --json` as a real CLI process; answers its report. */
+async function migrate(mode: "--dry-run" | "--apply"): Promise<{
+  mailboxes: { stream: string; unread: number; pending: number; invalid: number; moved: number }[];
+}> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [BMN, "--url", sidecar.url, "migrate", "legacy", "--redis-url", redis.url, mode, "--json"],
+    { timeout: 30_000 },
+  );
+  return JSON.parse(stdout.trim()) as Awaited<ReturnType<typeof migrate>>;
+}
 
 /** Receives (and acks) alice's messages until `done` says enough; answers all of them. */
 async function drainAlice(done: (messages: Message[]) => boolean, what: string): Promise<Message[]> {
@@ -303,5 +317,41 @@ describe("bmn bridge legacy (real Redis, sidecar and bridge processes, a legacy 
     // BMN dedupes redelivered mailbox entries by id; the mailbox write is once per id.
     expect(duplicatesIn).toBe(0);
     expect(duplicatesOut).toBe(0);
+  });
+
+  it("bmn migrate legacy moves a pending mailbox once: a second run moves nothing", async () => {
+    // dave ran on the legacy side: 2 entries read but never acked, 3 never read, 1 that is no legacy message.
+    const stream = "beast:mailbox:dave:in";
+    await bob.connection.xgroup("CREATE", stream, "dave:group", "$", "MKSTREAM");
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++)
+      ids.push(await bob.sendToMailbox("dave", "simple_message", { i }, `migrate-${i}`));
+    await bob.sendRawToMailbox("dave", ["message_id", "migrate-bad", "payload", "{"]);
+    await bob.connection.xreadgroup("GROUP", "dave:group", "old-dave", "COUNT", 2, "STREAMS", stream, ">");
+
+    const dry = (await migrate("--dry-run")).mailboxes.find((m) => m.stream === stream);
+    expect(dry).toMatchObject({ pending: 2, unread: 4, invalid: 1, moved: 0 });
+    expect(((await bob.connection.xpending(stream, "dave:group")) as [number])[0]).toBe(2);
+    const dave = alice.as("dave");
+    expect((await dave.stats()).depth).toBe(0);
+
+    const applied = (await migrate("--apply")).mailboxes.find((m) => m.stream === stream);
+    expect(applied).toMatchObject({ pending: 2, unread: 4, invalid: 1, moved: 5 });
+    const moved = await until(
+      async () => {
+        const deliveries = await dave.receive({ max: 10, waitSeconds: 0.2 });
+        return deliveries.length === 5 ? deliveries : undefined;
+      },
+      10_000,
+      "the five moved messages in dave's BMN queue",
+    );
+    expect(moved.map((d) => d.message.id).sort()).toEqual([...ids].sort());
+    expect(((await bob.connection.xpending(stream, "dave:group")) as [number])[0]).toBe(0);
+
+    const again = (await migrate("--apply")).mailboxes.find((m) => m.stream === stream);
+    expect(again).toMatchObject({ pending: 0, unread: 0, moved: 0 });
+    console.log(
+      `legacy migrate: dry run would move ${dry ? dry.pending + dry.unread - dry.invalid : "?"}, apply moved ${applied?.moved ?? "?"}, second apply moved ${again?.moved ?? "?"}`,
+    );
   });
 });

@@ -12,6 +12,7 @@ import { startBridgeServer, type BridgeServer } from "../common/bridge-server.js
 import { BmnQueuePump, type DeliveryOutcome } from "../common/bmn-queues.js";
 import { DeadLetters } from "../common/dead-letters.js";
 import { every, forever, untilDone } from "../common/loops.js";
+import { storeOrReject } from "../common/store-or-reject.js";
 import { LegacyDirectory } from "./legacy-directory.js";
 import { LegacyMailboxes, type MailboxEntryRead } from "./legacy-mailboxes.js";
 import { bmnToLegacy, cameFromLegacy, legacyToBmn } from "./legacy-mapping.js";
@@ -161,14 +162,21 @@ export async function startLegacyBridge(
     }
     if (legacy.target === null) {
       const topic = `${options.topicPrefix}.${legacy.type}`;
-      const result = await client.publish(topic, legacyToBmn(legacy, from, { topic }));
-      metrics.count("legacy-broadcast-in", result.duplicate ? "duplicate" : "bridged");
+      const result = await storeOrReject(
+        () => client.publish(topic, legacyToBmn(legacy, from, { topic })),
+        (rejection) => deadLetters.reject("legacy-broadcast-in", rejection, text),
+      );
+      if (result !== undefined)
+        metrics.count("legacy-broadcast-in", result.duplicate ? "duplicate" : "bridged");
       return;
     }
     const to = bmnNameOf(legacy.target);
     if (to === undefined || !directory.isBmnAgent(to)) return; // legacy to legacy: not ours
-    const result = await client.send(legacyToBmn(legacy, from, { to }));
-    metrics.count("legacy-direct-in", result.duplicate ? "duplicate" : "bridged");
+    const result = await storeOrReject(
+      () => client.send(legacyToBmn(legacy, from, { to })),
+      (rejection) => deadLetters.reject("legacy-direct-in", rejection, text),
+    );
+    if (result !== undefined) metrics.count("legacy-direct-in", result.duplicate ? "duplicate" : "bridged");
   };
   subscriber.on("message", (channel: string, text: string) => {
     if (channel !== LEGACY_CHANNEL) return;
@@ -195,8 +203,15 @@ export async function startLegacyBridge(
     } else {
       const from = bmnNameOf(parsed.value.source) ?? options.agent;
       if (!KNOWN_LEGACY_TYPES.has(parsed.value.type)) metrics.count("legacy-mailbox-in", "unknown-type");
-      const result = await client.send(legacyToBmn(parsed.value, from, { to: agent }));
-      metrics.count("legacy-mailbox-in", result.duplicate ? "duplicate" : "bridged");
+      const result = await storeOrReject(
+        () => client.send(legacyToBmn(parsed.value, from, { to: agent })),
+        (rejection) =>
+          deadLetters.reject("legacy-mailbox-in", rejection, JSON.stringify(entry.fields), {
+            stream: entry.stream,
+          }),
+      );
+      if (result !== undefined)
+        metrics.count("legacy-mailbox-in", result.duplicate ? "duplicate" : "bridged");
     }
     await mailboxes.ack(entry); // only now: BMN has stored it (or its dead letter)
   };

@@ -8,6 +8,7 @@ import { registerDlq } from "./dlq.js";
 import { registerGateway } from "./gateway.js";
 import { registerHealth } from "./health.js";
 import { registerListen } from "./listen.js";
+import { registerMigrate } from "./migrate.js";
 import { registerNack } from "./nack.js";
 import { registerOperator } from "./operator.js";
 import { registerQueues } from "./queues.js";
@@ -60,6 +61,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerTopology,
   registerOperator,
   registerBridge,
+  registerMigrate,
 ];
 
 export function registerCommands(program: Command, env: CommandEnv): Command {
