@@ -1,6 +1,7 @@
 import type { BmnClient, Delivery } from "../../client/index.js";
 import { fullJitterBackoffMs } from "../../runtime/resilience/backoff.js";
 import type { DeadLetters, Rejection } from "./dead-letters.js";
+import { pause } from "./loops.js";
 
 /** What a handler made of one BMN delivery: delivered (ack it), or a bad message to dead-letter at once. */
 export type DeliveryOutcome = "ack" | Rejection;
@@ -21,12 +22,10 @@ export interface QueuePumpOptions {
 /**
  * Moves BMN deliveries out to the other side: each delivery is handed to the handler and acked only after the
  * handler resolved, so a crash in between redelivers it when its lease runs out (at least once). A handler that
- * throws (the other side is down) nacks with a growing delay; a rejection dead-letters the message with its
- * reason. Parked bad inputs on the bridge's own queue are dead-lettered here too.
+ * throws (the other side is down) is retried with backoff while the lease is extended; a rejection dead-letters
+ * the message with its reason. Parked bad inputs on the bridge's own queue are dead-lettered here too.
  */
 export class BmnQueuePump {
-  private failures = 0;
-
   constructor(
     private readonly client: BmnClient,
     private readonly deadLetters: DeadLetters,
@@ -46,7 +45,7 @@ export class BmnQueuePump {
         leaseSeconds: this.options.leaseSeconds,
         signal,
       });
-      for (const delivery of deliveries) await this.settle(delivery, queue, handler);
+      for (const delivery of deliveries) await this.settle(delivery, queue, handler, signal);
       handled += deliveries.length;
     }
     if (handled === 0 && !signal.aborted) {
@@ -58,25 +57,37 @@ export class BmnQueuePump {
         leaseSeconds: this.options.leaseSeconds,
         signal,
       });
-      for (const delivery of deliveries) await this.settle(delivery, this.ownQueue, handler);
+      for (const delivery of deliveries) await this.settle(delivery, this.ownQueue, handler, signal);
       handled += deliveries.length;
     }
     return handled;
   }
 
-  private async settle(delivery: Delivery, queue: string, handler: DeliveryHandler): Promise<void> {
+  private async settle(
+    delivery: Delivery,
+    queue: string,
+    handler: DeliveryHandler,
+    signal: AbortSignal,
+  ): Promise<void> {
     if (await this.deadLetters.settleRejected(delivery)) return;
-    let outcome: DeliveryOutcome;
-    try {
-      outcome = await handler(delivery, queue);
-      this.failures = 0;
-    } catch (error) {
-      this.failures++;
-      const delayMs = fullJitterBackoffMs(this.failures, 200, 30_000);
-      const why = error instanceof Error ? error.message : String(error);
-      this.options.warn(`could not hand over ${delivery.message.id}, retrying in ${delayMs} ms: ${why}`);
-      await this.client.nack(delivery.leaseId, { delayMs, reason: why.slice(0, 1_000) });
-      return;
+    let outcome: DeliveryOutcome | undefined;
+    // The other side being away is no fault of the message: retry here (holding the lease) instead of nacking,
+    // which would spend the message's delivery attempts and could dead-letter it during a broker restart.
+    for (let failures = 0; outcome === undefined;) {
+      try {
+        outcome = await handler(delivery, queue);
+      } catch (error) {
+        failures++;
+        const delayMs = fullJitterBackoffMs(failures, 200, 15_000);
+        const why = error instanceof Error ? error.message : String(error);
+        if (signal.aborted) {
+          await this.client.nack(delivery.leaseId, { delayMs: 0, reason: why.slice(0, 1_000) });
+          return;
+        }
+        this.options.warn(`could not hand over ${delivery.message.id}, retrying in ${delayMs} ms: ${why}`);
+        await this.client.extend(delivery.leaseId, delayMs + this.options.leaseSeconds * 1000);
+        await pause(delayMs, signal);
+      }
     }
     if (outcome === "ack") await this.client.ack(delivery.leaseId);
     else

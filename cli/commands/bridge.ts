@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { CommandEnv } from "../context.js";
 import { closeOnSignal } from "../close-on-signal.js";
 import { CliError, UsageError } from "../errors.js";
+import type { ConsumeRoute, PublishRoute } from "../../bridge/common/routes.js";
 import { bridgeKindOf, type BridgeKind } from "../bridge-target.js";
 
 export interface BridgeFlags {
@@ -14,6 +15,7 @@ export interface BridgeFlags {
   consume: string[];
   publish: string[];
   group?: string;
+  brokerUrl?: string;
   host?: string;
   port?: string;
   apiToken?: string;
@@ -59,6 +61,10 @@ export function registerBridge(program: Command, env: CommandEnv): void {
       "amqp/kafka: a BMN topic pattern or agent:<name> out to exchange[:routing-key] or a Kafka topic (repeatable)",
       collect,
       [],
+    )
+    .option(
+      "--broker-url <url>",
+      "amqp/kafka: the broker when the target is just amqp or kafka (env BMN_BRIDGE_BROKER_URL)",
     )
     .option("--group <id>", "kafka: the consumer group (default bmn-bridge)")
     .option("--bridge-agent <name>", "the bridge's own BMN agent (default <kind>-bridge)")
@@ -148,9 +154,50 @@ async function startBridge(
         warn,
       );
     }
-    case "amqp":
+    case "amqp": {
+      const { consume, publish } = await routesOf(flags, true);
+      const { startAmqpBridge, AMQP_BRIDGE_DEFAULTS } = await import("../../bridge/amqp/amqp-bridge.js");
+      return startAmqpBridge(
+        {
+          ...AMQP_BRIDGE_DEFAULTS,
+          ...common,
+          amqpUrl: brokerUrl(target, flags, env, "amqp"),
+          consume,
+          publish,
+          ...pickMs(env, "BMN_BRIDGE_LEASE_MS", "leaseMs"),
+        },
+        warn,
+      );
+    }
     case "kafka":
       throw new CliError(`the ${kind} bridge is not built yet`);
+  }
+}
+
+/** The broker: the URL target itself, else --broker-url, else BMN_BRIDGE_BROKER_URL. */
+function brokerUrl(target: string, flags: BridgeFlags, env: NodeJS.ProcessEnv, kind: BridgeKind): string {
+  const url = target.includes("://") ? target : (flags.brokerUrl ?? env.BMN_BRIDGE_BROKER_URL);
+  if (url === undefined)
+    throw new UsageError(
+      `bmn bridge ${kind} needs the broker: a ${kind}:// URL as the target, --broker-url or BMN_BRIDGE_BROKER_URL`,
+    );
+  return url;
+}
+
+async function routesOf(
+  flags: BridgeFlags,
+  withRoutingKey: boolean,
+): Promise<{ consume: ConsumeRoute[]; publish: PublishRoute[] }> {
+  const { parseConsumeRoute, parsePublishRoute, RouteError } = await import("../../bridge/common/routes.js");
+  try {
+    const consume = flags.consume.map((spec) => parseConsumeRoute(spec));
+    const publish = flags.publish.map((spec) => parsePublishRoute(spec, withRoutingKey));
+    if (consume.length + publish.length === 0)
+      throw new UsageError("the bridge has nothing to do: give at least one --consume or --publish");
+    return { consume, publish };
+  } catch (error) {
+    if (error instanceof RouteError) throw new UsageError(error.message);
+    throw error;
   }
 }
 
@@ -173,4 +220,13 @@ function timingOverrides(env: NodeJS.ProcessEnv): Record<string, number> {
     ...pick("BMN_BRIDGE_REFRESH_MS", "refreshIntervalMs"),
     ...pick("BMN_BRIDGE_LEASE_MS", "leaseMs"),
   };
+}
+
+function pickMs(env: NodeJS.ProcessEnv, name: string, key: string): Record<string, number> {
+  const value = env[name];
+  if (value === undefined) return {};
+  const ms = Number(value);
+  if (!Number.isInteger(ms) || ms < 10)
+    throw new UsageError(`${name} must be a whole number of ms ≥ 10, got ${value}`);
+  return { [key]: ms };
 }

@@ -9,7 +9,7 @@ import { ChildProcessServer, type ServerHandle } from "./server-handle.js";
 
 /** The Debian package's server script, run directly (the /usr/sbin wrapper would switch to the rabbitmq user). */
 const RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server";
-const READY_LINE = "Starting broker... completed";
+const READY_LINE = "Server startup complete";
 const READY_TIMEOUT_MS = 60_000;
 
 const dataDirs = new Set<string>();
@@ -36,7 +36,7 @@ export async function startRabbitMq(): Promise<RabbitMqHandle> {
     await writeFile(join(dataDir, "enabled_plugins"), "[].\n");
     await writeFile(
       join(dataDir, "rabbitmq.conf"),
-      [`listeners.tcp.default = ${amqpPort}`, "loopback_users = none", ""].join("\n"),
+      [`listeners.tcp.1 = 127.0.0.1:${amqpPort}`, "loopback_users = none", ""].join("\n"),
     );
     const env: NodeJS.ProcessEnv = {
       ...process.env,
