@@ -75,6 +75,6 @@ export function pause(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /** Read through a call: TypeScript would keep `signal.aborted` narrowed across the awaits of a loop. */
-function stopped(signal: AbortSignal): boolean {
+export function stopped(signal: AbortSignal): boolean {
   return signal.aborted;
 }

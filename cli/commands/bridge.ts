@@ -169,8 +169,26 @@ async function startBridge(
         warn,
       );
     }
-    case "kafka":
-      throw new CliError(`the ${kind} bridge is not built yet`);
+    case "kafka": {
+      const { consume, publish } = await routesOf(flags, false);
+      const { startKafkaBridge, brokersOf, KAFKA_BRIDGE_DEFAULTS } =
+        await import("../../bridge/kafka/kafka-bridge.js");
+      const brokers = brokersOf(brokerUrl(target, flags, env, "kafka"));
+      if (brokers.length === 0)
+        throw new UsageError("the Kafka URL names no broker: kafka://host:port[,host:port]");
+      return startKafkaBridge(
+        {
+          ...KAFKA_BRIDGE_DEFAULTS,
+          ...common,
+          brokers,
+          groupId: flags.group ?? KAFKA_BRIDGE_DEFAULTS.groupId,
+          consume,
+          publish,
+          ...pickMs(env, "BMN_BRIDGE_LEASE_MS", "leaseMs"),
+        },
+        warn,
+      );
+    }
   }
 }
 
