@@ -14,12 +14,10 @@ const SCHEMES: Record<string, BridgeKind> = {
  */
 export function bridgeKindOf(target: string, legacyFlag: boolean): BridgeKind {
   if (target === "legacy" || target === "amqp" || target === "kafka") return target;
-  let scheme: string;
-  try {
-    scheme = new URL(target).protocol;
-  } catch {
+  // Not new URL(): `kafka://a:9092,b:9092` (a broker list) is no WHATWG URL.
+  const scheme = /^([a-z][a-z0-9+.-]*:)\/\//i.exec(target)?.[1]?.toLowerCase();
+  if (scheme === undefined)
     throw new UsageError(`bridge target must be legacy, amqp, kafka or a URL, got ${JSON.stringify(target)}`);
-  }
   if (scheme === "redis:" || scheme === "rediss:") {
     if (legacyFlag) return "legacy";
     throw new UsageError(

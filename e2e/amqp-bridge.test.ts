@@ -5,7 +5,7 @@ import type { BmnProcess } from "../test/harness/bmn-process.js";
 import { until } from "../test/harness/poll-until.js";
 import { startRabbitMq, type RabbitMqHandle } from "../test/harness/rabbitmq-server.js";
 import { startRedis, type RedisServerHandle } from "../test/harness/redis-server.js";
-import { bridgeCount, startBridge } from "./harness/bridge-process.js";
+import { bridgeCount, doctor, startBridge } from "./harness/bridge-process.js";
 import { startSidecar, type SidecarProcess } from "./harness/sidecar-process.js";
 
 // One RabbitMQ, Redis, sidecar and bridge for the whole file.
@@ -117,6 +117,12 @@ async function drainQueue(
 }
 
 describe("bmn bridge amqp (real RabbitMQ, Redis, sidecar and bridge processes)", () => {
+  it("bmn doctor finds RabbitMQ and names the amqp bridge", async () => {
+    const finding = await doctor(rabbit.url);
+    expect(finding).toMatchObject({ bridge: "amqp" });
+    expect(finding.found).toMatch(/^RabbitMQ 3\./);
+  });
+
   it("carries a RabbitMQ message into a BMN agent's queue, headers mapped to CloudEvents attributes", async () => {
     channel.sendToQueue("orders", Buffer.from(JSON.stringify({ order: 42 })), {
       messageId: "order-42",

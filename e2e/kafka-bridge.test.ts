@@ -5,7 +5,7 @@ import type { BmnProcess } from "../test/harness/bmn-process.js";
 import { startKafka, type KafkaHandle } from "../test/harness/kafka-server.js";
 import { until } from "../test/harness/poll-until.js";
 import { startRedis, type RedisServerHandle } from "../test/harness/redis-server.js";
-import { bridgeCount, startBridge } from "./harness/bridge-process.js";
+import { bridgeCount, doctor, startBridge } from "./harness/bridge-process.js";
 import { startSidecar, type SidecarProcess } from "./harness/sidecar-process.js";
 
 // One Kafka broker, Redis, sidecar and bridge for the whole file.
@@ -91,6 +91,12 @@ async function drain(
 }
 
 describe("bmn bridge kafka (real Kafka 4 in KRaft mode, Redis, sidecar and bridge processes)", () => {
+  it("bmn doctor finds the Kafka cluster and names the kafka bridge", async () => {
+    const finding = await doctor(kafka.url);
+    expect(finding).toMatchObject({ bridge: "kafka" });
+    expect(finding.found).toMatch(/^Kafka cluster \S+ with 1 broker/);
+  });
+
   it("carries binary and structured CloudEvents records into BMN", async () => {
     await producer.send({
       messages: [

@@ -6,7 +6,7 @@ import { BMN, type BmnProcess } from "../test/harness/bmn-process.js";
 import { LegacyAgent } from "../test/harness/legacy-agent.js";
 import { until } from "../test/harness/poll-until.js";
 import { startRedis, type RedisServerHandle } from "../test/harness/redis-server.js";
-import { bridgeCount, startBridge } from "./harness/bridge-process.js";
+import { bridgeCount, doctor, startBridge } from "./harness/bridge-process.js";
 import { startSidecar, type SidecarProcess } from "./harness/sidecar-process.js";
 
 // One Redis (the legacy network and the domain's store at once), one sidecar and one bridge for the whole file.
@@ -96,6 +96,20 @@ describe("bmn bridge legacy (real Redis, sidecar and bridge processes, a legacy 
     expect(presence).toMatchObject({ agent_id: "alice", capabilities: ["code-review"], state: "active" });
     expect(await bob.connection.pttl("beast:agents:alice")).toBeGreaterThan(0);
     expect(await bob.connection.sismember("beast:agents:all", "alice")).toBe(1);
+  });
+
+  it("bmn doctor tells the legacy network from a plain Redis", async () => {
+    const finding = await doctor(redis.url);
+    expect(finding).toMatchObject({ bridge: "legacy" });
+    expect(finding.found).toMatch(/^legacy Beast Mode network on Redis /);
+    const plain = await startRedis();
+    try {
+      const empty = await doctor(plain.url);
+      expect(empty.bridge).toBeUndefined();
+      expect(empty.found).toMatch(/no legacy network/);
+    } finally {
+      await plain.cleanup();
+    }
   });
 
   it("carries direct messages both ways, by channel and by mailbox, with the legacy fields", async () => {

@@ -5,6 +5,7 @@ import { registerAgents } from "./agents.js";
 import { registerBridge } from "./bridge.js";
 import { registerCollab } from "./collab.js";
 import { registerDlq } from "./dlq.js";
+import { registerDoctor } from "./doctor.js";
 import { registerGateway } from "./gateway.js";
 import { registerHealth } from "./health.js";
 import { registerListen } from "./listen.js";
@@ -62,6 +63,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerOperator,
   registerBridge,
   registerMigrate,
+  registerDoctor,
 ];
 
 export function registerCommands(program: Command, env: CommandEnv): Command {

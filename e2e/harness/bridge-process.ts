@@ -1,4 +1,6 @@
-import { BmnProcess } from "../../test/harness/bmn-process.js";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { BMN, BmnProcess } from "../../test/harness/bmn-process.js";
 import { freePort } from "../../test/harness/free-port.js";
 import { metricSum } from "./gateway-observe.js";
 
@@ -24,4 +26,12 @@ export async function startBridge(
 /** `bmn_bridge_messages_total` of a bridge for one path and outcome. */
 export function bridgeCount(bridge: BmnProcess, path: string, outcome: string): Promise<number> {
   return metricSum(bridge.url, "bmn_bridge_messages_total", { path, outcome });
+}
+
+/** `bmn doctor <url> --json` as a real CLI process: what it found and which bridge it names. */
+export async function doctor(url: string): Promise<{ found: string; bridge?: string; details: string[] }> {
+  const { stdout } = await promisify(execFile)(process.execPath, [BMN, "doctor", url, "--json"], {
+    timeout: 30_000,
+  });
+  return JSON.parse(stdout.trim()) as { found: string; bridge?: string; details: string[] };
 }
