@@ -42,9 +42,17 @@ const under = (files: Set<string>, folder: string): string[] =>
 describe("what each command loads", () => {
   it("bmn send and the other client commands load no server, store or Kubernetes code", () => {
     const { files, packages } = staticGraph("cli/bmn.ts");
-    for (const folder of ["sidecar", "gateway", "operator", "store"])
+    for (const folder of ["sidecar", "gateway", "operator", "store", "bridge"])
       expect(under(files, folder)).toEqual([]);
-    for (const heavy of ["@kubernetes/client-node", "fastify", "ioredis", "mysql2", "prom-client"])
+    for (const heavy of [
+      "@kubernetes/client-node",
+      "fastify",
+      "ioredis",
+      "mysql2",
+      "prom-client",
+      "amqplib",
+      "@platformatic/kafka",
+    ])
       expect(packages).not.toContain(heavy);
     expect([...packages].filter((name) => name.startsWith("@opentelemetry/"))).toEqual([]);
   });
