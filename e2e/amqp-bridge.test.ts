@@ -5,7 +5,7 @@ import type { BmnProcess } from "../test/harness/bmn-process.js";
 import { until } from "../test/harness/poll-until.js";
 import { startRabbitMq, type RabbitMqHandle } from "../test/harness/rabbitmq-server.js";
 import { startRedis, type RedisServerHandle } from "../test/harness/redis-server.js";
-import { bridgeCount, doctor, startBridge } from "./harness/bridge-process.js";
+import { bridgeCount, doctor, receiveUntil, startBridge, tallyReceived } from "./harness/bridge-process.js";
 import { startSidecar, type SidecarProcess } from "./harness/sidecar-process.js";
 
 // One RabbitMQ, Redis, sidecar and bridge for the whole file.
@@ -71,28 +71,8 @@ afterAll(async () => {
   await Promise.all([rabbit.cleanup(), redis.cleanup()]);
 });
 
-/** Takes (and acks) `agent`'s BMN messages until `done` holds; answers all of them. */
-async function drain(
-  agent: string,
-  done: (messages: Message[]) => boolean,
-  what: string,
-): Promise<Message[]> {
-  const client = bmn.as(agent);
-  const messages: Message[] = [];
-  await until(
-    async () => {
-      for (const delivery of await client.receive({ max: 100, waitSeconds: 0.2 })) {
-        messages.push(delivery.message);
-        await client.ack(delivery.leaseId);
-      }
-      return done(messages);
-    },
-    60_000,
-    what,
-    () => `${messages.length} received`,
-  );
-  return messages;
-}
+const drain = (agent: string, done: (messages: Message[]) => boolean, what: string): Promise<Message[]> =>
+  receiveUntil(bmn.as(agent), done, what);
 
 /** Gets (and acks) what RabbitMQ queue `queue` holds until `done` holds. */
 async function drainQueue(
@@ -240,13 +220,7 @@ describe("bmn bridge amqp (real RabbitMQ, Redis, sidecar and bridge processes)",
       outIds.push((await bmn.publish("invoices.kill", { type: "t.kill", data: { i } })).id);
 
     const received = new Map<string, number>();
-    const billing = bmn.as("billing");
-    const receive = async (): Promise<void> => {
-      for (const delivery of await billing.receive({ max: 100, waitSeconds: 0.1 })) {
-        received.set(delivery.message.id, (received.get(delivery.message.id) ?? 0) + 1);
-        await billing.ack(delivery.leaseId);
-      }
-    };
+    const receive = (): Promise<void> => tallyReceived(bmn.as("billing"), received);
     await until(
       async () => {
         await receive();

@@ -5,7 +5,7 @@ import type { BmnProcess } from "../test/harness/bmn-process.js";
 import { startKafka, type KafkaHandle } from "../test/harness/kafka-server.js";
 import { until } from "../test/harness/poll-until.js";
 import { startRedis, type RedisServerHandle } from "../test/harness/redis-server.js";
-import { bridgeCount, doctor, startBridge } from "./harness/bridge-process.js";
+import { bridgeCount, doctor, receiveUntil, startBridge, tallyReceived } from "./harness/bridge-process.js";
 import { startSidecar, type SidecarProcess } from "./harness/sidecar-process.js";
 
 // One Kafka broker, Redis, sidecar and bridge for the whole file.
@@ -68,27 +68,8 @@ afterAll(async () => {
   await Promise.all([kafka.cleanup(), redis.cleanup()]);
 });
 
-async function drain(
-  agent: string,
-  done: (messages: Message[]) => boolean,
-  what: string,
-): Promise<Message[]> {
-  const client = bmn.as(agent);
-  const messages: Message[] = [];
-  await until(
-    async () => {
-      for (const delivery of await client.receive({ max: 100, waitSeconds: 0.2 })) {
-        messages.push(delivery.message);
-        await client.ack(delivery.leaseId);
-      }
-      return done(messages);
-    },
-    60_000,
-    what,
-    () => `${messages.length} received`,
-  );
-  return messages;
-}
+const drain = (agent: string, done: (messages: Message[]) => boolean, what: string): Promise<Message[]> =>
+  receiveUntil(bmn.as(agent), done, what);
 
 describe("bmn bridge kafka (real Kafka 4 in KRaft mode, Redis, sidecar and bridge processes)", () => {
   it("bmn doctor finds the Kafka cluster and names the kafka bridge", async () => {
@@ -242,15 +223,9 @@ describe("bmn bridge kafka (real Kafka 4 in KRaft mode, Redis, sidecar and bridg
       await producer.send({ messages });
     };
     await produce(0, total / 2);
-    const seen = new Map<number, number>();
-    const analytics = bmn.as("analytics");
-    const receive = async (): Promise<void> => {
-      for (const delivery of await analytics.receive({ max: 100, waitSeconds: 0.1 })) {
-        const i = (delivery.message.data as { i?: number } | undefined)?.i;
-        if (typeof i === "number") seen.set(i, (seen.get(i) ?? 0) + 1);
-        await analytics.ack(delivery.leaseId);
-      }
-    };
+    const seen = new Map<string, number>();
+    const receive = (): Promise<void> =>
+      tallyReceived(bmn.as("analytics"), seen, (m) => String((m.data as { i?: number } | undefined)?.i));
     await until(
       async () => {
         await receive();

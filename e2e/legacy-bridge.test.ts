@@ -6,7 +6,7 @@ import { BMN, type BmnProcess } from "../test/harness/bmn-process.js";
 import { LegacyAgent } from "../test/harness/legacy-agent.js";
 import { until } from "../test/harness/poll-until.js";
 import { startRedis, type RedisServerHandle } from "../test/harness/redis-server.js";
-import { bridgeCount, doctor, startBridge } from "./harness/bridge-process.js";
+import { bridgeCount, doctor, receiveUntil, startBridge, tallyReceived } from "./harness/bridge-process.js";
 import { startSidecar, type SidecarProcess } from "./harness/sidecar-process.js";
 
 // One Redis (the legacy network and the domain's store at once), one sidecar and one bridge for the whole file.
@@ -54,23 +54,8 @@ async function migrate(mode: "--dry-run" | "--apply"): Promise<{
   return JSON.parse(stdout.trim()) as Awaited<ReturnType<typeof migrate>>;
 }
 
-/** Receives (and acks) alice's messages until `done` says enough; answers all of them. */
-async function drainAlice(done: (messages: Message[]) => boolean, what: string): Promise<Message[]> {
-  const messages: Message[] = [];
-  await until(
-    async () => {
-      for (const delivery of await alice.receive({ max: 100, waitSeconds: 0.2 })) {
-        messages.push(delivery.message);
-        await alice.ack(delivery.leaseId);
-      }
-      return done(messages);
-    },
-    30_000,
-    what,
-    () => `${messages.length} received`,
-  );
-  return messages;
-}
+const drainAlice = (done: (messages: Message[]) => boolean, what: string): Promise<Message[]> =>
+  receiveUntil(alice, done, what);
 
 describe("bmn bridge legacy (real Redis, sidecar and bridge processes, a legacy agent)", () => {
   it("each side discovers the other", async () => {
@@ -282,12 +267,7 @@ describe("bmn bridge legacy (real Redis, sidecar and bridge processes, a legacy 
       outIds.push((await alice.send({ to: "legacy-bob", type: "beast.simple_message", data: { i } })).id);
 
     const received = new Map<string, number>();
-    const receive = async (): Promise<void> => {
-      for (const delivery of await alice.receive({ max: 100, waitSeconds: 0.1 })) {
-        received.set(delivery.message.id, (received.get(delivery.message.id) ?? 0) + 1);
-        await alice.ack(delivery.leaseId);
-      }
-    };
+    const receive = (): Promise<void> => tallyReceived(alice, received);
     await until(
       async () => {
         await receive();

@@ -5,36 +5,25 @@
  * docs/bridges.md says which path guarantees what.
  */
 import { connect, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from "amqplib";
-import { BmnClient, type Delivery } from "../../client/index.js";
-import { topicMatches } from "../../core/topic-match.js";
+import type { Message } from "../../client/index.js";
 import { fullJitterBackoffMs } from "../../runtime/resilience/backoff.js";
-import { BridgeMetrics } from "../common/bridge-metrics.js";
-import { startBridgeServer } from "../common/bridge-server.js";
-import { BmnQueuePump, type DeliveryOutcome } from "../common/bmn-queues.js";
-import { DeadLetters, type Rejection } from "../common/dead-letters.js";
-import { forever, pause, untilDone } from "../common/loops.js";
-import type { ConsumeRoute, PublishRoute } from "../common/routes.js";
-import { storeOrReject } from "../common/store-or-reject.js";
+import type { DeliveryOutcome } from "../common/bmn-queues.js";
+import { BrokerBridge, type BrokerBridgeOptions, type RunningBrokerBridge } from "../common/broker-bridge.js";
+import type { Rejection } from "../common/dead-letters.js";
+import { pause, untilDone } from "../common/loops.js";
+import type { ConsumeRoute } from "../common/routes.js";
 import { amqpToBmn, bmnToAmqp, deathReason, latestDeath } from "./amqp-mapping.js";
 
 /** Set on messages the bridge brought in, so it never publishes them back out. */
 export const BRIDGED_FROM_EXTENSION = "bridgedfrom";
 
-export interface AmqpBridgeOptions {
-  bmnUrl: string;
-  apiToken?: string | undefined;
+export interface AmqpBridgeOptions extends BrokerBridgeOptions {
   amqpUrl: string;
-  agent: string;
   consume: readonly ConsumeRoute[];
-  publish: readonly PublishRoute[];
-  host: string;
-  port: number;
   /** Bodies above this are dead-lettered as `too-large` (the sidecar's own limit is 1 MiB by default). */
   maxBytes: number;
   /** Unacked RabbitMQ deliveries per consumed queue. */
   prefetch: number;
-  leaseMs: number;
-  idleWaitMs: number;
 }
 
 export const AMQP_BRIDGE_DEFAULTS = {
@@ -47,57 +36,32 @@ export const AMQP_BRIDGE_DEFAULTS = {
   idleWaitMs: 500,
 } as const;
 
-export interface RunningAmqpBridge {
-  readonly url: string;
-  readonly metrics: BridgeMetrics;
-  close(): Promise<void>;
-}
-
 export async function startAmqpBridge(
   options: AmqpBridgeOptions,
   warn: (line: string) => void,
-): Promise<RunningAmqpBridge> {
-  const metrics = new BridgeMetrics("amqp");
-  const client = new BmnClient({ url: options.bmnUrl, agent: options.agent, apiToken: options.apiToken });
-  const deadLetters = new DeadLetters(client, options.agent, metrics);
-  const stop = new AbortController();
-  await client.register({
-    agent: options.agent,
-    capabilities: ["bmn-bridge", "amqp"],
-    metadata: { bridge: "amqp" },
-    ttlSeconds: 86_400,
-  });
-  for (const route of options.publish)
-    if ("pattern" in route.source) await client.subscribe(route.source.pattern, { agent: options.agent });
+): Promise<RunningBrokerBridge> {
+  const bridge = new BrokerBridge("amqp", options, warn);
+  const { stop } = bridge;
+  await bridge.register();
 
   // ---- RabbitMQ → BMN -------------------------------------------------------------------------------------------
-  const inbound = async (route: ConsumeRoute, message: ConsumeMessage): Promise<void> => {
-    const body = (): string => message.content.toString("utf8");
-    const headers = message.properties.headers as Record<string, unknown> | undefined;
-    if ("deadLetter" in route.target) {
-      const death = latestDeath(headers);
-      const rejection: Rejection = {
-        reason: death === undefined ? "rejected" : deathReason(death.reason),
-        detail:
-          death === undefined
-            ? `from RabbitMQ queue ${route.source} (no x-death header)`
-            : `RabbitMQ dead-lettered it: ${death.reason} in queue ${death.queue} (exchange ${JSON.stringify(death.exchange)}, ${death.count} time(s))`,
-      };
-      await deadLetters.reject("amqp-in", rejection, body(), { queue: route.source });
-      return;
-    }
-    const mapped = amqpToBmn(message, route.source, route.target, options.maxBytes);
-    if (!mapped.ok) {
-      await deadLetters.reject("amqp-in", mapped.rejection, body(), { queue: route.source });
-      return;
-    }
-    const input = { ...mapped.value, [BRIDGED_FROM_EXTENSION]: "amqp" };
-    const result = await storeOrReject(
-      () => ("topic" in route.target ? client.publish(route.target.topic, input) : client.send(input)),
-      (rejection) => deadLetters.reject("amqp-in", rejection, body(), { queue: route.source }),
-    );
-    if (result !== undefined) metrics.count("amqp-in", result.duplicate ? "duplicate" : "bridged");
-  };
+  const inbound = (route: ConsumeRoute, message: ConsumeMessage): Promise<void> =>
+    bridge.bringIn({
+      target: route.target,
+      map: (destination) => {
+        const mapped = amqpToBmn(message, route.source, destination, options.maxBytes);
+        return mapped.ok
+          ? { ok: true, value: { ...mapped.value, [BRIDGED_FROM_EXTENSION]: "amqp" } }
+          : mapped;
+      },
+      deadLetter: () =>
+        deathRejection(
+          route.source,
+          latestDeath(message.properties.headers),
+        ),
+      raw: () => message.content.toString("utf8"),
+      context: { queue: route.source },
+    });
 
   // ---- the connection, made again whenever it drops -------------------------------------------------------------
   let connection: ChannelModel | undefined;
@@ -196,10 +160,10 @@ export async function startAmqpBridge(
   })();
 
   // ---- BMN → RabbitMQ -------------------------------------------------------------------------------------------
-  const publishOne = (exchange: string, routingKey: string, delivery: Delivery): Promise<DeliveryOutcome> => {
+  const publishOne = (exchange: string, routingKey: string, message: Message): Promise<DeliveryOutcome> => {
     const channel = publisher;
     if (channel === undefined) return Promise.reject(new Error("RabbitMQ is not connected"));
-    const out = bmnToAmqp(delivery.message);
+    const out = bmnToAmqp(message);
     lastChannelError = undefined;
     return new Promise<DeliveryOutcome>((resolve, reject) => {
       channel.publish(exchange, routingKey, out.content, out.options, (error: unknown) => {
@@ -229,52 +193,24 @@ export async function startAmqpBridge(
     });
   };
 
-  const outbound = async (delivery: Delivery, queue: string): Promise<DeliveryOutcome> => {
-    const message = delivery.message;
-    if ((message as Record<string, unknown>)[BRIDGED_FROM_EXTENSION] === "amqp") {
-      metrics.count("amqp-out", "skipped-loop");
-      return "ack";
-    }
-    const route =
-      queue === options.agent
-        ? options.publish.find(
-            (r) =>
-              "pattern" in r.source &&
-              message.topic !== undefined &&
-              topicMatches(r.source.pattern, message.topic),
-          )
-        : options.publish.find((r) => "agent" in r.source && r.source.agent === queue);
-    if (route === undefined) {
-      metrics.count("amqp-out", "dead-lettered");
-      return {
-        reason: "unroutable",
-        detail: `no --publish route for ${message.topic === undefined ? `a message to ${queue}` : `topic ${message.topic}`}`,
-      };
-    }
-    const routingKey = route.routingKey ?? message.topic ?? message.to ?? "";
-    const outcome = await publishOne(route.destination, routingKey, delivery);
-    metrics.count("amqp-out", outcome === "ack" ? "bridged" : "dead-lettered");
-    return outcome;
-  };
-  const pump = new BmnQueuePump(client, deadLetters, options.agent, {
-    batch: 50,
-    leaseSeconds: options.leaseMs / 1000,
-    idleWaitSeconds: options.idleWaitMs / 1000,
-    warn,
-  });
-  const agentQueues = options.publish.flatMap((r) => ("agent" in r.source ? [r.source.agent] : []));
-  const pumpLoop = forever(stop.signal, warn, "BMN queues", 0, () =>
-    pump.round(agentQueues, outbound, stop.signal),
+  const outboundLoop = bridge.runOutbound(
+    (route, message) =>
+      publishOne(route.destination, route.routingKey ?? message.topic ?? message.to ?? "", message),
+    (message) => (message as Record<string, unknown>)[BRIDGED_FROM_EXTENSION] === "amqp",
   );
+  return bridge.serve(
+    () => publisher !== undefined,
+    [connectLoop, outboundLoop],
+    () => Promise.resolve(),
+  );
+}
 
-  const server = await startBridgeServer(options.host, options.port, metrics, () => publisher !== undefined);
+/** Why a message read from a RabbitMQ dead-letter queue is dead: its newest `x-death`, as a BMN reason. */
+function deathRejection(queue: string, death: ReturnType<typeof latestDeath>): Rejection {
+  if (death === undefined)
+    return { reason: "rejected", detail: `from RabbitMQ queue ${queue} (no x-death header)` };
   return {
-    url: server.url,
-    metrics,
-    close: async () => {
-      stop.abort();
-      await Promise.allSettled([connectLoop, pumpLoop]);
-      await server.close();
-    },
+    reason: deathReason(death.reason),
+    detail: `RabbitMQ dead-lettered it: ${death.reason} in queue ${death.queue} (exchange ${JSON.stringify(death.exchange)}, ${death.count} time(s))`,
   };
 }

@@ -7,6 +7,7 @@
  */
 import type { DeadLetterReason, Message, MessageInput } from "../../client/index.js";
 import { MESSAGE_ID_PATTERN } from "../../core/ids.js";
+import type { Mapped } from "../common/broker-bridge.js";
 import type { Rejection } from "../common/dead-letters.js";
 
 /** The part of an amqplib message the mapping reads. */
@@ -57,7 +58,6 @@ const IN_PROPERTIES = new Set([
 ]);
 const DEFAULT_TYPE = "amqp.message";
 
-export type Mapped = { ok: true; value: MessageInput } | { ok: false; rejection: Rejection };
 
 /** RabbitMQ's `x-death` reasons as BMN dead-letter reasons. */
 export function deathReason(amqpReason: string): DeadLetterReason {

@@ -11,36 +11,22 @@ import {
   ProduceAcks,
   type Message as KafkaMessage,
 } from "@platformatic/kafka";
-import { BmnClient, type Delivery } from "../../client/index.js";
-import { topicMatches } from "../../core/topic-match.js";
-import { BridgeMetrics } from "../common/bridge-metrics.js";
-import { startBridgeServer } from "../common/bridge-server.js";
-import { BmnQueuePump, type DeliveryOutcome } from "../common/bmn-queues.js";
-import { DeadLetters } from "../common/dead-letters.js";
-import { forever, pause, stopped, untilDone } from "../common/loops.js";
-import type { ConsumeRoute, PublishRoute } from "../common/routes.js";
-import { storeOrReject } from "../common/store-or-reject.js";
+import { BrokerBridge, type BrokerBridgeOptions, type RunningBrokerBridge } from "../common/broker-bridge.js";
+import { pause, stopped, untilDone } from "../common/loops.js";
+import type { ConsumeRoute } from "../common/routes.js";
 import { bmnToKafka, kafkaToBmn } from "./kafka-mapping.js";
 
 /** The Kafka topic a message came from: it is never produced back to that same topic. */
 export const KAFKA_TOPIC_EXTENSION = "kafkatopic";
 
-export interface KafkaBridgeOptions {
-  bmnUrl: string;
-  apiToken?: string | undefined;
+export interface KafkaBridgeOptions extends BrokerBridgeOptions {
   /** host:port list. */
   brokers: readonly string[];
   groupId: string;
-  agent: string;
   consume: readonly ConsumeRoute[];
-  publish: readonly PublishRoute[];
-  host: string;
-  port: number;
   maxBytes: number;
   /** Offsets are committed after this many records, or when the stream goes idle. */
   commitEvery: number;
-  leaseMs: number;
-  idleWaitMs: number;
 }
 
 export const KAFKA_BRIDGE_DEFAULTS = {
@@ -54,12 +40,6 @@ export const KAFKA_BRIDGE_DEFAULTS = {
   idleWaitMs: 500,
 } as const;
 
-export interface RunningKafkaBridge {
-  readonly url: string;
-  readonly metrics: BridgeMetrics;
-  close(): Promise<void>;
-}
-
 /** `kafka://a:9092,b:9092` or `a:9092,b:9092` → the broker list. */
 export function brokersOf(url: string): string[] {
   const list = url.replace(/^kafka:\/\//, "").replace(/\/.*$/, "");
@@ -69,46 +49,32 @@ export function brokersOf(url: string): string[] {
 export async function startKafkaBridge(
   options: KafkaBridgeOptions,
   warn: (line: string) => void,
-): Promise<RunningKafkaBridge> {
-  const metrics = new BridgeMetrics("kafka");
-  const client = new BmnClient({ url: options.bmnUrl, agent: options.agent, apiToken: options.apiToken });
-  const deadLetters = new DeadLetters(client, options.agent, metrics);
-  const stop = new AbortController();
-  await client.register({
-    agent: options.agent,
-    capabilities: ["bmn-bridge", "kafka"],
-    metadata: { bridge: "kafka" },
-    ttlSeconds: 86_400,
-  });
-  for (const route of options.publish)
-    if ("pattern" in route.source) await client.subscribe(route.source.pattern, { agent: options.agent });
+): Promise<RunningBrokerBridge> {
+  const bridge = new BrokerBridge("kafka", options, warn);
+  const { stop } = bridge;
+  await bridge.register();
 
   const base = { bootstrapBrokers: [...options.brokers], clientId: `bmn-${options.agent}` };
   const producer = new Producer({ ...base, idempotent: true, acks: ProduceAcks.ALL, autocreateTopics: true });
   let connected = options.consume.length === 0;
 
   // ---- Kafka → BMN ----------------------------------------------------------------------------------------------
-  const inbound = async (record: KafkaMessage, route: ConsumeRoute): Promise<void> => {
-    const raw = (): string => bytesOf(record.value).toString("utf8");
-    const where = { topic: record.topic, partition: String(record.partition), offset: String(record.offset) };
-    if ("deadLetter" in route.target) {
-      const detail = `from Kafka topic ${record.topic}, partition ${record.partition}, offset ${record.offset}`;
-      await deadLetters.reject("kafka-in", { reason: "rejected", detail }, raw(), where);
-      return;
-    }
-    const mapped = kafkaToBmn(record, route.target, options.maxBytes);
-    if (!mapped.ok) {
-      await deadLetters.reject("kafka-in", mapped.rejection, raw(), where);
-      return;
-    }
-    const input = { ...mapped.value, [KAFKA_TOPIC_EXTENSION]: record.topic };
-    const target = route.target;
-    const result = await storeOrReject(
-      () => ("topic" in target ? client.publish(target.topic, input) : client.send(input)),
-      (rejection) => deadLetters.reject("kafka-in", rejection, raw(), where),
-    );
-    if (result !== undefined) metrics.count("kafka-in", result.duplicate ? "duplicate" : "bridged");
-  };
+  const inbound = (record: KafkaMessage, route: ConsumeRoute): Promise<void> =>
+    bridge.bringIn({
+      target: route.target,
+      map: (destination) => {
+        const mapped = kafkaToBmn(record, destination, options.maxBytes);
+        return mapped.ok
+          ? { ok: true, value: { ...mapped.value, [KAFKA_TOPIC_EXTENSION]: record.topic } }
+          : mapped;
+      },
+      deadLetter: () => ({
+        reason: "rejected",
+        detail: `from Kafka topic ${record.topic}, partition ${record.partition}, offset ${record.offset}`,
+      }),
+      raw: () => bytesOf(record.value).toString("utf8"),
+      context: { topic: record.topic, partition: String(record.partition), offset: String(record.offset) },
+    });
 
   const consumeLoop = (async () => {
     if (options.consume.length === 0) return;
@@ -176,64 +142,29 @@ export async function startKafkaBridge(
   })();
 
   // ---- BMN → Kafka ----------------------------------------------------------------------------------------------
-  const outbound = async (delivery: Delivery, queue: string): Promise<DeliveryOutcome> => {
-    const message = delivery.message;
-    const route =
-      queue === options.agent
-        ? options.publish.find(
-            (r) =>
-              "pattern" in r.source &&
-              message.topic !== undefined &&
-              topicMatches(r.source.pattern, message.topic),
-          )
-        : options.publish.find((r) => "agent" in r.source && r.source.agent === queue);
-    if (route === undefined) {
-      metrics.count("kafka-out", "dead-lettered");
-      return {
-        reason: "unroutable",
-        detail: `no --publish route for ${message.topic ?? `a message to ${queue}`}`,
-      };
-    }
-    if ((message as Record<string, unknown>)[KAFKA_TOPIC_EXTENSION] === route.destination) {
-      metrics.count("kafka-out", "skipped-loop"); // it came from that very topic
+  const outboundLoop = bridge.runOutbound(
+    async (route, message) => {
+      const record = bmnToKafka(message);
+      await producer.send({
+        messages: [
+          {
+            topic: route.destination,
+            key: record.key,
+            value: record.value,
+            headers: bufferHeaders(record.headers),
+          },
+        ],
+      });
       return "ack";
-    }
-    const record = bmnToKafka(message);
-    await producer.send({
-      messages: [
-        {
-          topic: route.destination,
-          key: record.key,
-          value: record.value,
-          headers: bufferHeaders(record.headers),
-        },
-      ],
-    });
-    metrics.count("kafka-out", "bridged");
-    return "ack";
-  };
-  const pump = new BmnQueuePump(client, deadLetters, options.agent, {
-    batch: 50,
-    leaseSeconds: options.leaseMs / 1000,
-    idleWaitSeconds: options.idleWaitMs / 1000,
-    warn,
-  });
-  const agentQueues = options.publish.flatMap((r) => ("agent" in r.source ? [r.source.agent] : []));
-  const pumpLoop = forever(stop.signal, warn, "BMN queues", 0, () =>
-    pump.round(agentQueues, outbound, stop.signal),
-  );
-
-  const server = await startBridgeServer(options.host, options.port, metrics, () => connected);
-  return {
-    url: server.url,
-    metrics,
-    close: async () => {
-      stop.abort();
-      await Promise.allSettled([consumeLoop, pumpLoop]);
-      await producer.close().catch(() => undefined);
-      await server.close();
     },
-  };
+    // Never back into the topic it came from.
+    (message, route) => (message as Record<string, unknown>)[KAFKA_TOPIC_EXTENSION] === route.destination,
+  );
+  return bridge.serve(
+    () => connected,
+    [consumeLoop, outboundLoop],
+    () => producer.close().catch(() => undefined),
+  );
 }
 
 function bufferHeaders(headers: Map<string, string>): Map<Buffer, Buffer> {

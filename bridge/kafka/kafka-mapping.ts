@@ -7,6 +7,7 @@
  */
 import type { DeadLetterReason, Message, MessageInput } from "../../client/index.js";
 import { MESSAGE_ID_PATTERN } from "../../core/ids.js";
+import type { Mapped } from "../common/broker-bridge.js";
 import type { Rejection } from "../common/dead-letters.js";
 
 export interface KafkaRecord {
@@ -30,7 +31,6 @@ const ATTRIBUTE_NAME = /^[a-z0-9]{1,20}$/;
 const STRUCTURED = /^application\/cloudevents\+json\b/i;
 const DEFAULT_TYPE = "kafka.record";
 
-export type Mapped = { ok: true; value: MessageInput } | { ok: false; rejection: Rejection };
 
 /** The BMN message for a Kafka record. */
 export function kafkaToBmn(

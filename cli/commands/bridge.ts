@@ -224,14 +224,7 @@ async function routesOf(
  * BMN_BRIDGE_ANNOUNCE_MS, BMN_BRIDGE_OFFLINE_MS, BMN_BRIDGE_REFRESH_MS, BMN_BRIDGE_LEASE_MS (30 s).
  */
 function timingOverrides(env: NodeJS.ProcessEnv): Record<string, number> {
-  const pick = (name: string, key: string): Record<string, number> => {
-    const value = env[name];
-    if (value === undefined) return {};
-    const ms = Number(value);
-    if (!Number.isInteger(ms) || ms < 10)
-      throw new UsageError(`${name} must be a whole number of ms ≥ 10, got ${value}`);
-    return { [key]: ms };
-  };
+  const pick = (name: string, key: string): Record<string, number> => pickMs(env, name, key);
   return {
     ...pick("BMN_BRIDGE_ANNOUNCE_MS", "announceIntervalMs"),
     ...pick("BMN_BRIDGE_OFFLINE_MS", "offlineAfterMs"),
@@ -240,6 +233,7 @@ function timingOverrides(env: NodeJS.ProcessEnv): Record<string, number> {
   };
 }
 
+/** A BMN_BRIDGE_*_MS setting as `{ [key]: ms }`, or nothing when unset. */
 function pickMs(env: NodeJS.ProcessEnv, name: string, key: string): Record<string, number> {
   const value = env[name];
   if (value === undefined) return {};

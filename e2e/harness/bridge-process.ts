@@ -1,6 +1,8 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import type { BmnClient, Message } from "../../client/index.js";
 import { BMN, BmnProcess } from "../../test/harness/bmn-process.js";
+import { until } from "../../test/harness/poll-until.js";
 import { freePort } from "../../test/harness/free-port.js";
 import { metricSum } from "./gateway-observe.js";
 
@@ -34,4 +36,39 @@ export async function doctor(url: string): Promise<{ found: string; bridge?: str
     timeout: 30_000,
   });
   return JSON.parse(stdout.trim()) as { found: string; bridge?: string; details: string[] };
+}
+
+/** Receives (and acks) `client`'s messages until `done` holds for all received so far; answers them. */
+export async function receiveUntil(
+  client: BmnClient,
+  done: (messages: Message[]) => boolean,
+  what: string,
+): Promise<Message[]> {
+  const messages: Message[] = [];
+  await until(
+    async () => {
+      for (const delivery of await client.receive({ max: 100, waitSeconds: 0.2 })) {
+        messages.push(delivery.message);
+        await client.ack(delivery.leaseId);
+      }
+      return done(messages);
+    },
+    60_000,
+    what,
+    () => `${messages.length} received`,
+  );
+  return messages;
+}
+
+/** Receives (and acks) a batch of `client`'s messages, counting each id in `seen` (a count above 1: a duplicate). */
+export async function tallyReceived(
+  client: BmnClient,
+  seen: Map<string, number>,
+  key = (m: Message) => m.id,
+): Promise<void> {
+  for (const delivery of await client.receive({ max: 100, waitSeconds: 0.1 })) {
+    const id = key(delivery.message);
+    seen.set(id, (seen.get(id) ?? 0) + 1);
+    await client.ack(delivery.leaseId);
+  }
 }

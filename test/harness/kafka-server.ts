@@ -7,8 +7,9 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { onProcessExit } from "./exit-hooks.js";
 import { freePort } from "./free-port.js";
-import { GroupChild } from "./process-group.js";
+import type { GroupChild } from "./process-group.js";
 import { ChildProcessServer, type ServerHandle } from "./server-handle.js";
+import { spawnUntilReady } from "./spawn-ready.js";
 
 const FETCH = fileURLToPath(new URL("../tools/kafka/fetch.sh", import.meta.url));
 const READY_LINE = "Kafka Server started";
@@ -99,37 +100,12 @@ export async function startKafka(): Promise<KafkaHandle> {
   }
 }
 
-async function spawnKafka(args: readonly string[]): Promise<GroupChild> {
-  let onReady = (): void => undefined;
-  const ready = new Promise<"ready">((resolve) => {
-    onReady = () => {
-      resolve("ready");
-    };
-  });
-  const child = GroupChild.spawn({
-    label: "kafka",
-    command: "java",
-    args,
-    stopTimeoutMs: 30_000,
-    onLine: (line) => {
-      if (line.includes(READY_LINE)) onReady();
-    },
-  });
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => {
-      resolve("timeout");
-    }, READY_TIMEOUT_MS);
-  });
-  const outcome = await Promise.race([ready, child.exited, timedOut]);
-  clearTimeout(timer);
-  if (outcome !== "ready") {
-    await child.kill();
-    throw new Error(
-      `kafka did not start (${outcome === "timeout" ? `not ready within ${READY_TIMEOUT_MS} ms` : child.describeExit()})\n${child.output()}`,
-    );
-  }
-  return child;
+function spawnKafka(args: readonly string[]): Promise<GroupChild> {
+  return spawnUntilReady(
+    { label: "kafka", command: "java", args, stopTimeoutMs: 30_000 },
+    READY_LINE,
+    READY_TIMEOUT_MS,
+  );
 }
 
 class KafkaServer extends ChildProcessServer implements KafkaHandle {

@@ -6,6 +6,7 @@ import { onProcessExit } from "./exit-hooks.js";
 import { freePort } from "./free-port.js";
 import { GroupChild } from "./process-group.js";
 import { ChildProcessServer, type ServerHandle } from "./server-handle.js";
+import { spawnUntilReady } from "./spawn-ready.js";
 
 /** The Debian package's server script, run directly (the /usr/sbin wrapper would switch to the rabbitmq user). */
 const RABBITMQ_SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server";
@@ -68,38 +69,12 @@ export async function startRabbitMq(): Promise<RabbitMqHandle> {
   }
 }
 
-async function spawnRabbitMq(env: NodeJS.ProcessEnv): Promise<GroupChild> {
-  let onReady = (): void => undefined;
-  const ready = new Promise<"ready">((resolve) => {
-    onReady = () => {
-      resolve("ready");
-    };
-  });
-  const child = GroupChild.spawn({
-    label: "rabbitmq-server",
-    command: RABBITMQ_SERVER,
-    args: [],
-    env,
-    stopTimeoutMs: 30_000,
-    onLine: (line) => {
-      if (line.includes(READY_LINE)) onReady();
-    },
-  });
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => {
-      resolve("timeout");
-    }, READY_TIMEOUT_MS);
-  });
-  const outcome = await Promise.race([ready, child.exited, timedOut]);
-  clearTimeout(timer);
-  if (outcome !== "ready") {
-    await child.kill();
-    throw new Error(
-      `rabbitmq-server did not start (${outcome === "timeout" ? `not ready within ${READY_TIMEOUT_MS} ms` : child.describeExit()})\n${child.output()}`,
-    );
-  }
-  return child;
+function spawnRabbitMq(env: NodeJS.ProcessEnv): Promise<GroupChild> {
+  return spawnUntilReady(
+    { label: "rabbitmq-server", command: RABBITMQ_SERVER, args: [], env, stopTimeoutMs: 30_000 },
+    READY_LINE,
+    READY_TIMEOUT_MS,
+  );
 }
 
 class RabbitMqServer extends ChildProcessServer implements RabbitMqHandle {
