@@ -209,6 +209,20 @@ describe("bmn bridge legacy (real Redis, sidecar and bridge processes, a legacy 
       "recipient",
       "alice",
     ]);
+    // A legacy agent may not send as a BMN agent, on the channel or through a mailbox.
+    const spoof = {
+      type: "simple_message",
+      source: "alice",
+      target: null,
+      payload: 1,
+      priority: 5,
+      id: "spoof-1",
+    };
+    await bob.publishRaw(JSON.stringify(spoof));
+    await bob.sendRawToMailbox("alice", [
+      ...["message_id", "spoof-2", "sender", "alice", "recipient", "alice"],
+      ...["payload", "1", "message_type", "simple_message", "timestamp", new Date().toISOString()],
+    ]);
     const unknownId = await bob.publish({
       type: "quantum_entanglement",
       target: "alice",
@@ -220,17 +234,23 @@ describe("bmn bridge legacy (real Redis, sidecar and bridge processes, a legacy 
     const dead = await until(
       async () => {
         const letters = await alice.dlq.list({ agent: "legacy-bridge" });
-        return letters.length >= 3 ? letters : undefined;
+        return letters.length >= 5 ? letters : undefined;
       },
       15_000,
-      "three dead letters of the bridge",
+      "five dead letters of the bridge",
     );
-    expect(dead.every((letter) => letter.reason === "invalid")).toBe(true);
-    const errors = dead.map((letter) => letter.lastError ?? "").join("\n");
+    const invalid = dead.filter((letter) => letter.reason === "invalid");
+    const forbidden = dead.filter((letter) => letter.reason === "forbidden");
+    expect([invalid.length, forbidden.length]).toEqual([3, 2]);
+    expect(forbidden.map((letter) => letter.lastError).join("\n")).toMatch(
+      /"alice" is the name of a BMN agent/,
+    );
+    expect(got.some((m) => m.id === "spoof-1" || m.id === "spoof-2")).toBe(false);
+    const errors = invalid.map((letter) => letter.lastError ?? "").join("\n");
     expect(errors).toMatch(/malformed JSON/);
     expect(errors).toMatch(/priority must be an integer from 1 to 10/);
     expect(errors).toMatch(/type must be/);
-    expect(await bridgeCount(bridge, "legacy-channel-in", "dead-lettered")).toBe(before + 2);
+    expect(await bridgeCount(bridge, "legacy-channel-in", "dead-lettered")).toBe(before + 3);
     expect(await bridgeCount(bridge, "legacy-channel-in", "unknown-type")).toBeGreaterThanOrEqual(1);
     expect(bridge.alive).toBe(true);
     await expect(fetch(`${bridge.url}/readyz`)).resolves.toMatchObject({ status: 200 });

@@ -54,11 +54,7 @@ export async function startAmqpBridge(
           ? { ok: true, value: { ...mapped.value, [BRIDGED_FROM_EXTENSION]: "amqp" } }
           : mapped;
       },
-      deadLetter: () =>
-        deathRejection(
-          route.source,
-          latestDeath(message.properties.headers),
-        ),
+      deadLetter: () => deathRejection(route.source, latestDeath(message.properties.headers)),
       raw: () => message.content.toString("utf8"),
       context: { queue: route.source },
     });

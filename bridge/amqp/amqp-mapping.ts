@@ -58,7 +58,6 @@ const IN_PROPERTIES = new Set([
 ]);
 const DEFAULT_TYPE = "amqp.message";
 
-
 /** RabbitMQ's `x-death` reasons as BMN dead-letter reasons. */
 export function deathReason(amqpReason: string): DeadLetterReason {
   switch (amqpReason) {

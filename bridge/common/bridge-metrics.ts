@@ -2,7 +2,14 @@ import { Counter, type Registry } from "prom-client";
 import { programRegistry } from "../../runtime/observability/metrics-registry.js";
 
 /** What happened to one message on one path of a bridge; the label values of `bmn_bridge_messages_total`. */
-export type BridgeOutcome = "bridged" | "duplicate" | "dead-lettered" | "unknown-type" | "skipped-loop";
+export type BridgeOutcome =
+  | "bridged"
+  | "duplicate"
+  | "dead-lettered"
+  | "unknown-type"
+  | "skipped-loop"
+  /** Lost before the bridge could store it (only the legacy pub/sub channel, when its backlog is full). */
+  | "dropped";
 
 /**
  * The counters of one bridge process: every message is counted once per path with its outcome, so an operator

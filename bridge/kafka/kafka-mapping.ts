@@ -31,7 +31,6 @@ const ATTRIBUTE_NAME = /^[a-z0-9]{1,20}$/;
 const STRUCTURED = /^application\/cloudevents\+json\b/i;
 const DEFAULT_TYPE = "kafka.record";
 
-
 /** The BMN message for a Kafka record. */
 export function kafkaToBmn(
   record: KafkaRecord,

@@ -10,7 +10,7 @@ import { splitAddress, type AgentAddress } from "../../core/names.js";
 import { BridgeMetrics } from "../common/bridge-metrics.js";
 import { startBridgeServer, type BridgeServer } from "../common/bridge-server.js";
 import { BmnQueuePump, type DeliveryOutcome } from "../common/bmn-queues.js";
-import { DeadLetters } from "../common/dead-letters.js";
+import { DeadLetters, type Rejection } from "../common/dead-letters.js";
 import { every, forever, untilDone } from "../common/loops.js";
 import { storeOrReject } from "../common/store-or-reject.js";
 import { LegacyDirectory } from "./legacy-directory.js";
@@ -112,6 +112,21 @@ export async function startLegacyBridge(
   });
   const stop = new AbortController();
   let ready = false;
+  /** The BMN name a legacy sender gets, or why it cannot send: no usable name, or a BMN agent's name. */
+  const senderOf = (source: string): { ok: true; value: string } | { ok: false; rejection: Rejection } => {
+    const name = bmnNameOf(source);
+    if (name === undefined)
+      return {
+        ok: false,
+        rejection: {
+          reason: "invalid",
+          detail: `sender ${JSON.stringify(source)} has no usable BMN agent name`,
+        },
+      };
+    return directory.isBmnAgent(name)
+      ? { ok: false, rejection: impersonation(source) }
+      : { ok: true, value: name };
+  };
 
   await Promise.all([redis.connect(), subscriber.connect()]);
   await client.register({
@@ -146,20 +161,17 @@ export async function startLegacyBridge(
     const legacy = parsed.value;
     if (sent.has(legacy.id)) return; // our own message, back from the channel
     if (!KNOWN_LEGACY_TYPES.has(legacy.type)) metrics.count("legacy-channel-in", "unknown-type");
-    const from = bmnNameOf(legacy.source);
-    if (from === undefined) {
-      const detail = `source ${JSON.stringify(legacy.source)} has no usable BMN agent name`;
-      await deadLetters.reject("legacy-channel-in", { reason: "invalid", detail }, text);
-      return;
-    }
     if (legacy.type === DISCOVERY_TYPE) {
       await directory.legacyAnnounced(legacy.source, capabilitiesOf(legacy.payload));
       return;
     }
-    if (directory.isBmnAgent(from)) {
-      metrics.count("legacy-channel-in", "skipped-loop"); // a BMN agent's name used on the legacy side
+    // The bridge's own messages were recognised above by id: a BMN agent's name here is someone else's.
+    const sender = senderOf(legacy.source);
+    if (!sender.ok) {
+      await deadLetters.reject("legacy-channel-in", sender.rejection, text);
       return;
     }
+    const from = sender.value;
     if (legacy.target === null) {
       const topic = `${options.topicPrefix}.${legacy.type}`;
       const result = await storeOrReject(
@@ -181,7 +193,7 @@ export async function startLegacyBridge(
   subscriber.on("message", (channel: string, text: string) => {
     if (channel !== LEGACY_CHANNEL) return;
     if (backlog.length >= MAX_CHANNEL_BACKLOG) {
-      metrics.count("legacy-channel-in", "dead-lettered");
+      metrics.count("legacy-channel-in", "dropped");
       warn("legacy channel backlog full: a pub/sub message was dropped");
       return;
     }
@@ -196,19 +208,18 @@ export async function startLegacyBridge(
       await mailboxes.ack(entry); // deleted from the stream while pending: nothing left to carry
       return;
     }
+    const input = JSON.stringify(entry.fields);
+    const reject = (rejection: Rejection): Promise<void> =>
+      deadLetters.reject("legacy-mailbox-in", rejection, input, { stream: entry.stream });
     const parsed = parseMailboxEntry(entry.fields);
-    if (!parsed.ok) {
-      const input = JSON.stringify(entry.fields);
-      await deadLetters.reject("legacy-mailbox-in", parsed.rejection, input, { stream: entry.stream });
+    const sender = parsed.ok ? senderOf(parsed.value.source) : parsed;
+    if (!parsed.ok || !sender.ok) {
+      await reject(sender.ok ? invalidEntry : sender.rejection);
     } else {
-      const from = bmnNameOf(parsed.value.source) ?? options.agent;
       if (!KNOWN_LEGACY_TYPES.has(parsed.value.type)) metrics.count("legacy-mailbox-in", "unknown-type");
       const result = await storeOrReject(
-        () => client.send(legacyToBmn(parsed.value, from, { to: agent })),
-        (rejection) =>
-          deadLetters.reject("legacy-mailbox-in", rejection, JSON.stringify(entry.fields), {
-            stream: entry.stream,
-          }),
+        () => client.send(legacyToBmn(parsed.value, sender.value, { to: agent })),
+        reject,
       );
       if (result !== undefined)
         metrics.count("legacy-mailbox-in", result.duplicate ? "duplicate" : "bridged");
@@ -274,6 +285,16 @@ export async function startLegacyBridge(
     },
   };
 }
+
+/** A legacy message whose sender is a BMN agent's name: BMN agents never send from the legacy side. */
+function impersonation(source: string): Rejection {
+  return {
+    reason: "forbidden",
+    detail: `sender ${JSON.stringify(source)} is the name of a BMN agent; a legacy agent may not send as one`,
+  };
+}
+
+const invalidEntry: Rejection = { reason: "invalid", detail: "not a legacy mailbox entry" };
 
 /** The BMN agent name in a `from` address (`name` or `name@domain`), or `fallback`. */
 function senderName(from: string | undefined, fallback: string): string {
