@@ -203,40 +203,46 @@ describe("bmn bridge amqp (real RabbitMQ, Redis, sidecar and bridge processes)",
     await drainQueue("full-q", (m) => m.length === 1, "the one message the full queue took");
   });
 
-  it("loses nothing when RabbitMQ restarts and the bridge is killed with SIGKILL mid-stream", async () => {
+  it("loses nothing when RabbitMQ restarts under a running bridge and the bridge is killed with SIGKILL mid-stream", async () => {
     const total = 300;
+    const third = total / 3;
     const inIds = Array.from({ length: total }, (_, i) => `kill-in-${i}`);
-    const publishIn = (ids: string[]): void => {
-      for (const id of ids)
+    const outIds: string[] = [];
+    const send = async (from: number, to: number): Promise<void> => {
+      for (const id of inIds.slice(from, to))
         channel.sendToQueue("orders", Buffer.from(JSON.stringify({ id })), {
           messageId: id,
           persistent: true,
           contentType: "application/json",
         });
+      for (let i = from; i < to; i++)
+        outIds.push((await bmn.publish("invoices.kill", { type: "t.kill", data: { i } })).id);
     };
-    publishIn(inIds.slice(0, total / 2));
-    const outIds: string[] = [];
-    for (let i = 0; i < total / 2; i++)
-      outIds.push((await bmn.publish("invoices.kill", { type: "t.kill", data: { i } })).id);
-
     const received = new Map<string, number>();
     const receive = (): Promise<void> => tallyReceived(bmn.as("billing"), received);
-    await until(
-      async () => {
-        await receive();
-        return received.size >= 20;
-      },
-      30_000,
-      "the bridge under way",
-    );
-    const beforeKill = received.size;
-    await bridge.kill();
+    const underWay = (atLeast: number, what: string): Promise<true> =>
+      until(
+        async () => {
+          await receive();
+          return received.size >= atLeast;
+        },
+        60_000,
+        what,
+      );
+
+    // 1. RabbitMQ restarts while the bridge runs: the bridge reconnects with backoff.
+    await send(0, third);
+    await underWay(20, "the bridge under way");
+    const beforeRestart = received.size;
     await amqp.close().catch(() => undefined);
     await rabbit.restart();
     await openAmqp();
-    publishIn(inIds.slice(total / 2));
-    for (let i = total / 2; i < total; i++)
-      outIds.push((await bmn.publish("invoices.kill", { type: "t.kill", data: { i } })).id);
+    await send(third, 2 * third);
+    await underWay(third + 20, "the bridge reconnected to the restarted RabbitMQ");
+    // 2. The bridge dies mid-stream.
+    const beforeKill = received.size;
+    await bridge.kill();
+    await send(2 * third, total);
     await bridge.start();
 
     const inRabbit = new Map<string, number>();
@@ -262,7 +268,7 @@ describe("bmn bridge amqp (real RabbitMQ, Redis, sidecar and bridge processes)",
     const dupIn = inIds.reduce((sum, id) => sum + (received.get(id) ?? 0) - 1, 0);
     const dupOut = outIds.reduce((sum, id) => sum + (inRabbit.get(id) ?? 0) - 1, 0);
     console.log(
-      `amqp bridge, RabbitMQ restart + bridge kill -9: RabbitMQ→BMN sent ${total}, received ${inIds.filter((id) => received.has(id)).length}, lost 0, duplicates ${dupIn} (${beforeKill} before the kill); BMN→RabbitMQ sent ${total}, in RabbitMQ ${outIds.filter((id) => inRabbit.has(id)).length}, lost 0, duplicates ${dupOut}`,
+      `amqp bridge, RabbitMQ restart + bridge kill -9: RabbitMQ→BMN sent ${total}, received ${inIds.filter((id) => received.has(id)).length}, lost 0, duplicates ${dupIn} (${beforeRestart} before the RabbitMQ restart, ${beforeKill} before the kill); BMN→RabbitMQ sent ${total}, in RabbitMQ ${outIds.filter((id) => inRabbit.has(id)).length}, lost 0, duplicates ${dupOut}`,
     );
     // Inbound: every message has a message-id, so BMN's dedupe takes a redelivery once.
     expect(dupIn).toBe(0);
