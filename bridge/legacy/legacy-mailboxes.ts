@@ -47,18 +47,27 @@ export class LegacyMailboxes {
     const group = mailboxGroup(agent);
     for (const prefix of this.prefixes) {
       const stream = mailboxStream(prefix, agent);
-      await this.ensureGroup(stream, group, "0");
+      // Only mailboxes that exist: the bridge does not create a stream for every BMN agent in the legacy Redis.
+      if (!(await this.ensureGroup(stream, group, "0", false))) continue;
       const pending = !this.pendingRead.has(stream);
-      const reply = (await this.redis.xreadgroup(
-        "GROUP",
-        group,
-        this.consumer,
-        "COUNT",
-        count,
-        "STREAMS",
-        stream,
-        pending ? "0" : ">",
-      )) as StreamReply;
+      let reply: StreamReply;
+      try {
+        reply = (await this.redis.xreadgroup(
+          "GROUP",
+          group,
+          this.consumer,
+          "COUNT",
+          count,
+          "STREAMS",
+          stream,
+          pending ? "0" : ">",
+        )) as StreamReply;
+      } catch (error) {
+        // The stream or group was deleted since: make the group again next round.
+        if (!(error instanceof Error && error.message.startsWith("NOGROUP"))) throw error;
+        this.groupsMade.delete(stream);
+        continue;
+      }
       const read = reply?.[0]?.[1] ?? [];
       if (pending && read.length === 0) this.pendingRead.add(stream);
       for (const [entryId, fields] of read) entries.push({ stream, group, entryId, fields });
@@ -76,7 +85,7 @@ export class LegacyMailboxes {
     if (prefix === undefined) throw new Error("no mailbox prefix configured");
     const stream = mailboxStream(prefix, legacyId);
     // A group made now starts at the end, so the agent reads exactly what arrives from here on.
-    await this.ensureGroup(stream, mailboxGroup(legacyId), "$");
+    await this.ensureGroup(stream, mailboxGroup(legacyId), "$", true);
     const written = await this.redis.eval(
       XADD_ONCE,
       2,
@@ -88,13 +97,23 @@ export class LegacyMailboxes {
     return written !== null;
   }
 
-  private async ensureGroup(stream: string, group: string, from: "0" | "$"): Promise<void> {
-    if (this.groupsMade.has(stream)) return;
+  /** Makes the group unless it exists; false when the stream does not exist and `create` is off. */
+  private async ensureGroup(
+    stream: string,
+    group: string,
+    from: "0" | "$",
+    create: boolean,
+  ): Promise<boolean> {
+    if (this.groupsMade.has(stream)) return true;
     try {
-      await this.redis.xgroup("CREATE", stream, group, from, "MKSTREAM");
+      if (create) await this.redis.xgroup("CREATE", stream, group, from, "MKSTREAM");
+      else await this.redis.xgroup("CREATE", stream, group, from);
     } catch (error) {
-      if (!(error instanceof Error && error.message.startsWith("BUSYGROUP"))) throw error;
+      const message = error instanceof Error ? error.message : "";
+      if (!create && message.includes("requires the key to exist")) return false;
+      if (!message.startsWith("BUSYGROUP")) throw error;
     }
     this.groupsMade.add(stream);
+    return true;
   }
 }
