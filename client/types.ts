@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import type { DeadLetterReason } from "../core/dead-letter.js";
 import type { HealthBody, InfoBody, ReadyBody } from "../core/api/health-api.js";
 import type { DeadLetterBody, DeadLetterMoveBody, attemptRecordSchema } from "../core/api/dlq-api.js";
 import type { DeliveryBody, ackManyResponseSchema } from "../core/api/delivery-api.js";
@@ -85,6 +86,8 @@ export interface NackOptions {
   reason?: string | undefined;
   /** Dead-letter now (reason `rejected`) instead of retrying. */
   deadLetter?: boolean | undefined;
+  /** Dead-letter now with this stable reason instead of `rejected` (e.g. `invalid`, `too-large`). */
+  deadLetterReason?: DeadLetterReason | undefined;
 }
 
 export interface RegisterOptions {

@@ -3,13 +3,16 @@ import type { CommandEnv } from "../context.js";
 import { registerA2a } from "./a2a.js";
 import { registerAck } from "./ack.js";
 import { registerAgents } from "./agents.js";
+import { registerBridge } from "./bridge.js";
 import { registerCollab } from "./collab.js";
 import { registerConsole } from "./console.js";
 import { registerDlq } from "./dlq.js";
+import { registerDoctor } from "./doctor.js";
 import { registerGateway } from "./gateway.js";
 import { registerHealth } from "./health.js";
 import { registerInspect } from "./inspect.js";
 import { registerListen } from "./listen.js";
+import { registerMigrate } from "./migrate.js";
 import { registerNack } from "./nack.js";
 import { registerOperator } from "./operator.js";
 import { registerQueues } from "./queues.js";
@@ -68,6 +71,9 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerTopology,
   registerA2a,
   registerOperator,
+  registerBridge,
+  registerMigrate,
+  registerDoctor,
 ];
 
 export function registerCommands(program: Command, env: CommandEnv): Command {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { count, decimalInteger, decimalNumber, epochMs, plainText } from "./common.js";
+import { DEAD_LETTER_REASONS } from "../dead-letter.js";
 import { messageOutSchema } from "./message-api.js";
 
 export const agentParamsSchema = z.object({
@@ -50,6 +51,8 @@ export const nackBodySchema = z.strictObject({
   delayMs: z.number().int().min(0).optional(),
   reason: plainText.max(1_024).optional(),
   deadLetter: z.boolean().optional(),
+  /** Dead-letter now with this stable reason (a bridge's `invalid` or `too-large`); implies `deadLetter`. */
+  deadLetterReason: z.enum(DEAD_LETTER_REASONS).optional(),
 });
 export type NackBody = z.infer<typeof nackBodySchema>;
 

@@ -144,6 +144,22 @@ describe.each(BACKENDS)("BmnClient over HTTP (%s store)", (backend) => {
     expect(await bmn.dlq.list({ agent: target })).toEqual([]);
   });
 
+  it("dead-letters with a given stable reason (deadLetterReason), and refuses one that is not", async () => {
+    const agent = fresh("bridge");
+    const bmn = client(agent);
+    await bmn.send({ to: agent, type: "bad.input", data: "x" });
+    const [delivery] = await bmn.receive({ waitSeconds: 5 });
+    if (delivery === undefined) throw new Error("no delivery");
+    const wrong = await rejection(
+      bmn.nack(delivery.leaseId, { deadLetterReason: "broken" as unknown as "invalid" }),
+    );
+    expect(wrong).toMatchObject({ status: 400 });
+    expect(wrong.message).toMatch(/deadLetterReason/);
+    await bmn.nack(delivery.leaseId, { deadLetterReason: "too-large", reason: "body is 2 MiB" });
+    const [letter] = await bmn.dlq.list({ agent });
+    expect(letter).toMatchObject({ reason: "too-large", lastError: "body is 2 MiB" });
+  });
+
   it("lists a DLQ longer than one page by following nextCursor, oldest first", async () => {
     const agent = fresh("expired");
     const bmn = client(agent);

@@ -47,6 +47,30 @@ describe("bmn usage errors (exit 2, one line, before any request)", () => {
     [["--url", "ftp://x", "health"], 'bmn: --url must be an http:// or https:// URL, got "ftp://x"'],
     [["health", "--bogus"], `bmn: unknown option '--bogus' — see "bmn health --help"`],
     [["collab"], "bmn: missing the message — usage: bmn collab <message|->"],
+    [
+      ["bridge", "redis://legacy:6379"],
+      "bmn: redis:// may be a BMN store or a legacy network: add --legacy to bridge the legacy Beast Mode network there (bmn doctor redis://legacy:6379 tells which)",
+    ],
+    [
+      ["bridge", "legacy"],
+      "bmn: bmn bridge legacy needs the legacy Redis: --redis-url or BMN_LEGACY_REDIS_URL",
+    ],
+    [
+      ["bridge", "amqp://r", "--consume", "orders"],
+      'bmn: --consume must look like <queue-or-topic>=<agent|topic:t|dlq>, got "orders"',
+    ],
+    [
+      ["bridge", "kafka://k:9092"],
+      "bmn: the bridge has nothing to do: give at least one --consume or --publish",
+    ],
+    [
+      ["migrate", "legacy", "--redis-url", "redis://x"],
+      "bmn: bmn migrate legacy needs exactly one of --dry-run or --apply",
+    ],
+    [
+      ["doctor", "legacy-redis"],
+      'bmn: doctor needs a URL such as redis://host:6379 or amqp://host:5672, got "legacy-redis"',
+    ],
   ])("bmn %j", async (args, line) => {
     expect(await run(args)).toEqual({ code: 2, out: "", err: `${line}\n` });
   });

@@ -44,7 +44,7 @@ describe("what each command loads", () => {
     // cli/bmn.ts answers --version alone and imports the program dynamically; the program is what send loads.
     expect([...staticGraph("cli/bmn.ts").files].sort()).toEqual(["cli/bmn.ts", "cli/version.ts"]);
     const { files, packages } = staticGraph("cli/program.ts");
-    for (const folder of ["sidecar", "gateway", "operator", "store", "console"])
+    for (const folder of ["sidecar", "gateway", "operator", "store", "console", "bridge"])
       expect(under(files, folder)).toEqual([]);
     for (const heavy of [
       "@kubernetes/client-node",
@@ -56,6 +56,8 @@ describe("what each command loads", () => {
       "yaml",
       // The API's zod schemas cost ~100 ms of start-up; a command that checks an answer imports them itself.
       "zod",
+      "amqplib",
+      "@platformatic/kafka",
     ])
       expect(packages).not.toContain(heavy);
     expect([...packages].filter((name) => name.startsWith("@opentelemetry/"))).toEqual([]);

@@ -1,0 +1,143 @@
+/**
+ * Presence both ways. Legacy agents (from `agent_discovery` announcements and the `beast:agents:*` keys) become
+ * BMN registrations with `metadata.origin = legacy`, which lapse 5 minutes after their last announcement. BMN
+ * agents (every other registration) are announced on the legacy channel every 30 s and written as presence keys.
+ */
+import type { Redis } from "ioredis";
+import type { AgentRecord, BmnClient } from "../../client/index.js";
+import type { BridgeMetrics } from "../common/bridge-metrics.js";
+import {
+  DISCOVERY_TYPE,
+  LEGACY_CHANNEL,
+  PRESENCE_PREFIX,
+  PRESENCE_SET,
+  bmnNameOf,
+  channelJson,
+  parsePresence,
+} from "./legacy-protocol.js";
+import type { RecentIds } from "./recent-ids.js";
+
+export const LEGACY_ORIGIN = "legacy";
+/** BMN agents that never cross: the bridge itself and its siblings. */
+const BRIDGE_CAPABILITY = "bmn-bridge";
+
+export interface DirectoryOptions {
+  /** The bridge's own BMN agent. */
+  agent: string;
+  offlineAfterMs: number;
+}
+
+export class LegacyDirectory {
+  /** BMN-native agents by name. */
+  private bmn = new Map<string, AgentRecord>();
+  /** Legacy agents: BMN name → legacy id. */
+  private readonly legacy = new Map<string, string>();
+
+  constructor(
+    private readonly client: BmnClient,
+    private readonly redis: Redis,
+    private readonly metrics: BridgeMetrics,
+    private readonly sent: RecentIds,
+    private readonly options: DirectoryOptions,
+  ) {}
+
+  /** BMN-native agents, whose legacy mailboxes the bridge reads. */
+  bmnAgents(): string[] {
+    return [...this.bmn.keys()];
+  }
+
+  isBmnAgent(name: string): boolean {
+    return this.bmn.has(name);
+  }
+
+  /** Legacy agents by BMN name: the BMN queues the bridge empties into legacy mailboxes. */
+  legacyAgents(): ReadonlyMap<string, string> {
+    return this.legacy;
+  }
+
+  /** Reads the BMN registry: who is BMN-native, and which legacy agents BMN already knows (after a restart). */
+  async refresh(): Promise<void> {
+    const records = await this.client.agents();
+    const bmn = new Map<string, AgentRecord>();
+    for (const record of records) {
+      if (record.metadata.origin === LEGACY_ORIGIN) {
+        this.legacy.set(record.name, record.metadata.legacyid ?? record.name);
+      } else if (record.name !== this.options.agent && !record.capabilities.includes(BRIDGE_CAPABILITY)) {
+        bmn.set(record.name, record);
+      }
+    }
+    this.bmn = bmn;
+  }
+
+  /** A legacy agent announced itself (or has a presence key): register or refresh it in BMN. */
+  async legacyAnnounced(
+    legacyId: string,
+    capabilities: string[],
+    ttlMs = this.options.offlineAfterMs,
+  ): Promise<void> {
+    const name = bmnNameOf(legacyId);
+    if (name === undefined || this.bmn.has(name) || name === this.options.agent) return;
+    await this.client.register({
+      agent: name,
+      capabilities,
+      metadata: { origin: LEGACY_ORIGIN, legacyid: legacyId },
+      ttlSeconds: Math.max(1, Math.ceil(ttlMs / 1000)),
+    });
+    this.legacy.set(name, legacyId);
+    this.metrics.count("legacy-presence-in", "bridged");
+  }
+
+  /** The presence keys of legacy agents: the set `beast:agents:all` and each agent's key with its TTL. */
+  async scanLegacyPresence(): Promise<void> {
+    const members = await this.redis.smembers(PRESENCE_SET);
+    for (const member of members.slice(0, 10_000)) {
+      const name = bmnNameOf(member);
+      if (name === undefined || this.bmn.has(name) || this.sent.hasAgent(member)) continue;
+      const key = `${PRESENCE_PREFIX}${member}`;
+      const [value, ttl] = await Promise.all([this.redis.get(key), this.redis.pttl(key)]);
+      if (value === null) continue; // lapsed: the agent is offline
+      const parsed = parsePresence(value);
+      if (!parsed.ok) continue;
+      await this.legacyAnnounced(
+        parsed.value.agent_id,
+        parsed.value.capabilities,
+        ttl > 0 ? Math.min(ttl, this.options.offlineAfterMs) : this.options.offlineAfterMs,
+      );
+    }
+  }
+
+  /** Announces every BMN-native agent on the legacy network: a discovery message and a presence key each. */
+  async announceBmnAgents(): Promise<void> {
+    const now = Date.now();
+    for (const record of this.bmn.values()) {
+      const id = `bmn-discovery-${record.name}-${now}`;
+      this.sent.remember(id);
+      this.sent.rememberAgent(record.name);
+      const payload = { agent_id: record.name, capabilities: record.capabilities, network: "bmn" };
+      const presence = {
+        agent_id: record.name,
+        capabilities: record.capabilities,
+        registered_at: new Date(record.registeredAt).toISOString(),
+        state: "active",
+      };
+      await this.redis
+        .multi()
+        .set(`${PRESENCE_PREFIX}${record.name}`, JSON.stringify(presence), "PX", this.options.offlineAfterMs)
+        .sadd(PRESENCE_SET, record.name)
+        .publish(
+          LEGACY_CHANNEL,
+          channelJson({
+            type: DISCOVERY_TYPE,
+            source: record.name,
+            target: null,
+            payload,
+            timestamp: now,
+            priority: 5,
+            id,
+          }),
+        )
+        .exec();
+      this.metrics.count("legacy-presence-out", "bridged");
+    }
+  }
+}
