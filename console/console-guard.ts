@@ -31,8 +31,10 @@ export function contentSecurityPolicy(importMapHash: string): string {
  *   is refused, so it can neither read nor act.
  * - With a console token, every /api route needs it: `Authorization: Bearer`, or the session cookie that
  *   POST /login sets (an HMAC of the token, HttpOnly, SameSite=Strict).
- * - CSRF: every mutating /api call needs the per-process token that only the console's own page carries, and a
- *   cross-site Origin or Sec-Fetch-Site is refused outright.
+ * - CSRF: every /api call needs the per-process token that only the console's own page carries (a custom header,
+ *   which no cross-site form, image or link can send), unless it presents the console token as a Bearer token.
+ *   Reads too: a receive (GET .../messages) leases messages. Cross-site Origin or Sec-Fetch-Site headers on a
+ *   change are refused outright.
  */
 export class ConsoleGuard {
   readonly csrfToken = randomBytes(32).toString("base64url");
@@ -113,8 +115,9 @@ export class ConsoleGuard {
       throw new UnauthenticatedError(
         "this console needs its token: sign in at /login, or send Authorization: Bearer",
       );
-    if (mutating && request.headers[CSRF_HEADER] !== this.csrfToken)
-      throw new BmnError("FORBIDDEN", `a change needs the ${CSRF_HEADER} header of the console's own page`, {
+    const scripted = this.matchesToken?.(presentedToken(request.headers)) === true;
+    if (!scripted && request.headers[CSRF_HEADER] !== this.csrfToken)
+      throw new BmnError("FORBIDDEN", `/api calls need the ${CSRF_HEADER} header of the console's own page`, {
         field: CSRF_HEADER,
       });
   }

@@ -26,8 +26,8 @@ export class ApiError extends Error {
 const csrfToken = document.querySelector<HTMLMetaElement>('meta[name="bmn-csrf"]')?.content ?? "";
 
 async function call(method: string, path: string, body?: unknown): Promise<Response> {
-  const headers: Record<string, string> = { accept: "application/json" };
-  if (method !== "GET") headers["x-bmn-csrf"] = csrfToken;
+  // Every call carries it, reads too: a receive leases messages (see console/console-guard.ts).
+  const headers: Record<string, string> = { accept: "application/json", "x-bmn-csrf": csrfToken };
   if (body !== undefined) headers["content-type"] = "application/json";
   const response = await fetch(`/api${path}`, {
     method,

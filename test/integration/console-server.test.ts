@@ -57,14 +57,19 @@ describe("bmn console: one API, forwarded, and guarded", () => {
   });
 
   it("forwards reads to the sidecar with its token", async () => {
-    const info = await fetch(`${open.url}/api/v1/info`);
+    // Without the page's CSRF header even a read is refused: a receive (a GET) leases messages.
+    expect(
+      (await rawRequest(open.url, "GET", "/api/v1/agents/worker/messages?max=10&lease=3600")).status,
+    ).toBe(403);
+    const info = await fetch(`${open.url}/api/v1/info`, { headers: { "x-bmn-csrf": csrf } });
     expect(info.status).toBe(200);
     expect(await info.json()).toMatchObject({ store: "memory" });
     // Without the console adding the token, the sidecar itself refuses: the browser's own credentials are not sent.
     const bare = await startConsole({ port: 0, sidecarUrl: sidecar.url }, false);
     try {
+      const bareCsrf = await csrfOf(bare.url);
       const refused = await fetch(`${bare.url}/api/v1/info`, {
-        headers: { authorization: `Bearer ${SIDECAR_TOKEN}` },
+        headers: { authorization: `Bearer ${SIDECAR_TOKEN}`, "x-bmn-csrf": bareCsrf },
       });
       expect(refused.status).toBe(401);
     } finally {
@@ -98,13 +103,16 @@ describe("bmn console: one API, forwarded, and guarded", () => {
     expect((await rawRequest(open.url, "GET", "/api/v1/info", { host: `evil.example:${port}` })).status).toBe(
       403,
     );
-    expect((await rawRequest(open.url, "GET", "/api/v1/info", { host: `localhost:${port}` })).status).toBe(
-      200,
-    );
+    expect(
+      (await rawRequest(open.url, "GET", "/api/v1/info", { host: `localhost:${port}`, "x-bmn-csrf": csrf }))
+        .status,
+    ).toBe(200);
   });
 
   it("rebuilds the sidecar path from the route it matched: encoded slashes stay inside one parameter", async () => {
-    const tricked = await rawRequest(open.url, "GET", "/api/v1/dlq/..%2F..%2Fmetrics/x");
+    const tricked = await rawRequest(open.url, "GET", "/api/v1/dlq/..%2F..%2Fmetrics/x", {
+      "x-bmn-csrf": csrf,
+    });
     expect(tricked.status).toBe(400);
     expect(tricked.body).toContain("INVALID");
     expect((await rawRequest(open.url, "GET", "/api/v1/nope")).status).toBe(404);
@@ -132,8 +140,10 @@ describe("bmn console: one API, forwarded, and guarded", () => {
     const cookie = (signIn.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
     expect(signIn.headers.get("set-cookie")).toMatch(/HttpOnly; SameSite=Strict/);
     expect(cookie).not.toContain(CONSOLE_TOKEN);
-    expect((await rawRequest(guarded.url, "GET", "/api/v1/info", { cookie })).status).toBe(200);
     const token = await csrfOf(guarded.url, { cookie });
+    expect(
+      (await rawRequest(guarded.url, "GET", "/api/v1/info", { cookie, "x-bmn-csrf": token })).status,
+    ).toBe(200);
     const replay = await rawRequest(
       guarded.url,
       "POST",
@@ -157,7 +167,9 @@ describe("bmn console: one API, forwarded, and guarded", () => {
       false,
     );
     try {
-      const answer = await rawRequest(nowhere.url, "GET", "/api/v1/info");
+      const answer = await rawRequest(nowhere.url, "GET", "/api/v1/info", {
+        "x-bmn-csrf": await csrfOf(nowhere.url),
+      });
       expect(answer.status).toBe(502);
       expect(JSON.parse(answer.body)).toMatchObject({ errorCode: "SIDECAR_UNREACHABLE" });
     } finally {

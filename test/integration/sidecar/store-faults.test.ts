@@ -119,6 +119,7 @@ const REQUESTS: { route: string; path: string; json?: unknown }[] = [
   { route: "POST /v1/dlq/purge", path: "/v1/dlq/purge", json: { agent: "worker" } },
   { route: "GET /v1/dlq/:agent/:id", path: `/v1/dlq/worker/${newMessageId()}` },
   { route: "GET /v1/queues", path: "/v1/queues" },
+  { route: "GET /v1/queues/:queue/messages", path: "/v1/queues/worker/messages?state=leased" },
   { route: "POST /v1/transactions", path: "/v1/transactions", json: {} },
   { route: "POST /v1/transactions/:tx/savepoints", path: `/v1/transactions/${tx}/savepoints` },
   {
