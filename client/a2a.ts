@@ -1,4 +1,4 @@
-import { A2A_CANCEL_TYPE, A2A_MESSAGE_TYPE } from "../core/api/a2a-api.js";
+import { A2A_CANCEL_TYPE, A2A_MESSAGE_TYPE } from "../core/api/a2a-message-types.js";
 import type {
   A2aArtifact,
   A2aMessage,

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { readTokenFile } from "../../runtime/http/secret-token.js";
 import type { RunningConsole } from "../../console/start-console.js";
 import { closeOnSignal } from "../close-on-signal.js";
 import { CliError, UsageError } from "../errors.js";
@@ -50,6 +49,8 @@ Examples:
       const globals = command.optsWithGlobals<{ url?: string }>();
       const env = process.env;
       const port = parseIntFlag(flags.port, "--port", 0, 65_535);
+      // Loaded here, not at the top: it brings the config loader (yaml, zod), which other commands never need.
+      const { readTokenFile } = await import("../../runtime/http/secret-token.js");
       const token =
         flags.tokenFile === undefined
           ? env.BMN_CONSOLE_TOKEN

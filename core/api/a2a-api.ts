@@ -9,11 +9,7 @@ import { MESSAGE_ID_PATTERN } from "../ids.js";
 
 export const A2A_PROTOCOL_VERSION = "1.0";
 
-/** The CloudEvents types of what an A2A client sends an agent through BMN: a message, or a cancel. */
-export const A2A_MESSAGE_TYPE = "network.beastmode.a2a.message";
-export const A2A_CANCEL_TYPE = "network.beastmode.a2a.cancel";
-/** An agent's report on a task of another domain, on its way to that domain's task inbox. */
-export const A2A_EVENT_TYPE = "network.beastmode.a2a.event";
+export { A2A_CANCEL_TYPE, A2A_EVENT_TYPE, A2A_MESSAGE_TYPE } from "./a2a-message-types.js";
 /** The agent name of every domain's A2A task inbox: reports on its tasks from agents of other domains. */
 export const A2A_EVENTS_AGENT = "bmn-a2a-events";
 
