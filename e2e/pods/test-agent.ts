@@ -7,11 +7,11 @@
  *   SEND_TO        at start, send SEND_COUNT messages of type `e2e.ping` to this address, SEND_PER_SECOND a
  *                  second; message ids are `<AGENT>-<seq>`, so a restarted sender's repeats are deduplicated
  *   REPLY          "true": answer every `e2e.ping` with an `e2e.pong` to the ping's `from`, same seq
- *   FORWARD_TO     forward every `e2e.pong` received to this address (the test's collector)
  *   WORK_MS        how long handling one message takes (simulates work, for the autoscaling test)
  *
- * Every message is acknowledged only after what it causes has been sent, so a pod killed mid-stream loses
- * nothing: its leases expire and the messages are delivered again. One JSON line per second reports the counts.
+ * Every message is acknowledged only after its reply has been sent, so a pod killed mid-stream loses nothing: its
+ * leases expire and the messages are delivered again. The sender counts the distinct seqs answered (`pongs`) and
+ * the repeats (`duplicatePongs`). One JSON line per second reports the counts.
  */
 import { BmnClient, type Delivery } from "../../client/index.js";
 
@@ -29,11 +29,11 @@ const sendTo = env("SEND_TO");
 const sendCount = Number(env("SEND_COUNT") ?? "0");
 const sendPerSecond = Number(env("SEND_PER_SECOND") ?? "50");
 const reply = env("REPLY") === "true";
-const forwardTo = env("FORWARD_TO");
 const workMs = Number(env("WORK_MS") ?? "0");
 
 const client = new BmnClient({ agent });
-const counts = { sent: 0, received: 0, replied: 0, forwarded: 0, errors: 0 };
+const counts = { sent: 0, received: 0, replied: 0, pongs: 0, duplicatePongs: 0, errors: 0 };
+const pongSeqs = new Set<number>();
 let stopping = false;
 
 function log(event: string, extra: Record<string, unknown> = {}): void {
@@ -58,7 +58,7 @@ async function sendAll(to: string): Promise<void> {
   for (let seq = 1; seq <= sendCount && !stopping; seq++) {
     for (;;) {
       try {
-        await client.send({ to, type: "e2e.ping", id: `${agent}-${seq}`, data: { seq } });
+        await client.send({ to, from: agent, type: "e2e.ping", id: `${agent}-${seq}`, data: { seq } });
         counts.sent++;
         break;
       } catch (error) {
@@ -77,11 +77,18 @@ async function handle(delivery: Delivery): Promise<void> {
   if (workMs > 0) await sleep(workMs);
   const seq = (message.data as { seq?: unknown } | undefined)?.seq;
   if (message.type === "e2e.ping" && reply && message.from !== undefined) {
-    await client.send({ to: message.from, type: "e2e.pong", id: `${message.id}-pong`, data: { seq } });
+    await client.send({
+      to: message.from,
+      from: agent,
+      type: "e2e.pong",
+      id: `${message.id}-pong`,
+      data: { seq },
+    });
     counts.replied++;
-  } else if (message.type === "e2e.pong" && forwardTo !== undefined) {
-    await client.send({ to: forwardTo, type: "e2e.pong", id: `${message.id}-fwd`, data: { seq } });
-    counts.forwarded++;
+  } else if (message.type === "e2e.pong" && typeof seq === "number") {
+    if (pongSeqs.has(seq)) counts.duplicatePongs++;
+    pongSeqs.add(seq);
+    counts.pongs = pongSeqs.size;
   }
   await client.ack(delivery.leaseId);
 }

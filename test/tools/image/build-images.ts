@@ -243,6 +243,12 @@ export async function buildImages(names: readonly ImageName[] = IMAGE_NAMES): Pr
     } finally {
       await rm(work, { recursive: true, force: true });
     }
+    // Earlier builds of this image are stale now: keep the cache to one tar per image.
+    for (const file of readdirSync(cache)) {
+      if (file.startsWith(`${name}-`) && file.endsWith(".tar") && join(cache, file) !== tar) {
+        await rm(join(cache, file), { force: true });
+      }
+    }
     built.push({
       name,
       reference: IMAGE_REFERENCES[name],

@@ -1,0 +1,201 @@
+import { execFile } from "node:child_process";
+import { join, resolve } from "node:path";
+import type { KubectlResult } from "../../test/harness/kube-control-plane.js";
+import { missingNodeParts, startKubeNode, type KubeNode } from "../../test/harness/kube-node.js";
+import { until } from "../../test/harness/poll-until.js";
+import { buildImages } from "../../test/tools/image/build-images.js";
+import { IMAGE_REFERENCES } from "../../test/tools/image/image-specs.js";
+
+/**
+ * The cluster the real-pod end-to-end tests run on: one node of test/harness/kube-node.ts with BMN's images
+ * (built by `npm run image`, cached) imported, and the Helm chart installed with the operator's image. Only this
+ * file knows how the cluster starts; the tests use `kubectl`, `helm` and `reach`.
+ */
+
+const REPO = resolve(import.meta.dirname, "..", "..");
+export const OPERATOR_NAMESPACE = "bmn-system";
+
+export interface PodsCluster {
+  readonly node: KubeNode;
+  kubectl(args: readonly string[], input?: string): Promise<KubectlResult>;
+  /** `kubectl apply -f -`; throws with kubectl's message when it fails. */
+  apply(yaml: string): Promise<void>;
+  helm(args: readonly string[]): Promise<KubectlResult>;
+  /** The JSON of `kubectl get ... -o json`, or undefined when it fails. */
+  getJson<T>(args: readonly string[]): Promise<T | undefined>;
+  stop(): Promise<void>;
+}
+
+/** Undefined when a real node can run here, else what is missing. */
+export function podsClusterUnavailable(): string | undefined {
+  return missingNodeParts();
+}
+
+export interface PodsClusterOptions {
+  operatorReplicas?: number;
+  /** Namespaces whose Secrets the operator may read (the chart's rbac.secretNamespaces). */
+  secretNamespaces?: readonly string[];
+}
+
+export async function startPodsCluster(options: PodsClusterOptions = {}): Promise<PodsCluster> {
+  const images = await buildImages();
+  const tar = (name: string): string => {
+    const image = images.find((built) => built.name === name);
+    if (image === undefined) throw new Error(`image ${name} was not built`);
+    return image.tar;
+  };
+  const node = await startKubeNode({
+    pauseImage: { tar: tar("pause"), reference: IMAGE_REFERENCES.pause },
+    images: [tar("bmn"), tar("testAgent"), tar("redis")],
+  });
+  const plane = node.controlPlane;
+  const kubectl = (args: readonly string[], input?: string): Promise<KubectlResult> =>
+    node.kubectl(args, input === undefined ? {} : { input });
+  const helm = (args: readonly string[]): Promise<KubectlResult> =>
+    new Promise((done) => {
+      execFile(
+        plane.binaries.helm,
+        [...args, "--kubeconfig", plane.kubeconfigPath],
+        {
+          cwd: REPO,
+          env: {
+            PATH: process.env.PATH ?? "/usr/bin:/bin",
+            HOME: plane.dir,
+            HELM_CACHE_HOME: join(plane.dir, "helm", "cache"),
+            HELM_CONFIG_HOME: join(plane.dir, "helm", "config"),
+            HELM_DATA_HOME: join(plane.dir, "helm", "data"),
+          },
+          maxBuffer: 16 * 1024 * 1024,
+        },
+        (error, stdout, stderr) => {
+          done({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr });
+        },
+      );
+    });
+  const cluster: PodsCluster = {
+    node,
+    kubectl,
+    helm,
+    async apply(yaml) {
+      const result = await kubectl(["apply", "-f", "-"], yaml);
+      if (result.code !== 0) throw new Error(`kubectl apply failed: ${result.stderr}`);
+    },
+    async getJson<T>(args: readonly string[]): Promise<T | undefined> {
+      const result = await kubectl(["get", ...args, "-o", "json"]);
+      return result.code === 0 ? (JSON.parse(result.stdout) as T) : undefined;
+    },
+    stop: () => node.stop(),
+  };
+  try {
+    const [repository, tag] = IMAGE_REFERENCES.bmn.split(":");
+    const installed = await helm([
+      "install",
+      "bmn",
+      "charts/beast-mode-network",
+      "--namespace",
+      OPERATOR_NAMESPACE,
+      "--create-namespace",
+      "--set",
+      `image.repository=${repository ?? ""}`,
+      "--set",
+      `image.tag=${tag ?? ""}`,
+      "--set",
+      "image.pullPolicy=Never",
+      "--set",
+      `replicaCount=${options.operatorReplicas ?? 2}`,
+      "--set",
+      `rbac.secretNamespaces={${(options.secretNamespaces ?? []).join(",")}}`,
+      "--wait",
+      "--timeout=180s",
+    ]);
+    if (installed.code !== 0) {
+      const pods = await kubectl(["get", "pods", "-A", "-o", "wide"]);
+      const describe = await kubectl(["describe", "pods", "-n", OPERATOR_NAMESPACE]);
+      throw new Error(`helm install failed: ${installed.stderr}\n${pods.stdout}\n${describe.stdout}`);
+    }
+    return cluster;
+  } catch (error) {
+    await node.stop();
+    throw error;
+  }
+}
+
+/** The pods of a label selector, with what the tests look at. */
+export interface PodSummary {
+  name: string;
+  ip: string | undefined;
+  ready: boolean;
+  phase: string | undefined;
+  deleting: boolean;
+  restarts: number;
+}
+
+export async function podsOf(cluster: PodsCluster, namespace: string, selector: string): Promise<PodSummary[]> {
+  const list = await cluster.getJson<{
+    items: {
+      metadata: { name: string; deletionTimestamp?: string };
+      status?: {
+        podIP?: string;
+        phase?: string;
+        conditions?: { type: string; status: string }[];
+        containerStatuses?: { restartCount: number }[];
+      };
+    }[];
+  }>(["pods", "-n", namespace, "-l", selector]);
+  return (list?.items ?? []).map((pod) => ({
+    name: pod.metadata.name,
+    ip: pod.status?.podIP,
+    ready: pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
+    phase: pod.status?.phase,
+    deleting: pod.metadata.deletionTimestamp !== undefined,
+    restarts: (pod.status?.containerStatuses ?? []).reduce((sum, c) => sum + c.restartCount, 0),
+  }));
+}
+
+/** Waits until `count` pods of the selector are Ready (and none is being deleted). */
+export async function untilPodsReady(
+  cluster: PodsCluster,
+  namespace: string,
+  selector: string,
+  count: number,
+  timeoutMs = 120_000,
+): Promise<PodSummary[]> {
+  return until(
+    async () => {
+      const pods = (await podsOf(cluster, namespace, selector)).filter((pod) => !pod.deleting);
+      return pods.length === count && pods.every((pod) => pod.ready) ? pods : undefined;
+    },
+    timeoutMs,
+    `${count} Ready pods of ${selector} in ${namespace}`,
+    async () => {
+      const described = await cluster.kubectl(["describe", "pods", "-n", namespace, "-l", selector]);
+      return described.stdout.slice(-4_000);
+    },
+    250,
+  );
+}
+
+/** The last JSON counts line of the test agent (e2e/pods/test-agent.ts) in the pods of `agent`. */
+export async function agentCounts(
+  cluster: PodsCluster,
+  namespace: string,
+  agent: string,
+): Promise<Record<string, number> | undefined> {
+  const result = await cluster.kubectl([
+    "logs",
+    "-n",
+    namespace,
+    "-l",
+    `beastmode.network/agent=${agent}`,
+    "-c",
+    "agent",
+    "--tail=1",
+  ]);
+  const line = result.stdout.trim().split("\n").pop();
+  if (result.code !== 0 || line === undefined || line === "") return undefined;
+  try {
+    return JSON.parse(line) as Record<string, number>;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,236 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { until } from "../../test/harness/poll-until.js";
+import { IMAGE_REFERENCES } from "../../test/tools/image/image-specs.js";
+import {
+  agentCounts,
+  OPERATOR_NAMESPACE,
+  podsClusterUnavailable,
+  podsOf,
+  startPodsCluster,
+  untilPodsReady,
+  type PodsCluster,
+} from "./pods-cluster.js";
+
+/**
+ * BMN on real pods: the chart's operator (2 replicas, leader election, probes) on a real kubelet node, a
+ * MessageDomain on Redis running in the cluster, and AgentEndpoints whose agent containers (e2e/pods/test-agent.ts)
+ * talk to their own pod's sidecar at 127.0.0.1:7420. Every count is checked; faults lose nothing.
+ */
+
+const NS = "e2e";
+const DOMAIN = "pods";
+const REDIS_IP = "10.96.0.60";
+const OPERATOR_SELECTOR = "app.kubernetes.io/instance=bmn";
+
+const RESTRICTED = `securityContext:
+            runAsNonRoot: true
+            allowPrivilegeEscalation: false
+            capabilities: { drop: [ALL] }
+            seccompProfile: { type: RuntimeDefault }`;
+
+const BASE = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: ${NS}
+  labels: { pod-security.kubernetes.io/enforce: restricted }
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: redis, namespace: ${NS} }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: redis } }
+  template:
+    metadata: { labels: { app: redis } }
+    spec:
+      automountServiceAccountToken: false
+      containers:
+        - name: redis
+          image: ${IMAGE_REFERENCES.redis}
+          imagePullPolicy: Never
+          args: ["--port", "6379", "--appendonly", "yes", "--appendfsync", "always", "--protected-mode", "no"]
+          ports: [{ name: redis, containerPort: 6379 }]
+          readinessProbe: { tcpSocket: { port: redis }, periodSeconds: 1 }
+          ${RESTRICTED}
+---
+apiVersion: v1
+kind: Service
+metadata: { name: redis, namespace: ${NS} }
+spec:
+  clusterIP: ${REDIS_IP}
+  selector: { app: redis }
+  ports: [{ name: redis, port: 6379, targetPort: redis }]
+---
+apiVersion: v1
+kind: Secret
+metadata: { name: redis-url, namespace: ${NS} }
+stringData: { url: "redis://${REDIS_IP}:6379" }
+---
+apiVersion: beastmode.network/v1alpha1
+kind: MessageDomain
+metadata: { name: ${DOMAIN}, namespace: ${NS} }
+spec:
+  store:
+    type: redis
+    connection: { secretRef: { name: redis-url, key: url } }
+`;
+
+function agentEndpoint(agent: string, env: Record<string, string>, replicas = 1): string {
+  const envYaml = Object.entries({ AGENT: agent, ...env })
+    .map(([name, value]) => `\n            - { name: ${name}, value: "${value}" }`)
+    .join("");
+  return `apiVersion: beastmode.network/v1alpha1
+kind: AgentEndpoint
+metadata: { name: ${agent}, namespace: ${NS} }
+spec:
+  domain: ${DOMAIN}
+  agent: ${agent}
+  replicas: ${replicas}
+  template:
+    spec:
+      containers:
+        - name: agent
+          image: ${IMAGE_REFERENCES.testAgent}
+          imagePullPolicy: Never
+          env:${envYaml}
+          ${RESTRICTED}
+`;
+}
+
+describe.skipIf(podsClusterUnavailable() !== undefined)("BMN on real pods", () => {
+  let cluster: PodsCluster;
+
+  beforeAll(async () => {
+    cluster = await startPodsCluster({ secretNamespaces: [NS] });
+    await cluster.apply(BASE);
+    await untilPodsReady(cluster, NS, "app=redis", 1);
+  }, 400_000);
+
+  afterAll(async () => {
+    // undefined when beforeAll failed
+    await (cluster as PodsCluster | undefined)?.stop();
+  }, 120_000);
+
+  async function leaseHolder(): Promise<string | undefined> {
+    const lease = await cluster.getJson<{ spec?: { holderIdentity?: string } }>([
+      "lease",
+      "bmn-operator",
+      "-n",
+      OPERATOR_NAMESPACE,
+    ]);
+    const holder = lease?.spec?.holderIdentity;
+    return holder === undefined || holder === "" ? undefined : holder.replace(/_\d+$/, "");
+  }
+
+  it("runs the operator as 2 Ready pods with probes, one holding the Lease", async () => {
+    const pods = await untilPodsReady(cluster, OPERATOR_NAMESPACE, OPERATOR_SELECTOR, 2);
+    const holder = await until(leaseHolder, 60_000, "an operator holding the Lease");
+    expect(pods.map((pod) => pod.name)).toContain(holder);
+    const domain = await until(
+      async () => {
+        const md = await cluster.getJson<{ status?: { conditions?: { type: string; status: string }[] } }>([
+          "messagedomain",
+          DOMAIN,
+          "-n",
+          NS,
+        ]);
+        return md?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ? md : undefined;
+      },
+      60_000,
+      "MessageDomain Ready (the operator reached the in-cluster Redis)",
+      async () => (await cluster.kubectl(["get", "messagedomain", DOMAIN, "-n", NS, "-o", "yaml"])).stdout,
+    );
+    expect(domain.status?.conditions).toBeDefined();
+  });
+
+  it("two agents exchange messages through their own pods' sidecars: every ping answered", async () => {
+    const count = 200;
+    await cluster.apply(
+      [
+        agentEndpoint("pong", { REPLY: "true" }),
+        agentEndpoint("ping", { SEND_TO: "pong", SEND_COUNT: String(count), SEND_PER_SECOND: "100" }),
+      ].join("---\n"),
+    );
+    await untilPodsReady(cluster, NS, "beastmode.network/agent=pong", 1);
+    await untilPodsReady(cluster, NS, "beastmode.network/agent=ping", 1);
+    const counts = await until(
+      async () => {
+        const ping = await agentCounts(cluster, NS, "ping");
+        return ping?.pongs === count ? ping : undefined;
+      },
+      120_000,
+      `${count} pongs`,
+      async () => JSON.stringify(await agentCounts(cluster, NS, "ping")),
+      500,
+    );
+    const pong = await agentCounts(cluster, NS, "pong");
+    console.log(`exchange: ping ${JSON.stringify(counts)}; pong ${JSON.stringify(pong)}`);
+    expect(counts.sent).toBe(count);
+    expect(counts.errors).toBe(0);
+    expect(pong?.replied).toBeGreaterThanOrEqual(count);
+  });
+
+  it("an agent pod deleted mid-stream loses nothing: its leases expire and a new pod answers", async () => {
+    const count = 300;
+    await cluster.apply(
+      [
+        agentEndpoint("echo", { REPLY: "true", WORK_MS: "20" }),
+        agentEndpoint("caller", { SEND_TO: "echo", SEND_COUNT: String(count), SEND_PER_SECOND: "20" }),
+      ].join("---\n"),
+    );
+    const [echoPod] = await untilPodsReady(cluster, NS, "beastmode.network/agent=echo", 1);
+    await untilPodsReady(cluster, NS, "beastmode.network/agent=caller", 1);
+    await until(
+      async () => ((await agentCounts(cluster, NS, "caller"))?.pongs ?? 0) >= 50,
+      120_000,
+      "the stream under way",
+    );
+    const deleted = await cluster.kubectl(["delete", "pod", "-n", NS, echoPod?.name ?? "", "--wait=false"]);
+    expect(deleted.code).toBe(0);
+    const counts = await until(
+      async () => {
+        const caller = await agentCounts(cluster, NS, "caller");
+        return caller?.pongs === count ? caller : undefined;
+      },
+      180_000,
+      `${count} pongs after the echo pod was deleted`,
+      async () => JSON.stringify(await agentCounts(cluster, NS, "caller")),
+      500,
+    );
+    console.log(
+      `agent pod deleted mid-stream: sent ${counts.sent}, answered ${counts.pongs}, lost ${count - (counts.pongs ?? 0)}, ` +
+        `duplicate answers ${counts.duplicatePongs} (redeliveries of leases the deleted pod held)`,
+    );
+    expect(counts.pongs).toBe(count);
+  });
+
+  it("killing the leading operator pod: the standby takes the Lease and reconciles", async () => {
+    const before = await until(leaseHolder, 60_000, "a Lease holder");
+    const killed = await cluster.kubectl([
+      "delete",
+      "pod",
+      "-n",
+      OPERATOR_NAMESPACE,
+      before,
+      "--grace-period=0",
+      "--force",
+    ]);
+    expect(killed.code).toBe(0);
+    const after = await until(
+      async () => {
+        const holder = await leaseHolder();
+        return holder !== undefined && holder !== before ? holder : undefined;
+      },
+      90_000,
+      "another operator pod holding the Lease",
+    );
+    expect(after).not.toBe(before);
+    // The new leader reconciles: scaling an AgentEndpoint reaches its Deployment and pods.
+    const scaled = await cluster.kubectl(["scale", "ae/pong", "-n", NS, "--replicas=2"]);
+    expect(scaled.code).toBe(0);
+    await untilPodsReady(cluster, NS, "beastmode.network/agent=pong", 2);
+    const operators = await untilPodsReady(cluster, OPERATOR_NAMESPACE, OPERATOR_SELECTOR, 2);
+    expect(operators.map((pod) => pod.name)).not.toContain(before);
+    expect((await podsOf(cluster, NS, "beastmode.network/agent=pong")).length).toBe(2);
+  });
+});
