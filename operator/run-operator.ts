@@ -12,6 +12,10 @@ import { LeaderElector } from "./leader-election.js";
 import type { ReconcileFields } from "./controllers/resource-controller.js";
 import { shortError } from "./status/apply-failure.js";
 import { createOperatorMetrics, startOperatorServer, type OperatorServer } from "./operator-server.js";
+import {
+  startExternalMetrics,
+  type ExternalMetricsOptions,
+} from "./external-metrics/start-external-metrics.js";
 
 const IN_CLUSTER_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
@@ -38,6 +42,8 @@ export interface OperatorOptions {
   resyncMs?: number;
   /** How often a healthy MessageDomain's store is probed again. Default 30 s. */
   storeProbeIntervalMs?: number;
+  /** Serve external.metrics.k8s.io (queue depths for HPAs) on this HTTPS listener; unset: not served. */
+  externalMetrics?: ExternalMetricsOptions;
 }
 
 /** Why a run ended by itself. */
@@ -211,6 +217,11 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
     startLeading();
   }
 
+  const externalMetrics =
+    options.externalMetrics === undefined
+      ? undefined
+      : startExternalMetrics(options.kubeConfig, options.externalMetrics, logger);
+
   let stopped: Promise<void> | undefined;
   return {
     server,
@@ -222,6 +233,7 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
         await stopControllers();
         await elector?.stop();
         metrics.leader.set(0);
+        await externalMetrics?.stop();
         await server.close();
         logger.info("operator stopped");
       })();

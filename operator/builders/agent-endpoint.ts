@@ -27,9 +27,10 @@ import {
   SIDECAR_CONTAINER_NAME,
   SIDECAR_PORT,
   SIDECAR_PROBE_PORT,
-  cpuAutoscaler,
+  buildAutoscaler,
   parseSpec,
 } from "./common.js";
+import { QUEUE_METRICS } from "../external-metrics/metric-names.js";
 import { fromAnywhere, ingressOnlyPolicy } from "./network-policy.js";
 import {
   RESTRICTED_CONTAINER_SECURITY_CONTEXT,
@@ -299,12 +300,16 @@ export function buildAgentEndpointChildren(
     );
   }
   if (spec.autoscaling !== undefined) {
-    children.horizontalPodAutoscaler = cpuAutoscaler(
+    children.horizontalPodAutoscaler = buildAutoscaler(
       endpoint,
       name,
       labels,
       { apiVersion: CRD_API_VERSION, kind: endpoint.kind, name: endpoint.metadata.name },
       spec.autoscaling,
+      {
+        metricName: QUEUE_METRICS.readyDepth,
+        selector: { [LABEL_DOMAIN]: domainName, [LABEL_AGENT]: spec.agent },
+      },
     );
   }
   return children;

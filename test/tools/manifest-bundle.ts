@@ -32,6 +32,9 @@ export async function renderManifestBundle(helm: string, kubeVersion: string, ro
       kubeVersion,
       "--set",
       "createNamespace=true",
+      // Its serving certificate is generated at install: a static file cannot carry one.
+      "--set",
+      "metricsApi.enabled=false",
     ],
     // No user helm config or repositories may change the output.
     {
