@@ -35,6 +35,8 @@ export interface PodsClusterOptions {
   operatorReplicas?: number;
   /** Namespaces whose Secrets the operator may read (the chart's rbac.secretNamespaces). */
   secretNamespaces?: readonly string[];
+  /** Applied before `helm install` (e.g. those namespaces, which the chart's Roles need to exist). */
+  preinstall?: string;
 }
 
 export async function startPodsCluster(options: PodsClusterOptions = {}): Promise<PodsCluster> {
@@ -68,7 +70,11 @@ export async function startPodsCluster(options: PodsClusterOptions = {}): Promis
           maxBuffer: 16 * 1024 * 1024,
         },
         (error, stdout, stderr) => {
-          done({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr });
+          done({
+            code: error === null ? 0 : typeof error.code === "number" ? error.code : 1,
+            stdout,
+            stderr,
+          });
         },
       );
     });
@@ -87,6 +93,7 @@ export async function startPodsCluster(options: PodsClusterOptions = {}): Promis
     stop: () => node.stop(),
   };
   try {
+    if (options.preinstall !== undefined) await cluster.apply(options.preinstall);
     const [repository, tag] = IMAGE_REFERENCES.bmn.split(":");
     const installed = await helm([
       "install",
@@ -130,7 +137,11 @@ export interface PodSummary {
   restarts: number;
 }
 
-export async function podsOf(cluster: PodsCluster, namespace: string, selector: string): Promise<PodSummary[]> {
+export async function podsOf(
+  cluster: PodsCluster,
+  namespace: string,
+  selector: string,
+): Promise<PodSummary[]> {
   const list = await cluster.getJson<{
     items: {
       metadata: { name: string; deletionTimestamp?: string };

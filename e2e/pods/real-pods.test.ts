@@ -28,13 +28,14 @@ const RESTRICTED = `securityContext:
             capabilities: { drop: [ALL] }
             seccompProfile: { type: RuntimeDefault }`;
 
-const BASE = `apiVersion: v1
+const NAMESPACE = `apiVersion: v1
 kind: Namespace
 metadata:
   name: ${NS}
   labels: { pod-security.kubernetes.io/enforce: restricted }
----
-apiVersion: apps/v1
+`;
+
+const BASE = `apiVersion: apps/v1
 kind: Deployment
 metadata: { name: redis, namespace: ${NS} }
 spec:
@@ -75,7 +76,7 @@ spec:
     connection: { secretRef: { name: redis-url, key: url } }
 `;
 
-function agentEndpoint(agent: string, env: Record<string, string>, replicas = 1): string {
+function agentEndpoint(agent: string, env: Record<string, string>, replicas = 1, extraSpec = ""): string {
   const envYaml = Object.entries({ AGENT: agent, ...env })
     .map(([name, value]) => `\n            - { name: ${name}, value: "${value}" }`)
     .join("");
@@ -85,7 +86,7 @@ metadata: { name: ${agent}, namespace: ${NS} }
 spec:
   domain: ${DOMAIN}
   agent: ${agent}
-  replicas: ${replicas}
+  replicas: ${replicas}${extraSpec}
   template:
     spec:
       containers:
@@ -101,7 +102,7 @@ describe.skipIf(podsClusterUnavailable() !== undefined)("BMN on real pods", () =
   let cluster: PodsCluster;
 
   beforeAll(async () => {
-    cluster = await startPodsCluster({ secretNamespaces: [NS] });
+    cluster = await startPodsCluster({ secretNamespaces: [NS], preinstall: NAMESPACE });
     await cluster.apply(BASE);
     await untilPodsReady(cluster, NS, "app=redis", 1);
   }, 400_000);
@@ -134,7 +135,9 @@ describe.skipIf(podsClusterUnavailable() !== undefined)("BMN on real pods", () =
           "-n",
           NS,
         ]);
-        return md?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ? md : undefined;
+        return md?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")
+          ? md
+          : undefined;
       },
       60_000,
       "MessageDomain Ready (the operator reached the in-cluster Redis)",
@@ -163,11 +166,21 @@ describe.skipIf(podsClusterUnavailable() !== undefined)("BMN on real pods", () =
       async () => JSON.stringify(await agentCounts(cluster, NS, "ping")),
       500,
     );
-    const pong = await agentCounts(cluster, NS, "pong");
+    // The agents log their counts once a second: wait for pong's line that covers every reply.
+    const pong = await until(
+      async () => {
+        const counted = await agentCounts(cluster, NS, "pong");
+        return (counted?.replied ?? 0) >= count ? counted : undefined;
+      },
+      30_000,
+      "pong's counts",
+      undefined,
+      500,
+    );
     console.log(`exchange: ping ${JSON.stringify(counts)}; pong ${JSON.stringify(pong)}`);
     expect(counts.sent).toBe(count);
     expect(counts.errors).toBe(0);
-    expect(pong?.replied).toBeGreaterThanOrEqual(count);
+    expect(pong.received).toBeGreaterThanOrEqual(count);
   });
 
   it("an agent pod deleted mid-stream loses nothing: its leases expire and a new pod answers", async () => {
@@ -233,4 +246,98 @@ describe.skipIf(podsClusterUnavailable() !== undefined)("BMN on real pods", () =
     expect(operators.map((pod) => pod.name)).not.toContain(before);
     expect((await podsOf(cluster, NS, "beastmode.network/agent=pong")).length).toBe(2);
   });
+
+  it(
+    "scales an AgentEndpoint on its queue depth with the real HPA controller: up under a backlog, down after",
+    { timeout: 600_000 },
+    async () => {
+      const count = 600;
+      const selector = `beastmode.network/domain=${DOMAIN},beastmode.network/agent=worker`;
+      const autoscaling = `
+  autoscaling:
+    minReplicas: 1
+    maxReplicas: 4
+    metric: queueDepth
+    targetQueueDepthPerReplica: 20
+    scaleDownStabilizationSeconds: 10`;
+      await cluster.apply(agentEndpoint("worker", { REPLY: "true", WORK_MS: "100" }, 1, autoscaling));
+      await untilPodsReady(cluster, NS, "beastmode.network/agent=worker", 1);
+      const hpa = await until(
+        () =>
+          cluster.getJson<{ spec: { metrics: { type: string }[] } }>([
+            "hpa",
+            "-n",
+            NS,
+            "-l",
+            "beastmode.network/agent=worker",
+          ]),
+        30_000,
+        "the worker's HPA",
+      );
+      expect(JSON.stringify(hpa)).toContain('"type":"External"');
+      // The aggregation layer reaches the operator's external metrics API.
+      const readDepth = async (): Promise<number | undefined> => {
+        const raw = await cluster.kubectl([
+          "get",
+          "--raw",
+          `/apis/external.metrics.k8s.io/v1beta1/namespaces/${NS}/bmn_queue_ready_depth?labelSelector=${encodeURIComponent(selector)}`,
+        ]);
+        if (raw.code !== 0) return undefined;
+        const list = JSON.parse(raw.stdout) as { items: { value: string }[] };
+        return Number(list.items[0]?.value);
+      };
+      expect(await until(readDepth, 90_000, "the external metric served", undefined, 1_000)).toBe(0);
+
+      await cluster.apply(
+        agentEndpoint("producer", { SEND_TO: "worker", SEND_COUNT: String(count), SEND_PER_SECOND: "60" }),
+      );
+      const started = Date.now();
+      const timeline: string[] = [];
+      let maxReplicas = 1;
+      const sample = async (): Promise<{ replicas: number; pongs: number }> => {
+        const status = await cluster.getJson<{
+          status?: { currentReplicas?: number; desiredReplicas?: number };
+        }>(["hpa", "worker", "-n", NS]);
+        const pods = (await podsOf(cluster, NS, "beastmode.network/agent=worker")).filter(
+          (pod) => !pod.deleting,
+        );
+        const depth = await readDepth();
+        const pongs = (await agentCounts(cluster, NS, "producer"))?.pongs ?? 0;
+        const replicas = status?.status?.currentReplicas ?? 0;
+        maxReplicas = Math.max(maxReplicas, replicas);
+        timeline.push(
+          `${String(Math.round((Date.now() - started) / 1000)).padStart(4)}s  depth ${String(depth ?? "?").padStart(4)}  ` +
+            `hpa ${replicas}->${status?.status?.desiredReplicas ?? "?"}  pods ${pods.length} (${pods.filter((p) => p.ready).length} ready)  answered ${pongs}/${count}`,
+        );
+        return { replicas, pongs };
+      };
+      try {
+        await until(
+          async () => (await sample()).replicas > 1,
+          120_000,
+          "the HPA scaling the worker up",
+          undefined,
+          2_000,
+        );
+        await until(
+          async () => (await sample()).pongs === count,
+          240_000,
+          "the backlog drained",
+          undefined,
+          2_000,
+        );
+        await until(
+          async () => (await sample()).replicas === 1,
+          180_000,
+          "the HPA scaling back to 1",
+          undefined,
+          2_000,
+        );
+      } finally {
+        console.log(`autoscaling timeline (queue depth target 20 per replica):\n${timeline.join("\n")}`);
+      }
+      expect(maxReplicas).toBeGreaterThan(1);
+      expect((await agentCounts(cluster, NS, "producer"))?.pongs).toBe(count);
+    },
+  );
 });
