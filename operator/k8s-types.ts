@@ -190,6 +190,7 @@ export interface HorizontalPodAutoscaler {
     minReplicas: number;
     maxReplicas: number;
     metrics: MetricSpec[];
+    behavior?: { scaleDown?: { stabilizationWindowSeconds: number } };
   };
 }
 
