@@ -120,7 +120,8 @@ export const chartValuesSchema = z
     /**
      * The operator serves external.metrics.k8s.io (queue depths for AgentEndpoint and Gateway HPAs): an
      * APIService, its Service and a self-signed serving certificate generated at install. Turn it off where
-     * KEDA or prometheus-adapter already serves external metrics (one APIService per group per cluster).
+     * KEDA or prometheus-adapter already serves external metrics (one APIService per group per cluster). Not
+     * rendered with operator.watchNamespace (an APIService is cluster-scoped).
      */
     metricsApi: z
       .strictObject({
