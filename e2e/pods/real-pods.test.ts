@@ -28,16 +28,24 @@ const RESTRICTED = `securityContext:
             capabilities: { drop: [ALL] }
             seccompProfile: { type: RuntimeDefault }`;
 
-const NAMESPACE = `apiVersion: v1
+const CROSS_DOMAINS = ["team-a", "team-b"] as const;
+
+const NAMESPACE = [NS, ...CROSS_DOMAINS]
+  .map(
+    (name) => `apiVersion: v1
 kind: Namespace
 metadata:
-  name: ${NS}
+  name: ${name}
   labels: { pod-security.kubernetes.io/enforce: restricted }
-`;
+`,
+  )
+  .join("---\n");
 
-const BASE = `apiVersion: apps/v1
+/** Redis (appendfsync always) behind a fixed ClusterIP, the Secret with its URL, and a MessageDomain on it. */
+function domainOnRedis(namespace: string, domain: string, redisIp: string, domainSpec = ""): string {
+  return `apiVersion: apps/v1
 kind: Deployment
-metadata: { name: redis, namespace: ${NS} }
+metadata: { name: redis, namespace: ${namespace} }
 spec:
   replicas: 1
   selector: { matchLabels: { app: redis } }
@@ -56,35 +64,44 @@ spec:
 ---
 apiVersion: v1
 kind: Service
-metadata: { name: redis, namespace: ${NS} }
+metadata: { name: redis, namespace: ${namespace} }
 spec:
-  clusterIP: ${REDIS_IP}
+  clusterIP: ${redisIp}
   selector: { app: redis }
   ports: [{ name: redis, port: 6379, targetPort: redis }]
 ---
 apiVersion: v1
 kind: Secret
-metadata: { name: redis-url, namespace: ${NS} }
-stringData: { url: "redis://${REDIS_IP}:6379" }
+metadata: { name: redis-url, namespace: ${namespace} }
+stringData: { url: "redis://${redisIp}:6379" }
 ---
 apiVersion: beastmode.network/v1alpha1
 kind: MessageDomain
-metadata: { name: ${DOMAIN}, namespace: ${NS} }
+metadata: { name: ${domain}, namespace: ${namespace} }
 spec:
   store:
     type: redis
-    connection: { secretRef: { name: redis-url, key: url } }
+    connection: { secretRef: { name: redis-url, key: url } }${domainSpec}
 `;
+}
 
-function agentEndpoint(agent: string, env: Record<string, string>, replicas = 1, extraSpec = ""): string {
+const BASE = domainOnRedis(NS, DOMAIN, REDIS_IP);
+
+function agentEndpoint(
+  agent: string,
+  env: Record<string, string>,
+  replicas = 1,
+  extraSpec = "",
+  where: { namespace: string; domain: string } = { namespace: NS, domain: DOMAIN },
+): string {
   const envYaml = Object.entries({ AGENT: agent, ...env })
     .map(([name, value]) => `\n            - { name: ${name}, value: "${value}" }`)
     .join("");
   return `apiVersion: beastmode.network/v1alpha1
 kind: AgentEndpoint
-metadata: { name: ${agent}, namespace: ${NS} }
+metadata: { name: ${agent}, namespace: ${where.namespace} }
 spec:
-  domain: ${DOMAIN}
+  domain: ${where.domain}
   agent: ${agent}
   replicas: ${replicas}${extraSpec}
   template:
@@ -102,7 +119,7 @@ describe.skipIf(podsClusterUnavailable() !== undefined)("BMN on real pods", () =
   let cluster: PodsCluster;
 
   beforeAll(async () => {
-    cluster = await startPodsCluster({ secretNamespaces: [NS], preinstall: NAMESPACE });
+    cluster = await startPodsCluster({ secretNamespaces: [NS, ...CROSS_DOMAINS], preinstall: NAMESPACE });
     await cluster.apply(BASE);
     await untilPodsReady(cluster, NS, "app=redis", 1);
   }, 400_000);
@@ -216,6 +233,143 @@ describe.skipIf(podsClusterUnavailable() !== undefined)("BMN on real pods", () =
     );
     expect(counts.pongs).toBe(count);
   });
+
+  it("a new sidecar image rolled out under traffic loses nothing", async () => {
+    const count = 300;
+    const newImage = IMAGE_REFERENCES.bmn.replace(/:[^:]+$/, ":rollout");
+    await cluster.node.tagImage(IMAGE_REFERENCES.bmn, newImage);
+    await cluster.apply(
+      [
+        agentEndpoint("relay", { REPLY: "true", WORK_MS: "20" }),
+        agentEndpoint("source", { SEND_TO: "relay", SEND_COUNT: String(count), SEND_PER_SECOND: "20" }),
+      ].join("---\n"),
+    );
+    const [before] = await untilPodsReady(cluster, NS, "beastmode.network/agent=relay", 1);
+    await untilPodsReady(cluster, NS, "beastmode.network/agent=source", 1);
+    await until(
+      async () => ((await agentCounts(cluster, NS, "source"))?.pongs ?? 0) >= 50,
+      120_000,
+      "the stream under way",
+    );
+    const patched = await cluster.kubectl([
+      "patch",
+      "ae/relay",
+      "-n",
+      NS,
+      "--type=merge",
+      "-p",
+      JSON.stringify({ spec: { sidecar: { image: newImage } } }),
+    ]);
+    expect(patched.code).toBe(0);
+    const rolled = await until(
+      async () => {
+        const pods = await untilPodsReady(cluster, NS, "beastmode.network/agent=relay", 1);
+        return pods[0]?.name !== before?.name ? pods : undefined;
+      },
+      120_000,
+      "the relay pod replaced",
+    );
+    const sidecarImage = await cluster.kubectl([
+      "get",
+      "pod",
+      rolled[0]?.name ?? "",
+      "-n",
+      NS,
+      "-o",
+      "jsonpath={.spec.containers[?(@.name=='bmn-sidecar')].image}",
+    ]);
+    expect(sidecarImage.stdout).toBe(newImage);
+    const counts = await until(
+      async () => {
+        const source = await agentCounts(cluster, NS, "source");
+        return source?.pongs === count ? source : undefined;
+      },
+      180_000,
+      `${count} pongs through the rollout`,
+      async () => JSON.stringify(await agentCounts(cluster, NS, "source")),
+      500,
+    );
+    console.log(
+      `sidecar image rolled out under traffic: sent ${counts.sent}, answered ${counts.pongs}, lost ${count - (counts.pongs ?? 0)}, duplicate answers ${counts.duplicatePongs}`,
+    );
+    expect(counts.pongs).toBe(count);
+  });
+
+  it("two domains in two namespaces, a Gateway each: messages cross from team-a to team-b, none lost", async () => {
+    const count = 100;
+    const ips = {
+      "team-a": { redis: "10.96.0.61", gateway: "10.96.0.71" },
+      "team-b": { redis: "10.96.0.62", gateway: "10.96.0.72" },
+    };
+    const yaml: string[] = [];
+    for (const name of CROSS_DOMAINS) {
+      const peer = name === "team-a" ? "team-b" : "team-a";
+      yaml.push(
+        domainOnRedis(name, name, ips[name].redis, "\n  routing: { crossDomain: true }"),
+        `apiVersion: v1
+kind: Secret
+metadata: { name: peer-token, namespace: ${name} }
+stringData: { token: "e2e-link-token-shared-by-both-gateways" }
+---
+apiVersion: beastmode.network/v1alpha1
+kind: Gateway
+metadata: { name: edge, namespace: ${name} }
+spec:
+  domain: ${name}
+  replicas: 1
+  peers:
+    - name: ${peer}
+      endpoints: ["http://${ips[peer].gateway}:7430"]
+      tokenSecretRef: { name: peer-token, key: token }
+---
+# A fixed address for the peer's URL (the test cluster has no DNS).
+apiVersion: v1
+kind: Service
+metadata: { name: edge-fixed, namespace: ${name} }
+spec:
+  clusterIP: ${ips[name].gateway}
+  selector: { app.kubernetes.io/name: bmn-gateway, app.kubernetes.io/instance: edge }
+  ports: [{ name: gateway, port: 7430, targetPort: 7430 }]
+`,
+      );
+    }
+    yaml.push(
+      agentEndpoint("inbox", {}, 1, "", { namespace: "team-b", domain: "team-b" }),
+      agentEndpoint(
+        "outbound",
+        { SEND_TO: "inbox@team-b", SEND_COUNT: String(count), SEND_PER_SECOND: "50" },
+        1,
+        "",
+        {
+          namespace: "team-a",
+          domain: "team-a",
+        },
+      ),
+    );
+    await cluster.apply(yaml.join("---\n"));
+    for (const name of CROSS_DOMAINS) {
+      await untilPodsReady(cluster, name, "app.kubernetes.io/name=bmn-gateway", 1, 180_000);
+    }
+    await untilPodsReady(cluster, "team-b", "beastmode.network/agent=inbox", 1);
+    await untilPodsReady(cluster, "team-a", "beastmode.network/agent=outbound", 1);
+    const counts = await until(
+      async () => {
+        const inbox = await agentCounts(cluster, "team-b", "inbox");
+        return inbox?.pings === count ? inbox : undefined;
+      },
+      180_000,
+      `${count} messages in team-b`,
+      async () =>
+        `outbound ${JSON.stringify(await agentCounts(cluster, "team-a", "outbound"))}, inbox ${JSON.stringify(await agentCounts(cluster, "team-b", "inbox"))}`,
+      1_000,
+    );
+    const sent = await agentCounts(cluster, "team-a", "outbound");
+    console.log(
+      `cross-domain on pods: sent ${sent?.sent} in team-a, received ${counts.pings} distinct in team-b, lost ${count - (counts.pings ?? 0)}`,
+    );
+    expect(sent?.sent).toBe(count);
+    expect(counts.pings).toBe(count);
+  }, 400_000);
 
   it("killing the leading operator pod: the standby takes the Lease and reconciles", async () => {
     const before = await until(leaseHolder, 60_000, "a Lease holder");

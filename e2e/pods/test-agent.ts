@@ -11,7 +11,8 @@
  *
  * Every message is acknowledged only after its reply has been sent, so a pod killed mid-stream loses nothing: its
  * leases expire and the messages are delivered again. The sender counts the distinct seqs answered (`pongs`) and
- * the repeats (`duplicatePongs`). One JSON line per second reports the counts.
+ * the repeats (`duplicatePongs`); every agent counts the distinct pings it got (`pings`). One JSON line per
+ * second reports the counts.
  */
 import { BmnClient, type Delivery } from "../../client/index.js";
 
@@ -32,7 +33,8 @@ const reply = env("REPLY") === "true";
 const workMs = Number(env("WORK_MS") ?? "0");
 
 const client = new BmnClient({ agent });
-const counts = { sent: 0, received: 0, replied: 0, pongs: 0, duplicatePongs: 0, errors: 0 };
+const counts = { sent: 0, received: 0, replied: 0, pings: 0, pongs: 0, duplicatePongs: 0, errors: 0 };
+const pingSeqs = new Set<number>();
 const pongSeqs = new Set<number>();
 let stopping = false;
 
@@ -76,6 +78,10 @@ async function handle(delivery: Delivery): Promise<void> {
   const message = delivery.message;
   if (workMs > 0) await sleep(workMs);
   const seq = (message.data as { seq?: unknown } | undefined)?.seq;
+  if (message.type === "e2e.ping" && typeof seq === "number") {
+    pingSeqs.add(seq);
+    counts.pings = pingSeqs.size;
+  }
   if (message.type === "e2e.ping" && reply && message.from !== undefined) {
     await client.send({
       to: message.from,

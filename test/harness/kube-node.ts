@@ -123,6 +123,8 @@ export interface KubeNode {
   kubectl(args: readonly string[], options?: { input?: string }): Promise<KubectlResult>;
   /** Loads an OCI image layout tar (test/tools/image) into the node's containerd. */
   importImage(tar: string): Promise<void>;
+  /** Gives an imported image a second reference (e.g. a "new version" to roll out). */
+  tagImage(source: string, target: string): Promise<void>;
   /** A loopback address of this process that leads to `host:port` inside the node's network (pod IPs too). */
   reach(host: string, port: number): Promise<{ host: string; port: number }>;
   /** The last output of the node's processes, for diagnosis. */
@@ -685,6 +687,19 @@ export async function startKubeNode(options: KubeNodeOptions): Promise<KubeNode>
       dir,
       kubectl: (args, kubectlOptions) => plane.kubectl(args, kubectlOptions),
       importImage,
+      async tagImage(source, target) {
+        await execFileAsync(ctr, [
+          "--address",
+          socket,
+          "-n",
+          "k8s.io",
+          "images",
+          "tag",
+          "--force",
+          source,
+          target,
+        ]);
+      },
       reach,
       logs: () => ({
         ...plane.logs(),
