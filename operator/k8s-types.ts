@@ -102,6 +102,8 @@ export interface Container {
   livenessProbe?: Probe;
   volumeMounts?: VolumeMount[];
   securityContext?: Record<string, unknown>;
+  /** `Always` on an init container makes it a native sidecar (Kubernetes 1.29+). */
+  restartPolicy?: "Always";
   [other: string]: unknown;
 }
 

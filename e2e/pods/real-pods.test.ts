@@ -276,7 +276,7 @@ describe.skipIf(podsClusterUnavailable() !== undefined)("BMN on real pods", () =
       "-n",
       NS,
       "-o",
-      "jsonpath={.spec.containers[?(@.name=='bmn-sidecar')].image}",
+      "jsonpath={.spec.initContainers[?(@.name=='bmn-sidecar')].image}",
     ]);
     expect(sidecarImage.stdout).toBe(newImage);
     const counts = await until(

@@ -130,21 +130,27 @@ export interface SidecarInjection {
 }
 
 /**
- * Puts the sidecar into a pod template: the container named `bmn-sidecar` is replaced (or added), volumes
- * are replaced by name, and app containers gain `BMN_URL`/`BMN_AGENT` unless they set them. Injecting twice
- * gives the same template as injecting once.
+ * Puts the sidecar into a pod template as a native sidecar: the first init container, with `restartPolicy:
+ * Always`, so it starts before the agent's containers and stops after them (the agent can still ack or nack
+ * while it shuts down). The entry named `bmn-sidecar` is replaced (or added; one in `containers`, the shape of
+ * earlier versions, is removed), volumes are replaced by name, and app containers gain `BMN_URL`/`BMN_AGENT`
+ * unless they set them. Injecting twice gives the same template as injecting once.
  */
 export function injectSidecar(template: PodTemplateSpec, injection: SidecarInjection): PodTemplateSpec {
   const appContainers = template.spec.containers
     .filter((container) => container.name !== SIDECAR_CONTAINER_NAME)
     .map((container) => withMounts(withDefaultEnv(container, injection.appEnv), injection.appMounts ?? []));
+  const userInitContainers = (template.spec.initContainers ?? []).filter(
+    (container) => container.name !== SIDECAR_CONTAINER_NAME,
+  );
   let volumes = template.spec.volumes;
   for (const volume of injection.volumes) volumes = upsertByName(volumes, volume);
   return {
     ...template,
     spec: {
       ...template.spec,
-      containers: [...appContainers, injection.sidecar],
+      initContainers: [{ ...injection.sidecar, restartPolicy: "Always" }, ...userInitContainers],
+      containers: appContainers,
       ...(volumes === undefined ? {} : { volumes }),
     },
   };
