@@ -1,6 +1,6 @@
-import { execFile } from "node:child_process";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import type { KubectlResult } from "../../test/harness/kube-control-plane.js";
+import { runHelm } from "../../test/harness/kube-helm.js";
 import { missingNodeParts, startKubeNode, type KubeNode } from "../../test/harness/kube-node.js";
 import { until } from "../../test/harness/poll-until.js";
 import { buildImages } from "../../test/tools/image/build-images.js";
@@ -53,31 +53,7 @@ export async function startPodsCluster(options: PodsClusterOptions = {}): Promis
   const plane = node.controlPlane;
   const kubectl = (args: readonly string[], input?: string): Promise<KubectlResult> =>
     node.kubectl(args, input === undefined ? {} : { input });
-  const helm = (args: readonly string[]): Promise<KubectlResult> =>
-    new Promise((done) => {
-      execFile(
-        plane.binaries.helm,
-        [...args, "--kubeconfig", plane.kubeconfigPath],
-        {
-          cwd: REPO,
-          env: {
-            PATH: process.env.PATH ?? "/usr/bin:/bin",
-            HOME: plane.dir,
-            HELM_CACHE_HOME: join(plane.dir, "helm", "cache"),
-            HELM_CONFIG_HOME: join(plane.dir, "helm", "config"),
-            HELM_DATA_HOME: join(plane.dir, "helm", "data"),
-          },
-          maxBuffer: 16 * 1024 * 1024,
-        },
-        (error, stdout, stderr) => {
-          done({
-            code: error === null ? 0 : typeof error.code === "number" ? error.code : 1,
-            stdout,
-            stderr,
-          });
-        },
-      );
-    });
+  const helm = (args: readonly string[]): Promise<KubectlResult> => runHelm(plane, args, REPO);
   const cluster: PodsCluster = {
     node,
     kubectl,

@@ -9,6 +9,7 @@ import {
   startPodsCluster,
   untilPodsReady,
   type PodsCluster,
+  type PodSummary,
 } from "./pods-cluster.js";
 
 /**
@@ -200,99 +201,86 @@ describe.skipIf(podsClusterUnavailable() !== undefined)("BMN on real pods", () =
     expect(pong.received).toBeGreaterThanOrEqual(count);
   });
 
-  it("an agent pod deleted mid-stream loses nothing: its leases expire and a new pod answers", async () => {
-    const count = 300;
+  /**
+   * A caller sends `count` pings at 20/s to a replier; once 50 are answered, `fault` runs against the replier's
+   * pod; then every ping must be answered. Returns the caller's final counts.
+   */
+  async function streamThroughFault(
+    names: { caller: string; replier: string },
+    fault: (replierPod: PodSummary) => Promise<void>,
+    count = 300,
+  ): Promise<Record<string, number>> {
     await cluster.apply(
       [
-        agentEndpoint("echo", { REPLY: "true", WORK_MS: "20" }),
-        agentEndpoint("caller", { SEND_TO: "echo", SEND_COUNT: String(count), SEND_PER_SECOND: "20" }),
+        agentEndpoint(names.replier, { REPLY: "true", WORK_MS: "20" }),
+        agentEndpoint(names.caller, {
+          SEND_TO: names.replier,
+          SEND_COUNT: String(count),
+          SEND_PER_SECOND: "20",
+        }),
       ].join("---\n"),
     );
-    const [echoPod] = await untilPodsReady(cluster, NS, "beastmode.network/agent=echo", 1);
-    await untilPodsReady(cluster, NS, "beastmode.network/agent=caller", 1);
-    await until(
-      async () => ((await agentCounts(cluster, NS, "caller"))?.pongs ?? 0) >= 50,
-      120_000,
-      "the stream under way",
-    );
-    const deleted = await cluster.kubectl(["delete", "pod", "-n", NS, echoPod?.name ?? "", "--wait=false"]);
-    expect(deleted.code).toBe(0);
-    const counts = await until(
+    const [replierPod] = await untilPodsReady(cluster, NS, `beastmode.network/agent=${names.replier}`, 1);
+    await untilPodsReady(cluster, NS, `beastmode.network/agent=${names.caller}`, 1);
+    const answered = async (): Promise<Record<string, number> | undefined> =>
+      agentCounts(cluster, NS, names.caller);
+    await until(async () => ((await answered())?.pongs ?? 0) >= 50, 120_000, "the stream under way");
+    if (replierPod === undefined) throw new Error(`no ${names.replier} pod`);
+    await fault(replierPod);
+    return until(
       async () => {
-        const caller = await agentCounts(cluster, NS, "caller");
-        return caller?.pongs === count ? caller : undefined;
+        const counts = await answered();
+        return counts?.pongs === count ? counts : undefined;
       },
       180_000,
-      `${count} pongs after the echo pod was deleted`,
-      async () => JSON.stringify(await agentCounts(cluster, NS, "caller")),
+      `${count} pongs through the fault`,
+      async () => JSON.stringify(await answered()),
       500,
     );
+  }
+
+  it("an agent pod deleted mid-stream loses nothing: its leases expire and a new pod answers", async () => {
+    const counts = await streamThroughFault({ caller: "caller", replier: "echo" }, async (pod) => {
+      const deleted = await cluster.kubectl(["delete", "pod", "-n", NS, pod.name, "--wait=false"]);
+      expect(deleted.code).toBe(0);
+    });
     console.log(
-      `agent pod deleted mid-stream: sent ${counts.sent}, answered ${counts.pongs}, lost ${count - (counts.pongs ?? 0)}, ` +
+      `agent pod deleted mid-stream: sent ${counts.sent}, answered ${counts.pongs}, lost ${300 - (counts.pongs ?? 0)}, ` +
         `duplicate answers ${counts.duplicatePongs} (redeliveries of leases the deleted pod held)`,
     );
-    expect(counts.pongs).toBe(count);
+    expect(counts.pongs).toBe(300);
   });
 
   it("a new sidecar image rolled out under traffic loses nothing", async () => {
-    const count = 300;
     const newImage = IMAGE_REFERENCES.bmn.replace(/:[^:]+$/, ":rollout");
     await cluster.node.tagImage(IMAGE_REFERENCES.bmn, newImage);
-    await cluster.apply(
-      [
-        agentEndpoint("relay", { REPLY: "true", WORK_MS: "20" }),
-        agentEndpoint("source", { SEND_TO: "relay", SEND_COUNT: String(count), SEND_PER_SECOND: "20" }),
-      ].join("---\n"),
-    );
-    const [before] = await untilPodsReady(cluster, NS, "beastmode.network/agent=relay", 1);
-    await untilPodsReady(cluster, NS, "beastmode.network/agent=source", 1);
-    await until(
-      async () => ((await agentCounts(cluster, NS, "source"))?.pongs ?? 0) >= 50,
-      120_000,
-      "the stream under way",
-    );
-    const patched = await cluster.kubectl([
-      "patch",
-      "ae/relay",
-      "-n",
-      NS,
-      "--type=merge",
-      "-p",
-      JSON.stringify({ spec: { sidecar: { image: newImage } } }),
-    ]);
-    expect(patched.code).toBe(0);
-    const rolled = await until(
-      async () => {
-        const pods = await untilPodsReady(cluster, NS, "beastmode.network/agent=relay", 1);
-        return pods[0]?.name !== before?.name ? pods : undefined;
-      },
-      120_000,
-      "the relay pod replaced",
-    );
-    const sidecarImage = await cluster.kubectl([
-      "get",
-      "pod",
-      rolled[0]?.name ?? "",
-      "-n",
-      NS,
-      "-o",
-      "jsonpath={.spec.initContainers[?(@.name=='bmn-sidecar')].image}",
-    ]);
-    expect(sidecarImage.stdout).toBe(newImage);
-    const counts = await until(
-      async () => {
-        const source = await agentCounts(cluster, NS, "source");
-        return source?.pongs === count ? source : undefined;
-      },
-      180_000,
-      `${count} pongs through the rollout`,
-      async () => JSON.stringify(await agentCounts(cluster, NS, "source")),
-      500,
-    );
+    const counts = await streamThroughFault({ caller: "source", replier: "relay" }, async (before) => {
+      const patch = JSON.stringify({ spec: { sidecar: { image: newImage } } });
+      const patched = await cluster.kubectl(["patch", "ae/relay", "-n", NS, "--type=merge", "-p", patch]);
+      expect(patched.code).toBe(0);
+      const [rolled] = await until(
+        async () => {
+          const pods = await untilPodsReady(cluster, NS, "beastmode.network/agent=relay", 1);
+          return pods[0]?.name !== before.name ? pods : undefined;
+        },
+        120_000,
+        "the relay pod replaced",
+      );
+      const sidecarImage = await cluster.kubectl([
+        "get",
+        "pod",
+        rolled?.name ?? "",
+        "-n",
+        NS,
+        "-o",
+        "jsonpath={.spec.initContainers[?(@.name=='bmn-sidecar')].image}",
+      ]);
+      expect(sidecarImage.stdout).toBe(newImage);
+    });
     console.log(
-      `sidecar image rolled out under traffic: sent ${counts.sent}, answered ${counts.pongs}, lost ${count - (counts.pongs ?? 0)}, duplicate answers ${counts.duplicatePongs}`,
+      `sidecar image rolled out under traffic: sent ${counts.sent}, answered ${counts.pongs}, lost ${300 - (counts.pongs ?? 0)}, duplicate answers ${counts.duplicatePongs}`,
     );
-    expect(counts.pongs).toBe(count);
+    expect(counts.pongs).toBe(300);
   });
 
   it("two domains in two namespaces, a Gateway each: messages cross from team-a to team-b, none lost", async () => {

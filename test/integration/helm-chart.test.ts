@@ -1,4 +1,3 @@
-import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -6,6 +5,7 @@ import { waitFor } from "../conformance/helpers.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { startControlPlane, type ControlPlane, type KubectlResult } from "../harness/kube-control-plane.js";
+import { runHelm } from "../harness/kube-helm.js";
 import { BUNDLE_NAMESPACE, BUNDLE_PATH, renderManifestBundle } from "../tools/manifest-bundle.js";
 
 /**
@@ -26,33 +26,9 @@ function controlPlane(): ControlPlane {
 const kubectl = (args: readonly string[], input?: string): Promise<KubectlResult> =>
   controlPlane().kubectl(args, input === undefined ? {} : { input });
 
-/** Runs the built helm against the test control plane, with its config and cache inside the plane's temp dir. */
+/** Runs the built helm against the test control plane (test/harness/kube-helm.ts). */
 function helm(args: readonly string[]): Promise<KubectlResult> {
-  const dir = controlPlane().dir;
-  return new Promise((resolve) => {
-    execFile(
-      controlPlane().binaries.helm,
-      [...args, "--kubeconfig", controlPlane().kubeconfigPath],
-      {
-        cwd: root,
-        env: {
-          PATH: process.env.PATH ?? "/usr/bin:/bin",
-          HOME: dir,
-          HELM_CACHE_HOME: join(dir, "helm", "cache"),
-          HELM_CONFIG_HOME: join(dir, "helm", "config"),
-          HELM_DATA_HOME: join(dir, "helm", "data"),
-        },
-        maxBuffer: 16 * 1024 * 1024,
-      },
-      (error, stdout, stderr) => {
-        resolve({
-          code: error === null ? 0 : typeof error.code === "number" ? error.code : 1,
-          stdout,
-          stderr,
-        });
-      },
-    );
-  });
+  return runHelm(controlPlane(), args, root);
 }
 
 interface K8sObject {
