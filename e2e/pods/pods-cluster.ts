@@ -1,22 +1,25 @@
 import { resolve } from "node:path";
 import type { KubectlResult } from "../../test/harness/kube-control-plane.js";
 import { runHelm } from "../../test/harness/kube-helm.js";
-import { missingNodeParts, startKubeNode, type KubeNode } from "../../test/harness/kube-node.js";
+import { missingNodeParts, startKubeNode } from "../../test/harness/kube-node.js";
 import { until } from "../../test/harness/poll-until.js";
-import { buildImages } from "../../test/tools/image/build-images.js";
+import { buildImages, type ImageName } from "../../test/tools/image/build-images.js";
 import { IMAGE_REFERENCES } from "../../test/tools/image/image-specs.js";
+import { kindUnavailable, startKindCluster, type ClusterBackend } from "../kind/kind-cluster.js";
 
 /**
  * The cluster the real-pod end-to-end tests run on: one node of test/harness/kube-node.ts with BMN's images
- * (built by `npm run image`, cached) imported, and the Helm chart installed with the operator's image. Only this
- * file knows how the cluster starts; the tests use `kubectl`, `helm` and `reach`.
+ * (built by `npm run image`, cached) imported, and the Helm chart installed with the operator's image. With
+ * `BMN_E2E_CLUSTER=kind` a kind cluster instead (e2e/kind/, for users with Docker). Only this file knows how the
+ * cluster starts; the tests use `kubectl`, `helm` and `tagImage`.
  */
 
 const REPO = resolve(import.meta.dirname, "..", "..");
 export const OPERATOR_NAMESPACE = "bmn-system";
 
 export interface PodsCluster {
-  readonly node: KubeNode;
+  /** Gives an image already on the node a second reference (e.g. a "new version" to roll out). */
+  tagImage(source: string, target: string): Promise<void>;
   kubectl(args: readonly string[], input?: string): Promise<KubectlResult>;
   /** `kubectl apply -f -`; throws with kubectl's message when it fails. */
   apply(yaml: string): Promise<void>;
@@ -26,9 +29,24 @@ export interface PodsCluster {
   stop(): Promise<void>;
 }
 
-/** Undefined when a real node can run here, else what is missing. */
+const onKind = process.env.BMN_E2E_CLUSTER === "kind";
+
+/** Undefined when the cluster can run here, else what is missing. */
 export function podsClusterUnavailable(): string | undefined {
-  return missingNodeParts();
+  return onKind ? kindUnavailable() : missingNodeParts();
+}
+
+async function startNodeBackend(tar: (name: ImageName) => string): Promise<ClusterBackend> {
+  const node = await startKubeNode({
+    pauseImage: { tar: tar("pause"), reference: IMAGE_REFERENCES.pause },
+    images: [tar("bmn"), tar("testAgent"), tar("redis")],
+  });
+  return {
+    kubectl: (args, input) => node.kubectl(args, input === undefined ? {} : { input }),
+    helm: (args) => runHelm(node.controlPlane, args, REPO),
+    tagImage: (source, target) => node.tagImage(source, target),
+    stop: () => node.stop(),
+  };
 }
 
 export interface PodsClusterOptions {
@@ -41,21 +59,17 @@ export interface PodsClusterOptions {
 
 export async function startPodsCluster(options: PodsClusterOptions = {}): Promise<PodsCluster> {
   const images = await buildImages();
-  const tar = (name: string): string => {
+  const tar = (name: ImageName): string => {
     const image = images.find((built) => built.name === name);
     if (image === undefined) throw new Error(`image ${name} was not built`);
     return image.tar;
   };
-  const node = await startKubeNode({
-    pauseImage: { tar: tar("pause"), reference: IMAGE_REFERENCES.pause },
-    images: [tar("bmn"), tar("testAgent"), tar("redis")],
-  });
-  const plane = node.controlPlane;
-  const kubectl = (args: readonly string[], input?: string): Promise<KubectlResult> =>
-    node.kubectl(args, input === undefined ? {} : { input });
-  const helm = (args: readonly string[]): Promise<KubectlResult> => runHelm(plane, args, REPO);
+  const backend = onKind
+    ? await startKindCluster([tar("bmn"), tar("testAgent"), tar("redis")])
+    : await startNodeBackend(tar);
+  const { kubectl, helm } = backend;
   const cluster: PodsCluster = {
-    node,
+    tagImage: (source, target) => backend.tagImage(source, target),
     kubectl,
     helm,
     async apply(yaml) {
@@ -66,7 +80,7 @@ export async function startPodsCluster(options: PodsClusterOptions = {}): Promis
       const result = await kubectl(["get", ...args, "-o", "json"]);
       return result.code === 0 ? (JSON.parse(result.stdout) as T) : undefined;
     },
-    stop: () => node.stop(),
+    stop: () => backend.stop(),
   };
   try {
     if (options.preinstall !== undefined) await cluster.apply(options.preinstall);
@@ -98,7 +112,7 @@ export async function startPodsCluster(options: PodsClusterOptions = {}): Promis
     }
     return cluster;
   } catch (error) {
-    await node.stop();
+    await backend.stop();
     throw error;
   }
 }

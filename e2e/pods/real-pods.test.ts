@@ -253,7 +253,7 @@ describe.skipIf(podsClusterUnavailable() !== undefined)("BMN on real pods", () =
 
   it("a new sidecar image rolled out under traffic loses nothing", async () => {
     const newImage = IMAGE_REFERENCES.bmn.replace(/:[^:]+$/, ":rollout");
-    await cluster.node.tagImage(IMAGE_REFERENCES.bmn, newImage);
+    await cluster.tagImage(IMAGE_REFERENCES.bmn, newImage);
     const counts = await streamThroughFault({ caller: "source", replier: "relay" }, async (before) => {
       const patch = JSON.stringify({ spec: { sidecar: { image: newImage } } });
       const patched = await cluster.kubectl(["patch", "ae/relay", "-n", NS, "--type=merge", "-p", patch]);
