@@ -20,6 +20,7 @@ import { closeRefusedUpgrades } from "./refused-upgrades.js";
 import { limitStreams } from "./stream-limits.js";
 import { isJsonContentType } from "./message-input.js";
 import type { RouteContext } from "./route-context.js";
+import { LeaseLedger } from "./lease-ledger.js";
 import { useZodSchemas } from "./zod-type-provider.js";
 import { deliveryRoutes } from "./routes/delivery-routes.js";
 import { dlqRoutes } from "./routes/dlq-routes.js";
@@ -91,6 +92,7 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     config,
     tracing: options.tracing ?? new PropagatingTracing(),
     shutdown: shutdown.signal,
+    leases: new LeaseLedger(),
   };
   app.addHook("preClose", (done) => {
     shutdown.abort();
