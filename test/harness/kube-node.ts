@@ -9,7 +9,6 @@ import {
   readlinkSync,
   rmdirSync,
   rmSync,
-  statSync,
   writeFileSync,
 } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
@@ -729,13 +728,4 @@ function controlSocketCommand(socketPath: string, command: unknown): Promise<voi
       else reject(new Error(`node namespace holder answered: ${answer.trim()}`));
     });
   });
-}
-
-/** True when `path` is a directory (for tests that check what a node left behind). */
-export function isDirectory(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }

@@ -213,7 +213,13 @@ const control = createServer((socket) => {
   const lines = createInterface({ input: socket });
   lines.once("line", (line) => {
     lines.close();
-    const command = JSON.parse(line) as { connect?: Endpoint & { host: string }; proxy?: ProxyTarget };
+    let command: { connect?: Endpoint & { host: string }; proxy?: ProxyTarget };
+    try {
+      command = JSON.parse(line) as typeof command;
+    } catch {
+      socket.end("error the command is not JSON\n");
+      return;
+    }
     if (command.connect !== undefined) {
       const upstream = connect(command.connect.port, command.connect.host);
       upstream.once("connect", () => {

@@ -10,7 +10,7 @@ import { createGzip } from "node:zlib";
 /**
  * Writes an OCI image layout tar (https://github.com/opencontainers/image-spec/blob/main/image-layout.md) without
  * a container engine or registry: each layer is a directory tree tarred with GNU tar (sorted names, mtime 0,
- * owner 0 unless given), gzipped, and named by its sha256. `ctr images import` and `docker load` read the result.
+ * every entry owned by root), gzipped, and named by its sha256. `ctr images import` and `docker load` read the result.
  */
 
 /** One entry of a layer: a host file or directory copied to `path`, or a file with the given `content`. */
