@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { KubectlResult } from "../../test/harness/kube-control-plane.js";
+import { ctrTagArgs } from "../../test/harness/kube-node.js";
 
 /**
  * The same real-pod suite on a kind cluster, for users with Docker (`BMN_E2E_CLUSTER=kind`, see
@@ -60,18 +61,7 @@ export async function startKindCluster(imageTars: readonly string[]): Promise<Cl
     kubectl: (args, input) => run("kubectl", ["--kubeconfig", kubeconfig, ...args], input),
     helm: (args) => run("helm", [...args, "--kubeconfig", kubeconfig]),
     tagImage: (source, target) =>
-      mustRun("docker", [
-        "exec",
-        `${name}-control-plane`,
-        "ctr",
-        "-n",
-        "k8s.io",
-        "images",
-        "tag",
-        "--force",
-        source,
-        target,
-      ]),
+      mustRun("docker", ["exec", `${name}-control-plane`, "ctr", ...ctrTagArgs(source, target)]),
     stop,
   };
 }

@@ -48,6 +48,11 @@ export const KUBERNETES_SERVICE_IP = "10.96.0.1";
 export const NODE_NAME = "bmn-node";
 const CGROUP_ROOT = "/sys/fs/cgroup";
 
+/** `ctr` arguments that give an image in the CRI's namespace a second reference. */
+export function ctrTagArgs(source: string, target: string): string[] {
+  return ["-n", "k8s.io", "images", "tag", "--force", source, target];
+}
+
 /** The node's programs: kubelet and kube-scheduler (test/tools/k8s/build.sh), containerd (test/tools/containerd). */
 export interface NodeBinaries {
   readonly kubelet: string;
@@ -687,17 +692,7 @@ export async function startKubeNode(options: KubeNodeOptions): Promise<KubeNode>
       kubectl: (args, kubectlOptions) => plane.kubectl(args, kubectlOptions),
       importImage,
       async tagImage(source, target) {
-        await execFileAsync(ctr, [
-          "--address",
-          socket,
-          "-n",
-          "k8s.io",
-          "images",
-          "tag",
-          "--force",
-          source,
-          target,
-        ]);
+        await execFileAsync(ctr, ["--address", socket, ...ctrTagArgs(source, target)]);
       },
       reach,
       logs: () => ({
