@@ -12,6 +12,7 @@ import { LeaderElector } from "./leader-election.js";
 import type { ReconcileFields } from "./controllers/resource-controller.js";
 import { shortError } from "./status/apply-failure.js";
 import { createOperatorMetrics, startOperatorServer, type OperatorServer } from "./operator-server.js";
+import { startDeletionCostUpdater } from "./scale-down/deletion-cost.js";
 import {
   startExternalMetrics,
   type ExternalMetricsOptions,
@@ -217,6 +218,12 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
     startLeading();
   }
 
+  // Scale-downs remove pods whose agents hold no work first.
+  const deletionCost = startDeletionCostUpdater(options.kubeConfig, {
+    ...(options.watchNamespace === undefined ? {} : { namespace: options.watchNamespace }),
+    isLeader: () => currentPhase() === "leading",
+    logger,
+  });
   const externalMetrics =
     options.externalMetrics === undefined
       ? undefined
@@ -233,6 +240,7 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
         await stopControllers();
         await elector?.stop();
         metrics.leader.set(0);
+        await deletionCost.stop();
         await externalMetrics?.stop();
         await server.close();
         logger.info("operator stopped");

@@ -125,6 +125,8 @@ export interface PodSummary {
   phase: string | undefined;
   deleting: boolean;
   restarts: number;
+  /** controller.kubernetes.io/pod-deletion-cost, which the operator sets from the leases the pod holds. */
+  deletionCost: number | undefined;
 }
 
 export async function podsOf(
@@ -134,7 +136,7 @@ export async function podsOf(
 ): Promise<PodSummary[]> {
   const list = await cluster.getJson<{
     items: {
-      metadata: { name: string; deletionTimestamp?: string };
+      metadata: { name: string; deletionTimestamp?: string; annotations?: Record<string, string> };
       status?: {
         podIP?: string;
         phase?: string;
@@ -150,6 +152,9 @@ export async function podsOf(
     phase: pod.status?.phase,
     deleting: pod.metadata.deletionTimestamp !== undefined,
     restarts: (pod.status?.containerStatuses ?? []).reduce((sum, c) => sum + c.restartCount, 0),
+    deletionCost: ((cost) => (cost === undefined ? undefined : Number(cost)))(
+      pod.metadata.annotations?.["controller.kubernetes.io/pod-deletion-cost"],
+    ),
   }));
 }
 

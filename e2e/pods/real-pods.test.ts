@@ -436,6 +436,7 @@ spec:
       const started = Date.now();
       const timeline: string[] = [];
       let maxReplicas = 1;
+      let maxDeletionCost = 0;
       const sample = async (): Promise<{ replicas: number; pongs: number }> => {
         const status = await cluster.getJson<{
           status?: { currentReplicas?: number; desiredReplicas?: number };
@@ -447,9 +448,11 @@ spec:
         const pongs = (await agentCounts(cluster, NS, "producer"))?.pongs ?? 0;
         const replicas = status?.status?.currentReplicas ?? 0;
         maxReplicas = Math.max(maxReplicas, replicas);
+        const costs = pods.map((pod) => pod.deletionCost ?? "-");
+        maxDeletionCost = Math.max(maxDeletionCost, ...pods.map((pod) => pod.deletionCost ?? 0));
         timeline.push(
           `${String(Math.round((Date.now() - started) / 1000)).padStart(4)}s  depth ${String(depth ?? "?").padStart(4)}  ` +
-            `hpa ${replicas}->${status?.status?.desiredReplicas ?? "?"}  pods ${pods.length} (${pods.filter((p) => p.ready).length} ready)  answered ${pongs}/${count}`,
+            `hpa ${replicas}->${status?.status?.desiredReplicas ?? "?"}  pods ${pods.length} (${pods.filter((p) => p.ready).length} ready)  answered ${pongs}/${count}  deletion cost ${costs.join(",")}`,
         );
         return { replicas, pongs };
       };
@@ -479,6 +482,8 @@ spec:
         console.log(`autoscaling timeline (queue depth target 20 per replica):\n${timeline.join("\n")}`);
       }
       expect(maxReplicas).toBeGreaterThan(1);
+      // The operator marked pods holding leases as costly to delete while the backlog lasted.
+      expect(maxDeletionCost).toBeGreaterThan(0);
       expect((await agentCounts(cluster, NS, "producer"))?.pongs).toBe(count);
     },
   );

@@ -1,4 +1,7 @@
+import { Gauge, type Registry } from "prom-client";
 import type { MessageStore } from "../../store/store.js";
+
+export const LEASES_HELD_METRIC = "bmn_sidecar_leases_held";
 
 /** Leases remembered at most; past this the oldest are forgotten (they still expire and are redelivered). */
 const MAX_TRACKED_LEASES = 100_000;
@@ -41,4 +44,20 @@ export class LeaseLedger {
     );
     return results.filter((result) => result.status === "fulfilled").length;
   }
+}
+
+/**
+ * `bmn_sidecar_leases_held`: the leases this sidecar's agent holds now. Registered again for each server built on
+ * the same registry (tests build several), so it always reads the newest ledger.
+ */
+export function leasesHeldGauge(registry: Registry, ledger: LeaseLedger): void {
+  registry.removeSingleMetric(LEASES_HELD_METRIC);
+  new Gauge({
+    name: LEASES_HELD_METRIC,
+    help: "Leases this sidecar handed out over HTTP that its agent has not acked or nacked yet",
+    registers: [registry],
+    collect() {
+      this.set(ledger.size);
+    },
+  });
 }
