@@ -146,6 +146,18 @@ export const chartValuesSchema = z
           .prefault({}),
       })
       .prefault({}),
+    /**
+     * The operator serves external.metrics.k8s.io (queue depths for AgentEndpoint and Gateway HPAs): an
+     * APIService, its Service and a self-signed serving certificate generated at install. Turn it off where
+     * KEDA or prometheus-adapter already serves external metrics (one APIService per group per cluster). Not
+     * rendered with operator.watchNamespace (an APIService is cluster-scoped).
+     */
+    metricsApi: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        port: z.int().min(1).max(65_535).default(6443),
+      })
+      .prefault({}),
     resources: z
       .strictObject({ requests: resourceList.optional(), limits: resourceList.optional() })
       .default({ requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "256Mi" } }),

@@ -102,6 +102,8 @@ export interface Container {
   livenessProbe?: Probe;
   volumeMounts?: VolumeMount[];
   securityContext?: Record<string, unknown>;
+  /** `Always` on an init container makes it a native sidecar (Kubernetes 1.29+). */
+  restartPolicy?: "Always";
   [other: string]: unknown;
 }
 
@@ -190,6 +192,7 @@ export interface HorizontalPodAutoscaler {
     minReplicas: number;
     maxReplicas: number;
     metrics: MetricSpec[];
+    behavior?: { scaleDown?: { stabilizationWindowSeconds: number } };
   };
 }
 

@@ -12,6 +12,11 @@ import { LeaderElector } from "./leader-election.js";
 import type { ReconcileFields } from "./controllers/resource-controller.js";
 import { shortError } from "./status/apply-failure.js";
 import { createOperatorMetrics, startOperatorServer, type OperatorServer } from "./operator-server.js";
+import { startDeletionCostUpdater } from "./scale-down/deletion-cost.js";
+import {
+  startExternalMetrics,
+  type ExternalMetricsOptions,
+} from "./external-metrics/start-external-metrics.js";
 
 const IN_CLUSTER_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
@@ -40,6 +45,8 @@ export interface OperatorOptions {
   storeProbeIntervalMs?: number;
   /** How often Gateways' Secrets and peer links and AgentEndpoints' queues are read again. Default 30 s. */
   refreshIntervalMs?: number;
+  /** Serve external.metrics.k8s.io (queue depths for HPAs) on this HTTPS listener; unset: not served. */
+  externalMetrics?: ExternalMetricsOptions;
 }
 
 /** Why a run ended by itself. */
@@ -216,6 +223,17 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
     startLeading();
   }
 
+  // Scale-downs remove pods whose agents hold no work first.
+  const deletionCost = startDeletionCostUpdater(options.kubeConfig, {
+    ...(options.watchNamespace === undefined ? {} : { namespace: options.watchNamespace }),
+    isLeader: () => currentPhase() === "leading",
+    logger,
+  });
+  const externalMetrics =
+    options.externalMetrics === undefined
+      ? undefined
+      : startExternalMetrics(options.kubeConfig, options.externalMetrics, logger);
+
   let stopped: Promise<void> | undefined;
   return {
     server,
@@ -227,6 +245,8 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
         await stopControllers();
         await elector?.stop();
         metrics.leader.set(0);
+        await deletionCost.stop();
+        await externalMetrics?.stop();
         await server.close();
         logger.info("operator stopped");
       })();

@@ -97,6 +97,10 @@ export async function startSidecar(
       closing ??= (async () => {
         await probe?.close();
         await agentApi.close();
+        // Requests have finished: what the agent leased and did not settle goes back to the queue now, for
+        // another pod, instead of waiting out the lease (a pod scaled down or rolled keeps no work stranded).
+        const released = await (agentApi as SidecarServer).bmn.leases.releaseAll(store);
+        if (released > 0) agentApi.log.info({ released }, "gave back unsettled leases");
         await store.close();
         // Exports the spans still buffered; an unreachable collector costs at most the exporter's timeout.
         await tracing.shutdown().catch(() => undefined);

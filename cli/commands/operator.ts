@@ -20,6 +20,9 @@ interface OperatorFlags {
   resync: string;
   storeProbeInterval: string;
   refreshInterval: string;
+  metricsApiPort: string;
+  metricsApiCert?: string;
+  metricsApiKey?: string;
   logLevel: string;
 }
 
@@ -33,11 +36,31 @@ function seconds(flag: string, value: string, allowZero = false): number {
   return Math.round(parsed * 1000);
 }
 
-function port(value: string): number {
+function port(value: string, flag = "--port"): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65_535)
-    throw new UsageError(`--port must be a whole number from 0 to 65535, got "${value}"`);
+    throw new UsageError(`${flag} must be a whole number from 0 to 65535, got "${value}"`);
   return parsed;
+}
+
+/** The external metrics API's listener from the flags; nothing when --metrics-api-port is 0. */
+function externalMetricsOptions(
+  flags: OperatorFlags,
+  host: string,
+): { externalMetrics?: { host: string; port: number; certFile: string; keyFile: string } } {
+  const metricsPort = port(flags.metricsApiPort, "--metrics-api-port");
+  if (metricsPort === 0) return {};
+  if (flags.metricsApiCert === undefined || flags.metricsApiKey === undefined) {
+    throw new UsageError("--metrics-api-port needs --metrics-api-cert and --metrics-api-key (PEM files)");
+  }
+  return {
+    externalMetrics: {
+      host,
+      port: metricsPort,
+      certFile: flags.metricsApiCert,
+      keyFile: flags.metricsApiKey,
+    },
+  };
 }
 
 /**
@@ -70,6 +93,13 @@ export const registerOperator: RegisterCommand = (program) => {
       "30",
     )
     .option("--log-level <level>", "pino log level", "info")
+    .option(
+      "--metrics-api-port <port>",
+      "serve external.metrics.k8s.io over HTTPS on this port (0: off)",
+      "0",
+    )
+    .option("--metrics-api-cert <file>", "serving certificate (PEM) of the external metrics API")
+    .option("--metrics-api-key <file>", "serving key (PEM) of the external metrics API")
     .action(async (flags: OperatorFlags, command: Command) => {
       // Loaded here, not at the top: the Kubernetes client alone costs other commands tens of MB and a second.
       const { defaultIdentity, defaultLeaseNamespace, loadKubeConfig, runOperator } =
@@ -116,6 +146,7 @@ export const registerOperator: RegisterCommand = (program) => {
           resyncMs: seconds("--resync", flags.resync, true),
           storeProbeIntervalMs: seconds("--store-probe-interval", flags.storeProbeInterval),
           refreshIntervalMs: seconds("--refresh-interval", flags.refreshInterval),
+          ...externalMetricsOptions(flags, flags.host ?? process.env.BMN_HOST ?? "127.0.0.1"),
         });
       } catch (error) {
         throw new CliError(`cannot start the operator: ${(error as Error).message}`);

@@ -84,9 +84,12 @@ export const networkPolicySettingsSchema = z
 
 export const replicasSchema = z.number().int().min(0).max(1_000);
 
+/** What the HPA scales on: CPU use, the queue's depth (an External metric the operator serves), or both. */
+export const AUTOSCALING_METRICS = ["cpu", "queueDepth", "both"] as const;
+
 /**
- * Horizontal autoscaling on CPU. When present, an HPA drives `replicas`; `minReplicas <= maxReplicas` is
- * checked here and by the apiserver (CEL).
+ * Horizontal autoscaling on CPU, queue depth or both. When present, an HPA drives `replicas`;
+ * `minReplicas <= maxReplicas` is checked here and by the apiserver (CEL).
  */
 export const autoscalingSchema = z
   .object({
@@ -99,6 +102,27 @@ export const autoscalingSchema = z
       .max(100)
       .default(80)
       .describe("Average CPU use, in percent of the requests, the HPA aims for."),
+    metric: z
+      .enum(AUTOSCALING_METRICS)
+      .default("cpu")
+      .describe(
+        "cpu, queueDepth (ready messages per replica, an External metric the operator serves through " +
+          "external.metrics.k8s.io) or both (the HPA takes the larger count).",
+      ),
+    targetQueueDepthPerReplica: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .default(100)
+      .describe("Ready messages per replica the HPA aims for (metric queueDepth or both)."),
+    scaleDownStabilizationSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(3_600)
+      .optional()
+      .describe("How long the HPA waits before removing replicas (Kubernetes' default: 300)."),
   })
   .strict()
   .refine((value) => value.minReplicas <= value.maxReplicas, {

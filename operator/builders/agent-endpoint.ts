@@ -27,9 +27,10 @@ import {
   SIDECAR_CONTAINER_NAME,
   SIDECAR_PORT,
   SIDECAR_PROBE_PORT,
-  cpuAutoscaler,
+  buildAutoscaler,
   parseSpec,
 } from "./common.js";
+import { QUEUE_METRICS } from "../external-metrics/metric-names.js";
 import { fromAnywhere, ingressOnlyPolicy } from "./network-policy.js";
 import {
   RESTRICTED_CONTAINER_SECURITY_CONTEXT,
@@ -129,21 +130,27 @@ export interface SidecarInjection {
 }
 
 /**
- * Puts the sidecar into a pod template: the container named `bmn-sidecar` is replaced (or added), volumes
- * are replaced by name, and app containers gain `BMN_URL`/`BMN_AGENT` unless they set them. Injecting twice
- * gives the same template as injecting once.
+ * Puts the sidecar into a pod template as a native sidecar: the first init container, with `restartPolicy:
+ * Always`, so it starts before the agent's containers and stops after them (the agent can still ack or nack
+ * while it shuts down). The entry named `bmn-sidecar` is replaced (or added; one in `containers`, the shape of
+ * earlier versions, is removed), volumes are replaced by name, and app containers gain `BMN_URL`/`BMN_AGENT`
+ * unless they set them. Injecting twice gives the same template as injecting once.
  */
 export function injectSidecar(template: PodTemplateSpec, injection: SidecarInjection): PodTemplateSpec {
   const appContainers = template.spec.containers
     .filter((container) => container.name !== SIDECAR_CONTAINER_NAME)
     .map((container) => withMounts(withDefaultEnv(container, injection.appEnv), injection.appMounts ?? []));
+  const userInitContainers = (template.spec.initContainers ?? []).filter(
+    (container) => container.name !== SIDECAR_CONTAINER_NAME,
+  );
   let volumes = template.spec.volumes;
   for (const volume of injection.volumes) volumes = upsertByName(volumes, volume);
   return {
     ...template,
     spec: {
       ...template.spec,
-      containers: [...appContainers, injection.sidecar],
+      initContainers: [{ ...injection.sidecar, restartPolicy: "Always" }, ...userInitContainers],
+      containers: appContainers,
       ...(volumes === undefined ? {} : { volumes }),
     },
   };
@@ -214,6 +221,11 @@ export function sidecarContainer(
   };
 }
 
+interface CurrentContainer {
+  name: string;
+  env?: { name: string; value?: string | undefined }[] | undefined;
+}
+
 /** The parts of a Deployment read back from the apiserver that `removedSubscriptions` looks at. */
 export interface CurrentDeployment {
   spec?:
@@ -222,9 +234,8 @@ export interface CurrentDeployment {
           | {
               spec?:
                 | {
-                    containers?:
-                      | { name: string; env?: { name: string; value?: string | undefined }[] | undefined }[]
-                      | undefined;
+                    containers?: CurrentContainer[] | undefined;
+                    initContainers?: CurrentContainer[] | undefined;
                   }
                 | undefined;
             }
@@ -246,7 +257,11 @@ export function removedSubscriptions(
   current: CurrentDeployment | undefined,
   wanted: readonly string[],
 ): string[] {
-  const sidecar = current?.spec?.template?.spec?.containers?.find((c) => c.name === SIDECAR_CONTAINER_NAME);
+  // The sidecar is a native sidecar (an init container); Deployments written before that have it in containers.
+  const podSpec = current?.spec?.template?.spec;
+  const sidecar = [...(podSpec?.initContainers ?? []), ...(podSpec?.containers ?? [])].find(
+    (c) => c.name === SIDECAR_CONTAINER_NAME,
+  );
   const listed = (name: string): string[] =>
     (sidecar?.env?.find((env) => env.name === name)?.value ?? "")
       .split(",")
@@ -351,12 +366,16 @@ export function buildAgentEndpointChildren(
     );
   }
   if (spec.autoscaling !== undefined) {
-    children.horizontalPodAutoscaler = cpuAutoscaler(
+    children.horizontalPodAutoscaler = buildAutoscaler(
       endpoint,
       name,
       labels,
       { apiVersion: CRD_API_VERSION, kind: endpoint.kind, name: endpoint.metadata.name },
       spec.autoscaling,
+      {
+        metricName: QUEUE_METRICS.readyDepth,
+        selector: { [LABEL_DOMAIN]: domainName, [LABEL_AGENT]: spec.agent },
+      },
     );
   }
   return children;

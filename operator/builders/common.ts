@@ -148,15 +148,47 @@ export function buildErrorOf(error: z.ZodError, prefix: string): BuildError {
   return new BuildError(detail, field ?? prefix);
 }
 
-/** An autoscaling/v2 HPA on CPU utilisation for `target` (a Deployment, or a resource's scale subresource). */
-export function cpuAutoscaler(
+/** The queue an HPA scales on: an External metric the operator serves, selected by these labels. */
+export interface QueueDepthSource {
+  metricName: string;
+  selector: Record<string, string>;
+}
+
+/**
+ * An autoscaling/v2 HPA for `target` (a Deployment, or a resource's scale subresource) on what
+ * `autoscaling.metric` names: CPU utilisation, the queue's ready depth per replica (External, AverageValue), or
+ * both; `extraMetrics` are added as they are.
+ */
+export function buildAutoscaler(
   owner: AnyResource,
   name: string,
   labels: Record<string, string>,
   target: { apiVersion: string; kind: string; name: string },
   autoscaling: Autoscaling,
+  queue: QueueDepthSource,
   extraMetrics: readonly MetricSpec[] = [],
 ): HorizontalPodAutoscaler {
+  const cpu: MetricSpec = {
+    type: "Resource",
+    resource: {
+      name: "cpu",
+      target: { type: "Utilization", averageUtilization: autoscaling.targetCPUUtilizationPercentage },
+    },
+  };
+  const queueDepth: MetricSpec = {
+    type: "External",
+    external: {
+      metric: { name: queue.metricName, selector: { matchLabels: queue.selector } },
+      target: { type: "AverageValue", averageValue: String(autoscaling.targetQueueDepthPerReplica) },
+    },
+  };
+  const metrics =
+    autoscaling.metric === "cpu"
+      ? [cpu]
+      : autoscaling.metric === "queueDepth"
+        ? [queueDepth]
+        : [cpu, queueDepth];
+  const stabilization = autoscaling.scaleDownStabilizationSeconds;
   return {
     apiVersion: "autoscaling/v2",
     kind: "HorizontalPodAutoscaler",
@@ -165,16 +197,10 @@ export function cpuAutoscaler(
       scaleTargetRef: target,
       minReplicas: autoscaling.minReplicas,
       maxReplicas: autoscaling.maxReplicas,
-      metrics: [
-        {
-          type: "Resource",
-          resource: {
-            name: "cpu",
-            target: { type: "Utilization", averageUtilization: autoscaling.targetCPUUtilizationPercentage },
-          },
-        },
-        ...extraMetrics,
-      ],
+      metrics: [...metrics, ...extraMetrics],
+      ...(stabilization === undefined
+        ? {}
+        : { behavior: { scaleDown: { stabilizationWindowSeconds: stabilization } } }),
     },
   };
 }

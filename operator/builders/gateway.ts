@@ -30,10 +30,11 @@ import {
   LABEL_DOMAIN,
   selectorLabels,
   selectorString,
-  cpuAutoscaler,
+  buildAutoscaler,
   parseSpec,
   queueDepthMetricSpec,
 } from "./common.js";
+import { OUTBOX_METRICS } from "../external-metrics/metric-names.js";
 import { fromAnywhere, ingressOnlyPolicy } from "./network-policy.js";
 import { IMAGE_USER_ID, RESTRICTED_CONTAINER_SECURITY_CONTEXT, withOverride } from "./pod-security.js";
 import {
@@ -417,12 +418,14 @@ export function buildGatewayChildren(
       fromAnywhere(spec.port),
     ]);
   if (spec.autoscaling !== undefined) {
-    children.horizontalPodAutoscaler = cpuAutoscaler(
+    children.horizontalPodAutoscaler = buildAutoscaler(
       gateway,
       name,
       labels,
       { apiVersion: "apps/v1", kind: "Deployment", name },
       spec.autoscaling,
+      // Every gateway of a domain drains the same outboxes.
+      { metricName: OUTBOX_METRICS.readyDepth, selector: { [LABEL_DOMAIN]: domainName } },
       options.queueDepthMetric === undefined
         ? []
         : [queueDepthMetricSpec(options.queueDepthMetric, domainName)],

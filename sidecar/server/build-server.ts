@@ -20,6 +20,7 @@ import { closeRefusedUpgrades } from "./refused-upgrades.js";
 import { limitStreams } from "./stream-limits.js";
 import { isJsonContentType } from "./message-input.js";
 import type { RouteContext } from "./route-context.js";
+import { LeaseLedger, leasesHeldGauge } from "./lease-ledger.js";
 import { useZodSchemas } from "./zod-type-provider.js";
 import { deliveryRoutes } from "./routes/delivery-routes.js";
 import { dlqRoutes } from "./routes/dlq-routes.js";
@@ -92,7 +93,10 @@ export async function buildServer(options: BuildServerOptions): Promise<FastifyI
     config,
     tracing: options.tracing ?? new PropagatingTracing(),
     shutdown: shutdown.signal,
+    leases: new LeaseLedger(),
   };
+  // Per pod, unlike the queue gauges (store-wide): the operator turns it into pod-deletion-cost.
+  leasesHeldGauge(metrics.registry, context.leases);
   app.addHook("preClose", (done) => {
     shutdown.abort();
     done();

@@ -77,9 +77,12 @@ export interface KubectlResult {
 }
 
 export interface ControlPlane {
+  /** For clients in this process's network (through `reach` when the components run in a namespace). */
   readonly kubeconfigPath: string;
-  /** https://127.0.0.1:<port> */
+  /** https://127.0.0.1:<port>, as `kubeconfigPath` names it */
   readonly server: string;
+  /** For components beside the apiserver (the same as `kubeconfigPath` unless they run in a namespace). */
+  readonly innerKubeconfigPath: string;
   readonly binaries: ControlPlaneBinaries;
   /** The temp dir holding PKI, etcd data, kubeconfig and kubectl's cache (removed by stop()). */
   readonly dir: string;
@@ -98,6 +101,21 @@ export interface ControlPlaneOptions {
   readyTimeoutMs?: number;
   /** kube-controller-manager --controllers. Default: the ones the operator's tests rely on. */
   controllers?: readonly string[];
+  /** Runs each component through another program (a node's namespaces: nsenter). Default: directly. */
+  launch?: (binary: string, args: readonly string[]) => { command: string; args: readonly string[] };
+  /** Maps an address the components listen on to one this process can connect to. Default: the same. */
+  reach?: (host: string, port: number) => Promise<{ host: string; port: number }>;
+  /** kube-apiserver settings a node needs (kube-node.ts): listen address, SANs, extra flags. */
+  apiserver?: {
+    bindAddress?: string;
+    advertiseAddress?: string;
+    serviceClusterIpRange?: string;
+    servingSans?: readonly string[];
+    /** Extra flags (replacing defaults of the same name), given the PKI the control plane made. */
+    extraArgs?: (pki: KubePki) => readonly string[];
+  };
+  /** Extra kube-controller-manager flags. */
+  controllerManagerArgs?: readonly string[];
 }
 
 /** Controllers run by default: garbage collection, Deployments -> ReplicaSets -> Pods, HPA, namespace deletion. */
@@ -129,7 +147,8 @@ onProcessExit(() => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 });
 
-interface Component {
+/** A control-plane process (also used by kube-node.ts for the scheduler, containerd and kubelet). */
+export interface Component {
   readonly name: string;
   readonly exited: Promise<unknown>;
   output(): string;
@@ -137,11 +156,26 @@ interface Component {
   stop(): Promise<void>;
 }
 
-function spawnComponent(name: string, binary: string, args: readonly string[]): Component {
+/** `defaults` without the flags `extra` sets, then `extra` (a repeated list flag would append, not replace). */
+function withFlags(defaults: readonly string[], extra: readonly string[]): string[] {
+  const names = new Set(extra.map((flag) => flag.split("=")[0]));
+  return [...defaults.filter((flag) => !names.has(flag.split("=")[0])), ...extra];
+}
+
+export type Launch = NonNullable<ControlPlaneOptions["launch"]>;
+const direct: Launch = (binary, args) => ({ command: binary, args });
+
+export function spawnComponent(
+  name: string,
+  binary: string,
+  args: readonly string[],
+  launch: Launch = direct,
+): Component {
+  const launched = launch(binary, args);
   const child = GroupChild.spawn({
     label: name,
-    command: binary,
-    args,
+    command: launched.command,
+    args: launched.args,
     // No KUBECONFIG or proxy settings from the developer's shell may leak into the components.
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? tmpdir() },
     stopTimeoutMs: STOP_TIMEOUT_MS,
@@ -155,7 +189,7 @@ function spawnComponent(name: string, binary: string, args: readonly string[]): 
   };
 }
 
-interface Probe {
+export interface Probe {
   url: string;
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer; insecure?: boolean };
   /** True when the response means healthy. */
@@ -195,7 +229,7 @@ function probeOnce(probe: Probe): Promise<{ status: number; body: string }> {
 }
 
 /** Polls the probe until it is healthy, the component exits, or the deadline passes. */
-async function waitHealthy(component: Component, probe: Probe, timeoutMs: number): Promise<void> {
+export async function waitHealthy(component: Component, probe: Probe, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const state = { exited: false };
   void component.exited.then(() => {
@@ -278,6 +312,13 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   }
   const timeoutMs = options.readyTimeoutMs ?? 120_000;
   const controllers = options.controllers ?? DEFAULT_CONTROLLERS;
+  const launch = options.launch ?? direct;
+  const reach = options.reach ?? ((host: string, port: number) => Promise.resolve({ host, port }));
+  const reachUrl = async (scheme: string, host: string, port: number, path: string): Promise<string> => {
+    const reached = await reach(host, port);
+    return `${scheme}://${reached.host}:${reached.port}${path}`;
+  };
+  const apiserverOptions = options.apiserver ?? {};
 
   const dir = await mkdtemp(join(tmpdir(), "bmn-kube-"));
   tempDirs.add(dir);
@@ -290,7 +331,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   try {
     const pkiDir = join(dir, "pki");
     await mkdir(pkiDir);
-    const pki = await createKubePki(pkiDir);
+    const pki = await createKubePki(pkiDir, apiserverOptions.servingSans);
     const [ca, cert, key] = await Promise.all([
       readFile(pki.caCert),
       readFile(pki.adminCert),
@@ -302,23 +343,31 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       const dataDir = join(dir, `etcd-${clientPort}`);
       const clientUrl = `http://${HOST}:${clientPort}`;
       const peerUrl = `http://${HOST}:${peerPort}`;
-      const component = spawnComponent("etcd", binaries.etcd, [
-        "--name=default",
-        `--data-dir=${dataDir}`,
-        `--listen-client-urls=${clientUrl}`,
-        `--advertise-client-urls=${clientUrl}`,
-        `--listen-peer-urls=${peerUrl}`,
-        `--initial-advertise-peer-urls=${peerUrl}`,
-        `--initial-cluster=default=${peerUrl}`,
-        // Throwaway data: no fsync keeps a shared 2-core machine's disk out of the tests' timings.
-        "--unsafe-no-fsync",
-        "--log-level=warn",
-      ]);
+      const component = spawnComponent(
+        "etcd",
+        binaries.etcd,
+        [
+          "--name=default",
+          `--data-dir=${dataDir}`,
+          `--listen-client-urls=${clientUrl}`,
+          `--advertise-client-urls=${clientUrl}`,
+          `--listen-peer-urls=${peerUrl}`,
+          `--initial-advertise-peer-urls=${peerUrl}`,
+          `--initial-cluster=default=${peerUrl}`,
+          // Throwaway data: no fsync keeps a shared 2-core machine's disk out of the tests' timings.
+          "--unsafe-no-fsync",
+          "--log-level=warn",
+        ],
+        launch,
+      );
       components.push(component);
       try {
         await waitHealthy(
           component,
-          { url: `${clientUrl}/health`, ok: (status, body) => status === 200 && body.includes('"true"') },
+          {
+            url: await reachUrl("http", HOST, clientPort, "/health"),
+            ok: (status, body) => status === 200 && body.includes('"true"'),
+          },
           timeoutMs,
         );
       } catch (error) {
@@ -332,29 +381,37 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     const apiserver = await startWithPorts(async () => {
       const port = await freePort();
       const server = `https://${HOST}:${port}`;
-      const component = spawnComponent("kube-apiserver", binaries.kubeApiserver, [
-        `--etcd-servers=${etcd.clientUrl}`,
-        `--cert-dir=${pkiDir}`,
-        `--tls-cert-file=${pki.servingCert}`,
-        `--tls-private-key-file=${pki.servingKey}`,
-        `--secure-port=${port}`,
-        `--bind-address=${HOST}`,
-        `--advertise-address=${HOST}`,
-        "--service-cluster-ip-range=10.0.0.0/24",
-        "--allow-privileged=true",
-        "--disable-admission-plugins=ServiceAccount",
-        "--authorization-mode=RBAC",
-        `--service-account-issuer=${server}/`,
-        `--service-account-key-file=${pki.saPublicKey}`,
-        `--service-account-signing-key-file=${pki.saSigningKey}`,
-        `--client-ca-file=${pki.caCert}`,
-      ]);
+      const component = spawnComponent(
+        "kube-apiserver",
+        binaries.kubeApiserver,
+        withFlags(
+          [
+            `--etcd-servers=${etcd.clientUrl}`,
+            `--cert-dir=${pkiDir}`,
+            `--tls-cert-file=${pki.servingCert}`,
+            `--tls-private-key-file=${pki.servingKey}`,
+            `--secure-port=${port}`,
+            `--bind-address=${apiserverOptions.bindAddress ?? HOST}`,
+            `--advertise-address=${apiserverOptions.advertiseAddress ?? HOST}`,
+            `--service-cluster-ip-range=${apiserverOptions.serviceClusterIpRange ?? "10.0.0.0/24"}`,
+            "--allow-privileged=true",
+            "--disable-admission-plugins=ServiceAccount",
+            "--authorization-mode=RBAC",
+            `--service-account-issuer=${server}/`,
+            `--service-account-key-file=${pki.saPublicKey}`,
+            `--service-account-signing-key-file=${pki.saSigningKey}`,
+            `--client-ca-file=${pki.caCert}`,
+          ],
+          apiserverOptions.extraArgs?.(pki) ?? [],
+        ),
+        launch,
+      );
       components.push(component);
       try {
         await waitHealthy(
           component,
           {
-            url: `${server}/readyz`,
+            url: await reachUrl("https", HOST, port, "/readyz"),
             tls: { ca, cert, key },
             ok: (status, body) => status === 200 && body === "ok",
           },
@@ -365,31 +422,42 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         await component.stop();
         throw error;
       }
-      return { server };
+      return { server, reached: await reachUrl("https", HOST, port, "") };
     });
 
-    const kubeconfigPath = join(dir, "kubeconfig");
-    await writeFile(kubeconfigPath, kubeconfig(apiserver.server, { ca, cert, key }), { mode: 0o600 });
+    const innerKubeconfigPath = join(dir, "kubeconfig");
+    await writeFile(innerKubeconfigPath, kubeconfig(apiserver.server, { ca, cert, key }), { mode: 0o600 });
+    let kubeconfigPath = innerKubeconfigPath;
+    if (apiserver.reached !== apiserver.server) {
+      kubeconfigPath = join(dir, "kubeconfig.reached");
+      await writeFile(kubeconfigPath, kubeconfig(apiserver.reached, { ca, cert, key }), { mode: 0o600 });
+    }
 
     await startWithPorts(async () => {
       const port = await freePort();
-      const component = spawnComponent("kube-controller-manager", binaries.kubeControllerManager, [
-        `--kubeconfig=${kubeconfigPath}`,
-        `--bind-address=${HOST}`,
-        `--secure-port=${port}`,
-        `--cert-dir=${join(dir, "kcm-certs")}`,
-        "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
-        `--root-ca-file=${pki.caCert}`,
-        `--service-account-private-key-file=${pki.saSigningKey}`,
-        `--controllers=${controllers.join(",")}`,
-        "--leader-elect=false",
-      ]);
+      const component = spawnComponent(
+        "kube-controller-manager",
+        binaries.kubeControllerManager,
+        [
+          `--kubeconfig=${innerKubeconfigPath}`,
+          `--bind-address=${HOST}`,
+          `--secure-port=${port}`,
+          `--cert-dir=${join(dir, "kcm-certs")}`,
+          "--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics",
+          `--root-ca-file=${pki.caCert}`,
+          `--service-account-private-key-file=${pki.saSigningKey}`,
+          `--controllers=${controllers.join(",")}`,
+          "--leader-elect=false",
+          ...(options.controllerManagerArgs ?? []),
+        ],
+        launch,
+      );
       components.push(component);
       try {
         await waitHealthy(
           component,
           {
-            url: `https://${HOST}:${port}/healthz`,
+            url: await reachUrl("https", HOST, port, "/healthz"),
             tls: { insecure: true },
             ok: (status, body) => status === 200 && body === "ok",
           },
@@ -406,7 +474,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     let stopped: Promise<void> | undefined;
     return {
       kubeconfigPath,
-      server: apiserver.server,
+      innerKubeconfigPath,
+      server: apiserver.reached,
       binaries,
       dir,
       pki,
@@ -439,7 +508,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   }
 }
 
-function runKubectl(
+export function runKubectl(
   binary: string,
   args: readonly string[],
   input: string | undefined,

@@ -50,7 +50,7 @@ async function openssl(args: readonly string[], cwd: string): Promise<void> {
 }
 
 // Explicit extensions, so the result does not depend on the machine's openssl.cnf.
-const OPENSSL_CONFIG = `[req]
+const opensslConfig = (servingSans: readonly string[]): string => `[req]
 distinguished_name = dn
 prompt = no
 [dn]
@@ -63,7 +63,7 @@ subjectKeyIdentifier = hash
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature,keyEncipherment
 extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1,DNS:localhost
+subjectAltName = ${["IP:127.0.0.1", "DNS:localhost", ...servingSans].join(",")}
 authorityKeyIdentifier = keyid
 [client]
 basicConstraints = critical,CA:FALSE
@@ -75,8 +75,9 @@ authorityKeyIdentifier = keyid
 /**
  * Creates the PKI in `dir`: keys with node:crypto, X.509 certificates signed with the openssl CLI (node:crypto
  * can parse certificates but not create them). Valid for two days; everything is throwaway test material.
+ * `servingSans` adds subject alternative names (`IP:…`, `DNS:…`) to the apiserver's serving certificate.
  */
-export async function createKubePki(dir: string): Promise<KubePki> {
+export async function createKubePki(dir: string, servingSans: readonly string[] = []): Promise<KubePki> {
   const path = (name: string): string => join(dir, name);
   const pki: KubePki = {
     dir,
@@ -91,7 +92,7 @@ export async function createKubePki(dir: string): Promise<KubePki> {
   };
   const sa = generateKeyPairSync("rsa", { modulusLength: 2048 });
   await Promise.all([
-    writeFile(path("openssl.cnf"), OPENSSL_CONFIG),
+    writeFile(path("openssl.cnf"), opensslConfig(servingSans)),
     writeFile(pki.caKey, ecKeyPem(), { mode: 0o600 }),
     writeFile(pki.servingKey, ecKeyPem(), { mode: 0o600 }),
     writeFile(pki.adminKey, ecKeyPem(), { mode: 0o600 }),

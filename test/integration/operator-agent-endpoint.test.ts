@@ -19,7 +19,10 @@ interface Obj {
   spec: Record<string, unknown> & {
     replicas?: number;
     template?: {
-      spec: { containers: { name: string; image: string; env?: { name: string; value?: string }[] }[] };
+      spec: {
+        containers: { name: string; image: string; env?: { name: string; value?: string }[] }[];
+        initContainers?: { name: string; image: string; restartPolicy?: string }[];
+      };
     };
   };
   status?: {
@@ -83,8 +86,14 @@ describe("AgentEndpoint controller on a real control plane", () => {
       }),
     ]);
     const containers = deployment.spec.template?.spec.containers ?? [];
-    expect(containers.map((c) => c.name)).toEqual(["agent", "bmn-sidecar"]);
-    expect(containers[1]?.image).toBe("registry.example/bmn:test");
+    expect(containers.map((c) => c.name)).toEqual(["agent"]);
+    // The sidecar is a native sidecar: an init container that keeps running.
+    const [sidecar] = deployment.spec.template?.spec.initContainers ?? [];
+    expect(sidecar).toMatchObject({
+      name: "bmn-sidecar",
+      image: "registry.example/bmn:test",
+      restartPolicy: "Always",
+    });
     expect(containers[0]?.env).toContainEqual({ name: "BMN_URL", value: "http://127.0.0.1:7420" });
 
     const withStatus = await waitFor(
@@ -137,7 +146,8 @@ describe("AgentEndpoint controller on a real control plane", () => {
       WAIT_MS,
       "the Deployment to follow the new spec",
     );
-    expect(updated.spec.template?.spec.containers.map((c) => c.name)).toEqual(["agent", "bmn-sidecar"]);
+    expect(updated.spec.template?.spec.containers.map((c) => c.name)).toEqual(["agent"]);
+    expect(updated.spec.template?.spec.initContainers?.map((c) => c.name)).toEqual(["bmn-sidecar"]);
     await waitFor(
       async () => {
         const ae = await get("agentendpoint", "reviewer");

@@ -15,6 +15,7 @@ interface PodTemplate {
   metadata?: { labels?: Record<string, string> };
   spec: {
     containers: { name: string; securityContext?: Record<string, unknown> }[];
+    initContainers?: { name: string; securityContext?: Record<string, unknown> }[];
     [key: string]: unknown;
   };
 }
@@ -119,7 +120,7 @@ describe("Pod Security restricted on a real apiserver", () => {
       ...template,
       spec: {
         ...template.spec,
-        containers: template.spec.containers.map((container) => ({
+        initContainers: (template.spec.initContainers ?? []).map((container) => ({
           ...container,
           securityContext: { ...container.securityContext, capabilities: {} },
         })),
@@ -155,7 +156,7 @@ describe("Pod Security restricted on a real apiserver", () => {
     const template = await waitFor(
       async () => {
         const candidate = await podTemplateOf("custom");
-        const sidecar = candidate.spec.containers.find((container) => container.name === "bmn-sidecar");
+        const sidecar = candidate.spec.initContainers?.find((container) => container.name === "bmn-sidecar");
         return sidecar?.securityContext?.runAsUser === 4242 ? candidate : undefined;
       },
       WAIT_MS,

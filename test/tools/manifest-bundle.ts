@@ -53,6 +53,9 @@ export async function renderManifestBundle(
       kubeVersion,
       "--set",
       "createNamespace=true",
+      // Its serving certificate is generated at install: a static file cannot carry one.
+      "--set",
+      "metricsApi.enabled=false",
     ],
     // No user helm config or repositories may change the output.
     {

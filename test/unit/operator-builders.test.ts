@@ -232,12 +232,12 @@ describe("AgentEndpoint → Deployment with the sidecar, Service, HPA", () => {
     const { deployment } = buildAgentEndpointChildren(endpoint(), redisDomain);
     expectOwnedBy(deployment, "AgentEndpoint", "reviewer", "uid-endpoint");
     const containers = deployment.spec.template.spec.containers;
-    expect(containers.map((container) => container.name)).toEqual([
-      "agent",
-      "helper",
-      SIDECAR_CONTAINER_NAME,
-    ]);
-    const sidecar = containers[2];
+    expect(containers.map((container) => container.name)).toEqual(["agent", "helper"]);
+    // A native sidecar: the first init container, restarted always, so it outlives the agent's containers.
+    const initContainers = deployment.spec.template.spec.initContainers ?? [];
+    expect(initContainers.map((container) => container.name)).toEqual([SIDECAR_CONTAINER_NAME]);
+    const sidecar = initContainers[0];
+    expect(sidecar?.restartPolicy).toBe("Always");
     // Only the probe listener is a pod port: the agent API is not reachable from outside the pod.
     expect(sidecar?.ports).toEqual([{ name: "bmn-probe", containerPort: 7421, protocol: "TCP" }]);
     expect(sidecar?.readinessProbe).toMatchObject({ httpGet: { path: "/readyz", port: "bmn-probe" } });
@@ -304,8 +304,17 @@ describe("AgentEndpoint → Deployment with the sidecar, Service, HPA", () => {
       }),
       redisDomain,
     );
-    const names = rebuilt.deployment.spec.template.spec.containers.map((container) => container.name);
+    const { spec: podSpec } = rebuilt.deployment.spec.template;
+    const names = [...podSpec.containers, ...(podSpec.initContainers ?? [])].map(
+      (container) => container.name,
+    );
     expect(names.filter((name) => name === SIDECAR_CONTAINER_NAME)).toHaveLength(1);
+    // A template with the sidecar in containers (the shape of earlier versions) gets the native one only.
+    const legacy = injectSidecar(
+      { ...userTemplate, spec: { containers: [...userTemplate.spec.containers, injection.sidecar] } },
+      injection,
+    );
+    expect(legacy).toEqual(once);
     expect(rebuilt.deployment.spec.template.spec.volumes).toHaveLength(1);
     expect(rebuilt.deployment.spec.template).toEqual(
       buildAgentEndpointChildren(ae, redisDomain).deployment.spec.template,
@@ -446,6 +455,15 @@ describe("removedSubscriptions", () => {
     expect(removedSubscriptions(current, ["keep"])).toEqual(["a.#", "b.*", "old"]);
     // A pattern listed again is no longer removed.
     expect(removedSubscriptions(current, ["keep", "old", "a.#", "b.*"])).toEqual([]);
+  });
+
+  it("reads the sidecar where the builder puts it now: the first init container (a native sidecar)", () => {
+    const { deployment } = buildAgentEndpointChildren(
+      endpoint({ subscriptions: ["old.#", "keep"] }),
+      redisDomain,
+    );
+    expect(deployment.spec.template.spec.initContainers?.[0]?.name).toBe(SIDECAR_CONTAINER_NAME);
+    expect(removedSubscriptions(deployment, ["keep"])).toEqual(["old.#"]);
   });
 
   it("is empty without a current Deployment or sidecar", () => {

@@ -53,7 +53,7 @@ const RESTRICTED_CONTAINER = {
 };
 
 function sidecarOf(children: ReturnType<typeof buildAgentEndpointChildren>): Container {
-  const sidecar = children.deployment.spec.template.spec.containers.find(
+  const sidecar = children.deployment.spec.template.spec.initContainers?.find(
     (container) => container.name === SIDECAR_CONTAINER_NAME,
   );
   if (sidecar === undefined) throw new Error("no sidecar");
@@ -175,7 +175,7 @@ describe("the agent API token", () => {
       name: "bmn-api-token",
       secret: { secretName: "reviewer-api", items: [{ key: "token", path: "token" }], defaultMode: 0o444 },
     });
-    for (const container of pod.containers) {
+    for (const container of [...pod.containers, ...(pod.initContainers ?? [])]) {
       expect(container.env, container.name).toContainEqual({
         name: "BMN_API_TOKEN_FILE",
         value: API_TOKEN_FILE,

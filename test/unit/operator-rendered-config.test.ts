@@ -390,7 +390,7 @@ describe("MessageDomain and AgentEndpoint → the config bmn start runs with", (
   function sidecarPod(md: MessageDomain, extra: Record<string, unknown> = {}): PodView {
     const { deployment } = buildAgentEndpointChildren(endpoint(extra), md);
     const { spec } = deployment.spec.template;
-    const sidecar = spec.containers.find((container) => container.name === "bmn-sidecar");
+    const sidecar = spec.initContainers?.find((container) => container.name === "bmn-sidecar");
     if (sidecar === undefined) throw new Error("no sidecar");
     return podView(sidecar, spec.volumes ?? [], [buildDomainConfigMap(md)]);
   }

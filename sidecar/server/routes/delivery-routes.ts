@@ -8,7 +8,14 @@ import type { RouteContext } from "../route-context.js";
 import { schemaOf } from "../route-schema.js";
 import type { ZodTypeProvider } from "../zod-type-provider.js";
 
-export function deliveryRoutes({ store, metrics, config, tracing, shutdown }: RouteContext & TracingContext) {
+export function deliveryRoutes({
+  store,
+  metrics,
+  config,
+  tracing,
+  shutdown,
+  leases,
+}: RouteContext & TracingContext) {
   return function plugin(instance: FastifyInstance, _options: unknown, done: () => void): void {
     const app = instance.withTypeProvider<ZodTypeProvider>();
     app.get(sidecarApi.receive.url, { schema: schemaOf(sidecarApi.receive) }, async (request, reply) => {
@@ -24,6 +31,7 @@ export function deliveryRoutes({ store, metrics, config, tracing, shutdown }: Ro
         actor: request.params.agent,
       });
       if (deliveries.length > 0) {
+        leases.granted(deliveries.map((delivery) => delivery.leaseId));
         metrics.delivered.inc({ agent: request.params.agent }, deliveries.length);
         tracing.delivered(request.params.agent, deliveries, "http");
         for (const { message, attempt } of deliveries) {
@@ -52,6 +60,7 @@ export function deliveryRoutes({ store, metrics, config, tracing, shutdown }: Ro
       const { tx } = request.query;
       const leaseId = agentLeaseId(request.params.leaseId);
       await tracing.ack(leaseId, request.headers, "http", () => store.ack(leaseId, { tx }));
+      leases.settled(leaseId);
       metrics.acked.inc();
       return reply.status(204).send();
     });
@@ -96,6 +105,7 @@ export function deliveryRoutes({ store, metrics, config, tracing, shutdown }: Ro
       const result = await tracing.nack(leaseId, body, request.headers, "http", () =>
         store.nack(leaseId, body),
       );
+      leases.settled(leaseId);
       metrics.nacked.inc();
       if (result.outcome === "dead-lettered")
         metrics.deadLettered.inc({ reason: result.reason ?? "rejected" });

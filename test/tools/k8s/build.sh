@@ -3,7 +3,8 @@
 # test/tools/k8s/go.mod (Kubernetes, etcd) and test/tools/helm/go.mod (helm), into a cache keyed by the
 # Kubernetes version:
 #
-#   ${BMN_TOOLS_CACHE:-$HOME/.cache/bmn-tools}/k8s-<version>/{kube-apiserver,kube-controller-manager,kubectl,etcd,helm}
+#   ${BMN_TOOLS_CACHE:-$HOME/.cache/bmn-tools}/k8s-<version>/{kube-apiserver,kube-controller-manager,kubectl,etcd,helm,
+#                                                kube-scheduler,kubelet}
 #
 # Idempotent: a binary already in the cache is not built again, so a warm run builds nothing. Each binary is
 # built under a temporary name and renamed into place, so an interrupted build never leaves a half-written
@@ -53,5 +54,8 @@ build etcd "$here" go.etcd.io/etcd/server/v3 "$etcd_ldflags"
 build kube-apiserver "$here" k8s.io/kubernetes/cmd/kube-apiserver "$k8s_ldflags"
 build kube-controller-manager "$here" k8s.io/kubernetes/cmd/kube-controller-manager "$k8s_ldflags"
 build kubectl "$here" k8s.io/kubernetes/cmd/kubectl "$k8s_ldflags"
+# The test node (test/harness/kube-node.ts): scheduler and kubelet from the same release.
+build kube-scheduler "$here" k8s.io/kubernetes/cmd/kube-scheduler "$k8s_ldflags"
+build kubelet "$here" k8s.io/kubernetes/cmd/kubelet "$k8s_ldflags"
 build helm "$helm_dir" helm.sh/helm/v3/cmd/helm "$helm_ldflags"
 echo "dir $out"
