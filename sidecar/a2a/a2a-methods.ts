@@ -25,6 +25,7 @@ import type { AgentBinding } from "../server/agent-bound-store.js";
 import { A2aError, invalidParams, taskNotFound } from "./a2a-error.js";
 import type { PushDispatcher } from "./push-dispatcher.js";
 import { checkPushUrlLiteral } from "./push-url-policy.js";
+import type { StreamSlots } from "./stream-slots.js";
 import type { TaskService } from "./task-service.js";
 import {
   endsStream,
@@ -131,6 +132,27 @@ export class A2aMethods {
       followUpChange(current, { ...message, taskId, contextId: current.task.contextId }, this.a2a.maxHistory),
     );
     return { record: result.record, seq: result.seq };
+  }
+
+  /**
+   * SendMessage: starts the task and, unless `returnImmediately`, waits until it finishes or stops for input,
+   * holding one of the client's stream slots meanwhile (a blocking send holds its connection like a stream).
+   */
+  async send(
+    caller: A2aCaller,
+    params: SendMessageParams,
+    wait: { slots: StreamSlots; client: string; signal: AbortSignal },
+  ): Promise<{ task: A2aTask }> {
+    const historyLength = params.configuration?.historyLength;
+    if (params.configuration?.returnImmediately === true)
+      return { task: taskView((await this.start(caller, params)).record.task, historyLength) };
+    const release = wait.slots.acquire(wait.client);
+    try {
+      const settled = await this.settle(caller, await this.start(caller, params), wait.signal);
+      return { task: taskView(settled.record.task, historyLength) };
+    } finally {
+      release();
+    }
   }
 
   /** Waits (bounded) until the task finishes or stops for input, for a blocking SendMessage. */

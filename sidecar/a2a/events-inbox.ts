@@ -3,11 +3,10 @@ import { A2A_EVENTS_AGENT, taskEventBodySchema } from "../../core/api/a2a-api.js
 import { isBmnError } from "../../core/errors.js";
 import { splitAddress } from "../../core/names.js";
 import type { Delivery, MessageStore } from "../../store/store.js";
+import { QueueWorker } from "./queue-worker.js";
 import { reportEvent } from "./task-reports.js";
 import type { TaskService } from "./task-service.js";
 
-const RECEIVE_WAIT_MS = 5_000;
-const STORE_ERROR_PAUSE_MS = 1_000;
 const RETRY_DELAY_MS = 1_000;
 /** The errors that no retry can mend: the report is dead-lettered `rejected`. */
 const FINAL = new Set([
@@ -32,40 +31,33 @@ function originDomain(message: Delivery["message"]): string | undefined {
  * in the order they arrive.
  */
 export class EventsInbox {
-  private readonly stopping = new AbortController();
-  private loop: Promise<void> | undefined;
+  private readonly worker: QueueWorker;
 
   constructor(
     private readonly store: MessageStore,
     private readonly service: TaskService,
     private readonly maxHistory: number,
     private readonly log: FastifyBaseLogger,
-  ) {}
+  ) {
+    this.worker = new QueueWorker({
+      store,
+      queue: A2A_EVENTS_AGENT,
+      max: 32,
+      actor: "a2a-inbox",
+      log,
+      // In arrival order: a task's reports apply one after another.
+      handle: async (deliveries) => {
+        for (const delivery of deliveries) await this.apply(delivery);
+      },
+    });
+  }
 
   start(): void {
-    this.loop ??= this.run();
+    this.worker.start();
   }
 
   async stop(): Promise<void> {
-    this.stopping.abort();
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
-    const signal = this.stopping.signal;
-    const stopped = (): boolean => signal.aborted;
-    while (!stopped()) {
-      let deliveries: Delivery[];
-      try {
-        deliveries = await this.store.receive(A2A_EVENTS_AGENT, { max: 32, waitMs: RECEIVE_WAIT_MS, signal });
-      } catch (error) {
-        if (stopped()) return;
-        this.log.warn({ err: error }, "a2a inbox: cannot read the queue; trying again");
-        await new Promise((resolve) => setTimeout(resolve, STORE_ERROR_PAUSE_MS));
-        continue;
-      }
-      for (const delivery of deliveries) await this.apply(delivery);
-    }
+    await this.worker.stop();
   }
 
   private async apply(delivery: Delivery): Promise<void> {

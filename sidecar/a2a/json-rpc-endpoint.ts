@@ -19,7 +19,6 @@ import type { A2aCaller, A2aMethods, TaskAt } from "./a2a-methods.js";
 import { abortedWith, respondWithStream } from "./sse-stream.js";
 import type { StreamSlots } from "./stream-slots.js";
 import type { TaskService } from "./task-service.js";
-import { taskView } from "./task-record.js";
 
 type RpcId = string | number | null;
 
@@ -118,19 +117,8 @@ export class JsonRpcEndpoint {
     switch (method) {
       case "SendMessage": {
         const send = parseParams(sendMessageParamsSchema, params);
-        if (send.configuration?.returnImmediately === true) {
-          const started = await methods.start(caller, send);
-          return { task: taskView(started.record.task, send.configuration.historyLength) };
-        }
-        // A blocking send holds its connection while the agent works: it takes a slot like a stream.
-        const release = this.options.slots.acquire(request.ip);
-        try {
-          const started = await methods.start(caller, send);
-          const settled = await methods.settle(caller, started, abortedWith(reply, this.options.shutdown));
-          return { task: taskView(settled.record.task, send.configuration?.historyLength) };
-        } finally {
-          release();
-        }
+        const signal = abortedWith(reply, this.options.shutdown);
+        return methods.send(caller, send, { slots: this.options.slots, client: request.ip, signal });
       }
       case "SendStreamingMessage": {
         const send = parseParams(sendMessageParamsSchema, params);

@@ -9,12 +9,11 @@ import { CircuitBreaker, CircuitOpenError } from "../../runtime/resilience/circu
 import type { A2aTaskStore } from "../../store/roles/a2a-tasks.js";
 import type { Delivery, MessageStore } from "../../store/store.js";
 import { checkPushUrlResolved } from "./push-url-policy.js";
+import { QueueWorker } from "./queue-worker.js";
 
 export const PUSH_EVENT_TYPE = "network.beastmode.a2a.push";
 /** Webhook origins with a breaker kept at most; the oldest is forgotten beyond. */
 const MAX_BREAKERS = 10_000;
-const RECEIVE_WAIT_MS = 5_000;
-const STORE_ERROR_PAUSE_MS = 1_000;
 
 interface PushData {
   taskId: string;
@@ -32,8 +31,7 @@ interface PushData {
  */
 export class PushDispatcher {
   private readonly breakers = new Map<string, CircuitBreaker>();
-  private readonly stopping = new AbortController();
-  private loop: Promise<void> | undefined;
+  private readonly worker: QueueWorker;
 
   constructor(
     private readonly store: MessageStore,
@@ -41,7 +39,19 @@ export class PushDispatcher {
     private readonly config: A2aConfig["push"],
     private readonly domain: string,
     private readonly log: FastifyBaseLogger,
-  ) {}
+  ) {
+    this.worker = new QueueWorker({
+      store,
+      queue: A2A_PUSH_QUEUE,
+      max: config.concurrency,
+      leaseMs: config.timeoutMs + 30_000,
+      actor: "a2a-push",
+      log,
+      handle: async (deliveries) => {
+        await Promise.all(deliveries.map((delivery) => this.deliver(delivery)));
+      },
+    });
+  }
 
   /** Queues one notification per push config of the task (durable before this resolves). */
   async enqueue(taskId: string, seq: number, event: A2aStreamResponse): Promise<void> {
@@ -64,35 +74,11 @@ export class PushDispatcher {
   }
 
   start(): void {
-    this.loop ??= this.run();
+    this.worker.start();
   }
 
   async stop(): Promise<void> {
-    this.stopping.abort();
-    await this.loop;
-  }
-
-  private async run(): Promise<void> {
-    const signal = this.stopping.signal;
-    const stopped = (): boolean => signal.aborted;
-    while (!stopped()) {
-      let deliveries: Delivery[];
-      try {
-        deliveries = await this.store.receive(A2A_PUSH_QUEUE, {
-          max: this.config.concurrency,
-          waitMs: RECEIVE_WAIT_MS,
-          leaseMs: this.config.timeoutMs + 30_000,
-          signal,
-          actor: "a2a-push",
-        });
-      } catch (error) {
-        if (stopped()) return;
-        this.log.warn({ err: error }, "a2a push: cannot read the push outbox; trying again");
-        await pause(STORE_ERROR_PAUSE_MS, signal);
-        continue;
-      }
-      await Promise.all(deliveries.map((delivery) => this.deliver(delivery)));
-    }
+    await this.worker.stop();
   }
 
   private async deliver(delivery: Delivery): Promise<void> {
@@ -140,7 +126,7 @@ export class PushDispatcher {
         headers: { "content-type": "application/a2a+json", ...authHeaders(config) },
         body: JSON.stringify(data.event),
         redirect: "manual",
-        signal: AbortSignal.any([AbortSignal.timeout(this.config.timeoutMs), this.stopping.signal]),
+        signal: AbortSignal.any([AbortSignal.timeout(this.config.timeoutMs), this.worker.signal]),
       });
       await response.arrayBuffer().catch(() => undefined);
       if (response.status < 200 || response.status > 299) failure = `HTTP ${String(response.status)}`;
@@ -197,16 +183,4 @@ function authHeaders(config: A2aPushConfig): Record<string, string> {
     return { authorization: `${authentication.scheme} ${authentication.credentials}` };
   if (config.token !== undefined && config.token !== "") return { "x-a2a-notification-token": config.token };
   return {};
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done);
-  });
 }

@@ -10,13 +10,12 @@ import {
 import { isBmnError } from "../../core/errors.js";
 import { fullJitterBackoffMs } from "../../runtime/resilience/backoff.js";
 import type { Delivery, MessageStore } from "../../store/store.js";
+import { QueueWorker } from "./queue-worker.js";
 import { artifactChange, statusChange } from "./task-record.js";
 import type { TaskService } from "./task-service.js";
 
 type RemoteConfig = A2aRemoteConfig;
 
-const RECEIVE_WAIT_MS = 5_000;
-const STORE_ERROR_PAUSE_MS = 1_000;
 /** A remote stream's bytes held while one event is incomplete, at most. */
 const MAX_EVENT_BYTES = 8 * 1024 * 1024;
 
@@ -67,47 +66,38 @@ async function* sseEvents(body: ReadableStream<Uint8Array>): AsyncGenerator {
  * Relayed events have ids from the BMN message and their place in the stream, so a retried call adds nothing twice.
  */
 export class RemoteBridge {
+  private readonly workers: QueueWorker[];
   private readonly stopping = new AbortController();
-  private readonly loops: Promise<void>[] = [];
 
   constructor(
     private readonly store: MessageStore,
     private readonly service: TaskService,
     private readonly config: A2aConfig,
     private readonly log: FastifyBaseLogger,
-  ) {}
+  ) {
+    this.workers = Object.entries(config.remotes).map(
+      ([name, remote]) =>
+        new QueueWorker({
+          store: this.store,
+          queue: name,
+          max: 8,
+          leaseMs: remote.timeoutMs + 30_000,
+          actor: `a2a-bridge:${name}`,
+          log,
+          handle: async (deliveries) => {
+            await Promise.all(deliveries.map((delivery) => this.deliver(name, remote, delivery)));
+          },
+        }),
+    );
+  }
 
   start(): void {
-    if (this.loops.length > 0) return;
-    for (const [name, remote] of Object.entries(this.config.remotes)) this.loops.push(this.run(name, remote));
+    for (const worker of this.workers) worker.start();
   }
 
   async stop(): Promise<void> {
     this.stopping.abort();
-    await Promise.all(this.loops);
-  }
-
-  private async run(name: string, remote: RemoteConfig): Promise<void> {
-    const signal = this.stopping.signal;
-    const stopped = (): boolean => signal.aborted;
-    while (!stopped()) {
-      let deliveries: Delivery[];
-      try {
-        deliveries = await this.store.receive(name, {
-          max: 8,
-          waitMs: RECEIVE_WAIT_MS,
-          leaseMs: remote.timeoutMs + 30_000,
-          signal,
-          actor: `a2a-bridge:${name}`,
-        });
-      } catch (error) {
-        if (stopped()) return;
-        this.log.warn({ err: error, remote: name }, "a2a bridge: cannot read the queue; trying again");
-        await new Promise((resolve) => setTimeout(resolve, STORE_ERROR_PAUSE_MS));
-        continue;
-      }
-      await Promise.all(deliveries.map((delivery) => this.deliver(name, remote, delivery)));
-    }
+    await Promise.all(this.workers.map((worker) => worker.stop()));
   }
 
   private async deliver(name: string, remote: RemoteConfig, delivery: Delivery): Promise<void> {
@@ -141,7 +131,11 @@ export class RemoteBridge {
           ).catch(() => undefined);
           await this.store.nack(delivery.leaseId, { deadLetterReason: "rejected", reason, actor });
         } else if (delivery.attempt >= remote.maxAttempts) {
-          await this.store.nack(delivery.leaseId, { deadLetterReason: "max-attempts", reason, actor });
+          await this.store.nack(delivery.leaseId, {
+            deadLetterReason: "max-attempts",
+            reason,
+            actor,
+          });
         } else {
           const delayMs = fullJitterBackoffMs(delivery.attempt, remote.backoffBaseMs, remote.backoffMaxMs);
           await this.store.nack(delivery.leaseId, { delayMs, reason, actor });

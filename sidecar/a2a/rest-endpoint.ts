@@ -12,7 +12,6 @@ import { A2aError, toJsonRpcError } from "./a2a-error.js";
 import type { A2aCaller, A2aMethods } from "./a2a-methods.js";
 import { abortedWith, respondWithStream } from "./sse-stream.js";
 import type { StreamSlots } from "./stream-slots.js";
-import { taskView } from "./task-record.js";
 import type { TaskService } from "./task-service.js";
 
 /** How a JSON-RPC code reads in the REST binding: HTTP status, google.rpc status name, A2A ErrorInfo reason. */
@@ -116,18 +115,8 @@ export class RestEndpoint {
     const call = `${method} ${head ?? ""}`;
     if (call === "POST message:send" && id === undefined) {
       const send = parse(sendMessageParamsSchema, jsonBody(request));
-      if (send.configuration?.returnImmediately === true)
-        return {
-          task: taskView((await methods.start(caller, send)).record.task, send.configuration.historyLength),
-        };
-      const release = slots.acquire(request.ip);
-      try {
-        const started = await methods.start(caller, send);
-        const settled = await methods.settle(caller, started, abortedWith(reply, this.options.shutdown));
-        return { task: taskView(settled.record.task, send.configuration?.historyLength) };
-      } finally {
-        release();
-      }
+      const signal = abortedWith(reply, this.options.shutdown);
+      return methods.send(caller, send, { slots, client: request.ip, signal });
     }
     if (call === "POST message:stream" && id === undefined) {
       const send = parse(sendMessageParamsSchema, jsonBody(request));

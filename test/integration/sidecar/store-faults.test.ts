@@ -78,8 +78,44 @@ function registeredRoutes(app: FastifyInstance): Set<string> {
 const JSON_TYPE = { "content-type": "application/json" };
 const lease = `worker.${newMessageId()}.1`;
 const tx = newTransactionId();
-/** One request per route, with input valid enough to reach the store. */
-const REQUESTS: { route: string; path: string; json?: unknown }[] = [
+const a2aSend = {
+  jsonrpc: "2.0",
+  id: 1,
+  method: "SendMessage",
+  params: {
+    message: { messageId: "m-1", role: "ROLE_USER", parts: [{ text: "hi" }] },
+    configuration: { returnImmediately: true },
+  },
+};
+
+/**
+ * One request per route, with input valid enough to reach the store (the REST binding's `/a2a/:target/rest/*`
+ * prints as `/a2a/:target*` in fastify's route tree). The A2A bindings answer errors in their own
+ * protocol's body (`shape`): a JSON-RPC error object, or the REST binding's google.rpc.Status.
+ */
+const REQUESTS: { route: string; path: string; json?: unknown; shape?: "json-rpc" | "a2a-rest" }[] = [
+  { route: "GET /.well-known/agent-card.json", path: "/.well-known/agent-card.json" },
+  { route: "GET /a2a/:target/.well-known/agent-card.json", path: "/a2a/worker/.well-known/agent-card.json" },
+  { route: "POST /a2a/:target", path: "/a2a/worker", json: a2aSend, shape: "json-rpc" },
+  {
+    route: "POST /a2a/:target*",
+    path: "/a2a/worker/rest/message:send",
+    json: a2aSend.params,
+    shape: "a2a-rest",
+  },
+  { route: "GET /a2a/:target*", path: "/a2a/worker/rest/tasks/t-1", shape: "a2a-rest" },
+  {
+    route: "DELETE /a2a/:target*",
+    path: "/a2a/worker/rest/tasks/t-1/pushNotificationConfigs/c-1",
+    shape: "a2a-rest",
+  },
+  {
+    route: "POST /v1/a2a/tasks/:taskId/events",
+    path: "/v1/a2a/tasks/t-1/events",
+    json: { status: { state: "TASK_STATE_WORKING" } },
+  },
+  { route: "GET /v1/a2a/tasks/:taskId", path: "/v1/a2a/tasks/t-1" },
+  { route: "GET /v1/a2a/tasks/:taskId/events", path: "/v1/a2a/tasks/t-1/events" },
   { route: "GET /healthz", path: "/healthz" },
   { route: "GET /readyz", path: "/readyz" },
   { route: "GET /metrics", path: "/metrics" },
@@ -164,7 +200,7 @@ describe.each([
     async (fault) => {
       faulty.set(fault);
       for (let round = 0; round < 2; round += 1) {
-        for (const { route, path, json } of REQUESTS) {
+        for (const { route, path, json, shape } of REQUESTS) {
           const method = route.split(" ")[0] ?? "GET";
           const answer = await rawRequest(
             url,
@@ -175,12 +211,28 @@ describe.each([
           );
           const where = `${route} (${fault}): ${String(answer.status)} ${answer.body.slice(0, 300)}`;
           expect(answer.body, where).not.toContain(MARKER);
-          if (answer.status >= 400) {
-            expectErrorBody(JSON.parse(answer.body) as Record<string, unknown>, where);
-            expect(answer.body, where).not.toMatch(/\bat .*\.[jt]s:\d+/);
+          const body = (): Record<string, unknown> => JSON.parse(answer.body) as Record<string, unknown>;
+          if (shape === "json-rpc") {
+            // JSON-RPC answers 200 with an error object, or 500 for an internal one; never a result here.
+            expect(body(), where).toMatchObject({
+              jsonrpc: "2.0",
+              error: { code: expect.any(Number) as number },
+            });
+            if (fault === "unavailable")
+              expect(body(), where).toMatchObject({
+                error: { code: -32603, data: { errorCode: "STORE_UNAVAILABLE" } },
+              });
+          } else if (shape === "a2a-rest") {
+            if (answer.status >= 400)
+              expect(body(), where).toMatchObject({
+                error: { code: answer.status, status: expect.any(String) as string },
+              });
+          } else {
+            if (answer.status >= 400) expectErrorBody(body(), where);
+            if (fault === "unavailable" && answer.status >= 500)
+              expect(body(), where).toMatchObject({ errorCode: "STORE_UNAVAILABLE" });
           }
-          if (fault === "unavailable" && answer.status >= 500)
-            expect(JSON.parse(answer.body), where).toMatchObject({ errorCode: "STORE_UNAVAILABLE" });
+          if (answer.status >= 400) expect(answer.body, where).not.toMatch(/\bat .*\.[jt]s:\d+/);
         }
       }
 
