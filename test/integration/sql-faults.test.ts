@@ -205,9 +205,19 @@ describe("sql store faults (MariaDB)", () => {
       [`${prefix.replace(/_/g, "\\_")}%`],
     );
     expect(tables.map((row) => String(row.name)).sort()).toEqual(
-      ["agents", "dead_letters", "dedupe", "messages", "queues", "seq", "subscriptions", "trace"].map(
-        (table) => `${prefix}${table}`,
-      ),
+      [
+        "a2a_events",
+        "a2a_push",
+        "a2a_tasks",
+        "agents",
+        "dead_letters",
+        "dedupe",
+        "messages",
+        "queues",
+        "seq",
+        "subscriptions",
+        "trace",
+      ].map((table) => `${prefix}${table}`),
     );
 
     const again = await migrate(first.client, sqlTables(prefix));
