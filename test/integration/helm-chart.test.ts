@@ -5,7 +5,7 @@ import { waitFor } from "../conformance/helpers.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { helmTestPlane } from "../harness/kube-helm.js";
-import { BUNDLE_CRDS_PATH, BUNDLE_NAMESPACE, BUNDLE_PATH, renderManifestBundle } from "../tools/manifest-bundle.js";
+import { BUNDLE_CRDS_PATH, BUNDLE_PATH, renderManifestBundle } from "../tools/manifest-bundle.js";
 
 /**
  * The Helm chart and the kubectl bundle on a real control plane (built by test/tools/k8s/build.sh): `helm lint`
