@@ -199,14 +199,17 @@ describe("status that helps users, on a real control plane", () => {
     const sidecarEnv = async (): Promise<Record<string, string>> => {
       const deployment = (await kubectl(["get", "-n", NAMESPACE, "deployment", "worker", "-o", "json"]))
         .stdout;
-      const containers = (
+      interface Container {
+        name: string;
+        env?: { name: string; value?: string }[];
+      }
+      const pod = (
         JSON.parse(deployment) as {
-          spec: {
-            template: { spec: { containers: { name: string; env?: { name: string; value?: string }[] }[] } };
-          };
+          spec: { template: { spec: { containers: Container[]; initContainers?: Container[] } } };
         }
-      ).spec.template.spec.containers;
-      const env = containers.find((container) => container.name === "bmn-sidecar")?.env ?? [];
+      ).spec.template.spec;
+      // The sidecar is a native sidecar: an init container with restartPolicy Always.
+      const env = (pod.initContainers ?? []).find((container) => container.name === "bmn-sidecar")?.env ?? [];
       return Object.fromEntries(env.map((entry) => [entry.name, entry.value ?? ""]));
     };
     const subscribe = async (patterns: string[]): Promise<void> => {
