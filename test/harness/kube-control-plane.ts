@@ -508,6 +508,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   }
 }
 
+/** A kubectl call that outlives this (a stuck stream of logs or exec) is killed and answers code 124. */
+const KUBECTL_CALL_TIMEOUT_MS = 60_000;
+
 export function runKubectl(
   binary: string,
   args: readonly string[],
@@ -518,6 +521,11 @@ export function runKubectl(
       stdio: ["pipe", "pipe", "pipe"],
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? tmpdir() },
     });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, KUBECTL_CALL_TIMEOUT_MS);
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
@@ -526,8 +534,21 @@ export function runKubectl(
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
       stderr += chunk;
     });
-    child.once("error", reject);
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
     child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      if (timedOut) {
+        const command = `kubectl ${args.filter((arg) => !arg.includes("/")).join(" ")}`;
+        resolve({
+          code: 124,
+          stdout,
+          stderr: `${stderr}${command}: no answer within ${KUBECTL_CALL_TIMEOUT_MS} ms`,
+        });
+        return;
+      }
       resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
     });
     // kubectl may exit before reading stdin (e.g. `get`); the resulting EPIPE is not an error of the call.

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startKubeNode, missingNodeParts, type KubeNode } from "../harness/kube-node.js";
-import { until } from "../harness/poll-until.js";
-import { buildImages } from "../tools/image/build-images.js";
+import { startKubeNode, missingNodeParts, type KubeNode } from "../../test/harness/kube-node.js";
+import { until } from "../../test/harness/poll-until.js";
+import { buildImages } from "../../test/tools/image/build-images.js";
 
 // A real node: kubelet, containerd, runc and the CNI bridge in their own namespaces (test/harness/kube-node.ts).
 const missing = missingNodeParts();
