@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { stripTypeScriptTypes } from "node:module";
 import { fileURLToPath } from "node:url";
 
@@ -40,6 +40,13 @@ function stripTypes(source: string): string {
   }
 }
 
+/** A core module as browser JavaScript: its source with types stripped, or, compiled into dist/, tsc's output. */
+function sharedCoreModule(name: string, coreDir: URL): string {
+  const source = new URL(name, coreDir);
+  if (existsSync(source)) return stripTypes(readFileSync(source, "utf8"));
+  return readFileSync(new URL(name.replace(/\.ts$/, ".js"), coreDir), "utf8");
+}
+
 export interface Asset {
   type: string;
   body: Buffer;
@@ -61,7 +68,7 @@ export class ConsoleAssets {
     for (const name of SHARED_CORE) {
       this.files.set(`/core/${name.replace(/\.ts$/, ".js")}`, {
         type: "text/javascript",
-        body: Buffer.from(stripTypes(readFileSync(new URL(name, coreDir), "utf8"))),
+        body: Buffer.from(sharedCoreModule(name, coreDir)),
       });
     }
     for (const [name, { specifier, type }] of Object.entries(VENDOR)) {

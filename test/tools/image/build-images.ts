@@ -11,12 +11,13 @@
  */
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { exists, writeOciImage, type ImageSpec } from "./oci-image.js";
+import { copyRuntimeAssets } from "./runtime-assets.js";
 import {
   bmnImageSpec,
   IMAGE_REFERENCES,
@@ -133,12 +134,11 @@ function compileDist(outDir: string): void {
     ],
     { cwd: REPO, stdio: "inherit" },
   );
-  // As `npm run build` does: the Redis scripts are read at run time.
-  cpSync(join(REPO, "store", "redis", "lua"), join(outDir, "store", "redis", "lua"), { recursive: true });
+  copyRuntimeAssets(REPO, outDir);
 }
 
 async function bundleTestAgent(outFile: string): Promise<void> {
-  // esbuild comes with tsx (a dependency); the agent and the client become one file with no node_modules.
+  // esbuild (a dev dependency): the agent and the client become one file with no node_modules.
   const esbuild = await import("esbuild");
   await esbuild.build({
     entryPoints: [join(REPO, "e2e", "pods", "test-agent.ts")],

@@ -69,7 +69,7 @@ export interface BmnImageInputs {
   /** The production packages, as directories under the repository's node_modules. */
   readonly productionPackages: readonly string[];
   readonly nodeModules: string;
-  /** A fresh compile of tsconfig.build.json (with store/redis/lua copied, as `npm run build` does). */
+  /** A fresh compile of tsconfig.build.json, with the runtime assets copied as `npm run build` does. */
   readonly dist: string;
 }
 
