@@ -2,16 +2,18 @@ import type { FastifyBaseLogger } from "fastify";
 import type { A2aConfig } from "../../core/a2a-config.js";
 import type { A2aPushConfig, A2aStreamResponse } from "../../core/api/a2a-api.js";
 import { createMessage } from "../../core/envelope.js";
-import { isBmnError } from "../../core/errors.js";
 import { A2A_PUSH_QUEUE } from "../../core/names.js";
 import { fullJitterBackoffMs } from "../../runtime/resilience/backoff.js";
 import { CircuitBreaker, CircuitOpenError } from "../../runtime/resilience/circuit-breaker.js";
 import type { A2aTaskStore } from "../../store/roles/a2a-tasks.js";
 import type { Delivery, MessageStore } from "../../store/store.js";
-import { checkPushUrlResolved } from "./push-url-policy.js";
+import { AddressForbiddenError, guardedPost } from "./guarded-post.js";
+import { checkPushUrlLiteral, isPrivateAddress } from "./push-url-policy.js";
 import { QueueWorker } from "./queue-worker.js";
 
 export const PUSH_EVENT_TYPE = "network.beastmode.a2a.push";
+/** A webhook's answer is read at most this far: only its status counts. */
+const MAX_WEBHOOK_ANSWER_BYTES = 64 * 1024;
 /** Webhook origins with a breaker kept at most; the oldest is forgotten beyond. */
 const MAX_BREAKERS = 10_000;
 
@@ -100,14 +102,9 @@ export class PushDispatcher {
     }
     const config = JSON.parse(json) as A2aPushConfig;
     try {
-      await checkPushUrlResolved(config.url, this.config.allowPrivateUrls);
+      checkPushUrlLiteral(config.url, this.config.allowPrivateUrls);
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      await this.store.nack(delivery.leaseId, {
-        deadLetterReason: isBmnError(error) ? "forbidden" : "unroutable",
-        reason,
-        actor: "a2a-push",
-      });
+      await this.forbidden(delivery, error instanceof Error ? error.message : String(error));
       return;
     }
     const breaker = this.breakerOf(new URL(config.url).origin);
@@ -121,16 +118,24 @@ export class PushDispatcher {
     }
     let failure: string | undefined;
     try {
-      const response = await fetch(config.url, {
-        method: "POST",
+      const status = await guardedPost(config.url, {
         headers: { "content-type": "application/a2a+json", ...authHeaders(config) },
         body: JSON.stringify(data.event),
-        redirect: "manual",
         signal: AbortSignal.any([AbortSignal.timeout(this.config.timeoutMs), this.worker.signal]),
+        allowAddress: (address) => this.config.allowPrivateUrls || !isPrivateAddress(address),
+        maxResponseBytes: MAX_WEBHOOK_ANSWER_BYTES,
       });
-      await response.arrayBuffer().catch(() => undefined);
-      if (response.status < 200 || response.status > 299) failure = `HTTP ${String(response.status)}`;
+      if (status < 200 || status > 299) failure = `HTTP ${String(status)}`;
     } catch (error) {
+      if (error instanceof AddressForbiddenError) {
+        permit.success(); // the webhook did not fail: it was never called
+        await this.forbidden(
+          delivery,
+          `push URL ${config.url}: ${error.message}, which a2a.push.allowPrivateUrls forbids`,
+        );
+        return;
+      }
+      // A DNS error is a failure like any other: retried with backoff, dead-lettered only after maxAttempts.
       failure = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     }
     if (failure === undefined) {
@@ -140,6 +145,10 @@ export class PushDispatcher {
     }
     permit.failure();
     await this.retry(delivery, failure);
+  }
+
+  private async forbidden(delivery: Delivery, reason: string): Promise<void> {
+    await this.store.nack(delivery.leaseId, { deadLetterReason: "forbidden", reason, actor: "a2a-push" });
   }
 
   private async retry(delivery: Delivery, reason: string, atLeastMs = 0): Promise<void> {

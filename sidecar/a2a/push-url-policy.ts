@@ -1,8 +1,11 @@
-import { lookup } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
 import { BmnError } from "../../core/errors.js";
 
-/** Loopback, private, link-local, CGNAT, unspecified and unique-local ranges (RFC 1918, 4193, 6598, 3927). */
+/**
+ * Addresses a push may not reach: loopback, private, link-local, CGNAT, unspecified, IETF-reserved, benchmarking,
+ * multicast and reserved IPv4 (RFC 1918, 6598, 3927, 6890, 2544, 5771); and IPv6 loopback, unique-local,
+ * link-local, multicast, and the translation prefixes that carry an IPv4 address inside (NAT64, 6to4, Teredo).
+ */
 const PRIVATE = new BlockList();
 for (const [network, prefix] of [
   ["0.0.0.0", 8],
@@ -11,14 +14,22 @@ for (const [network, prefix] of [
   ["127.0.0.0", 8],
   ["169.254.0.0", 16],
   ["172.16.0.0", 12],
+  ["192.0.0.0", 24],
   ["192.168.0.0", 16],
+  ["198.18.0.0", 15],
+  ["224.0.0.0", 3],
 ] as const)
   PRIVATE.addSubnet(network, prefix, "ipv4");
 for (const [network, prefix] of [
   ["::", 128],
   ["::1", 128],
+  ["64:ff9b::", 96],
+  ["64:ff9b:1::", 48],
+  ["2001::", 32],
+  ["2002::", 16],
   ["fc00::", 7],
   ["fe80::", 10],
+  ["ff00::", 8],
 ] as const)
   PRIVATE.addSubnet(network, prefix, "ipv6");
 
@@ -56,16 +67,4 @@ export function checkPushUrlLiteral(url: string, allowPrivate: boolean): void {
   const host = hostOf(url).toLowerCase();
   if (host === "localhost" || host.endsWith(".localhost") || isPrivateAddress(host))
     throw forbidden(url, host);
-}
-
-/**
- * Like `checkPushUrlLiteral`, and every address the host resolves to as well: done before each delivery, so a
- * name that resolves to a private address later is refused too.
- */
-export async function checkPushUrlResolved(url: string, allowPrivate: boolean): Promise<void> {
-  checkPushUrlLiteral(url, allowPrivate);
-  if (allowPrivate || isIP(hostOf(url)) !== 0) return;
-  const addresses = await lookup(hostOf(url), { all: true });
-  const denied = addresses.find((entry) => isPrivateAddress(entry.address));
-  if (denied !== undefined) throw forbidden(url, denied.address);
 }

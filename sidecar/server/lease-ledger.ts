@@ -6,22 +6,41 @@ export const LEASES_HELD_METRIC = "bmn_sidecar_leases_held";
 /** Leases remembered at most; past this the oldest are forgotten (they still expire and are redelivered). */
 const MAX_TRACKED_LEASES = 100_000;
 
+/** Nacks in flight at once when the leases are given back, so a full ledger cannot flood the store. */
+const RELEASE_CONCURRENCY = 32;
+
+export interface GrantedLease {
+  readonly leaseId: string;
+  /** Epoch ms, as the store answered. */
+  readonly leaseExpiresAt: number;
+}
+
 /**
- * The leases this sidecar handed out over HTTP (`GET .../messages`) and that no ack or nack has settled yet.
- * On shutdown the sidecar gives them back (a nack without delay), so another pod's agent gets those messages at
- * once instead of after the lease runs out. WebSocket streams release their own leases when they close.
+ * The leases this sidecar handed out over HTTP (`GET .../messages`) that no ack or nack has settled and that have
+ * not expired. On shutdown the sidecar gives them back (a nack without delay), so another pod's agent gets those
+ * messages at once instead of after the lease runs out; the count feeds the pod-deletion-cost on scale-down.
+ * WebSocket streams release their own leases when they close.
  */
 export class LeaseLedger {
-  private readonly open = new Set<string>();
+  /** Lease id → when it expires (epoch ms). */
+  private readonly open = new Map<string, number>();
 
-  granted(leaseIds: readonly string[]): void {
-    for (const leaseId of leaseIds) {
-      this.open.add(leaseId);
+  constructor(private readonly now: () => number = Date.now) {}
+
+  granted(leases: readonly GrantedLease[]): void {
+    for (const { leaseId, leaseExpiresAt } of leases) {
+      this.open.delete(leaseId);
+      this.open.set(leaseId, leaseExpiresAt);
       if (this.open.size > MAX_TRACKED_LEASES) {
-        const oldest = this.open.values().next().value;
+        const oldest = this.open.keys().next().value;
         if (oldest !== undefined) this.open.delete(oldest);
       }
     }
+  }
+
+  /** A lease the agent extended: it is held until the new expiry. */
+  extended(leaseId: string, leaseExpiresAt: number): void {
+    if (this.open.has(leaseId)) this.open.set(leaseId, leaseExpiresAt);
   }
 
   settled(leaseId: string): void {
@@ -29,20 +48,34 @@ export class LeaseLedger {
   }
 
   get size(): number {
+    this.forgetExpired();
     return this.open.size;
   }
 
   /**
-   * Nacks every open lease (`reason: "sidecar shutting down"`) and forgets them; a lease acked, nacked or expired
-   * meanwhile is refused by the store, which is fine. Returns how many were given back.
+   * Nacks every open lease (`reason: "sidecar shutting down"`), a bounded number at a time, and forgets them; a
+   * lease acked, nacked or expired meanwhile is refused by the store, which is fine. Returns how many were given
+   * back.
    */
   async releaseAll(store: MessageStore): Promise<number> {
-    const leaseIds = [...this.open];
+    this.forgetExpired();
+    const leaseIds = [...this.open.keys()];
     this.open.clear();
-    const results = await Promise.allSettled(
-      leaseIds.map((leaseId) => store.nack(leaseId, { delayMs: 0, reason: "sidecar shutting down" })),
-    );
-    return results.filter((result) => result.status === "fulfilled").length;
+    let released = 0;
+    for (let start = 0; start < leaseIds.length; start += RELEASE_CONCURRENCY) {
+      const results = await Promise.allSettled(
+        leaseIds
+          .slice(start, start + RELEASE_CONCURRENCY)
+          .map((leaseId) => store.nack(leaseId, { delayMs: 0, reason: "sidecar shutting down" })),
+      );
+      released += results.filter((result) => result.status === "fulfilled").length;
+    }
+    return released;
+  }
+
+  private forgetExpired(): void {
+    const now = this.now();
+    for (const [leaseId, expiresAt] of this.open) if (expiresAt <= now) this.open.delete(leaseId);
   }
 }
 

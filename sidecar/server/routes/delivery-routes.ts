@@ -31,7 +31,7 @@ export function deliveryRoutes({
         actor: request.params.agent,
       });
       if (deliveries.length > 0) {
-        leases.granted(deliveries.map((delivery) => delivery.leaseId));
+        leases.granted(deliveries);
         metrics.delivered.inc({ agent: request.params.agent }, deliveries.length);
         tracing.delivered(request.params.agent, deliveries, "http");
         for (const { message, attempt } of deliveries) {
@@ -86,6 +86,8 @@ export function deliveryRoutes({
           : store.ackMany(agentLeases, { tx }),
       );
       metrics.acked.inc(result.acked.length);
+      for (const leaseId of result.acked) leases.settled(leaseId);
+      for (const { leaseId } of result.failed) leases.settled(leaseId);
       if (outboxLeases.size === 0) return result;
       // Answered in the order given, refused leases among the others.
       const failedBy = new Map(result.failed.map((failure) => [failure.leaseId, failure]));
@@ -112,9 +114,12 @@ export function deliveryRoutes({
       return reply.status(204).send();
     });
 
-    app.post(sidecarApi.extend.url, { schema: schemaOf(sidecarApi.extend) }, async (request) =>
-      store.extendLease(agentLeaseId(request.params.leaseId), request.body.leaseMs),
-    );
+    app.post(sidecarApi.extend.url, { schema: schemaOf(sidecarApi.extend) }, async (request) => {
+      const leaseId = agentLeaseId(request.params.leaseId);
+      const extended = await store.extendLease(leaseId, request.body.leaseMs);
+      leases.extended(leaseId, extended.leaseExpiresAt);
+      return extended;
+    });
     done();
   };
 }
