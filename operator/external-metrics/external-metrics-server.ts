@@ -10,7 +10,7 @@
  */
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { EXTERNAL_METRIC_NAMES, EXTERNAL_METRICS_GROUP, EXTERNAL_METRICS_VERSION } from "./metric-names.js";
 import { MetricUnavailableError, type MetricsSource } from "./store-metrics-source.js";
@@ -35,6 +35,10 @@ export interface ExternalMetricsServerOptions {
   allowedNames: readonly string[];
   source: MetricsSource;
   onError?: (error: unknown) => void;
+  /** A TLS handshake not finished within this is dropped (default 5 s), so idle sockets hold no slot. */
+  handshakeTimeoutMs?: number;
+  /** Connections one client address may hold at once (default 32); the apiserver needs a few. */
+  maxConnectionsPerAddress?: number;
 }
 
 export interface ExternalMetricsServer {
@@ -167,6 +171,30 @@ async function handle(
   }
 }
 
+const DEFAULT_CONNECTIONS_PER_ADDRESS = 32;
+
+/**
+ * Anyone who can reach the pod can open TCP connections before presenting a certificate: without a cap per
+ * address one client could take every slot and shut the apiserver out, and the HPAs would stop scaling.
+ */
+function limitConnectionsPerAddress(server: Server, limit: number): void {
+  const open = new Map<string, number>();
+  server.on("connection", (socket: Socket) => {
+    const address = socket.remoteAddress ?? "";
+    const count = (open.get(address) ?? 0) + 1;
+    if (count > limit) {
+      socket.destroy();
+      return;
+    }
+    open.set(address, count);
+    socket.once("close", () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left === 0) open.delete(address);
+      else open.set(address, left);
+    });
+  });
+}
+
 export async function startExternalMetricsServer(
   options: ExternalMetricsServerOptions,
 ): Promise<ExternalMetricsServer> {
@@ -177,6 +205,7 @@ export async function startExternalMetricsServer(
       ca: options.clientCa,
       requestCert: true,
       rejectUnauthorized: true,
+      handshakeTimeout: options.handshakeTimeoutMs ?? READ_TIMEOUT_MS,
       headersTimeout: READ_TIMEOUT_MS,
       requestTimeout: READ_TIMEOUT_MS * 2,
     },
@@ -188,6 +217,7 @@ export async function startExternalMetricsServer(
     },
   );
   server.maxConnections = 256;
+  limitConnectionsPerAddress(server, options.maxConnectionsPerAddress ?? DEFAULT_CONNECTIONS_PER_ADDRESS);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port, options.host, resolve);

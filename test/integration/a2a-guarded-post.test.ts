@@ -21,7 +21,11 @@ describe("the guarded webhook POST", () => {
         received.push(`${request.url ?? ""} ${body}`);
         if (request.url === "/endless") {
           // Answers forever: only the client closing ends it.
-          endlessClosed = new Promise((resolve) => response.once("close", () => resolve()));
+          endlessClosed = new Promise((resolve) =>
+            response.once("close", () => {
+              resolve();
+            }),
+          );
           const chunk = Buffer.alloc(64 * 1024, 120);
           const pump = (): void => {
             while (response.write(chunk));

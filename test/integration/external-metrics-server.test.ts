@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { mkdtemp, rm } from "node:fs/promises";
 import { request } from "node:https";
+import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -43,6 +44,7 @@ describe("the external metrics API server", () => {
   let pki: KubePki;
   let server: ExternalMetricsServer;
   let restricted: ExternalMetricsServer;
+  let guarded: ExternalMetricsServer;
   let tls: { ca: Buffer; cert: Buffer; key: Buffer };
 
   beforeAll(async () => {
@@ -63,11 +65,18 @@ describe("the external metrics API server", () => {
     };
     server = await startExternalMetricsServer({ ...common, allowedNames: [] });
     restricted = await startExternalMetricsServer({ ...common, allowedNames: ["front-proxy-client"] });
+    guarded = await startExternalMetricsServer({
+      ...common,
+      allowedNames: [],
+      handshakeTimeoutMs: 2_000,
+      maxConnectionsPerAddress: 2,
+    });
   });
 
   afterAll(async () => {
     await server.close();
     await restricted.close();
+    await guarded.close();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -140,5 +149,30 @@ describe("the external metrics API server", () => {
   it("refuses a CA-signed client whose name the cluster does not allow", async () => {
     const answer = await get(restricted.port, path);
     expect(answer.status).toBe(403);
+  });
+
+  it("drops sockets that never finish a TLS handshake, and caps the connections of one address", async () => {
+    const idle = (): Promise<Socket> =>
+      new Promise((resolve, reject) => {
+        const socket = connect(guarded.port, "127.0.0.1", () => {
+          resolve(socket);
+        });
+        socket.once("error", reject);
+      });
+    const closed = (socket: Socket): Promise<void> =>
+      new Promise((resolve) => {
+        if (socket.closed) resolve();
+        else
+          socket.once("close", () => {
+            resolve();
+          });
+      });
+    const [first, second, third] = [await idle(), await idle(), await idle()];
+    // The third is over the cap: closed at once, while the first two wait for their handshake to time out.
+    await closed(third);
+    expect(first.closed || second.closed).toBe(false);
+    await Promise.all([closed(first), closed(second)]);
+    // The slots are free again for a client with a certificate.
+    expect((await get(guarded.port, path)).status).toBe(200);
   });
 });

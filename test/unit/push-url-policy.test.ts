@@ -30,8 +30,14 @@ describe("the push URL policy", () => {
 
   it("refuses private hosts written in the URL, in any IPv4 notation, unless allowed", () => {
     for (const url of ["http://localhost/x", "http://2130706433/x", "http://0x7f.1/x", "http://[::1]/x"])
-      expect(() => checkPushUrlLiteral(url, false)).toThrow(/allowPrivateUrls/);
-    expect(() => checkPushUrlLiteral("http://localhost/x", true)).not.toThrow();
-    expect(() => checkPushUrlLiteral("https://hooks.example.com/x", false)).not.toThrow();
+      expect(() => {
+        checkPushUrlLiteral(url, false);
+      }).toThrow(/allowPrivateUrls/);
+    expect(() => {
+      checkPushUrlLiteral("http://localhost/x", true);
+    }).not.toThrow();
+    expect(() => {
+      checkPushUrlLiteral("https://hooks.example.com/x", false);
+    }).not.toThrow();
   });
 });
