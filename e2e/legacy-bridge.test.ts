@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BmnClient, type Message } from "../client/index.js";
 import { BMN, type BmnProcess } from "../test/harness/bmn-process.js";
@@ -331,6 +332,33 @@ describe("bmn bridge legacy (real Redis, sidecar and bridge processes, a legacy 
     // BMN dedupes redelivered mailbox entries by id; the mailbox write is once per id.
     expect(duplicatesIn).toBe(0);
     expect(duplicatesOut).toBe(0);
+  });
+
+  it("a mailbox entry read while BMN is down arrives once BMN is back, without a bridge restart", async () => {
+    const legacyRedis = new Redis(redis.url);
+    try {
+      await sidecar.stop();
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++)
+        ids.push(await bob.sendToMailbox("alice", "simple_message", { i }, `down-${i}`));
+      // The bridge has read them (they are pending for it) but could not store them in BMN.
+      await until(
+        async () => {
+          const [count] = (await legacyRedis.xpending("beast:mailbox:alice:in", "alice:group")) as [number];
+          return count >= ids.length;
+        },
+        30_000,
+        "the bridge reading the entries while BMN is down",
+      );
+      await sidecar.start();
+      const received = await drainAlice(
+        (messages) => ids.every((id) => messages.some((message) => message.id === id)),
+        "every entry read while BMN was down",
+      );
+      expect(received.filter((message) => ids.includes(message.id)).length).toBe(ids.length);
+    } finally {
+      legacyRedis.disconnect();
+    }
   });
 
   it("bmn migrate legacy moves a pending mailbox once: a second run moves nothing", async () => {

@@ -230,7 +230,13 @@ export async function startLegacyBridge(
     let handled = 0;
     for (const agent of directory.bmnAgents()) {
       for (const entry of await mailboxes.read(agent, MAILBOX_BATCH)) {
-        await mailboxEntry(agent, entry);
+        try {
+          await mailboxEntry(agent, entry);
+        } catch (error) {
+          // This entry and the rest of its batch stay pending for this consumer: read them again from there.
+          mailboxes.rereadPending(entry.stream);
+          throw error;
+        }
         handled++;
       }
     }

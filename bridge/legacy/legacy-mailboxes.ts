@@ -75,6 +75,11 @@ export class LegacyMailboxes {
     return entries;
   }
 
+  /** The next read of `stream` starts with this consumer's pending entries again (after a failed hand-over). */
+  rereadPending(stream: string): void {
+    this.pendingRead.delete(stream);
+  }
+
   async ack(entry: MailboxEntryRead): Promise<void> {
     await this.redis.xack(entry.stream, entry.group, entry.entryId);
   }
