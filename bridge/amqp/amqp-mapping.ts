@@ -142,6 +142,9 @@ export function amqpToBmn(
       : { amqpdeathreason: death.reason, amqpdeathqueue: death.queue, amqpdeathcount: String(death.count) }),
     to: undefined,
     topic: undefined,
+    // Who sent it is the bridge, never a name a broker producer wrote: no impersonating a BMN agent or a domain.
+    from: undefined,
+    bmnvia: undefined,
     ...destination,
   };
   const defined = Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));

@@ -106,6 +106,9 @@ export function kafkaToBmn(
     priority,
     to: undefined,
     topic: undefined,
+    // Who sent it is the bridge, never a name a broker producer wrote: no impersonating a BMN agent or a domain.
+    from: undefined,
+    bmnvia: undefined,
     ...destination,
   };
   return {
