@@ -28,10 +28,23 @@ export function messageFromRequest(
       "body must be a JSON object (a CloudEvent), or use binary mode with ce-* headers",
     );
   }
-  return createMessage(body as Record<string, unknown>, {
-    source: defaults.source,
-    maxBytes: defaults.maxBytes,
-  });
+  return withoutHopHistory(
+    createMessage(body as Record<string, unknown>, {
+      source: defaults.source,
+      maxBytes: defaults.maxBytes,
+    }),
+  );
+}
+
+/**
+ * `bmnvia` is the domains a message crossed, appended by gateways only: whatever an agent writes there is dropped,
+ * so no agent can pass its message off as one from another domain.
+ */
+function withoutHopHistory(message: Message): Message {
+  if (!Object.hasOwn(message, "bmnvia")) return message;
+  const copy: Record<string, unknown> = { ...message };
+  delete copy.bmnvia;
+  return copy as Message;
 }
 
 function binaryMessage(
@@ -69,7 +82,9 @@ function binaryMessage(
     attributes.data = body;
   }
   try {
-    return createMessage(attributes, { source: defaults.source, maxBytes: defaults.maxBytes });
+    return withoutHopHistory(
+      createMessage(attributes, { source: defaults.source, maxBytes: defaults.maxBytes }),
+    );
   } catch (error) {
     // Name the header the sender actually set.
     if (error instanceof BmnError && error.field !== undefined && names.includes(`ce-${error.field}`)) {
