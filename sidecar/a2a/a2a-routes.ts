@@ -15,7 +15,7 @@ import { agentCard } from "./agent-cards.js";
 import { JsonRpcEndpoint } from "./json-rpc-endpoint.js";
 import { PushDispatcher } from "./push-dispatcher.js";
 import { RemoteBridge } from "./remote-bridge.js";
-import { RestEndpoint } from "./rest-endpoint.js";
+import { rawRestPath, RestEndpoint } from "./rest-endpoint.js";
 import { StreamSlots } from "./stream-slots.js";
 import { EventsInbox } from "./events-inbox.js";
 import type { TaskRecord } from "./task-record.js";
@@ -136,7 +136,7 @@ export function a2aPlugins(setup: A2aSetup): ((app: FastifyInstance) => Promise<
       schema: { params: a2aRestParamsSchema },
       handler: async (request, reply) => {
         const caller: A2aCaller = { target: agentName(request.params.target), from: sender() };
-        await rest.handle(request, reply, caller, request.params["*"]);
+        await rest.handle(request, reply, caller, rawRestPath(request.raw.url ?? ""));
       },
     });
     return Promise.resolve();

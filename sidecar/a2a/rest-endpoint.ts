@@ -68,6 +68,25 @@ function jsonBody(request: FastifyRequest): unknown {
 }
 
 /**
+ * The part of a request's raw URL after `/a2a/{agent}/rest/`, still percent-encoded: the endpoint decodes each
+ * segment once (a router's decoded wildcard would be decoded twice, and `%2525` would become `%`).
+ */
+export function rawRestPath(url: string): string {
+  return (url.split("?")[0] ?? "").split("/").slice(4).join("/");
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new A2aError(
+      JSON_RPC_ERRORS.INVALID_PARAMS,
+      `path segment ${JSON.stringify(segment)} is not valid percent-encoding`,
+    );
+  }
+}
+
+/**
  * The HTTP+JSON/REST binding of A2A 1.0 under `/a2a/{agent}/rest`: `POST message:send`, `POST message:stream`,
  * `GET tasks/{id}`, `POST tasks/{id}:cancel`, `POST tasks/{id}:subscribe` and the push configs under
  * `tasks/{id}/pushNotificationConfigs`. The same operations as the JSON-RPC binding (A2aMethods).
@@ -111,7 +130,7 @@ export class RestEndpoint {
     path: string,
   ): Promise<unknown> {
     const { methods, slots } = this.options;
-    const [head, id, sub, configId, ...extra] = path.split("/").map((segment) => decodeURIComponent(segment));
+    const [head, id, sub, configId, ...extra] = path.split("/").map(decodeSegment);
     const call = `${method} ${head ?? ""}`;
     if (call === "POST message:send" && id === undefined) {
       const send = parse(sendMessageParamsSchema, jsonBody(request));
