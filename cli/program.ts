@@ -2,6 +2,7 @@ import { Command, CommanderError } from "commander";
 import { DEFAULT_URL } from "../client/index.js";
 import { registerCommands } from "./commands/index.js";
 import { createCommandEnv, type CommandEnv, type Io } from "./context.js";
+import { terminalSafe } from "./terminal-safe.js";
 import { CliError, describeCommanderMessage, describeError } from "./errors.js";
 import { packageVersion } from "./version.js";
 
@@ -88,8 +89,9 @@ export async function runCli(argv: readonly string[], io: Io): Promise<number> {
 /** The real process: stdout, stderr, stdin, environment and signals. */
 export function processIo(): Io {
   return {
-    out: (text) => process.stdout.write(text),
-    err: (text) => process.stderr.write(text),
+    // On a terminal nothing printed may drive it; piped or redirected, output stays byte for byte.
+    out: (text) => process.stdout.write(process.stdout.isTTY ? terminalSafe(text) : text),
+    err: (text) => process.stderr.write(process.stderr.isTTY ? terminalSafe(text) : text),
     env: process.env,
     readStdin: async () => {
       const chunks: Buffer[] = [];
