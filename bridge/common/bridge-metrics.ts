@@ -1,4 +1,4 @@
-import { Counter, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "prom-client";
 import { programRegistry } from "../../runtime/observability/metrics-registry.js";
 
 /** What happened to one message on one path of a bridge; the label values of `bmn_bridge_messages_total`. */
@@ -28,6 +28,14 @@ export class BridgeMetrics {
       labelNames: ["bridge", "path", "outcome"],
       registers: [this.registry],
     });
+  }
+
+  /** A gauge of this bridge's registry, made on first use (e.g. `legacy_agents`: the agents it carries now). */
+  gauge(name: string, help: string): Gauge {
+    const full = `bmn_bridge_${name}`;
+    const existing = this.registry.getSingleMetric(full);
+    if (existing instanceof Gauge) return existing;
+    return new Gauge({ name: full, help, registers: [this.registry] });
   }
 
   count(path: string, outcome: BridgeOutcome, by = 1): void {

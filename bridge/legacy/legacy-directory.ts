@@ -18,6 +18,8 @@ import {
 import type { RecentIds } from "./recent-ids.js";
 
 export const LEGACY_ORIGIN = "legacy";
+/** Legacy agents the bridge carries at most: each costs a queue poll per round. */
+export const MAX_LEGACY_AGENTS = 5_000;
 /** BMN agents that never cross: the bridge itself and its siblings. */
 const BRIDGE_CAPABILITY = "bmn-bridge";
 
@@ -25,13 +27,16 @@ export interface DirectoryOptions {
   /** The bridge's own BMN agent. */
   agent: string;
   offlineAfterMs: number;
+  /** Legacy agents carried at most (default MAX_LEGACY_AGENTS); announcements of more are dropped and counted. */
+  maxLegacyAgents?: number;
 }
 
 export class LegacyDirectory {
   /** BMN-native agents by name. */
   private bmn = new Map<string, AgentRecord>();
-  /** Legacy agents: BMN name → legacy id. */
-  private readonly legacy = new Map<string, string>();
+  /** Legacy agents: BMN name → legacy id. Rebuilt from the registry, so agents whose registration lapsed go. */
+  private legacy = new Map<string, string>();
+  private readonly announcedSinceRefresh = new Set<string>();
 
   constructor(
     private readonly client: BmnClient,
@@ -40,6 +45,10 @@ export class LegacyDirectory {
     private readonly sent: RecentIds,
     private readonly options: DirectoryOptions,
   ) {}
+
+  private get maxLegacyAgents(): number {
+    return this.options.maxLegacyAgents ?? MAX_LEGACY_AGENTS;
+  }
 
   /** BMN-native agents, whose legacy mailboxes the bridge reads. */
   bmnAgents(): string[] {
@@ -59,14 +68,24 @@ export class LegacyDirectory {
   async refresh(): Promise<void> {
     const records = await this.client.agents();
     const bmn = new Map<string, AgentRecord>();
+    const legacy = new Map<string, string>();
     for (const record of records) {
       if (record.metadata.origin === LEGACY_ORIGIN) {
-        this.legacy.set(record.name, record.metadata.legacyid ?? record.name);
+        if (legacy.size < this.maxLegacyAgents)
+          legacy.set(record.name, record.metadata.legacyid ?? record.name);
       } else if (record.name !== this.options.agent && !record.capabilities.includes(BRIDGE_CAPABILITY)) {
         bmn.set(record.name, record);
       }
     }
     this.bmn = bmn;
+    // Announced since the registry was read: kept until the next refresh sees them.
+    for (const [name, legacyId] of this.legacy)
+      if (!legacy.has(name) && this.announcedSinceRefresh.has(name)) legacy.set(name, legacyId);
+    this.announcedSinceRefresh.clear();
+    this.legacy = legacy;
+    this.metrics
+      .gauge("legacy_agents", "Legacy agents the bridge carries now (registered in BMN, not lapsed)")
+      .set(legacy.size);
   }
 
   /** A legacy agent announced itself (or has a presence key): register or refresh it in BMN. */
@@ -77,6 +96,11 @@ export class LegacyDirectory {
   ): Promise<void> {
     const name = bmnNameOf(legacyId);
     if (name === undefined || this.bmn.has(name) || name === this.options.agent) return;
+    if (!this.legacy.has(name) && this.legacy.size >= this.maxLegacyAgents) {
+      // Anyone who can publish on the legacy channel can announce names: their number is bounded.
+      this.metrics.count("legacy-presence-in", "dropped");
+      return;
+    }
     await this.client.register({
       agent: name,
       capabilities,
@@ -84,6 +108,7 @@ export class LegacyDirectory {
       ttlSeconds: Math.max(1, Math.ceil(ttlMs / 1000)),
     });
     this.legacy.set(name, legacyId);
+    this.announcedSinceRefresh.add(name);
     this.metrics.count("legacy-presence-in", "bridged");
   }
 
