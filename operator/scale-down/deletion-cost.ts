@@ -7,6 +7,7 @@ import {
 } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { raceTimeout } from "../../core/race-timeout.js";
+import { readBoundedText } from "../../runtime/http/read-bounded.js";
 import { LABEL_COMPONENT, LABEL_MANAGED_BY, MANAGED_BY, SIDECAR_PROBE_PORT } from "../builders/common.js";
 
 /** The annotation the ReplicaSet controller reads when it picks pods to remove: the lowest cost goes first. */
@@ -14,10 +15,27 @@ export const DELETION_COST_ANNOTATION = "controller.kubernetes.io/pod-deletion-c
 const LEASES_HELD = /^bmn_sidecar_leases_held(?:\{[^}]*\})? (\d+(?:\.\d+)?)$/m;
 const INTERVAL_MS = 5_000;
 const SCRAPE_TIMEOUT_MS = 2_000;
-/** Pods looked at per round at most, so one round stays short however many agents run. */
-const MAX_PODS_PER_ROUND = 500;
+/** A sidecar's /metrics is a few KiB; a pod answering more is not one. */
+const MAX_METRICS_BYTES = 256 * 1024;
+/** Sidecars scraped at once: a round of slow pods takes rounds × the timeout, not pods × the timeout. */
+const SCRAPE_CONCURRENCY = 16;
+/** Pods listed per page, and looked at per round at most, so one round stays bounded however many agents run. */
+const PAGE_SIZE = 500;
+const MAX_PODS_PER_ROUND = 5_000;
 /** A cost is an int32; the leases held are far below, but a bad answer must not make an invalid patch. */
 const MAX_COST = 1_000_000;
+
+/**
+ * The cost only steers a ReplicaSet's scale-down, and the operator's agent pods are a ReplicaSet's (through their
+ * Deployment): a bare pod that merely carries the labels is not scraped.
+ */
+export function ownedByReplicaSet(
+  owners: readonly { kind: string; apiVersion: string; controller?: boolean | undefined }[] | undefined,
+): boolean {
+  return (owners ?? []).some(
+    (owner) => owner.kind === "ReplicaSet" && owner.apiVersion === "apps/v1" && owner.controller === true,
+  );
+}
 
 /** The leases a sidecar reports on its probe listener's /metrics, or undefined when it does not answer. */
 export function leasesHeld(metricsText: string): number | undefined {
@@ -50,22 +68,40 @@ export function startDeletionCostUpdater(
       SCRAPE_TIMEOUT_MS,
       () => new Error("no answer"),
     );
-    return response.ok ? leasesHeld(await response.text()) : undefined;
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => undefined);
+      return undefined;
+    }
+    return leasesHeld(await readBoundedText(response, MAX_METRICS_BYTES));
   };
 
   const round = async (): Promise<void> => {
-    const list =
-      options.namespace === undefined
-        ? await api.listPodForAllNamespaces({ labelSelector: selector, limit: MAX_PODS_PER_ROUND })
-        : await api.listNamespacedPod({
-            namespace: options.namespace,
-            labelSelector: selector,
-            limit: MAX_PODS_PER_ROUND,
-          });
-    for (const pod of list.items) {
-      if (stopped || !options.isLeader()) return;
-      await updatePod(pod);
-    }
+    let seen = 0;
+    let page: string | undefined;
+    do {
+      const query = {
+        labelSelector: selector,
+        limit: PAGE_SIZE,
+        ...(page === undefined ? {} : { _continue: page }),
+      };
+      const list =
+        options.namespace === undefined
+          ? await api.listPodForAllNamespaces(query)
+          : await api.listNamespacedPod({ namespace: options.namespace, ...query });
+      const pods = list.items.filter((pod) => ownedByReplicaSet(pod.metadata?.ownerReferences));
+      seen += list.items.length;
+      for (let start = 0; start < pods.length; start += SCRAPE_CONCURRENCY) {
+        if (stopped || !options.isLeader()) return;
+        const results = await Promise.allSettled(
+          pods.slice(start, start + SCRAPE_CONCURRENCY).map(updatePod),
+        );
+        const failed = results.find((result) => result.status === "rejected");
+        if (failed !== undefined)
+          options.logger.warn({ err: failed.reason }, "pod-deletion-cost: a pod could not be annotated");
+      }
+      const next = list.metadata?._continue;
+      page = next === undefined || next === "" ? undefined : next;
+    } while (page !== undefined && seen < MAX_PODS_PER_ROUND);
   };
 
   const updatePod = async (pod: V1Pod): Promise<void> => {
