@@ -40,6 +40,12 @@ export function forwardSidecarApi(app: FastifyInstance, options: ForwarderOption
     if (options.sidecarToken !== undefined) headers.authorization = `Bearer ${options.sidecarToken}`;
     const body = request.body instanceof Buffer && request.body.length > 0 ? request.body : undefined;
     if (body !== undefined) headers["content-type"] = request.headers["content-type"] ?? "application/json";
+    // A page that goes away (a closed tab, a cancelled receive) cancels the sidecar call too: a long-poll left
+    // running would lease messages to nobody until the lease runs out.
+    const browserGone = new AbortController();
+    reply.raw.once("close", () => {
+      if (!reply.raw.writableFinished) browserGone.abort();
+    });
     let answer: Response;
     try {
       answer = await fetch(`${base}${upstreamPath(pattern, params)}${query}`, {
@@ -47,9 +53,10 @@ export function forwardSidecarApi(app: FastifyInstance, options: ForwarderOption
         headers,
         ...(body === undefined ? {} : { body }),
         redirect: "manual",
-        signal: AbortSignal.timeout(options.timeoutMs),
+        signal: AbortSignal.any([AbortSignal.timeout(options.timeoutMs), browserGone.signal]),
       });
     } catch (error) {
+      if (browserGone.signal.aborted) return reply; // nobody is left to answer
       if ((error as Error).name === "TimeoutError")
         throw new BmnError("TIMEOUT", `the sidecar at ${base} did not answer within ${options.timeoutMs} ms`);
       throw new BmnError(

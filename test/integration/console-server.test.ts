@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startConsole, type RunningConsole } from "../../console/start-console.js";
 import { loadConfig } from "../../runtime/config/load-config.js";
@@ -174,6 +175,60 @@ describe("bmn console: one API, forwarded, and guarded", () => {
       expect(JSON.parse(answer.body)).toMatchObject({ errorCode: "SIDECAR_UNREACHABLE" });
     } finally {
       await nowhere.close();
+    }
+  });
+
+  it("cancels the sidecar call when the page goes away: an abandoned long-poll leases nothing", async () => {
+    const store = new InMemoryStore();
+    let pollStarted: () => void = () => undefined;
+    let pollEnded: () => void = () => undefined;
+    const started = new Promise<void>((resolve) => (pollStarted = resolve));
+    const ended = new Promise<void>((resolve) => (pollEnded = resolve));
+    const receive = store.receive.bind(store);
+    // Observes the real store's receive: when the console's poll reaches it, and when the poll is over.
+    store.receive = (agent, options) => {
+      if (agent !== "abandoned") return receive(agent, options);
+      pollStarted();
+      return receive(agent, options).finally(pollEnded);
+    };
+    const plain = await startSidecar(loadConfig({ port: 0, logLevel: "silent" }, {}), {
+      store,
+      logger: false,
+    });
+    const viewer = await startConsole({ port: 0, sidecarUrl: plain.url }, false);
+    try {
+      const token = await csrfOf(viewer.url);
+      const url = new URL(viewer.url);
+      const poll = request({
+        host: url.hostname,
+        port: url.port,
+        path: "/api/v1/agents/abandoned/messages?max=1&wait=30",
+        headers: { "x-bmn-csrf": token },
+        agent: false,
+      });
+      poll.on("error", () => undefined);
+      poll.end();
+      await started;
+      poll.destroy();
+      await Promise.race([
+        ended,
+        new Promise((_, reject) => {
+          setTimeout(() => {
+            reject(new Error("the sidecar's poll outlived the page by 10 s"));
+          }, 10_000).unref();
+        }),
+      ]);
+      // A message sent now waits for whoever asks next: it was not leased to the page that left.
+      await fetch(`${plain.url}/v1/messages`, {
+        method: "POST",
+        headers: json,
+        body: JSON.stringify({ to: "abandoned", type: "t" }),
+      });
+      const next = await fetch(`${plain.url}/v1/agents/abandoned/messages?max=1`);
+      expect(((await next.json()) as { deliveries: unknown[] }).deliveries).toHaveLength(1);
+    } finally {
+      await viewer.close();
+      await plain.close();
     }
   });
 });
