@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { BmnError, UnauthenticatedError } from "../core/errors.js";
 import { presentedToken, tokenMatcher } from "../runtime/http/secret-token.js";
 import { isLoopback } from "./console-options.js";
+import { SignInThrottle } from "./sign-in-throttle.js";
 
 export const CSRF_HEADER = "x-bmn-csrf";
 export const SESSION_COOKIE = "bmn-console-session";
@@ -41,6 +42,7 @@ export class ConsoleGuard {
   private readonly matchesToken: ((presented: string | undefined) => boolean) | undefined;
   private readonly matchesSession: ((presented: string | undefined) => boolean) | undefined;
   readonly session: string | undefined;
+  private readonly throttle = new SignInThrottle();
 
   constructor(
     private readonly options: { host: string; token?: string | undefined },
@@ -68,7 +70,7 @@ export class ConsoleGuard {
         .header("cross-origin-resource-policy", "same-origin")
         .header("cache-control", "no-store");
       try {
-        this.check(request);
+        this.check(request, reply);
         done();
       } catch (error) {
         done(error as Error);
@@ -85,8 +87,18 @@ export class ConsoleGuard {
     );
   }
 
-  checkToken(presented: string): boolean {
-    return this.matchesToken?.(presented) ?? false;
+  /** The sign-in form's check: throws TOO_MANY_ATTEMPTS (429) while the client has used up its tries. */
+  checkToken(request: FastifyRequest, reply: FastifyReply, presented: string): boolean {
+    this.throttled(request, reply);
+    const matches = this.matchesToken?.(presented) ?? false;
+    if (!matches) this.throttle.failed(request.ip);
+    return matches;
+  }
+
+  private throttled(request: FastifyRequest, reply: FastifyReply): void {
+    const wait = this.throttle.waitSeconds(request.ip);
+    if (wait > 0) void reply.header("retry-after", String(wait));
+    this.throttle.check(request.ip);
   }
 
   setSession(reply: FastifyReply): void {
@@ -97,7 +109,7 @@ export class ConsoleGuard {
     );
   }
 
-  private check(request: FastifyRequest): void {
+  private check(request: FastifyRequest, reply: FastifyReply): void {
     if (isLoopback(this.options.host) && !this.isAllowedHost(request.headers.host))
       throw new BmnError(
         "FORBIDDEN",
@@ -111,10 +123,19 @@ export class ConsoleGuard {
     const mutating = request.method !== "GET" && request.method !== "HEAD";
     if (mutating) this.checkSameOrigin(request);
     if (!route.startsWith("/api/")) return;
-    if (!this.isAuthenticated(request))
+    // Only a credential counts as a guess (a request without one is just not signed in), and while a client has
+    // used up its tries even a right one waits: otherwise guessing would go on regardless of the answers.
+    const presented =
+      this.needsLogin &&
+      (presentedToken(request.headers) !== undefined ||
+        cookie(request.headers.cookie, SESSION_COOKIE) !== undefined);
+    if (presented) this.throttled(request, reply);
+    if (!this.isAuthenticated(request)) {
+      if (presented) this.throttle.failed(request.ip);
       throw new UnauthenticatedError(
         "this console needs its token: sign in at /login, or send Authorization: Bearer",
       );
+    }
     const scripted = this.matchesToken?.(presentedToken(request.headers)) === true;
     if (!scripted && request.headers[CSRF_HEADER] !== this.csrfToken)
       throw new BmnError("FORBIDDEN", `/api calls need the ${CSRF_HEADER} header of the console's own page`, {

@@ -51,7 +51,7 @@ export async function buildConsoleServer(build: BuildConsoleOptions): Promise<Fa
   );
   app.post("/login", async (request, reply) => {
     const form = new URLSearchParams(request.body instanceof Buffer ? request.body.toString("utf8") : "");
-    if (!guard.checkToken(form.get("token") ?? ""))
+    if (!guard.checkToken(request, reply, form.get("token") ?? ""))
       return reply.status(401).type("text/html; charset=utf-8").send(assets.loginHtml(true));
     guard.setSession(reply);
     return reply.redirect("/", 303);

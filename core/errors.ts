@@ -30,6 +30,8 @@ export const ERROR_STATUS = {
   TASK_TERMINAL: 409,
   UNROUTABLE: 422,
   OVERLOADED: 429,
+  /** Too many failed sign-ins from one client address: wait for Retry-After. */
+  TOO_MANY_ATTEMPTS: 429,
   TIMEOUT: 504,
   /** The console could not reach its sidecar. */
   SIDECAR_UNREACHABLE: 502,

@@ -156,6 +156,35 @@ describe("bmn console: one API, forwarded, and guarded", () => {
     expect(replay.body).toContain('"dryRun":true');
   });
 
+  it("slows token guessing: after 10 wrong tries a client waits, even with the right token", async () => {
+    const locked = await startConsole(
+      { port: 0, sidecarUrl: sidecar.url, sidecarToken: SIDECAR_TOKEN, token: CONSOLE_TOKEN },
+      false,
+    );
+    try {
+      for (let guess = 0; guess < 10; guess++) {
+        const wrong = await rawRequest(locked.url, "GET", "/api/v1/info", {
+          authorization: `Bearer guess-${guess}`,
+        });
+        expect(wrong.status).toBe(401);
+      }
+      const right = await fetch(`${locked.url}/api/v1/info`, {
+        headers: { authorization: `Bearer ${CONSOLE_TOKEN}` },
+      });
+      expect(right.status).toBe(429);
+      expect(Number(right.headers.get("retry-after"))).toBeGreaterThan(0);
+      expect(await right.json()).toMatchObject({ errorCode: "TOO_MANY_ATTEMPTS", field: "token" });
+      const form = { "content-type": "application/x-www-form-urlencoded" };
+      expect((await rawRequest(locked.url, "POST", "/login", form, `token=${CONSOLE_TOKEN}`)).status).toBe(
+        429,
+      );
+      // Not signing in at all is not guessing: the page still answers with its sign-in redirect.
+      expect((await fetch(`${locked.url}/`, { redirect: "manual" })).status).toBe(303);
+    } finally {
+      await locked.close();
+    }
+  });
+
   it("refuses to listen beyond loopback without a console token", async () => {
     await expect(startConsole({ host: "0.0.0.0", port: 0, sidecarUrl: sidecar.url }, false)).rejects.toThrow(
       /console token/,
