@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AddressForbiddenError, guardedPost } from "../../sidecar/a2a/guarded-post.js";
 import { isPrivateAddress } from "../../sidecar/a2a/push-url-policy.js";
+import { answerEndlessly } from "../harness/endless-answer.js";
 
 // Push notifications go to URLs an A2A client chose: the POST connects only where the policy allows (checked on
 // the very addresses the socket uses, so DNS rebinding cannot slip in), and never reads an answer without bound.
@@ -20,19 +21,7 @@ describe("the guarded webhook POST", () => {
       request.on("end", () => {
         received.push(`${request.url ?? ""} ${body}`);
         if (request.url === "/endless") {
-          // Answers forever: only the client closing ends it.
-          endlessClosed = new Promise((resolve) =>
-            response.once("close", () => {
-              resolve();
-            }),
-          );
-          const chunk = Buffer.alloc(64 * 1024, 120);
-          const pump = (): void => {
-            while (response.write(chunk));
-            response.once("drain", pump);
-          };
-          response.writeHead(200);
-          pump();
+          endlessClosed = answerEndlessly(response);
           return;
         }
         response.writeHead(request.url === "/fail" ? 503 : 204).end();

@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readBoundedText, ResponseTooLargeError } from "../../runtime/http/read-bounded.js";
+import { answerEndlessly } from "../harness/endless-answer.js";
 
 // Answers of pods and peers are read with a bound: an endless answer costs the reader nothing but the bound.
 describe("reading an answer with a bound", () => {
@@ -12,17 +13,7 @@ describe("reading an answer with a bound", () => {
   beforeAll(async () => {
     server = createServer((request, response) => {
       if (request.url === "/endless") {
-        endlessClosed = new Promise((resolve) => {
-          response.once("close", () => {
-            resolve();
-          });
-        });
-        const chunk = Buffer.alloc(16 * 1024, 97);
-        const pump = (): void => {
-          while (response.write(chunk));
-          response.once("drain", pump);
-        };
-        pump();
+        endlessClosed = answerEndlessly(response);
         return;
       }
       response.end("bmn_sidecar_leases_held 3\n");
