@@ -20,7 +20,7 @@ const DRIVER_TIMEOUT_MS = 60_000;
 interface RpcAnswer {
   status: number;
   body: {
-    result?: { id?: string; status?: { state?: string } };
+    result?: { id?: string; status?: { state?: string }; task?: { id: string } };
     error?: { code: number; message: string; data?: { errorCode?: string } };
   };
 }
@@ -58,7 +58,7 @@ describe("A2A on a store that hangs (Redis paused with SIGSTOP)", () => {
       message: { messageId: randomUUID(), role: "ROLE_USER", parts: [{ text: "hello" }] },
       configuration: { returnImmediately: true },
     });
-    const taskId = sent.body.result?.id;
+    const taskId = sent.body.result?.task?.id;
     if (taskId === undefined) throw new Error(`no task: ${JSON.stringify(sent.body)}`);
 
     redis.pause();
