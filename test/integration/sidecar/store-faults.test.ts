@@ -116,6 +116,7 @@ const REQUESTS: { route: string; path: string; json?: unknown; shape?: "json-rpc
   },
   { route: "GET /v1/a2a/tasks/:taskId", path: "/v1/a2a/tasks/t-1" },
   { route: "GET /v1/a2a/tasks/:taskId/events", path: "/v1/a2a/tasks/t-1/events" },
+  { route: "POST /v1/a2a/tasks/:taskId/remote-push", path: "/v1/a2a/tasks/t-1/remote-push", json: {} },
   { route: "GET /healthz", path: "/healthz" },
   { route: "GET /readyz", path: "/readyz" },
   { route: "GET /metrics", path: "/metrics" },
