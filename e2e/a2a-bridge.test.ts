@@ -258,4 +258,33 @@ describe("the bridge to an outside A2A agent (written with the official SDK's se
     expect(log.filter((event) => event === "status:TASK_STATE_COMPLETED")).toHaveLength(1);
     expect(new Set(log).size).toBe(log.length);
   });
+
+  it("follows the remote task after its stream broke, instead of sending the message again", async () => {
+    const { remote, url } = await bridged();
+    remote.cutNextStream();
+    const client = await sdkClient(url, "shouter");
+    const sent = await client.sendMessage(sendParams(userMessage("hold on"), { returnImmediately: true }));
+    if (!("status" in sent)) throw new Error("expected a task");
+    // The broken stream, then GetTask (the remote has the message) and SubscribeToTask.
+    await until(
+      () => remote.calls() >= 3,
+      20_000,
+      "the bridge to resubscribe to the remote task",
+      async () =>
+        `calls ${String(remote.calls())}, trace ${JSON.stringify(await new BmnClient({ url }).traceByCorrelation(sent.id))}`,
+    );
+    remote.proceed();
+    const done = await until(
+      async () => {
+        const task = await client.getTask({ tenant: "", id: sent.id, historyLength: undefined });
+        return task.status?.state === TaskState.TASK_STATE_COMPLETED ? task : undefined;
+      },
+      20_000,
+      "the task to complete",
+    );
+    expect(textOf(done.artifacts[0]?.parts)).toBe("ON");
+    expect(remote.taskIds()).toHaveLength(1);
+    const trace = await new BmnClient({ url }).traceByCorrelation(sent.id);
+    expect(trace.filter((event) => event.agent === "shouter" && event.kind === "nacked")).toHaveLength(1);
+  });
 });

@@ -174,6 +174,8 @@ export interface SdkAgent {
   releaseStreams: () => void;
   /** Events held back so far. */
   heldEvents: () => number;
+  /** The next stream answer breaks (its connection is destroyed) after its first event; the task goes on. */
+  cutNextStream: () => void;
   close: () => Promise<void>;
 }
 
@@ -186,6 +188,7 @@ export async function startSdkAgent(failFirst = 0, options: { push?: boolean } =
   let url = "";
   let pushConfigs = 0;
   let holding = false;
+  let cutNext = false;
   const held: (() => void)[] = [];
   const card = (): AgentCard => ({
     name: "shouter",
@@ -233,7 +236,24 @@ export async function startSdkAgent(failFirst = 0, options: { push?: boolean } =
       response.status(503).end();
       return;
     }
-    if (holding) {
+    if (cutNext) {
+      cutNext = false;
+      // Cut once the first event has left (its write callback), so the client surely has it.
+      const write = response.write.bind(response) as (chunk: unknown, done?: () => void) => boolean;
+      let writes = 0;
+      let sent = false;
+      let cut = false;
+      response.write = ((chunk: unknown) => {
+        if (++writes === 1)
+          return write(chunk, () => {
+            sent = true;
+            if (cut) response.destroy();
+          });
+        cut = true;
+        if (sent) response.destroy();
+        return false;
+      }) as typeof response.write;
+    } else if (holding) {
       // The first write is the stream's first event; later ones wait for releaseStreams().
       const write = response.write.bind(response) as (chunk: unknown) => boolean;
       let writes = 0;
@@ -273,6 +293,9 @@ export async function startSdkAgent(failFirst = 0, options: { push?: boolean } =
       for (const send of held.splice(0)) send();
     },
     heldEvents: () => held.length,
+    cutNextStream: () => {
+      cutNext = true;
+    },
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

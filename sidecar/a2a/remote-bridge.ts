@@ -4,8 +4,13 @@ import type { A2aConfig, A2aRemoteConfig } from "../../core/a2a-config.js";
 import {
   a2aMessageSchema,
   a2aStreamResponseSchema,
+  a2aTaskSchema,
+  INTERRUPTED_STATES,
   JSON_RPC_ERRORS,
+  TERMINAL_STATES,
+  type A2aTask,
   type AgentCard,
+  type TaskState,
 } from "../../core/api/a2a-api.js";
 import { BmnError, UnauthenticatedError } from "../../core/errors.js";
 import { fullJitterBackoffMs } from "../../runtime/resilience/backoff.js";
@@ -193,23 +198,90 @@ export class RemoteBridge {
     const { taskId: _local, contextId: _context, ...outgoing } = parsed.data;
     const card = await fetchRemoteCard(remote, signal);
     const url = jsonRpcUrl(card, remote.cardUrl);
-    const params = {
-      message:
-        link === undefined ? outgoing : { ...outgoing, taskId: link.taskId, contextId: link.contextId },
-    };
-    for await (const result of streamRemote(url, delivery.message.id, params, signal)) {
+    // A retry after an attempt that reached the remote (its stream broke, or a sidecar died holding the lease)
+    // follows the remote task instead of sending the message again.
+    const reached =
+      link !== undefined && delivery.attempt > 1
+        ? await this.remoteTaskWith(url, link, outgoing.messageId, signal)
+        : undefined;
+    const events =
+      reached !== undefined && link !== undefined
+        ? this.resume(url, delivery.message.id, link, reached, signal)
+        : streamRemote(
+            url,
+            delivery.message.id,
+            "SendStreamingMessage",
+            {
+              message:
+                link === undefined
+                  ? outgoing
+                  : { ...outgoing, taskId: link.taskId, contextId: link.contextId },
+            },
+            signal,
+          );
+    for await (const result of events) {
       const event = a2aStreamResponseSchema.safeParse(result);
       if (!event.success)
         throw new RemoteRefusal("the remote sent an event that is not an A2A stream response");
       link ??= await this.link(name, card, url, taskId, event.data, signal);
       if (await relayRemoteEvent(this.service, taskId, event.data, this.config.maxHistory)) {
-        // Canceled here while the remote worked: the remote task is canceled too.
+        // Canceled here while the remote worked (the event was not the remote's own end): cancel it there too.
         const after = await this.service.get(taskId);
-        if (link !== undefined && after !== undefined && stateOf(after.record) === "TASK_STATE_CANCELED")
+        const remoteState = stateOfEvent(event.data);
+        const remoteEnded = remoteState !== undefined && TERMINAL_STATES.has(remoteState);
+        if (
+          link !== undefined &&
+          !remoteEnded &&
+          after !== undefined &&
+          stateOf(after.record) === "TASK_STATE_CANCELED"
+        )
           await this.forwardCancel(remote, `${delivery.message.id}.cancel`, taskId, signal);
         return;
       }
     }
+  }
+
+  /** The linked remote task, if its history holds the message `messageId` (the remote got it); else undefined. */
+  private async remoteTaskWith(
+    url: string,
+    link: RemoteLink,
+    messageId: string,
+    signal: AbortSignal,
+  ): Promise<A2aTask | undefined> {
+    let result: unknown;
+    try {
+      result = await callRemote(url, `${link.taskId}.get`, "GetTask", { id: link.taskId }, signal);
+    } catch (error) {
+      // A remote that forgot the task did not keep the message either.
+      if (error instanceof RemoteRefusal && error.code === JSON_RPC_ERRORS.TASK_NOT_FOUND) return undefined;
+      throw error;
+    }
+    const task = a2aTaskSchema.safeParse(result);
+    if (!task.success)
+      throw new RemoteRefusal("the remote answered GetTask with something that is not a task");
+    return task.data.history?.some((known) => known.messageId === messageId) === true ? task.data : undefined;
+  }
+
+  /**
+   * The remote task from where it is: a task that has ended or waits for input gives its artifacts and status
+   * (ids from their content, so what was relayed before adds nothing); one still working is subscribed to.
+   */
+  private async *resume(
+    url: string,
+    requestId: string,
+    link: RemoteLink,
+    task: A2aTask,
+    signal: AbortSignal,
+  ): AsyncGenerator {
+    const { state } = task.status;
+    if (!TERMINAL_STATES.has(state) && !INTERRUPTED_STATES.has(state)) {
+      yield* streamRemote(url, requestId, "SubscribeToTask", { id: link.taskId }, signal);
+      return;
+    }
+    const ids = { taskId: task.id, contextId: task.contextId };
+    for (const artifact of task.artifacts ?? [])
+      yield { artifactUpdate: { ...ids, artifact, lastChunk: true } };
+    yield { statusUpdate: { ...ids, status: task.status } };
   }
 
   /**
@@ -274,4 +346,10 @@ export class RemoteBridge {
       throw error;
     }
   }
+}
+
+/** The state a status event (or a task snapshot) reports. */
+function stateOfEvent(event: RemoteEvent): TaskState | undefined {
+  if ("task" in event) return event.task.status.state;
+  return "statusUpdate" in event ? event.statusUpdate.status.state : undefined;
 }

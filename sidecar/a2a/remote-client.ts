@@ -68,19 +68,20 @@ export async function callRemote(
 }
 
 /**
- * SendStreamingMessage: the results of the remote's stream, one at a time. A JSON-RPC error (as the answer or in
- * the stream) throws RemoteRefusal; anything else that goes wrong throws Error.
+ * A streaming call (SendStreamingMessage, SubscribeToTask): the results of the remote's stream, one at a time. A
+ * JSON-RPC error (as the answer or in the stream) throws RemoteRefusal; anything else that goes wrong throws Error.
  */
 export async function* streamRemote(
   url: string,
   id: string,
+  method: "SendStreamingMessage" | "SubscribeToTask",
   params: unknown,
   signal: AbortSignal,
 ): AsyncGenerator {
   const response = await fetch(url, {
     method: "POST",
     headers: { ...HEADERS, accept: "text/event-stream" },
-    body: JSON.stringify({ jsonrpc: "2.0", id, method: "SendStreamingMessage", params }),
+    body: JSON.stringify({ jsonrpc: "2.0", id, method, params }),
     signal,
   });
   if (!response.ok || response.body === null)
