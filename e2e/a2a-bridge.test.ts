@@ -1,4 +1,4 @@
-import { TaskState, type StreamResponse } from "@a2a-js/sdk";
+import { TaskState, type StreamResponse, type Task } from "@a2a-js/sdk";
 import { ClientFactory } from "@a2a-js/sdk/client";
 import { afterEach, describe, expect, it } from "vitest";
 import { BmnClient } from "../client/index.js";
@@ -35,10 +35,35 @@ async function bridged(options: { push?: boolean } = {}): Promise<{ remote: SdkA
   return { remote, url: sidecar.url };
 }
 
+type SdkClient = Awaited<ReturnType<typeof sdkClient>>;
+
+function taskOf(client: SdkClient, id: string): Promise<Task> {
+  return client.getTask({ tenant: "", id, historyLength: undefined });
+}
+
+/** Sends `text` as a new task, not waiting for it; the task as created. */
+async function startTask(client: SdkClient, text: string): Promise<Task> {
+  const sent = await client.sendMessage(sendParams(userMessage(text), { returnImmediately: true }));
+  if (!("status" in sent)) throw new Error("expected a task");
+  return sent;
+}
+
+/** The task once it is in `state`. */
+function untilState(client: SdkClient, id: string, state: TaskState, what: string): Promise<Task> {
+  return until(
+    async () => {
+      const task = await taskOf(client, id);
+      return task.status?.state === state ? task : undefined;
+    },
+    20_000,
+    what,
+  );
+}
+
 /** The state of a task as the remote agent itself has it (asked with the SDK's client). */
 async function remoteState(remote: SdkAgent, id: string): Promise<TaskState | undefined> {
   const client = await new ClientFactory().createFromUrl(`${remote.url}/`);
-  return (await client.getTask({ tenant: "", id, historyLength: undefined })).status?.state;
+  return (await taskOf(client, id)).status?.state;
 }
 
 /** The local task's event log, one word per event (see describeEvent). */
@@ -84,7 +109,7 @@ describe("the bridge to an outside A2A agent (written with the official SDK's se
     ]);
     const first = events[0]?.payload;
     if (first?.$case !== "task") throw new Error("the stream starts with the task");
-    const task = await client.getTask({ tenant: "", id: first.value.id, historyLength: undefined });
+    const task = await taskOf(client, first.value.id);
     expect(textOf(task.artifacts[0]?.parts)).toBe("HELLO BRIDGE");
     // Two calls answered 503, the third went through: each retry shows in the BMN trace of the task.
     expect(remote.calls()).toBe(3);
@@ -108,8 +133,7 @@ describe("the bridge to an outside A2A agent (written with the official SDK's se
     );
     cleanups.push(cleanup);
     const client = await sdkClient(sidecar.url, "shouter");
-    const sent = await client.sendMessage(sendParams(userMessage("anyone?"), { returnImmediately: true }));
-    if (!("status" in sent)) throw new Error("expected a task");
+    await startTask(client, "anyone?");
     const bmn = new BmnClient({ url: sidecar.url });
     const [letter] = await until(
       async () => {
@@ -128,16 +152,12 @@ describe("the bridge to an outside A2A agent (written with the official SDK's se
   it("forwards a cancel to the remote task: the remote task and the local one end canceled", async () => {
     const { remote, url } = await bridged();
     const client = await sdkClient(url, "shouter");
-    const sent = await client.sendMessage(
-      sendParams(userMessage("wait for it"), { returnImmediately: true }),
-    );
-    if (!("status" in sent)) throw new Error("expected a task");
-    await until(
-      async () =>
-        (await client.getTask({ tenant: "", id: sent.id, historyLength: undefined })).status?.state ===
-        TaskState.TASK_STATE_WORKING,
-      20_000,
-      "the remote's working status to reach the local task",
+    const sent = await startTask(client, "wait for it");
+    await untilState(
+      client,
+      sent.id,
+      TaskState.TASK_STATE_WORKING,
+      "the remote's working status to reach the task",
     );
     const [remoteId] = remote.taskIds();
     if (remoteId === undefined) throw new Error("the remote has no task");
@@ -150,9 +170,7 @@ describe("the bridge to an outside A2A agent (written with the official SDK's se
       20_000,
       "the cancel to reach the remote task",
     );
-    expect((await client.getTask({ tenant: "", id: sent.id, historyLength: undefined })).status?.state).toBe(
-      TaskState.TASK_STATE_CANCELED,
-    );
+    expect((await taskOf(client, sent.id)).status?.state).toBe(TaskState.TASK_STATE_CANCELED);
     expect(remote.taskIds()).toEqual([remoteId]);
   });
 
@@ -178,7 +196,7 @@ describe("the bridge to an outside A2A agent (written with the official SDK's se
       "artifact:shout",
       `status:${String(TaskState.TASK_STATE_COMPLETED)}`,
     ]);
-    const task = await client.getTask({ tenant: "", id: taskId, historyLength: undefined });
+    const task = await taskOf(client, taskId);
     expect(textOf(task.artifacts[0]?.parts)).toBe("EVERYONE");
     // One remote task for both messages, and it completed there too.
     const [remoteId] = remote.taskIds();
@@ -190,10 +208,7 @@ describe("the bridge to an outside A2A agent (written with the official SDK's se
     const { remote, url } = await bridged({ push: true });
     remote.holdStreams();
     const client = await sdkClient(url, "shouter");
-    const sent = await client.sendMessage(
-      sendParams(userMessage("hold the line"), { returnImmediately: true }),
-    );
-    if (!("status" in sent)) throw new Error("expected a task");
+    const sent = await startTask(client, "hold the line");
     await until(
       () => remote.pushConfigs() === 1,
       20_000,
@@ -225,20 +240,11 @@ describe("the bridge to an outside A2A agent (written with the official SDK's se
       expect(await answer.json()).toMatchObject({ errorCode: "UNAUTHENTICATED" });
     }
     expect(await eventLog(url, sent.id)).toEqual(before);
-    expect(
-      (await client.getTask({ tenant: "", id: sent.id, historyLength: undefined })).status?.state,
-    ).not.toBe(TaskState.TASK_STATE_COMPLETED);
+    expect((await taskOf(client, sent.id)).status?.state).not.toBe(TaskState.TASK_STATE_COMPLETED);
 
     // The remote finishes while its stream is held back: the task completes by push alone.
     remote.proceed();
-    const done = await until(
-      async () => {
-        const task = await client.getTask({ tenant: "", id: sent.id, historyLength: undefined });
-        return task.status?.state === TaskState.TASK_STATE_COMPLETED ? task : undefined;
-      },
-      20_000,
-      "the pushed completion to reach the local task",
-    );
+    const done = await untilState(client, sent.id, TaskState.TASK_STATE_COMPLETED, "the pushed completion");
     expect(textOf(done.artifacts[0]?.parts)).toBe("THE LINE");
     expect(remote.heldEvents()).toBeGreaterThan(0);
 
@@ -263,8 +269,7 @@ describe("the bridge to an outside A2A agent (written with the official SDK's se
     const { remote, url } = await bridged();
     remote.cutNextStream();
     const client = await sdkClient(url, "shouter");
-    const sent = await client.sendMessage(sendParams(userMessage("hold on"), { returnImmediately: true }));
-    if (!("status" in sent)) throw new Error("expected a task");
+    const sent = await startTask(client, "hold on");
     // The broken stream, then GetTask (the remote has the message) and SubscribeToTask.
     await until(
       () => remote.calls() >= 3,
@@ -274,14 +279,7 @@ describe("the bridge to an outside A2A agent (written with the official SDK's se
         `calls ${String(remote.calls())}, trace ${JSON.stringify(await new BmnClient({ url }).traceByCorrelation(sent.id))}`,
     );
     remote.proceed();
-    const done = await until(
-      async () => {
-        const task = await client.getTask({ tenant: "", id: sent.id, historyLength: undefined });
-        return task.status?.state === TaskState.TASK_STATE_COMPLETED ? task : undefined;
-      },
-      20_000,
-      "the task to complete",
-    );
+    const done = await untilState(client, sent.id, TaskState.TASK_STATE_COMPLETED, "the task to complete");
     expect(textOf(done.artifacts[0]?.parts)).toBe("ON");
     expect(remote.taskIds()).toHaveLength(1);
     const trace = await new BmnClient({ url }).traceByCorrelation(sent.id);

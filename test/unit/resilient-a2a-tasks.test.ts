@@ -1,41 +1,18 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { StoreUnavailableError } from "../../core/errors.js";
 import { CircuitOpenError } from "../../runtime/resilience/circuit-breaker.js";
 import { InMemoryStore } from "../../store/memory/memory-store.js";
 import { ResilientStore } from "../../store/resilient-store.js";
 import { a2aTasksOf, type A2aTaskStore } from "../../store/roles/a2a-tasks.js";
 import type { MessageStore } from "../../store/store.js";
 import { expectBmnError } from "../conformance/helpers.js";
-
-type Mode = "up" | "down" | "lost-answer" | "hang";
+import { faultSwitch, type FaultSwitch } from "../harness/fault-switch.js";
 
 const DAY = 86_400_000;
 
 /** A memory store whose A2A task role fails as `set` says, recording every role call that reaches it. */
-function faultyTasks(): { store: MessageStore; calls: string[]; set: (mode: Mode, times?: number) => void } {
+function faultyTasks(): { store: MessageStore; calls: string[]; set: FaultSwitch<A2aTaskStore>["set"] } {
   const inner = new InMemoryStore({ policy: { traceRetentionMs: 0 } });
-  const role = inner.a2aTasks();
-  const calls: string[] = [];
-  let mode: Mode = "up";
-  let remaining = Infinity;
-  const faulty = new Proxy(role, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== "function" || typeof property !== "string") return value;
-      const method = value as (...args: unknown[]) => Promise<unknown>;
-      return (...args: unknown[]): Promise<unknown> => {
-        calls.push(property);
-        const current = remaining <= 0 ? "up" : mode;
-        remaining--;
-        if (current === "down") return Promise.reject(new StoreUnavailableError("backend down"));
-        if (current === "hang") return new Promise(() => undefined);
-        const result = method.apply(target, args);
-        if (current === "lost-answer")
-          return result.then(() => Promise.reject(new StoreUnavailableError("answer lost")));
-        return result;
-      };
-    },
-  });
+  const { proxy: faulty, calls, set } = faultSwitch(inner.a2aTasks());
   const store = new Proxy(inner, {
     get(target, property, receiver) {
       if (property === "a2aTasks") return (): A2aTaskStore => faulty;
@@ -43,14 +20,7 @@ function faultyTasks(): { store: MessageStore; calls: string[]; set: (mode: Mode
       return typeof value === "function" ? (value as () => unknown).bind(target) : value;
     },
   });
-  return {
-    store,
-    calls,
-    set: (next, times = Infinity) => {
-      mode = next;
-      remaining = times;
-    },
-  };
+  return { store, calls, set };
 }
 
 const opened: MessageStore[] = [];
