@@ -8,6 +8,7 @@ import { startSidecar, type RunningSidecar } from "../../../sidecar/start-sideca
 import { a2aTasksOf } from "../../../store/roles/a2a-tasks.js";
 import { openRawStream } from "./raw-stream.js";
 import { rawRequest } from "./raw-request.js";
+import { a2aSend } from "./a2a-requests.js";
 
 const TOKEN = "s3cret-token-for-the-agent-api";
 
@@ -85,15 +86,7 @@ describe("sidecar API token", () => {
       "POST",
       "/a2a/alice",
       { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
-      JSON.stringify({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "SendMessage",
-        params: {
-          message: { messageId: "m-1", role: "ROLE_USER", parts: [{ text: "hi" }] },
-          configuration: { returnImmediately: true },
-        },
-      }),
+      JSON.stringify(a2aSend),
     );
     const taskId = (JSON.parse(sent.body) as { result: { task: { id: string } } }).result.task.id;
     const link = { remote: "alice", taskId: "r-1", contextId: "c-1", pushToken: "the-push-token" };
