@@ -8,12 +8,17 @@ import {
 } from "../runtime/resilience/circuit-breaker.js";
 import { withRetry } from "../runtime/resilience/retry.js";
 import { withTimeout } from "../runtime/resilience/timeout.js";
+import { ResilientA2aTasks, type A2aTaskOperation } from "./resilient-a2a-tasks.js";
+import { a2aTasksOf, type A2aTaskStore } from "./roles/a2a-tasks.js";
 import {
   RETRYABLE_OPERATIONS,
   STORE_OPERATIONS,
   type OperationPolicy,
   type StoreOperation,
 } from "./store-operations.js";
+
+/** A guarded call: of the store contract, or of the A2A task role. */
+export type GuardedOperation = StoreOperation | A2aTaskOperation;
 
 export interface ResilientStoreOptions {
   /** Per attempt; receive adds its own `waitMs`. Default 2000. */
@@ -33,9 +38,10 @@ export interface ResilientStoreOptions {
   /** Overrides of RETRYABLE_OPERATIONS (e.g. `{ enqueue: false }` for a store without a dedupe window). */
   retryable?: Partial<Record<StoreOperation, boolean>> | undefined;
   /** Called before each retry's pause (metrics, logs). */
-  onRetry?: ((operation: StoreOperation, error: unknown, retry: number, delayMs: number) => void) | undefined;
+  onRetry?:
+    ((operation: GuardedOperation, error: unknown, retry: number, delayMs: number) => void) | undefined;
   /** Called after each guarded call with its outcome and duration in ms (the store latency histogram). */
-  onCall?: ((operation: StoreOperation, outcome: "ok" | "error", durationMs: number) => void) | undefined;
+  onCall?: ((operation: GuardedOperation, outcome: "ok" | "error", durationMs: number) => void) | undefined;
   /** Injectable for tests: the breaker's clock, the pause between retries, the jitter source. */
   now?: (() => number) | undefined;
   sleep?: ((ms: number) => Promise<void>) | undefined;
@@ -64,7 +70,9 @@ export const DEFAULT_RETRY_BACKOFF_MAX_MS = 1_000;
  * - A long-poll `receive` never serves as a half-open probe (it could hold the only probe slot for its whole
  *   `waitMs`): while half-open, a `ping` probes first.
  *
- * The calls are made from the table in the constructor, so a new store operation is one table row.
+ * The calls are made from the table in the constructor, so a new store operation is one table row. The A2A task
+ * role of the inner store (if it has one) is guarded the same way, through the same breaker (its own retry table:
+ * store/resilient-a2a-tasks.ts), so a hung store fails an A2A request within the timeout instead of holding it.
  */
 // The interface declares the MessageStore calls the constructor installs from STORE_OPERATIONS.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
@@ -101,6 +109,13 @@ export class ResilientStore implements MessageStore {
         value: (...args: unknown[]): Promise<unknown> => this.call(operation, policy, args),
         enumerable: false,
       });
+    }
+    const tasks = a2aTasksOf(inner);
+    if (tasks !== undefined) {
+      const role = new ResilientA2aTasks(tasks, (operation, run, retry) =>
+        this.guard(operation, run, { retry }),
+      );
+      Object.defineProperty(this, "a2aTasks", { value: (): A2aTaskStore => role, enumerable: false });
     }
   }
 
@@ -142,36 +157,37 @@ export class ResilientStore implements MessageStore {
     if (inTransaction !== undefined && optionsAt(args, inTransaction.optionsArg)?.tx !== undefined) {
       return inTransaction.guard === "local" ? run() : this.guard(operation, run, { retry: false });
     }
+    const retry = this.retryable[operation];
     switch (policy.guard) {
       case "local":
         return run();
       case "shutdown":
         return withTimeout(run, this.timeoutMs);
       case "admin":
-        return this.guard(operation, run, { throughBreaker: false });
+        return this.guard(operation, run, { throughBreaker: false, retry });
       case "bulk":
-        return this.guard(operation, run, { throughBreaker: false, timeoutMs: this.bulkTimeoutMs });
+        return this.guard(operation, run, { throughBreaker: false, timeoutMs: this.bulkTimeoutMs, retry });
       case "data": {
-        if (policy.longPollArg === undefined) return this.guard(operation, run);
+        if (policy.longPollArg === undefined) return this.guard(operation, run, { retry });
         const waitMs = optionsAt(args, policy.longPollArg)?.waitMs;
         const wait = typeof waitMs === "number" && Number.isFinite(waitMs) && waitMs > 0 ? waitMs : 0;
         // A long poll must not hold the only half-open probe slot for its whole wait: a ping probes first.
         if (wait > 0 && this.breaker.state === "half-open")
           await this.call("ping", STORE_OPERATIONS.ping, []);
-        return this.guard(operation, run, { timeoutMs: this.timeoutMs + wait });
+        return this.guard(operation, run, { timeoutMs: this.timeoutMs + wait, retry });
       }
     }
   }
 
-  /** One attempt is timeout inside breaker (or timeout alone outside it); retryable operations repeat attempts. */
+  /** One attempt is timeout inside breaker (or timeout alone outside it); `retry` repeats attempts. */
   private guard<T>(
-    operation: StoreOperation,
+    operation: GuardedOperation,
     run: () => Promise<T>,
     {
       timeoutMs = this.timeoutMs,
       throughBreaker = true,
-      retry = true,
-    }: { timeoutMs?: number; throughBreaker?: boolean; retry?: boolean } = {},
+      retry,
+    }: { timeoutMs?: number; throughBreaker?: boolean; retry: boolean },
   ): Promise<T> {
     const onCall = this.options.onCall;
     const timed =
@@ -192,7 +208,7 @@ export class ResilientStore implements MessageStore {
       throughBreaker
         ? this.breaker.execute(() => withTimeout(timed, timeoutMs))
         : withTimeout(timed, timeoutMs);
-    if (!retry || !this.retryable[operation] || this.retries === 0) return attempt();
+    if (!retry || this.retries === 0) return attempt();
     const onRetry = this.options.onRetry;
     return withRetry(attempt, {
       retries: this.retries,

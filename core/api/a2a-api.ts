@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { MESSAGE_ID_PATTERN } from "../ids.js";
+import { emptyResponse } from "./common.js";
 
 /**
  * The A2A protocol v1.0 objects in their JSON form (the protobuf JSON mapping the official SDKs write: enum
@@ -127,6 +128,34 @@ export type A2aStreamResponse =
   | { message: A2aMessage }
   | { statusUpdate: A2aStatusUpdate }
   | { artifactUpdate: A2aArtifactUpdate };
+
+const contextIdSchema = text(128);
+
+/** One event of a remote agent's task, as its stream and its push notifications carry it (the bridge reads it). */
+export const a2aStreamResponseSchema = z
+  .union([
+    z.strictObject({ task: a2aTaskSchema }),
+    z.strictObject({ message: a2aMessageSchema }),
+    z.strictObject({
+      statusUpdate: z.looseObject({
+        taskId: a2aIdSchema,
+        contextId: contextIdSchema,
+        status: a2aTaskStatusSchema,
+        metadata,
+      }),
+    }),
+    z.strictObject({
+      artifactUpdate: z.looseObject({
+        taskId: a2aIdSchema,
+        contextId: contextIdSchema,
+        artifact: a2aArtifactSchema,
+        append: z.boolean().optional(),
+        lastChunk: z.boolean().optional(),
+        metadata,
+      }),
+    }),
+  ])
+  .meta({ id: "A2aStreamResponse" });
 
 export const pushAuthenticationSchema = z.looseObject({
   scheme: z
@@ -386,6 +415,16 @@ export const a2aRoutes = {
     tag: "a2a",
     params: a2aTaskParamsSchema,
     responses: { 200: a2aTaskSchema },
+  },
+  remotePush: {
+    method: "POST",
+    url: "/v1/a2a/tasks/:taskId/remote-push",
+    summary:
+      "A push notification from a bridged outside agent about its task for this one; needs the per-task token the sidecar gave it (X-A2A-Notification-Token), not the API token",
+    tag: "a2a",
+    params: a2aTaskParamsSchema,
+    documentedBody: a2aStreamResponseSchema,
+    responses: { 204: emptyResponse },
   },
   taskEvents: {
     method: "GET",

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { A2A_EVENT_TYPE, A2A_REST_URL, a2aRestParamsSchema, a2aRoutes } from "../../core/api/a2a-api.js";
 import { BmnError, NotFoundError } from "../../core/errors.js";
 import { DNS_LABEL, DNS_LABEL_MAX, type AgentAddress } from "../../core/names.js";
+import { presentedToken } from "../../runtime/http/secret-token.js";
 import { a2aTasksOf } from "../../store/roles/a2a-tasks.js";
 import type { MessageStore } from "../../store/store.js";
 import type { AgentBinding } from "../server/agent-bound-store.js";
@@ -28,6 +29,14 @@ export interface A2aSetup {
   unboundStore: MessageStore;
   binding: AgentBinding | undefined;
   apiToken: boolean;
+}
+
+/** The header A2A push notifications carry a config's token in. */
+const PUSH_TOKEN_HEADER = "x-a2a-notification-token";
+
+/** The raw body the endpoint's content parser kept (a Buffer), or nothing. */
+function bodyBytes(body: unknown): Buffer {
+  return Buffer.isBuffer(body) ? body : Buffer.alloc(0);
 }
 
 const HOST_HEADER = /^[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$/;
@@ -89,7 +98,10 @@ export function a2aPlugins(setup: A2aSetup): ((app: FastifyInstance) => Promise<
     push = config.a2a.push.enabled
       ? new PushDispatcher(unboundStore, tasks, config.a2a.push, config.domain, app.log)
       : undefined;
-    const bridge = new RemoteBridge(unboundStore, service, config.a2a, app.log);
+    // Remotes push to where clients reach this sidecar (a2a.publicUrl), else to its listen address.
+    const pushBaseUrl =
+      config.a2a.publicUrl?.replace(/\/+$/, "") ?? `http://${config.host}:${String(config.port)}`;
+    const bridge = new RemoteBridge(unboundStore, service, tasks, config.a2a, pushBaseUrl, app.log);
     const inbox = new EventsInbox(unboundStore, service, config.a2a.maxHistory, app.log);
     const methods = new A2aMethods({ service, tasks, router: context.router, config, binding, push });
     const endpoint = new JsonRpcEndpoint({ methods, service, slots, shutdown: context.shutdown });
@@ -129,6 +141,16 @@ export function a2aPlugins(setup: A2aSetup): ((app: FastifyInstance) => Promise<
       const caller: A2aCaller = { target: agentName(request.params.target), from: sender() };
       await endpoint.handle(request, reply, caller);
     });
+    // Authenticated by the per-task token the bridge gave the remote (api-token.ts leaves it open), not the API token.
+    typed.post(
+      a2aRoutes.remotePush.url,
+      { schema: schemaOf(a2aRoutes.remotePush) },
+      async (request, reply) => {
+        const token = presentedToken(request.headers, PUSH_TOKEN_HEADER);
+        await bridge.acceptPush(request.params.taskId, token, bodyBytes(request.body));
+        return reply.status(204).send();
+      },
+    );
     // The HTTP+JSON/REST binding: its paths carry verbs after a colon (`message:send`), so the endpoint routes.
     typed.route({
       method: ["GET", "POST", "DELETE"],

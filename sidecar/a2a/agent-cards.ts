@@ -3,7 +3,7 @@ import { A2A_PROTOCOL_VERSION, type AgentCard } from "../../core/api/a2a-api.js"
 import { API_VERSION } from "../../core/api/version.js";
 import { BmnError, NotFoundError } from "../../core/errors.js";
 import type { AgentRecord, AgentRegistry } from "../../store/store.js";
-import { fetchRemoteCard } from "./remote-bridge.js";
+import { fetchRemoteCard } from "./remote-client.js";
 
 const DEFAULT_MODES = ["text/plain", "application/json"];
 

@@ -7,8 +7,8 @@ const STORE_ERROR_PAUSE_MS = 1_000;
 export interface QueueWorkerOptions {
   store: MessageStore;
   queue: string;
-  /** Deliveries leased at once. */
-  max: number;
+  /** Deliveries leased at once (a function: asked before each receive, for a worker that limits work in flight). */
+  max: number | (() => number);
   leaseMs?: number | undefined;
   actor: string;
   log: FastifyBaseLogger;
@@ -47,7 +47,13 @@ export class QueueWorker {
     while (!stopped()) {
       let deliveries: Delivery[];
       try {
-        deliveries = await store.receive(queue, { max, waitMs: RECEIVE_WAIT_MS, leaseMs, signal, actor });
+        deliveries = await store.receive(queue, {
+          max: typeof max === "number" ? max : max(),
+          waitMs: RECEIVE_WAIT_MS,
+          leaseMs,
+          signal,
+          actor,
+        });
       } catch (error) {
         if (stopped()) return;
         log.warn({ err: error, queue }, `${actor}: cannot read the queue; trying again`);

@@ -2,12 +2,16 @@ import type { FastifyInstance } from "fastify";
 import { UnauthenticatedError } from "../../core/errors.js";
 import { presentedToken, readTokenFile, tokenMatcher } from "../../runtime/http/secret-token.js";
 
-/** Probes must answer without credentials (the kubelet has none); A2A agent cards say how to authenticate. */
+/**
+ * Probes must answer without credentials (the kubelet has none); A2A agent cards say how to authenticate; a bridged
+ * remote's push notifications carry the per-task token the bridge gave it instead (checked by the route).
+ */
 const OPEN_ROUTES = new Set([
   "/healthz",
   "/readyz",
   "/.well-known/agent-card.json",
   "/a2a/:target/.well-known/agent-card.json",
+  "/v1/a2a/tasks/:taskId/remote-push",
 ]);
 export const API_TOKEN_HEADER = "bmn-api-token";
 

@@ -12,6 +12,8 @@ interface MemoryTask {
   events: string[];
   eventIds: Map<string, number>;
   push: Map<string, string>;
+  /** The bridge's link to the remote's task, once set. */
+  remoteLink?: string | undefined;
   expiresAt: number;
 }
 
@@ -80,6 +82,17 @@ export class MemoryA2aTasks implements A2aTaskStore {
 
   deletePushConfig(taskId: string, configId: string): Promise<boolean> {
     return Promise.resolve(this.live(taskId)?.push.delete(configId) === true);
+  }
+
+  linkRemoteTask(id: string, linkJson: string): Promise<string | undefined> {
+    const task = this.live(id);
+    if (task === undefined) return Promise.resolve(undefined);
+    task.remoteLink ??= linkJson;
+    return Promise.resolve(task.remoteLink);
+  }
+
+  readRemoteLink(id: string): Promise<string | undefined> {
+    return Promise.resolve(this.live(id)?.remoteLink);
   }
 
   private live(id: string): MemoryTask | undefined {

@@ -14,7 +14,7 @@ const APPEND_OUTCOMES = new Set(["appended", "duplicate", "conflict", "full", "m
 /**
  * A2A tasks in Redis: per task a hash (json, seq), a list of events (index + 1 is the seq), a hash of event ids
  * and a hash of push configs, all on the task's hash tag (one slot), each write one script. Keys expire
- * `retentionMs` after the task's last write.
+ * `retentionMs` after the task's last write. The bridge's link to a remote task is a field of the task hash.
  */
 export class RedisA2aTasks implements A2aTaskStore {
   constructor(
@@ -86,5 +86,16 @@ export class RedisA2aTasks implements A2aTaskStore {
   async deletePushConfig(taskId: string, configId: string): Promise<boolean> {
     const [, , , push] = this.keys.a2aTask(taskId);
     return (await callRedis(() => this.client.hdel(push, configId))) === 1;
+  }
+
+  async linkRemoteTask(id: string, linkJson: string): Promise<string | undefined> {
+    const [task] = this.keys.a2aTask(id);
+    const stored = await callRedis(() => this.scripts.run("a2a-link", [task], [linkJson]));
+    return typeof stored === "string" ? stored : undefined;
+  }
+
+  async readRemoteLink(id: string): Promise<string | undefined> {
+    const [task] = this.keys.a2aTask(id);
+    return (await callRedis(() => this.client.hget(task, "remote"))) ?? undefined;
   }
 }

@@ -18,7 +18,8 @@ export type ScriptName =
   | "unsubscribe"
   | "a2a-create"
   | "a2a-append"
-  | "a2a-push-put";
+  | "a2a-push-put"
+  | "a2a-link";
 
 interface LoadedScript {
   source: string;

@@ -21,6 +21,13 @@ export interface A2aTaskStore {
   readPushConfig(taskId: string, configId: string): Promise<string | undefined>;
   listPushConfigs(taskId: string): Promise<string[]>;
   deletePushConfig(taskId: string, configId: string): Promise<boolean>;
+  /**
+   * Links a task to the task an outside agent keeps for it (the bridge: remote task id, push token), unless it is
+   * linked already. Answers the link stored now: the earlier one if there was one, undefined when the task is
+   * gone. The link lives and expires with the task.
+   */
+  linkRemoteTask(id: string, linkJson: string): Promise<string | undefined>;
+  readRemoteLink(id: string): Promise<string | undefined>;
 }
 
 export interface StoredA2aTask {

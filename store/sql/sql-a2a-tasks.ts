@@ -16,7 +16,7 @@ const EXPIRED_BATCH = 100;
 /**
  * A2A tasks in SQL: the task row carries the seq of its last event, so an append is one transaction that bumps
  * it only where it still has the expected value (compare and set) and inserts the event; the unique event id per
- * task makes a retried append a duplicate. Rows past `expires_at` are not read and are removed by `cleanUp`.
+ * task makes a retried append a duplicate. The row's `remote_link` is the bridge's link to a remote task. Rows past `expires_at` are not read and are removed by `cleanUp`.
  */
 export class SqlA2aTasks implements A2aTaskStore {
   constructor(
@@ -136,6 +136,27 @@ export class SqlA2aTasks implements A2aTaskStore {
       configId,
     ]);
     return result.affectedRows === 1;
+  }
+
+  async linkRemoteTask(id: string, linkJson: string): Promise<string | undefined> {
+    return this.client.transaction(async (session) => {
+      const [row] = await session.rows(
+        `SELECT remote_link FROM ${this.tables.a2aTasks} WHERE id = ? AND expires_at > ? FOR UPDATE`,
+        [id, Date.now()],
+      );
+      if (row === undefined) return undefined;
+      if (row.remote_link !== null && row.remote_link !== undefined) return text(row.remote_link);
+      await session.run(`UPDATE ${this.tables.a2aTasks} SET remote_link = ? WHERE id = ?`, [linkJson, id]);
+      return linkJson;
+    });
+  }
+
+  async readRemoteLink(id: string): Promise<string | undefined> {
+    const [row] = await this.client.rows(
+      `SELECT remote_link FROM ${this.tables.a2aTasks} WHERE id = ? AND expires_at > ?`,
+      [id, Date.now()],
+    );
+    return row?.remote_link === null || row?.remote_link === undefined ? undefined : text(row.remote_link);
   }
 
   /** Removes up to EXPIRED_BATCH tasks past retention, with their events and push configs (janitor). */

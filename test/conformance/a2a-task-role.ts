@@ -103,13 +103,31 @@ export function describeA2aTaskRole(factory: StoreFactory): void {
       expect(await role.putPushConfig(randomUUID(), "x", "{}", 2)).toBe("full");
     });
 
-    it("forgets a task after its retention", async () => {
+    it("links a task to its remote task once, keeping the first link through later writes", async () => {
+      const role = await tasks();
+      const id = randomUUID();
+      await role.createTask(id, "{}", DAY);
+      expect(await role.readRemoteLink(id)).toBeUndefined();
+      expect(await role.linkRemoteTask(id, '{"remote":"r1"}')).toBe('{"remote":"r1"}');
+      // A second writer (a retried bridge call, another sidecar) gets the first link back.
+      expect(await role.linkRemoteTask(id, '{"remote":"r2"}')).toBe('{"remote":"r1"}');
+      expect(await role.appendTaskEvent(id, append(0, "a"))).toMatchObject({ outcome: "appended" });
+      expect(await role.readRemoteLink(id)).toBe('{"remote":"r1"}');
+      expect(await role.readTask(id)).toEqual({ json: '{"last":"a"}', seq: 1 });
+      expect(await role.linkRemoteTask(randomUUID(), '{"remote":"r3"}')).toBeUndefined();
+      expect(await role.readRemoteLink(randomUUID())).toBeUndefined();
+    });
+
+    it("forgets a task after its retention, with its remote link", async () => {
       const role = await tasks();
       const id = randomUUID();
       await role.createTask(id, "{}", 300);
+      expect(await role.linkRemoteTask(id, '{"remote":"r1"}')).toBe('{"remote":"r1"}');
       expect(await role.readTask(id)).toBeDefined();
       await until(async () => (await role.readTask(id)) === undefined, 10_000, "the task to expire");
+      expect(await role.readRemoteLink(id)).toBeUndefined();
       expect(await role.createTask(id, "{}", DAY)).toBe(true);
+      expect(await role.readRemoteLink(id)).toBeUndefined();
     });
   });
 }

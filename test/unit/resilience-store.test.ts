@@ -1,53 +1,19 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { StoreUnavailableError } from "../../core/errors.js";
 import { CircuitOpenError } from "../../runtime/resilience/circuit-breaker.js";
 import { ResilientStore, type ResilientStoreOptions } from "../../store/resilient-store.js";
 import type { StoreOperation } from "../../store/store-operations.js";
 import { InMemoryStore } from "../../store/memory/memory-store.js";
 import type { MessageStore } from "../../store/store.js";
 import { expectBmnError, idsOf, msg, receiveAll } from "../conformance/helpers.js";
-
-type Mode =
-  | "up"
-  /** Answers STORE_UNAVAILABLE without doing anything. */
-  | "down"
-  /** Does the work, then answers STORE_UNAVAILABLE: the answer got lost (the ambiguous case). */
-  | "lost-answer"
-  /** Never answers. */
-  | "hang";
+import { faultSwitch, type FaultSwitch } from "../harness/fault-switch.js";
 
 /** An in-memory store behind a switch that injects backend failures, counting every call that reaches it. */
-function faultyStore(): { store: MessageStore; calls: string[]; set: (mode: Mode, times?: number) => void } {
-  const inner = new InMemoryStore({ policy: { traceRetentionMs: 0 } });
-  const calls: string[] = [];
-  let mode: Mode = "up";
-  let remaining = Infinity;
-  const store = new Proxy(inner, {
-    get(target, property, receiver) {
-      const value: unknown = Reflect.get(target, property, receiver);
-      if (typeof value !== "function" || typeof property !== "string") return value;
-      const method = value as (...args: unknown[]) => Promise<unknown>;
-      return (...args: unknown[]): Promise<unknown> => {
-        calls.push(property);
-        const current = property === "close" || remaining <= 0 ? "up" : mode;
-        remaining--;
-        if (current === "down") return Promise.reject(new StoreUnavailableError("backend down"));
-        if (current === "hang") return new Promise(() => undefined);
-        const result = method.apply(target, args);
-        if (current === "lost-answer")
-          return result.then(() => Promise.reject(new StoreUnavailableError("answer lost")));
-        return result;
-      };
-    },
-  });
-  return {
-    store,
-    calls,
-    set: (next, times = Infinity) => {
-      mode = next;
-      remaining = times;
-    },
-  };
+function faultyStore(): { store: MessageStore; calls: string[]; set: FaultSwitch<MessageStore>["set"] } {
+  const { proxy, calls, set } = faultSwitch<MessageStore>(
+    new InMemoryStore({ policy: { traceRetentionMs: 0 } }),
+    ["close"],
+  );
+  return { store: proxy, calls, set };
 }
 
 const opened: MessageStore[] = [];

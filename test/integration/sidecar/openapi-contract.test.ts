@@ -33,6 +33,7 @@ function validatorOf(schema: object): z.ZodType {
 
 describe("the sidecar answers what docs/openapi.json says, on every route", () => {
   let app: FastifyInstance;
+  const store = new InMemoryStore();
   const seen = new Map<OperationId, Set<number>>();
 
   /** Calls one operation and checks the status and body against the document's answer for that status. */
@@ -61,7 +62,7 @@ describe("the sidecar answers what docs/openapi.json says, on every route", () =
   }
 
   beforeAll(async () => {
-    app = await buildServer({ store: new InMemoryStore(), config: { logLevel: "silent" }, logger: false });
+    app = await buildServer({ store, config: { logLevel: "silent" }, logger: false });
   });
   afterAll(async () => {
     await app.close();
@@ -209,6 +210,25 @@ describe("the sidecar answers what docs/openapi.json says, on every route", () =
     await call("task", { url: `/v1/a2a/tasks/${taskId}` });
     await call("task", { url: "/v1/a2a/tasks/unknown" });
     await call("taskEvents", { url: events });
+    // A bridged remote's push: with the task's token (as the bridge stores it when it links the remote task).
+    const other = await call("jsonRpc", {
+      url: "/a2a/frank",
+      payload: {
+        jsonrpc: "2.0",
+        id: 3,
+        method: "SendMessage",
+        params: { message: { ...message, messageId: "m-2" }, configuration: { returnImmediately: true } },
+      },
+    });
+    const linkedId = other.json<{ result: { task: { id: string } } }>().result.task.id;
+    const link = { remote: "frank", taskId: "r-1", contextId: "c-1", pushToken: "push-token" };
+    await store.a2aTasks().linkRemoteTask(linkedId, JSON.stringify(link));
+    const push = {
+      url: `/v1/a2a/tasks/${linkedId}/remote-push`,
+      payload: { statusUpdate: { taskId: "r-1", contextId: "c-1", status: { state: "TASK_STATE_WORKING" } } },
+    };
+    await call("remotePush", { ...push, headers: { "x-a2a-notification-token": "push-token" } });
+    await call("remotePush", { ...push, headers: { "x-a2a-notification-token": "forged" } });
   });
 
   it("analytics answer 404 on the memory store, as documented", async () => {

@@ -5,8 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BmnClient } from "../../../client/index.js";
 import { loadConfig } from "../../../runtime/config/load-config.js";
 import { startSidecar, type RunningSidecar } from "../../../sidecar/start-sidecar.js";
+import { a2aTasksOf } from "../../../store/roles/a2a-tasks.js";
 import { openRawStream } from "./raw-stream.js";
 import { rawRequest } from "./raw-request.js";
+import { a2aSend } from "./a2a-requests.js";
 
 const TOKEN = "s3cret-token-for-the-agent-api";
 
@@ -76,6 +78,32 @@ describe("sidecar API token", () => {
       (await rawRequest(sidecar.url, "GET", "/v1/queues", { authorization: `Bearer ${TOKEN}` })).status,
     ).toBe(200);
     expect((await rawRequest(sidecar.url, "GET", "/metrics", { "bmn-api-token": TOKEN })).status).toBe(200);
+  });
+
+  it("takes a bridged remote's push with its task's push token alone; the API token does not replace it", async () => {
+    const sent = await rawRequest(
+      sidecar.url,
+      "POST",
+      "/a2a/alice",
+      { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      JSON.stringify(a2aSend),
+    );
+    const taskId = (JSON.parse(sent.body) as { result: { task: { id: string } } }).result.task.id;
+    const link = { remote: "alice", taskId: "r-1", contextId: "c-1", pushToken: "the-push-token" };
+    await a2aTasksOf(sidecar.store)?.linkRemoteTask(taskId, JSON.stringify(link));
+    const push = (headers: Record<string, string>) =>
+      rawRequest(
+        sidecar.url,
+        "POST",
+        `/v1/a2a/tasks/${taskId}/remote-push`,
+        { "content-type": "application/a2a+json", ...headers },
+        JSON.stringify({
+          statusUpdate: { taskId: "r-1", contextId: "c-1", status: { state: "TASK_STATE_WORKING" } },
+        }),
+      );
+    unauthenticated(await push({ authorization: `Bearer ${TOKEN}` }));
+    unauthenticated(await push({}));
+    expect((await push({ "x-a2a-notification-token": "the-push-token" })).status).toBe(204);
   });
 
   it("refuses a WebSocket stream without the token and opens one with it", async () => {

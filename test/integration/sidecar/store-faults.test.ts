@@ -9,6 +9,7 @@ import type { MessageStore } from "../../../store/store.js";
 import { until } from "../../harness/poll-until.js";
 import { openRawStream } from "./raw-stream.js";
 import { rawRequest } from "./raw-request.js";
+import { a2aSend } from "./a2a-requests.js";
 
 /** What a store library might throw; each carries a marker that must never reach a client. */
 const MARKER = "SECRET-INTERNAL-7f3a";
@@ -78,15 +79,6 @@ function registeredRoutes(app: FastifyInstance): Set<string> {
 const JSON_TYPE = { "content-type": "application/json" };
 const lease = `worker.${newMessageId()}.1`;
 const tx = newTransactionId();
-const a2aSend = {
-  jsonrpc: "2.0",
-  id: 1,
-  method: "SendMessage",
-  params: {
-    message: { messageId: "m-1", role: "ROLE_USER", parts: [{ text: "hi" }] },
-    configuration: { returnImmediately: true },
-  },
-};
 
 /**
  * One request per route, with input valid enough to reach the store (the REST binding's `/a2a/:target/rest/*`
@@ -116,6 +108,7 @@ const REQUESTS: { route: string; path: string; json?: unknown; shape?: "json-rpc
   },
   { route: "GET /v1/a2a/tasks/:taskId", path: "/v1/a2a/tasks/t-1" },
   { route: "GET /v1/a2a/tasks/:taskId/events", path: "/v1/a2a/tasks/t-1/events" },
+  { route: "POST /v1/a2a/tasks/:taskId/remote-push", path: "/v1/a2a/tasks/t-1/remote-push", json: {} },
   { route: "GET /healthz", path: "/healthz" },
   { route: "GET /readyz", path: "/readyz" },
   { route: "GET /metrics", path: "/metrics" },
