@@ -4,8 +4,24 @@ import { API_VERSION } from "../../core/api/version.js";
 import { BmnError, NotFoundError } from "../../core/errors.js";
 import type { AgentRecord, AgentRegistry } from "../../store/store.js";
 import { fetchRemoteCard } from "./remote-client.js";
+import { ShortCache } from "./short-cache.js";
 
 const DEFAULT_MODES = ["text/plain", "application/json"];
+
+// Cards are served without a token (discovery comes before credentials), so what they cost is bounded: at most one
+// registry read in flight per sidecar however many cards are asked for (answers stay fresh), and a remote's card
+// fetched once a minute.
+const registryReads = new WeakMap<AgentRegistry, ShortCache<"agents", AgentRecord[]>>();
+const remoteCards = new ShortCache<string, AgentCard>(60_000, 256);
+
+function registeredAgents(registry: AgentRegistry): Promise<AgentRecord[]> {
+  let cache = registryReads.get(registry);
+  if (cache === undefined) {
+    cache = new ShortCache(0, 1);
+    registryReads.set(registry, cache);
+  }
+  return cache.get("agents", () => registry.listAgents());
+}
 
 export interface CardOptions {
   domain: string;
@@ -33,7 +49,7 @@ export async function agentCard(
   const remote = Object.hasOwn(options.remotes, agent) ? options.remotes[agent] : undefined;
   if (remote !== undefined) return remoteCard(agent, remote, options);
   const configured = Object.hasOwn(options.configured, agent) ? options.configured[agent] : undefined;
-  const record = (await registry.listAgents()).find((entry) => entry.name === agent);
+  const record = (await registeredAgents(registry)).find((entry) => entry.name === agent);
   if (record === undefined && configured === undefined)
     throw new NotFoundError(
       `agent ${agent} is neither registered nor configured for A2A in domain ${options.domain}`,
@@ -48,7 +64,7 @@ export async function agentCard(
 async function remoteCard(agent: string, remote: A2aRemoteConfig, options: CardOptions): Promise<AgentCard> {
   let card: AgentCard;
   try {
-    card = await fetchRemoteCard(remote);
+    card = await remoteCards.get(remote.cardUrl, () => fetchRemoteCard(remote));
   } catch (error) {
     throw new BmnError(
       "STORE_UNAVAILABLE",

@@ -1,5 +1,6 @@
 import type { A2aRemoteConfig } from "../../core/a2a-config.js";
 import type { AgentCard } from "../../core/api/a2a-api.js";
+import { readBoundedText } from "../../runtime/http/read-bounded.js";
 
 /** A remote stream's bytes held while one event is incomplete, at most. */
 const MAX_EVENT_BYTES = 8 * 1024 * 1024;
@@ -21,20 +22,51 @@ interface RpcFrame {
   error?: { code?: number; message?: string };
 }
 
+/** A card or a JSON-RPC answer is read this far at most: a remote cannot fill the sidecar's memory. */
+const MAX_ANSWER_BYTES = 1024 * 1024;
+
+/** The JSON of a remote's answer, read with a bound; a redirect is not followed (it could point anywhere). */
+async function boundedJson(response: Response, what: string): Promise<unknown> {
+  if (response.status >= 300 && response.status < 400) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new Error(
+      `${what}: a redirect (HTTP ${String(response.status)}), which the bridge does not follow`,
+    );
+  }
+  return JSON.parse(await readBoundedText(response, MAX_ANSWER_BYTES)) as unknown;
+}
+
 /** The remote's card, as configured: the JSON-RPC endpoint is what the bridge calls. */
 export async function fetchRemoteCard(remote: A2aRemoteConfig, signal?: AbortSignal): Promise<AgentCard> {
   const response = await fetch(remote.cardUrl, {
     headers: { accept: "application/json", "a2a-version": "1.0" },
+    redirect: "manual",
     signal: signal ?? AbortSignal.timeout(10_000),
   });
-  if (!response.ok) throw new Error(`agent card ${remote.cardUrl}: HTTP ${String(response.status)}`);
-  return (await response.json()) as AgentCard;
+  if (!response.ok && (response.status < 300 || response.status >= 400)) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new Error(`agent card ${remote.cardUrl}: HTTP ${String(response.status)}`);
+  }
+  return (await boundedJson(response, `agent card ${remote.cardUrl}`)) as AgentCard;
 }
 
-/** The JSON-RPC endpoint a card lists. */
+/**
+ * The JSON-RPC endpoint a card lists. It must be on the card's own origin: the operator configured where the remote
+ * is, and a card (which the remote writes) cannot send the bridge's calls anywhere else, e.g. inside the cluster.
+ */
 export function jsonRpcUrl(card: AgentCard, cardUrl: string): string {
   const found = card.supportedInterfaces.find((entry) => entry.protocolBinding.toUpperCase() === "JSONRPC");
   if (found === undefined) throw new RemoteRefusal(`the agent card at ${cardUrl} lists no JSONRPC interface`);
+  let origin: string;
+  try {
+    origin = new URL(found.url).origin;
+  } catch {
+    throw new RemoteRefusal(`the agent card at ${cardUrl} lists a JSONRPC URL that is no URL: ${found.url}`);
+  }
+  if (origin !== new URL(cardUrl).origin)
+    throw new RemoteRefusal(
+      `the agent card at ${cardUrl} lists its JSONRPC interface at ${found.url}, outside the card's origin`,
+    );
   return found.url;
 }
 
@@ -57,10 +89,12 @@ export async function callRemote(
     method: "POST",
     headers: { ...HEADERS, accept: "application/json" },
     body: JSON.stringify({ jsonrpc: "2.0", id, method, params }),
+    redirect: "manual",
     signal,
   });
   // A JSON-RPC error may come with an HTTP error status; only a body without one is a transport failure.
-  const body = (await response.json().catch(() => undefined)) as RpcFrame | undefined;
+  const body = (await boundedJson(response, `remote ${method}`).catch(() => undefined)) as
+    RpcFrame | undefined;
   if (body?.error !== undefined) throw refusal(`refused ${method}`, body.error);
   if (!response.ok || body === undefined)
     throw new Error(`remote answered ${method} with HTTP ${String(response.status)}`);
@@ -82,12 +116,13 @@ export async function* streamRemote(
     method: "POST",
     headers: { ...HEADERS, accept: "text/event-stream" },
     body: JSON.stringify({ jsonrpc: "2.0", id, method, params }),
+    redirect: "manual",
     signal,
   });
   if (!response.ok || response.body === null)
     throw new Error(`remote answered HTTP ${String(response.status)}`);
   if (!(response.headers.get("content-type") ?? "").startsWith("text/event-stream")) {
-    const body = (await response.json()) as RpcFrame;
+    const body = (await boundedJson(response, `remote ${method}`)) as RpcFrame;
     throw refusal("refused", body.error ?? { message: "no stream" });
   }
   for await (const frame of sseEvents(response.body)) {
