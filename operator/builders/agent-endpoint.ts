@@ -374,6 +374,7 @@ export function buildAgentEndpointChildren(
       spec.autoscaling,
       {
         metricName: QUEUE_METRICS.readyDepth,
+        oldestAgeMetricName: QUEUE_METRICS.oldestAgeSeconds,
         selector: { [LABEL_DOMAIN]: domainName, [LABEL_AGENT]: spec.agent },
       },
     );
