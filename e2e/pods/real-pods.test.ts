@@ -554,4 +554,64 @@ spec:
       expect((await agentCounts(cluster, NS, "producer"))?.pongs).toBe(count);
     },
   );
+  it("a Deployment annotated for injection gets the sidecar from the operator's webhook and exchanges messages", async () => {
+    const count = 50;
+    await cluster.apply(
+      [
+        agentEndpoint("inj-echo", { REPLY: "true" }),
+        // A plain Deployment, not an AgentEndpoint: the sidecar comes from the annotations alone.
+        `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: inj-caller, namespace: ${NS} }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: inj-caller } }
+  template:
+    metadata:
+      labels: { app: inj-caller, beastmode.network/agent: inj-caller }
+      annotations:
+        beastmode.network/inject: "true"
+        beastmode.network/agent: inj-caller
+        beastmode.network/domain: ${DOMAIN}
+    spec:
+      automountServiceAccountToken: false
+      containers:
+        - name: agent
+          image: ${IMAGE_REFERENCES.testAgent}
+          imagePullPolicy: Never
+          env:
+            - { name: AGENT, value: inj-caller }
+            - { name: SEND_TO, value: inj-echo }
+            - { name: SEND_COUNT, value: "${String(count)}" }
+            - { name: SEND_PER_SECOND, value: "50" }
+          ${RESTRICTED}
+`,
+      ].join("---\n"),
+    );
+    await untilPodsReady(cluster, NS, "beastmode.network/agent=inj-echo", 1);
+    const [pod] = await untilPodsReady(cluster, NS, "app=inj-caller", 1);
+    const injected = await cluster.getJson<{
+      metadata: { annotations?: Record<string, string> };
+      spec: { initContainers?: { name: string; restartPolicy?: string }[] };
+    }>(["pod", pod?.name ?? "", "-n", NS]);
+    expect(injected?.spec.initContainers?.[0]).toMatchObject({
+      name: "bmn-sidecar",
+      restartPolicy: "Always",
+    });
+    expect(injected?.metadata.annotations?.["beastmode.network/injected"]).toBe(`inj-caller@${DOMAIN}`);
+    const counts = await until(
+      async () => {
+        const caller = await agentCounts(cluster, NS, "inj-caller");
+        return caller?.pongs === count ? caller : undefined;
+      },
+      120_000,
+      `${String(count)} pongs to the injected pod`,
+      async () => JSON.stringify(await agentCounts(cluster, NS, "inj-caller")),
+      500,
+    );
+    console.log(
+      `injected pod: sent ${counts.sent}, answered ${counts.pongs}, lost ${count - (counts.pongs ?? 0)}`,
+    );
+    expect(counts.sent).toBe(count);
+  });
 });

@@ -10,7 +10,7 @@
  */
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import { closeNow, listenOn } from "../https-listener.js";
 import type { TLSSocket } from "node:tls";
 import { EXTERNAL_METRIC_NAMES, EXTERNAL_METRICS_GROUP, EXTERNAL_METRICS_VERSION } from "./metric-names.js";
 import { MetricUnavailableError, type MetricsSource } from "./store-metrics-source.js";
@@ -188,18 +188,9 @@ export async function startExternalMetricsServer(
     },
   );
   server.maxConnections = 256;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, resolve);
-  });
+  const port = await listenOn(server, options.port, options.host);
   return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise((resolve) => {
-        server.close(() => {
-          resolve();
-        });
-        server.closeAllConnections();
-      }),
+    port,
+    close: () => closeNow(server),
   };
 }
