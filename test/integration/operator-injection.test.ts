@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { freePort } from "../harness/free-port.js";
-import type { ControlPlane } from "../harness/kube-control-plane.js";
+import { DEFAULT_CONTROLLERS, type ControlPlane } from "../harness/kube-control-plane.js";
 import { runHelm } from "../harness/kube-helm.js";
 import { startControlPlaneWithCrds } from "../harness/kube-with-crds.js";
 import { spawnOperator, type OperatorProcess } from "../harness/operator-process.js";
@@ -78,7 +78,8 @@ const sidecars = (pod: PodJson) => (pod.spec.initContainers ?? []).filter((c) =>
 
 describe("sidecar injection by annotation on a real apiserver", () => {
   beforeAll(async () => {
-    plane = await startControlPlaneWithCrds();
+    // The StatefulSet and Job controllers too: injection works on Pods, whatever creates them.
+    plane = await startControlPlaneWithCrds({ controllers: [...DEFAULT_CONTROLLERS, "statefulset", "job"] });
     for (const namespace of [OPERATOR_NS, APPS_NS]) await mustKubectl(["create", "namespace", namespace]);
     await mustKubectl(
       ["apply", "-f", "-"],
@@ -201,6 +202,67 @@ describe("sidecar injection by annotation on a real apiserver", () => {
       expect(pod.spec.containers[0]?.env).toContainEqual({ name: "BMN_AGENT", value: "billing" });
       expect(pod.spec.volumes?.map((v) => v.name)).toContain("bmn-domain-config");
       expect(pod.metadata.annotations?.["beastmode.network/injected"]).toBe("billing@team-a");
+    }
+  });
+
+  it("injects the pods of a StatefulSet and of a Job the same way", async () => {
+    const template = {
+      metadata: { labels: { app: "batch" }, annotations: { ...INJECT, "beastmode.network/agent": "batch" } },
+      spec: {
+        restartPolicy: "Never",
+        containers: [{ name: "app", image: "registry.example/batch:1" }],
+      },
+    };
+    await mustKubectl(
+      ["apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "List",
+        items: [
+          {
+            apiVersion: "batch/v1",
+            kind: "Job",
+            metadata: { name: "batch", namespace: APPS_NS },
+            spec: { backoffLimit: 0, template },
+          },
+          {
+            apiVersion: "apps/v1",
+            kind: "StatefulSet",
+            metadata: { name: "ledger", namespace: APPS_NS },
+            spec: {
+              serviceName: "ledger",
+              replicas: 1,
+              selector: { matchLabels: { app: "ledger" } },
+              template: {
+                metadata: {
+                  labels: { app: "ledger" },
+                  annotations: { ...INJECT, "beastmode.network/agent": "ledger" },
+                },
+                spec: { containers: [{ name: "app", image: "registry.example/ledger:1" }] },
+              },
+            },
+          },
+        ],
+      }),
+    );
+    for (const [selector, agent] of [
+      ["job-name=batch", "batch"],
+      ["app=ledger", "ledger"],
+    ] as const) {
+      const [pod] = await until(
+        async () => {
+          const list = JSON.parse(
+            await mustKubectl(["get", "pods", "-n", APPS_NS, "-l", selector, "-o", "json"]),
+          ) as { items: PodJson[] };
+          return list.items.length > 0 ? list.items : undefined;
+        },
+        60_000,
+        `a pod of ${selector}`,
+        async () => (await kubectl(["get", "events", "-n", APPS_NS])).stdout,
+        200,
+      );
+      expect(pod?.spec.initContainers?.[0]).toMatchObject({ name: "bmn-sidecar", restartPolicy: "Always" });
+      expect(pod?.metadata.annotations?.["beastmode.network/injected"]).toBe(`${agent}@team-a`);
     }
   });
 
