@@ -158,6 +158,27 @@ export const chartValuesSchema = z
         port: z.int().min(1).max(65_535).default(6443),
       })
       .prefault({}),
+    /** Sidecar injection by annotation (docs/injection.md); not rendered with operator.watchNamespace. */
+    injection: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        port: z.int().min(1).max(65_535).default(9443),
+        failurePolicy: z
+          .enum(["Ignore", "Fail"])
+          .default("Ignore")
+          .describe("Ignore: pods are created without the sidecar while no operator answers; Fail: refused"),
+        timeoutSeconds: z.int().min(1).max(30).default(5),
+        namespaceSelector: opaque
+          .default({})
+          .describe("matchLabels/matchExpressions ANDed with the built-in exclusion of system namespaces"),
+        certManager: z
+          .strictObject({
+            enabled: z.boolean().default(false),
+            issuerRef: opaque.default({}).describe("{name, kind, group}; empty: a self-signed Issuer"),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
     resources: z
       .strictObject({ requests: resourceList.optional(), limits: resourceList.optional() })
       .default({ requests: { cpu: "50m", memory: "96Mi" }, limits: { memory: "256Mi" } }),

@@ -213,7 +213,8 @@ export type MetricSpec =
       type: "External";
       external: {
         metric: { name: string; selector?: LabelSelector };
-        target: { type: "AverageValue"; averageValue: string };
+        /** AverageValue divides the metric by the replicas; Value takes it as it is (e.g. an age). */
+        target: { type: "AverageValue"; averageValue: string } | { type: "Value"; value: string };
       };
     };
 

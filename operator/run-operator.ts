@@ -17,6 +17,7 @@ import {
   startExternalMetrics,
   type ExternalMetricsOptions,
 } from "./external-metrics/start-external-metrics.js";
+import { startInjectionWebhook, type InjectionWebhookOptions } from "./webhook/start-injection-webhook.js";
 
 const IN_CLUSTER_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
 
@@ -47,6 +48,8 @@ export interface OperatorOptions {
   refreshIntervalMs?: number;
   /** Serve external.metrics.k8s.io (queue depths for HPAs) on this HTTPS listener; unset: not served. */
   externalMetrics?: ExternalMetricsOptions;
+  /** Serve the sidecar injection webhook (docs/injection.md) on this HTTPS listener; unset: not served. */
+  injectionWebhook?: Omit<InjectionWebhookOptions, "buildOptions">;
 }
 
 /** Why a run ended by itself. */
@@ -234,6 +237,20 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
       ? undefined
       : startExternalMetrics(options.kubeConfig, options.externalMetrics, logger);
 
+  const injectionWebhook =
+    options.injectionWebhook === undefined
+      ? undefined
+      : startInjectionWebhook(
+          options.kubeConfig,
+          {
+            ...options.injectionWebhook,
+            buildOptions: {
+              ...(options.defaultImage === undefined ? {} : { defaultImage: options.defaultImage }),
+            },
+          },
+          logger,
+        );
+
   let stopped: Promise<void> | undefined;
   return {
     server,
@@ -247,6 +264,7 @@ export async function runOperator(options: OperatorOptions): Promise<RunningOper
         metrics.leader.set(0);
         await deletionCost.stop();
         await externalMetrics?.stop();
+        await injectionWebhook?.stop();
         await server.close();
         logger.info("operator stopped");
       })();

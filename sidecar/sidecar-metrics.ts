@@ -3,6 +3,7 @@ import { programRegistry } from "../runtime/observability/metrics-registry.js";
 import type { QueueName } from "../core/names.js";
 import { mapBounded } from "../runtime/resilience/map-bounded.js";
 import type { MessageStore, QueueStats, StoreMemoryStatus } from "../store/store.js";
+import { readyHeadAgeMs } from "../store/ready-head-age.js";
 
 /** How many queues the depth gauges report at most, so a scrape stays cheap with many agents. */
 const MAX_QUEUES_REPORTED = 500;
@@ -154,14 +155,8 @@ export class SidecarMetrics {
         const waiting = (await readStats()).slice(0, maxAgentLabels).filter((stat) => stat.ready > 0);
         const now = Date.now();
         const ages = await mapBounded(waiting, STATS_FAN_OUT, async (stat) => {
-          const page = await store
-            .browseQueue(stat.agent, { state: "ready", limit: 1 })
-            .catch(() => undefined);
-          const sent = Date.parse(page?.messages[0]?.message.time ?? "");
-          return {
-            agent: stat.agent,
-            ageSeconds: Number.isFinite(sent) ? Math.max(0, now - sent) / 1_000 : undefined,
-          };
+          const ageMs = await readyHeadAgeMs(store, stat.agent, now).catch(() => undefined);
+          return { agent: stat.agent, ageSeconds: ageMs === undefined ? undefined : ageMs / 1_000 };
         });
         this.reset();
         for (const { agent, ageSeconds } of ages)

@@ -63,6 +63,9 @@ import {
 import { toCount, toQueueName, toTopic, toTransactionId } from "./validate.js";
 import type { Waiter } from "./wakeup-hub.js";
 
+/** How long a closing store waits for trace writes under way. */
+const TRACE_FLUSH_MS = 2_000;
+
 export { DEFAULT_AGENT_TTL_MS } from "./base/registry-role.js";
 export { isWildcardPattern, type SubscriptionLimits } from "./base/subscription-role.js";
 
@@ -533,6 +536,8 @@ export abstract class BaseStore implements MessageStore {
   async close(): Promise<void> {
     clearInterval(this.retentionTimer);
     this.transactions.close();
+    // The trace of the last state changes (e.g. the nacks of a sidecar giving its leases back) lands first.
+    await this.tracer.flush(TRACE_FLUSH_MS);
     await this.closeBackend();
   }
 }

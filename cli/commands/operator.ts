@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import type { RegisterCommand } from "./index.js";
 import type { RunningOperator } from "../../operator/run-operator.js";
+import type { InjectionWebhookOptions } from "../../operator/webhook/start-injection-webhook.js";
 import { CliError, UsageError } from "../errors.js";
 
 interface OperatorFlags {
@@ -23,6 +24,14 @@ interface OperatorFlags {
   metricsApiPort: string;
   metricsApiCert?: string;
   metricsApiKey?: string;
+  injectionPort: string;
+  injectionService?: string;
+  injectionSecret: string;
+  injectionWebhookConfig: string;
+  injectionNamespace?: string;
+  injectionExtraHost: string[];
+  injectionCert?: string;
+  injectionKey?: string;
   logLevel: string;
 }
 
@@ -59,6 +68,50 @@ function externalMetricsOptions(
       port: metricsPort,
       certFile: flags.metricsApiCert,
       keyFile: flags.metricsApiKey,
+    },
+  };
+}
+
+/** The injection webhook's listener from the flags; nothing when --injection-port is 0. */
+function injectionWebhookOptions(
+  flags: OperatorFlags,
+  host: string,
+  namespace: string | undefined,
+): { injectionWebhook?: Omit<InjectionWebhookOptions, "buildOptions"> } {
+  const injectionPort = port(flags.injectionPort, "--injection-port");
+  if (injectionPort === 0) return {};
+  if ((flags.injectionCert === undefined) !== (flags.injectionKey === undefined))
+    throw new UsageError(
+      "--injection-cert and --injection-key go together (PEM files, e.g. from cert-manager)",
+    );
+  if (flags.injectionCert !== undefined && flags.injectionKey !== undefined)
+    return {
+      injectionWebhook: {
+        host,
+        port: injectionPort,
+        tls: { mode: "files", certFile: flags.injectionCert, keyFile: flags.injectionKey },
+      },
+    };
+  if (flags.injectionService === undefined)
+    throw new UsageError(
+      "--injection-port needs --injection-service (the webhook's Service, named in its certificate) or --injection-cert and --injection-key",
+    );
+  if (namespace === undefined)
+    throw new UsageError(
+      "out of cluster, the injection webhook needs --injection-namespace (or POD_NAMESPACE)",
+    );
+  return {
+    injectionWebhook: {
+      host,
+      port: injectionPort,
+      tls: {
+        mode: "self-managed",
+        namespace,
+        secretName: flags.injectionSecret,
+        serviceName: flags.injectionService,
+        webhookConfigurationName: flags.injectionWebhookConfig,
+        extraHosts: flags.injectionExtraHost,
+      },
     },
   };
 }
@@ -100,6 +153,37 @@ export const registerOperator: RegisterCommand = (program) => {
     )
     .option("--metrics-api-cert <file>", "serving certificate (PEM) of the external metrics API")
     .option("--metrics-api-key <file>", "serving key (PEM) of the external metrics API")
+    .option(
+      "--injection-port <port>",
+      "serve the sidecar injection webhook over HTTPS on this port (0: off)",
+      "0",
+    )
+    .option(
+      "--injection-service <name>",
+      "the webhook's Service, named in the certificate the operator makes",
+    )
+    .option(
+      "--injection-secret <name>",
+      "Secret the operator keeps the webhook's CA and certificate in",
+      "bmn-injection-webhook-tls",
+    )
+    .option(
+      "--injection-webhook-config <name>",
+      "MutatingWebhookConfiguration whose caBundle the operator sets",
+      "bmn-sidecar-injector",
+    )
+    .option(
+      "--injection-namespace <namespace>",
+      "namespace of the Service and Secret (default: POD_NAMESPACE)",
+    )
+    .option(
+      "--injection-extra-host <host>",
+      "another name or IPv4 address for the certificate (repeatable)",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option("--injection-cert <file>", "serving certificate (PEM) kept by someone else, e.g. cert-manager")
+    .option("--injection-key <file>", "its key (PEM)")
     .action(async (flags: OperatorFlags, command: Command) => {
       // Loaded here, not at the top: the Kubernetes client alone costs other commands tens of MB and a second.
       const { defaultIdentity, defaultLeaseNamespace, loadKubeConfig, runOperator } =
@@ -147,6 +231,11 @@ export const registerOperator: RegisterCommand = (program) => {
           storeProbeIntervalMs: seconds("--store-probe-interval", flags.storeProbeInterval),
           refreshIntervalMs: seconds("--refresh-interval", flags.refreshInterval),
           ...externalMetricsOptions(flags, flags.host ?? process.env.BMN_HOST ?? "127.0.0.1"),
+          ...injectionWebhookOptions(
+            flags,
+            flags.host ?? process.env.BMN_HOST ?? "127.0.0.1",
+            flags.injectionNamespace ?? defaultLeaseNamespace(),
+          ),
         });
       } catch (error) {
         throw new CliError(`cannot start the operator: ${(error as Error).message}`);

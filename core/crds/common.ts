@@ -116,6 +116,17 @@ export const autoscalingSchema = z
       .max(1_000_000)
       .default(100)
       .describe("Ready messages per replica the HPA aims for (metric queueDepth or both)."),
+    targetOldestAgeSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(86_400)
+      .optional()
+      .describe(
+        "When set, the HPA also scales on the age of the next ready message (an External metric the operator " +
+          "serves), adding replicas in proportion while it is older than this; with any metric, the HPA takes " +
+          "the largest count.",
+      ),
     scaleDownStabilizationSeconds: z
       .number()
       .int()

@@ -11,6 +11,12 @@ import {
   type PodsCluster,
   type PodSummary,
 } from "./pods-cluster.js";
+import {
+  describeRedeliveries,
+  explainRedeliveries,
+  readTraces,
+  type RedeliveryReport,
+} from "./redeliveries.js";
 
 /**
  * BMN on real pods: the chart's operator (2 replicas, leader election, probes) on a real kubelet node, a
@@ -209,10 +215,12 @@ describe.skipIf(podsClusterUnavailable() !== undefined)("BMN on real pods", () =
     names: { caller: string; replier: string },
     fault: (replierPod: PodSummary) => Promise<void>,
     count = 300,
+    replier: { replicas?: number; env?: Record<string, string> } = {},
   ): Promise<Record<string, number>> {
+    const replierReplicas = replier.replicas ?? 1;
     await cluster.apply(
       [
-        agentEndpoint(names.replier, { REPLY: "true", WORK_MS: "20" }),
+        agentEndpoint(names.replier, { REPLY: "true", WORK_MS: "20", ...replier.env }, replierReplicas),
         agentEndpoint(names.caller, {
           SEND_TO: names.replier,
           SEND_COUNT: String(count),
@@ -220,7 +228,12 @@ describe.skipIf(podsClusterUnavailable() !== undefined)("BMN on real pods", () =
         }),
       ].join("---\n"),
     );
-    const [replierPod] = await untilPodsReady(cluster, NS, `beastmode.network/agent=${names.replier}`, 1);
+    const [replierPod] = await untilPodsReady(
+      cluster,
+      NS,
+      `beastmode.network/agent=${names.replier}`,
+      replierReplicas,
+    );
     await untilPodsReady(cluster, NS, `beastmode.network/agent=${names.caller}`, 1);
     const answered = async (): Promise<Record<string, number> | undefined> =>
       agentCounts(cluster, NS, names.caller);
@@ -249,6 +262,50 @@ describe.skipIf(podsClusterUnavailable() !== undefined)("BMN on real pods", () =
         `duplicate answers ${counts.duplicatePongs} (redeliveries of leases the deleted pod held)`,
     );
     expect(counts.pongs).toBe(300);
+  });
+
+  /** The redeliveries of the pings `<caller>-1..count`, from the store's traces, printed with their causes. */
+  async function redeliveriesOf(caller: string, replier: string, count: number): Promise<RedeliveryReport> {
+    const traces = await readTraces(cluster, NS, `beastmode.network/agent=${replier}`, caller, count);
+    const report = explainRedeliveries(traces);
+    console.log(
+      `${replier}: ${describeRedeliveries(report)}` +
+        report.redeliveries
+          .map(
+            (r) =>
+              `\n  ${r.id} attempt ${String(r.attempt)}: ${
+                r.cause ?? `UNEXPLAINED, trace ${JSON.stringify(traces.find((t) => t.id === r.id)?.events)}`
+              }`,
+          )
+          .join(""),
+    );
+    return report;
+  }
+
+  it("scaling an agent down under load loses nothing; every redelivery is counted and explained", async () => {
+    // The pods that go away stop mid-work and leave what they hold unacknowledged: their sidecars give it back.
+    const count = 200;
+    const counts = await streamThroughFault(
+      { caller: "feeder", replier: "shrink" },
+      async () => {
+        const scaled = await cluster.kubectl(["scale", "ae/shrink", "-n", NS, "--replicas=1"]);
+        expect(scaled.code).toBe(0);
+        await untilPodsReady(cluster, NS, "beastmode.network/agent=shrink", 1);
+      },
+      count,
+      { replicas: 3, env: { WORK_MS: "100", ABANDON_ON_STOP: "true" } },
+    );
+    const report = await redeliveriesOf("feeder", "shrink", count);
+    console.log(
+      `scale-down 3 -> 1 under load: sent ${counts.sent}, answered ${counts.pongs}, lost ${count - (counts.pongs ?? 0)}, ` +
+        `duplicate answers ${counts.duplicatePongs}, ${describeRedeliveries(report)}`,
+    );
+    expect(counts.pongs).toBe(count);
+    // Every ping left a trace, and every redelivery followed a lease given back or run out by a pod going away.
+    expect(report.untraced).toEqual([]);
+    expect(report.unexplained).toEqual([]);
+    // A duplicate answer needs a redelivery before it.
+    expect(counts.duplicatePongs ?? 0).toBeLessThanOrEqual(report.redeliveries.length);
   });
 
   it("a new sidecar image rolled out under traffic loses nothing", async () => {
@@ -418,16 +475,17 @@ spec:
       );
       expect(JSON.stringify(hpa)).toContain('"type":"External"');
       // The aggregation layer reaches the operator's external metrics API.
-      const readDepth = async (): Promise<number | undefined> => {
+      const readMetric = async (metric: string): Promise<number | undefined> => {
         const raw = await cluster.kubectl([
           "get",
           "--raw",
-          `/apis/external.metrics.k8s.io/v1beta1/namespaces/${NS}/bmn_queue_ready_depth?labelSelector=${encodeURIComponent(selector)}`,
+          `/apis/external.metrics.k8s.io/v1beta1/namespaces/${NS}/${metric}?labelSelector=${encodeURIComponent(selector)}`,
         ]);
         if (raw.code !== 0) return undefined;
         const list = JSON.parse(raw.stdout) as { items: { value: string }[] };
         return Number(list.items[0]?.value);
       };
+      const readDepth = () => readMetric("bmn_queue_ready_depth");
       expect(await until(readDepth, 90_000, "the external metric served", undefined, 1_000)).toBe(0);
 
       await cluster.apply(
@@ -437,6 +495,7 @@ spec:
       const timeline: string[] = [];
       let maxReplicas = 1;
       let maxDeletionCost = 0;
+      let maxOldestAge = 0;
       const sample = async (): Promise<{ replicas: number; pongs: number }> => {
         const status = await cluster.getJson<{
           status?: { currentReplicas?: number; desiredReplicas?: number };
@@ -445,6 +504,8 @@ spec:
           (pod) => !pod.deleting,
         );
         const depth = await readDepth();
+        const oldest = await readMetric("bmn_queue_oldest_age_seconds");
+        maxOldestAge = Math.max(maxOldestAge, oldest ?? 0);
         const pongs = (await agentCounts(cluster, NS, "producer"))?.pongs ?? 0;
         const replicas = status?.status?.currentReplicas ?? 0;
         maxReplicas = Math.max(maxReplicas, replicas);
@@ -452,6 +513,7 @@ spec:
         maxDeletionCost = Math.max(maxDeletionCost, ...pods.map((pod) => pod.deletionCost ?? 0));
         timeline.push(
           `${String(Math.round((Date.now() - started) / 1000)).padStart(4)}s  depth ${String(depth ?? "?").padStart(4)}  ` +
+            `oldest ${oldest === undefined ? "?" : `${oldest.toFixed(1)}s`.padStart(6)}  ` +
             `hpa ${replicas}->${status?.status?.desiredReplicas ?? "?"}  pods ${pods.length} (${pods.filter((p) => p.ready).length} ready)  answered ${pongs}/${count}  deletion cost ${costs.join(",")}`,
         );
         return { replicas, pongs };
@@ -481,10 +543,75 @@ spec:
       } finally {
         console.log(`autoscaling timeline (queue depth target 20 per replica):\n${timeline.join("\n")}`);
       }
+      const report = await redeliveriesOf("producer", "worker", count);
+      expect(report.untraced).toEqual([]);
+      expect(report.unexplained).toEqual([]);
       expect(maxReplicas).toBeGreaterThan(1);
+      // The backlog's head aged while it waited, and the API served that age.
+      expect(maxOldestAge).toBeGreaterThan(0);
       // The operator marked pods holding leases as costly to delete while the backlog lasted.
       expect(maxDeletionCost).toBeGreaterThan(0);
       expect((await agentCounts(cluster, NS, "producer"))?.pongs).toBe(count);
     },
   );
+  it("a Deployment annotated for injection gets the sidecar from the operator's webhook and exchanges messages", async () => {
+    const count = 50;
+    await cluster.apply(
+      [
+        agentEndpoint("inj-echo", { REPLY: "true" }),
+        // A plain Deployment, not an AgentEndpoint: the sidecar comes from the annotations alone.
+        `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: inj-caller, namespace: ${NS} }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: inj-caller } }
+  template:
+    metadata:
+      labels: { app: inj-caller, beastmode.network/agent: inj-caller }
+      annotations:
+        beastmode.network/inject: "true"
+        beastmode.network/agent: inj-caller
+        beastmode.network/domain: ${DOMAIN}
+    spec:
+      automountServiceAccountToken: false
+      containers:
+        - name: agent
+          image: ${IMAGE_REFERENCES.testAgent}
+          imagePullPolicy: Never
+          env:
+            - { name: AGENT, value: inj-caller }
+            - { name: SEND_TO, value: inj-echo }
+            - { name: SEND_COUNT, value: "${String(count)}" }
+            - { name: SEND_PER_SECOND, value: "50" }
+          ${RESTRICTED}
+`,
+      ].join("---\n"),
+    );
+    await untilPodsReady(cluster, NS, "beastmode.network/agent=inj-echo", 1);
+    const [pod] = await untilPodsReady(cluster, NS, "app=inj-caller", 1);
+    const injected = await cluster.getJson<{
+      metadata: { annotations?: Record<string, string> };
+      spec: { initContainers?: { name: string; restartPolicy?: string }[] };
+    }>(["pod", pod?.name ?? "", "-n", NS]);
+    expect(injected?.spec.initContainers?.[0]).toMatchObject({
+      name: "bmn-sidecar",
+      restartPolicy: "Always",
+    });
+    expect(injected?.metadata.annotations?.["beastmode.network/injected"]).toBe(`inj-caller@${DOMAIN}`);
+    const counts = await until(
+      async () => {
+        const caller = await agentCounts(cluster, NS, "inj-caller");
+        return caller?.pongs === count ? caller : undefined;
+      },
+      120_000,
+      `${String(count)} pongs to the injected pod`,
+      async () => JSON.stringify(await agentCounts(cluster, NS, "inj-caller")),
+      500,
+    );
+    console.log(
+      `injected pod: sent ${counts.sent}, answered ${counts.pongs}, lost ${count - (counts.pongs ?? 0)}`,
+    );
+    expect(counts.sent).toBe(count);
+  });
 });

@@ -8,6 +8,8 @@
  *                  second; message ids are `<AGENT>-<seq>`, so a restarted sender's repeats are deduplicated
  *   REPLY          "true": answer every `e2e.ping` with an `e2e.pong` to the ping's `from`, same seq
  *   WORK_MS        how long handling one message takes (simulates work, for the autoscaling test)
+ *   ABANDON_ON_STOP "true": after SIGTERM, leave what it holds unanswered and unacknowledged (an agent stopped
+ *                  mid-work), so its sidecar gives those leases back as it shuts down (counted as `abandoned`)
  *
  * Every message is acknowledged only after its reply has been sent, so a pod killed mid-stream loses nothing: its
  * leases expire and the messages are delivered again. The sender counts the distinct seqs answered (`pongs`) and
@@ -31,9 +33,19 @@ const sendCount = Number(env("SEND_COUNT") ?? "0");
 const sendPerSecond = Number(env("SEND_PER_SECOND") ?? "50");
 const reply = env("REPLY") === "true";
 const workMs = Number(env("WORK_MS") ?? "0");
+const abandonOnStop = env("ABANDON_ON_STOP") === "true";
 
 const client = new BmnClient({ agent });
-const counts = { sent: 0, received: 0, replied: 0, pings: 0, pongs: 0, duplicatePongs: 0, errors: 0 };
+const counts = {
+  sent: 0,
+  received: 0,
+  replied: 0,
+  pings: 0,
+  pongs: 0,
+  duplicatePongs: 0,
+  abandoned: 0,
+  errors: 0,
+};
 const pingSeqs = new Set<number>();
 const pongSeqs = new Set<number>();
 let stopping = false;
@@ -77,6 +89,10 @@ async function sendAll(to: string): Promise<void> {
 async function handle(delivery: Delivery): Promise<void> {
   const message = delivery.message;
   if (workMs > 0) await sleep(workMs);
+  if (stopping && abandonOnStop) {
+    counts.abandoned++;
+    return;
+  }
   const seq = (message.data as { seq?: unknown } | undefined)?.seq;
   if (message.type === "e2e.ping" && typeof seq === "number") {
     pingSeqs.add(seq);
@@ -127,3 +143,5 @@ const timer = setInterval(() => {
 await Promise.all([sendTo === undefined ? Promise.resolve() : sendAll(sendTo), receiveLoop()]);
 clearInterval(timer);
 log("stopped");
+// Exit now, not when idle keep-alive sockets close: the pod's sidecar stops only after this container has.
+process.exit(0);

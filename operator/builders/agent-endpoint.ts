@@ -274,6 +274,31 @@ export function removedSubscriptions(
     .slice(0, MAX_REMOVED_SUBSCRIPTIONS);
 }
 
+/**
+ * What the pods of one agent get: the sidecar with the domain's config, its volumes, and the env and mounts the
+ * agent's containers need to reach it. The AgentEndpoint's pod template and the injection webhook both use it.
+ */
+export function agentSidecarInjection(
+  endpoint: AgentEndpoint,
+  domain: MessageDomain,
+  options: BuildOptions = {},
+  unsubscribe: readonly string[] = [],
+): SidecarInjection {
+  const spec = resolveAgentEndpointSpec(endpoint);
+  const tokenVolume = apiTokenVolume(spec);
+  return {
+    sidecar: sidecarContainer(endpoint, domain, options, unsubscribe),
+    volumes: [domainConfigVolume(domain).volume, ...(tokenVolume === undefined ? [] : [tokenVolume])],
+    appEnv: [
+      { name: "BMN_URL", value: `http://127.0.0.1:${SIDECAR_PORT}` },
+      { name: "BMN_AGENT", value: spec.agent },
+      // The agent's containers present the same token to the sidecar.
+      ...(tokenVolume === undefined ? [] : [{ name: "BMN_API_TOKEN_FILE", value: API_TOKEN_FILE }]),
+    ],
+    appMounts: tokenVolume === undefined ? [] : [API_TOKEN_MOUNT],
+  };
+}
+
 /** Deployment (user template + sidecar), optional Service and optional HPA for one AgentEndpoint. */
 export function buildAgentEndpointChildren(
   endpoint: AgentEndpoint,
@@ -291,19 +316,10 @@ export function buildAgentEndpointChildren(
   });
   const selector = selectorLabels(APP, endpoint);
 
-  const userTemplate = toPodTemplate(spec.template);
-  const tokenVolume = apiTokenVolume(spec);
-  const injected = injectSidecar(userTemplate, {
-    sidecar: sidecarContainer(endpoint, domain, options, unsubscribe),
-    volumes: [domainConfigVolume(domain).volume, ...(tokenVolume === undefined ? [] : [tokenVolume])],
-    appEnv: [
-      { name: "BMN_URL", value: `http://127.0.0.1:${SIDECAR_PORT}` },
-      { name: "BMN_AGENT", value: spec.agent },
-      // The agent's containers present the same token to the sidecar.
-      ...(tokenVolume === undefined ? [] : [{ name: "BMN_API_TOKEN_FILE", value: API_TOKEN_FILE }]),
-    ],
-    appMounts: tokenVolume === undefined ? [] : [API_TOKEN_MOUNT],
-  });
+  const injected = injectSidecar(
+    toPodTemplate(spec.template),
+    agentSidecarInjection(endpoint, domain, options, unsubscribe),
+  );
   const template: PodTemplateSpec = {
     ...injected,
     metadata: {
@@ -374,6 +390,7 @@ export function buildAgentEndpointChildren(
       spec.autoscaling,
       {
         metricName: QUEUE_METRICS.readyDepth,
+        oldestAgeMetricName: QUEUE_METRICS.oldestAgeSeconds,
         selector: { [LABEL_DOMAIN]: domainName, [LABEL_AGENT]: spec.agent },
       },
     );

@@ -148,16 +148,20 @@ export function buildErrorOf(error: z.ZodError, prefix: string): BuildError {
   return new BuildError(detail, field ?? prefix);
 }
 
-/** The queue an HPA scales on: an External metric the operator serves, selected by these labels. */
+/** The queue an HPA scales on: External metrics the operator serves, selected by these labels. */
 export interface QueueDepthSource {
+  /** Ready messages, for `targetQueueDepthPerReplica`. */
   metricName: string;
+  /** The head's age in seconds, for `targetOldestAgeSeconds`. */
+  oldestAgeMetricName: string;
   selector: Record<string, string>;
 }
 
 /**
  * An autoscaling/v2 HPA for `target` (a Deployment, or a resource's scale subresource) on what
  * `autoscaling.metric` names: CPU utilisation, the queue's ready depth per replica (External, AverageValue), or
- * both; `extraMetrics` are added as they are.
+ * both; plus the queue's oldest age (External, Value: one age for the whole queue, not per replica) when
+ * `targetOldestAgeSeconds` is set; `extraMetrics` are added as they are.
  */
 export function buildAutoscaler(
   owner: AnyResource,
@@ -188,6 +192,18 @@ export function buildAutoscaler(
       : autoscaling.metric === "queueDepth"
         ? [queueDepth]
         : [cpu, queueDepth];
+  const oldestAge: MetricSpec[] =
+    autoscaling.targetOldestAgeSeconds === undefined
+      ? []
+      : [
+          {
+            type: "External",
+            external: {
+              metric: { name: queue.oldestAgeMetricName, selector: { matchLabels: queue.selector } },
+              target: { type: "Value", value: String(autoscaling.targetOldestAgeSeconds) },
+            },
+          },
+        ];
   const stabilization = autoscaling.scaleDownStabilizationSeconds;
   return {
     apiVersion: "autoscaling/v2",
@@ -197,7 +213,7 @@ export function buildAutoscaler(
       scaleTargetRef: target,
       minReplicas: autoscaling.minReplicas,
       maxReplicas: autoscaling.maxReplicas,
-      metrics: [...metrics, ...extraMetrics],
+      metrics: [...metrics, ...oldestAge, ...extraMetrics],
       ...(stabilization === undefined
         ? {}
         : { behavior: { scaleDown: { stabilizationWindowSeconds: stabilization } } }),

@@ -425,7 +425,11 @@ export function buildGatewayChildren(
       { apiVersion: "apps/v1", kind: "Deployment", name },
       spec.autoscaling,
       // Every gateway of a domain drains the same outboxes.
-      { metricName: OUTBOX_METRICS.readyDepth, selector: { [LABEL_DOMAIN]: domainName } },
+      {
+        metricName: OUTBOX_METRICS.readyDepth,
+        oldestAgeMetricName: OUTBOX_METRICS.oldestAgeSeconds,
+        selector: { [LABEL_DOMAIN]: domainName },
+      },
       options.queueDepthMetric === undefined
         ? []
         : [queueDepthMetricSpec(options.queueDepthMetric, domainName)],

@@ -10,7 +10,7 @@
  */
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import { closeNow, limitConnections, listenOn } from "../https-listener.js";
 import type { TLSSocket } from "node:tls";
 import { EXTERNAL_METRIC_NAMES, EXTERNAL_METRICS_GROUP, EXTERNAL_METRICS_VERSION } from "./metric-names.js";
 import { MetricUnavailableError, type MetricsSource } from "./store-metrics-source.js";
@@ -171,30 +171,6 @@ async function handle(
   }
 }
 
-const DEFAULT_CONNECTIONS_PER_ADDRESS = 32;
-
-/**
- * Anyone who can reach the pod can open TCP connections before presenting a certificate: without a cap per
- * address one client could take every slot and shut the apiserver out, and the HPAs would stop scaling.
- */
-function limitConnectionsPerAddress(server: Server, limit: number): void {
-  const open = new Map<string, number>();
-  server.on("connection", (socket: Socket) => {
-    const address = socket.remoteAddress ?? "";
-    const count = (open.get(address) ?? 0) + 1;
-    if (count > limit) {
-      socket.destroy();
-      return;
-    }
-    open.set(address, count);
-    socket.once("close", () => {
-      const left = (open.get(address) ?? 1) - 1;
-      if (left === 0) open.delete(address);
-      else open.set(address, left);
-    });
-  });
-}
-
 export async function startExternalMetricsServer(
   options: ExternalMetricsServerOptions,
 ): Promise<ExternalMetricsServer> {
@@ -216,20 +192,10 @@ export async function startExternalMetricsServer(
       });
     },
   );
-  server.maxConnections = 256;
-  limitConnectionsPerAddress(server, options.maxConnectionsPerAddress ?? DEFAULT_CONNECTIONS_PER_ADDRESS);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port, options.host, resolve);
-  });
+  limitConnections(server, options.maxConnectionsPerAddress);
+  const port = await listenOn(server, options.port, options.host);
   return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise((resolve) => {
-        server.close(() => {
-          resolve();
-        });
-        server.closeAllConnections();
-      }),
+    port,
+    close: () => closeNow(server),
   };
 }

@@ -10,6 +10,8 @@ export const QUEUE_METRICS = {
   readyDepth: "bmn_queue_ready_depth",
   /** Messages leased by the agent's pods and not yet acknowledged. */
   inFlight: "bmn_queue_in_flight",
+  /** Seconds since the message at the head of the ready line was sent (0 when nothing is ready). */
+  oldestAgeSeconds: "bmn_queue_oldest_age_seconds",
 } as const;
 
 export const OUTBOX_METRICS = {
@@ -17,6 +19,8 @@ export const OUTBOX_METRICS = {
   readyDepth: "bmn_outbox_ready_depth",
   /** Outbox messages a gateway has leased and not yet forwarded. */
   inFlight: "bmn_outbox_in_flight",
+  /** The largest head age over the domain's outboxes, in seconds (0 when nothing waits). */
+  oldestAgeSeconds: "bmn_outbox_oldest_age_seconds",
 } as const;
 
 export type QueueMetricName = (typeof QUEUE_METRICS)[keyof typeof QUEUE_METRICS];

@@ -3,6 +3,7 @@ import { sidecarConfigSchema } from "../../core/config.js";
 import { CRD_API_VERSION } from "../../core/crds/common.js";
 import { OUTBOX_QUEUE_PREFIX } from "../../core/names.js";
 import { createStore } from "../../store/create-store.js";
+import { readyHeadAgeMs } from "../../store/ready-head-age.js";
 import type { MessageStore } from "../../store/store.js";
 import { domainSidecarConfig, resolveDomainSpec } from "../builders/message-domain.js";
 import { LABEL_AGENT, LABEL_DOMAIN } from "../builders/common.js";
@@ -31,6 +32,30 @@ export interface MetricValue {
 export interface MetricsSource {
   read(namespace: string, metricName: string, selector: Record<string, string>): Promise<MetricValue>;
   close(): Promise<void>;
+}
+
+/**
+ * One metric over some queues: depths add up; the oldest age is the largest head age, in seconds to the
+ * millisecond (a quantity the HPA reads as it is), 0 when nothing is ready.
+ */
+export async function valueOf(
+  store: Pick<MessageStore, "queueStats" | "browseQueue">,
+  metricName: string,
+  queues: readonly string[],
+  now = Date.now(),
+): Promise<number> {
+  if (metricName === QUEUE_METRICS.oldestAgeSeconds || metricName === OUTBOX_METRICS.oldestAgeSeconds) {
+    let oldestMs = 0;
+    for (const queue of queues) oldestMs = Math.max(oldestMs, (await readyHeadAgeMs(store, queue, now)) ?? 0);
+    return Math.round(oldestMs) / 1_000;
+  }
+  const inFlight = metricName === QUEUE_METRICS.inFlight || metricName === OUTBOX_METRICS.inFlight;
+  let value = 0;
+  for (const queue of queues) {
+    const stats = await store.queueStats(queue);
+    value += inFlight ? stats.inFlight : stats.ready;
+  }
+  return value;
 }
 
 /** Open stores kept at most: one per MessageDomain asked about; the least recently used is closed first. */
@@ -68,16 +93,10 @@ export class StoreMetricsSource implements MetricsSource {
       throw new MetricUnavailableError(`labelSelector must name ${LABEL_AGENT} for ${metricName}`, 400);
     }
     const store = await this.storeOf(namespace, domainName);
-    const inFlight = metricName === QUEUE_METRICS.inFlight || metricName === OUTBOX_METRICS.inFlight;
     const queues = isQueueMetric
       ? [agent ?? ""]
       : (await store.listQueues()).filter((queue) => queue.startsWith(OUTBOX_QUEUE_PREFIX));
-    let value = 0;
-    for (const queue of queues) {
-      const stats = await store.queueStats(queue);
-      value += inFlight ? stats.inFlight : stats.ready;
-    }
-    return { value, labels: { ...selector } };
+    return { value: await valueOf(store, metricName, queues), labels: { ...selector } };
   }
 
   private async storeOf(namespace: string, domainName: string): Promise<MessageStore> {

@@ -15,6 +15,9 @@ export interface TraceBackend {
  * failing or slowing a send) and reads them back per message or per correlation id.
  */
 export class TraceRecorder implements TraceStore {
+  /** Writes under way, so a closing store can let them land (a shutting-down sidecar's last nacks). */
+  private readonly pending = new Set<Promise<void>>();
+
   constructor(
     private readonly backend: TraceBackend,
     private readonly retentionMs: number,
@@ -45,7 +48,22 @@ export class TraceRecorder implements TraceStore {
   record(events: TraceEvent[]): void {
     if (!this.enabled || events.length === 0) return;
     // Best effort by design: observability must never fail or slow down a send.
-    this.backend.appendTrace(events).catch(() => undefined);
+    const write = this.backend.appendTrace(events).catch(() => undefined);
+    this.pending.add(write);
+    void write.finally(() => this.pending.delete(write));
+  }
+
+  /** Waits for the writes under way, at most `timeoutMs` (a backend that does not answer must not stall a close). */
+  async flush(timeoutMs: number): Promise<void> {
+    if (this.pending.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([...this.pending]),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   /** One `acked` event per lease. */

@@ -110,10 +110,23 @@ describe("the external metrics API server", () => {
   it("lists its metrics and answers a value for a namespace and selector", async () => {
     const list = await get(server.port, path);
     expect(list.status).toBe(200);
-    expect(JSON.parse(list.body)).toMatchObject({
+    const resources = JSON.parse(list.body) as {
+      kind: string;
+      groupVersion: string;
+      resources: { name: string }[];
+    };
+    expect(resources).toMatchObject({
       kind: "APIResourceList",
       groupVersion: "external.metrics.k8s.io/v1beta1",
     });
+    expect(resources.resources.map((resource) => resource.name).sort()).toEqual([
+      "bmn_outbox_in_flight",
+      "bmn_outbox_oldest_age_seconds",
+      "bmn_outbox_ready_depth",
+      "bmn_queue_in_flight",
+      "bmn_queue_oldest_age_seconds",
+      "bmn_queue_ready_depth",
+    ]);
     const value = await get(
       server.port,
       `${path}/namespaces/busy/bmn_queue_ready_depth?labelSelector=${encodeURIComponent("beastmode.network/domain=a,beastmode.network/agent=b")}`,

@@ -62,5 +62,16 @@ describe("a sidecar shutting down", () => {
         .sort(),
     );
     expect(again.body.deliveries.every((delivery) => delivery.attempt === 2)).toBe(true);
+    // The give-back is in each message's trace (written before the store closed), so a redelivery is explained.
+    for (const id of redelivered) {
+      const trace = await http<{ events: { kind: string; attempt?: number; reason?: string }[] }>(
+        staying.url,
+        "GET",
+        `/v1/messages/${id}/trace`,
+      );
+      expect(trace.body.events).toContainEqual(
+        expect.objectContaining({ kind: "nacked", attempt: 1, reason: "sidecar shutting down" }),
+      );
+    }
   });
 });

@@ -89,13 +89,59 @@ describe("the HPA an AgentEndpoint's spec.autoscaling gives", () => {
     expect(hpa?.spec.behavior).toEqual({ scaleDown: { stabilizationWindowSeconds: 30 } });
   });
 
+  it("with targetOldestAgeSeconds, adds the queue's oldest age as an External Value (not per replica)", () => {
+    const hpa = buildAgentEndpointChildren(
+      endpoint({
+        maxReplicas: 5,
+        metric: "queueDepth",
+        targetQueueDepthPerReplica: 50,
+        targetOldestAgeSeconds: 30,
+      }),
+      domain,
+    ).horizontalPodAutoscaler;
+    expect(hpa?.spec.metrics).toEqual([
+      queueDepthMetric,
+      {
+        type: "External",
+        external: {
+          metric: {
+            name: "bmn_queue_oldest_age_seconds",
+            selector: queueDepthMetric.external.metric.selector,
+          },
+          target: { type: "Value", value: "30" },
+        },
+      },
+    ]);
+  });
+
   it("refuses an unknown metric and a zero target", () => {
     expect(() => endpoint({ maxReplicas: 5, metric: "memory" as "cpu" })).toThrow();
     expect(() => endpoint({ maxReplicas: 5, targetQueueDepthPerReplica: 0 })).toThrow();
+    expect(() => endpoint({ maxReplicas: 5, targetOldestAgeSeconds: 0 })).toThrow();
   });
 });
 
 describe("the HPA a Gateway's spec.autoscaling gives", () => {
+  it("scales on CPU and the domain's outbox oldest age when only targetOldestAgeSeconds is added", () => {
+    const hpa = buildGatewayChildren(
+      gateway({ maxReplicas: 4, targetOldestAgeSeconds: 10 }),
+      domain,
+    ).horizontalPodAutoscaler;
+    expect(hpa?.spec.metrics).toEqual([
+      cpuMetric,
+      {
+        type: "External",
+        external: {
+          metric: {
+            name: "bmn_outbox_oldest_age_seconds",
+            selector: { matchLabels: { "beastmode.network/domain": "team-a" } },
+          },
+          target: { type: "Value", value: "10" },
+        },
+      },
+    ]);
+  });
+
   it("scales on the domain's outbox depth per replica", () => {
     const hpa = buildGatewayChildren(
       gateway({ maxReplicas: 4, metric: "queueDepth" }),
