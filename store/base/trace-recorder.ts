@@ -26,7 +26,9 @@ export class TraceRecorder implements TraceStore {
   ) {}
 
   async traceOf(messageId: string): Promise<TraceEvent[]> {
-    // One message's events are stored in the order they happened.
+    // In the order they were stored. Trace writes are not part of the store's atomic changes, so events that two
+    // sidecars record at nearly the same time (a give-back and the next lease) can arrive swapped: read the
+    // attempt numbers, not the positions, for cause and effect.
     return this.backend.readTrace(messageId);
   }
 
