@@ -1,0 +1,371 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startControllers, type RunningControllers } from "../../operator/controllers/start-controllers.js";
+import { connectingStoreProbe } from "../../operator/reconcilers/store-probe.js";
+import { waitFor } from "../conformance/helpers.js";
+import { BmnProcess } from "../harness/bmn-process.js";
+import { freePort } from "../harness/free-port.js";
+import { operatorTestKit, type ObjectMetadata } from "../harness/operator-test-kit.js";
+import { startRedis, type RedisServerHandle } from "../harness/redis-server.js";
+
+/**
+ * A MessageDomain's own workloads on a real kube-apiserver + kube-controller-manager (PodSecurity "restricted"
+ * enforced in the namespace), with a real Redis as the domain's store: `spec.console` (Deployment, Service,
+ * NetworkPolicy, the generated token Secret; a missing user Secret; removal), and the rendered pods' commands
+ * started as real processes from the rendered args and env.
+ */
+const NAMESPACE = "bmn-domain-workloads";
+const WAIT_MS = 20_000;
+
+interface Container {
+  name: string;
+  args?: string[];
+  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  securityContext?: Record<string, unknown>;
+}
+interface PodTemplate {
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: { containers: Container[]; initContainers?: Container[]; [key: string]: unknown };
+}
+interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+}
+interface Obj {
+  metadata: ObjectMetadata & { labels?: Record<string, string> };
+  spec?: { replicas?: number; strategy?: { type: string }; template?: PodTemplate; type?: string };
+  data?: Record<string, string>;
+  status?: {
+    conditions?: Condition[];
+    console?: { serviceName: string; tokenSecret: { name: string; key: string }; readyReplicas: number };
+  };
+}
+
+const kit = operatorTestKit<Obj>(NAMESPACE);
+const { kubectl, get, mustApply, eventsFor, errors, untilCondition } = kit;
+let controllers: RunningControllers | undefined;
+let redis: RedisServerHandle | undefined;
+
+const STORE = { type: "redis", connection: { secretRef: { name: "store", key: "url" } } };
+
+const messageDomain = (name: string, spec: object): object => ({
+  apiVersion: "beastmode.network/v1alpha1",
+  kind: "MessageDomain",
+  metadata: { name },
+  spec: { store: STORE, sidecarImage: "registry.example/bmn:1", ...spec },
+});
+
+const secret = (name: string, data: Record<string, string>): object => ({
+  apiVersion: "v1",
+  kind: "Secret",
+  metadata: { name },
+  stringData: data,
+});
+
+function conditionOf(object: Obj | undefined, type: string): Condition | undefined {
+  return object?.status?.conditions?.find((condition) => condition.type === type);
+}
+
+const CONSOLE_KINDS = ["deployment", "service", "networkpolicy"] as const;
+
+async function gone(kind: string, name: string): Promise<void> {
+  await waitFor(async () => (await get(kind, name)) === undefined, WAIT_MS, `${kind} ${name} to be deleted`);
+}
+
+/** Creates the Deployment's pod as a Pod with a server-side dry run: what PodSecurity admission says. */
+async function admitPod(name: string, template: PodTemplate): Promise<{ code: number; stderr: string }> {
+  const pod = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name, labels: template.metadata?.labels },
+    spec: template.spec,
+  };
+  return kubectl(["create", "--dry-run=server", "-n", NAMESPACE, "-f", "-"], JSON.stringify(pod));
+}
+
+/** A container's env as the kubelet resolves it, with the given Secret values and overrides. */
+function resolvedEnv(
+  container: Container | undefined,
+  secrets: Record<string, string>,
+  overrides: Record<string, string>,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const variable of container?.env ?? []) {
+    const ref = variable.valueFrom?.secretKeyRef;
+    const value = ref === undefined ? variable.value : secrets[`${ref.name}/${ref.key}`];
+    if (value !== undefined) env[variable.name] = value;
+  }
+  return { ...env, ...overrides };
+}
+
+/** The rendered arguments with the value after each named flag replaced (in-cluster paths and ports). */
+function withFlags(args: readonly string[], values: Record<string, string>): string[] {
+  return args.map((arg, index) => {
+    const flag = args[index - 1];
+    return flag !== undefined && flag in values ? (values[flag] ?? arg) : arg;
+  });
+}
+
+async function secretValue(name: string, key: string): Promise<string> {
+  const object = await waitFor(() => get("secret", name), WAIT_MS, `Secret ${name}`);
+  return Buffer.from(object.data?.[key] ?? "", "base64").toString("utf8");
+}
+
+beforeAll(async () => {
+  const [kubeConfig] = await Promise.all([kit.start(), startRedis().then((started) => (redis = started))]);
+  const labelled = await kubectl([
+    "label",
+    "namespace",
+    NAMESPACE,
+    "pod-security.kubernetes.io/enforce=restricted",
+    "pod-security.kubernetes.io/enforce-version=latest",
+  ]);
+  expect(labelled, labelled.stderr).toMatchObject({ code: 0 });
+  await mustApply(secret("store", { url: redis?.url ?? "" }));
+  controllers = await startControllers(kubeConfig, {
+    namespace: NAMESPACE,
+    resyncMs: 0,
+    notReadyRequeueMs: 250,
+    storeProbeIntervalMs: 2_000,
+    storeProbe: connectingStoreProbe({ timeoutMs: 1_000 }),
+    queue: { baseDelayMs: 100, maxDelayMs: 2_000 },
+    onError: kit.onError,
+  });
+});
+
+afterAll(async () => {
+  await controllers?.stop();
+  await Promise.all([kit.stop(), redis?.cleanup()]);
+});
+
+describe("spec.console on a real control plane", () => {
+  const CHILD = "team-a-bmn-console";
+  const TOKEN_SECRET = "team-a-bmn-console-token";
+
+  it("the apiserver refuses a console on the memory store, naming the field", async () => {
+    const refused = await kubectl(
+      ["apply", "-n", NAMESPACE, "-f", "-"],
+      JSON.stringify(messageDomain("team-memory", { store: { type: "memory" }, console: { enabled: true } })),
+    );
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("spec.console.enabled");
+    expect(refused.stderr).toContain("needs a redis or sql store");
+  });
+
+  it("runs the console: Deployment, Service, NetworkPolicy and a generated token Secret, owned by the domain", async () => {
+    await mustApply(messageDomain("team-a", { console: { enabled: true } }));
+    const domain = await waitFor(() => get("messagedomain", "team-a"), WAIT_MS, "the domain");
+    for (const kind of [...CONSOLE_KINDS, "secret"] as const) {
+      const name = kind === "secret" ? TOKEN_SECRET : CHILD;
+      const child = await waitFor(() => get(kind, name), WAIT_MS, `the ${kind}`);
+      expect(child.metadata.ownerReferences, kind).toEqual([
+        expect.objectContaining({
+          kind: "MessageDomain",
+          name: "team-a",
+          uid: domain.metadata.uid,
+          controller: true,
+        }),
+      ]);
+    }
+    expect((await get("deployment", CHILD))?.spec?.replicas).toBe(1);
+    expect((await get("service", CHILD))?.spec?.type).toBe("ClusterIP");
+    // No kubelet here: the pod never becomes ready, and the condition says so.
+    const withStatus = await untilCondition(
+      "messagedomain",
+      "team-a",
+      "ConsoleReady",
+      "ReplicasNotReady",
+      WAIT_MS,
+    );
+    expect(withStatus.status).toBe("False");
+    const current = await get("messagedomain", "team-a");
+    expect(current?.status?.console).toEqual({
+      serviceName: CHILD,
+      tokenSecret: { name: TOKEN_SECRET, key: "token" },
+      readyReplicas: 0,
+    });
+    expect(conditionOf(current, "Ready")).toMatchObject({ status: "True", reason: "DomainReady" });
+    const created = (await eventsFor("team-a")).filter((e) => e.reason === "Created").map((e) => e.message);
+    expect(created).toEqual(
+      expect.arrayContaining([
+        `created Secret ${TOKEN_SECRET}`,
+        `created Deployment ${CHILD}`,
+        `created Service ${CHILD}`,
+        `created NetworkPolicy ${CHILD}`,
+      ]),
+    );
+  });
+
+  it("generates the token once: a spec change rolls the Deployment but keeps the Secret", async () => {
+    const before = await waitFor(() => get("secret", TOKEN_SECRET), WAIT_MS, "the token Secret");
+    const token = await secretValue(TOKEN_SECRET, "token");
+    expect(token).toMatch(/^[\x21-\x7e]{8,4096}$/);
+    await mustApply(
+      messageDomain("team-a", {
+        console: { enabled: true, traceUrl: "http://jaeger:16686/trace/{traceId}" },
+      }),
+    );
+    await waitFor(
+      async () =>
+        (await get("deployment", CHILD))?.spec?.template?.spec.containers[0]?.args?.includes(
+          "--trace-url",
+        ) === true,
+      WAIT_MS,
+      "the console to get --trace-url",
+    );
+    expect((await get("secret", TOKEN_SECRET))?.metadata.resourceVersion).toBe(
+      before.metadata.resourceVersion,
+    );
+  });
+
+  it("PodSecurity restricted admits the console pod", async () => {
+    const template = (await get("deployment", CHILD))?.spec?.template;
+    if (template === undefined) throw new Error("no pod template");
+    const admitted = await admitPod("console", template);
+    expect(admitted, admitted.stderr).toMatchObject({ code: 0 });
+  });
+
+  it("the rendered sidecar and bmn console start from their args and env and serve the domain with the token", async () => {
+    const pod = (await get("deployment", CHILD))?.spec?.template?.spec;
+    const sidecarContainer = pod?.initContainers?.find((container) => container.name === "bmn-sidecar");
+    const consoleContainer = pod?.containers.find((container) => container.name === "console");
+    const configMap = await waitFor(
+      () => get("configmap", "bmn-domain-team-a"),
+      WAIT_MS,
+      "the domain ConfigMap",
+    );
+    const token = await secretValue(TOKEN_SECRET, "token");
+    const dir = await mkdtemp(join(tmpdir(), "bmn-op-console-"));
+    const processes: BmnProcess[] = [];
+    try {
+      const configFile = join(dir, "bmn.yaml");
+      await writeFile(configFile, configMap.data?.["bmn.yaml"] ?? "");
+      const tokenFile = join(dir, "token");
+      await writeFile(tokenFile, `${token}\n`);
+      const probePort = await freePort();
+      const sidecar = await BmnProcess.start({
+        label: "console pod sidecar",
+        port: await freePort(),
+        args: () => sidecarContainer?.args ?? [],
+        env: (port) =>
+          resolvedEnv(
+            sidecarContainer,
+            { "store/url": redis?.url ?? "" },
+            { BMN_CONFIG: configFile, BMN_PORT: String(port), BMN_PROBE_PORT: String(probePort) },
+          ),
+        readyPath: "/readyz",
+      });
+      processes.push(sidecar);
+      const consoleProcess = await BmnProcess.start({
+        label: "console",
+        port: await freePort(),
+        args: (port) =>
+          withFlags(consoleContainer?.args ?? [], {
+            "--port": String(port),
+            "--sidecar": sidecar.url,
+            "--token-file": tokenFile,
+          }),
+        env: resolvedEnv(consoleContainer, {}, {}),
+        readyPath: "/login",
+      });
+      processes.push(consoleProcess);
+      // Listening beyond loopback (0.0.0.0, as rendered): the API needs the token read from the file.
+      expect((await fetch(`${consoleProcess.url}/api/v1/info`)).status).toBe(401);
+      const info = await fetch(`${consoleProcess.url}/api/v1/info`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      expect(info.status).toBe(200);
+      expect(await info.json()).toMatchObject({ domain: "team-a", store: "redis" });
+    } finally {
+      for (const process of processes.reverse()) await process.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a token Secret the user names and that is missing: ConsoleReady and Degraded say so, with one Warning", async () => {
+    await mustApply(
+      messageDomain("team-b", {
+        console: { enabled: true, tokenSecretRef: { name: "console-auth", key: "token" } },
+      }),
+    );
+    const missing = await untilCondition(
+      "messagedomain",
+      "team-b",
+      "ConsoleReady",
+      "SecretNotFound",
+      WAIT_MS,
+    );
+    expect(missing.message).toContain("Secret console-auth (spec.console.tokenSecretRef) not found");
+    await untilCondition("messagedomain", "team-b", "Degraded", "SecretNotFound", WAIT_MS);
+    // The Deployment is there, waiting for the Secret, and nothing was generated for a named Secret.
+    await waitFor(() => get("deployment", "team-b-bmn-console"), WAIT_MS, "the Deployment");
+    expect(await get("secret", "team-b-bmn-console-token")).toBeUndefined();
+    const warnings = await waitFor(
+      async () => {
+        const list = (await eventsFor("team-b")).filter((e) => e.type === "Warning");
+        return list.length > 0 ? list : undefined;
+      },
+      WAIT_MS,
+      "a Warning Event",
+    );
+    expect(warnings.map((e) => e.reason)).toEqual(["SecretNotFound"]);
+
+    await mustApply(secret("console-auth", { token: "a-console-token-of-enough-length" }));
+    await untilCondition("messagedomain", "team-b", "ConsoleReady", "ReplicasNotReady", WAIT_MS);
+    await untilCondition("messagedomain", "team-b", "Degraded", "AsExpected", WAIT_MS);
+    const annotations = (await get("deployment", "team-b-bmn-console"))?.spec?.template?.metadata
+      ?.annotations;
+    expect(annotations?.["beastmode.network/token-hash"]).toMatch(/^[0-9a-f]{16}$/);
+    await waitFor(
+      async () => (await eventsFor("team-b")).some((e) => e.reason === "Recovered"),
+      WAIT_MS,
+      "a Recovered Event",
+    );
+  });
+
+  it("never takes over an object of the console's name it does not own", async () => {
+    await mustApply({
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "team-c-bmn-console" },
+      spec: { ports: [{ port: 80 }] },
+    });
+    await mustApply(messageDomain("team-c", { console: { enabled: true } }));
+    const conflict = await untilCondition("messagedomain", "team-c", "Degraded", "NameConflict", WAIT_MS);
+    expect(conflict.message).toContain("Service team-c-bmn-console already exists");
+    const service = await get("service", "team-c-bmn-console");
+    expect(service?.metadata.ownerReferences).toBeUndefined();
+  });
+
+  it("disabling the console deletes its children and the generated Secret, never the user's Secret", async () => {
+    await mustApply(messageDomain("team-a", { console: { enabled: false } }));
+    await mustApply(messageDomain("team-b", {}));
+    for (const kind of CONSOLE_KINDS) {
+      await gone(kind, CHILD);
+      await gone(kind, "team-b-bmn-console");
+    }
+    await gone("secret", TOKEN_SECRET);
+    expect(await get("secret", "console-auth")).toBeDefined();
+    const domain = await untilCondition("messagedomain", "team-a", "ConsoleReady", "NotEnabled", WAIT_MS);
+    expect(domain.status).toBe("True");
+    await waitFor(
+      async () => (await get("messagedomain", "team-a"))?.status?.console === undefined,
+      WAIT_MS,
+      "status.console to go",
+    );
+    const deleted = (await eventsFor("team-a")).filter((e) => e.reason === "Deleted").map((e) => e.message);
+    expect(deleted).toEqual(
+      expect.arrayContaining([`deleted Deployment ${CHILD}`, `deleted Secret ${TOKEN_SECRET}`]),
+    );
+  });
+});
+
+describe("the controllers", () => {
+  it("reported no error but the name conflict (watches retried while the apiserver's storage starts are fine)", () => {
+    expect(errors.filter((e) => !/HTTP-Code: 429|conflict/i.test(e))).toEqual([]);
+  });
+});
