@@ -185,6 +185,49 @@ export const domainConsoleSchema = z
   .strict();
 export type DomainConsole = z.infer<typeof domainConsoleSchema>;
 
+/** A topic segment, as `core/names.ts` takes it; a pattern adds `*` and `#` segments. */
+const SEGMENT = "[A-Za-z0-9_-]{1,64}";
+const WILDCARD_SEGMENT = `(${SEGMENT}|\\*|#)`;
+
+/**
+ * `bmn bridge legacy` for the domain, run by the operator as one pod (the bridge and a sidecar of the domain on
+ * its loopback): presence, direct messages and broadcasts between the legacy Beast Mode network on Redis and
+ * BMN (docs/bridges.md). Exactly one replica: two would share the legacy mailbox groups as one consumer.
+ */
+export const legacyBridgeSchema = z
+  .object({
+    redisUrlSecretRef: secretKeySelectorSchema(
+      "The Secret key holding the legacy network's Redis URL (redis:// or rediss://); never inline.",
+    ),
+    topics: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(255)
+          .regex(new RegExp(`^${WILDCARD_SEGMENT}(\\.${WILDCARD_SEGMENT})*$`), {
+            error: "must be dot-separated segments of letters, digits, '_' or '-', or the wildcards '*' and '#'",
+          })
+          .describe("A BMN topic pattern, e.g. beast.#."),
+      )
+      .min(1)
+      .max(64)
+      .default(["beast.#"])
+      .describe("BMN topics broadcast on the legacy channel (bmn bridge legacy --topic)."),
+    topicPrefix: z
+      .string()
+      .max(128)
+      .regex(new RegExp(`^${SEGMENT}(\\.${SEGMENT})*$`), {
+        error: "must be dot-separated segments of letters, digits, '_' or '-'",
+      })
+      .optional()
+      .describe("Legacy broadcasts become BMN topic <topicPrefix>.<type>; default legacy."),
+    image: domainImageSchema,
+    resources: resourceRequirementsSchema.optional().describe("The bridge container's resources."),
+  })
+  .strict();
+export type LegacyBridge = z.infer<typeof legacyBridgeSchema>;
+
 /** CEL: a console or bridge needs a shared store; with memory, its own sidecar would see an empty store. */
 const SHARED_STORE = "(has(self.store) && has(self.store.type) && self.store.type != 'memory')";
 
@@ -207,11 +250,18 @@ export const messageDomainSpecSchema = z
     console: domainConsoleSchema
       .prefault({})
       .describe("bmn console for the domain, behind a ClusterIP Service, with a token (docs/console.md)."),
+    legacyBridge: legacyBridgeSchema
+      .optional()
+      .describe("Run bmn bridge legacy for the domain (one replica; needs a redis or sql store; docs/bridges.md)."),
   })
   .strict()
   .refine((spec) => !spec.console.enabled || spec.store.type !== "memory", {
     error: "needs a redis or sql store: on memory the console's own sidecar would see an empty store",
     path: ["console", "enabled"],
+  })
+  .refine((spec) => spec.legacyBridge === undefined || spec.store.type !== "memory", {
+    error: "needs a redis or sql store: on memory the bridge's own sidecar would share it with no agent",
+    path: ["legacyBridge"],
   })
   .meta({
     "x-kubernetes-validations": [
@@ -219,6 +269,12 @@ export const messageDomainSpecSchema = z
         rule: `!has(self.console) || !has(self.console.enabled) || !self.console.enabled || ${SHARED_STORE}`,
         message: "console.enabled needs a redis or sql store: on memory the console would see an empty store",
         fieldPath: ".console.enabled",
+        reason: "FieldValueForbidden",
+      },
+      {
+        rule: `!has(self.legacyBridge) || ${SHARED_STORE}`,
+        message: "legacyBridge needs a redis or sql store: on memory the bridge would share it with no agent",
+        fieldPath: ".legacyBridge",
         reason: "FieldValueForbidden",
       },
     ],
@@ -259,6 +315,13 @@ export const messageDomainStatusSchema = z
       .strict()
       .optional()
       .describe("The domain's console, while spec.console.enabled is true."),
+    legacyBridge: z
+      .object({
+        readyReplicas: z.number().int().min(0).describe("Bridge pods ready (0 or 1)."),
+      })
+      .strict()
+      .optional()
+      .describe("The domain's legacy bridge, while spec.legacyBridge is set."),
   })
   .strict();
 export type MessageDomainStatus = z.infer<typeof messageDomainStatusSchema>;

@@ -34,12 +34,7 @@ import { QUEUE_METRICS } from "../external-metrics/metric-names.js";
 import { fromAnywhere, ingressOnlyPolicy } from "./network-policy.js";
 import { RESTRICTED_POD_SECURITY_CONTEXT, withOverride } from "./pod-security.js";
 import { loopbackSidecar } from "./domain-sidecar.js";
-import {
-  domainConfigHash,
-  domainConfigVolume,
-  ownDomainName,
-  resolveDomainSpec,
-} from "./message-domain.js";
+import { domainConfigHash, domainConfigVolume, ownDomainName, resolveDomainSpec } from "./message-domain.js";
 
 const APP = "bmn-agent";
 export { SIDECAR_ARGS } from "./domain-sidecar.js";

@@ -6,27 +6,10 @@
  */
 import { randomBytes } from "node:crypto";
 import type { DomainConsole } from "../../core/crds/message-domain.js";
-import type {
-  Container,
-  Deployment,
-  MessageDomain,
-  NetworkPolicy,
-  SecretKeySelector,
-  Service,
-} from "../k8s-types.js";
-import {
-  type BuildOptions,
-  childMeta,
-  commonLabels,
-  DEFAULT_IMAGE,
-  LABEL_DOMAIN,
-  selectorLabels,
-  SIDECAR_PROBE_PORT,
-} from "./common.js";
-import { domainWorkloadDeployment, LOOPBACK_SIDECAR_URL } from "./domain-sidecar.js";
+import type { Deployment, MessageDomain, NetworkPolicy, SecretKeySelector, Service } from "../k8s-types.js";
+import { type BuildOptions, childMeta, commonLabels, LABEL_DOMAIN } from "./common.js";
+import { buildDomainWorkload, domainWorkloadName, LOOPBACK_SIDECAR_URL } from "./domain-sidecar.js";
 import { domainNameOf, resolveDomainSpec } from "./message-domain.js";
-import { fromAnywhere, ingressOnlyPolicy } from "./network-policy.js";
-import { RESTRICTED_CONTAINER_SECURITY_CONTEXT } from "./pod-security.js";
 
 const APP = "bmn-console";
 /** The console's port in the pod and on its Service (`bmn console`'s default). */
@@ -53,7 +36,7 @@ export interface ConsoleChildren {
 
 /** The name of the console's Deployment, Service and NetworkPolicy. */
 export function consoleChildName(domain: MessageDomain): string {
-  return `${domainNameOf(domain)}-bmn-console`;
+  return domainWorkloadName(domain, APP);
 }
 
 /** The console's spec, or undefined when it is not enabled. */
@@ -127,59 +110,58 @@ export function buildConsoleChildren(
   /** A digest of the token's value, read by the reconciler: the pod rolls when the token rotates. */
   tokenHash?: string,
 ): ConsoleChildren {
-  const spec = resolveDomainSpec(domain);
-  const name = consoleChildName(domain);
-  const labels = commonLabels(APP, "console", domain, { [LABEL_DOMAIN]: domainNameOf(domain) });
-  const selector = selectorLabels(APP, domain);
-  const image = spec.console.image ?? spec.sidecarImage ?? options.defaultImage ?? DEFAULT_IMAGE;
+  const settings = resolveDomainSpec(domain).console;
   const token = consoleTokenRef(domain);
-  const container: Container = {
-    name: "console",
-    image,
-    args: consoleArgs(spec.console),
-    ports: [{ name: "console", containerPort: CONSOLE_PORT, protocol: "TCP" }],
-    resources: spec.console.resources ?? DEFAULT_CONSOLE_RESOURCES,
-    // The sign-in page answers without a token once the console listens.
-    readinessProbe: { httpGet: { path: "/login", port: "console" }, periodSeconds: 10, failureThreshold: 3 },
-    livenessProbe: {
-      tcpSocket: { port: "console" },
-      initialDelaySeconds: 10,
-      periodSeconds: 10,
-      failureThreshold: 6,
-    },
-    volumeMounts: [{ name: TOKEN_VOLUME, mountPath: CONSOLE_TOKEN_DIR, readOnly: true }],
-    securityContext: { ...RESTRICTED_CONTAINER_SECURITY_CONTEXT },
-  };
-  const deployment = domainWorkloadDeployment(domain, {
-    metadata: childMeta(domain, name, labels),
-    selector,
-    labels,
-    image,
-    container,
-    volumes: [
-      {
-        name: TOKEN_VOLUME,
-        secret: { secretName: token.name, items: [{ key: token.key, path: "token" }], defaultMode: 0o440 },
+  const workload = buildDomainWorkload(
+    domain,
+    {
+      app: APP,
+      component: "console",
+      image: settings.image,
+      container: {
+        name: "console",
+        args: consoleArgs(settings),
+        ports: [{ name: "console", containerPort: CONSOLE_PORT, protocol: "TCP" }],
+        resources: settings.resources ?? DEFAULT_CONSOLE_RESOURCES,
+        // The sign-in page answers without a token once the console listens.
+        readinessProbe: {
+          httpGet: { path: "/login", port: "console" },
+          periodSeconds: 10,
+          failureThreshold: 3,
+        },
+        livenessProbe: {
+          tcpSocket: { port: "console" },
+          initialDelaySeconds: 10,
+          periodSeconds: 10,
+          failureThreshold: 6,
+        },
+        volumeMounts: [{ name: TOKEN_VOLUME, mountPath: CONSOLE_TOKEN_DIR, readOnly: true }],
       },
-    ],
-    ...(tokenHash === undefined ? {} : { annotations: { [ANNOTATION_TOKEN_HASH]: tokenHash } }),
-  });
+      volumes: [
+        {
+          name: TOKEN_VOLUME,
+          secret: { secretName: token.name, items: [{ key: token.key, path: "token" }], defaultMode: 0o440 },
+        },
+      ],
+      ...(tokenHash === undefined ? {} : { annotations: { [ANNOTATION_TOKEN_HASH]: tokenHash } }),
+      // The console (its token guards it); the sidecar's API stays on loopback.
+      ingressPorts: [CONSOLE_PORT],
+    },
+    options,
+  );
   const service: Service = {
     apiVersion: "v1",
     kind: "Service",
-    metadata: childMeta(domain, name, labels),
+    metadata: childMeta(domain, consoleChildName(domain), workload.labels),
     spec: {
       type: "ClusterIP",
-      selector,
+      selector: workload.selector,
       ports: [{ name: "console", port: CONSOLE_PORT, targetPort: "console", protocol: "TCP" }],
     },
   };
-  const children: ConsoleChildren = { deployment, service };
-  if (options.networkPolicies !== false)
-    // The console (its token guards it) and the sidecar's probes and metrics; the sidecar's API stays on loopback.
-    children.networkPolicy = ingressOnlyPolicy(childMeta(domain, name, labels), selector, [
-      fromAnywhere(CONSOLE_PORT),
-      fromAnywhere(SIDECAR_PROBE_PORT),
-    ]);
-  return children;
+  return {
+    deployment: workload.deployment,
+    service,
+    ...(workload.networkPolicy === undefined ? {} : { networkPolicy: workload.networkPolicy }),
+  };
 }

@@ -9,17 +9,30 @@ import type {
   Deployment,
   EnvVar,
   MessageDomain,
-  ObjectMeta,
-  VolumeMount,
+  NetworkPolicy,
   Volume,
+  VolumeMount,
 } from "../k8s-types.js";
 import {
   ANNOTATION_CONFIG_HASH,
+  type BuildOptions,
+  childMeta,
+  commonLabels,
+  DEFAULT_IMAGE,
+  LABEL_DOMAIN,
+  selectorLabels,
   SIDECAR_CONTAINER_NAME,
   SIDECAR_PORT,
   SIDECAR_PROBE_PORT,
 } from "./common.js";
-import { domainConfigHash, domainConfigVolume, domainStoreEnv } from "./message-domain.js";
+import {
+  domainConfigHash,
+  domainConfigVolume,
+  domainNameOf,
+  domainStoreEnv,
+  resolveDomainSpec,
+} from "./message-domain.js";
+import { fromAnywhere, ingressOnlyPolicy } from "./network-policy.js";
 import { IMAGE_USER_ID, RESTRICTED_CONTAINER_SECURITY_CONTEXT, withOverride } from "./pod-security.js";
 
 /** `bmn start`, as arguments of the image's entrypoint (`node dist/cli/bmn.js`, see Dockerfile). */
@@ -72,38 +85,68 @@ export function loopbackSidecar(domain: MessageDomain, settings: LoopbackSidecar
 
 /** What a domain-wide workload (console, legacy bridge) runs beside the sidecar. */
 export interface DomainWorkload {
-  metadata: ObjectMeta;
-  selector: Record<string, string>;
-  labels: Record<string, string>;
-  image: string;
+  /** `app.kubernetes.io/name`, e.g. `bmn-console`; the children are named `<domain>-<app>`. */
+  app: string;
+  component: string;
+  /** The workload's own image, if its spec names one. */
+  image: string | undefined;
+  /** The container; its image is set here, the same as the sidecar's. */
   container: Container;
-  volumes: readonly Volume[];
-  /** Pod template annotations besides the config hash and the sidecar's metrics. */
+  volumes?: readonly Volume[];
+  /** Pod template annotations besides the config hash (these win over the sidecar's metrics ones). */
   annotations?: Record<string, string>;
   strategy?: { type: "Recreate" | "RollingUpdate" };
+  /** Ports the NetworkPolicy opens besides the sidecar's probe port. */
+  ingressPorts: readonly number[];
+}
+
+export interface DomainWorkloadChildren {
+  deployment: Deployment;
+  /** Present unless the operator's option turns NetworkPolicies off. */
+  networkPolicy?: NetworkPolicy;
+  /** The children's labels and the pods' selector, for more children of the same workload. */
+  labels: Record<string, string>;
+  selector: Record<string, string>;
+}
+
+/** The name of a domain workload's children. */
+export function domainWorkloadName(domain: MessageDomain, app: string): string {
+  return `${domainNameOf(domain)}-${app}`;
 }
 
 /**
- * One replica of `container` with an unbound sidecar of the domain (it may act for any agent of the domain: the
- * workload is the domain's own) as a native sidecar that must answer `/healthz` before the container starts. The
- * pod is Pod Security "restricted" and has no ServiceAccount token: none of them calls the apiserver.
+ * One replica of the workload's container with an unbound sidecar of the domain (it may act for any agent of the
+ * domain: the workload is the domain's own) as a native sidecar that must answer `/healthz` before the container
+ * starts, owned by the domain. The pod is Pod Security "restricted" and has no ServiceAccount token: nothing in
+ * it calls the apiserver. The NetworkPolicy opens the workload's ports and the sidecar's probe port.
  */
-export function domainWorkloadDeployment(domain: MessageDomain, workload: DomainWorkload): Deployment {
+export function buildDomainWorkload(
+  domain: MessageDomain,
+  workload: DomainWorkload,
+  options: BuildOptions = {},
+): DomainWorkloadChildren {
+  const name = domainWorkloadName(domain, workload.app);
+  const labels = commonLabels(workload.app, workload.component, domain, {
+    [LABEL_DOMAIN]: domainNameOf(domain),
+  });
+  const selector = selectorLabels(workload.app, domain);
+  const image =
+    workload.image ?? resolveDomainSpec(domain).sidecarImage ?? options.defaultImage ?? DEFAULT_IMAGE;
   const sidecar = loopbackSidecar(domain, {
-    image: workload.image,
+    image,
     resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
   });
-  return {
+  const deployment: Deployment = {
     apiVersion: "apps/v1",
     kind: "Deployment",
-    metadata: workload.metadata,
+    metadata: childMeta(domain, name, labels),
     spec: {
       replicas: 1,
       ...(workload.strategy === undefined ? {} : { strategy: workload.strategy }),
-      selector: { matchLabels: workload.selector },
+      selector: { matchLabels: selector },
       template: {
         metadata: {
-          labels: workload.labels,
+          labels,
           annotations: {
             "prometheus.io/scrape": "true",
             "prometheus.io/port": String(SIDECAR_PROBE_PORT),
@@ -134,10 +177,24 @@ export function domainWorkloadDeployment(domain: MessageDomain, workload: Domain
               },
             },
           ],
-          containers: [workload.container],
-          volumes: [domainConfigVolume(domain).volume, ...workload.volumes],
+          containers: [
+            {
+              ...workload.container,
+              image,
+              securityContext: { ...RESTRICTED_CONTAINER_SECURITY_CONTEXT },
+            },
+          ],
+          volumes: [domainConfigVolume(domain).volume, ...(workload.volumes ?? [])],
         },
       },
     },
   };
+  const children: DomainWorkloadChildren = { deployment, labels, selector };
+  if (options.networkPolicies !== false)
+    children.networkPolicy = ingressOnlyPolicy(
+      childMeta(domain, name, labels),
+      selector,
+      [...workload.ingressPorts, SIDECAR_PROBE_PORT].map(fromAnywhere),
+    );
+  return children;
 }

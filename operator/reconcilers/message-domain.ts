@@ -2,9 +2,9 @@
  * One reconcile of one MessageDomain, in order: get it, stop if it is being deleted, build its ConfigMap (the
  * resolved config) and apply it (server-side apply, owner reference), run or remove the console
  * (`spec.console`: its token Secret, generated once when the user names none, Deployment, Service,
- * NetworkPolicy), check that the Secret holding the store URL exists and has the key, check that the store
+ * NetworkPolicy) and the legacy bridge (`spec.legacyBridge`: Deployment, NetworkPolicy), check that the Secret holding the store URL exists and has the key, check that the store
  * answers, and write status (`Ready`, `Progressing`, `Degraded`, `SecretResolved`, `StoreReachable`,
- * `ConsoleReady`). While a Secret or the store is missing it asks to be reconciled again later: no watch sees
+ * `ConsoleReady`, `LegacyBridgeReady`). While a Secret or the store is missing it asks to be reconciled again later: no watch sees
  * a store come up.
  */
 import type { KubeConfig, V1Deployment } from "@kubernetes/client-node";
@@ -24,6 +24,11 @@ import {
   generatedTokenSecretName,
   newConsoleToken,
 } from "../builders/domain-console.js";
+import {
+  buildLegacyBridgeChildren,
+  declaredLegacyBridge,
+  legacyBridgeChildName,
+} from "../builders/legacy-bridge.js";
 import { withWorkloadConditions, workloadConditions } from "../status/domain-workload-conditions.js";
 import { readSecretKey } from "./secret-key.js";
 import { GATEWAY_KIND } from "../../core/crds/gateway.js";
@@ -43,6 +48,7 @@ import {
   buildOrBlock,
   isBeingDeleted,
   NOT_FOUND,
+  type OptionalKind,
   type ReconcileResult,
   type ReconcilerOptions,
 } from "./base.js";
@@ -52,8 +58,10 @@ import { lookupStoreSecret } from "./store-secret.js";
 const DEFAULT_STORE_PROBE_INTERVAL_MS = 30_000;
 
 export const CONDITION_CONSOLE_READY = "ConsoleReady";
+export const CONDITION_LEGACY_BRIDGE_READY = "LegacyBridgeReady";
 
 type ConsoleStatus = NonNullable<MessageDomainStatus["console"]>;
+type LegacyBridgeStatus = NonNullable<MessageDomainStatus["legacyBridge"]>;
 
 /** What running (or removing) one of the domain's workloads gave: its conditions and its status section. */
 interface WorkloadOutcome<S> {
@@ -114,6 +122,7 @@ export class MessageDomainReconciler extends BaseReconciler {
     // Apply.
     await this.applyChild(domain, configMap);
     const consoleOutcome = await this.reconcileConsole(domain);
+    const bridgeOutcome = await this.reconcileLegacyBridge(domain);
 
     // Status: the Secret and the store, which no watch sees.
 
@@ -129,8 +138,11 @@ export class MessageDomainReconciler extends BaseReconciler {
       }
     }
     const own = domainConditions(spec, lookup, store);
-    const updates = withWorkloadConditions(own.updates, consoleOutcome.updates);
-    const retry = own.retry || consoleOutcome.retry;
+    const updates = withWorkloadConditions(own.updates, [
+      ...consoleOutcome.updates,
+      ...bridgeOutcome.updates,
+    ]);
+    const retry = own.retry || consoleOutcome.retry || bridgeOutcome.retry;
     const storeStatus: NonNullable<MessageDomainStatus["store"]> = {
       type: spec.store.type,
       ...(lookup.state === "resolved" ? { endpoint: storeEndpoint(lookup.value) } : {}),
@@ -140,6 +152,7 @@ export class MessageDomainReconciler extends BaseReconciler {
       configMapName: configMap.metadata.name,
       store: storeStatus,
       ...(consoleOutcome.status === undefined ? {} : { console: consoleOutcome.status }),
+      ...(bridgeOutcome.status === undefined ? {} : { legacyBridge: bridgeOutcome.status }),
     });
     if (retry)
       return { ...result, requeueAfterMs: this.options.notReadyRequeueMs ?? DEFAULT_NOT_READY_REQUEUE_MS };
@@ -161,8 +174,7 @@ export class MessageDomainReconciler extends BaseReconciler {
     const { namespace } = domain.metadata;
     const name = consoleChildName(domain);
     if (enabledConsole(domain) === undefined) {
-      for (const kind of [DEPLOYMENT, SERVICE, NETWORK_POLICY])
-        await this.deleteChild(domain, { ...kind, metadata: { name, namespace } });
+      await this.deleteChildren(domain, [DEPLOYMENT, SERVICE, NETWORK_POLICY], name);
       // Only after a console ran (its status says so): the operator may not read Secrets everywhere.
       if (domain.status?.console !== undefined)
         await this.deleteChild(domain, {
@@ -201,10 +213,51 @@ export class MessageDomainReconciler extends BaseReconciler {
     };
   }
 
+  /**
+   * Runs the legacy bridge the domain declares (one replica, `Recreate`), or deletes what it left. The Redis URL
+   * Secret is read only to report it missing and to roll the pod when it changes; the pod gets it as a reference.
+   */
+  private async reconcileLegacyBridge(domain: MessageDomain): Promise<WorkloadOutcome<LegacyBridgeStatus>> {
+    const name = legacyBridgeChildName(domain);
+    const bridge = declaredLegacyBridge(domain);
+    if (bridge === undefined) {
+      await this.deleteChildren(domain, [DEPLOYMENT, NETWORK_POLICY], name);
+      return workloadConditions({ type: CONDITION_LEGACY_BRIDGE_READY, field: "spec.legacyBridge" });
+    }
+    const ref = bridge.redisUrlSecretRef;
+    const url = await readSecretKey(this.objects, domain.metadata.namespace, ref);
+    const children = buildLegacyBridgeChildren(
+      domain,
+      bridge,
+      this.options,
+      url.state === "found" ? digest(url.value) : undefined,
+    );
+    const deployment = await this.applyChild<V1Deployment>(domain, children.deployment);
+    await this.applyOrDelete(domain, children.networkPolicy, NETWORK_POLICY, name);
+    return {
+      ...workloadConditions({
+        type: CONDITION_LEGACY_BRIDGE_READY,
+        field: "spec.legacyBridge",
+        secret: { ref, field: "spec.legacyBridge.redisUrlSecretRef", lookup: url },
+        deployment,
+      }),
+      status: { readyReplicas: deployment.status?.readyReplicas ?? 0 },
+    };
+  }
+
+  private async deleteChildren(
+    domain: MessageDomain,
+    kinds: readonly OptionalKind[],
+    name: string,
+  ): Promise<void> {
+    for (const kind of kinds)
+      await this.deleteChild(domain, { ...kind, metadata: { name, namespace: domain.metadata.namespace } });
+  }
+
   private async write(
     domain: MessageDomain,
     updates: readonly ConditionUpdate[],
-    extra: Pick<MessageDomainStatus, "configMapName" | "store" | "console">,
+    extra: Pick<MessageDomainStatus, "configMapName" | "store" | "console" | "legacyBridge">,
   ): Promise<ReconcileResult> {
     return this.writeStatus<MessageDomainStatus>(domain, MESSAGE_DOMAIN_PLURAL, updates, extra);
   }

@@ -10,6 +10,7 @@ import {
   newConsoleToken,
 } from "../../operator/builders/domain-console.js";
 import { buildDomainConfigMap } from "../../operator/builders/message-domain.js";
+import { buildLegacyBridgeChildren, declaredLegacyBridge } from "../../operator/builders/legacy-bridge.js";
 import type { Container, MessageDomain } from "../../operator/k8s-types.js";
 import { conditionEvents } from "../../operator/status/condition-events.js";
 import {
@@ -18,7 +19,10 @@ import {
   type SecretKeyLookup,
 } from "../../operator/status/domain-workload-conditions.js";
 
-/** The pure parts of a MessageDomain's own workloads: the console (spec.console) and their conditions. */
+/**
+ * The pure parts of a MessageDomain's own workloads: the console (spec.console), the legacy bridge
+ * (spec.legacyBridge) and their conditions.
+ */
 
 const REDIS_STORE = {
   type: "redis",
@@ -168,6 +172,91 @@ describe("spec.console → Deployment, Service, NetworkPolicy", () => {
     expect(secret.metadata).toMatchObject({ name: "team-a-bmn-console-token", namespace: "agents" });
     expect(secret.metadata.ownerReferences?.[0]).toMatchObject({ kind: "MessageDomain", uid: "uid-domain" });
     expect(Buffer.from(secret.data.token ?? "", "base64").toString("utf8")).toBe(token);
+  });
+});
+
+describe("spec.legacyBridge → Deployment, NetworkPolicy", () => {
+  const REDIS_REF = { name: "legacy", key: "url" };
+  const withBridge = (bridge: object = {}): MessageDomain =>
+    domain({ legacyBridge: { redisUrlSecretRef: REDIS_REF, ...bridge } });
+  const built = (md: MessageDomain, hash?: string) => {
+    const bridge = declaredLegacyBridge(md);
+    if (bridge === undefined) throw new Error("no bridge declared");
+    return buildLegacyBridgeChildren(md, bridge, {}, hash);
+  };
+
+  it("is absent unless declared; needs a shared store and a Secret reference, and checks topic patterns", () => {
+    expect(declaredLegacyBridge(domain())).toBeUndefined();
+    const issues = (spec: object): string[][] =>
+      (messageDomainSpecSchema.safeParse(spec).error?.issues ?? []).map((issue) => [
+        issue.path.join("."),
+        issue.message,
+      ]);
+    expect(issues({ legacyBridge: { redisUrlSecretRef: REDIS_REF } })).toEqual([
+      [
+        "legacyBridge",
+        "needs a redis or sql store: on memory the bridge's own sidecar would share it with no agent",
+      ],
+    ]);
+    // An inline URL is refused: only a Secret reference is taken.
+    expect(
+      issues({ store: REDIS_STORE, legacyBridge: { redisUrl: "redis://x" } }).map(([path]) => path),
+    ).toContain("legacyBridge.redisUrlSecretRef");
+    expect(
+      issues({ store: REDIS_STORE, legacyBridge: { redisUrlSecretRef: REDIS_REF, topics: ["a..b"] } }),
+    ).toEqual([
+      [
+        "legacyBridge.topics.0",
+        "must be dot-separated segments of letters, digits, '_' or '-', or the wildcards '*' and '#'",
+      ],
+    ]);
+    expect(declaredLegacyBridge(withBridge())?.topics).toEqual(["beast.#"]);
+  });
+
+  it("runs exactly one bmn bridge legacy with Recreate, beside an unbound loopback sidecar, the URL from the Secret", () => {
+    const md = withBridge({ topics: ["beast.#", "ops.*"], topicPrefix: "old" });
+    const { deployment, networkPolicy } = built(md, "hash-2");
+    expect(deployment.metadata).toMatchObject({ name: "team-a-bmn-legacy-bridge", namespace: "agents" });
+    for (const child of [deployment, networkPolicy])
+      expect(child?.metadata.ownerReferences).toEqual([
+        expect.objectContaining({ kind: "MessageDomain", uid: "uid-domain", controller: true }),
+      ]);
+    expect(deployment.spec.replicas).toBe(1);
+    expect(deployment.spec.strategy).toEqual({ type: "Recreate" });
+    const pod = deployment.spec.template.spec;
+    expect(pod.initContainers?.[0]).toMatchObject({ name: SIDECAR_CONTAINER_NAME, restartPolicy: "Always" });
+    expect(envOf(pod.initContainers?.[0])).not.toHaveProperty("BMN_AGENT");
+    const [bridge] = pod.containers;
+    expect(bridge?.args).toEqual([
+      "bridge",
+      "legacy",
+      "--host",
+      "0.0.0.0",
+      "--port",
+      "7422",
+      "--topic",
+      "beast.#",
+      "--topic",
+      "ops.*",
+      "--topic-prefix",
+      "old",
+    ]);
+    expect(envOf(bridge)).toEqual({
+      BMN_URL: "http://127.0.0.1:7420",
+      BMN_LEGACY_REDIS_URL: { secretKeyRef: REDIS_REF },
+    });
+    expect(JSON.stringify(deployment)).not.toContain("redis://");
+    expect(bridge?.readinessProbe).toMatchObject({ httpGet: { path: "/readyz", port: "bridge" } });
+    expect(bridge?.livenessProbe).toMatchObject({ httpGet: { path: "/healthz", port: "bridge" } });
+    expect(bridge?.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true });
+    expect(deployment.spec.template.metadata?.annotations).toMatchObject({
+      "prometheus.io/port": "7422",
+      "beastmode.network/redis-url-hash": "hash-2",
+    });
+    expect(networkPolicy?.spec.ingress.map((rule) => rule.ports)).toEqual([
+      [{ port: 7422, protocol: "TCP" }],
+      [{ port: 7421, protocol: "TCP" }],
+    ]);
   });
 });
 
