@@ -2,19 +2,23 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BmnClient } from "../../client/index.js";
 import { startControllers, type RunningControllers } from "../../operator/controllers/start-controllers.js";
 import { connectingStoreProbe } from "../../operator/reconcilers/store-probe.js";
 import { waitFor } from "../conformance/helpers.js";
 import { BmnProcess } from "../harness/bmn-process.js";
 import { freePort } from "../harness/free-port.js";
+import { LegacyAgent } from "../harness/legacy-agent.js";
 import { operatorTestKit, type ObjectMetadata } from "../harness/operator-test-kit.js";
 import { startRedis, type RedisServerHandle } from "../harness/redis-server.js";
 
 /**
  * A MessageDomain's own workloads on a real kube-apiserver + kube-controller-manager (PodSecurity "restricted"
  * enforced in the namespace), with a real Redis as the domain's store: `spec.console` (Deployment, Service,
- * NetworkPolicy, the generated token Secret; a missing user Secret; removal), and the rendered pods' commands
- * started as real processes from the rendered args and env.
+ * NetworkPolicy, the generated token Secret; a missing user Secret; removal), `spec.legacyBridge` (one replica,
+ * Recreate; a missing Redis URL Secret; removal), and the rendered pods' commands started as real processes from
+ * the rendered args and env: the console serving the domain with its token, the bridge carrying presence and a
+ * broadcast between a legacy agent and BMN.
  */
 const NAMESPACE = "bmn-domain-workloads";
 const WAIT_MS = 20_000;
@@ -42,6 +46,7 @@ interface Obj {
   status?: {
     conditions?: Condition[];
     console?: { serviceName: string; tokenSecret: { name: string; key: string }; readyReplicas: number };
+    legacyBridge?: { readyReplicas: number };
   };
 }
 
@@ -360,6 +365,162 @@ describe("spec.console on a real control plane", () => {
     const deleted = (await eventsFor("team-a")).filter((e) => e.reason === "Deleted").map((e) => e.message);
     expect(deleted).toEqual(
       expect.arrayContaining([`deleted Deployment ${CHILD}`, `deleted Secret ${TOKEN_SECRET}`]),
+    );
+  });
+});
+
+describe("spec.legacyBridge on a real control plane", () => {
+  const CHILD = "team-l-bmn-legacy-bridge";
+  const bridgeDomain = (bridge: object | undefined): object =>
+    messageDomain("team-l", bridge === undefined ? {} : { legacyBridge: bridge });
+  const BRIDGE = {
+    redisUrlSecretRef: { name: "legacy-redis", key: "url" },
+    topics: ["ops.#"],
+    topicPrefix: "old",
+  };
+
+  it("the apiserver refuses a bridge on the memory store, naming the field", async () => {
+    const refused = await kubectl(
+      ["apply", "-n", NAMESPACE, "-f", "-"],
+      JSON.stringify(messageDomain("team-memory", { store: { type: "memory" }, legacyBridge: BRIDGE })),
+    );
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("spec.legacyBridge");
+  });
+
+  it("runs one replica with Recreate, owned by the domain; a missing Redis URL Secret is reported with a Warning", async () => {
+    await mustApply(bridgeDomain(BRIDGE));
+    const domain = await waitFor(() => get("messagedomain", "team-l"), WAIT_MS, "the domain");
+    for (const kind of ["deployment", "networkpolicy"]) {
+      const child = await waitFor(() => get(kind, CHILD), WAIT_MS, `the ${kind}`);
+      expect(child.metadata.ownerReferences, kind).toEqual([
+        expect.objectContaining({ kind: "MessageDomain", uid: domain.metadata.uid, controller: true }),
+      ]);
+    }
+    const deployment = await get("deployment", CHILD);
+    expect(deployment?.spec?.replicas).toBe(1);
+    expect(deployment?.spec?.strategy?.type).toBe("Recreate");
+    const missing = await untilCondition(
+      "messagedomain",
+      "team-l",
+      "LegacyBridgeReady",
+      "SecretNotFound",
+      WAIT_MS,
+    );
+    expect(missing.message).toContain("Secret legacy-redis (spec.legacyBridge.redisUrlSecretRef) not found");
+    await untilCondition("messagedomain", "team-l", "Degraded", "SecretNotFound", WAIT_MS);
+    const warnings = await waitFor(
+      async () => {
+        const list = (await eventsFor("team-l")).filter((e) => e.type === "Warning");
+        return list.length > 0 ? list : undefined;
+      },
+      WAIT_MS,
+      "a Warning Event",
+    );
+    expect(warnings.map((e) => e.reason)).toEqual(["SecretNotFound"]);
+
+    await mustApply(secret("legacy-redis", { url: redis?.url ?? "" }));
+    await untilCondition("messagedomain", "team-l", "LegacyBridgeReady", "ReplicasNotReady", WAIT_MS);
+    await untilCondition("messagedomain", "team-l", "Degraded", "AsExpected", WAIT_MS);
+    const rolled = await waitFor(
+      async () => {
+        const annotations = (await get("deployment", CHILD))?.spec?.template?.metadata?.annotations;
+        return annotations?.["beastmode.network/redis-url-hash"];
+      },
+      WAIT_MS,
+      "the Redis URL digest on the pod template",
+    );
+    expect(rolled).toMatch(/^[0-9a-f]{16}$/);
+    expect((await get("messagedomain", "team-l"))?.status?.legacyBridge).toEqual({ readyReplicas: 0 });
+  });
+
+  it("PodSecurity restricted admits the bridge pod", async () => {
+    const template = (await get("deployment", CHILD))?.spec?.template;
+    if (template === undefined) throw new Error("no pod template");
+    const admitted = await admitPod("bridge", template);
+    expect(admitted, admitted.stderr).toMatchObject({ code: 0 });
+  });
+
+  it("the rendered sidecar and bmn bridge legacy start from their args and env and bridge a legacy agent", async () => {
+    const pod = (await get("deployment", CHILD))?.spec?.template?.spec;
+    const sidecarContainer = pod?.initContainers?.find((container) => container.name === "bmn-sidecar");
+    const bridgeContainer = pod?.containers.find((container) => container.name === "bridge");
+    const configMap = await waitFor(
+      () => get("configmap", "bmn-domain-team-l"),
+      WAIT_MS,
+      "the domain ConfigMap",
+    );
+    const url = redis?.url ?? "";
+    const dir = await mkdtemp(join(tmpdir(), "bmn-op-bridge-"));
+    const processes: BmnProcess[] = [];
+    let legacy: LegacyAgent | undefined;
+    try {
+      const configFile = join(dir, "bmn.yaml");
+      await writeFile(configFile, configMap.data?.["bmn.yaml"] ?? "");
+      const probePort = await freePort();
+      const sidecar = await BmnProcess.start({
+        label: "bridge pod sidecar",
+        port: await freePort(),
+        args: () => sidecarContainer?.args ?? [],
+        env: (port) =>
+          resolvedEnv(
+            sidecarContainer,
+            { "store/url": url },
+            { BMN_CONFIG: configFile, BMN_PORT: String(port), BMN_PROBE_PORT: String(probePort) },
+          ),
+        readyPath: "/readyz",
+      });
+      processes.push(sidecar);
+      const bridge = await BmnProcess.start({
+        label: "legacy bridge",
+        port: await freePort(),
+        args: (port) => withFlags(bridgeContainer?.args ?? [], { "--port": String(port) }),
+        // The legacy Redis URL comes from its Secret; BMN_URL points at this test's sidecar instead of 7420.
+        env: resolvedEnv(bridgeContainer, { "legacy-redis/url": url }, { BMN_URL: sidecar.url }),
+        readyPath: "/readyz",
+      });
+      processes.push(bridge);
+
+      legacy = await LegacyAgent.start(url, "Legacy_Ann", ["python"]);
+      await legacy.announce();
+      const watcher = new BmnClient({ url: sidecar.url, agent: "watcher" });
+      const record = await waitFor(
+        async () => (await watcher.agents()).find((agent) => agent.name === "legacy-ann"),
+        WAIT_MS,
+        "the legacy agent in the BMN registry",
+        100,
+      );
+      expect(record.metadata).toMatchObject({ origin: "legacy", legacyid: "Legacy_Ann" });
+      // spec.legacyBridge.topics reached the bridge: a BMN publish on ops.# is broadcast on the legacy channel.
+      const published = await watcher.publish("ops.alert", {
+        from: "watcher",
+        type: "beast.alert",
+        data: { level: 2 },
+      });
+      const heard = await waitFor(
+        () => legacy?.heard.find((message) => message.id === published.id),
+        WAIT_MS,
+        "the broadcast on the legacy channel",
+        100,
+      );
+      expect(heard).toMatchObject({ type: "alert", source: "watcher", target: null, payload: { level: 2 } });
+    } finally {
+      await legacy?.close();
+      for (const process of processes.reverse()) await process.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("removing spec.legacyBridge deletes the Deployment and NetworkPolicy, never the Secret", async () => {
+    await mustApply(bridgeDomain(undefined));
+    await gone("deployment", CHILD);
+    await gone("networkpolicy", CHILD);
+    expect(await get("secret", "legacy-redis")).toBeDefined();
+    await untilCondition("messagedomain", "team-l", "LegacyBridgeReady", "NotEnabled", WAIT_MS);
+    await waitFor(
+      async () => (await get("messagedomain", "team-l"))?.status?.legacyBridge === undefined,
+      WAIT_MS,
+      "status.legacyBridge to go",
     );
   });
 });
