@@ -51,7 +51,7 @@ interface Obj {
 }
 
 const kit = operatorTestKit<Obj>(NAMESPACE);
-const { kubectl, get, mustApply, eventsFor, errors, untilCondition } = kit;
+const { kubectl, get, mustApply, admitPod, eventsFor, errors, untilCondition } = kit;
 let controllers: RunningControllers | undefined;
 let redis: RedisServerHandle | undefined;
 
@@ -81,17 +81,6 @@ async function gone(kind: string, name: string): Promise<void> {
   await waitFor(async () => (await get(kind, name)) === undefined, WAIT_MS, `${kind} ${name} to be deleted`);
 }
 
-/** Creates the Deployment's pod as a Pod with a server-side dry run: what PodSecurity admission says. */
-async function admitPod(name: string, template: PodTemplate): Promise<{ code: number; stderr: string }> {
-  const pod = {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: { name, labels: template.metadata?.labels },
-    spec: template.spec,
-  };
-  return kubectl(["create", "--dry-run=server", "-n", NAMESPACE, "-f", "-"], JSON.stringify(pod));
-}
-
 /** A container's env as the kubelet resolves it, with the given Secret values and overrides. */
 function resolvedEnv(
   container: Container | undefined,
@@ -115,6 +104,42 @@ function withFlags(args: readonly string[], values: Record<string, string>): str
   });
 }
 
+/** A rendered pod's containers, and its sidecar started as a real process as the kubelet would start it. */
+interface RenderedPod {
+  containers: Container[];
+  sidecar: BmnProcess;
+}
+
+/**
+ * Reads a domain workload's Deployment and the domain ConfigMap, and starts the pod's sidecar from its rendered
+ * args and env (the ConfigMap's file in `dir`, the store URL from the test's Secret, free ports).
+ */
+async function startRenderedSidecar(deployment: string, domain: string, dir: string): Promise<RenderedPod> {
+  const pod = (await get("deployment", deployment))?.spec?.template?.spec;
+  const rendered = pod?.initContainers?.find((container) => container.name === "bmn-sidecar");
+  const configMap = await waitFor(
+    () => get("configmap", `bmn-domain-${domain}`),
+    WAIT_MS,
+    "the domain ConfigMap",
+  );
+  const configFile = join(dir, "bmn.yaml");
+  await writeFile(configFile, configMap.data?.["bmn.yaml"] ?? "");
+  const probePort = await freePort();
+  const sidecar = await BmnProcess.start({
+    label: `${deployment} sidecar`,
+    port: await freePort(),
+    args: () => rendered?.args ?? [],
+    env: (port) =>
+      resolvedEnv(
+        rendered,
+        { "store/url": redis?.url ?? "" },
+        { BMN_CONFIG: configFile, BMN_PORT: String(port), BMN_PROBE_PORT: String(probePort) },
+      ),
+    readyPath: "/readyz",
+  });
+  return { containers: pod?.containers ?? [], sidecar };
+}
+
 async function secretValue(name: string, key: string): Promise<string> {
   const object = await waitFor(() => get("secret", name), WAIT_MS, `Secret ${name}`);
   return Buffer.from(object.data?.[key] ?? "", "base64").toString("utf8");
@@ -122,14 +147,7 @@ async function secretValue(name: string, key: string): Promise<string> {
 
 beforeAll(async () => {
   const [kubeConfig] = await Promise.all([kit.start(), startRedis().then((started) => (redis = started))]);
-  const labelled = await kubectl([
-    "label",
-    "namespace",
-    NAMESPACE,
-    "pod-security.kubernetes.io/enforce=restricted",
-    "pod-security.kubernetes.io/enforce-version=latest",
-  ]);
-  expect(labelled, labelled.stderr).toMatchObject({ code: 0 });
+  await kit.enforceRestricted();
   await mustApply(secret("store", { url: redis?.url ?? "" }));
   controllers = await startControllers(kubeConfig, {
     namespace: NAMESPACE,
@@ -235,35 +253,14 @@ describe("spec.console on a real control plane", () => {
   });
 
   it("the rendered sidecar and bmn console start from their args and env and serve the domain with the token", async () => {
-    const pod = (await get("deployment", CHILD))?.spec?.template?.spec;
-    const sidecarContainer = pod?.initContainers?.find((container) => container.name === "bmn-sidecar");
-    const consoleContainer = pod?.containers.find((container) => container.name === "console");
-    const configMap = await waitFor(
-      () => get("configmap", "bmn-domain-team-a"),
-      WAIT_MS,
-      "the domain ConfigMap",
-    );
     const token = await secretValue(TOKEN_SECRET, "token");
     const dir = await mkdtemp(join(tmpdir(), "bmn-op-console-"));
     const processes: BmnProcess[] = [];
     try {
-      const configFile = join(dir, "bmn.yaml");
-      await writeFile(configFile, configMap.data?.["bmn.yaml"] ?? "");
       const tokenFile = join(dir, "token");
       await writeFile(tokenFile, `${token}\n`);
-      const probePort = await freePort();
-      const sidecar = await BmnProcess.start({
-        label: "console pod sidecar",
-        port: await freePort(),
-        args: () => sidecarContainer?.args ?? [],
-        env: (port) =>
-          resolvedEnv(
-            sidecarContainer,
-            { "store/url": redis?.url ?? "" },
-            { BMN_CONFIG: configFile, BMN_PORT: String(port), BMN_PROBE_PORT: String(probePort) },
-          ),
-        readyPath: "/readyz",
-      });
+      const { containers, sidecar } = await startRenderedSidecar(CHILD, "team-a", dir);
+      const consoleContainer = containers.find((container) => container.name === "console");
       processes.push(sidecar);
       const consoleProcess = await BmnProcess.start({
         label: "console",
@@ -442,34 +439,13 @@ describe("spec.legacyBridge on a real control plane", () => {
   });
 
   it("the rendered sidecar and bmn bridge legacy start from their args and env and bridge a legacy agent", async () => {
-    const pod = (await get("deployment", CHILD))?.spec?.template?.spec;
-    const sidecarContainer = pod?.initContainers?.find((container) => container.name === "bmn-sidecar");
-    const bridgeContainer = pod?.containers.find((container) => container.name === "bridge");
-    const configMap = await waitFor(
-      () => get("configmap", "bmn-domain-team-l"),
-      WAIT_MS,
-      "the domain ConfigMap",
-    );
     const url = redis?.url ?? "";
     const dir = await mkdtemp(join(tmpdir(), "bmn-op-bridge-"));
     const processes: BmnProcess[] = [];
     let legacy: LegacyAgent | undefined;
     try {
-      const configFile = join(dir, "bmn.yaml");
-      await writeFile(configFile, configMap.data?.["bmn.yaml"] ?? "");
-      const probePort = await freePort();
-      const sidecar = await BmnProcess.start({
-        label: "bridge pod sidecar",
-        port: await freePort(),
-        args: () => sidecarContainer?.args ?? [],
-        env: (port) =>
-          resolvedEnv(
-            sidecarContainer,
-            { "store/url": url },
-            { BMN_CONFIG: configFile, BMN_PORT: String(port), BMN_PROBE_PORT: String(probePort) },
-          ),
-        readyPath: "/readyz",
-      });
+      const { containers, sidecar } = await startRenderedSidecar(CHILD, "team-l", dir);
+      const bridgeContainer = containers.find((container) => container.name === "bridge");
       processes.push(sidecar);
       const bridge = await BmnProcess.start({
         label: "legacy bridge",
