@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { stripTypeScriptTypes } from "node:module";
 import { fileURLToPath } from "node:url";
 
@@ -40,6 +40,17 @@ function stripTypes(source: string): string {
   }
 }
 
+/**
+ * A shared core module's source: the `.ts` beside the sources, or, in a compiled `dist/` (the image), the `.js`
+ * that tsc made of it (already plain JavaScript; its source-map comment is dropped).
+ */
+function readSharedCore(coreDir: URL, name: string): string {
+  const source = new URL(name, coreDir);
+  if (existsSync(source)) return readFileSync(source, "utf8");
+  const compiled = readFileSync(new URL(name.replace(/\.ts$/, ".js"), coreDir), "utf8");
+  return compiled.replace(/^\/\/# sourceMappingURL=.*$/m, "");
+}
+
 export interface Asset {
   type: string;
   body: Buffer;
@@ -61,7 +72,7 @@ export class ConsoleAssets {
     for (const name of SHARED_CORE) {
       this.files.set(`/core/${name.replace(/\.ts$/, ".js")}`, {
         type: "text/javascript",
-        body: Buffer.from(stripTypes(readFileSync(new URL(name, coreDir), "utf8"))),
+        body: Buffer.from(stripTypes(readSharedCore(coreDir, name))),
       });
     }
     for (const [name, { specifier, type }] of Object.entries(VENDOR)) {

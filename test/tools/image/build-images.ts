@@ -28,7 +28,18 @@ import {
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, "..", "..", "..");
-const BUILD_INCLUDES = ["core", "runtime", "store", "sidecar", "gateway", "client", "operator", "cli"];
+const BUILD_INCLUDES = [
+  "core",
+  "runtime",
+  "store",
+  "sidecar",
+  "gateway",
+  "client",
+  "operator",
+  "bridge",
+  "cli",
+  "console",
+];
 
 export type ImageName = keyof typeof IMAGE_REFERENCES;
 export const IMAGE_NAMES = Object.keys(IMAGE_REFERENCES) as ImageName[];
@@ -133,8 +144,9 @@ function compileDist(outDir: string): void {
     ],
     { cwd: REPO, stdio: "inherit" },
   );
-  // As `npm run build` does: the Redis scripts are read at run time.
+  // As `npm run build` does: the Redis scripts and the console's page modules are read at run time.
   cpSync(join(REPO, "store", "redis", "lua"), join(outDir, "store", "redis", "lua"), { recursive: true });
+  cpSync(join(REPO, "console", "ui"), join(outDir, "console", "ui"), { recursive: true });
 }
 
 async function bundleTestAgent(outFile: string): Promise<void> {
