@@ -141,27 +141,30 @@ describe.skipIf(podsClusterUnavailable() !== undefined)("BMN on real pods", () =
     return holder === undefined || holder === "" ? undefined : holder.replace(/_\d+$/, "");
   }
 
+  /** The conditions of the MessageDomain under test, once all of `types` are True; else undefined. */
+  async function domainConditionsTrue(
+    ...types: string[]
+  ): Promise<{ type: string; status: string }[] | undefined> {
+    const md = await cluster.getJson<{
+      status?: { conditions?: { type: string; status: string; reason?: string }[] };
+    }>(["messagedomain", DOMAIN, "-n", NS]);
+    const conditions = md?.status?.conditions;
+    return types.every((type) => conditions?.some((c) => c.type === type && c.status === "True"))
+      ? conditions
+      : undefined;
+  }
+
   it("runs the operator as 2 Ready pods with probes, one holding the Lease", async () => {
     const pods = await untilPodsReady(cluster, OPERATOR_NAMESPACE, OPERATOR_SELECTOR, 2);
     const holder = await until(leaseHolder, 60_000, "an operator holding the Lease");
     expect(pods.map((pod) => pod.name)).toContain(holder);
-    const domain = await until(
-      async () => {
-        const md = await cluster.getJson<{ status?: { conditions?: { type: string; status: string }[] } }>([
-          "messagedomain",
-          DOMAIN,
-          "-n",
-          NS,
-        ]);
-        return md?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")
-          ? md
-          : undefined;
-      },
+    const conditions = await until(
+      () => domainConditionsTrue("Ready"),
       60_000,
       "MessageDomain Ready (the operator reached the in-cluster Redis)",
       async () => (await cluster.kubectl(["get", "messagedomain", DOMAIN, "-n", NS, "-o", "yaml"])).stdout,
     );
-    expect(domain.status?.conditions).toBeDefined();
+    expect(conditions).toBeDefined();
   });
 
   it("two agents exchange messages through their own pods' sidecars: every ping answered", async () => {
@@ -498,17 +501,7 @@ spec:
     await untilPodsReady(cluster, NS, "app.kubernetes.io/name=bmn-console", 1);
     await untilPodsReady(cluster, NS, "app.kubernetes.io/name=bmn-legacy-bridge", 1);
     const conditions = await until(
-      async () => {
-        const md = await cluster.getJson<{ status?: { conditions?: { type: string; status: string }[] } }>([
-          "messagedomain",
-          DOMAIN,
-          "-n",
-          NS,
-        ]);
-        const ready = (type: string): boolean =>
-          md?.status?.conditions?.some((c) => c.type === type && c.status === "True") === true;
-        return ready("ConsoleReady") && ready("LegacyBridgeReady") ? md?.status?.conditions : undefined;
-      },
+      () => domainConditionsTrue("ConsoleReady", "LegacyBridgeReady"),
       60_000,
       "ConsoleReady and LegacyBridgeReady",
     );
