@@ -167,6 +167,36 @@ describe.skipIf(podsClusterUnavailable() !== undefined)("BMN on real pods", () =
     expect(conditions).toBeDefined();
   });
 
+  it("runs the domain's console and legacy bridge as Ready pods, and removes them when asked", async () => {
+    const extras = `
+  console: { enabled: true }
+  legacyBridge: { redisUrlSecretRef: { name: redis-url, key: url } }`;
+    await cluster.apply(domainOnRedis(NS, DOMAIN, REDIS_IP, extras));
+    // Ready: the console answers /login on the pod IP with its generated token mounted; the bridge's /readyz says
+    // Redis and BMN (its own native sidecar) are connected. Both start only after their sidecar answers.
+    await untilPodsReady(cluster, NS, "app.kubernetes.io/name=bmn-console", 1);
+    await untilPodsReady(cluster, NS, "app.kubernetes.io/name=bmn-legacy-bridge", 1);
+    const conditions = await until(
+      () => domainConditionsTrue("ConsoleReady", "LegacyBridgeReady"),
+      60_000,
+      "ConsoleReady and LegacyBridgeReady",
+    );
+    expect(conditions).toContainEqual(
+      expect.objectContaining({ type: "ConsoleReady", reason: "ReplicasReady" }),
+    );
+    await cluster.apply(BASE);
+    const gone = async (kind: string, name: string): Promise<boolean> =>
+      (await cluster.getJson([kind, name, "-n", NS])) === undefined;
+    await until(
+      async () =>
+        (await gone("deployment", `${DOMAIN}-bmn-console`)) &&
+        (await gone("deployment", `${DOMAIN}-bmn-legacy-bridge`)) &&
+        (await gone("secret", `${DOMAIN}-bmn-console-token`)),
+      60_000,
+      "the console and bridge Deployments and the generated token Secret gone",
+    );
+  });
+
   it("two agents exchange messages through their own pods' sidecars: every ping answered", async () => {
     const count = 200;
     await cluster.apply(
@@ -490,34 +520,4 @@ spec:
       expect((await agentCounts(cluster, NS, "producer"))?.pongs).toBe(count);
     },
   );
-
-  it("runs the domain's console and legacy bridge as Ready pods, and removes them when asked", async () => {
-    const extras = `
-  console: { enabled: true }
-  legacyBridge: { redisUrlSecretRef: { name: redis-url, key: url } }`;
-    await cluster.apply(domainOnRedis(NS, DOMAIN, REDIS_IP, extras));
-    // Ready: the console answers /login on the pod IP with its generated token mounted; the bridge's /readyz says
-    // Redis and BMN (its own native sidecar) are connected. Both start only after their sidecar answers.
-    await untilPodsReady(cluster, NS, "app.kubernetes.io/name=bmn-console", 1);
-    await untilPodsReady(cluster, NS, "app.kubernetes.io/name=bmn-legacy-bridge", 1);
-    const conditions = await until(
-      () => domainConditionsTrue("ConsoleReady", "LegacyBridgeReady"),
-      60_000,
-      "ConsoleReady and LegacyBridgeReady",
-    );
-    expect(conditions).toContainEqual(
-      expect.objectContaining({ type: "ConsoleReady", reason: "ReplicasReady" }),
-    );
-    await cluster.apply(BASE);
-    const gone = async (kind: string, name: string): Promise<boolean> =>
-      (await cluster.getJson([kind, name, "-n", NS])) === undefined;
-    await until(
-      async () =>
-        (await gone("deployment", `${DOMAIN}-bmn-console`)) &&
-        (await gone("deployment", `${DOMAIN}-bmn-legacy-bridge`)) &&
-        (await gone("secret", `${DOMAIN}-bmn-console-token`)),
-      60_000,
-      "the console and bridge Deployments and the generated token Secret gone",
-    );
-  });
 });
