@@ -40,11 +40,15 @@ function stripTypes(source: string): string {
   }
 }
 
-/** A core module as browser JavaScript: its source with types stripped, or, compiled into dist/, tsc's output. */
-function sharedCoreModule(name: string, coreDir: URL): string {
+/**
+ * A shared core module's source: the `.ts` beside the sources, or, in a compiled `dist/` (the image), the `.js`
+ * that tsc made of it (already plain JavaScript; its source-map comment is dropped).
+ */
+function readSharedCore(coreDir: URL, name: string): string {
   const source = new URL(name, coreDir);
-  if (existsSync(source)) return stripTypes(readFileSync(source, "utf8"));
-  return readFileSync(new URL(name.replace(/\.ts$/, ".js"), coreDir), "utf8");
+  if (existsSync(source)) return readFileSync(source, "utf8");
+  const compiled = readFileSync(new URL(name.replace(/\.ts$/, ".js"), coreDir), "utf8");
+  return compiled.replace(/^\/\/# sourceMappingURL=.*$/m, "");
 }
 
 export interface Asset {
@@ -68,7 +72,7 @@ export class ConsoleAssets {
     for (const name of SHARED_CORE) {
       this.files.set(`/core/${name.replace(/\.ts$/, ".js")}`, {
         type: "text/javascript",
-        body: Buffer.from(sharedCoreModule(name, coreDir)),
+        body: Buffer.from(stripTypes(readSharedCore(coreDir, name))),
       });
     }
     for (const [name, { specifier, type }] of Object.entries(VENDOR)) {

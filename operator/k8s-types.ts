@@ -135,6 +135,8 @@ export interface Deployment {
   spec: {
     /** Omitted when an HPA owns the replica count, so applying the Deployment never fights the HPA. */
     replicas?: number;
+    /** `Recreate` stops the old pod before the new one starts: for workloads that must never run twice. */
+    strategy?: { type: "Recreate" | "RollingUpdate" };
     selector: LabelSelector;
     template: PodTemplateSpec;
   };

@@ -159,7 +159,7 @@ export const conditionSchema = z
       .string()
       .max(316)
       .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$/)
-      .describe("The condition's type: Ready, Progressing, Degraded, SecretResolved or StoreReachable."),
+      .describe("The condition's type: Ready, Progressing, Degraded, or one of the kind's own (docs/operator.md)."),
     status: z.enum(["True", "False", "Unknown"]).describe("True, False or Unknown."),
     observedGeneration: z
       .number()

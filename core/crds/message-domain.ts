@@ -1,7 +1,13 @@
 import { z } from "zod";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "../envelope.js";
 import { agentAddressSchema, domainNameSchema, DNS_LABEL } from "../names.js";
-import { baseStatusShape, objectNameSchema, secretKeyRefSchema } from "./common.js";
+import {
+  baseStatusShape,
+  objectNameSchema,
+  resourceRequirementsSchema,
+  secretKeyRefSchema,
+  secretKeySelectorSchema,
+} from "./common.js";
 import { deliveryDefaultsSchema } from "./delivery.js";
 
 export const MESSAGE_DOMAIN_KIND = "MessageDomain";
@@ -143,6 +149,88 @@ export const domainRoutingSchema = z
   })
   .strict();
 
+/** An image the operator runs for the domain (console, bridge); default the domain's sidecarImage. */
+const domainImageSchema = z
+  .string()
+  .min(1)
+  .max(512)
+  .optional()
+  .describe("Image; default the domain's sidecarImage, then the operator's default image.");
+
+/**
+ * `bmn console` for the domain, run by the operator: one pod (the console and a sidecar of the domain on its
+ * loopback) behind a ClusterIP Service. The console listens beyond loopback, so it always has a token: the
+ * one in `tokenSecretRef`, or one the operator generates into the Secret `<domain>-bmn-console-token`.
+ */
+export const domainConsoleSchema = z
+  .object({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe("Run bmn console for this domain behind a ClusterIP Service (needs a redis or sql store)."),
+    tokenSecretRef: secretKeySelectorSchema(
+      "The Secret key holding the console's token; unset: the operator generates <domain>-bmn-console-token.",
+    ).optional(),
+    traceUrl: z
+      .string()
+      .max(2_048)
+      .regex(/^https?:\/\/[^\s"<>]*\{traceId\}[^\s"<>]*$/, {
+        error: "must be an http(s) URL with {traceId} in it, e.g. http://jaeger:16686/trace/{traceId}",
+      })
+      .optional()
+      .describe("Links trace ids to a trace viewer; {traceId} is replaced, e.g. http://jaeger:16686/trace/{traceId}."),
+    image: domainImageSchema,
+    resources: resourceRequirementsSchema.optional().describe("The console container's resources."),
+  })
+  .strict();
+export type DomainConsole = z.infer<typeof domainConsoleSchema>;
+
+/** A topic segment, as `core/names.ts` takes it; a pattern adds `*` and `#` segments. */
+const SEGMENT = "[A-Za-z0-9_-]{1,64}";
+const WILDCARD_SEGMENT = `(${SEGMENT}|\\*|#)`;
+
+/**
+ * `bmn bridge legacy` for the domain, run by the operator as one pod (the bridge and a sidecar of the domain on
+ * its loopback): presence, direct messages and broadcasts between the legacy Beast Mode network on Redis and
+ * BMN (docs/bridges.md). Exactly one replica: two would share the legacy mailbox groups as one consumer.
+ */
+export const legacyBridgeSchema = z
+  .object({
+    redisUrlSecretRef: secretKeySelectorSchema(
+      "The Secret key holding the legacy network's Redis URL (redis:// or rediss://); never inline.",
+    ),
+    topics: z
+      .array(
+        z
+          .string()
+          .min(1)
+          .max(255)
+          .regex(new RegExp(`^${WILDCARD_SEGMENT}(\\.${WILDCARD_SEGMENT})*$`), {
+            error: "must be dot-separated segments of letters, digits, '_' or '-', or the wildcards '*' and '#'",
+          })
+          .describe("A BMN topic pattern, e.g. beast.#."),
+      )
+      .min(1)
+      .max(64)
+      .default(["beast.#"])
+      .describe("BMN topics broadcast on the legacy channel (bmn bridge legacy --topic)."),
+    topicPrefix: z
+      .string()
+      .max(128)
+      .regex(new RegExp(`^${SEGMENT}(\\.${SEGMENT})*$`), {
+        error: "must be dot-separated segments of letters, digits, '_' or '-'",
+      })
+      .optional()
+      .describe("Legacy broadcasts become BMN topic <topicPrefix>.<type>; default legacy."),
+    image: domainImageSchema,
+    resources: resourceRequirementsSchema.optional().describe("The bridge container's resources."),
+  })
+  .strict();
+export type LegacyBridge = z.infer<typeof legacyBridgeSchema>;
+
+/** CEL: a console or bridge needs a shared store; with memory, its own sidecar would see an empty store. */
+const SHARED_STORE = "(has(self.store) && has(self.store.type) && self.store.type != 'memory')";
+
 export const messageDomainSpecSchema = z
   .object({
     store: domainStoreSchema.prefault({}).describe("Where the domain keeps its messages."),
@@ -159,8 +247,38 @@ export const messageDomainSpecSchema = z
       .max(512)
       .optional()
       .describe("Image of the domain's sidecars and gateways, unless they name their own."),
+    console: domainConsoleSchema
+      .prefault({})
+      .describe("bmn console for the domain, behind a ClusterIP Service, with a token (docs/console.md)."),
+    legacyBridge: legacyBridgeSchema
+      .optional()
+      .describe("Run bmn bridge legacy for the domain (one replica; needs a redis or sql store; docs/bridges.md)."),
   })
-  .strict();
+  .strict()
+  .refine((spec) => !spec.console.enabled || spec.store.type !== "memory", {
+    error: "needs a redis or sql store: on memory the console's own sidecar would see an empty store",
+    path: ["console", "enabled"],
+  })
+  .refine((spec) => spec.legacyBridge === undefined || spec.store.type !== "memory", {
+    error: "needs a redis or sql store: on memory the bridge's own sidecar would share it with no agent",
+    path: ["legacyBridge"],
+  })
+  .meta({
+    "x-kubernetes-validations": [
+      {
+        rule: `!has(self.console) || !has(self.console.enabled) || !self.console.enabled || ${SHARED_STORE}`,
+        message: "console.enabled needs a redis or sql store: on memory the console would see an empty store",
+        fieldPath: ".console.enabled",
+        reason: "FieldValueForbidden",
+      },
+      {
+        rule: `!has(self.legacyBridge) || ${SHARED_STORE}`,
+        message: "legacyBridge needs a redis or sql store: on memory the bridge would share it with no agent",
+        fieldPath: ".legacyBridge",
+        reason: "FieldValueForbidden",
+      },
+    ],
+  });
 export type MessageDomainSpec = z.infer<typeof messageDomainSpecSchema>;
 export type MessageDomainSpecInput = z.input<typeof messageDomainSpecSchema>;
 
@@ -188,6 +306,22 @@ export const messageDomainStatusSchema = z
       .strict()
       .optional()
       .describe("The domain's store as the operator last saw it."),
+    console: z
+      .object({
+        serviceName: objectNameSchema.describe("The console's ClusterIP Service (port 7430)."),
+        tokenSecret: secretKeySelectorSchema("Where the console's token is (sign in at /login with it)."),
+        readyReplicas: z.number().int().min(0).describe("Console pods ready (0 or 1)."),
+      })
+      .strict()
+      .optional()
+      .describe("The domain's console, while spec.console.enabled is true."),
+    legacyBridge: z
+      .object({
+        readyReplicas: z.number().int().min(0).describe("Bridge pods ready (0 or 1)."),
+      })
+      .strict()
+      .optional()
+      .describe("The domain's legacy bridge, while spec.legacyBridge is set."),
   })
   .strict();
 export type MessageDomainStatus = z.infer<typeof messageDomainStatusSchema>;

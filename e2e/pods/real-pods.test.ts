@@ -147,27 +147,60 @@ describe.skipIf(podsClusterUnavailable() !== undefined)("BMN on real pods", () =
     return holder === undefined || holder === "" ? undefined : holder.replace(/_\d+$/, "");
   }
 
+  /** The conditions of the MessageDomain under test, once all of `types` are True; else undefined. */
+  async function domainConditionsTrue(
+    ...types: string[]
+  ): Promise<{ type: string; status: string }[] | undefined> {
+    const md = await cluster.getJson<{
+      status?: { conditions?: { type: string; status: string; reason?: string }[] };
+    }>(["messagedomain", DOMAIN, "-n", NS]);
+    const conditions = md?.status?.conditions;
+    return types.every((type) => conditions?.some((c) => c.type === type && c.status === "True"))
+      ? conditions
+      : undefined;
+  }
+
   it("runs the operator as 2 Ready pods with probes, one holding the Lease", async () => {
     const pods = await untilPodsReady(cluster, OPERATOR_NAMESPACE, OPERATOR_SELECTOR, 2);
     const holder = await until(leaseHolder, 60_000, "an operator holding the Lease");
     expect(pods.map((pod) => pod.name)).toContain(holder);
-    const domain = await until(
-      async () => {
-        const md = await cluster.getJson<{ status?: { conditions?: { type: string; status: string }[] } }>([
-          "messagedomain",
-          DOMAIN,
-          "-n",
-          NS,
-        ]);
-        return md?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True")
-          ? md
-          : undefined;
-      },
+    const conditions = await until(
+      () => domainConditionsTrue("Ready"),
       60_000,
       "MessageDomain Ready (the operator reached the in-cluster Redis)",
       async () => (await cluster.kubectl(["get", "messagedomain", DOMAIN, "-n", NS, "-o", "yaml"])).stdout,
     );
-    expect(domain.status?.conditions).toBeDefined();
+    expect(conditions).toBeDefined();
+  });
+
+  it("runs the domain's console and legacy bridge as Ready pods, and removes them when asked", async () => {
+    const extras = `
+  console: { enabled: true }
+  legacyBridge: { redisUrlSecretRef: { name: redis-url, key: url } }`;
+    await cluster.apply(domainOnRedis(NS, DOMAIN, REDIS_IP, extras));
+    // Ready: the console answers /login on the pod IP with its generated token mounted; the bridge's /readyz says
+    // Redis and BMN (its own native sidecar) are connected. Both start only after their sidecar answers.
+    await untilPodsReady(cluster, NS, "app.kubernetes.io/name=bmn-console", 1);
+    await untilPodsReady(cluster, NS, "app.kubernetes.io/name=bmn-legacy-bridge", 1);
+    const conditions = await until(
+      () => domainConditionsTrue("ConsoleReady", "LegacyBridgeReady"),
+      60_000,
+      "ConsoleReady and LegacyBridgeReady",
+    );
+    expect(conditions).toContainEqual(
+      expect.objectContaining({ type: "ConsoleReady", reason: "ReplicasReady" }),
+    );
+    await cluster.apply(BASE);
+    const gone = async (kind: string, name: string): Promise<boolean> =>
+      (await cluster.getJson([kind, name, "-n", NS])) === undefined;
+    await until(
+      async () =>
+        (await gone("deployment", `${DOMAIN}-bmn-console`)) &&
+        (await gone("deployment", `${DOMAIN}-bmn-legacy-bridge`)) &&
+        (await gone("secret", `${DOMAIN}-bmn-console-token`)),
+      60_000,
+      "the console and bridge Deployments and the generated token Secret gone",
+    );
   });
 
   it("two agents exchange messages through their own pods' sidecars: every ping answered", async () => {

@@ -32,23 +32,12 @@ import {
 } from "./common.js";
 import { QUEUE_METRICS } from "../external-metrics/metric-names.js";
 import { fromAnywhere, ingressOnlyPolicy } from "./network-policy.js";
-import {
-  RESTRICTED_CONTAINER_SECURITY_CONTEXT,
-  RESTRICTED_POD_SECURITY_CONTEXT,
-  withOverride,
-} from "./pod-security.js";
-import {
-  domainConfigHash,
-  domainConfigVolume,
-  ownDomainName,
-  domainStoreEnv,
-  resolveDomainSpec,
-} from "./message-domain.js";
+import { RESTRICTED_POD_SECURITY_CONTEXT, withOverride } from "./pod-security.js";
+import { loopbackSidecar } from "./domain-sidecar.js";
+import { domainConfigHash, domainConfigVolume, ownDomainName, resolveDomainSpec } from "./message-domain.js";
 
 const APP = "bmn-agent";
-/** `bmn start`, as arguments of the image's entrypoint (`node dist/cli/bmn.js`, see Dockerfile). */
-export const SIDECAR_ARGS = ["start"];
-const PROBE_PORT_NAME = "bmn-probe";
+export { SIDECAR_ARGS } from "./domain-sidecar.js";
 const API_TOKEN_VOLUME = "bmn-api-token";
 export const API_TOKEN_DIR = "/etc/bmn-api-token";
 export const API_TOKEN_FILE = `${API_TOKEN_DIR}/token`;
@@ -179,20 +168,11 @@ export function sidecarContainer(
   removedSubscriptions: readonly string[] = [],
 ): Container {
   const spec = resolveAgentEndpointSpec(endpoint);
-  const { mount } = domainConfigVolume(domain);
   const token = spec.sidecar.apiTokenSecretRef !== undefined;
-  return {
-    name: SIDECAR_CONTAINER_NAME,
+  return loopbackSidecar(domain, {
     image:
       spec.sidecar.image ?? resolveDomainSpec(domain).sidecarImage ?? options.defaultImage ?? DEFAULT_IMAGE,
-    args: [...SIDECAR_ARGS],
-    ports: [{ name: PROBE_PORT_NAME, containerPort: SIDECAR_PROBE_PORT, protocol: "TCP" }],
     env: [
-      ...domainStoreEnv(domain),
-      { name: "BMN_PORT", value: String(SIDECAR_PORT) },
-      { name: "BMN_HOST", value: "127.0.0.1" },
-      { name: "BMN_PROBE_HOST", value: "0.0.0.0" },
-      { name: "BMN_PROBE_PORT", value: String(SIDECAR_PROBE_PORT) },
       { name: "BMN_AGENT", value: spec.agent },
       { name: SUBSCRIPTIONS_ENV, value: spec.subscriptions.join(",") },
       ...(removedSubscriptions.length === 0
@@ -205,20 +185,9 @@ export function sidecarContainer(
         : [{ name: "BMN_LOG_LEVEL", value: spec.sidecar.logLevel }]),
     ],
     resources: spec.sidecar.resources,
-    readinessProbe: {
-      httpGet: { path: "/readyz", port: PROBE_PORT_NAME },
-      periodSeconds: 5,
-      failureThreshold: 3,
-    },
-    livenessProbe: {
-      httpGet: { path: "/healthz", port: PROBE_PORT_NAME },
-      initialDelaySeconds: 5,
-      periodSeconds: 10,
-      failureThreshold: 6,
-    },
-    volumeMounts: [mount, ...(token ? [API_TOKEN_MOUNT] : [])],
-    securityContext: withOverride(RESTRICTED_CONTAINER_SECURITY_CONTEXT, spec.sidecar.securityContext),
-  };
+    securityContext: spec.sidecar.securityContext,
+    mounts: token ? [API_TOKEN_MOUNT] : [],
+  });
 }
 
 interface CurrentContainer {

@@ -86,7 +86,8 @@ export function messageDomainDefinition(reconciler: Reconciler): ControllerDefin
   return {
     primary: MESSAGE_DOMAINS,
     reconciler,
-    children: [CHILDREN.configMaps],
+    // Deployments, Services and NetworkPolicies: the console's and the legacy bridge's.
+    children: [CHILDREN.configMaps, CHILDREN.deployments, CHILDREN.services, CHILDREN.networkPolicies],
     related: [followGateways(), followDataPlaneReadiness()],
   };
 }

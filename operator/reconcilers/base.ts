@@ -86,6 +86,8 @@ export const HORIZONTAL_POD_AUTOSCALER: OptionalKind = {
   kind: "HorizontalPodAutoscaler",
 };
 export const NETWORK_POLICY: OptionalKind = { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy" };
+export const DEPLOYMENT: OptionalKind = { apiVersion: "apps/v1", kind: "Deployment" };
+export const SECRET: OptionalKind = { apiVersion: "v1", kind: "Secret" };
 
 export function eventSubject(resource: AnyResource): EventSubject {
   return {

@@ -26,6 +26,12 @@ export interface KubeCondition {
   message: string;
 }
 
+/** A pod template as the tests read it from a Deployment. */
+export interface PodTemplateLike {
+  metadata?: { labels?: Record<string, string> };
+  spec: unknown;
+}
+
 /** An Event as `kubectl get events -o json` lists it. */
 export interface KubeEvent {
   reason: string;
@@ -58,6 +64,13 @@ export interface OperatorTestKit<Obj> {
   readonly mustApply: (manifest: object) => Promise<void>;
   /** The Events about one object in the namespace. */
   readonly eventsFor: (name: string) => Promise<KubeEvent[]>;
+  /**
+   * Creates a Deployment's pod template as a Pod with a server-side dry run, which runs admission (PodSecurity):
+   * what the kubelet would be given, without a kubelet.
+   */
+  readonly admitPod: (name: string, template: PodTemplateLike) => Promise<KubectlResult>;
+  /** Labels the namespace so that PodSecurity admission enforces "restricted" (latest) in it. */
+  readonly enforceRestricted: () => Promise<void>;
   /** Waits until `kind/name` has a condition of `type` with `reason`, and returns it. */
   readonly untilCondition: (
     kind: string,
@@ -138,6 +151,25 @@ export function operatorTestKit<Obj>(namespace: string): OperatorTestKit<Obj> {
       ]);
       expect(result, result.stderr).toMatchObject({ code: 0 });
       return (JSON.parse(result.stdout) as { items: KubeEvent[] }).items;
+    },
+    admitPod: async (name, template) => {
+      const pod = {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name, labels: template.metadata?.labels },
+        spec: template.spec,
+      };
+      return kubectl(["create", "--dry-run=server", "-n", namespace, "-f", "-"], JSON.stringify(pod));
+    },
+    enforceRestricted: async () => {
+      const labelled = await kubectl([
+        "label",
+        "namespace",
+        namespace,
+        "pod-security.kubernetes.io/enforce=restricted",
+        "pod-security.kubernetes.io/enforce-version=latest",
+      ]);
+      expect(labelled, labelled.stderr).toMatchObject({ code: 0 });
     },
     untilCondition: async (kind, name, type, reason, timeoutMs) =>
       await waitFor(

@@ -29,7 +29,7 @@ interface Obj {
 }
 
 const kit = operatorTestKit<Obj>(NAMESPACE);
-const { kubectl, get, mustApply } = kit;
+const { get, mustApply, admitPod } = kit;
 let controllers: RunningControllers | undefined;
 
 const domain = {
@@ -70,17 +70,6 @@ const gateway = {
   },
 };
 
-/** Creates the Deployment's pod as a Pod with a server-side dry run: what PodSecurity admission says. */
-async function admitPod(name: string, template: PodTemplate): Promise<{ code: number; stderr: string }> {
-  const pod = {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: { name, labels: template.metadata?.labels },
-    spec: template.spec,
-  };
-  return kubectl(["create", "--dry-run=server", "-n", NAMESPACE, "-f", "-"], JSON.stringify(pod));
-}
-
 async function podTemplateOf(deployment: string): Promise<PodTemplate> {
   const object = await waitFor(() => get("deployment", deployment), WAIT_MS, `the Deployment ${deployment}`);
   const template = object.spec?.template;
@@ -90,14 +79,7 @@ async function podTemplateOf(deployment: string): Promise<PodTemplate> {
 
 beforeAll(async () => {
   const kubeConfig = await kit.start();
-  const labelled = await kubectl([
-    "label",
-    "namespace",
-    NAMESPACE,
-    "pod-security.kubernetes.io/enforce=restricted",
-    "pod-security.kubernetes.io/enforce-version=latest",
-  ]);
-  expect(labelled, labelled.stderr).toMatchObject({ code: 0 });
+  await kit.enforceRestricted();
   controllers = await startControllers(kubeConfig, {
     namespace: NAMESPACE,
     resyncMs: 0,

@@ -240,6 +240,8 @@ describe("the chart's RBAC for the operator's ServiceAccount", () => {
       ["get", "secrets", "--all-namespaces"],
       ["delete", "namespaces"],
       ["update", "leases", "-n", APPS_NS],
+      // The console token it generates: only where it may read Secrets.
+      ["create", "secrets", "-n", VAULT_NS],
     ]) {
       const answer = await kubectlAsOperator(["auth", "can-i", ...question]);
       expect(answer.stdout.trim(), question.join(" ")).toBe("no");
@@ -248,6 +250,8 @@ describe("the chart's RBAC for the operator's ServiceAccount", () => {
       ["watch", "agentendpoints.beastmode.network", "--all-namespaces"],
       ["patch", "deployments.apps", "-n", APPS_NS],
       ["create", "leases", "-n", OPERATOR_NS],
+      ["create", "secrets", "-n", APPS_NS],
+      ["delete", "secrets", "-n", APPS_NS],
     ]) {
       const answer = await kubectlAsOperator(["auth", "can-i", ...question]);
       expect(answer.stdout.trim(), question.join(" ")).toBe("yes");
