@@ -22,6 +22,10 @@ function redisPing(host: string, port: number): Promise<string> {
       }
     });
     socket.once("error", reject);
+    // Closed before answering (the tunnel refuses a Service its proxy does not know yet): a try that failed.
+    socket.once("close", () => {
+      reject(new Error(`closed before answering: ${JSON.stringify(answer)}`));
+    });
     socket.setTimeout(5_000, () => socket.destroy(new Error("no answer")));
   });
 }
