@@ -9,10 +9,9 @@ import { ShortCache } from "./short-cache.js";
 const DEFAULT_MODES = ["text/plain", "application/json"];
 
 // Cards are served without a token (discovery comes before credentials), so what they cost is bounded: at most one
-// registry read in flight per sidecar however many cards are asked for (answers stay fresh), and a remote's card
-// fetched once a minute.
+// registry read in flight per sidecar however many cards are asked for (answers stay fresh); a remote's card is
+// cached in remote-client.ts.
 const registryReads = new WeakMap<AgentRegistry, ShortCache<"agents", AgentRecord[]>>();
-const remoteCards = new ShortCache<string, AgentCard>(60_000, 256);
 
 function registeredAgents(registry: AgentRegistry): Promise<AgentRecord[]> {
   let cache = registryReads.get(registry);
@@ -64,7 +63,7 @@ export async function agentCard(
 async function remoteCard(agent: string, remote: A2aRemoteConfig, options: CardOptions): Promise<AgentCard> {
   let card: AgentCard;
   try {
-    card = await remoteCards.get(remote.cardUrl, () => fetchRemoteCard(remote));
+    card = await fetchRemoteCard(remote);
   } catch (error) {
     throw new BmnError(
       "STORE_UNAVAILABLE",

@@ -3,6 +3,7 @@ import type { FastifyBaseLogger } from "fastify";
 import type { A2aConfig, A2aRemoteConfig } from "../../core/a2a-config.js";
 import {
   a2aMessageSchema,
+  a2aRoutes,
   a2aStreamResponseSchema,
   a2aTaskSchema,
   INTERRUPTED_STATES,
@@ -10,7 +11,6 @@ import {
   TERMINAL_STATES,
   type A2aTask,
   type AgentCard,
-  type TaskState,
 } from "../../core/api/a2a-api.js";
 import { BmnError, UnauthenticatedError } from "../../core/errors.js";
 import { fullJitterBackoffMs } from "../../runtime/resilience/backoff.js";
@@ -22,7 +22,9 @@ import { callRemote, fetchRemoteCard, jsonRpcUrl, RemoteRefusal, streamRemote } 
 import {
   parseLink,
   relayRemoteEvent,
+  isStatusEvent,
   remoteTaskOf,
+  statusOf,
   type RemoteEvent,
   type RemoteLink,
 } from "./remote-events.js";
@@ -227,7 +229,7 @@ export class RemoteBridge {
       if (await relayRemoteEvent(this.service, taskId, event.data, this.config.maxHistory)) {
         // Canceled here while the remote worked (the event was not the remote's own end): cancel it there too.
         const after = await this.service.get(taskId);
-        const remoteState = stateOfEvent(event.data);
+        const remoteState = isStatusEvent(event.data) ? statusOf(event.data).state : undefined;
         const remoteEnded = remoteState !== undefined && TERMINAL_STATES.has(remoteState);
         if (
           link !== undefined &&
@@ -316,7 +318,7 @@ export class RemoteBridge {
         {
           taskId: link.taskId,
           id: PUSH_CONFIG_ID,
-          url: `${this.pushBaseUrl}/v1/a2a/tasks/${taskId}/remote-push`,
+          url: `${this.pushBaseUrl}${a2aRoutes.remotePush.url.replace(":taskId", encodeURIComponent(taskId))}`,
           token: link.pushToken,
         },
         signal,
@@ -346,10 +348,4 @@ export class RemoteBridge {
       throw error;
     }
   }
-}
-
-/** The state a status event (or a task snapshot) reports. */
-function stateOfEvent(event: RemoteEvent): TaskState | undefined {
-  if ("task" in event) return event.task.status.state;
-  return "statusUpdate" in event ? event.statusUpdate.status.state : undefined;
 }

@@ -1,6 +1,7 @@
 import type { A2aRemoteConfig } from "../../core/a2a-config.js";
 import type { AgentCard } from "../../core/api/a2a-api.js";
 import { readBoundedText } from "../../runtime/http/read-bounded.js";
+import { ShortCache } from "./short-cache.js";
 
 /** A remote stream's bytes held while one event is incomplete, at most. */
 const MAX_EVENT_BYTES = 8 * 1024 * 1024;
@@ -36,8 +37,15 @@ async function boundedJson(response: Response, what: string): Promise<unknown> {
   return JSON.parse(await readBoundedText(response, MAX_ANSWER_BYTES)) as unknown;
 }
 
+/** Remote cards, shared by the open card routes and the bridge: a card is fetched once a minute at most. */
+const remoteCards = new ShortCache<string, AgentCard>(60_000, 256);
+
 /** The remote's card, as configured: the JSON-RPC endpoint is what the bridge calls. */
-export async function fetchRemoteCard(remote: A2aRemoteConfig, signal?: AbortSignal): Promise<AgentCard> {
+export function fetchRemoteCard(remote: A2aRemoteConfig, signal?: AbortSignal): Promise<AgentCard> {
+  return remoteCards.get(remote.cardUrl, () => loadRemoteCard(remote, signal));
+}
+
+async function loadRemoteCard(remote: A2aRemoteConfig, signal?: AbortSignal): Promise<AgentCard> {
   const response = await fetch(remote.cardUrl, {
     headers: { accept: "application/json", "a2a-version": "1.0" },
     redirect: "manual",

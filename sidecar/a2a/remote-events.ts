@@ -1,5 +1,10 @@
 import { createHash } from "node:crypto";
-import { a2aStreamResponseSchema, TERMINAL_STATES, INTERRUPTED_STATES } from "../../core/api/a2a-api.js";
+import {
+  a2aStreamResponseSchema,
+  INTERRUPTED_STATES,
+  TERMINAL_STATES,
+  type A2aTask,
+} from "../../core/api/a2a-api.js";
 import type { z } from "zod";
 import { isBmnError } from "../../core/errors.js";
 import { artifactChange, statusChange } from "./task-record.js";
@@ -36,11 +41,23 @@ export function remoteTaskOf(event: RemoteEvent): { taskId: string; contextId: s
  * The id of a remote event in the local task, made from what the event says rather than how it came: the stream
  * and a push notification of one event get the same id, so whichever comes second adds nothing.
  */
+type StatusEvent = Extract<RemoteEvent, { task: unknown } | { statusUpdate: unknown }>;
+
+/** A status update or a task snapshot: the events that report a status. */
+export function isStatusEvent(event: RemoteEvent): event is StatusEvent {
+  return "task" in event || "statusUpdate" in event;
+}
+
+/** The status a status update, or a task snapshot, reports. */
+export function statusOf(event: StatusEvent): A2aTask["status"] {
+  return "task" in event ? event.task.status : event.statusUpdate.status;
+}
+
 export function remoteEventId(event: RemoteEvent): string {
   let parts: unknown[];
-  if ("task" in event || "statusUpdate" in event) {
-    const { taskId, status } =
-      "task" in event ? { taskId: event.task.id, status: event.task.status } : event.statusUpdate;
+  if (isStatusEvent(event)) {
+    const status = statusOf(event);
+    const taskId = "task" in event ? event.task.id : event.statusUpdate.taskId;
     parts = ["status", taskId, status.state, status.timestamp ?? "", status.message?.messageId ?? ""];
   } else if ("artifactUpdate" in event) {
     const { taskId, artifact, append, lastChunk } = event.artifactUpdate;
@@ -61,8 +78,8 @@ export async function relayRemoteEvent(
 ): Promise<boolean> {
   const eventId = remoteEventId(event);
   try {
-    if ("task" in event || "statusUpdate" in event) {
-      const status = "task" in event ? event.task.status : event.statusUpdate.status;
+    if (isStatusEvent(event)) {
+      const status = statusOf(event);
       // A task snapshot opens every remote call, a follow-up's showing the state before it (input-required): the
       // status updates say what changes, so only a finished snapshot (a remote that answers with it) counts.
       if ("task" in event && !TERMINAL_STATES.has(status.state)) return false;

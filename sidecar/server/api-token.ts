@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { a2aRoutes } from "../../core/api/a2a-api.js";
 import { UnauthenticatedError } from "../../core/errors.js";
 import { presentedToken, readTokenFile, tokenMatcher } from "../../runtime/http/secret-token.js";
 
@@ -11,7 +12,7 @@ const OPEN_ROUTES = new Set([
   "/readyz",
   "/.well-known/agent-card.json",
   "/a2a/:target/.well-known/agent-card.json",
-  "/v1/a2a/tasks/:taskId/remote-push",
+  a2aRoutes.remotePush.url,
 ]);
 export const API_TOKEN_HEADER = "bmn-api-token";
 

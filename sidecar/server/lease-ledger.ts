@@ -1,4 +1,5 @@
 import { Gauge, type Registry } from "prom-client";
+import { mapBounded } from "../../runtime/resilience/map-bounded.js";
 import type { MessageStore } from "../../store/store.js";
 
 export const LEASES_HELD_METRIC = "bmn_sidecar_leases_held";
@@ -29,7 +30,6 @@ export class LeaseLedger {
 
   granted(leases: readonly GrantedLease[]): void {
     for (const { leaseId, leaseExpiresAt } of leases) {
-      this.open.delete(leaseId);
       this.open.set(leaseId, leaseExpiresAt);
       if (this.open.size > MAX_TRACKED_LEASES) {
         const oldest = this.open.keys().next().value;
@@ -61,16 +61,13 @@ export class LeaseLedger {
     this.forgetExpired();
     const leaseIds = [...this.open.keys()];
     this.open.clear();
-    let released = 0;
-    for (let start = 0; start < leaseIds.length; start += RELEASE_CONCURRENCY) {
-      const results = await Promise.allSettled(
-        leaseIds
-          .slice(start, start + RELEASE_CONCURRENCY)
-          .map((leaseId) => store.nack(leaseId, { delayMs: 0, reason: "sidecar shutting down" })),
-      );
-      released += results.filter((result) => result.status === "fulfilled").length;
-    }
-    return released;
+    const given = await mapBounded(leaseIds, RELEASE_CONCURRENCY, (leaseId) =>
+      store.nack(leaseId, { delayMs: 0, reason: "sidecar shutting down" }).then(
+        () => true,
+        () => false,
+      ),
+    );
+    return given.filter(Boolean).length;
   }
 
   private forgetExpired(): void {
