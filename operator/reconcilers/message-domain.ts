@@ -174,14 +174,19 @@ export class MessageDomainReconciler extends BaseReconciler {
     const { namespace } = domain.metadata;
     const name = consoleChildName(domain);
     if (enabledConsole(domain) === undefined) {
+      // Only after a console ran (its status says so), so a domain without one costs no reads per reconcile; the
+      // status goes once the children are gone.
+      const ran = domain.status?.console;
+      if (ran === undefined)
+        return workloadConditions({ type: CONDITION_CONSOLE_READY, field: "spec.console" });
       await this.deleteChildren(domain, [DEPLOYMENT, SERVICE, NETWORK_POLICY], name);
-      // Only after a console ran (its status says so): the operator may not read Secrets everywhere.
-      if (domain.status?.console !== undefined)
+      // The generated token only: a Secret the user named is never touched, nor read where it may not be.
+      if (ran.tokenSecret.name === generatedTokenSecretName(domain))
         await this.deleteChild(domain, {
           ...SECRET,
           metadata: { name: generatedTokenSecretName(domain), namespace },
         });
-      return { ...workloadConditions({ type: CONDITION_CONSOLE_READY, field: "spec.console" }) };
+      return workloadConditions({ type: CONDITION_CONSOLE_READY, field: "spec.console" });
     }
     const ref = consoleTokenRef(domain);
     let token = await readSecretKey(this.objects, namespace, ref);
@@ -221,7 +226,9 @@ export class MessageDomainReconciler extends BaseReconciler {
     const name = legacyBridgeChildName(domain);
     const bridge = declaredLegacyBridge(domain);
     if (bridge === undefined) {
-      await this.deleteChildren(domain, [DEPLOYMENT, NETWORK_POLICY], name);
+      // Only after a bridge ran (its status says so): a domain without one costs no reads per reconcile.
+      if (domain.status?.legacyBridge !== undefined)
+        await this.deleteChildren(domain, [DEPLOYMENT, NETWORK_POLICY], name);
       return workloadConditions({ type: CONDITION_LEGACY_BRIDGE_READY, field: "spec.legacyBridge" });
     }
     const ref = bridge.redisUrlSecretRef;

@@ -16,8 +16,13 @@ import type { MessageDomain } from "../k8s-types.js";
 import { injectionPatch, injectionRequest, type AdmittedPod } from "./injection-patch.js";
 
 export const INJECTION_PATH = "/mutate-pods";
-/** The apiserver's own request limit is 3 MiB; a Pod never comes near it. */
-const MAX_BODY_BYTES = 3 * 1024 * 1024;
+/** etcd keeps an object at most 1.5 MiB; an AdmissionReview of a Pod never comes near 2. */
+const MAX_BODY_BYTES = 2 * 1024 * 1024;
+/**
+ * Reviews read at once: anyone who can reach the pod can send bodies, and 256 connections of 2 MiB would not fit
+ * the operator's memory. The apiserver retries a 503 within its timeout, and failurePolicy decides after.
+ */
+const MAX_IN_FLIGHT = 16;
 const READ_TIMEOUT_MS = 10_000;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
@@ -56,8 +61,14 @@ export function admissionRequestOf(body: unknown): AdmissionRequest | string {
   const review = body as { apiVersion?: unknown; kind?: unknown; request?: unknown };
   if (review.apiVersion !== "admission.k8s.io/v1" || review.kind !== "AdmissionReview")
     return "body must be an admission.k8s.io/v1 AdmissionReview";
-  const request = review.request as Partial<AdmissionRequest> | undefined;
-  if (typeof request !== "object" || typeof request.uid !== "string" || request.uid === "")
+  // `request: null` is an object to typeof: the cast says what JSON can hold.
+  const request = review.request as Partial<AdmissionRequest> | null | undefined;
+  if (
+    typeof request !== "object" ||
+    request === null ||
+    typeof request.uid !== "string" ||
+    request.uid === ""
+  )
     return "AdmissionReview.request.uid is required";
   return request as AdmissionRequest;
 }
@@ -137,10 +148,16 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+/** Reviews being read or answered now, by one listener. */
+interface Gate {
+  inFlight: number;
+}
+
 async function handle(
   req: IncomingMessage,
   res: ServerResponse,
   options: InjectionWebhookServerOptions,
+  gate: Gate,
 ): Promise<void> {
   const path = new URL(req.url ?? "/", "https://operator.invalid").pathname;
   if (path !== INJECTION_PATH) {
@@ -151,6 +168,23 @@ async function handle(
     reply(res, 405, { message: "only POST is served" });
     return;
   }
+  if (gate.inFlight >= MAX_IN_FLIGHT) {
+    reply(res, 503, { message: `${String(MAX_IN_FLIGHT)} reviews are under way; try again` });
+    return;
+  }
+  gate.inFlight++;
+  try {
+    await review(req, res, options);
+  } finally {
+    gate.inFlight--;
+  }
+}
+
+async function review(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: InjectionWebhookServerOptions,
+): Promise<void> {
   const text = await readBody(req);
   if (text === undefined) {
     reply(res, 413, { message: `the AdmissionReview is larger than ${MAX_BODY_BYTES} bytes` });
@@ -181,6 +215,7 @@ async function handle(
 export async function startInjectionWebhookServer(
   options: InjectionWebhookServerOptions,
 ): Promise<InjectionWebhookServer> {
+  const gate: Gate = { inFlight: 0 };
   const server: Server = createServer(
     {
       cert: options.cert,
@@ -190,7 +225,7 @@ export async function startInjectionWebhookServer(
       requestTimeout: READ_TIMEOUT_MS * 2,
     },
     (req, res) => {
-      handle(req, res, options).catch((error: unknown) => {
+      handle(req, res, options, gate).catch((error: unknown) => {
         options.onError?.(error);
         if (!res.headersSent) reply(res, 500, { message: "internal error" });
       });

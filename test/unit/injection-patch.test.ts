@@ -158,6 +158,9 @@ describe("the admission answer", () => {
 
   it("refuses bodies that are not an AdmissionReview", () => {
     expect(admissionRequestOf(null)).toMatch(/AdmissionReview/);
+    expect(
+      admissionRequestOf({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: null }),
+    ).toMatch(/request.uid/);
     expect(admissionRequestOf({ apiVersion: "admission.k8s.io/v1beta1", kind: "AdmissionReview" })).toMatch(
       /v1/,
     );
