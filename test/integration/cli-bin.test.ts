@@ -1,5 +1,13 @@
 import { execFile } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,9 +24,18 @@ describe("the bmn executable", () => {
     rmSync(work, { recursive: true, force: true });
   });
 
-  it("in a checkout runs the TypeScript source", async () => {
-    const { stdout } = await run(process.execPath, [BIN, "--version"]);
-    expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  it("in a checkout runs the TypeScript source, even where a build left dist/ beside it", async () => {
+    const checkout = join(work, "checkout");
+    mkdirSync(join(checkout, "cli", "bin"), { recursive: true });
+    mkdirSync(join(checkout, "dist", "cli"), { recursive: true });
+    copyFileSync(BIN, join(checkout, "cli", "bin", "bmn.js"));
+    writeFileSync(join(checkout, "package.json"), JSON.stringify({ type: "module" }));
+    // tsx, which the bin loads for a source, from the repository's own dependencies.
+    symlinkSync(join(root, "node_modules"), join(checkout, "node_modules"), "dir");
+    writeFileSync(join(checkout, "cli", "bmn.ts"), 'const from: string = "source";\nconsole.log(from);\n');
+    writeFileSync(join(checkout, "dist", "cli", "bmn.js"), 'console.log("a stale build");\n');
+    const { stdout } = await run(process.execPath, [join(checkout, "cli", "bin", "bmn.js")]);
+    expect(stdout.trim()).toBe("source");
   });
 
   it("in an installed package, which ships no sources, runs the compiled dist/cli/bmn.js", async () => {
@@ -47,6 +64,8 @@ describe("the bmn executable", () => {
     const paths = (pack?.files ?? []).map((file) => file.path);
     expect(paths).toContain("cli/bin/bmn.js");
     expect(paths).toContain("package.json");
+    // What the bin runs ships too, once built (`prepack` builds it; a fresh checkout has no dist/ to pack).
+    if (existsSync(join(root, "dist", "cli", "bmn.js"))) expect(paths).toContain("dist/cli/bmn.js");
     const outside = paths.filter(
       (path) =>
         !path.startsWith("dist/") &&
