@@ -10,7 +10,7 @@ import { lingerMs, takeBatch, type BatchLimits } from "./batch-builder.js";
 import { encodeBody } from "./compression.js";
 import { forwardBackoffMs } from "./forward-backoff.js";
 import type { GatewayMetrics } from "./gateway-metrics.js";
-import type { GatewayTracing, OpenSpan } from "./gateway-tracing.js";
+import type { GatewayTracing } from "./gateway-tracing.js";
 import type { PeerClient } from "./peer-client.js";
 import type { RoutingTable } from "./routing-table.js";
 import type { TokenBucket } from "./token-bucket.js";
@@ -303,13 +303,12 @@ export class DestinationForwarder {
     | { kind: "failed"; message: string; retryAfterMs: number | undefined }
   > {
     const { metrics, tracing, ownDomain } = this.deps;
-    const spans: OpenSpan[] = batch.map((held) =>
-      tracing.forward(withVia(held.delivery.message, ownDomain), peer.domain, this.destination),
+    const traced = tracing.forwardBatch(
+      batch.map((held) => withVia(held.delivery.message, ownDomain)),
+      peer.domain,
+      this.destination,
     );
-    const endSpans = (outcome: string, error?: string): void => {
-      for (const span of spans) span.end(outcome, error);
-    };
-    const raw = Buffer.from(JSON.stringify({ messages: spans.map((span) => span.message) }));
+    const raw = Buffer.from(JSON.stringify({ messages: traced.messages }));
     const { compression } = this.deps.config;
     const encoded = await encodeBody(raw, compression.algorithm, compression.minBytes);
     const bucket = this.deps.bandwidth.get(peer.domain);
@@ -326,7 +325,7 @@ export class DestinationForwarder {
       response = await peer.sendBatch(encoded.body, encoded.encoding);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      endSpans("failed", message);
+      traced.end("failed", message);
       metrics.forwardAttempts.inc({ peer: peer.domain, outcome: "failed" });
       return {
         kind: "failed",
@@ -338,19 +337,19 @@ export class DestinationForwarder {
     metrics.bytes.inc({ peer: peer.domain, direction: "sent", stage: "wire" }, encoded.body.length);
     metrics.linkRtt.observe({ peer: peer.domain }, response.rttMs / 1_000);
     if (response.status === 429) {
-      endSpans("throttled");
+      traced.end("throttled");
       metrics.forwardAttempts.inc({ peer: peer.domain, outcome: "throttled" });
       return { kind: "throttled", retryAfterMs: response.retryAfterMs ?? 1_000 };
     }
     if (response.status === 413) {
-      endSpans("too-large");
+      traced.end("too-large");
       return {
         kind: "too-large",
         message: `peer ${peer.domain} refused a batch of ${raw.length} bytes as too large`,
       };
     }
     if (response.body === undefined) {
-      endSpans("failed", `status ${response.status}`);
+      traced.end("failed", `status ${response.status}`);
       metrics.forwardAttempts.inc({ peer: peer.domain, outcome: "failed" });
       return {
         kind: "failed",
@@ -363,19 +362,17 @@ export class DestinationForwarder {
     metrics.batchBytes.observe({ peer: peer.domain }, raw.length);
     const results = new Map<string, BatchResult>();
     for (const result of response.body.results) results.set(result.id, result);
+    traced.end(batch.map((held) => results.get(held.delivery.message.id)?.status ?? "unanswered"));
     const retry: Held[] = [];
     // The previous batch's settling has had this whole round trip to finish; at most one batch settles at a time.
     await this.settling;
     const accepted: Held[] = [];
-    const settles = batch.map(async (held, index) => {
+    const settles = batch.map(async (held) => {
       const result = results.get(held.delivery.message.id);
-      const span = spans[index];
       if (result === undefined) {
-        span?.end("unanswered");
         retry.push(held);
         return;
       }
-      span?.end(result.status);
       if (result.status === "refused") {
         const via = [...viaOf(held.delivery.message), ownDomain, peer.domain].join(" -> ");
         metrics.forwarded.inc({ peer: peer.domain, outcome: "refused" });

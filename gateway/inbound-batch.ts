@@ -24,27 +24,30 @@ export async function storeBatch(
 ): Promise<BatchResult[]> {
   const decisions = messages.map((raw) => decide(context, peerDomain, raw));
   const admitted = decisions.filter((decision) => decision.kind === "enqueue");
-  // A span per message only when tracing: it stamps the message with its own context to continue the trace.
-  const spans = admitted.map((decision) => context.tracing.receive(decision.message, peerDomain));
+  // Spans only when tracing: a sampled message is stamped with its own span's context, the rest pass unchanged.
+  const traced = context.tracing.receiveBatch(
+    admitted.map((decision) => decision.message),
+    peerDomain,
+  );
   let stored: SendResult[];
   try {
     stored = await context.store.enqueueMany(
       admitted.map((decision, index) => ({
         queue: decision.queue,
-        message: spans[index]?.message ?? decision.message,
+        message: traced.messages[index] ?? decision.message,
       })),
       { actor: context.actor },
     );
   } catch (error) {
-    for (const span of spans) span.end("failed", error instanceof Error ? error.message : String(error));
+    traced.end("failed", error instanceof Error ? error.message : String(error));
     throw error;
   }
+  const statuses = admitted.map((_, index): BatchResult["status"] =>
+    stored[index]?.duplicate === true ? "duplicate" : "accepted",
+  );
+  traced.end(statuses);
   const statusOf = new Map<Decision, BatchResult["status"]>();
-  admitted.forEach((decision, index) => {
-    const status = stored[index]?.duplicate === true ? "duplicate" : "accepted";
-    spans[index]?.end(status);
-    statusOf.set(decision, status);
-  });
+  admitted.forEach((decision, index) => statusOf.set(decision, statuses[index] ?? "accepted"));
   const outcomes = decisions.map((decision): BatchResult => {
     if (decision.kind === "refuse") return decision.result;
     return { id: decision.message.id, status: statusOf.get(decision) ?? "accepted" };

@@ -203,3 +203,17 @@ export function eventually<T>(
 ): Promise<T> {
   return until(check, timeoutMs, what, undefined, 20);
 }
+
+/** A counter's value from a gateway's registry: the sum over the series whose labels include `labels`. */
+export async function counter(
+  gateway: RunningGateway,
+  name: string,
+  labels: Record<string, string>,
+): Promise<number> {
+  const metric = gateway.metrics.registry.getSingleMetric(name);
+  if (metric === undefined) throw new Error(`no metric ${name}`);
+  const { values } = await metric.get();
+  return values
+    .filter((value) => Object.entries(labels).every(([key, wanted]) => value.labels[key] === wanted))
+    .reduce((sum, value) => sum + value.value, 0);
+}

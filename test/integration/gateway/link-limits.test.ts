@@ -2,8 +2,15 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { gunzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
-import type { RunningGateway } from "../../../gateway/start-gateway.js";
-import { eventually, receiveAll, send, startTopology, tokenFor, type Topology } from "./gateway-fixture.js";
+import {
+  counter,
+  eventually,
+  receiveAll,
+  send,
+  startTopology,
+  tokenFor,
+  type Topology,
+} from "./gateway-fixture.js";
 
 /** One request the recording proxy saw. */
 interface Seen {
@@ -118,20 +125,6 @@ class VirtualClock {
     this.elapsed += ms;
     return Promise.resolve();
   }
-}
-
-/** A counter's value from a gateway's registry. */
-async function counter(
-  gateway: RunningGateway,
-  name: string,
-  labels: Record<string, string>,
-): Promise<number> {
-  const metric = gateway.metrics.registry.getSingleMetric(name);
-  if (metric === undefined) throw new Error(`no metric ${name}`);
-  const { values } = await metric.get();
-  return values
-    .filter((value) => Object.entries(labels).every(([key, wanted]) => value.labels[key] === wanted))
-    .reduce((sum, value) => sum + value.value, 0);
 }
 
 /** `count` messages to alice@b of about `size` bytes each. */
