@@ -141,6 +141,14 @@ export class EndpointPool {
     );
   }
 
+  /**
+   * One write in autocommit mode that answers rows (`DELETE ... RETURNING`). Like a non-idempotent `run`, it runs
+   * again on another endpoint only when it never reached the server.
+   */
+  writeReturning(sql: string, params: readonly SqlParam[] = []): Promise<Row[]> {
+    return this.call("unsent", true, (client) => client.rows(sql, params));
+  }
+
   /** Reads on one pooled connection (may run again on another endpoint). */
   withConnection<T>(work: (session: SqlSession) => Promise<T>): Promise<T> {
     return this.call("safe", true, (client) => client.withConnection(work));

@@ -2,6 +2,7 @@ import { LeaseError } from "../../core/errors.js";
 import type { QueueName } from "../../core/names.js";
 import { BaseStore, type BaseStoreOptions } from "../base-store.js";
 import type {
+  EnqueueOp,
   QueueScan,
   LeaseBatch,
   NackOutcome,
@@ -10,6 +11,8 @@ import type {
   WriteOp,
   WriteOutcome,
 } from "../backend-types.js";
+import { GroupCommit, KeyedGroupCommit, type GroupResult } from "../group-commit.js";
+import { splitLeaseBatch } from "../split-lease-batch.js";
 import { formatLeaseId, type LeaseRef } from "../lease-id.js";
 import type { AckFailureCode, QueuedMessageState, QueueStats } from "../store.js";
 import type { Waiter } from "../wakeup-hub.js";
@@ -30,13 +33,14 @@ import {
 import { defaultTablePrefix, sqlTables, type SqlTables } from "./sql-tables.js";
 import { chunks, JANITOR_BATCH, marks, num, padded, pow2Chunks, text, tuples } from "./sql-util.js";
 import { SqlWatcher } from "./sql-watcher.js";
-import { ackLeasesInTransaction, applyWriteOps } from "./sql-writes.js";
+import { ackLeasesInTransaction, ackLeasesReturning, applyWriteOps } from "./sql-writes.js";
 import { SqlDeadLetters } from "./sql-dead-letters.js";
 import { SqlRegistry } from "./sql-registry.js";
 import { SqlA2aTasks } from "./sql-a2a-tasks.js";
 import type { A2aTaskStore } from "../roles/a2a-tasks.js";
 import { SqlSubscriptions } from "./sql-subscriptions.js";
 import { SqlTrace } from "./sql-trace.js";
+import { isOutcomeUnknown } from "./sql-errors.js";
 
 export interface SqlStoreOptions extends BaseStoreOptions {
   domain?: string | undefined;
@@ -71,6 +75,22 @@ const DEFAULTS = {
 };
 /** Queues per statement when reading or watching many at once. */
 const QUEUE_CHUNK = 256;
+/**
+ * Group commit (store/group-commit.ts): sends, single acks and small receives that arrive while earlier ones run
+ * share the next transaction, so concurrent callers pay one commit and a fixed number of statements together.
+ */
+const GROUPS_IN_FLIGHT = 2;
+const MAX_GROUPED_SENDS = 64;
+const MAX_GROUPED_ACKS = 256;
+/** Receives of more than this many messages already batch on their own and go alone. */
+const MAX_GROUPED_RECEIVE = 16;
+const MAX_GROUPED_RECEIVERS = 32;
+
+interface LeaseRequest {
+  agent: QueueName;
+  max: number;
+  leaseMs: number;
+}
 
 /**
  * The SQL backend for TiDB and MariaDB (config type `tidb`). Each state change of a queue is one SQL transaction;
@@ -92,6 +112,19 @@ export class SqlStore extends BaseStore {
   protected readonly registryBackend: SqlRegistry;
   private analyticsLayer: SqlAnalytics | undefined;
   private readonly a2aTaskRole: SqlA2aTasks;
+  private readonly sendGroups = new GroupCommit<EnqueueOp[], WriteOutcome[]>(
+    (sends) => this.applySendGroup(sends),
+    { maxInFlight: GROUPS_IN_FLIGHT, maxGroup: MAX_GROUPED_SENDS },
+  );
+  private readonly ackGroups = new GroupCommit<LeaseRef, undefined>((leases) => this.ackGroup(leases), {
+    maxInFlight: GROUPS_IN_FLIGHT,
+    maxGroup: MAX_GROUPED_ACKS,
+  });
+  /** Per queue and lease length; one at a time per queue, as competing claims on one queue only contend. */
+  private readonly receiveGroups = new KeyedGroupCommit<LeaseRequest, LeaseBatch>(
+    (_, requests) => this.leaseGroup(requests),
+    { maxInFlight: 1, maxGroup: MAX_GROUPED_RECEIVERS },
+  );
 
   private constructor(
     readonly client: EndpointPool,
@@ -160,13 +193,67 @@ export class SqlStore extends BaseStore {
   protected async applyWrites(ops: WriteOp[]): Promise<WriteOutcome[]> {
     const first = ops[0];
     if (ops.length === 1 && first?.kind === "ack") {
-      await this.ackOne(first.lease);
+      await this.ackGroups.submit(first.lease);
       return [{ duplicate: false }];
     }
+    const sends = ops.filter((op) => op.kind === "enqueue");
+    if (sends.length === ops.length) return this.sendGroups.submit(sends);
+    return this.applyInTransaction(ops);
+  }
+
+  /**
+   * Several callers' sends in one transaction, each caller's outcomes in its own slice. They are decided in order,
+   * as one caller's would be, so of two callers sending one id the first stores it and the second sees a duplicate.
+   */
+  private async applySendGroup(sends: EnqueueOp[][]): Promise<GroupResult<WriteOutcome[]>[]> {
+    const [alone] = sends;
+    if (sends.length === 1 && alone !== undefined) return [{ value: await this.applyInTransaction(alone) }];
+    let outcomes: WriteOutcome[];
+    try {
+      outcomes = await this.applyInTransaction(sends.flat());
+    } catch (error) {
+      // A commit without an answer may have stored them all: no caller may be told anything but that.
+      if (isOutcomeUnknown(error)) throw error;
+      // One caller's send may be what failed the group: each runs alone, so the others are not refused for it.
+      return Promise.all(
+        sends.map(async (ops): Promise<GroupResult<WriteOutcome[]>> => {
+          try {
+            return { value: await this.applyInTransaction(ops) };
+          } catch (alone) {
+            return { error: alone };
+          }
+        }),
+      );
+    }
+    let offset = 0;
+    return sends.map((ops) => {
+      const value = outcomes.slice(offset, offset + ops.length);
+      offset += ops.length;
+      return { value };
+    });
+  }
+
+  private async applyInTransaction(ops: WriteOp[]): Promise<WriteOutcome[]> {
     await this.rememberQueues(ops.flatMap((op) => (op.kind === "enqueue" ? [op.agent] : [])));
     const applied = await this.client.transaction((tx) => applyWriteOps(tx, this.ctx, ops));
     for (const agent of applied.touched) this.watcher.notify(agent);
     return applied.outcomes;
+  }
+
+  /** Acks that arrived together: one guarded DELETE for a lone one, one transaction for several. */
+  private async ackGroup(leases: LeaseRef[]): Promise<GroupResult<undefined>[]> {
+    const [alone] = leases;
+    if (leases.length === 1 && alone !== undefined) {
+      await this.ackOne(alone);
+      return [{ value: undefined }];
+    }
+    const problems = await this.ackLeases(leases);
+    return leases.map((lease, index) => {
+      const problem = problems[index];
+      return problem === undefined
+        ? { value: undefined }
+        : { error: new LeaseError(problem, formatLeaseId(lease)) };
+    });
   }
 
   /** A single ack outside a transaction: one guarded DELETE; only a refusal costs a second look. */
@@ -184,8 +271,10 @@ export class SqlStore extends BaseStore {
     );
   }
 
-  /** One transaction: a locking read of every lease's row and one DELETE of those that hold. */
+  /** One guarded DELETE ... RETURNING on MariaDB; elsewhere one transaction (a locking read, one DELETE). */
   protected async ackLeases(leases: readonly LeaseRef[]): Promise<(AckFailureCode | undefined)[]> {
+    // TiDB has no DELETE ... RETURNING: there a locking read tells which leases hold, in one transaction.
+    if (this.client.dialect === "mariadb") return ackLeasesReturning(this.client, this.tables, leases);
     return this.client.transaction((tx) => ackLeasesInTransaction(tx, this.tables, leases));
   }
 
@@ -203,7 +292,28 @@ export class SqlStore extends BaseStore {
   }
 
   // ---- leases --------------------------------------------------------------------------------------------
-  protected async leaseMessages(agent: QueueName, max: number, leaseMs: number): Promise<LeaseBatch> {
+  protected leaseMessages(agent: QueueName, max: number, leaseMs: number): Promise<LeaseBatch> {
+    if (max < 1 || max > MAX_GROUPED_RECEIVE) return this.leaseAlone(agent, max, leaseMs);
+    return this.receiveGroups.submit(`${agent}\u0000${String(leaseMs)}`, { agent, max, leaseMs });
+  }
+
+  /** Receives of one queue that arrived together: one lease call for all of them, shared out in order. */
+  private async leaseGroup(requests: LeaseRequest[]): Promise<GroupResult<LeaseBatch>[]> {
+    const [first] = requests;
+    if (first === undefined) return [];
+    const maxes = requests.map((request) => request.max);
+    const total = maxes.reduce((sum, max) => sum + max, 0);
+    const batch = await this.leaseAlone(first.agent, total, first.leaseMs);
+    const shares = splitLeaseBatch(batch, maxes);
+    if (batch.deliveries.length > 0 && shares.some((share) => share.deliveries.length === 0)) {
+      // The queue ran dry under the others: those left empty learn when to look again, as a lone call would.
+      const again = await this.client.withConnection((session) => probeQueue(session, this.ctx, first.agent));
+      for (const share of shares) if (share.deliveries.length === 0) share.nextDueAt = nextDueOf(again);
+    }
+    return shares.map((value) => ({ value }));
+  }
+
+  private async leaseAlone(agent: QueueName, max: number, leaseMs: number): Promise<LeaseBatch> {
     // An idle queue costs one read and no transaction.
     const probe = await this.client.withConnection((session) => probeQueue(session, this.ctx, agent));
     const due = dueWorkOf(probe);

@@ -4,7 +4,9 @@ import type { AckOp, EnqueueOp, WriteOp, WriteOutcome } from "../backend-types.j
 import { formatLeaseId, type LeaseRef } from "../lease-id.js";
 import { NOW_MS, type SqlParam, type SqlSession } from "./sql-client.js";
 import { WriteConflict } from "./sql-errors.js";
+import type { EndpointPool } from "./endpoint-pool.js";
 import {
+  isIssuableToken,
   leaseProblem,
   leaseRowOf,
   type LeaseProblem,
@@ -13,7 +15,7 @@ import {
   type SqlContext,
 } from "./sql-leases.js";
 import type { SqlTables } from "./sql-tables.js";
-import { num, padded, pow2Chunks, text, tuples } from "./sql-util.js";
+import { bigText, num, padded, pow2Chunks, text, tuples } from "./sql-util.js";
 
 /** A queue and a key within it, joined for Map keys (agent names cannot contain NUL). */
 function pairKey(agent: string, key: string): string {
@@ -218,6 +220,58 @@ export async function ackLeasesInTransaction(
     if (result.affectedRows !== acked.size) throw new WriteConflict("acked messages changed");
   }
   return outcomes;
+}
+
+/**
+ * MariaDB: settles many leases in one autocommit `DELETE ... RETURNING`, guarded like a single ack, so a group of
+ * acks costs one statement; only when some were refused does one more read tell each of those why. The result is
+ * what `ackLeasesInTransaction` answers: in list order, a lease given twice is LEASE_NOT_FOUND the second time.
+ */
+export async function ackLeasesReturning(
+  pool: EndpointPool,
+  tables: SqlTables,
+  leases: readonly LeaseRef[],
+): Promise<(LeaseProblem | undefined)[]> {
+  const issuable = padded(leases.filter((lease) => isIssuableToken(lease.token)));
+  const deleted = new Set<string>();
+  if (issuable.length > 0) {
+    const rows = await pool.writeReturning(
+      `DELETE FROM ${tables.messages}
+        WHERE (queue, id, token) IN (${issuable.map(() => "(?, ?, CAST(? AS SIGNED))").join(", ")})
+        AND state = 'leased' AND due_at > ${NOW_MS} RETURNING queue, id, token`,
+      issuable.flatMap((lease): SqlParam[] => [lease.agent, lease.id, lease.token]),
+    );
+    for (const row of rows) deleted.add(leaseKey(text(row.queue), text(row.id), bigText(row.token) ?? ""));
+  }
+  const acked = new Set<string>();
+  const outcomes = leases.map((lease): LeaseProblem | "refused" | undefined => {
+    const key = pairKey(lease.agent, lease.id);
+    if (acked.has(key) || !deleted.has(leaseKey(lease.agent, lease.id, lease.token))) return "refused";
+    acked.add(key);
+    return undefined;
+  });
+  const refused = leases.filter((_, index) => outcomes[index] === "refused");
+  if (refused.length === 0) return outcomes.map((outcome) => (outcome === "refused" ? undefined : outcome));
+  const pairs = padded([...new Set(refused.map((lease) => pairKey(lease.agent, lease.id)))]);
+  const rows = await pool.rows(
+    `SELECT ${NOW_MS} AS now, queue, id, state, token, nacked_token, due_at FROM ${tables.messages}
+      WHERE (queue, id) IN (${tuples(pairs.length, 2)})`,
+    pairs.flatMap((key) => key.split("\u0000")),
+  );
+  const now = rows[0] === undefined ? 0 : num(rows[0].now);
+  const byKey = new Map(rows.map((row) => [pairKey(text(row.queue), text(row.id)), leaseRowOf(row)]));
+  return leases.map((lease, index) => {
+    if (outcomes[index] !== "refused") return undefined;
+    const key = pairKey(lease.agent, lease.id);
+    // Acked earlier in this list, as a second single ack would find; otherwise the guard refused it, so a row that
+    // looks held now still reports LEASE_EXPIRED (as explainLease does).
+    if (acked.has(key)) return "LEASE_NOT_FOUND";
+    return leaseProblem(byKey.get(key), lease.token, now) ?? "LEASE_EXPIRED";
+  });
+}
+
+function leaseKey(agent: string, id: string, token: string): string {
+  return `${pairKey(agent, id)}\u0000${token}`;
 }
 
 async function writeDeadLetters(

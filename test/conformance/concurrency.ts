@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { BmnError } from "../../core/errors.js";
 import type { Delivery, MessageStore } from "../../store/store.js";
-import { msg, useStores } from "./helpers.js";
+import { idsOf, msg, useStores } from "./helpers.js";
 import type { StoreFactory } from "./store-conformance.js";
 
 /** Receives and acks in a loop until `total` messages were acked by all consumers together. */
@@ -63,6 +64,37 @@ export function describeConcurrency(factory: StoreFactory): void {
       expect(results.filter((r) => !r.duplicate)).toHaveLength(60);
       expect(results.filter((r) => r.duplicate)).toHaveLength(60);
       expect(await store.queueStats("burst")).toMatchObject({ ready: 60 });
+    });
+
+    it("concurrent single acks, fresh and settled ones together: each caller gets its own answer", async () => {
+      const store = await open();
+      for (let i = 0; i < 20; i++) await store.enqueue("settle", msg());
+      const leased = await store.receive("settle", { max: 20 });
+      expect(leased).toHaveLength(20);
+      const settled = leased.slice(0, 5);
+      for (const delivery of settled) await store.ack(delivery.leaseId);
+      // The 5 settled leases again, among the 15 fresh ones, all at once: only those 5 are refused.
+      const answers = await Promise.allSettled(leased.map((delivery) => store.ack(delivery.leaseId)));
+      const refused = answers.flatMap((answer, index) =>
+        answer.status === "rejected" ? [{ index, code: (answer.reason as BmnError).code }] : [],
+      );
+      expect(refused).toEqual(settled.map((_, index) => ({ index, code: "LEASE_NOT_FOUND" })));
+      expect(await store.queueStats("settle")).toMatchObject({ ready: 0, inFlight: 0 });
+    });
+
+    it("concurrent receives of one message each: every message to one of them, the rest get none", async () => {
+      const store = await open();
+      const sent = Array.from({ length: 5 }, () => msg());
+      for (const message of sent) await store.enqueue("share", message);
+      const batches = await Promise.all(Array.from({ length: 12 }, () => store.receive("share", { max: 1 })));
+      expect(batches.every((batch) => batch.length <= 1)).toBe(true);
+      expect(batches.flatMap(idsOf).sort()).toEqual(sent.map((message) => message.id).sort());
+      // Receivers still waiting when the queue ran dry get what is sent next.
+      const waiting = Array.from({ length: 3 }, () => store.receive("share", { max: 1, waitMs: 5_000 }));
+      const later = [msg(), msg(), msg()];
+      for (const message of later) await store.enqueue("share", message);
+      const got = await Promise.all(waiting);
+      expect(got.flatMap(idsOf).sort()).toEqual(later.map((message) => message.id).sort());
     });
   });
 }
