@@ -79,7 +79,8 @@ const QUEUE_CHUNK = 256;
  * Group commit (store/group-commit.ts): sends, single acks and small receives that arrive while earlier ones run
  * share the next transaction, so concurrent callers pay one commit and a fixed number of statements together.
  */
-const GROUPS_IN_FLIGHT = 2;
+/** One group of a kind at a time: on a small database, bigger groups beat groups in parallel (docs/sql-store.md). */
+const GROUPS_IN_FLIGHT = 1;
 const MAX_GROUPED_SENDS = 64;
 const MAX_GROUPED_ACKS = 256;
 /** Receives of more than this many messages already batch on their own and go alone. */
