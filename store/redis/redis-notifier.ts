@@ -5,6 +5,11 @@ import { raceTimeout } from "../../core/race-timeout.js";
 import { WakeupHub, type Waiter } from "../wakeup-hub.js";
 import type { RedisKeys } from "./redis-keys.js";
 
+/** How long a channel stays subscribed after its last waiter left, so a poll loop does not resubscribe each time. */
+const LINGER_MS = 1_000;
+/** Idle channels kept subscribed at most; past this the longest idle one goes at once. */
+const MAX_LINGERING = 256;
+
 /**
  * Wakes long-polling receivers when any process makes a message visible: scripts PUBLISH on the agent's
  * channel, and one subscriber connection per store fans that out in-process. Pub/sub can drop a message while
@@ -14,6 +19,9 @@ export class RedisNotifier {
   private readonly hub = new WakeupHub();
   /** Channels subscribed, with how many waiters use each; the last one to go unsubscribes. */
   private readonly subscribed = new Map<string, ChannelEntry>();
+  /** Subscribed channels without waiters, longest idle first. */
+  private readonly lingering = new Map<string, number>();
+  private sweep: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly subscriber: Redis | Cluster,
@@ -61,17 +69,47 @@ export class RedisNotifier {
       this.subscribed.set(channel, entry);
     }
     entry.waiters++;
+    this.lingering.delete(channel);
     return entry;
   }
 
   /**
-   * Unsubscribes when the last waiter of a channel goes, so distinct names leave nothing behind. Commands on the
+   * When the last waiter of a channel goes, the channel stays subscribed for LINGER_MS (a receiver polling in a
+   * loop finds it ready), then is unsubscribed, so distinct names leave nothing behind. Commands on the
    * subscriber connection are sent in call order, so a later SUBSCRIBE of the same channel is never undone.
    */
   private release(channel: string, entry: ChannelEntry): void {
     entry.waiters--;
     // A failed subscribe already dropped its entry; a newer one belongs to other waiters.
     if (entry.waiters > 0 || this.subscribed.get(channel) !== entry) return;
+    this.lingering.set(channel, Date.now());
+    for (const [oldest] of this.lingering) {
+      if (this.lingering.size <= MAX_LINGERING) break;
+      this.unsubscribe(oldest);
+    }
+    this.sweep ??= setTimeout(() => {
+      this.sweepLingering();
+    }, LINGER_MS).unref();
+  }
+
+  private sweepLingering(): void {
+    this.sweep = undefined;
+    const now = Date.now();
+    for (const [channel, idleSince] of this.lingering) {
+      if (now - idleSince < LINGER_MS) break;
+      this.unsubscribe(channel);
+    }
+    if (this.lingering.size > 0) {
+      this.sweep = setTimeout(() => {
+        this.sweepLingering();
+      }, LINGER_MS).unref();
+    }
+  }
+
+  private unsubscribe(channel: string): void {
+    this.lingering.delete(channel);
+    const entry = this.subscribed.get(channel);
+    if (entry === undefined || entry.waiters > 0) return;
     this.subscribed.delete(channel);
     this.subscriber.unsubscribe(channel).catch(() => undefined);
   }

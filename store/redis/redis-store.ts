@@ -84,7 +84,12 @@ export class RedisStore extends BaseStore {
     );
     this.subscriptionBackend = new RedisSubscriptions(client, this.keys, this.scripts);
     this.registryBackend = new RedisRegistry(client, this.keys);
-    this.traceBackend = new RedisTrace(client, this.keys, this.policy.traceRetentionMs);
+    this.traceBackend = new RedisTrace(
+      client,
+      this.keys,
+      this.policy.traceRetentionMs,
+      client instanceof Cluster ? undefined : this.scripts,
+    );
     this.a2aTaskRole = new RedisA2aTasks(client, this.keys, this.scripts);
   }
 

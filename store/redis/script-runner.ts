@@ -19,7 +19,8 @@ export type ScriptName =
   | "a2a-create"
   | "a2a-append"
   | "a2a-push-put"
-  | "a2a-link";
+  | "a2a-link"
+  | "trace-append";
 
 interface LoadedScript {
   source: string;

@@ -155,6 +155,29 @@ export function describeTrace(factory: StoreFactory): void {
       expect(await store.traceByCorrelation("conv-unknown")).toEqual([]);
     });
 
+    it("a burst of sends from many callers, one of 600 messages: every trace and the correlation are whole", async () => {
+      const store = await open();
+      const bulk = Array.from({ length: 600 }, () => msg({ correlationid: "burst" }));
+      const singles = Array.from({ length: 40 }, () => msg({ correlationid: "burst" }));
+      await Promise.all([
+        store.enqueueMany(bulk.map((message) => ({ queue: "bulk", message }))),
+        ...singles.map((message) => store.enqueue("single", message)),
+      ]);
+      const leased = await store.receive("bulk", { max: 600 });
+      await store.ackMany(leased.map((delivery) => delivery.leaseId));
+      for (const message of [bulk[0], bulk[299], bulk[599]]) {
+        expect(kinds(await store.traceOf(message?.id ?? ""))).toEqual([
+          "accepted",
+          "enqueued",
+          "leased",
+          "acked",
+        ]);
+      }
+      expect(kinds(await store.traceOf(singles[39]?.id ?? ""))).toEqual(["accepted", "enqueued"]);
+      const correlated = await store.traceByCorrelation("burst");
+      expect(new Set(correlated.map((event) => event.messageId)).size).toBe(640);
+    });
+
     it("traceOf an unknown id answers []", async () => {
       const store = await open();
       expect(await store.traceOf(msg().id)).toEqual([]);
