@@ -6,6 +6,11 @@ export interface GroupCommitOptions {
   maxInFlight: number;
   /** Items in one group at most. */
   maxGroup: number;
+  /**
+   * How long a group waits for company before it leaves, when a slot is free (default 0: at once). For writes
+   * nobody waits on (trace events), so that a steady trickle of calls still shares one write.
+   */
+  collectMs?: number;
 }
 
 /**
@@ -17,6 +22,7 @@ export interface GroupCommitOptions {
 export class GroupCommit<I, R> {
   private waiting: { item: I; resolve: (value: R) => void; reject: (error: unknown) => void }[] = [];
   private running = 0;
+  private collecting: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly flush: (items: I[]) => Promise<GroupResult<R>[]>,
@@ -28,8 +34,18 @@ export class GroupCommit<I, R> {
   submit(item: I): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.waiting.push({ item, resolve, reject });
-      this.start();
+      const collectMs = this.options.collectMs ?? 0;
+      if (collectMs <= 0 || this.waiting.length >= this.options.maxGroup) this.start();
+      else
+        this.collecting ??= setTimeout(() => {
+          this.start();
+        }, collectMs);
     });
+  }
+
+  /** Sends what is waiting now, without waiting for company (a reader that must see these writes). */
+  flushNow(): void {
+    this.start();
   }
 
   get idle(): boolean {
@@ -37,6 +53,8 @@ export class GroupCommit<I, R> {
   }
 
   private start(): void {
+    clearTimeout(this.collecting);
+    this.collecting = undefined;
     while (this.running < this.options.maxInFlight && this.waiting.length > 0) {
       const group = this.waiting.splice(0, this.options.maxGroup);
       this.running++;

@@ -7,28 +7,52 @@ import { withPrivateRedis } from "../shared/private-redis.js";
 import { fixed } from "../shared/table.js";
 import { ChildServer } from "./child.js";
 import { HttpApiQueue } from "./http-queue.js";
+import { SidecarProducer, WsConsumer } from "./peers.js";
+import { runPaced } from "./pipeline.js";
 
 /**
- * Profiles the sidecar under the send → receive → ack load of the summary's "one message per request" rows: a
- * compiled `bmn start` on a private Redis under `node --cpu-prof`, warmed up, then `messages` cycles at
- * `concurrency` in flight; the profile is written when the sidecar exits. Summarise it with
- * `node dist/bench/profile-summary.js <file>`.
- * Usage: node dist/bench/sidecar/profile.js [messages=20000] [concurrency=64]
+ * Profiles the sidecar under `node --cpu-prof`: a compiled `bmn start` on a private Redis, warmed up, then either
+ * - `closed` (default): `messages` send → receive → ack cycles at `concurrency` in flight, the load of the
+ *   summary's "one message per request" rows; or
+ * - `paced`: single sends at `messages` per second for 20 s, received over the WebSocket stream (credit 64), the
+ *   load of the "at 1k msg/s" rows.
+ * The profile is written when the sidecar exits; summarise it with `node dist/bench/profile-summary.js <file>`.
+ * Usage: node dist/bench/sidecar/profile.js [closed|paced] [messages=20000 | rate=1000] [concurrency=64]
  */
 async function main(): Promise<void> {
-  const messages = Number(process.argv[2] ?? 20_000);
-  const concurrency = Number(process.argv[3] ?? 64);
+  const mode = process.argv[2] === "paced" ? "paced" : "closed";
+  const messages = Number(process.argv[3] ?? (mode === "paced" ? 1_000 : 20_000));
+  const concurrency = Number(process.argv[4] ?? 64);
   const dir = await mkdtemp(join(tmpdir(), "bmn-profile-"));
   await withPrivateRedis(async (url) => {
     const sidecar = await ChildServer.sidecar(url, ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
-    const queue = new HttpApiQueue("sidecar", sidecar.url, "profile", concurrency);
     try {
       const makeMessage = messageFactory();
-      await runClosedLoop(queue, { concurrency, messages: Math.ceil(messages / 5), makeMessage });
-      const result = await runClosedLoop(queue, { concurrency, messages, makeMessage });
-      console.log(`${fixed((result.messages / result.elapsedMs) * 1000)} msgs/s under --cpu-prof`);
+      if (mode === "paced") {
+        const producer = new SidecarProducer(sidecar.url, "profile", "single", concurrency);
+        const consumer = new WsConsumer(sidecar.url, "profile", concurrency);
+        try {
+          const result = await runPaced(producer, consumer, {
+            rate: messages,
+            durationMs: 20_000,
+            warmupMs: 2_000,
+            makeMessage,
+          });
+          console.log(`${String(result.latencies.length)} messages at ${String(messages)} msg/s under --cpu-prof`);
+        } finally {
+          await producer.close();
+        }
+      } else {
+        const queue = new HttpApiQueue("sidecar", sidecar.url, "profile", concurrency);
+        try {
+          await runClosedLoop(queue, { concurrency, messages: Math.ceil(messages / 5), makeMessage });
+          const result = await runClosedLoop(queue, { concurrency, messages, makeMessage });
+          console.log(`${fixed((result.messages / result.elapsedMs) * 1000)} msgs/s under --cpu-prof`);
+        } finally {
+          await queue.close();
+        }
+      }
     } finally {
-      await queue.close();
       await sidecar.stop();
     }
   });

@@ -7,10 +7,16 @@ import type { ScriptRunner } from "./script-runner.js";
 
 /** Events per `trace-append` call at most, so one call never keeps the server busy for long. */
 const EVENTS_PER_SCRIPT = 512;
+/**
+ * How long events wait for others before they are written: at 1 000 msg/s a write then carries the events of
+ * about five messages instead of one (each write to Redis is a syscall, the sidecar's largest cost; see
+ * docs/benchmarks.md). Reads of the trace write what waits first.
+ */
+const COLLECT_MS = 5;
 
 /**
  * Trace events in Redis: a list per message and a set of message ids per correlation id, both expiring. The events
- * of calls made while a write runs leave together in the next one (store/group-commit.ts): on a standalone server
+ * of calls made within 5 ms, or while a write runs, leave together (store/group-commit.ts): on a standalone server
  * as one `trace-append` script call per 512 events, instead of two commands per message and event; on a Cluster,
  * where the keys are in many slots, as one RPUSH and one PEXPIRE per message.
  */
@@ -18,6 +24,7 @@ export class RedisTrace implements TraceBackend {
   private readonly writes = new GroupCommit<TraceEvent[], undefined>((calls) => this.write(calls), {
     maxInFlight: 1,
     maxGroup: 64,
+    collectMs: COLLECT_MS,
   });
 
   constructor(
@@ -39,6 +46,7 @@ export class RedisTrace implements TraceBackend {
 
   /** A read sees this process's own events: those waiting for the next group would otherwise land after it. */
   private async settled(): Promise<void> {
+    this.writes.flushNow();
     await this.lastWrite;
   }
 

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { GroupCommit, KeyedGroupCommit, type GroupResult } from "../../store/group-commit.js";
 import type { LeaseBatch } from "../../store/backend-types.js";
 import type { MessageId } from "../../core/ids.js";
@@ -78,6 +78,33 @@ describe("GroupCommit", () => {
     const first = commit.submit(1);
     manual.release(0, []);
     await expect(first).rejects.toThrow("no result for item 0");
+  });
+});
+
+describe("GroupCommit with collectMs", () => {
+  it("holds a group for company until collectMs passes, maxGroup is reached, or flushNow is called", async () => {
+    vi.useFakeTimers();
+    try {
+      const manual = manualFlush<number>();
+      const commit = new GroupCommit(manual.flush, { maxInFlight: 1, maxGroup: 3, collectMs: 5 });
+      const first = [commit.submit(1), commit.submit(2)];
+      expect(manual.groups).toEqual([]);
+      await vi.advanceTimersByTimeAsync(5);
+      expect(manual.groups).toEqual([[1, 2]]);
+      manual.release(0);
+      await Promise.all(first);
+      const full = [commit.submit(3), commit.submit(4), commit.submit(5)];
+      expect(manual.groups.at(-1)).toEqual([3, 4, 5]);
+      manual.release(1);
+      await Promise.all(full);
+      const read = commit.submit(6);
+      commit.flushNow();
+      expect(manual.groups.at(-1)).toEqual([6]);
+      manual.release(2);
+      expect(await read).toBe("done 6");
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
