@@ -31,7 +31,7 @@ export interface CrossDomainSettings {
 
 export const CROSS_DOMAIN_SETTINGS: CrossDomainSettings = {
   latencyEachWayMs: 5,
-  throughput: { messages: 12_000, warmup: 2_000, batch: 64, senders: 4, credit: 256, rounds: 2 },
+  throughput: { messages: 12_000, warmup: 2_000, batch: 64, senders: 4, credit: 256, rounds: 3 },
   wire: { messages: 5_000, algorithms: ["brotli", "gzip", "none"], corpora: ["varied", "payload.ts"] },
   latency: { rate: 200, durationMs: 6_000, warmupMs: 1_000, rounds: 2 },
 };

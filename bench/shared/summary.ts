@@ -13,6 +13,7 @@ export const MEASURES = [
   "sidecar CPU at 1k msg/s",
   "sidecar RSS, idle",
   "sidecar RSS at 1k msg/s",
+  "sidecar RSS at 1k msg/s, pod heap",
   "sidecar RSS peak, 64 in flight",
   "Redis bytes per queued 1 KB message",
   "SQL store throughput, 16 in flight",

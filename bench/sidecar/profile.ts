@@ -38,7 +38,9 @@ async function main(): Promise<void> {
             warmupMs: 2_000,
             makeMessage,
           });
-          console.log(`${String(result.latencies.length)} messages at ${String(messages)} msg/s under --cpu-prof`);
+          console.log(
+            `${String(result.latencies.length)} messages at ${String(messages)} msg/s under --cpu-prof`,
+          );
         } finally {
           await producer.close();
         }

@@ -31,6 +31,17 @@ import { runCliWall } from "./cli-wall.js";
 import { sidecarRows } from "./summary-rows.js";
 import type { SummaryRow } from "../shared/summary.js";
 import { fixed } from "../shared/table.js";
+import { DEFAULT_SIDECAR_RESOURCES } from "../../core/crds/agent-endpoint.js";
+import { nodeHeapEnv } from "../../operator/builders/node-heap.js";
+
+/** The old space (MiB) the operator gives a sidecar with the default memory limit (operator/builders/node-heap.ts). */
+const POD_OLD_SPACE_MIB = Number(
+  /--max-old-space-size=(\d+)/.exec(nodeHeapEnv(DEFAULT_SIDECAR_RESOURCES)[0]?.value ?? "")?.[1],
+);
+
+function asPodHeap(result: LatencyResult): LatencyResult {
+  return { ...result, label: `${result.label}, old space ${String(POD_OLD_SPACE_MIB)} MiB (pod)` };
+}
 
 export interface SidecarSuiteSettings {
   perRequest: PerRequestSettings;
@@ -143,12 +154,27 @@ export async function runSidecarSuite(
         await inspector?.close();
         await fresh.stop();
       }
+      // The same load on a sidecar with the old space the operator gives one in a pod with the default memory
+      // limit: V8 sizes its heap from the machine (24 GiB here), a pod's from its limit (docs/operator.md).
+      const podHeap = await ChildServer.sidecar(url, [`--max-old-space-size=${String(POD_OLD_SPACE_MIB)}`]);
+      let podLatency: LatencyResult[];
+      try {
+        console.log(
+          `\n[sidecar 5/5] footprint at ${settings.latency.rate} msg/s, old space ${String(POD_OLD_SPACE_MIB)} MiB as in a pod`,
+        );
+        podLatency = await runLatency(podHeap, url, settings.freshFootprint, false);
+      } finally {
+        await podHeap.stop();
+      }
 
       printPerRequest(perRequest);
       printPipelined(pipelined);
-      printLatency(latency, freshLatency, settings.latency.rate, { idleRss: idle.sidecar, loadedRss });
+      printLatency(latency, [...freshLatency, ...podLatency.map(asPodHeap)], settings.latency.rate, {
+        idleRss: idle.sidecar,
+        loadedRss,
+      });
       if (detail) printBacklog(backlog);
-      return sidecarRows({ perRequest, pipelined, latency, freshLatency, idle, peak, cli });
+      return sidecarRows({ perRequest, pipelined, latency, freshLatency, podLatency, idle, peak, cli });
     } finally {
       await httpRaw.stop();
       await sidecar.stop();

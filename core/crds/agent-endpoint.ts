@@ -30,9 +30,13 @@ export const podTemplateSchema = z
   );
 export type PodTemplate = z.infer<typeof podTemplateSchema>;
 
+/**
+ * A sidecar is about 100 MB of RSS before its heap grows, so the limit leaves room for the 102 MB old space the
+ * operator gives V8 from it (operator/builders/node-heap.ts); 128Mi got a busy sidecar OOM-killed.
+ */
 export const DEFAULT_SIDECAR_RESOURCES = {
   requests: { cpu: "50m", memory: "64Mi" },
-  limits: { memory: "128Mi" },
+  limits: { memory: "256Mi" },
 };
 
 /** The injected sidecar container. */

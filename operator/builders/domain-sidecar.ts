@@ -33,6 +33,7 @@ import {
   resolveDomainSpec,
 } from "./message-domain.js";
 import { fromAnywhere, ingressOnlyPolicy } from "./network-policy.js";
+import { withNodeHeap } from "./node-heap.js";
 import { IMAGE_USER_ID, RESTRICTED_CONTAINER_SECURITY_CONTEXT, withOverride } from "./pod-security.js";
 
 /** `bmn start`, as arguments of the image's entrypoint (`node dist/cli/bmn.js`, see Dockerfile). */
@@ -53,7 +54,7 @@ export interface LoopbackSidecarSettings {
 
 /** The sidecar container: the domain's config and store, the agent API on loopback, probes on the pod IP. */
 export function loopbackSidecar(domain: MessageDomain, settings: LoopbackSidecarSettings): Container {
-  return {
+  return withNodeHeap({
     name: SIDECAR_CONTAINER_NAME,
     image: settings.image,
     args: [...SIDECAR_ARGS],
@@ -80,7 +81,7 @@ export function loopbackSidecar(domain: MessageDomain, settings: LoopbackSidecar
     },
     volumeMounts: [domainConfigVolume(domain).mount, ...(settings.mounts ?? [])],
     securityContext: withOverride(RESTRICTED_CONTAINER_SECURITY_CONTEXT, settings.securityContext),
-  };
+  });
 }
 
 /** What a domain-wide workload (console, legacy bridge) runs beside the sidecar. */
@@ -178,11 +179,11 @@ export function buildDomainWorkload(
             },
           ],
           containers: [
-            {
+            withNodeHeap({
               ...workload.container,
               image,
               securityContext: { ...RESTRICTED_CONTAINER_SECURITY_CONTEXT },
-            },
+            }),
           ],
           volumes: [domainConfigVolume(domain).volume, ...(workload.volumes ?? [])],
         },

@@ -44,6 +44,7 @@ import {
   domainStoreSecretEnv,
   resolveDomainSpec,
 } from "./message-domain.js";
+import { withNodeHeap } from "./node-heap.js";
 
 const APP = "bmn-gateway";
 /** Key of the gateway's config (a sidecar config with a `gateway` section, JSON) in its ConfigMap. */
@@ -306,7 +307,7 @@ export function buildGatewayChildren(
     TLS_DIR,
     secretKeys.filter((key) => key.volume === "tls"),
   );
-  const container: Container = {
+  const container: Container = withNodeHeap({
     name: "gateway",
     image: spec.image ?? resolveDomainSpec(domain).sidecarImage ?? options.defaultImage ?? DEFAULT_IMAGE,
     args: [...GATEWAY_ARGS],
@@ -342,7 +343,7 @@ export function buildGatewayChildren(
       ...(tls === undefined ? [] : [tls.mount]),
     ],
     securityContext: withOverride(RESTRICTED_CONTAINER_SECURITY_CONTEXT, spec.securityContext),
-  };
+  });
 
   const deployment: Deployment = {
     apiVersion: "apps/v1",

@@ -182,6 +182,8 @@ describe("Gateway → Deployment, Service, PDB, HPA", () => {
         name: "BMN_REDIS_URL",
         valueFrom: { secretKeyRef: { name: "team-a-redis", key: "url" } },
       },
+      // 40 % of the default 256Mi limit for V8's old space.
+      { name: "NODE_OPTIONS", value: "--max-old-space-size=102" },
     ]);
     expect(children.deployment.spec.replicas).toBe(2);
     expect(children.deployment.spec.selector.matchLabels).toEqual(children.service.spec.selector);
@@ -257,8 +259,10 @@ describe("AgentEndpoint → Deployment with the sidecar, Service, HPA", () => {
     });
     expect(sidecar?.resources).toEqual({
       requests: { cpu: "50m", memory: "64Mi" },
-      limits: { memory: "128Mi" },
+      limits: { memory: "256Mi" },
     });
+    // V8's old space sized to the limit (40 % of 256Mi), so the sidecar collects before the kernel kills it.
+    expect(sidecar?.env).toContainEqual({ name: "NODE_OPTIONS", value: "--max-old-space-size=102" });
     expect(sidecar?.env).toContainEqual({ name: "BMN_CONFIG", value: "/etc/bmn/bmn.yaml" });
     expect(sidecar?.env).toContainEqual({
       name: "BMN_REDIS_URL",

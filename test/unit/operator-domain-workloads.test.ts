@@ -244,6 +244,7 @@ describe("spec.legacyBridge → Deployment, NetworkPolicy", () => {
     expect(envOf(bridge)).toEqual({
       BMN_URL: "http://127.0.0.1:7420",
       BMN_LEGACY_REDIS_URL: { secretKeyRef: REDIS_REF },
+      NODE_OPTIONS: "--max-old-space-size=102",
     });
     expect(JSON.stringify(deployment)).not.toContain("redis://");
     expect(bridge?.readinessProbe).toMatchObject({ httpGet: { path: "/readyz", port: "bridge" } });
