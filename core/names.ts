@@ -99,7 +99,13 @@ export function splitAddress(address: AgentAddress): ParsedAddress {
  * Topics are dot-separated segments of letters, digits, '_' and '-'.
  * Patterns add '*' (exactly one segment) and '#' (zero or more segments), each as a whole segment.
  */
-const TOPIC_SEGMENT = /^[A-Za-z0-9_-]{1,64}$/;
+const TOPIC_SEGMENT_SOURCE = "[A-Za-z0-9_-]{1,64}";
+const PATTERN_SEGMENT_SOURCE = `(${TOPIC_SEGMENT_SOURCE}|\\*|#)`;
+/** A whole topic as a regular-expression source, for the CRDs' OpenAPI `pattern`s. */
+export const TOPIC_REGEX_SOURCE = `^${TOPIC_SEGMENT_SOURCE}(\\.${TOPIC_SEGMENT_SOURCE})*$`;
+/** A whole topic pattern as a regular-expression source, for the CRDs' OpenAPI `pattern`s. */
+export const TOPIC_PATTERN_REGEX_SOURCE = `^${PATTERN_SEGMENT_SOURCE}(\\.${PATTERN_SEGMENT_SOURCE})*$`;
+const TOPIC_SEGMENT = new RegExp(`^${TOPIC_SEGMENT_SOURCE}$`);
 const TOPIC_MAX = 255;
 
 export const topicSchema = z

@@ -203,6 +203,8 @@ export const registerOperator: RegisterCommand = (program) => {
       if (!(retryPeriodMs < renewDeadlineMs && renewDeadlineMs < leaseDurationMs))
         throw new UsageError("need --retry-period < --renew-deadline < --lease-duration");
       const leaseNamespace = flags.leaseNamespace ?? defaultLeaseNamespace();
+      // Every listener of the process (probes and metrics, external metrics, the injection webhook) binds here.
+      const host = flags.host ?? process.env.BMN_HOST ?? "127.0.0.1";
       if (flags.leaderElect && leaseNamespace === undefined)
         throw new UsageError(
           "out of cluster, leader election needs --lease-namespace (or POD_NAMESPACE): the namespace where the operator may write its Lease",
@@ -223,19 +225,15 @@ export const registerOperator: RegisterCommand = (program) => {
             renewDeadlineMs,
             retryPeriodMs,
           },
-          host: flags.host ?? process.env.BMN_HOST ?? "127.0.0.1",
+          host,
           port: port(flags.port),
           ...(flags.defaultImage === undefined ? {} : { defaultImage: flags.defaultImage }),
           networkPolicies: flags.networkPolicies,
           resyncMs: seconds("--resync", flags.resync, true),
           storeProbeIntervalMs: seconds("--store-probe-interval", flags.storeProbeInterval),
           refreshIntervalMs: seconds("--refresh-interval", flags.refreshInterval),
-          ...externalMetricsOptions(flags, flags.host ?? process.env.BMN_HOST ?? "127.0.0.1"),
-          ...injectionWebhookOptions(
-            flags,
-            flags.host ?? process.env.BMN_HOST ?? "127.0.0.1",
-            flags.injectionNamespace ?? defaultLeaseNamespace(),
-          ),
+          ...externalMetricsOptions(flags, host),
+          ...injectionWebhookOptions(flags, host, flags.injectionNamespace ?? defaultLeaseNamespace()),
         });
       } catch (error) {
         throw new CliError(`cannot start the operator: ${(error as Error).message}`);

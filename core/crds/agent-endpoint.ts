@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { a2aAgentConfigSchema } from "../a2a-config.js";
-import { agentNameSchema, domainNameSchema, topicPatternSchema } from "../names.js";
+import { agentNameSchema, domainNameSchema, TOPIC_PATTERN_REGEX_SOURCE, topicPatternSchema } from "../names.js";
 import {
   autoscalingSchema,
   baseStatusShape,
@@ -15,8 +15,6 @@ import {
 export const AGENT_ENDPOINT_KIND = "AgentEndpoint";
 /** The resource name in API paths and RBAC rules. */
 export const AGENT_ENDPOINT_PLURAL = "agentendpoints";
-
-const TOPIC_PATTERN_SEGMENT = "(\\*|#|[A-Za-z0-9_-]{1,64})";
 
 /**
  * A pod template (`metadata` and `spec` of a core/v1 PodTemplateSpec), kept opaque: the apiserver validates
@@ -96,7 +94,7 @@ export const agentEndpointSpecSchema = z
       .array(
         topicPatternSchema
           .meta({
-            pattern: `^${TOPIC_PATTERN_SEGMENT}(\\.${TOPIC_PATTERN_SEGMENT})*$`,
+            pattern: TOPIC_PATTERN_REGEX_SOURCE,
           })
           .describe("A topic pattern, e.g. orders.* or audit.#."),
       )

@@ -1,6 +1,12 @@
 import { z } from "zod";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "../envelope.js";
-import { agentAddressSchema, domainNameSchema, DNS_LABEL } from "../names.js";
+import {
+  agentAddressSchema,
+  domainNameSchema,
+  DNS_LABEL,
+  TOPIC_PATTERN_REGEX_SOURCE,
+  TOPIC_REGEX_SOURCE,
+} from "../names.js";
 import {
   baseStatusShape,
   objectNameSchema,
@@ -185,10 +191,6 @@ export const domainConsoleSchema = z
   .strict();
 export type DomainConsole = z.infer<typeof domainConsoleSchema>;
 
-/** A topic segment, as `core/names.ts` takes it; a pattern adds `*` and `#` segments. */
-const SEGMENT = "[A-Za-z0-9_-]{1,64}";
-const WILDCARD_SEGMENT = `(${SEGMENT}|\\*|#)`;
-
 /**
  * `bmn bridge legacy` for the domain, run by the operator as one pod (the bridge and a sidecar of the domain on
  * its loopback): presence, direct messages and broadcasts between the legacy Beast Mode network on Redis and
@@ -205,7 +207,7 @@ export const legacyBridgeSchema = z
           .string()
           .min(1)
           .max(255)
-          .regex(new RegExp(`^${WILDCARD_SEGMENT}(\\.${WILDCARD_SEGMENT})*$`), {
+          .regex(new RegExp(TOPIC_PATTERN_REGEX_SOURCE), {
             error: "must be dot-separated segments of letters, digits, '_' or '-', or the wildcards '*' and '#'",
           })
           .describe("A BMN topic pattern, e.g. beast.#."),
@@ -217,7 +219,7 @@ export const legacyBridgeSchema = z
     topicPrefix: z
       .string()
       .max(128)
-      .regex(new RegExp(`^${SEGMENT}(\\.${SEGMENT})*$`), {
+      .regex(new RegExp(TOPIC_REGEX_SOURCE), {
         error: "must be dot-separated segments of letters, digits, '_' or '-'",
       })
       .optional()

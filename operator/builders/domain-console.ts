@@ -8,7 +8,12 @@ import { randomBytes } from "node:crypto";
 import type { DomainConsole } from "../../core/crds/message-domain.js";
 import type { Deployment, MessageDomain, NetworkPolicy, SecretKeySelector, Service } from "../k8s-types.js";
 import { type BuildOptions, childMeta, commonLabels, LABEL_DOMAIN } from "./common.js";
-import { buildDomainWorkload, domainWorkloadName, LOOPBACK_SIDECAR_URL } from "./domain-sidecar.js";
+import {
+  buildDomainWorkload,
+  DEFAULT_WORKLOAD_RESOURCES,
+  domainWorkloadName,
+  LOOPBACK_SIDECAR_URL,
+} from "./domain-sidecar.js";
 import { domainNameOf, resolveDomainSpec } from "./message-domain.js";
 
 const APP = "bmn-console";
@@ -21,11 +26,6 @@ export const CONSOLE_TOKEN_DIR = "/etc/bmn-console-token";
 export const CONSOLE_TOKEN_FILE = `${CONSOLE_TOKEN_DIR}/token`;
 /** On the pod template: a digest of the token, so a rotated token rolls the pod (the console reads it at start). */
 export const ANNOTATION_TOKEN_HASH = "beastmode.network/token-hash";
-
-export const DEFAULT_CONSOLE_RESOURCES = {
-  requests: { cpu: "50m", memory: "96Mi" },
-  limits: { memory: "256Mi" },
-};
 
 export interface ConsoleChildren {
   deployment: Deployment;
@@ -122,7 +122,7 @@ export function buildConsoleChildren(
         name: "console",
         args: consoleArgs(settings),
         ports: [{ name: "console", containerPort: CONSOLE_PORT, protocol: "TCP" }],
-        resources: settings.resources ?? DEFAULT_CONSOLE_RESOURCES,
+        resources: settings.resources ?? DEFAULT_WORKLOAD_RESOURCES,
         // The sign-in page answers without a token once the console listens.
         readinessProbe: {
           httpGet: { path: "/login", port: "console" },

@@ -84,6 +84,12 @@ export function loopbackSidecar(domain: MessageDomain, settings: LoopbackSidecar
   });
 }
 
+/** The resources of a domain-wide workload's own container (console, legacy bridge) unless its spec names some. */
+export const DEFAULT_WORKLOAD_RESOURCES = {
+  requests: { cpu: "50m", memory: "96Mi" },
+  limits: { memory: "256Mi" },
+};
+
 /** What a domain-wide workload (console, legacy bridge) runs beside the sidecar. */
 export interface DomainWorkload {
   /** `app.kubernetes.io/name`, e.g. `bmn-console`; the children are named `<domain>-<app>`. */

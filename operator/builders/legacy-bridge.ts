@@ -10,6 +10,7 @@ import type { MessageDomain } from "../k8s-types.js";
 import type { BuildOptions } from "./common.js";
 import {
   buildDomainWorkload,
+  DEFAULT_WORKLOAD_RESOURCES,
   domainWorkloadName,
   LOOPBACK_SIDECAR_URL,
   type DomainWorkloadChildren,
@@ -21,11 +22,6 @@ const APP = "bmn-legacy-bridge";
 export const BRIDGE_PROBE_PORT = 7422;
 /** On the pod template: a digest of the Redis URL, so a changed URL rolls the pod (the bridge reads it at start). */
 export const ANNOTATION_REDIS_URL_HASH = "beastmode.network/redis-url-hash";
-
-export const DEFAULT_BRIDGE_RESOURCES = {
-  requests: { cpu: "50m", memory: "96Mi" },
-  limits: { memory: "256Mi" },
-};
 
 /** The name of the bridge's Deployment and NetworkPolicy. */
 export function legacyBridgeChildName(domain: MessageDomain): string {
@@ -72,7 +68,7 @@ export function buildLegacyBridgeChildren(
           { name: "BMN_URL", value: LOOPBACK_SIDECAR_URL },
           { name: "BMN_LEGACY_REDIS_URL", valueFrom: { secretKeyRef: { ...bridge.redisUrlSecretRef } } },
         ],
-        resources: bridge.resources ?? DEFAULT_BRIDGE_RESOURCES,
+        resources: bridge.resources ?? DEFAULT_WORKLOAD_RESOURCES,
         // Ready once both Redis and BMN are connected; alive while the process answers.
         readinessProbe: {
           httpGet: { path: "/readyz", port: "bridge" },

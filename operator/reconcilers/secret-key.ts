@@ -1,6 +1,7 @@
 import { ApiException, type V1Secret } from "@kubernetes/client-node";
 import type { SecretKeySelector } from "../k8s-types.js";
 import type { KubeObjects } from "../kube-objects.js";
+import { secretDataValue } from "../status/domain-conditions.js";
 import type { SecretKeyLookup } from "../status/domain-workload-conditions.js";
 
 /**
@@ -24,7 +25,6 @@ export async function readSecretKey(
     throw error;
   }
   if (secret === undefined) return { state: "secretNotFound" };
-  const encoded = secret.data?.[ref.key];
-  const value = encoded === undefined ? "" : Buffer.from(encoded, "base64").toString("utf8").trim();
+  const value = secretDataValue(secret, ref.key);
   return value === "" ? { state: "keyNotFound" } : { state: "found", value };
 }

@@ -1,7 +1,7 @@
-import { ApiException, type V1Secret } from "@kubernetes/client-node";
 import type { MessageDomainSpec } from "../../core/crds/message-domain.js";
 import type { KubeObjects } from "../kube-objects.js";
-import { lookupSecret, type SecretLookup } from "../status/domain-conditions.js";
+import type { SecretLookup } from "../status/domain-conditions.js";
+import { readSecretKey } from "./secret-key.js";
 
 /**
  * Reads the Secret holding a domain's store URL. RBAC grants Secret reads per namespace only: elsewhere the
@@ -13,16 +13,15 @@ export async function lookupStoreSecret(
   spec: MessageDomainSpec,
 ): Promise<SecretLookup> {
   const ref = spec.store.type === "memory" ? undefined : spec.store.connection?.secretRef;
-  if (ref === undefined) return lookupSecret(spec, undefined);
-  try {
-    const secret = await objects.read<V1Secret>({
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { name: ref.name, namespace },
-    });
-    return lookupSecret(spec, secret);
-  } catch (error) {
-    if (error instanceof ApiException && error.code === 403) return { state: "forbidden", name: ref.name };
-    throw error;
+  if (ref === undefined) return { state: "notRequired" };
+  const found = await readSecretKey(objects, namespace, ref);
+  switch (found.state) {
+    case "found":
+      return { state: "resolved", name: ref.name, key: ref.key, value: found.value };
+    case "keyNotFound":
+      return { state: "keyNotFound", name: ref.name, key: ref.key };
+    case "secretNotFound":
+    case "forbidden":
+      return { state: found.state, name: ref.name };
   }
 }

@@ -24,7 +24,13 @@ export type SecretLookup =
 
 export type StoreCheck = { reachable: true } | { reachable: false; error: string };
 
-/** Picks the store URL out of a Secret's `data` (base64, as the apiserver returns it). */
+/** One key of a Secret's `data` (base64, as the apiserver returns it), decoded and trimmed; "" when absent. */
+export function secretDataValue(secret: { data?: Record<string, string> | undefined }, key: string): string {
+  const encoded = secret.data?.[key];
+  return encoded === undefined ? "" : Buffer.from(encoded, "base64").toString("utf8").trim();
+}
+
+/** Picks the store URL out of a Secret's `data`. */
 export function lookupSecret(
   spec: MessageDomainSpec,
   secret: { data?: Record<string, string> | undefined } | undefined,
@@ -32,8 +38,7 @@ export function lookupSecret(
   const ref = spec.store.type === "memory" ? undefined : spec.store.connection?.secretRef;
   if (ref === undefined) return { state: "notRequired" };
   if (secret === undefined) return { state: "secretNotFound", name: ref.name };
-  const encoded = secret.data?.[ref.key];
-  const value = encoded === undefined ? "" : Buffer.from(encoded, "base64").toString("utf8").trim();
+  const value = secretDataValue(secret, ref.key);
   if (value === "") return { state: "keyNotFound", name: ref.name, key: ref.key };
   return { state: "resolved", name: ref.name, key: ref.key, value };
 }

@@ -42,7 +42,12 @@ const TOOLS_DIR = join(HERE, "..", "tools");
 export const NODE_IP = "10.77.0.1";
 /** Pods get addresses from this range on the node's bridge. */
 export const POD_SUBNET = "10.88.0.0/16";
-export const SERVICE_RANGE = "10.96.0.0/24";
+/**
+ * Services get addresses from this range. A /20, so the apiserver keeps its first 256 addresses (10.96.0.x) for
+ * fixed ClusterIPs, which the tests use, and allocates the others above them: with a /24 only 16 were kept apart,
+ * and a Service without a fixed address could take one a test pins.
+ */
+export const SERVICE_RANGE = "10.96.0.0/20";
 /** The `kubernetes` Service's address, which in-cluster clients (the operator) use. */
 export const KUBERNETES_SERVICE_IP = "10.96.0.1";
 export const NODE_NAME = "bmn-node";

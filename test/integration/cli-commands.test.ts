@@ -69,7 +69,11 @@ function start(args: string[], options: { env?: Record<string, string>; input?: 
     done,
     linesOut: (count) =>
       Promise.race([
-        new Promise<void>((resolve) => waiters.push({ count, resolve })),
+        // Lines printed before the call count too: the process may be quicker than the test.
+        new Promise<void>((resolve) => {
+          if (stdout.split("\n").length - 1 >= count) resolve();
+          else waiters.push({ count, resolve });
+        }),
         done.then((run) => {
           throw new Error(`bmn exited before printing ${count} lines: ${JSON.stringify(run)}`);
         }),

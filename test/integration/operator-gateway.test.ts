@@ -244,7 +244,8 @@ describe("Gateway controller on a real control plane", () => {
     const container = pod?.containers[0];
     expect(container?.command).toBeUndefined(); // the image's entrypoint is bmn
     expect(container?.args).toEqual(["gateway", "--config", "/etc/bmn/config.json"]);
-    expect(container?.env ?? []).toEqual([]); // a memory store: no Secret env; never a token
+    // A memory store: no Secret env; only V8's old space, sized to the default 256Mi limit.
+    expect(container?.env ?? []).toEqual([{ name: "NODE_OPTIONS", value: "--max-old-space-size=102" }]);
     expect(container?.readinessProbe?.httpGet).toMatchObject({ path: "/healthz", port: "gateway" });
     expect(container?.volumeMounts).toEqual([
       { name: "bmn-gateway-config", mountPath: "/etc/bmn", readOnly: true },
