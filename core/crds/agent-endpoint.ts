@@ -29,8 +29,8 @@ export const podTemplateSchema = z
 export type PodTemplate = z.infer<typeof podTemplateSchema>;
 
 /**
- * A sidecar is about 100 MB of RSS before its heap grows, so the limit leaves room for the 102 MB old space the
- * operator gives V8 from it (operator/builders/node-heap.ts); 128Mi got a busy sidecar OOM-killed.
+ * A sidecar is 100–128 MB of RSS before its heap grows (128Mi left it almost no room), so the limit leaves room for
+ * the 102 MiB old space the operator gives V8 from it (operator/builders/node-heap.ts).
  */
 export const DEFAULT_SIDECAR_RESOURCES = {
   requests: { cpu: "50m", memory: "64Mi" },

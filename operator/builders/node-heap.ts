@@ -40,9 +40,11 @@ export function quantityBytes(quantity: string | number): number | undefined {
 }
 
 /**
- * `NODE_OPTIONS` sizing V8's old space to the container's memory limit. V8 sizes its heap from the node's memory,
- * not the container's (and never below 256 MB of old space on 64-bit), so under load a BMN process would grow
- * past a small limit and be OOM-killed before it collected its garbage. Nothing without a memory limit.
+ * `NODE_OPTIONS` sizing V8's old space to the container's memory limit. Otherwise V8 sizes it from the memory Node
+ * detects (the machine's, or the cgroup's when libuv reads it) with V8's own minimums, and lets garbage pile up to
+ * that size before it collects: on a 24 GiB machine a busy sidecar held 127 MB of heap, against 34 MB with the
+ * old space set (docs/benchmarks.md). Set from the limit, the heap is collected before it outgrows the container.
+ * Nothing without a memory limit.
  */
 export function nodeHeapEnv(resources: Container["resources"]): EnvVar[] {
   const limit = resources?.limits?.memory;
