@@ -32,12 +32,14 @@ import { sidecarRows } from "./summary-rows.js";
 import type { SummaryRow } from "../shared/summary.js";
 import { fixed } from "../shared/table.js";
 import { DEFAULT_SIDECAR_RESOURCES } from "../../core/crds/agent-endpoint.js";
-import { nodeHeapEnv } from "../../operator/builders/node-heap.js";
+import { oldSpaceMib } from "../../operator/builders/node-heap.js";
 
 /** The old space (MiB) the operator gives a sidecar with the default memory limit (operator/builders/node-heap.ts). */
-const POD_OLD_SPACE_MIB = Number(
-  /--max-old-space-size=(\d+)/.exec(nodeHeapEnv(DEFAULT_SIDECAR_RESOURCES)[0]?.value ?? "")?.[1],
-);
+const POD_OLD_SPACE_MIB = ((): number => {
+  const mib = oldSpaceMib(DEFAULT_SIDECAR_RESOURCES);
+  if (mib === undefined) throw new Error("the default sidecar resources name no memory limit");
+  return mib;
+})();
 
 function asPodHeap(result: LatencyResult): LatencyResult {
   return { ...result, label: `${result.label}, old space ${String(POD_OLD_SPACE_MIB)} MiB (pod)` };

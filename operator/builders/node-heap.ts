@@ -47,11 +47,16 @@ export function quantityBytes(quantity: string | number): number | undefined {
  * Nothing without a memory limit.
  */
 export function nodeHeapEnv(resources: Container["resources"]): EnvVar[] {
+  const mib = oldSpaceMib(resources);
+  return mib === undefined ? [] : [{ name: "NODE_OPTIONS", value: `--max-old-space-size=${String(mib)}` }];
+}
+
+/** The old space (MiB) `nodeHeapEnv` gives a container with these resources; undefined without a memory limit. */
+export function oldSpaceMib(resources: Container["resources"]): number | undefined {
   const limit = resources?.limits?.memory;
   const bytes = limit === undefined ? undefined : quantityBytes(limit);
-  if (bytes === undefined || bytes <= 0) return [];
-  const oldSpaceMib = Math.max(MIN_OLD_SPACE_MIB, Math.floor((bytes * OLD_SPACE_SHARE) / MIB));
-  return [{ name: "NODE_OPTIONS", value: `--max-old-space-size=${String(oldSpaceMib)}` }];
+  if (bytes === undefined || bytes <= 0) return undefined;
+  return Math.max(MIN_OLD_SPACE_MIB, Math.floor((bytes * OLD_SPACE_SHARE) / MIB));
 }
 
 /** The container with `nodeHeapEnv` added, unless its env already sets NODE_OPTIONS (the user's word wins). */

@@ -177,20 +177,18 @@ export async function leaseInTransaction(
     nextDueAt: undefined,
   };
   // With nothing due, the claim reads the server's time itself: one statement less on the busy path.
+  let now: number | undefined;
   if (due.leases || due.ttl || due.delayed) {
     const [nowRow] = await tx.rows(`SELECT ${NOW_MS} AS now`);
-    const now = num(nowRow?.now);
-    batch.now = now;
+    now = num(nowRow?.now);
     const dead: DeadLetterRow[] = [];
     if (due.leases) await settleExpiredLeases(tx, ctx, agent, now, batch, dead);
     if (due.ttl) await settleExpiredTtl(tx, ctx, agent, now, dead);
     await deadLetterRows(tx, ctx.tables, agent, dead, now);
     for (const row of dead) batch.deadLettered.push({ id: row.id as MessageId, reason: row.reason });
     if (due.delayed) await promoteDue(tx, ctx, agent, now);
-    await claim(tx, ctx, agent, max, leaseMs, batch, now);
-  } else {
-    await claim(tx, ctx, agent, max, leaseMs, batch, undefined);
   }
+  await claim(tx, ctx, agent, max, leaseMs, batch, now);
   return batch;
 }
 

@@ -10,6 +10,7 @@ import {
   leaseProblem,
   leaseRowOf,
   type LeaseProblem,
+  type LeaseRow,
   upsertDeadLetters,
   type DeadLetterWrite,
   type SqlContext,
@@ -169,12 +170,12 @@ async function applyAcks(
   const targets = new Map<string, AckOp>();
   for (const op of acks) targets.set(pairKey(op.lease.agent, op.lease.id), op);
   const pairs = padded([...targets.values()].map((op) => [op.lease.agent, op.lease.id]));
-  const rows = await tx.rows(
-    `SELECT queue, id, state, token, nacked_token, due_at FROM ${tables.messages}
-      WHERE (queue, id) IN (${tuples(pairs.length, 2)}) FOR UPDATE`,
-    pairs.flat(),
+  const { byKey } = await readLeaseRows(
+    tx,
+    tables,
+    acks.map((op) => op.lease),
+    "FOR UPDATE",
   );
-  const byKey = new Map(rows.map((row) => [pairKey(text(row.queue), text(row.id)), leaseRowOf(row)]));
   for (const op of acks) {
     const problem = leaseProblem(byKey.get(pairKey(op.lease.agent, op.lease.id)), op.lease.token, now);
     if (problem !== undefined) throw new LeaseError(problem, formatLeaseId(op.lease));
@@ -195,14 +196,7 @@ export async function ackLeasesInTransaction(
   tables: SqlTables,
   leases: readonly LeaseRef[],
 ): Promise<(LeaseProblem | undefined)[]> {
-  const pairs = padded([...new Set(leases.map((lease) => pairKey(lease.agent, lease.id)))]);
-  const rows = await tx.rows(
-    `SELECT ${NOW_MS} AS now, queue, id, state, token, nacked_token, due_at FROM ${tables.messages}
-      WHERE (queue, id) IN (${tuples(pairs.length, 2)}) FOR UPDATE`,
-    pairs.flatMap((key) => key.split("\u0000")),
-  );
-  const now = rows[0] === undefined ? 0 : num(rows[0].now);
-  const byKey = new Map(rows.map((row) => [pairKey(text(row.queue), text(row.id)), leaseRowOf(row)]));
+  const { now, byKey } = await readLeaseRows(tx, tables, leases, "FOR UPDATE");
   const acked = new Set<string>();
   const outcomes = leases.map((lease): LeaseProblem | undefined => {
     const key = pairKey(lease.agent, lease.id);
@@ -244,30 +238,42 @@ export async function ackLeasesReturning(
     for (const row of rows) deleted.add(leaseKey(text(row.queue), text(row.id), bigText(row.token) ?? ""));
   }
   const acked = new Set<string>();
-  const outcomes = leases.map((lease): LeaseProblem | "refused" | undefined => {
+  const granted = leases.map((lease) => {
     const key = pairKey(lease.agent, lease.id);
-    if (acked.has(key) || !deleted.has(leaseKey(lease.agent, lease.id, lease.token))) return "refused";
+    if (acked.has(key) || !deleted.has(leaseKey(lease.agent, lease.id, lease.token))) return false;
     acked.add(key);
-    return undefined;
+    return true;
   });
-  const refused = leases.filter((_, index) => outcomes[index] === "refused");
-  if (refused.length === 0) return outcomes.map((outcome) => (outcome === "refused" ? undefined : outcome));
-  const pairs = padded([...new Set(refused.map((lease) => pairKey(lease.agent, lease.id)))]);
-  const rows = await pool.rows(
-    `SELECT ${NOW_MS} AS now, queue, id, state, token, nacked_token, due_at FROM ${tables.messages}
-      WHERE (queue, id) IN (${tuples(pairs.length, 2)})`,
-    pairs.flatMap((key) => key.split("\u0000")),
-  );
-  const now = rows[0] === undefined ? 0 : num(rows[0].now);
-  const byKey = new Map(rows.map((row) => [pairKey(text(row.queue), text(row.id)), leaseRowOf(row)]));
+  const refused = leases.filter((_, index) => granted[index] !== true);
+  if (refused.length === 0) return leases.map(() => undefined);
+  const { now, byKey } = await readLeaseRows(pool, tables, refused, "");
   return leases.map((lease, index) => {
-    if (outcomes[index] !== "refused") return undefined;
+    if (granted[index] === true) return undefined;
     const key = pairKey(lease.agent, lease.id);
     // Acked earlier in this list, as a second single ack would find; otherwise the guard refused it, so a row that
     // looks held now still reports LEASE_EXPIRED (as explainLease does).
     if (acked.has(key)) return "LEASE_NOT_FOUND";
     return leaseProblem(byKey.get(key), lease.token, now) ?? "LEASE_EXPIRED";
   });
+}
+
+/** The lease columns of these leases' message rows by queue and id, and the server time of the read. */
+async function readLeaseRows(
+  reader: Pick<SqlSession, "rows">,
+  tables: SqlTables,
+  leases: readonly LeaseRef[],
+  lock: "FOR UPDATE" | "",
+): Promise<{ now: number; byKey: Map<string, LeaseRow> }> {
+  const pairs = padded([...new Set(leases.map((lease) => pairKey(lease.agent, lease.id)))]);
+  const rows = await reader.rows(
+    `SELECT ${NOW_MS} AS now, queue, id, state, token, nacked_token, due_at FROM ${tables.messages}
+      WHERE (queue, id) IN (${tuples(pairs.length, 2)}) ${lock}`,
+    pairs.flatMap((key) => key.split("\u0000")),
+  );
+  return {
+    now: rows[0] === undefined ? 0 : num(rows[0].now),
+    byKey: new Map(rows.map((row) => [pairKey(text(row.queue), text(row.id)), leaseRowOf(row)])),
+  };
 }
 
 function leaseKey(agent: string, id: string, token: string): string {
